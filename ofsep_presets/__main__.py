@@ -1,0 +1,3 @@
+from ofsep_presets.cli import main
+
+main()

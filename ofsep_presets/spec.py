@@ -1,0 +1,216 @@
+"""The protocol spec as objects: sequences with their requirements, derived nominal values and suggestions.
+
+`load_spec` validates before it builds, so everything downstream can trust the shape. A sequence's *target* for
+a vendor and field strength is what a console should be set to, each value tagged with its basis:
+`suggested` (a public vendor export), `nominal` (arithmetic on a requirement) or `requirement` (the limit itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .params import registry
+from .rules import Constraint, from_mapping
+from .validate import problems_for
+
+
+@dataclass(frozen=True)
+class Target:
+    value: Any
+    basis: str  # "suggested" | "nominal" | "requirement"
+    source: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    vendor: str
+    field_t: float
+    source: str
+    product: str | None
+    note: dict[str, str]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    id: str
+    exam: str
+    label: dict[str, str]
+    constraints: tuple[Constraint, ...]
+    nominal: dict[str, Any]
+    nominal_source: str | None
+    suggested: tuple[Suggestion, ...]
+    hints: tuple[str, ...] = ()
+    contrast: str = "any"
+    group: str | None = None
+    derived_required: tuple[str, ...] = ()
+    stations: tuple[int, int] | None = None
+
+    def constraints_for(self, vendor: str | None = None, field_t: float | None = None) -> list[Constraint]:
+        return [c for c in self.constraints if c.applies(vendor, field_t)]
+
+    def suggestion(self, vendor: str, field_t: float) -> Suggestion | None:
+        for s in self.suggested:
+            if s.vendor == vendor and abs(s.field_t - field_t) < 0.2:
+                return s
+        return None
+
+    def families(self) -> list[str]:
+        for c in self.constraints:
+            if c.param == "sequence_family":
+                return list(c.value) if c.op == "in" else [c.value]
+        return []
+
+    def targets(self, vendor: str, field_t: float) -> dict[str, Target]:
+        """What to set on the console: suggestion over nominal over the requirement's own limit."""
+        out: dict[str, Target] = {}
+        params = registry()
+        for c in self.constraints_for(vendor, field_t):
+            value = _limit_value(c, params[c.param])
+            if value is not None and c.param not in out:
+                out[c.param] = Target(value, "requirement", c.source)
+        for name, value in self.nominal.items():
+            out[name] = Target(value, "nominal", self.nominal_source or "")
+        sugg = self.suggestion(vendor, field_t)
+        if sugg is not None:
+            for name, value in sugg.values.items():
+                out[name] = Target(value, "suggested", sugg.source)
+        return out
+
+
+def _limit_value(c: Constraint, param) -> Any:
+    if c.op == "eq":
+        return list(c.value) if isinstance(c.value, tuple) else c.value
+    if c.op == "in":
+        return c.value[0]
+    if c.op in ("le", "ge"):
+        if param.is_list:
+            return [c.value] * param.size if (param.size and c.axes is None) else None
+        return int(c.value) if param.type == "integer" else c.value
+    return None
+
+
+@dataclass(frozen=True)
+class Variant:
+    exam: str
+    id: str
+    label: dict[str, str]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    order: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.exam}-{self.id}"
+
+
+@dataclass(frozen=True)
+class Exam:
+    id: str
+    label: dict[str, str]
+    variants: dict[str, Variant]
+    coverage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    version: str
+    title: dict[str, str]
+    summary: dict[str, str]
+    vendors: tuple[str, ...]
+    field_strengths_t: tuple[float, ...]
+    sources: dict[str, dict[str, Any]]
+    exams: dict[str, Exam]
+    sequences: dict[str, Sequence]
+    groups: dict[str, dict[str, Any]]
+    gadolinium: dict[str, Any]
+    timing: tuple[dict[str, Any], ...]
+    situations: dict[str, dict[str, Any]]
+    acquisition: dict[str, Any]
+    path: Path | None = None
+
+    def variants(self) -> list[Variant]:
+        return [v for exam in self.exams.values() for v in exam.variants.values()]
+
+    def variant(self, exam: str, variant: str) -> Variant:
+        return self.exams[exam].variants[variant]
+
+    def group_of(self, seq_id: str) -> dict[str, Any] | None:
+        for group in self.groups.values():
+            if seq_id in group.get("members", []):
+                return group
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Located containers -> plain dicts and lists (the model should not carry parse metadata)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build(doc: Any, path: Path | None = None) -> Spec:
+    doc = _plain(doc)
+    rule_sets = doc.get("rule_sets") or {}
+    sequences = {}
+    for seq_id, raw in doc["sequences"].items():
+        constraints = [from_mapping(r) for name in raw.get("apply", []) for r in rule_sets[name]]
+        constraints += [from_mapping(r) for r in raw.get("constraints", [])]
+        nominal = raw.get("nominal") or {}
+        sequences[seq_id] = Sequence(
+            id=seq_id,
+            exam=raw.get("exam", seq_id.split(".", 1)[0]),
+            label=raw["label"],
+            constraints=tuple(constraints),
+            nominal=dict(nominal.get("values") or {}),
+            nominal_source=nominal.get("source"),
+            suggested=tuple(
+                Suggestion(s["vendor"], float(s["field_t"]), s["source"], s.get("product"), s.get("note") or {},
+                           dict(s["values"]))
+                for s in raw.get("suggested", [])
+            ),
+            hints=tuple(raw.get("hints", [])),
+            contrast=raw.get("contrast", "any"),
+            group=raw.get("group"),
+            derived_required=tuple(raw.get("derived_required", [])),
+            stations=tuple(raw["stations"]) if "stations" in raw else None,
+        )
+    exams = {}
+    for exam_id, raw in doc["exams"].items():
+        variants = {
+            vid: Variant(exam_id, vid, v["label"], tuple(v["required"]), tuple(v.get("optional", [])),
+                         tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))))
+            for vid, v in raw.get("variants", {}).items()
+        }
+        exams[exam_id] = Exam(exam_id, raw["label"], variants, raw.get("coverage") or {})
+    return Spec(
+        id=doc["id"],
+        version=str(doc["version"]),
+        title=doc["title"],
+        summary=doc.get("summary") or doc["title"],
+        vendors=tuple(doc["vendors"]),
+        field_strengths_t=tuple(float(f) for f in doc["field_strengths_t"]),
+        sources=doc["sources"],
+        exams=exams,
+        sequences=sequences,
+        groups=doc.get("groups") or {},
+        gadolinium=doc.get("gadolinium") or {},
+        timing=tuple(doc.get("timing") or ()),
+        situations=doc.get("situations") or {},
+        acquisition=doc.get("acquisition") or {},
+        path=path,
+    )
+
+
+def load_spec(ref: str | Path = "ofsep-2020") -> Spec:
+    """Load, validate and build a spec (bundled name or path); raises SpecError listing every problem."""
+    chain, doc, problems = problems_for(ref)
+    if problems:
+        raise SpecError(problems)
+    return build(doc, chain[-1].path)

@@ -1,0 +1,84 @@
+"""Vendor vocabularies (protocol_spec/vendors/*.yaml): labels, units, conversions, card layout, product names.
+
+Adding a vendor is adding a YAML file and a template folder; nothing here knows a particular vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .resources import spec_dir
+from .yamlload import load_yaml
+
+
+@dataclass(frozen=True)
+class Field:
+    """One line of a vendor card: a canonical parameter shown under the vendor's label, unit and conversion."""
+
+    param: str
+    label: str
+    unit: str | None = None
+    convert: str | None = None
+    decimals: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    name: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    id: str
+    name: str
+    console: str
+    verified: bool
+    document: dict[str, Any]
+    families: dict[str, tuple[str, ...]]
+    words: dict[str, dict[str, str]]
+    cards: tuple[Card, ...]
+
+    def fields(self) -> list[Field]:
+        return [f for card in self.cards for f in card.fields]
+
+    def fields_for(self, param: str) -> list[Field]:
+        return [f for f in self.fields() if f.param == param]
+
+    def products(self, family: str) -> tuple[str, ...]:
+        return self.families.get(family, ())
+
+
+def _load(path) -> Vendor:
+    data = load_yaml(path)
+    return Vendor(
+        id=data["vendor"],
+        name=data["name"],
+        console=data["console"],
+        verified=bool(data.get("verified", False)),
+        document=dict(data["document"]),
+        families={k: tuple(v) for k, v in data.get("families", {}).items()},
+        words={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("words", {}).items()},
+        cards=tuple(
+            Card(card["card"], tuple(Field(**dict(f)) for f in card["fields"])) for card in data["cards"]
+        ),
+    )
+
+
+@cache
+def all_vendors() -> dict[str, Vendor]:
+    vendors = {}
+    for path in sorted((spec_dir() / "vendors").glob("*.yaml")):
+        vendor = _load(path)
+        vendors[vendor.id] = vendor
+    return vendors
+
+
+def vendor(vendor_id: str) -> Vendor:
+    try:
+        return all_vendors()[vendor_id]
+    except KeyError:
+        raise KeyError(f"unknown vendor {vendor_id!r}; known: {', '.join(all_vendors())}") from None

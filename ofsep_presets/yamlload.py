@@ -1,0 +1,102 @@
+"""Safe YAML loading that remembers where every value came from.
+
+Validation messages must say `file:line`, and a site overlay's values must still point at the overlay file after
+they are merged onto the base spec. PyYAML's SafeLoader is kept (no arbitrary objects); only its containers are
+swapped for ones that carry their origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem, SpecError
+
+
+class Located:
+    """Mixin: the file and line a container starts at, and the line of each key or item."""
+
+    file: str = "?"
+    line: int = 0
+
+    def origin_of(self, key: Any) -> tuple[str, int]:
+        origins = getattr(self, "origins", {})
+        return origins.get(key, (self.file, self.line))
+
+
+class LocatedDict(dict, Located):
+    pass
+
+
+class LocatedList(list, Located):
+    pass
+
+
+def _make_loader(file: str) -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
+        loader.flatten_mapping(node)
+        result = LocatedDict()
+        result.file, result.line = file, node.start_mark.line + 1
+        result.origins = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a mapping key must be a plain value, not {type(key).__name__}", key_node.start_mark
+                )
+            if key in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.origins[key] = (file, key_node.start_mark.line + 1)
+        return result
+
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LocatedList:
+        result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+        result.file, result.line = file, node.start_mark.line + 1
+        result.origins = {i: (file, child.start_mark.line + 1) for i, child in enumerate(node.value)}
+        return result
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return Loader
+
+
+def load_yaml(path: Path, display: str | None = None) -> Any:
+    """Parse one YAML file safely; syntax errors become a SpecError located at the offending line."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([Problem(name, 0, "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([Problem(name, 0, f"cannot read: {exc}")]) from None
+    return loads_yaml(text, name)
+
+
+def loads_yaml(text: str, name: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_make_loader(name))  # noqa: S506 - the loader is a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        # Where the broken construct starts is more useful than where the parser gave up.
+        mark = exc.context_mark or exc.problem_mark
+        line = mark.line + 1 if mark else 0
+        message = f"YAML syntax: {exc.problem or exc}"
+        if exc.context_mark and exc.problem_mark and exc.problem_mark.line != exc.context_mark.line:
+            message += f" (noticed at line {exc.problem_mark.line + 1}, {exc.context})"
+        raise SpecError([Problem(name, line, message)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(name, 0, f"YAML: {exc}")]) from None
+
+
+def origin(container: Any, key: Any) -> tuple[str, int]:
+    """Where `container[key]` was written; falls back to the container itself."""
+    if isinstance(container, Located):
+        return container.origin_of(key)
+    return ("?", 0)
