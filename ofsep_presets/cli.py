@@ -46,3 +46,157 @@ def validate(files: tuple[str, ...]) -> None:
         click.echo(f"{len(problems)} problem(s) in {len(files)} file(s)", err=True)
         sys.exit(2)
     click.echo(f"{len(files)} file(s) valid", err=True)
+
+
+def _load(spec_ref: str):
+    from .spec import load_spec
+
+    return load_spec(spec_ref)
+
+
+SPEC_OPTION = click.option(
+    "--spec", "spec_ref", default="ofsep-2020", show_default=True, metavar="NAME|FILE",
+    help="A bundled spec name (see `ofsep-presets specs`) or a spec/overlay YAML file.",
+)
+
+
+@main.command()
+@click.option("--out", "out", default="ofsep-presets-out", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write into (must be empty or new, unless --force).")
+@SPEC_OPTION
+@click.option("--vendor", "vendors", multiple=True, type=click.Choice(["siemens", "philips", "ge", "canon"]),
+              help="Only this vendor (repeatable).")
+@click.option("--field", "fields", multiple=True, type=click.Choice(["1.5", "3"]), help="Only this field strength, in T.")
+@click.option("--exam", "exams", multiple=True, metavar="EXAM", help="Only this exam: brain, spine.")
+@click.option("--variant", "variants", multiple=True, metavar="VARIANT", help="Only this variant: standard, reduced.")
+@click.option("--lang", "langs", multiple=True, type=click.Choice(["fr", "en"]), help="Only this language.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "md", "sheet"]),
+              help="Only these outputs: html (exam cards + checklists), pdf and md (checklists), "
+                   "sheet (each vendor's machine-readable parameter sheet).")
+@click.option("--force", is_flag=True, help="Overwrite the files ofsep-presets writes in a non-empty --out.")
+@click.option("--timestamp", is_flag=True, help="Stamp documents with the generation time (off: output is reproducible).")
+@click.option("--templates", "templates", type=click.Path(file_okay=False, exists=True),
+              help="A folder of your own templates that override the bundled ones (rendered sandboxed).")
+@click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
+def render(out, spec_ref, vendors, fields, exams, variants, langs, formats, force, timestamp, templates, quiet):
+    """Render exam cards, parameter sheets and printable checklists.
+
+    With no option: every vendor × field strength × exam × variant, in French and English, as HTML, PDF,
+    Markdown and each vendor's parameter sheet, with an index.html linking everything.
+
+    \b
+    Examples:
+      ofsep-presets render
+      ofsep-presets render --vendor ge --field 3 --exam brain --lang fr --out ge-3T
+      ofsep-presets render --spec my-site.yaml --format pdf --force
+
+    Exit codes: 0 done; 1 refused (output folder not empty, no --force); 2 bad spec or option.
+    """
+    from pathlib import Path
+
+    from .render import Selection, count_docs
+    from .render import render as run
+
+    try:
+        spec = _load(spec_ref)
+        selection = Selection(tuple(vendors), tuple(float(f) for f in fields), tuple(exams), tuple(variants),
+                              tuple(langs), tuple(formats))
+        unknown_exams = set(exams) - set(spec.exams)
+        unknown_variants = set(variants) - {v.id for v in spec.variants()}
+        if unknown_exams or unknown_variants:
+            raise click.BadParameter(
+                f"unknown {'exam' if unknown_exams else 'variant'} "
+                f"{', '.join(sorted(unknown_exams or unknown_variants))}; this spec has exams "
+                f"{', '.join(spec.exams)} and variants {', '.join(sorted({v.id for v in spec.variants()}))}"
+            )
+        total = count_docs(spec, selection)
+        show = not quiet and sys.stderr.isatty()
+        with click.progressbar(length=total, label="rendering", file=sys.stderr) if show else _NoBar() as bar:
+            result = run(spec, Path(out), selection, force=force, timestamp=timestamp,
+                         templates=Path(templates) if templates else None, progress=bar.update)
+    except OfsepError as error:
+        fail(error)
+    if not quiet:
+        click.echo(f"wrote {len(result.files)} files to {result.out}/ (open {result.out}/index.html)", err=True)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int) -> None:
+        pass
+
+
+@main.command()
+@click.option("--situation", required=True, metavar="SITUATION",
+              help="e.g. first-diagnosis, annual-follow-up, dmt-start, dmt-6-months, relapse, "
+                   "natalizumab-high-pml-risk, treatment-fingolimod (an unknown one lists them all).")
+@SPEC_OPTION
+@click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of this MRI, to compute when the next one is due.")
+@click.option("--lang", default="en", type=click.Choice(["fr", "en"]), show_default=True)
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]), show_default=True)
+def plan(situation, spec_ref, date, lang, fmt):
+    """Which exam(s), which variant, gadolinium or not, and when the next MRI is due.
+
+    Rules come from the spec (OFSEP 2020 sheet, the care pathway of seed 002, and PML surveillance).
+    Exit 0, or 2 for an unknown situation (the message lists the known ones).
+    """
+    import datetime as dt
+    import json
+
+    from .plan import make_plan
+
+    try:
+        spec = _load(spec_ref)
+        today = None
+        if date:
+            try:
+                today = dt.date.fromisoformat(date)
+            except ValueError:
+                raise click.BadParameter(f"{date!r} is not a date like 2026-11-23", param_hint="--date") from None
+        result = make_plan(spec, situation, lang, today)
+    except OfsepError as error:
+        fail(error)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return
+    click.echo(_plan_text(spec, result, lang))
+
+
+def _plan_text(spec, p, lang: str) -> str:
+    fr = lang == "fr"
+    label = lambda d: d.get(lang) or d.get("en")  # noqa: E731
+    lines = [f"{p.label} ({p.situation})"]
+    for e in p.exams:
+        exam = spec.exams[e["exam"]]
+        lines.append(f"  {'examen' if fr else 'exam'}: {label(exam.label)} — {label(exam.variants[e['variant']].label)}")
+    for e in p.optional_exams:
+        exam = spec.exams[e["exam"]]
+        lines.append(f"  {'optionnel' if fr else 'optional'}: {label(exam.label)} — {e['when']}")
+    if p.within_months_before:
+        lines.append(f"  {'à faire' if fr else 'within'} {p.within_months_before} "
+                     f"{'mois avant le début du traitement' if fr else 'months before the treatment starts'}")
+    if p.gadolinium:
+        g = p.gadolinium
+        lines.append(f"  gadolinium: {g['level']} — {g['reason']}")
+        lines.append(f"    {g['dose_mmol_per_kg']} mmol/kg, {g['agent']}; "
+                     f"{'injecter avant' if fr else 'inject before'} {g['inject_before']}")
+        if len(p.exams) > 1:
+            lines.append(f"    {g['single_injection']}")
+    else:
+        lines.append(f"  gadolinium: {'non indiqué' if fr else 'not indicated'}")
+    for seq in p.consider:
+        lines.append(f"  {'à envisager' if fr else 'consider'}: {label(spec.sequences[seq].label)}")
+    if p.next_months:
+        due = f" ({p.next_due})" if p.next_due else ""
+        lines.append(f"  {'prochaine IRM dans' if fr else 'next MRI in'} {p.next_months} "
+                     f"{'mois' if fr else 'months'}{due}" + (f" — {p.next_note}" if p.next_note else ""))
+    if p.review_months:
+        lines.append(f"  {'revue CRC SEP tous les' if fr else 'MS centre review every'} {p.review_months} "
+                     f"{'mois' if fr else 'months'}")
+    lines.append(f"  sources: {', '.join(p.sources)}")
+    return "\n".join(lines)

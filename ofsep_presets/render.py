@@ -1,0 +1,328 @@
+"""`render`: spec -> every vendor's exam card and parameter sheet, and printable checklists, plus an index.
+
+Jinja2 runs sandboxed, with StrictUndefined (a typo fails the render instead of printing an empty cell on a
+medical document) and autoescaping for HTML and XML. Text formats escape through explicit filters. Output is
+byte-identical for identical input; nothing is stamped with the time unless asked.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import __version__
+from .errors import OfsepError, TemplateError
+from .output import prepare_dir, write_atomic
+from .plan import gadolinium_table
+from .resources import templates_dir
+from .sheets import Sheet, field_dir, field_text, sheet
+from .spec import Spec
+from .vendors import all_vendors
+from .yamlload import load_yaml
+
+LANGS = ("fr", "en")
+FORMATS = ("html", "pdf", "md", "sheet")
+FORMAT_HELP = {
+    "html": "exam cards and checklists as HTML",
+    "pdf": "checklists as A4 PDF",
+    "md": "checklists as Markdown",
+    "sheet": "each vendor's machine-readable parameter sheet (XML / text / CSV)",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to render; an empty tuple means 'all'."""
+
+    vendors: tuple[str, ...] = ()
+    fields: tuple[float, ...] = ()
+    exams: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+
+    def pick(self, spec: Spec) -> tuple[list[str], list[float], list, list[str], list[str]]:
+        vendors = [v for v in spec.vendors if not self.vendors or v in self.vendors]
+        fields = [f for f in spec.field_strengths_t if not self.fields or any(abs(f - g) < 0.2 for g in self.fields)]
+        variants = [v for v in spec.variants() if (not self.exams or v.exam in self.exams)
+                    and (not self.variants or v.id in self.variants)]
+        langs = [lang for lang in LANGS if not self.langs or lang in self.langs]
+        formats = [f for f in FORMATS if not self.formats or f in self.formats]
+        return vendors, fields, variants, langs, formats
+
+
+@dataclass
+class RenderResult:
+    out: Path
+    files: list[Path] = field(default_factory=list)
+
+
+class BadSelection(OfsepError):
+    exit_code = 2
+
+
+# -- Jinja environment ---------------------------------------------------------------------------------------
+
+def _autoescape(name: str | None) -> bool:
+    return bool(name) and (".html" in name or ".xml" in name)
+
+
+def _md(value: Any) -> str:
+    """Escape Markdown and inline HTML so a label prints as text."""
+    text = str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|#])", r"\\\1", text)
+
+
+def _tcl(value: Any) -> str:
+    """Quote for a Tcl double-quoted string (GE LxProtocol): nothing in a value may start a command."""
+    return re.sub(r'([\\"$\[\]])', r"\\\1", str(value)).replace("\n", " ")
+
+
+def _quoted(value: Any) -> str:
+    """Philips printout string: double quotes escaped, one line."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _printout_value(value: Any) -> str:
+    """Philips printouts write numbers bare and everything else in double quotes."""
+    text = str(value)
+    return text if _is_number(text) else f'"{_quoted(text)}"'
+
+
+def _csv_row(values: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        # A leading = + - @ would make a spreadsheet evaluate the cell: prefix it.
+        ["'" + s if s[:1] in ("=", "+", "-", "@") and not _is_number(s) else s for s in (str(v) for v in values)]
+    )
+    return buffer.getvalue().rstrip("\n")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _strings() -> dict[str, dict[str, str]]:
+    return {k: dict(v) for k, v in load_yaml(templates_dir() / "common" / "strings.yaml").items()}
+
+
+class Words(dict):
+    """t.key in a template; an unknown key is an error, not an empty string."""
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self[name]
+        except KeyError:
+            raise jinja2.UndefinedError(f"no interface string {name!r} in templates/common/strings.yaml") from None
+
+
+def words(lang: str) -> Words:
+    return Words({k: v.get(lang) or v["en"] for k, v in _strings().items()})
+
+
+def environment(extra_templates: Path | None = None) -> SandboxedEnvironment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(templates_dir()))]
+    if extra_templates is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(str(extra_templates)))
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=_autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(md=_md, tcl=_tcl, quoted=_quoted, csv_row=_csv_row, printout_value=_printout_value)
+    return env
+
+
+def _template_location(exc: BaseException) -> tuple[str, int] | None:
+    """The template file and line an error happened at (Jinja rewrites tracebacks to template lines)."""
+    root = str(templates_dir())
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if name.endswith(".j2") or name.startswith(root):
+            found = (name, line)
+    return found
+
+
+def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name} not found under {templates_dir()}") from None
+    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, KeyError) as exc:
+        where = _template_location(exc)
+        if where is None:
+            raise
+        raise TemplateError(f"template {where[0]}, line {where[1]}: {exc}") from None
+
+
+# -- documents -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Doc:
+    """One output file: where it goes and how to make it."""
+
+    path: str
+    kind: str  # examcard | sheet | checklist-html | checklist-md | checklist-pdf
+    vendor: str
+    field_t: float
+    variant: str
+    lang: str | None
+
+
+def base_context(spec: Spec, lang: str, stamp: str | None) -> dict[str, Any]:
+    return {
+        "spec": spec,
+        "lang": lang,
+        "t": words(lang),
+        "version": __version__,
+        "generated_at": stamp,
+        "text": lambda value: (value.get(lang) or value.get("en") or "") if isinstance(value, dict) else value,
+    }
+
+
+def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dict[str, Any]:
+    lang = sh.lang
+    ctx = base_context(spec, lang, stamp)
+    ctx.update(
+        sheet=sh,
+        vendor=sh.vendor,
+        field_t=sh.field_t,
+        field_label=field_text(sh.field_t, lang),
+        exam=spec.exams[sh.variant.exam],
+        variant=sh.variant,
+        to_root=to_root,
+        gado=spec.gadolinium,
+        gado_in_variant="gadolinium" in sh.variant.order,
+        gado_table=gadolinium_table(spec, lang),
+        post_contrast=set(spec.gadolinium.get("post_contrast", [])),
+    )
+    return ctx
+
+
+def plan_docs(spec: Spec, selection: Selection) -> list[Doc]:
+    vendors, fields, variants, langs, formats = selection.pick(spec)
+    if not (vendors and fields and variants and langs and formats):
+        raise BadSelection("that selection renders nothing: check --vendor, --field, --exam, --variant, --lang")
+    registry = all_vendors()
+    docs = []
+    for vendor_id in vendors:
+        for field_t in fields:
+            for variant in variants:
+                folder = f"{vendor_id}/{field_dir(field_t)}/{variant.key}"
+                if "sheet" in formats:
+                    name = registry[vendor_id].document["filename"]
+                    docs.append(Doc(f"{folder}/{name}", "sheet", vendor_id, field_t, variant.key, None))
+                for lang in langs:
+                    if "html" in formats:
+                        docs.append(Doc(f"{folder}/examcard.{lang}.html", "examcard", vendor_id, field_t, variant.key, lang))
+                        docs.append(Doc(f"{folder}/checklist.{lang}.html", "checklist-html", vendor_id, field_t, variant.key, lang))
+                    if "md" in formats:
+                        docs.append(Doc(f"{folder}/checklist.{lang}.md", "checklist-md", vendor_id, field_t, variant.key, lang))
+                    if "pdf" in formats:
+                        docs.append(Doc(f"{folder}/checklist.{lang}.pdf", "checklist-pdf", vendor_id, field_t, variant.key, lang))
+    return docs
+
+
+def render(
+    spec: Spec,
+    out: Path,
+    selection: Selection = Selection(),
+    force: bool = False,
+    timestamp: bool = False,
+    templates: Path | None = None,
+    progress: Callable[[int], Any] | None = None,
+    workers: int | None = None,
+) -> RenderResult:
+    """Render the selection into `out`; returns the files written (index first)."""
+    docs = plan_docs(spec, selection)
+    env = environment(templates)
+    prepare_dir(out, force)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat() if timestamp else None
+    registry = all_vendors()
+    result = RenderResult(out)
+    sheets: dict[tuple[str, float, str, str], Sheet] = {}
+
+    def get_sheet(doc: Doc, lang: str) -> Sheet:
+        key = (doc.vendor, doc.field_t, doc.variant, lang)
+        if key not in sheets:
+            exam, variant = doc.variant.split("-", 1)
+            sheets[key] = sheet(spec, registry[doc.vendor], doc.field_t, spec.variant(exam, variant), lang)
+        return sheets[key]
+
+    from .pdf import executor, html_to_pdf
+
+    wants_pdf = any(doc.kind == "checklist-pdf" for doc in docs)
+    count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    pending: list[tuple[Doc, Any]] = []
+    # PDF layout runs in worker processes while this one renders the HTML, text and XML documents.
+    with executor(count if wants_pdf else 1) as pool:
+        for doc in docs:
+            lang = doc.lang or "en"
+            ctx = sheet_context(spec, get_sheet(doc, lang), stamp, "../../../")
+            if doc.kind == "checklist-pdf":
+                html = render_template(env, "common/checklist.html.j2", {**ctx, "for_pdf": True})
+                pending.append((doc, pool.submit(html_to_pdf, html)))
+                continue
+            text = render_template(env, _template_for(doc, registry[doc.vendor]), ctx)
+            write_atomic(out / doc.path, text)
+            result.files.append(out / doc.path)
+            if progress:
+                progress(1)
+        for doc, future in pending:
+            write_atomic(out / doc.path, future.result())
+            result.files.append(out / doc.path)
+            if progress:
+                progress(1)
+
+    index = render_template(env, "common/index.html.j2", {
+        **base_context(spec, (selection.langs or ("en",))[0] if len(selection.langs or ()) == 1 else "en", stamp),
+        "groups": _group(docs), "vendors": registry, "field_text": field_text,
+        "variants": {v.key: v for v in spec.variants()},
+    })
+    write_atomic(out / "index.html", index)
+    result.files.insert(0, out / "index.html")
+    return result
+
+
+def _template_for(doc: Doc, vendor) -> str:
+    return {
+        "examcard": f"{doc.vendor}/examcard.html.j2",
+        "sheet": f"{doc.vendor}/{vendor.document['template']}",
+        "checklist-html": "common/checklist.html.j2",
+        "checklist-md": "common/checklist.md.j2",
+    }[doc.kind]
+
+
+def _group(docs: list[Doc]) -> dict[tuple[str, float, str], list[Doc]]:
+    groups: dict[tuple[str, float, str], list[Doc]] = {}
+    for doc in docs:
+        groups.setdefault((doc.vendor, doc.field_t, doc.variant), []).append(doc)
+    return groups
+
+
+def count_docs(spec: Spec, selection: Selection) -> int:
+    return len(plan_docs(spec, selection))

@@ -1,0 +1,267 @@
+"""The view model of every rendered document: one spec sequence seen through one vendor's console.
+
+Templates only lay out what this module computes, so the exam card, the vendor parameter sheet and the checklist
+can never disagree about a value, a unit or a source. All unit conversion is delegated to `units`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import units
+from .params import Parameter, registry
+from .rules import SYMBOLS, Constraint
+from .spec import Sequence, Spec, Target, Variant
+from .vendors import Field, Vendor
+
+
+@dataclass
+class Row:
+    """One parameter line: vendor label and unit, the value to set, and the requirement in vendor terms."""
+
+    param: str
+    canonical_label: str
+    label: str
+    unit: str
+    key: str | None
+    value: str
+    basis: str | None
+    source: str | None
+    requirement: str
+    requirement_source: str | None
+    severity: str | None
+    canonical_value: Any = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.value != ""
+
+
+@dataclass
+class CardView:
+    name: str
+    rows: list[Row]
+
+
+@dataclass
+class SequenceView:
+    id: str
+    label: str
+    required: bool
+    group_label: str | None
+    products: list[str]
+    product: str | None
+    suggestion_source: str | None
+    suggestion_note: str | None
+    contrast: str
+    cards: list[CardView]
+    requirements: list[Row]
+    stations: tuple[int, int] | None
+    derived_required: tuple[str, ...]
+    voxel: str
+
+    @property
+    def rows(self) -> list[Row]:
+        return [row for card in self.cards for row in card.rows]
+
+    def checklist_rows(self) -> list[Row]:
+        """What an operator ticks: every requirement, then each sourced suggestion for this console.
+
+        Derived starting points (basis `nominal`) stay on the exam card: they are not something to verify.
+        """
+        constrained = {r.param for r in self.requirements}
+        return self.requirements + [
+            r for r in self.rows if r.basis == "suggested" and r.param not in constrained
+        ]
+
+
+@dataclass
+class Step:
+    kind: str  # "sequence" | "gadolinium"
+    sequence: SequenceView | None = None
+
+
+@dataclass
+class Sheet:
+    spec: Spec
+    vendor: Vendor
+    field_t: float
+    variant: Variant
+    lang: str
+    steps: list[Step]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sequences(self) -> list[SequenceView]:
+        return [s.sequence for s in self.steps if s.sequence is not None]
+
+
+def field_text(field_t: float, lang: str = "en") -> str:
+    text = units.format_number(field_t, None)
+    return f"{text.replace('.', ',') if lang == 'fr' else text} T"
+
+
+def field_dir(field_t: float) -> str:
+    return f"{units.format_number(field_t, None)}T"
+
+
+def _words(vendor: Vendor, param: str) -> dict[str, str]:
+    return vendor.words.get(param, {})
+
+
+def _display_value(value: Any, f: Field, vendor: Vendor, ctx: dict[str, Any]) -> str:
+    converted = units.to_vendor(value, f.convert, ctx)
+    return units.display(converted, f.convert, f.decimals, _words(vendor, f.param))
+
+
+def _canonical_text(param: Parameter, value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        text = " × ".join(units.format_number(v, None) if isinstance(v, int | float) else str(v) for v in value)
+    elif isinstance(value, int | float):
+        text = units.format_number(value, None)
+    else:
+        text = str(value)
+    return f"{text} {param.unit}" if param.unit else text
+
+
+def requirement_text(rule: Constraint, param: Parameter, f: Field | None, vendor: Vendor, ctx: dict[str, Any],
+                     lang: str) -> str:
+    """The rule in the vendor's unit and words where it can be stated so, else in canonical terms."""
+    words = _words(vendor, rule.param)
+    unit = (f.unit if f else param.unit) or ""
+    axes = ""
+    if rule.axes is not None and param.is_list:
+        axes = " (x, y)" if list(rule.axes) == [0, 1] else f" (axes {list(rule.axes)})"
+    if rule.op in ("le", "ge", "between"):
+        bounds = list(rule.value) if rule.op == "between" else [rule.value]
+        converted = []
+        op = rule.op
+        for bound in bounds:
+            result = units.bound_to_vendor(bound, rule.op, f.convert if f else None, ctx) if f else (rule.op, bound)
+            if result is None:
+                return f"{SYMBOLS[rule.op]} {_canonical_text(param, rule.value, lang)}{axes} (canonical)"
+            op, value = result
+            converted.append(units.display(value, None, f.decimals if f else None))
+        if rule.op == "between":
+            return f"{converted[0]} – {converted[1]} {unit}".strip() + axes
+        return f"{SYMBOLS[op]} {converted[0]} {unit}".rstrip() + axes
+    values = list(rule.value) if rule.op == "in" else [rule.value]
+    if rule.param == "sequence_family":
+        names = [p for fam in values for p in vendor.products(fam)] or values
+        return " / ".join(names)
+    shown = []
+    for v in values:
+        if isinstance(v, bool):
+            shown.append(words.get("true" if v else "false", str(v).lower()))
+        elif isinstance(v, str):
+            shown.append(words.get(v, v))
+        elif f is not None:
+            shown.append(_display_value(v, f, vendor, ctx) or _canonical_text(param, v, lang))
+        else:
+            shown.append(_canonical_text(param, v, lang))
+    symbol = "=" if rule.op == "eq" else "∈"
+    text = f"{symbol} {' / '.join(shown)}" if len(shown) > 1 or rule.op == "eq" else shown[0]
+    if f is not None and f.unit and rule.op == "eq" and not isinstance(values[0], str | bool):
+        text += f" {f.unit}"
+    return text
+
+
+def sequence_view(spec: Spec, seq: Sequence, vendor: Vendor, field_t: float, variant: Variant,
+                  lang: str) -> SequenceView:
+    params = registry()
+    targets: dict[str, Target] = seq.targets(vendor.id, field_t)
+    ctx: dict[str, Any] = {name: t.value for name, t in targets.items()}
+    ctx["field_strength_t"] = field_t
+    rules = seq.constraints_for(vendor.id, field_t)
+
+    def req_for(param: str, f: Field | None) -> tuple[str, Constraint | None]:
+        texts, first = [], None
+        for rule in rules:
+            if rule.param == param:
+                texts.append(requirement_text(rule, params[param], f, vendor, ctx, lang))
+                first = first or rule
+        return "; ".join(texts), first
+
+    cards = []
+    for card in vendor.cards:
+        rows = []
+        for f in card.fields:
+            target = targets.get(f.param)
+            value = _display_value(target.value, f, vendor, ctx) if target else ""
+            req, rule = req_for(f.param, f)
+            rows.append(Row(
+                param=f.param, canonical_label=params[f.param].label.get(lang, f.param), label=f.label,
+                unit=f.unit or "", key=f.key, value=value,
+                basis=target.basis if (target and value) else None,
+                source=target.source if (target and value) else None,
+                requirement=req, requirement_source=rule.source if rule else None,
+                severity=rule.severity if rule else None,
+                canonical_value=target.value if target else None,
+            ))
+        cards.append(CardView(card.name, rows))
+
+    sugg = seq.suggestion(vendor.id, field_t)
+    family = targets.get("sequence_family")
+    product = sugg.product if (sugg and sugg.product) else (
+        (vendor.products(str(family.value)) or (None,))[0] if family else None)
+
+    requirements = []
+    for rule in rules:
+        fields = vendor.fields_for(rule.param)
+        f = fields[0] if fields else None
+        target = targets.get(rule.param)
+        label = f.label if f else params[rule.param].label.get(lang, rule.param)
+        value = _display_value(target.value, f, vendor, ctx) if (target and f) else (
+            _canonical_text(params[rule.param], target.value, lang) if target else "")
+        if rule.param == "sequence_family" and target:
+            value = product or str(target.value)
+        elif isinstance(value, str) and f is None and isinstance(target.value if target else None, bool):
+            value = _words(vendor, rule.param).get(value, value)
+        note = rule.note.get(lang) or rule.note.get("en") or ""
+        requirements.append(Row(
+            param=rule.param, canonical_label=params[rule.param].label.get(lang, rule.param), label=label,
+            unit=(f.unit if f else params[rule.param].unit) or "", key=f.key if f else None, value=value,
+            basis=target.basis if target else None, source=target.source if target else None,
+            requirement=requirement_text(rule, params[rule.param], f, vendor, ctx, lang) + (f" — {note}" if note else ""),
+            requirement_source=rule.source, severity=rule.severity,
+            canonical_value=target.value if target else None,
+        ))
+
+    group = spec.group_of(seq.id)
+    products = [p for fam in seq.families() for p in vendor.products(fam)]
+    voxel = targets.get("voxel_size_mm")
+    return SequenceView(
+        id=seq.id,
+        label=seq.label.get(lang) or seq.label["en"],
+        required=seq.id in variant.required,
+        group_label=(group["label"].get(lang) or group["label"]["en"]) if group else None,
+        products=products,
+        product=product,
+        suggestion_source=sugg.source if sugg else None,
+        suggestion_note=(sugg.note.get(lang) or sugg.note.get("en")) if (sugg and sugg.note) else None,
+        contrast=seq.contrast,
+        cards=cards,
+        requirements=requirements,
+        stations=seq.stations,
+        derived_required=seq.derived_required,
+        voxel=units.display(voxel.value, "voxel_text", 1) if voxel else "",
+    )
+
+
+def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: str) -> Sheet:
+    steps = []
+    for item in variant.order:
+        if item == "gadolinium":
+            steps.append(Step("gadolinium"))
+        else:
+            steps.append(Step("sequence", sequence_view(spec, spec.sequences[item], vendor, field_t, variant, lang)))
+    used = set()
+    for s in steps:
+        if s.sequence:
+            used |= {r.source for r in s.sequence.rows + s.sequence.requirements if r.source}
+            used |= {r.requirement_source for r in s.sequence.requirements if r.requirement_source}
+    sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
+    return Sheet(spec, vendor, field_t, variant, lang, steps, sources)
