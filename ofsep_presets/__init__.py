@@ -1,4 +1,4 @@
-"""ofsep-presets: one canonical MRI protocol spec, rendered for every vendor and checked against what scanners export."""
+"""ofsep-presets: one canonical MRI protocol spec, rendered for every vendor, checked against what scanners export."""
 
 from importlib.metadata import PackageNotFoundError, version
 

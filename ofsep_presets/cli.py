@@ -55,28 +55,56 @@ def _load(spec_ref: str):
 
 
 SPEC_OPTION = click.option(
-    "--spec", "spec_ref", default="ofsep-2020", show_default=True, metavar="NAME|FILE",
+    "--spec",
+    "spec_ref",
+    default="ofsep-2020",
+    show_default=True,
+    metavar="NAME|FILE",
     help="A bundled spec name (see `ofsep-presets specs`) or a spec/overlay YAML file.",
 )
 
 
 @main.command()
-@click.option("--out", "out", default="ofsep-presets-out", show_default=True, type=click.Path(file_okay=False),
-              help="Folder to write into (must be empty or new, unless --force).")
+@click.option(
+    "--out",
+    "out",
+    default="ofsep-presets-out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write into (must be empty or new, unless --force).",
+)
 @SPEC_OPTION
-@click.option("--vendor", "vendors", multiple=True, type=click.Choice(["siemens", "philips", "ge", "canon"]),
-              help="Only this vendor (repeatable).")
-@click.option("--field", "fields", multiple=True, type=click.Choice(["1.5", "3"]), help="Only this field strength, in T.")
+@click.option(
+    "--vendor",
+    "vendors",
+    multiple=True,
+    type=click.Choice(["siemens", "philips", "ge", "canon"]),
+    help="Only this vendor (repeatable).",
+)
+@click.option(
+    "--field", "fields", multiple=True, type=click.Choice(["1.5", "3"]), help="Only this field strength, in T."
+)
 @click.option("--exam", "exams", multiple=True, metavar="EXAM", help="Only this exam: brain, spine.")
 @click.option("--variant", "variants", multiple=True, metavar="VARIANT", help="Only this variant: standard, reduced.")
 @click.option("--lang", "langs", multiple=True, type=click.Choice(["fr", "en"]), help="Only this language.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "md", "sheet"]),
-              help="Only these outputs: html (exam cards + checklists), pdf and md (checklists), "
-                   "sheet (each vendor's machine-readable parameter sheet).")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["html", "pdf", "md", "sheet"]),
+    help="Only these outputs: html (exam cards + checklists), pdf and md (checklists), "
+    "sheet (each vendor's machine-readable parameter sheet).",
+)
 @click.option("--force", is_flag=True, help="Overwrite the files ofsep-presets writes in a non-empty --out.")
-@click.option("--timestamp", is_flag=True, help="Stamp documents with the generation time (off: output is reproducible).")
-@click.option("--templates", "templates", type=click.Path(file_okay=False, exists=True),
-              help="A folder of your own templates that override the bundled ones (rendered sandboxed).")
+@click.option(
+    "--timestamp", is_flag=True, help="Stamp documents with the generation time (off: output is reproducible)."
+)
+@click.option(
+    "--templates",
+    "templates",
+    type=click.Path(file_okay=False, exists=True),
+    help="A folder of your own templates that override the bundled ones (rendered sandboxed).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
 def render(out, spec_ref, vendors, fields, exams, variants, langs, formats, force, timestamp, templates, quiet):
     """Render exam cards, parameter sheets and printable checklists.
@@ -99,8 +127,9 @@ def render(out, spec_ref, vendors, fields, exams, variants, langs, formats, forc
 
     try:
         spec = _load(spec_ref)
-        selection = Selection(tuple(vendors), tuple(float(f) for f in fields), tuple(exams), tuple(variants),
-                              tuple(langs), tuple(formats))
+        selection = Selection(
+            tuple(vendors), tuple(float(f) for f in fields), tuple(exams), tuple(variants), tuple(langs), tuple(formats)
+        )
         unknown_exams = set(exams) - set(spec.exams)
         unknown_variants = set(variants) - {v.id for v in spec.variants()}
         if unknown_exams or unknown_variants:
@@ -112,8 +141,15 @@ def render(out, spec_ref, vendors, fields, exams, variants, langs, formats, forc
         total = count_docs(spec, selection)
         show = not quiet and sys.stderr.isatty()
         with click.progressbar(length=total, label="rendering", file=sys.stderr) if show else _NoBar() as bar:
-            result = run(spec, Path(out), selection, force=force, timestamp=timestamp,
-                         templates=Path(templates) if templates else None, progress=bar.update)
+            result = run(
+                spec,
+                Path(out),
+                selection,
+                force=force,
+                timestamp=timestamp,
+                templates=Path(templates) if templates else None,
+                progress=bar.update,
+            )
     except OfsepError as error:
         fail(error)
     if not quiet:
@@ -132,9 +168,13 @@ class _NoBar:
 
 
 @main.command()
-@click.option("--situation", required=True, metavar="SITUATION",
-              help="e.g. first-diagnosis, annual-follow-up, dmt-start, dmt-6-months, relapse, "
-                   "natalizumab-high-pml-risk, treatment-fingolimod (an unknown one lists them all).")
+@click.option(
+    "--situation",
+    required=True,
+    metavar="SITUATION",
+    help="e.g. first-diagnosis, annual-follow-up, dmt-start, dmt-6-months, relapse, "
+    "natalizumab-high-pml-risk, treatment-fingolimod (an unknown one lists them all).",
+)
 @SPEC_OPTION
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of this MRI, to compute when the next one is due.")
 @click.option("--lang", default="en", type=click.Choice(["fr", "en"]), show_default=True)
@@ -173,18 +213,24 @@ def _plan_text(spec, p, lang: str) -> str:
     lines = [f"{p.label} ({p.situation})"]
     for e in p.exams:
         exam = spec.exams[e["exam"]]
-        lines.append(f"  {'examen' if fr else 'exam'}: {label(exam.label)} — {label(exam.variants[e['variant']].label)}")
+        lines.append(
+            f"  {'examen' if fr else 'exam'}: {label(exam.label)} — {label(exam.variants[e['variant']].label)}"
+        )
     for e in p.optional_exams:
         exam = spec.exams[e["exam"]]
         lines.append(f"  {'optionnel' if fr else 'optional'}: {label(exam.label)} — {e['when']}")
     if p.within_months_before:
-        lines.append(f"  {'à faire' if fr else 'within'} {p.within_months_before} "
-                     f"{'mois avant le début du traitement' if fr else 'months before the treatment starts'}")
+        lines.append(
+            f"  {'à faire' if fr else 'within'} {p.within_months_before} "
+            f"{'mois avant le début du traitement' if fr else 'months before the treatment starts'}"
+        )
     if p.gadolinium:
         g = p.gadolinium
         lines.append(f"  gadolinium: {g['level']} — {g['reason']}")
-        lines.append(f"    {g['dose_mmol_per_kg']} mmol/kg, {g['agent']}; "
-                     f"{'injecter avant' if fr else 'inject before'} {g['inject_before']}")
+        lines.append(
+            f"    {g['dose_mmol_per_kg']} mmol/kg, {g['agent']}; "
+            f"{'injecter avant' if fr else 'inject before'} {g['inject_before']}"
+        )
         if len(p.exams) > 1:
             lines.append(f"    {g['single_injection']}")
     else:
@@ -193,10 +239,14 @@ def _plan_text(spec, p, lang: str) -> str:
         lines.append(f"  {'à envisager' if fr else 'consider'}: {label(spec.sequences[seq].label)}")
     if p.next_months:
         due = f" ({p.next_due})" if p.next_due else ""
-        lines.append(f"  {'prochaine IRM dans' if fr else 'next MRI in'} {p.next_months} "
-                     f"{'mois' if fr else 'months'}{due}" + (f" — {p.next_note}" if p.next_note else ""))
+        lines.append(
+            f"  {'prochaine IRM dans' if fr else 'next MRI in'} {p.next_months} "
+            f"{'mois' if fr else 'months'}{due}" + (f" — {p.next_note}" if p.next_note else "")
+        )
     if p.review_months:
-        lines.append(f"  {'revue CRC SEP tous les' if fr else 'MS centre review every'} {p.review_months} "
-                     f"{'mois' if fr else 'months'}")
+        lines.append(
+            f"  {'revue CRC SEP tous les' if fr else 'MS centre review every'} {p.review_months} "
+            f"{'mois' if fr else 'months'}"
+        )
     lines.append(f"  sources: {', '.join(p.sources)}")
     return "\n".join(lines)

@@ -43,8 +43,12 @@ class Plan:
             "gadolinium": self.gadolinium,
             "consider_sequences": self.consider,
             "within_months_before_treatment": self.within_months_before,
-            "next_mri": {"in_months": self.next_months, "exams": self.next_exams, "due": self.next_due,
-                         "note": self.next_note},
+            "next_mri": {
+                "in_months": self.next_months,
+                "exams": self.next_exams,
+                "due": self.next_due,
+                "note": self.next_note,
+            },
             "crc_review_every_months": self.review_months,
             "sources": self.sources,
         }
@@ -98,8 +102,10 @@ def make_plan(spec: Spec, situation: str, lang: str = "en", today: dt.date | Non
         situation=situation,
         label=_text(s["label"], lang),
         exams=[{"exam": e["exam"], "variant": e["variant"]} for e in s.get("exams", [])],
-        optional_exams=[{"exam": e["exam"], "variant": e["variant"], "when": _text(e.get("when"), lang)}
-                        for e in s.get("optional_exams", [])],
+        optional_exams=[
+            {"exam": e["exam"], "variant": e["variant"], "when": _text(e.get("when"), lang)}
+            for e in s.get("optional_exams", [])
+        ],
         gadolinium=gadolinium_decision(spec, s.get("gadolinium"), lang),
         consider=list(s.get("consider", [])),
         within_months_before=s.get("within_months_before"),

@@ -56,8 +56,11 @@ class Selection:
     def pick(self, spec: Spec) -> tuple[list[str], list[float], list, list[str], list[str]]:
         vendors = [v for v in spec.vendors if not self.vendors or v in self.vendors]
         fields = [f for f in spec.field_strengths_t if not self.fields or any(abs(f - g) < 0.2 for g in self.fields)]
-        variants = [v for v in spec.variants() if (not self.exams or v.exam in self.exams)
-                    and (not self.variants or v.id in self.variants)]
+        variants = [
+            v
+            for v in spec.variants()
+            if (not self.exams or v.exam in self.exams) and (not self.variants or v.id in self.variants)
+        ]
         langs = [lang for lang in LANGS if not self.langs or lang in self.langs]
         formats = [f for f in FORMATS if not self.formats or f in self.formats]
         return vendors, fields, variants, langs, formats
@@ -74,6 +77,7 @@ class BadSelection(OfsepError):
 
 
 # -- Jinja environment ---------------------------------------------------------------------------------------
+
 
 def _autoescape(name: str | None) -> bool:
     return bool(name) and (".html" in name or ".xml" in name)
@@ -181,6 +185,7 @@ def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any
 
 # -- documents -----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Doc:
     """One output file: where it goes and how to make it."""
@@ -238,12 +243,29 @@ def plan_docs(spec: Spec, selection: Selection) -> list[Doc]:
                     docs.append(Doc(f"{folder}/{name}", "sheet", vendor_id, field_t, variant.key, None))
                 for lang in langs:
                     if "html" in formats:
-                        docs.append(Doc(f"{folder}/examcard.{lang}.html", "examcard", vendor_id, field_t, variant.key, lang))
-                        docs.append(Doc(f"{folder}/checklist.{lang}.html", "checklist-html", vendor_id, field_t, variant.key, lang))
+                        docs.append(
+                            Doc(f"{folder}/examcard.{lang}.html", "examcard", vendor_id, field_t, variant.key, lang)
+                        )
+                        docs.append(
+                            Doc(
+                                f"{folder}/checklist.{lang}.html",
+                                "checklist-html",
+                                vendor_id,
+                                field_t,
+                                variant.key,
+                                lang,
+                            )
+                        )
                     if "md" in formats:
-                        docs.append(Doc(f"{folder}/checklist.{lang}.md", "checklist-md", vendor_id, field_t, variant.key, lang))
+                        docs.append(
+                            Doc(f"{folder}/checklist.{lang}.md", "checklist-md", vendor_id, field_t, variant.key, lang)
+                        )
                     if "pdf" in formats:
-                        docs.append(Doc(f"{folder}/checklist.{lang}.pdf", "checklist-pdf", vendor_id, field_t, variant.key, lang))
+                        docs.append(
+                            Doc(
+                                f"{folder}/checklist.{lang}.pdf", "checklist-pdf", vendor_id, field_t, variant.key, lang
+                            )
+                        )
     return docs
 
 
@@ -298,11 +320,17 @@ def render(
             if progress:
                 progress(1)
 
-    index = render_template(env, "common/index.html.j2", {
-        **base_context(spec, (selection.langs or ("en",))[0] if len(selection.langs or ()) == 1 else "en", stamp),
-        "groups": _group(docs), "vendors": registry, "field_text": field_text,
-        "variants": {v.key: v for v in spec.variants()},
-    })
+    index = render_template(
+        env,
+        "common/index.html.j2",
+        {
+            **base_context(spec, (selection.langs or ("en",))[0] if len(selection.langs or ()) == 1 else "en", stamp),
+            "groups": _group(docs),
+            "vendors": registry,
+            "field_text": field_text,
+            "variants": {v.key: v for v in spec.variants()},
+        },
+    )
     write_atomic(out / "index.html", index)
     result.files.insert(0, out / "index.html")
     return result

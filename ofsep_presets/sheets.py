@@ -71,9 +71,7 @@ class SequenceView:
         Derived starting points (basis `nominal`) stay on the exam card: they are not something to verify.
         """
         constrained = {r.param for r in self.requirements}
-        return self.requirements + [
-            r for r in self.rows if r.basis == "suggested" and r.param not in constrained
-        ]
+        return self.requirements + [r for r in self.rows if r.basis == "suggested" and r.param not in constrained]
 
 
 @dataclass
@@ -127,8 +125,9 @@ def _canonical_text(param: Parameter, value: Any, lang: str) -> str:
     return f"{text} {param.unit}" if param.unit else text
 
 
-def requirement_text(rule: Constraint, param: Parameter, f: Field | None, vendor: Vendor, ctx: dict[str, Any],
-                     lang: str) -> str:
+def requirement_text(
+    rule: Constraint, param: Parameter, f: Field | None, vendor: Vendor, ctx: dict[str, Any], lang: str
+) -> str:
     """The rule in the vendor's unit and words where it can be stated so, else in canonical terms."""
     words = _words(vendor, rule.param)
     unit = (f.unit if f else param.unit) or ""
@@ -169,8 +168,9 @@ def requirement_text(rule: Constraint, param: Parameter, f: Field | None, vendor
     return text
 
 
-def sequence_view(spec: Spec, seq: Sequence, vendor: Vendor, field_t: float, variant: Variant,
-                  lang: str) -> SequenceView:
+def sequence_view(
+    spec: Spec, seq: Sequence, vendor: Vendor, field_t: float, variant: Variant, lang: str
+) -> SequenceView:
     params = registry()
     targets: dict[str, Target] = seq.targets(vendor.id, field_t)
     ctx: dict[str, Any] = {name: t.value for name, t in targets.items()}
@@ -192,21 +192,31 @@ def sequence_view(spec: Spec, seq: Sequence, vendor: Vendor, field_t: float, var
             target = targets.get(f.param)
             value = _display_value(target.value, f, vendor, ctx) if target else ""
             req, rule = req_for(f.param, f)
-            rows.append(Row(
-                param=f.param, canonical_label=params[f.param].label.get(lang, f.param), label=f.label,
-                unit=f.unit or "", key=f.key, value=value,
-                basis=target.basis if (target and value) else None,
-                source=target.source if (target and value) else None,
-                requirement=req, requirement_source=rule.source if rule else None,
-                severity=rule.severity if rule else None,
-                canonical_value=target.value if target else None,
-            ))
+            rows.append(
+                Row(
+                    param=f.param,
+                    canonical_label=params[f.param].label.get(lang, f.param),
+                    label=f.label,
+                    unit=f.unit or "",
+                    key=f.key,
+                    value=value,
+                    basis=target.basis if (target and value) else None,
+                    source=target.source if (target and value) else None,
+                    requirement=req,
+                    requirement_source=rule.source if rule else None,
+                    severity=rule.severity if rule else None,
+                    canonical_value=target.value if target else None,
+                )
+            )
         cards.append(CardView(card.name, rows))
 
     sugg = seq.suggestion(vendor.id, field_t)
     family = targets.get("sequence_family")
-    product = sugg.product if (sugg and sugg.product) else (
-        (vendor.products(str(family.value)) or (None,))[0] if family else None)
+    product = (
+        sugg.product
+        if (sugg and sugg.product)
+        else ((vendor.products(str(family.value)) or (None,))[0] if family else None)
+    )
 
     requirements = []
     for rule in rules:
@@ -214,21 +224,33 @@ def sequence_view(spec: Spec, seq: Sequence, vendor: Vendor, field_t: float, var
         f = fields[0] if fields else None
         target = targets.get(rule.param)
         label = f.label if f else params[rule.param].label.get(lang, rule.param)
-        value = _display_value(target.value, f, vendor, ctx) if (target and f) else (
-            _canonical_text(params[rule.param], target.value, lang) if target else "")
+        value = (
+            _display_value(target.value, f, vendor, ctx)
+            if (target and f)
+            else (_canonical_text(params[rule.param], target.value, lang) if target else "")
+        )
         if rule.param == "sequence_family" and target:
             value = product or str(target.value)
         elif isinstance(value, str) and f is None and isinstance(target.value if target else None, bool):
             value = _words(vendor, rule.param).get(value, value)
         note = rule.note.get(lang) or rule.note.get("en") or ""
-        requirements.append(Row(
-            param=rule.param, canonical_label=params[rule.param].label.get(lang, rule.param), label=label,
-            unit=(f.unit if f else params[rule.param].unit) or "", key=f.key if f else None, value=value,
-            basis=target.basis if target else None, source=target.source if target else None,
-            requirement=requirement_text(rule, params[rule.param], f, vendor, ctx, lang) + (f" — {note}" if note else ""),
-            requirement_source=rule.source, severity=rule.severity,
-            canonical_value=target.value if target else None,
-        ))
+        requirements.append(
+            Row(
+                param=rule.param,
+                canonical_label=params[rule.param].label.get(lang, rule.param),
+                label=label,
+                unit=(f.unit if f else params[rule.param].unit) or "",
+                key=f.key if f else None,
+                value=value,
+                basis=target.basis if target else None,
+                source=target.source if target else None,
+                requirement=requirement_text(rule, params[rule.param], f, vendor, ctx, lang)
+                + (f" — {note}" if note else ""),
+                requirement_source=rule.source,
+                severity=rule.severity,
+                canonical_value=target.value if target else None,
+            )
+        )
 
     group = spec.group_of(seq.id)
     products = [p for fam in seq.families() for p in vendor.products(fam)]

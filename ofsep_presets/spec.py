@@ -171,8 +171,14 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             nominal=dict(nominal.get("values") or {}),
             nominal_source=nominal.get("source"),
             suggested=tuple(
-                Suggestion(s["vendor"], float(s["field_t"]), s["source"], s.get("product"), s.get("note") or {},
-                           dict(s["values"]))
+                Suggestion(
+                    s["vendor"],
+                    float(s["field_t"]),
+                    s["source"],
+                    s.get("product"),
+                    s.get("note") or {},
+                    dict(s["values"]),
+                )
                 for s in raw.get("suggested", [])
             ),
             hints=tuple(raw.get("hints", [])),
@@ -184,8 +190,14 @@ def build(doc: Any, path: Path | None = None) -> Spec:
     exams = {}
     for exam_id, raw in doc["exams"].items():
         variants = {
-            vid: Variant(exam_id, vid, v["label"], tuple(v["required"]), tuple(v.get("optional", [])),
-                         tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))))
+            vid: Variant(
+                exam_id,
+                vid,
+                v["label"],
+                tuple(v["required"]),
+                tuple(v.get("optional", [])),
+                tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))),
+            )
             for vid, v in raw.get("variants", {}).items()
         }
         exams[exam_id] = Exam(exam_id, raw["label"], variants, raw.get("coverage") or {})

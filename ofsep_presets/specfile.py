@@ -28,7 +28,7 @@ def resolve(ref: str, relative_to: Path | None = None) -> Path:
     """A bundled spec name ('ofsep-2020') or a path (relative to the extending file when there is one)."""
     candidate = Path(ref)
     if relative_to is not None and not candidate.is_absolute():
-        near = (relative_to.parent / candidate)
+        near = relative_to.parent / candidate
         if near.is_file():
             return near
     if candidate.is_file():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -128,8 +129,17 @@ def _from_eighths(text: Any, ctx: Context) -> Any:
 
 
 def _split_numbers(text: Any) -> list[float]:
-    return [float(x) for x in str(text).replace("x", " ").replace("×", " ").replace("/", " ")
-            .replace(";", " ").replace(",", " ").split() if x]
+    return [
+        float(x)
+        for x in str(text)
+        .replace("x", " ")
+        .replace("×", " ")
+        .replace("/", " ")
+        .replace(";", " ")
+        .replace(",", " ")
+        .split()
+        if x
+    ]
 
 
 CONVERSIONS: dict[str, Conversion] = {
@@ -179,12 +189,14 @@ def conversion(name: str | None) -> Conversion:
 
 
 def format_number(value: float | int, decimals: int | None) -> str:
-    """Fixed decimals (consoles print '25.6', '1.00'); negative zero is printed as zero."""
+    """Fixed decimals, rounded half up as consoles do (Siemens prints FoV phase 81.25 % as '81.3 %', where
+    Python's own rounding would give '81.2'); negative zero is printed as zero."""
     if decimals is None:
         text = repr(float(value)) if isinstance(value, float) else str(value)
         return text[:-2] if text.endswith(".0") else text
-    text = f"{float(value):.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+    exact = Decimal(repr(float(value)))
+    text = str(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
 
 
 def to_vendor(value: Any, convert: str | None, ctx: Context) -> Any:

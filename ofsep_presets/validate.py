@@ -123,8 +123,12 @@ class _Checker:
         if param == "sequence_family":
             for v in value if isinstance(value, list) else [value]:
                 if v not in families():
-                    self.add(container, key, f"unknown sequence family {v!r}{_did_you_mean(v, families())}; "
-                                             f"known families: {', '.join(families())}")
+                    self.add(
+                        container,
+                        key,
+                        f"unknown sequence family {v!r}{_did_you_mean(v, families())}; "
+                        f"known families: {', '.join(families())}",
+                    )
             return
         if not spec.accepts(value):
             expected = spec.type if not spec.values else f"one of {', '.join(spec.values)}"
@@ -142,8 +146,12 @@ class _Checker:
             return None
         param = self.params[item["param"]]
         if "unit" in item and item["unit"] != param.unit:
-            self.add(item, "unit", f"{where}: unit mismatch for {param.name}: the spec language uses "
-                                   f"{param.unit or 'no unit'}, not {item['unit']!r}")
+            self.add(
+                item,
+                "unit",
+                f"{where}: unit mismatch for {param.name}: the spec language uses "
+                f"{param.unit or 'no unit'}, not {item['unit']!r}",
+            )
         if "source" in item:
             self._source(item, "source", item["source"])
         if "between" in item and len(item["between"]) == 2 and item["between"][0] > item["between"][1]:
@@ -171,7 +179,9 @@ class _Checker:
         rules: list[Constraint] = []
         for i, name in enumerate(seq.get("apply") or []):
             if name not in rule_sets:
-                self.add(seq["apply"], i, f"sequence {seq_id!r}: unknown rule set {name!r}{_did_you_mean(name, rule_sets)}")
+                self.add(
+                    seq["apply"], i, f"sequence {seq_id!r}: unknown rule set {name!r}{_did_you_mean(name, rule_sets)}"
+                )
             else:
                 rules += [from_mapping(r) for r in rule_sets[name] if _complete(r)]
         for i, item in enumerate(seq.get("constraints") or []):
@@ -192,10 +202,20 @@ class _Checker:
             self._source(sugg, "source", sugg.get("source"))
             field_t = sugg.get("field_t")
             if isinstance(field_t, int | float) and fields_t and float(field_t) not in fields_t:
-                self.add(container, i, f"sequence {seq_id!r}: suggestion for {field_t} T, but the spec covers "
-                                       f"{', '.join(str(f) for f in fields_t)} T")
-            self._values(seq_id, sugg.get("values") or {}, rules, sugg.get("vendor"), field_t,
-                         f"suggested value ({sugg.get('vendor')}, {field_t} T)")
+                self.add(
+                    container,
+                    i,
+                    f"sequence {seq_id!r}: suggestion for {field_t} T, but the spec covers "
+                    f"{', '.join(str(f) for f in fields_t)} T",
+                )
+            self._values(
+                seq_id,
+                sugg.get("values") or {},
+                rules,
+                sugg.get("vendor"),
+                field_t,
+                f"suggested value ({sugg.get('vendor')}, {field_t} T)",
+            )
 
     def _values(self, seq_id: str, values: Any, rules: list[Constraint], vendor: Any, field_t: Any, what: str) -> None:
         for name, value in values.items():
@@ -204,8 +224,12 @@ class _Checker:
             self._value(values, name, name, value, f"sequence {seq_id!r} {what}")
             for rule in rules:
                 if rule.param == name and rule.applies(vendor, field_t) and rule.evaluate(value) == "fail":
-                    self.add(values, name, f"sequence {seq_id!r}: {what} {name} = {value!r} breaks its own "
-                                           f"requirement {name} {rule.rule_text} ({rule.source})")
+                    self.add(
+                        values,
+                        name,
+                        f"sequence {seq_id!r}: {what} {name} = {value!r} breaks its own "
+                        f"requirement {name} {rule.rule_text} ({rule.source})",
+                    )
 
     def _contradictions(self, seq_id: str, seq: Any, rules: list[Constraint]) -> None:
         by_param: dict[str, list[Constraint]] = {}
@@ -215,8 +239,12 @@ class _Checker:
             lows = [r.value for r in group if r.op == "ge"] + [r.value[0] for r in group if r.op == "between"]
             highs = [r.value for r in group if r.op == "le"] + [r.value[1] for r in group if r.op == "between"]
             if lows and highs and max(lows) > min(highs):
-                self.add(seq, "constraints", f"sequence {seq_id!r}: {param} must be ≥ {max(lows)} and ≤ "
-                                             f"{min(highs)}: min > max, no value can pass")
+                self.add(
+                    seq,
+                    "constraints",
+                    f"sequence {seq_id!r}: {param} must be ≥ {max(lows)} and ≤ "
+                    f"{min(highs)}: min > max, no value can pass",
+                )
 
     def _exams(self) -> None:
         for exam_id, exam in (self.doc.get("exams") or {}).items():
@@ -229,11 +257,17 @@ class _Checker:
                         if part == "order" and seq_id == "gadolinium":
                             continue
                         if seq_id not in self.sequences:
-                            self.add(variant[part], i, f"{where} names a missing sequence {seq_id!r}"
-                                                       f"{_did_you_mean(seq_id, self.sequences)}")
+                            self.add(
+                                variant[part],
+                                i,
+                                f"{where} names a missing sequence {seq_id!r}{_did_you_mean(seq_id, self.sequences)}",
+                            )
                         elif (self.sequences[seq_id] or {}).get("exam") not in (None, exam_id):
-                            self.add(variant[part], i, f"{where}: sequence {seq_id!r} belongs to exam "
-                                                       f"{self.sequences[seq_id].get('exam')!r}")
+                            self.add(
+                                variant[part],
+                                i,
+                                f"{where}: sequence {seq_id!r} belongs to exam {self.sequences[seq_id].get('exam')!r}",
+                            )
                 both = set(variant.get("required") or []) & set(variant.get("optional") or [])
                 for seq_id in sorted(both):
                     self.add(variant, "optional", f"{where}: {seq_id!r} is both required and optional")
@@ -256,15 +290,18 @@ class _Checker:
         if "source" in gado:
             self._source(gado, "source", gado["source"])
         if gado.get("inject_before") is not None and gado["inject_before"] not in self.sequences:
-            self.add(gado, "inject_before", f"gadolinium: inject_before names a missing sequence {gado['inject_before']!r}")
+            self.add(
+                gado, "inject_before", f"gadolinium: inject_before names a missing sequence {gado['inject_before']!r}"
+            )
         for i, seq_id in enumerate(gado.get("post_contrast") or []):
             if seq_id not in self.sequences:
                 self.add(gado["post_contrast"], i, f"gadolinium: post_contrast names a missing sequence {seq_id!r}")
 
     def _situations(self) -> None:
         exams = self.doc.get("exams") or {}
-        indications = {i.get("id") for i in ((self.doc.get("gadolinium") or {}).get("indications") or [])
-                       if isinstance(i, dict)}
+        indications = {
+            i.get("id") for i in ((self.doc.get("gadolinium") or {}).get("indications") or []) if isinstance(i, dict)
+        }
         for name, situation in (self.doc.get("situations") or {}).items():
             if not isinstance(situation, dict):
                 continue
@@ -277,8 +314,12 @@ class _Checker:
                         self.add(situation[part], i, f"situation {name!r}: exam {exam!r} has no variant {variant!r}")
             gado = situation.get("gadolinium")
             if gado is not None and gado not in indications:
-                self.add(situation, "gadolinium", f"situation {name!r}: unknown gadolinium indication {gado!r}; "
-                                                  f"known: {', '.join(sorted(i for i in indications if i))}")
+                self.add(
+                    situation,
+                    "gadolinium",
+                    f"situation {name!r}: unknown gadolinium indication {gado!r}; "
+                    f"known: {', '.join(sorted(i for i in indications if i))}",
+                )
             for i, source in enumerate(situation.get("sources") or []):
                 self._source(situation["sources"], i, source)
             for i, seq_id in enumerate(situation.get("consider") or []):

@@ -62,9 +62,7 @@ def _load(path) -> Vendor:
         document=dict(data["document"]),
         families={k: tuple(v) for k, v in data.get("families", {}).items()},
         words={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("words", {}).items()},
-        cards=tuple(
-            Card(card["card"], tuple(Field(**dict(f)) for f in card["fields"])) for card in data["cards"]
-        ),
+        cards=tuple(Card(card["card"], tuple(Field(**dict(f)) for f in card["fields"])) for card in data["cards"]),
     )
 
 

@@ -50,9 +50,7 @@ def _make_loader(file: str) -> type[yaml.SafeLoader]:
                     None, None, f"a mapping key must be a plain value, not {type(key).__name__}", key_node.start_mark
                 )
             if key in result:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             result[key] = loader.construct_object(value_node, deep=True)
             result.origins[key] = (file, key_node.start_mark.line + 1)
         return result

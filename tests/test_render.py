@@ -1,0 +1,382 @@
+"""`render`: every vendor x field x variant, in the vendor's words and units, reproducible, escaped."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree, html
+
+from ofsep_presets.cli import main
+from ofsep_presets.render import Selection, render
+from ofsep_presets.spec import load_spec
+
+from .conftest import FIXTURES
+
+VENDOR_SHEETS = {
+    "siemens": "protocol.xml",
+    "philips": "examcard-printout.txt",
+    "ge": "LxProtocol.txt",
+    "canon": "parameter-sheet.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, spec):
+    out = tmp_path_factory.mktemp("render") / "out"
+    render(spec, out)
+    return out
+
+
+def combos(spec):
+    return [(v, f, var) for v in spec.vendors for f in spec.field_strengths_t for var in spec.variants()]
+
+
+def folder(out: Path, vendor: str, field_t: float, variant) -> Path:
+    return out / vendor / f"{'1.5' if field_t == 1.5 else '3'}T" / variant.key
+
+
+def pdf_text(path: Path) -> str:
+    if shutil.which("pdftotext"):
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    from pypdf import PdfReader  # fallback where poppler is not installed
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def words(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def test_every_combination_has_every_document(rendered, spec):
+    for vendor, field_t, variant in combos(spec):
+        d = folder(rendered, vendor, field_t, variant)
+        names = {p.name for p in d.iterdir()}
+        expected = {VENDOR_SHEETS[vendor]} | {
+            f"{kind}.{lang}.{ext}"
+            for lang in ("fr", "en")
+            for kind, ext in (("examcard", "html"), ("checklist", "html"), ("checklist", "md"), ("checklist", "pdf"))
+        }
+        assert names == expected, (d, names ^ expected)
+
+
+def test_every_sequence_named_in_every_document(rendered, spec):
+    for vendor, field_t, variant in combos(spec):
+        d = folder(rendered, vendor, field_t, variant)
+        sheet = (d / VENDOR_SHEETS[vendor]).read_text(encoding="utf-8")
+        for lang in ("fr", "en"):
+            pdf = words(pdf_text(d / f"checklist.{lang}.pdf"))
+            card = html.fromstring((d / f"examcard.{lang}.html").read_bytes()).text_content()
+            md = (d / f"checklist.{lang}.md").read_text(encoding="utf-8")
+            for seq_id in variant.required + variant.optional:
+                label = spec.sequences[seq_id].label[lang]
+                assert words(label) in pdf, (d, lang, label)
+                assert label in card, (d, lang, label)
+                assert label.replace("*", "\\*") in md, (d, lang, label)
+        for seq_id in variant.required + variant.optional:
+            assert seq_id in sheet, (d, seq_id)
+
+
+def test_required_sequences_are_marked_required(rendered, spec):
+    for vendor, field_t, variant in combos(spec):
+        tree = (
+            etree.parse(str(folder(rendered, vendor, field_t, variant) / "protocol.xml"))
+            if vendor == "siemens"
+            else None
+        )
+        if tree is None:
+            continue
+        required = {p.get("Id") for p in tree.iter("Protocol") if p.get("required") == "true"}
+        assert required == set(variant.required)
+
+
+def test_html_parses_without_errors(rendered):
+    files = sorted(rendered.rglob("*.html"))
+    assert len(files) == 4 * 2 * 3 * 4 + 1
+    for path in files:
+        parser = etree.HTMLParser(recover=False)
+        etree.fromstring(path.read_bytes(), parser)
+        assert not [e for e in parser.error_log if e.level >= 2], (path, list(parser.error_log))
+
+
+def test_siemens_sheet_is_well_formed_xml_with_declared_purpose(rendered):
+    for path in rendered.glob("siemens/*/*/protocol.xml"):
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        assert root.tag == "PrintOut"
+        assert root.get("purpose") == "parameter-sheet-for-console-entry"
+        assert "NOT a file to import into a scanner" in path.read_text(encoding="utf-8")
+
+
+def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
+    # 256 mm field of view is "25.6" on a GE console (the GE Protocol report in the fixtures prints
+    # "FOV 25.6" for the spine-generic T2w, whose field of view is 256 mm).
+    report = (FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/spine_generic_ge_750_no-FOCUS.html").read_text("latin-1")
+    assert re.search(r"FOV\s*(<[^>]+>\s*)*25\.6", report)
+    sheet = (rendered / "ge/1.5T/brain-standard/LxProtocol.txt").read_text(encoding="utf-8")
+    flair = sheet.split("# ---- brain.flair_3d")[1].split("# ----")[0]
+    assert 'set FOV "25.6"' in flair
+    assert 'set SPC "0.0"' in flair
+    assert 'set SLTHICK "1.0"' in flair
+    assert 'set PLANE "SAGITTAL"' in flair
+
+
+def test_siemens_gap_is_a_distance_factor_in_percent(rendered):
+    tree = etree.parse(str(rendered / "siemens/1.5T/brain-standard/protocol.xml"))
+    flair = tree.find(".//Protocol[@Id='brain.flair_3d']")
+    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in flair.iter("ProtParameter")}
+    assert values["Dist. factor"] == "0 %"
+    assert values["Slice thickness"] == "1.00 mm"
+    assert values["FoV read"] == "256 mm"
+    assert values["Orientation"] == "Sagittal"
+
+
+def _siemens_printout() -> str:
+    path = FIXTURES / "vendor-exports/siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.pdf"
+    return pdf_text(path)
+
+
+def test_siemens_suggestion_matches_the_vendor_printout(rendered):
+    """The 3 T MPRAGE suggestion is the spine-generic T1w; its values must be the printout's, verbatim."""
+    printout = _siemens_printout()
+    tree = etree.parse(str(rendered / "siemens/3T/brain-standard/protocol.xml"))
+    t1 = tree.find(".//Protocol[@Id='brain.t1_3d']")
+    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in t1.iter("ProtParameter")}
+    for label in ("TR", "TE", "TI", "Flip angle", "FoV read", "FoV phase", "Base resolution"):
+        assert re.search(rf"^\s*{re.escape(label)}\s+{re.escape(values[label])}(?=\s|$)", printout, re.M), (
+            label,
+            values[label],
+        )
+
+
+def test_philips_suggestion_matches_the_vendor_printout(rendered):
+    printout = pdf_text(FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.pdf")
+    t1_page = printout[printout.index("T1w 04:22.0") :]
+    assert re.search(r"Act\. TR/TE \(ms\)\s+7\.8 / 3\.5", t1_page)
+    assert re.search(r"Act\. WFS \(pix\) / BW \(Hz\)\s+2\.268 / 191\.5", t1_page)
+    sheet = (rendered / "philips/3T/brain-standard/examcard-printout.txt").read_text(encoding="utf-8")
+    t1 = sheet.split('sequence id = "brain.t1_3d"')[1].split("Scan =")[0]
+    assert re.search(r"^TR \(ms\) =\s+7\.8;", t1, re.M)
+    assert re.search(r"^TE \(ms\) =\s+3\.5;", t1, re.M)
+    assert re.search(r"^Flip angle \(deg\) =\s+9;", t1, re.M)
+    # Philips states bandwidth as a water-fat shift: 191.5 Hz/px at 3 T is 2.268 px (printed to 2 decimals).
+    assert re.search(r"^Water-fat shift \(pixels\) =\s+2\.27;", t1, re.M)
+    assert re.search(r"^NSA =\s+1;", t1, re.M)
+
+
+def test_canon_sheet_says_labels_are_unverified_and_matrix_is_phase_first(rendered):
+    import csv
+
+    path = rendered / "canon/3T/brain-standard/parameter-sheet.csv"
+    text = path.read_text(encoding="utf-8")
+    assert "unverified" in text
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith(('"#', "#"))))
+    t2 = {r["label"]: r["value"] for r in rows if r["sequence_id"] == "brain.pd_t2_2d"}
+    assert t2["Matrix (PE x RO)"] == "256 x 256"
+    assert t2["Gap"] == "0.0"
+
+
+def test_requirements_and_suggestions_are_distinct_on_every_card(rendered):
+    card = (rendered / "philips/3T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
+    row_badge = '<span class="basis suggested" title='
+    assert row_badge in card and '<span class="basis requirement" title=' in card
+    assert "spine-generic-philips-r53" in card and "ofsep-2020" in card
+    card_15 = (rendered / "philips/1.5T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
+    assert row_badge not in card_15  # no public 1.5 T Philips values: none invented
+    assert "No public nominal value" in card_15
+
+
+def test_checklist_has_blank_site_fields_and_no_patient_field(rendered):
+    for lang, words_ in (
+        ("en", ("Site", "Scanner model", "Software version", "Operator", "Date")),
+        ("fr", ("Centre", "Modèle d'IRM", "Version logicielle", "Opérateur", "Date")),
+    ):
+        page = (rendered / f"ge/3T/brain-standard/checklist.{lang}.html").read_text(encoding="utf-8")
+        for word in words_:
+            assert f"<td>{html_escape(word)}</td><td></td>" in page, word
+        lowered = page.lower()
+        for forbidden in ("patient name", "patient id", "birth", "nom du patient", "date de naissance", "ipp"):
+            assert not re.search(rf"\b{forbidden}\b", lowered), forbidden
+
+
+def html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("'", "&#39;")
+
+
+def test_gadolinium_step_sits_before_the_flair(rendered, spec):
+    text = words(pdf_text(rendered / "siemens/3T/brain-standard/checklist.fr.pdf"))
+    order = text[text.index("Ordre d'acquisition") :]
+    assert order.index("Injection de gadolinium") < order.index("3D FLAIR millimétrique")
+    reduced = words(pdf_text(rendered / "siemens/3T/brain-reduced/checklist.en.pdf"))
+    assert "No gadolinium in this protocol variant" in reduced
+
+
+def test_rerendering_gives_identical_bytes(rendered, spec, tmp_path):
+    again = tmp_path / "again"
+    render(spec, again)
+    first = {
+        p.relative_to(rendered): hashlib.sha256(p.read_bytes()).hexdigest() for p in rendered.rglob("*") if p.is_file()
+    }
+    second = {p.relative_to(again): hashlib.sha256(p.read_bytes()).hexdigest() for p in again.rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["render", "--out", str(out), "--vendor", "ge", "--field", "3", "--exam", "spine", "--format", "sheet"]
+    )
+    assert result.exit_code == 1
+    assert "not empty" in result.stderr and "--force" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+    result = runner.invoke(
+        main,
+        [
+            "render",
+            "--out",
+            str(out),
+            "--vendor",
+            "ge",
+            "--field",
+            "3",
+            "--exam",
+            "spine",
+            "--format",
+            "sheet",
+            "--force",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
+    assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+
+
+def test_options_narrow_the_render(tmp_path):
+    out = tmp_path / "narrow"
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            "--out",
+            str(out),
+            "--vendor",
+            "canon",
+            "--field",
+            "1.5",
+            "--exam",
+            "brain",
+            "--variant",
+            "reduced",
+            "--lang",
+            "fr",
+            "--format",
+            "md",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == ["canon/1.5T/brain-reduced/checklist.fr.md", "index.html"]
+
+
+def test_unknown_exam_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["render", "--out", str(tmp_path / "x"), "--exam", "knee"])
+    assert result.exit_code == 2
+    assert "knee" in result.output and "brain" in result.output
+
+
+def _overlay_with_label(tmp_path: Path, label: str) -> Path:
+    path = tmp_path / "evil.yaml"
+    path.write_text(
+        "schema: ofsep-presets/spec-1\nid: evil\nextends: ofsep-2020\n"
+        f"sequences:\n  brain.dwi:\n    label: {{en: '{label}', fr: '{label}'}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_markup_in_a_sequence_name_renders_as_text(tmp_path):
+    label = '<script>alert(1)</script> "q" $[x] =cmd'
+    spec = load_spec(_overlay_with_label(tmp_path, label))
+    out = tmp_path / "out"
+    render(
+        spec,
+        out,
+        Selection(
+            vendors=("siemens", "ge", "philips", "canon"),
+            fields=(3.0,),
+            exams=("brain",),
+            variants=("reduced",),
+            langs=("en",),
+            formats=("html", "md", "sheet"),
+        ),
+    )
+    # Markup formats must escape it; plain-text sheets keep it as inert text inside a quoted value (below).
+    for path in out.rglob("*"):
+        if path.suffix in (".html", ".xml", ".md"):
+            assert "<script>" not in path.read_text(encoding="utf-8"), path
+    card = html.fromstring((out / "siemens/3T/brain-reduced/examcard.en.html").read_bytes())
+    assert label in card.text_content()
+    xml = etree.parse(str(out / "siemens/3T/brain-reduced/protocol.xml"))
+    assert xml.find(".//Entry[@Id='brain.dwi']").text == label
+    ge = (out / "ge/3T/brain-reduced/LxProtocol.txt").read_text(encoding="utf-8")
+    assert r'set SERIESDESC "<script>alert(1)</script> \"q\" \$\[x\] =cmd"' in ge
+    csv_text = (out / "canon/3T/brain-reduced/parameter-sheet.csv").read_text(encoding="utf-8")
+    assert "'" + label.split(" ")[0] not in csv_text  # only a *leading* = is defused
+    assert "&lt;script&gt;" in (out / "siemens/3T/brain-reduced/checklist.en.md").read_text(encoding="utf-8")
+
+
+def test_broken_template_fails_naming_template_and_line(tmp_path):
+    templates = tmp_path / "templates" / "ge"
+    templates.mkdir(parents=True)
+    (templates / "lxprotocol.txt.j2").write_text(
+        "# header\n# second line\n{{ sheet.no_such_thing }}\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            "--out",
+            str(tmp_path / "out"),
+            "--vendor",
+            "ge",
+            "--format",
+            "sheet",
+            "--templates",
+            str(tmp_path / "templates"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "lxprotocol.txt.j2" in result.stderr and "line 3" in result.stderr
+    assert "no_such_thing" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_user_templates_are_sandboxed(tmp_path):
+    templates = tmp_path / "templates" / "ge"
+    templates.mkdir(parents=True)
+    (templates / "lxprotocol.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            "--out",
+            str(tmp_path / "out"),
+            "--vendor",
+            "ge",
+            "--format",
+            "sheet",
+            "--templates",
+            str(tmp_path / "templates"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "lxprotocol.txt.j2" in result.stderr
