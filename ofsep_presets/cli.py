@@ -250,3 +250,19 @@ def _plan_text(spec, p, lang: str) -> str:
         )
     lines.append(f"  sources: {', '.join(p.sources)}")
     return "\n".join(lines)
+
+
+@main.command()
+def specs() -> None:
+    """List the bundled protocol specs with their version and source."""
+    from .resources import bundled_spec_names
+
+    for name in bundled_spec_names():
+        try:
+            spec = _load(name)
+        except OfsepError as error:
+            click.echo(f"{name}\t(invalid: {str(error).splitlines()[0]})")
+            continue
+        requirement = [s for s in spec.sources.values() if s.get("kind") == "requirement"]
+        source = requirement[0]["title"] if requirement else ""
+        click.echo(f"{spec.id}\t{spec.version}\t{spec.title.get('en')}\t{source}")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .params import registry
 from .rules import Constraint, from_mapping
 from .validate import problems_for
 
@@ -65,11 +64,10 @@ class Sequence:
         return []
 
     def targets(self, vendor: str, field_t: float) -> dict[str, Target]:
-        """What to set on the console: suggestion over nominal over the requirement's own limit."""
+        """What to set on the console: suggestion over nominal over an exact requirement."""
         out: dict[str, Target] = {}
-        params = registry()
         for c in self.constraints_for(vendor, field_t):
-            value = _limit_value(c, params[c.param])
+            value = _limit_value(c)
             if value is not None and c.param not in out:
                 out[c.param] = Target(value, "requirement", c.source)
         for name, value in self.nominal.items():
@@ -81,15 +79,13 @@ class Sequence:
         return out
 
 
-def _limit_value(c: Constraint, param) -> Any:
+def _limit_value(c: Constraint) -> Any:
+    """Only an exact requirement names a setting; an inequality is a limit (TI >= 1 ms means 'has an
+    inversion', not 'set TI to 1'), so it supplies no value: the derived nominal values do."""
     if c.op == "eq":
         return list(c.value) if isinstance(c.value, tuple) else c.value
     if c.op == "in":
         return c.value[0]
-    if c.op in ("le", "ge"):
-        if param.is_list:
-            return [c.value] * param.size if (param.size and c.axes is None) else None
-        return int(c.value) if param.type == "integer" else c.value
     return None
 
 

@@ -125,6 +125,8 @@ def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
     assert 'set SPC "0.0"' in flair
     assert 'set SLTHICK "1.0"' in flair
     assert 'set PLANE "SAGITTAL"' in flair
+    # "TI >= 1 ms" only says the FLAIR has an inversion; no public 1.5 T GE value exists, so no TI is set.
+    assert "set TI " not in flair
 
 
 def test_siemens_gap_is_a_distance_factor_in_percent(rendered):
