@@ -40,8 +40,14 @@ def test_pml_surveillance_is_the_reduced_protocol_every_three_months_without_gad
 
 @pytest.mark.parametrize(
     "situation,level",
-    [("dmt-start", "indicated"), ("dmt-6-months", "indicated"), ("relapse", "recommended"),
-     ("treatment-decision", "optional"), ("annual-follow-up", None), ("dmt-12-months", None)],
+    [
+        ("dmt-start", "indicated"),
+        ("dmt-6-months", "indicated"),
+        ("relapse", "recommended"),
+        ("treatment-decision", "optional"),
+        ("annual-follow-up", None),
+        ("dmt-12-months", None),
+    ],
 )
 def test_gadolinium_follows_the_indications_of_the_sheet(situation, level):
     gado = plan("--situation", situation)["gadolinium"]
@@ -51,8 +57,12 @@ def test_gadolinium_follows_the_indications_of_the_sheet(situation, level):
 def test_treatment_start_timing_and_due_date():
     p = plan("--situation", "dmt-start", "--date", "2026-11-23")
     assert p["within_months_before_treatment"] == 3
-    assert p["next_mri"] == {"in_months": 6, "exams": ["brain"], "due": "2027-05-23",
-                             "note": "reference MRI at 6 months, then at 12 months, then yearly"}
+    assert p["next_mri"] == {
+        "in_months": 6,
+        "exams": ["brain"],
+        "due": "2027-05-23",
+        "note": "reference MRI at 6 months, then at 12 months, then yearly",
+    }
 
 
 def test_due_date_clamps_to_month_end():
@@ -61,9 +71,15 @@ def test_due_date_clamps_to_month_end():
 
 @pytest.mark.parametrize(
     "situation,months",
-    [("treatment-dimethyl-fumarate", 12), ("treatment-fingolimod", 12), ("treatment-daclizumab", 12),
-     ("treatment-post-mitoxantrone", 12), ("treatment-natalizumab", 6), ("treatment-ocrelizumab", 6),
-     ("treatment-post-alemtuzumab", 3)],
+    [
+        ("treatment-dimethyl-fumarate", 12),
+        ("treatment-fingolimod", 12),
+        ("treatment-daclizumab", 12),
+        ("treatment-post-mitoxantrone", 12),
+        ("treatment-natalizumab", 6),
+        ("treatment-ocrelizumab", 6),
+        ("treatment-post-alemtuzumab", 3),
+    ],
 )
 def test_high_risk_treatments_review_rhythm_from_seed_002(situation, months):
     p = plan("--situation", situation)
