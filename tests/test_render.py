@@ -336,26 +336,17 @@ def test_markup_in_a_sequence_name_renders_as_text(tmp_path):
     assert "&lt;script&gt;" in (out / "siemens/3T/brain-reduced/checklist.en.md").read_text(encoding="utf-8")
 
 
+def _render_with_ge_template(tmp_path: Path, body: str):
+    """Render the GE sheets with a user template folder whose lxprotocol template is `body`."""
+    folder = tmp_path / "templates" / "ge"
+    folder.mkdir(parents=True)
+    (folder / "lxprotocol.txt.j2").write_text(body, encoding="utf-8")
+    args = ["render", "--out", str(tmp_path / "out"), "--vendor", "ge", "--format", "sheet"]
+    return CliRunner().invoke(main, [*args, "--templates", str(tmp_path / "templates")])
+
+
 def test_broken_template_fails_naming_template_and_line(tmp_path):
-    templates = tmp_path / "templates" / "ge"
-    templates.mkdir(parents=True)
-    (templates / "lxprotocol.txt.j2").write_text(
-        "# header\n# second line\n{{ sheet.no_such_thing }}\n", encoding="utf-8"
-    )
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            "--out",
-            str(tmp_path / "out"),
-            "--vendor",
-            "ge",
-            "--format",
-            "sheet",
-            "--templates",
-            str(tmp_path / "templates"),
-        ],
-    )
+    result = _render_with_ge_template(tmp_path, "# header\n# second line\n{{ sheet.no_such_thing }}\n")
     assert result.exit_code == 2, result.output
     assert "lxprotocol.txt.j2" in result.stderr and "line 3" in result.stderr
     assert "no_such_thing" in result.stderr
@@ -363,22 +354,7 @@ def test_broken_template_fails_naming_template_and_line(tmp_path):
 
 
 def test_user_templates_are_sandboxed(tmp_path):
-    templates = tmp_path / "templates" / "ge"
-    templates.mkdir(parents=True)
-    (templates / "lxprotocol.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            "--out",
-            str(tmp_path / "out"),
-            "--vendor",
-            "ge",
-            "--format",
-            "sheet",
-            "--templates",
-            str(tmp_path / "templates"),
-        ],
-    )
+    result = _render_with_ge_template(tmp_path, "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     assert result.exit_code == 2
     assert "lxprotocol.txt.j2" in result.stderr
+    assert "unsafe" in result.stderr or "not safely accessible" in result.stderr
