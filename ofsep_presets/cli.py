@@ -266,3 +266,83 @@ def specs() -> None:
         requirement = [s for s in spec.sources.values() if s.get("kind") == "requirement"]
         source = requirement[0]["title"] if requirement else ""
         click.echo(f"{spec.id}\t{spec.version}\t{spec.title.get('en')}\t{source}")
+
+
+TABLE_COLUMNS = (
+    ("sequence_family", "family"),
+    ("acquisition_type", "dim"),
+    ("orientation", "orient"),
+    ("repetition_time_ms", "TR ms"),
+    ("echo_time_ms", "TE ms"),
+    ("inversion_time_ms", "TI ms"),
+    ("flip_angle_deg", "FA"),
+    ("slice_thickness_mm", "slice mm"),
+    ("voxel_size_mm", "voxel mm"),
+    ("b_values", "b"),
+    ("diffusion_directions", "dirs"),
+)
+
+
+def _cell(value) -> str:
+    from .units import format_number
+
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "×".join(_cell(v) for v in value)
+    if isinstance(value, float):
+        return format_number(round(value, 3), None)
+    return str(value)
+
+
+def inspection_table(inspection) -> str:
+    doc = inspection.to_json()
+    scanner = ", ".join(f"{k}={v}" for k, v in doc["scanner"].items())
+    lines = [f"{doc['source']}  [{doc['format']}]  {scanner}"]
+    rows = [["name"] + [title for _, title in TABLE_COLUMNS]]
+    for acq in doc["acquisitions"]:
+        rows.append([acq["name"]] + [_cell(acq["params"].get(param)) for param, _ in TABLE_COLUMNS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for warning in doc["warnings"]:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    type=click.Choice(["table", "json"]),
+    show_default=True,
+    help="table: one line per acquisition; json: the canonical contract, every value with its provenance.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def inspect(paths, fmt, quiet):
+    """Read scanner exports, DICOM or BIDS sidecars into canonical acquisitions.
+
+    PATH may be a file or a folder (read recursively; files of no known format are skipped and counted).
+    A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
+    """
+    import json
+    from pathlib import Path
+
+    from .readers import inspect_path
+
+    documents, failed = [], False
+    for raw in paths:
+        try:
+            documents += inspect_path(Path(raw))
+        except OfsepError as error:
+            click.echo(f"ofsep-presets: {error}", err=True)
+            failed = True
+    if fmt == "json":
+        payload = [d.to_json() for d in documents]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n\n".join(inspection_table(d) for d in documents))
+    if failed:
+        sys.exit(2)

@@ -181,6 +181,37 @@ _JOINERS = {
 }
 
 
+# Scale factors from units found in inputs to the canonical unit of the same dimension.
+_SCALES = {
+    ("s", "ms"): 1000.0,
+    ("us", "ms"): 0.001,
+    ("ms", "ms"): 1.0,
+    ("cm", "mm"): 10.0,
+    ("mm", "mm"): 1.0,
+    ("m", "mm"): 1000.0,
+    ("T", "T"): 1.0,
+    ("deg", "deg"): 1.0,
+    ("s", "s"): 1.0,
+    ("ms", "s"): 0.001,
+}
+
+
+def to_unit(value: float | list, unit: str, canonical: str) -> float | list:
+    """A number (or list) in `unit` expressed in `canonical` (e.g. DICOM/BIDS seconds -> ms, ASCCONV us -> ms)."""
+    try:
+        factor = _SCALES[(unit, canonical)]
+    except KeyError:
+        raise ValueError(f"no conversion from {unit} to {canonical}") from None
+    if isinstance(value, list | tuple):
+        return [_clean(float(v) * factor) for v in value]
+    return _clean(float(value) * factor)
+
+
+def _clean(x: float) -> float:
+    """Drop binary noise a scale factor adds (0.00298 s * 1000 = 2.9800000000000004 ms)."""
+    return float(f"{x:.10g}")
+
+
 def conversion(name: str | None) -> Conversion:
     try:
         return CONVERSIONS[name or "identity"]

@@ -1,0 +1,73 @@
+"""Sequence family from what a header says about the sequence (DICOM tags, dcm2niix sidecar keys, names).
+
+The family is a classification of stated facts (scanning sequence, variant, sequence name, inversion, b-values,
+product names), returned with the facts it used, so the provenance says why. With too little to go on it returns
+None: the family is then absent, not guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hints:
+    scanning_sequence: str = ""  # DICOM (0018,0020): SE, GR, IR, EP, RM (joined by "\\" or "_")
+    sequence_variant: str = ""
+    sequence_name: str = ""  # Siemens *tfl3d1_16, GE/Philips pulse sequence names
+    description: str = ""  # series description / protocol name
+    acquisition_type: str | None = None  # 2D / 3D
+    inversion_time_ms: float | None = None
+    echo_time_ms: float | None = None
+    max_b: float | None = None
+
+
+NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"mp2rage", "mp2rage"),
+    (r"\bswi|swan|swip|fsbb|susceptib", "swi"),
+    (r"\bdir\b|double.?ir|double.?inv|spcir.*dir", "dir"),
+    (r"flair|dark.?fluid|dark_fl", "flair"),
+    (r"\bstir\b|tirm", "stir"),
+    (r"dixon|\bideal\b|\bflex\b|mdixon", "dixon"),
+    (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
+    (r"ep_b|ep2d_diff|ep2d_dti|\bdwi\b|\bdti\b|diffusion|resolve|tensor", "epi_dwi"),
+    (r"\bspc|space|cube|vista|mvox", "space"),
+    (r"t2\*|t2star|t2_star|merge|medic|hemo", "t2star"),
+    (r"\btse|\bfse|frfse|turbo.?spin|tse2d|\bts?e\b", "tse"),
+    (r"\bfl3d|fspgr|\bspgr|vibe|\bffe\b.*3d", "spgr"),
+)
+
+
+def classify(h: Hints) -> tuple[str | None, str]:
+    """(family, reason) — reason names the facts used."""
+    seq = h.scanning_sequence.upper().replace("_", "\\")
+    parts = set(seq.split("\\")) if seq else set()
+    names = f"{h.sequence_name} {h.description}".lower()
+    if h.max_b is not None and h.max_b > 0:
+        return "epi_dwi", f"b-value {h.max_b:g} s/mm²"
+    for pattern, family in NAME_RULES:
+        if re.search(pattern, names):
+            return family, f"name {_shown(h)!r} matches {family}"
+    if "EP" in parts and "SE" in parts:
+        return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
+    if "GR" in parts and "IR" in parts:
+        return "mprage", f"ScanningSequence={h.scanning_sequence} (gradient echo with inversion)"
+    if "SE" in parts and "IR" in parts and (h.inversion_time_ms or 0) > 1200:
+        return "flair", f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms"
+    if "SE" in parts and "IR" in parts:
+        return "stir", f"ScanningSequence={h.scanning_sequence}, short TI"
+    if "SE" in parts:
+        family = "space" if h.acquisition_type == "3D" else "tse"
+        return family, f"ScanningSequence={h.scanning_sequence}, {h.acquisition_type or '?'}"
+    if "GR" in parts:
+        if h.acquisition_type == "3D":
+            return "spgr", f"ScanningSequence={h.scanning_sequence}, 3D"
+        if h.echo_time_ms is not None and h.echo_time_ms >= 10:
+            return "t2star", f"ScanningSequence={h.scanning_sequence}, 2D, TE {h.echo_time_ms:g} ms"
+        return "gre", f"ScanningSequence={h.scanning_sequence}"
+    return None, "not enough information"
+
+
+def _shown(h: Hints) -> str:
+    return " / ".join(x.strip() for x in (h.sequence_name, h.description) if x.strip())

@@ -1,0 +1,72 @@
+"""Readers: bytes in, canonical acquisitions out; one small module per format, picked by content.
+
+Each reader module has `FORMAT`, `sniff(path, head) -> bool` (decides from the first bytes, not the extension
+alone) and `read(path) -> Inspection`. A reader never writes, never fetches, never executes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..acquisition import Inspection, ReadError
+from . import bids
+
+HEAD_BYTES = 4096
+READERS = (bids,)
+
+
+def formats() -> list[str]:
+    return [r.FORMAT for r in READERS]
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
+def reader_for(path: Path):
+    head = _head(path)
+    for reader in READERS:
+        if reader.sniff(path, head):
+            return reader
+    return None
+
+
+def inspect_path(path: Path) -> list[Inspection]:
+    """Read one input (file or folder) into one Inspection per format found in it."""
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return _inspect_dir(path)
+    try:
+        reader = reader_for(path)
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if reader is None:
+        raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
+    return [reader.read(path)]
+
+
+def _inspect_dir(path: Path) -> list[Inspection]:
+    by_reader: dict[str, list[Path]] = {}
+    skipped = 0
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        try:
+            reader = reader_for(file)
+        except OSError:
+            reader = None
+        if reader is None:
+            skipped += 1
+            continue
+        by_reader.setdefault(reader.FORMAT, []).append(file)
+    if not by_reader:
+        raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
+    results = []
+    for reader in READERS:
+        files = by_reader.get(reader.FORMAT)
+        if files:
+            inspection = reader.read_many(path, files)
+            if skipped:
+                inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
+            results.append(inspection)
+    return results

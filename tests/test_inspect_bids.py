@@ -1,0 +1,96 @@
+"""BIDS sidecars (dcm2niix JSON): the 19-site spine-generic subject, and DWI sidecars with .bval/.bvec."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from ofsep_presets.cli import main
+from ofsep_presets.readers import inspect_path
+
+from .conftest import FIXTURES
+
+BIDS = FIXTURES / "bids" / "spine-generic-single-subject"
+
+
+def test_every_site_and_sidecar_reads():
+    sites = sorted(p for p in BIDS.iterdir() if p.is_dir() and p.name.startswith("sub-"))
+    assert len(sites) == 19
+    vendors = set()
+    for site in sites:
+        [inspection] = inspect_path(site)
+        sidecars = sorted(site.rglob("*.json"))
+        assert [a.name for a in inspection.acquisitions] == [p.name[:-5] for p in sidecars]
+        assert inspection.warnings == []
+        vendors.add(inspection.scanner["manufacturer"])
+        for acq in inspection.acquisitions:
+            raw = json.loads((next(p for p in sidecars if p.name[:-5] == acq.name)).read_text())
+            # Seconds in the sidecar, milliseconds in the canonical model; every value carries its key.
+            assert acq.get("repetition_time_ms") == round(raw["RepetitionTime"] * 1000, 7)
+            assert acq.get("echo_time_ms") == round(raw["EchoTime"] * 1000, 7)
+            assert acq.get("flip_angle_deg") == raw["FlipAngle"]
+            assert set(acq.provenance) == set(acq.params)
+    assert vendors == {"siemens", "philips", "ge"}
+
+
+def test_siemens_site_matches_the_siemens_printout_of_the_same_protocol():
+    # sub-unf is a Prisma running spine-generic; the Prisma VE11C printout in vendor-exports states
+    # T1w TR 2000 ms, TE 3.72 ms, TI 1000 ms, flip 9; T2w TR 1500, TE 120, flip 120; MT TR 35, TE 3.13.
+    [inspection] = inspect_path(BIDS / "sub-unf")
+    acq = {a.name.split("_", 1)[1]: a.params for a in inspection.acquisitions}
+    assert (
+        acq["T1w"]["repetition_time_ms"],
+        acq["T1w"]["echo_time_ms"],
+        acq["T1w"]["inversion_time_ms"],
+        acq["T1w"]["flip_angle_deg"],
+    ) == (2000.0, 3.72, 1000.0, 9.0)
+    assert (acq["T2w"]["repetition_time_ms"], acq["T2w"]["echo_time_ms"], acq["T2w"]["flip_angle_deg"]) == (
+        1500.0,
+        120.0,
+        120.0,
+    )
+    assert (acq["flip-1_mt-on_MTS"]["repetition_time_ms"], acq["flip-1_mt-on_MTS"]["echo_time_ms"]) == (35.0, 3.13)
+    assert acq["T1w"]["acquisition_type"] == "3D" and acq["T1w"]["orientation"] == "sagittal"
+    assert acq["T1w"]["sequence_family"] == "mprage"
+
+
+def test_dwi_sidecar_reads_b_values_and_directions_from_bval_bvec():
+    folder = FIXTURES / "dicom/Siemens/XA30_enh_DWI_dir80_PA/bids_json_dcm2niix"
+    [inspection] = inspect_path(folder / "10_DWI_dir80_PA.json")
+    acq = inspection.acquisitions[0]
+    bvals = [float(x) for x in (folder / "10_DWI_dir80_PA.bval").read_text().split()]
+    assert acq.get("b_values") == sorted(set(bvals)) == [0.0, 2500.0]
+    assert acq.get("diffusion_directions") == sum(1 for b in bvals if b > 0) == 20
+    assert acq.get("sequence_family") == "epi_dwi"
+
+
+def test_dti_sidecar_without_bvec_has_no_direction_count(tmp_path):
+    source = FIXTURES / "dicom/Siemens/XA30_enh_DWI_dir80_PA/bids_json_dcm2niix/10_DWI_dir80_PA.json"
+    (tmp_path / "dwi.json").write_bytes(source.read_bytes())
+    [inspection] = inspect_path(tmp_path / "dwi.json")
+    assert "diffusion_directions" not in inspection.acquisitions[0].params  # absent, never guessed
+
+
+def test_tree_counts_skipped_files_and_inputs_stay_untouched():
+    before = {p: p.read_bytes() for p in BIDS.rglob("*") if p.is_file()}
+    [inspection] = inspect_path(BIDS)
+    sidecars = sorted(p for p in BIDS.glob("sub-*/**/*.json"))
+    assert [a.name for a in inspection.acquisitions] == [p.name[:-5] for p in sidecars]  # 131 sidecars
+    # README.md, LICENSE, participants.tsv, participants.json, dataset_description.json are not sidecars.
+    assert inspection.warnings == ["5 file(s) skipped: not a format ofsep-presets reads"]
+    assert {p: p.read_bytes() for p in BIDS.rglob("*") if p.is_file()} == before
+
+
+def test_cli_json_contract_and_unreadable_input(tmp_path):
+    result = CliRunner().invoke(main, ["inspect", "--format", "json", str(BIDS / "sub-poly/anat/sub-poly_T1w.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["format"] == "bids-json" and set(doc) == {"source", "format", "scanner", "acquisitions", "warnings"}
+    assert doc["acquisitions"][0]["provenance"]["repetition_time_ms"].endswith(" s")
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01not anything")
+    result = CliRunner().invoke(main, ["inspect", str(garbage)])
+    assert result.exit_code == 2
+    assert "not a format ofsep-presets reads" in result.stderr and "bids-json" in result.stderr
+    assert "Traceback" not in result.output
