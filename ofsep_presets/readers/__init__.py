@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError
-from . import bids
+from . import bids, dicom
 
 HEAD_BYTES = 4096
-READERS = (bids,)
+READERS = (dicom, bids)
 
 
 def formats() -> list[str]:
@@ -44,7 +44,7 @@ def inspect_path(path: Path) -> list[Inspection]:
         raise ReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if reader is None:
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
-    return [reader.read(path)]
+    return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
 
 
 def _inspect_dir(path: Path) -> list[Inspection]:
@@ -65,8 +65,20 @@ def _inspect_dir(path: Path) -> list[Inspection]:
     for reader in READERS:
         files = by_reader.get(reader.FORMAT)
         if files:
-            inspection = reader.read_many(path, files)
+            inspection = _guarded(reader.FORMAT, path, lambda r=reader, f=files: r.read_many(path, f))
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             results.append(inspection)
     return results
+
+
+def _guarded(fmt: str, path: Path, read):
+    """Run a reader; anything but our own ReadError is a reader bug or hostile input, reported as unreadable."""
+    try:
+        return read()
+    except ReadError:
+        raise
+    except MemoryError:
+        raise ReadError(f"{path}: too large to read as {fmt}") from None
+    except Exception as exc:  # the last line of defence: a traceback is never the answer to bad input
+        raise ReadError(f"{path}: could not be read as {fmt} ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,179 @@
+"""Siemens ASCCONV (MrPhoenixProtocol) text: a flat parser and the mapping to canonical parameters.
+
+Shared by every Siemens reader (DICOM CSA, .exar1, .edx, .pro, bare text). nibabel's `parse_ascconv` builds
+nested objects and fails on real VE11 headers (`__attribute__` entries), so this reads the lines flat: the
+dotted key as written (`sKSpace.lBaseResolution`, `alTR[0]`) -> int, float or str.
+
+ASCCONV omits values equal to their default (a zero distance factor, the b=0 entry): where the default is
+certain the canonical value is filled and its provenance says `default`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import units
+from .acquisition import Acquisition
+
+_BLOCK = re.compile(r"### ASCCONV BEGIN[^\n]*###\s*\n(.*?)\n\s*### ASCCONV END ###", re.S)
+_LINE = re.compile(r"^\s*([A-Za-z_][\w.\[\]]*)\s*=\s*(.*?)\s*(?:#.*)?$")
+
+
+def find_block(text: str) -> str | None:
+    match = _BLOCK.search(text)
+    return match.group(1) if match else None
+
+
+def parse(text: str) -> dict[str, Any]:
+    """ASCCONV lines -> {dotted key: value}; accepts the block with or without its BEGIN/END markers."""
+    body = find_block(text)
+    body = text if body is None else body
+    values: dict[str, Any] = {}
+    for line in body.splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        key, raw = match.groups()
+        if "__attribute__" in key:
+            continue
+        values[key] = _value(raw)
+    return values
+
+
+def _value(raw: str) -> Any:
+    raw = raw.strip()
+    if raw.startswith('"'):
+        return raw.strip('"')
+    try:
+        return int(raw, 16) if raw.lower().startswith("0x") else int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+INVERSION_OFF = 0x04
+FAT_SAT = {0x01: "fatsat", 0x04: "none", 0x20: "spair", 0x40: "water_excitation", 0x02: "water_excitation"}
+PARTIAL_FOURIER = {0x01: 0.5, 0x02: 0.625, 0x04: 0.75, 0x08: 0.875, 0x10: 1.0}
+
+
+def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
+    """Fill `acq` from parsed ASCCONV values; `where` prefixes every provenance ('ASCCONV', 'CSA ASCCONV')."""
+
+    def src(key: str) -> str:
+        return f"{where} {key}={values[key]}"
+
+    def has(key: str) -> bool:
+        return key in values
+
+    dimension = values.get("sKSpace.ucDimension")
+    if dimension in (2, 4):
+        acq.set("acquisition_type", "2D" if dimension == 2 else "3D", src("sKSpace.ucDimension"))
+    for key, param in (("alTR[0]", "repetition_time_ms"), ("alTE[0]", "echo_time_ms")):
+        if has(key) and values[key]:
+            acq.set(param, units.to_unit(values[key], "us", "ms"), src(key) + " us")
+    # ASCCONV keeps a stale alTI on sequences without inversion: trust it only when an inversion pulse is on.
+    # sPrepPulses.ucInversion 0x04 = off (a TSE without IR in the fixtures), 0x02 = non-selective IR (MPRAGE).
+    inversion = values.get("sPrepPulses.ucInversion")
+    if inversion is not None and inversion != INVERSION_OFF and values.get("alTI[0]"):
+        acq.set(
+            "inversion_time_ms",
+            units.to_unit(values["alTI[0]"], "us", "ms"),
+            f"{src('alTI[0]')} us (sPrepPulses.ucInversion={inversion})",
+        )
+    if has("adFlipAngleDegree[0]"):
+        acq.set("flip_angle_deg", values["adFlipAngleDegree[0]"], src("adFlipAngleDegree[0]"))
+    slab = values.get("sSliceArray.asSlice[0].dThickness")
+    per_slab = values.get("sKSpace.lImagesPerSlab")
+    if slab is not None:
+        if dimension == 4 and per_slab:
+            acq.set(
+                "slice_thickness_mm",
+                round(slab / per_slab, 6),
+                f"{where} sSliceArray.asSlice[0].dThickness={slab} (slab) / sKSpace.lImagesPerSlab={per_slab}",
+            )
+        elif dimension == 2:
+            acq.set("slice_thickness_mm", slab, src("sSliceArray.asSlice[0].dThickness"))
+    thickness = acq.get("slice_thickness_mm")
+    if dimension == 2 and thickness is not None:
+        if has("sGroupArray.asGroup[0].dDistFact"):
+            factor = values["sGroupArray.asGroup[0].dDistFact"]
+            acq.set(
+                "slice_gap_mm", round(factor * thickness, 6), src("sGroupArray.asGroup[0].dDistFact") + " × thickness"
+            )
+        else:
+            acq.set("slice_gap_mm", 0.0, f"{where} sGroupArray.asGroup[0].dDistFact absent: default 0")
+    read_fov, phase_fov = (
+        values.get("sSliceArray.asSlice[0].dReadoutFOV"),
+        values.get("sSliceArray.asSlice[0].dPhaseFOV"),
+    )
+    if read_fov and phase_fov:
+        acq.set(
+            "fov_mm",
+            [read_fov, phase_fov],
+            f"{where} sSliceArray.asSlice[0].dReadoutFOV/dPhaseFOV={read_fov}/{phase_fov}",
+        )
+    base = values.get("sKSpace.lBaseResolution")
+    if base and read_fov and phase_fov:
+        # Acquired phase lines: base resolution x phase resolution x phase/read FOV (lPhaseEncodingLines counts
+        # oversampled k-space lines, not the matrix the console shows).
+        resolution = values.get("sKSpace.dPhaseResolution", 1.0)
+        phase = round(base * resolution * phase_fov / read_fov)
+        acq.set(
+            "matrix",
+            [base, phase],
+            f"{where} sKSpace.lBaseResolution={base} × dPhaseResolution={resolution} "
+            f"× dPhaseFOV/dReadoutFOV={phase_fov}/{read_fov}",
+        )
+    if dimension == 4 and values.get("sKSpace.lImagesPerSlab"):
+        acq.set("slices", values["sKSpace.lImagesPerSlab"], src("sKSpace.lImagesPerSlab"))
+    elif dimension == 2 and values.get("sSliceArray.lSize"):
+        acq.set("slices", values["sSliceArray.lSize"], src("sSliceArray.lSize"))
+    dwell = values.get("sRXSPEC.alDwellTime[0]")
+    if dwell and base:
+        acq.set(
+            "pixel_bandwidth_hz",
+            round(1e9 / (dwell * base * 2), 1),
+            f"{where} 1e9 / (sRXSPEC.alDwellTime[0]={dwell} ns × lBaseResolution={base} × 2)",
+        )
+    # Customer (WIP) sequences such as CMRR multiband keep their own settings in the WIP block; the product
+    # field sSliceAcceleration.lMultiBandFactor stays 1 there, so it is not their multiband factor.
+    customer = "CustomerSeq" in str(values.get("tSequenceFileName", ""))
+    multiband = () if customer else (("sSliceAcceleration.lMultiBandFactor", "multiband_factor"),)
+    for key, param in (
+        ("sPat.lAccelFactPE", "parallel_factor"),
+        ("sPat.lAccelFact3D", "parallel_factor_slice"),
+        *multiband,
+        ("lAverages", "averages"),
+        ("sFastImaging.lTurboFactor", "echo_train_length"),
+        ("sFastImaging.lEPIFactor", "echo_train_length"),
+    ):
+        if has(key) and param not in acq.params:
+            acq.set(param, values[key], src(key))
+    if "averages" not in acq.params:
+        acq.set("averages", 1, f"{where} lAverages absent: default 1")
+    pf = values.get("sKSpace.ucPhasePartialFourier")
+    if pf in PARTIAL_FOURIER:
+        acq.set("partial_fourier", PARTIAL_FOURIER[pf], src("sKSpace.ucPhasePartialFourier"))
+    fat = values.get("sPrepPulses.ucFatSat")
+    if fat in FAT_SAT:
+        acq.set("fat_suppression", FAT_SAT[fat], src("sPrepPulses.ucFatSat"))
+    normal = [values.get(f"sSliceArray.asSlice[0].sNormal.d{axis}", 0.0) for axis in ("Sag", "Cor", "Tra")]
+    if any(normal):
+        from .acquisition import orientation_from_normal
+
+        acq.set(
+            "orientation",
+            orientation_from_normal([float(v) for v in normal]),
+            f"{where} sSliceArray.asSlice[0].sNormal=({', '.join(f'{v:g}' for v in normal)})",
+        )
+    weightings = values.get("sDiffusion.lDiffWeightings")
+    if weightings:
+        # alBValue[0] is the b=0 entry, omitted from ASCCONV when 0: the b0 is implied.
+        b = sorted({float(values.get(f"sDiffusion.alBValue[{i}]", 0)) for i in range(weightings)})
+        acq.set("b_values", b, f"{where} sDiffusion.lDiffWeightings={weightings}, alBValue[i] (missing entries are 0)")
+    if values.get("sDiffusion.lDiffDirections"):
+        acq.set("diffusion_directions", values["sDiffusion.lDiffDirections"], src("sDiffusion.lDiffDirections"))

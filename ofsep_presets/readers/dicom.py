@@ -1,0 +1,413 @@
+"""DICOM dummy runs: single files, folders (mixed with anything), classic and enhanced multi-frame.
+
+Pixel data is never read. Every file is read for a few grouping tags; one representative file per series is
+read in full (without pixels) for the acquisition parameters; b-values, gradient directions and image types are
+collected from every file of the series. Standard tags come first; Siemens CSA/ASCCONV fills what they leave
+unsaid. gzip-wrapped files (as some public test sets store them) are opened in memory under a size cap.
+Patient tags are never copied into an acquisition.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import ascconv
+from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
+from ..families import Hints, classify
+
+FORMAT = "dicom"
+MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
+GZIP_MAGIC = b"\x1f\x8b"
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+MR_IMAGE_STORAGE = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"}
+
+# Tags read from every file: grouping, ordering, derived maps, diffusion.
+SCAN_TAGS = [
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "InstanceNumber",
+    "ImageType",
+    "AcquisitionTime",
+    "MediaStorageSOPClassUID",
+    "DiffusionBValue",
+    "DiffusionGradientOrientation",
+    (0x0019, 0x100C),
+    (0x0019, 0x100E),
+    (0x0043, 0x1039),
+    (0x0019, 0x10BB),
+    (0x0019, 0x10BC),
+    (0x0019, 0x10BD),
+    (0x2001, 0x1003),
+    (0x2005, 0x10B0),
+    (0x2005, 0x10B1),
+    (0x2005, 0x10B2),
+    "PerFrameFunctionalGroupsSequence",
+    "SOPClassUID",
+    "Manufacturer",
+    "ImageComments",
+]
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if head[128:132] == b"DICM":
+        return True
+    if head[:2] == GZIP_MAGIC:
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read(132)[128:132] == b"DICM"
+        except (OSError, EOFError):
+            return False
+    return False
+
+
+def _open(path: Path) -> io.BytesIO | Path:
+    with path.open("rb") as handle:
+        magic = handle.read(2)
+    if magic != GZIP_MAGIC:
+        return path
+    with gzip.open(path, "rb") as handle:
+        data = handle.read(MAX_DECOMPRESSED + 1)
+    if len(data) > MAX_DECOMPRESSED:
+        raise ReadError(f"{path}: decompresses past {MAX_DECOMPRESSED / 2**20:g} MiB (the cap); refused")
+    return io.BytesIO(data)
+
+
+def _dcmread(path: Path, tags: list | None = None):
+    import pydicom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pydicom.dcmread(_open(path), stop_before_pixels=True, specific_tags=tags)
+        except ReadError:
+            raise
+        except Exception as exc:  # pydicom raises many types on truncated or malformed files
+            raise ReadError(f"{path}: not readable DICOM ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass
+class Series:
+    uid: str
+    files: list[Path] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    image_types: set[str] = field(default_factory=set)
+    b_values: list[float] = field(default_factory=list)
+    vectors: list[tuple[float, float, float, float]] = field(default_factory=list)  # (b, x, y, z)
+
+
+def read(path: Path) -> Inspection:
+    return read_many(path, [path])
+
+
+def read_many(root: Path, files: list[Path]) -> Inspection:
+    inspection = Inspection(source=str(root), format=FORMAT)
+    series: dict[str, Series] = {}
+    others = 0
+    for file in files:
+        try:
+            ds = _dcmread(file, SCAN_TAGS)
+        except ReadError as exc:
+            inspection.warnings.append(str(exc))
+            continue
+        if str(ds.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+            continue  # a DICOMDIR indexes the files we walk anyway
+        if str(ds.get("SOPClassUID", "")) not in MR_IMAGE_STORAGE:
+            others += 1  # presentation states, vendor private objects (Philips XX_ files), reports
+            continue
+        uid = str(ds.get("SeriesInstanceUID", ""))
+        if not uid:
+            inspection.warnings.append(f"{file}: MR image without SeriesInstanceUID (truncated?); skipped")
+            continue
+        s = series.setdefault(uid, Series(uid))
+        s.files.append(file)
+        s.numbers.append(int(ds.get("InstanceNumber") or 0))
+        s.image_types.update(str(t).upper() for t in (ds.get("ImageType") or []))
+        _collect_diffusion(ds, s)
+    for s in series.values():
+        representative = s.files[s.numbers.index(min(s.numbers))] if s.numbers else s.files[0]
+        try:
+            acq = _acquisition(representative, s, inspection.warnings)
+        except ReadError as exc:
+            inspection.warnings.append(str(exc))
+            continue
+        if "repetition_time_ms" not in acq.params and "manufacturer" not in acq.params:
+            inspection.warnings.append(f"{representative}: header incomplete (truncated?); series skipped")
+            continue
+        inspection.acquisitions.append(acq)
+    if others:
+        inspection.warnings.append(f"{others} DICOM object(s) that are not MR images ignored")
+    if not inspection.acquisitions and inspection.warnings:
+        raise ReadError(f"{root}: no readable DICOM series; first problem: {inspection.warnings[0]}")
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def iso_time(tm: str) -> str:
+    """DICOM TM (HHMMSS.FFFFFF) -> ISO HH:MM:SS.ffffff, as the canonical model and dcm2niix write it."""
+    digits, _, fraction = tm.strip().partition(".")
+    if len(digits) != 6 or not digits.isdigit():
+        return tm.strip()
+    return f"{digits[:2]}:{digits[2:4]}:{digits[4:]}.{(fraction + '000000')[:6]}"
+
+
+def _float(value: Any) -> float | None:
+    try:
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "ignore").strip("\x00 ").split("\\")[0]
+        if isinstance(value, list | tuple) or hasattr(value, "__len__") and not isinstance(value, str):
+            value = list(value)[0]
+        return float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _vector(value: Any) -> list[float] | None:
+    try:
+        items = [float(v) for v in value]
+        return items if len(items) == 3 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _collect_diffusion(ds, s: Series) -> None:
+    frames = ds.get("PerFrameFunctionalGroupsSequence")
+    if frames:
+        for frame in frames:
+            for diff in frame.get("MRDiffusionSequence") or []:
+                b = _float(diff.get("DiffusionBValue"))
+                direction = None
+                for g in diff.get("DiffusionGradientDirectionSequence") or []:
+                    direction = _vector(g.get("DiffusionGradientOrientation"))
+                _add(s, b, direction)
+        return
+    b = _float(ds.get("DiffusionBValue")) if "DiffusionBValue" in ds else None
+    direction = _vector(ds.get("DiffusionGradientOrientation")) if "DiffusionGradientOrientation" in ds else None
+    vendor = manufacturer(str(ds.get("Manufacturer", "")))
+    if b is None:
+        tag = {"siemens": (0x0019, 0x100C), "ge": (0x0043, 0x1039), "philips": (0x2001, 0x1003)}.get(vendor or "")
+        if tag and tag in ds:
+            b = _float(ds[tag].value)
+            if vendor == "ge" and b is not None and b >= 1e9:
+                b = b % 1e9  # GE adds 1e9 to flag b-values (dcm2niix does the same correction)
+    if direction is None:
+        if vendor == "siemens" and (0x0019, 0x100E) in ds:
+            direction = _vector(_siemens_vector(ds[(0x0019, 0x100E)].value))
+        elif vendor == "ge" and all(t in ds for t in ((0x0019, 0x10BB), (0x0019, 0x10BC), (0x0019, 0x10BD))):
+            direction = [_float(ds[t].value) for t in ((0x0019, 0x10BB), (0x0019, 0x10BC), (0x0019, 0x10BD))]
+        elif vendor == "philips" and all(t in ds for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))):
+            direction = [_float(ds[t].value) for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))]
+    _add(s, b, direction)
+
+
+def _siemens_vector(value: Any) -> Any:
+    if isinstance(value, bytes) and len(value) == 24:
+        import struct
+
+        return struct.unpack("<3d", value)
+    return value
+
+
+def _add(s: Series, b: float | None, direction: list[float] | None) -> None:
+    if b is None:
+        return
+    s.b_values.append(b)
+    if direction and all(v is not None for v in direction):
+        s.vectors.append((b, *direction))
+
+
+def _first(ds, *path: str):
+    """A value from the dataset, else from the enhanced shared/per-frame functional groups (first frame)."""
+    name = path[-1]
+    if name in ds and ds.get(name) not in (None, ""):
+        return ds.get(name)
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        seq = ds.get(groups)
+        if not seq:
+            continue
+        item = seq[0]
+        for macro in path[:-1]:
+            sub = item.get(macro)
+            if sub:
+                value = sub[0].get(name)
+                if value not in (None, ""):
+                    return value
+    return None
+
+
+def _acquisition(path: Path, s: Series, warnings_out: list[str]) -> Acquisition:
+    ds = _dcmread(path)
+    name = str(ds.get("SeriesDescription") or ds.get("ProtocolName") or path.stem)
+    number = ds.get("SeriesNumber")
+    acq = Acquisition(f"{number} {name}".strip() if number is not None else name)
+    here = path.name
+
+    def src(tag: str) -> str:
+        return f"{here} {tag}"
+
+    vendor = manufacturer(str(ds.get("Manufacturer", "")))
+    acq.set("manufacturer", vendor, src(f"Manufacturer={ds.get('Manufacturer')!s}"))
+    for tag, param in (("ManufacturerModelName", "model"), ("SoftwareVersions", "software_version")):
+        value = ds.get(tag)
+        if value:
+            acq.set(param, "\\".join(value) if not isinstance(value, str) else value, src(tag))
+    if ds.get("MagneticFieldStrength") is not None:
+        acq.set("field_strength_t", float(ds.MagneticFieldStrength), src("MagneticFieldStrength"))
+    if ds.get("SeriesDescription"):
+        acq.set("series_description", str(ds.SeriesDescription), src("SeriesDescription"))
+    if number is not None:
+        acq.set("series_number", int(number), src("SeriesNumber"))
+    if ds.get("AcquisitionTime"):
+        acq.set("acquisition_time", iso_time(str(ds.AcquisitionTime)), src(f"AcquisitionTime={ds.AcquisitionTime}"))
+    kind = str(ds.get("MRAcquisitionType", "")).upper()
+    if kind in ("2D", "3D"):
+        acq.set("acquisition_type", kind, src("MRAcquisitionType"))
+    scanning = (
+        "\\".join(ds.get("ScanningSequence") or [])
+        if not isinstance(ds.get("ScanningSequence"), str)
+        else ds.ScanningSequence
+    )
+    for (macro, tag), param in (
+        (("MRTimingAndRelatedParametersSequence", "RepetitionTime"), "repetition_time_ms"),
+        (("MREchoSequence", "EffectiveEchoTime"), "echo_time_ms"),
+        (("MRTimingAndRelatedParametersSequence", "FlipAngle"), "flip_angle_deg"),
+        (("MRTimingAndRelatedParametersSequence", "EchoTrainLength"), "echo_train_length"),
+        (("MRAveragesSequence", "NumberOfAverages"), "averages"),
+        (("PixelMeasuresSequence", "SliceThickness"), "slice_thickness_mm"),
+    ):
+        value = _first(ds, macro, tag) if tag != "EffectiveEchoTime" else (ds.get("EchoTime") or _first(ds, macro, tag))
+        if _float(value) is not None and _float(value) > 0:
+            acq.set(
+                param, _float(value), src(tag if tag != "EffectiveEchoTime" or "EchoTime" not in ds else "EchoTime")
+            )
+    inversion = ds.get("InversionTime")
+    if inversion is None:
+        times = _first(ds, "MRModifierSequence", "InversionTimes")
+        inversion = times[0] if times else None
+    has_ir = "IR" in scanning.upper().split("\\") or str(_first(ds, "MRModifierSequence", "InversionRecovery")) == "YES"
+    if _float(inversion) and has_ir:
+        acq.set("inversion_time_ms", _float(inversion), src("InversionTime"))
+    spacing = _first(ds, "PixelMeasuresSequence", "PixelSpacing")
+    thickness = acq.get("slice_thickness_mm")
+    if spacing and thickness:
+        acq.set(
+            "voxel_size_mm",
+            [float(spacing[1]), float(spacing[0]), thickness],
+            src("PixelSpacing + SliceThickness (reconstructed voxel)"),
+        )
+    between = _first(ds, "PixelMeasuresSequence", "SpacingBetweenSlices")
+    if _float(between) is not None and thickness is not None and kind == "2D":
+        acq.set("slice_gap_mm", round(_float(between) - thickness, 6), src("SpacingBetweenSlices - SliceThickness"))
+    iop = _first(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
+    if iop:
+        acq.set("orientation", orientation_from_iop([float(v) for v in iop]), src("ImageOrientationPatient"))
+    matrix = ds.get("AcquisitionMatrix")
+    direction = str(
+        ds.get("InPlanePhaseEncodingDirection")
+        or _first(ds, "MRFOVGeometrySequence", "InPlanePhaseEncodingDirection")
+        or ""
+    )
+    if matrix and len(matrix) == 4 and direction in ("ROW", "COL"):
+        read, phase = (
+            (matrix[1] or matrix[0], matrix[2] or matrix[3])
+            if direction == "COL"
+            else (matrix[0] or matrix[1], matrix[3] or matrix[2])
+        )
+        acq.set(
+            "matrix", [read, phase], src(f"AcquisitionMatrix={list(matrix)}, InPlanePhaseEncodingDirection={direction}")
+        )
+    bandwidth = ds.get("PixelBandwidth") or _first(ds, "MRImagingModifierSequence", "PixelBandwidth")
+    if _float(bandwidth):
+        acq.set("pixel_bandwidth_hz", _float(bandwidth), src("PixelBandwidth"))
+    parallel = _first(ds, "MRModifierSequence", "ParallelReductionFactorInPlane")
+    if _float(parallel):
+        acq.set("parallel_factor", _float(parallel), src("ParallelReductionFactorInPlane"))
+    agent = ds.get("ContrastBolusAgent") if "ContrastBolusAgent" in ds else None
+    if "ContrastBolusAgent" in ds:
+        acq.set("contrast_agent", bool(str(agent or "").strip()), src("ContrastBolusAgent"))
+    derived = sorted(t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in s.image_types)
+    if derived:
+        acq.set("derived", derived, f"{here} ImageType")
+    if s.b_values and max(s.b_values) >= 25:  # GE writes b=0 into every series; only a diffusion series has b > 0
+        shells = sorted({0.0 if b < 25 else 5.0 * round(b / 5) for b in s.b_values})
+        acq.set("b_values", shells, f"{len(s.files)} file(s): diffusion b-value tags")
+        top = max(shells)
+        if top > 0 and s.vectors:
+            from .bids import count_directions
+
+            vectors = [v[1:] for v in s.vectors if v[0] > 0.5 * top]
+            acq.set(
+                "diffusion_directions",
+                count_directions(vectors),
+                f"{len(s.files)} file(s): gradient directions at b≈{top:g}",
+            )
+    comments = str(ds.get("ImageComments") or "")
+    mb = re.search(r"\bMB(\d+)\b", comments) if vendor == "siemens" else None
+    if mb:  # CMRR multiband sequences state it here ("Unaliased MB3/PE3/LB SENSE1")
+        acq.set("multiband_factor", int(mb.group(1)), src(f"ImageComments={comments!r}"))
+    if vendor == "siemens":
+        protocol = _siemens_protocol(ds)
+        if protocol:
+            fill = Acquisition(acq.name)
+            ascconv.to_acquisition(ascconv.parse(protocol), fill, f"{here} CSA ASCCONV")
+            counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
+            if counted is not None and prescribed is not None and counted < prescribed:
+                # Fewer directions in the files than the protocol prescribes: the series is incomplete here.
+                acq.params.pop("diffusion_directions")
+                warnings_out.append(
+                    f"{acq.name}: {counted} of {prescribed} prescribed diffusion directions present "
+                    f"in the files read (incomplete series?); reporting the protocol's {prescribed}"
+                )
+            for param, value in fill.params.items():
+                diffusion = param in ("b_values", "diffusion_directions")
+                if param not in acq.params and not (diffusion and "derived" in acq.params):
+                    acq.set(param, value, fill.provenance[param])
+    family, reason = classify(
+        Hints(
+            scanning_sequence=scanning,
+            sequence_variant="\\".join(ds.get("SequenceVariant") or []) if ds.get("SequenceVariant") else "",
+            sequence_name=" ".join(
+                str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName", (0x0019, 0x109C), (0x2001, 0x1020))
+            ),
+            description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
+            acquisition_type=acq.get("acquisition_type"),
+            inversion_time_ms=acq.get("inversion_time_ms"),
+            echo_time_ms=acq.get("echo_time_ms"),
+            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
+        )
+    )
+    acq.set("sequence_family", family, f"{here}: inferred, {reason}")
+    return acq
+
+
+def _siemens_protocol(ds) -> str | None:
+    """MrPhoenixProtocol text: CSA series header (VB/VE), XA classic (0021,1019), XA enhanced (nested)."""
+    for tag in ((0x0029, 0x1020), (0x0029, 0x1120)):
+        if tag in ds:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # nibabel warns about its experimental DICOM readers on import
+                    from nibabel.nicom import csareader
+
+                    csa = csareader.read(ds[tag].value)
+                for key in ("MrPhoenixProtocol", "MrProtocol"):
+                    items = csa["tags"].get(key, {}).get("items")
+                    if items:
+                        return str(items[0])
+            except Exception:  # a damaged CSA header: the standard tags still stand
+                return None
+    candidates = [ds]
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        for item in shared[0].get((0x0021, 0x10FE)) or []:
+            candidates.append(item)
+    for item in candidates:
+        if (0x0021, 0x1019) in item:
+            value = item[(0x0021, 0x1019)].value
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
