@@ -177,3 +177,15 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
         acq.set("b_values", b, f"{where} sDiffusion.lDiffWeightings={weightings}, alBValue[i] (missing entries are 0)")
     if values.get("sDiffusion.lDiffDirections"):
         acq.set("diffusion_directions", values["sDiffusion.lDiffDirections"], src("sDiffusion.lDiffDirections"))
+
+
+def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
+    """Field strength and software baseline, where a protocol export states them."""
+    b0 = values.get("sProtConsistencyInfo.flNominalB0")
+    if isinstance(b0, int | float) and b0 > 0:
+        # 2.89 T is a "3 T" system: the nominal value is what a spec matches; the raw one stays in provenance.
+        nominal = 3.0 if 2.5 < b0 < 3.5 else (1.5 if 1.2 < b0 < 1.8 else round(b0, 2))
+        acq.set("field_strength_t", nominal, f"{where} sProtConsistencyInfo.flNominalB0={b0} (nominal {nominal:g} T)")
+    baseline = values.get("sProtConsistencyInfo.tBaselineString")
+    if isinstance(baseline, str) and baseline:
+        acq.set("software_version", baseline, f"{where} sProtConsistencyInfo.tBaselineString")

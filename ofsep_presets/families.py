@@ -39,6 +39,34 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Siemens sequence files (tSequenceFileName "%SiemensSeq%\\tfl"): the file alone is ambiguous, so each entry is
+# refined by stated facts (inversion, dimension, TE) in `_siemens_file`.
+def _siemens_file(h: Hints) -> tuple[str | None, str]:
+    match = re.search(r"%\w+%\\+([a-z0-9_]+)", h.sequence_name.lower())
+    if not match:
+        return None, ""
+    name = match.group(1)
+    inverted = h.inversion_time_ms is not None
+    why = f"sequence file {name!r}"
+    if name.startswith(("ep2d_diff", "resolve")) or "diff" in name:
+        return "epi_dwi", why
+    if name.startswith(("tse_vfl", "spc")):
+        if inverted and (h.inversion_time_ms or 0) > 1200:
+            return "flair", why + f", TI {h.inversion_time_ms:g} ms"
+        return "space", why
+    if name.startswith("tse"):
+        return ("space" if h.acquisition_type == "3D" else "tse"), why
+    if name.startswith("tfl"):
+        return ("mprage" if inverted else "spgr"), why + (", with inversion" if inverted else "")
+    if name.startswith(("gre", "fl")):
+        if h.acquisition_type == "3D":
+            return "spgr", why + ", 3D"
+        if h.echo_time_ms is not None and h.echo_time_ms >= 10:
+            return "t2star", why + f", 2D, TE {h.echo_time_ms:g} ms"
+        return "gre", why
+    return None, ""
+
+
 def classify(h: Hints) -> tuple[str | None, str]:
     """(family, reason) — reason names the facts used."""
     seq = h.scanning_sequence.upper().replace("_", "\\")
@@ -47,7 +75,15 @@ def classify(h: Hints) -> tuple[str | None, str]:
     if h.max_b is not None and h.max_b > 0:
         return "epi_dwi", f"b-value {h.max_b:g} s/mm²"
     for pattern, family in NAME_RULES:
+        if re.search(pattern, h.description.lower()):
+            return family, f"name {h.description.strip()!r} matches {family}"
+    family, why = _siemens_file(h)
+    if family:
+        return family, why
+    for pattern, family in NAME_RULES:
         if re.search(pattern, names):
+            if family == "tse" and h.acquisition_type == "3D":
+                family = "space"
             return family, f"name {_shown(h)!r} matches {family}"
     if "EP" in parts and "SE" in parts:
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
