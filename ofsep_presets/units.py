@@ -268,3 +268,20 @@ def display(value: Any, convert: str | None, decimals: int | None, words: Mappin
         return format_number(value, decimals)
     text = str(value)
     return str(words.get(text, text)) if words else text
+
+
+# Reading a vendor sheet back: some canonical lists are split over two console fields (FoV read + FoV phase %,
+# Freq + Phase). Each such conversion fills one element, possibly from the element already read.
+def vendor_part(convert: str | None, vendor_value: float, partial: list[float | None]) -> bool:
+    """Fill `partial` ([read, phase]) from one console field; False when this conversion is not a part."""
+    if convert in ("read", "read_cm"):
+        partial[0] = vendor_value * (10.0 if convert == "read_cm" else 1.0)
+    elif convert == "phase":
+        partial[1] = vendor_value
+    elif convert in ("phase_percent", "phase_ratio"):
+        if partial[0] is None:
+            return True  # wait for the read value (fields are read in card order: read comes first)
+        partial[1] = _clean(partial[0] * vendor_value / (100.0 if convert == "phase_percent" else 1.0))
+    else:
+        return False
+    return True

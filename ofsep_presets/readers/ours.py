@@ -1,0 +1,192 @@
+"""Our own machine-readable sheets (render --format sheet), read back through each vendor's vocabulary.
+
+The round trip `render` -> `inspect` exercises the inverse of every vendor conversion: values are read from
+the vendor's labels, words and units, not from the canonical annotations the sheets also carry (those only
+name the parameter a line belongs to, which a console label alone cannot always tell).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from .. import units
+from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
+from ..params import registry
+from ..vendors import Vendor, all_vendors
+
+MARKERS = {
+    b"ofsep-siemens-sheet": "siemens",
+    b"ofsep-philips-sheet": "philips",
+    b"ofsep-ge-sheet": "ge",
+    b"ofsep-canon-sheet": "canon",
+}
+FORMAT = "ofsep-sheet"  # refined per vendor in the Inspection: ofsep-siemens-sheet, ...
+MAX_BYTES = 8 * 1024 * 1024
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return b"ofsep-presets" in head and any(marker in head for marker in MARKERS)
+
+
+def read(path: Path) -> Inspection:
+    if path.stat().st_size > MAX_BYTES:
+        raise ReadError(f"{path}: larger than any sheet ofsep-presets writes")
+    data = path.read_bytes()
+    vendor_id = next((v for marker, v in MARKERS.items() if marker in data[:4096]), None)
+    if vendor_id is None:
+        raise ReadError(f"{path}: not an ofsep-presets sheet")
+    vendor = all_vendors()[vendor_id]
+    text = data.decode("utf-8")
+    field = _field_strength(text)
+    lines = {"siemens": _siemens, "philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
+    inspection = Inspection(source=str(path), format=vendor.document["format"])
+    for seq_id, entries in lines.items():
+        inspection.acquisitions.append(_acquisition(seq_id, entries, vendor, field, path.name))
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def read_many(root: Path, files: list[Path]) -> Inspection:
+    inspection = Inspection(source=str(root), format=FORMAT)
+    for file in files:
+        one = read(file)
+        inspection.acquisitions += one.acquisitions
+        inspection.warnings += one.warnings
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def _field_strength(text: str) -> float | None:
+    match = re.search(r'(?:fieldStrength="|field strength = |field |"field )(\d+(?:\.\d+)?)', text)
+    return float(match.group(1)) if match else None
+
+
+# Each parser returns {sequence id: [(param, vendor label, value text)]} in document order.
+Entries = dict[str, list[tuple[str, str, str]]]
+
+
+def _siemens(data: bytes, text: str) -> Entries:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    root = etree.fromstring(data, parser)
+    out: Entries = {}
+    for protocol in root.iter("Protocol"):
+        entries = out.setdefault(protocol.get("Id"), [])
+        if protocol.get("product"):
+            entries.append(("sequence_family", "product", protocol.get("product")))
+        for p in protocol.iter("ProtParameter"):
+            value = (p.findtext("ValueAndUnit") or "").strip()
+            entries.append((p.get("param"), p.findtext("Label") or "", value))
+    return out
+
+
+def _philips(data: bytes, text: str) -> Entries:
+    out: Entries = {}
+    current = None
+    for line in text.splitlines():
+        match = re.match(r'^\s*sequence id = "([^"]+)";', line)
+        if match:
+            current = out.setdefault(match.group(1), [])
+            continue
+        match = re.match(r"^(\S.*?) =\s+(\"(?:[^\"\\]|\\.)*\"|[^;]*);\s+# (\w+) ", line)
+        product = re.match(r'^\s*technique = "((?:[^"\\]|\\.)*)";', line)
+        if product and current is not None:
+            current.append(("sequence_family", "product", product.group(1)))
+            continue
+        if match and current is not None and not line.startswith(("#", "ExamCard", "Scan =")):
+            label, value, param = match.groups()
+            current.append((param, label.strip(), value.strip().strip('"')))
+    return out
+
+
+def _ge(data: bytes, text: str) -> Entries:
+    out: Entries = {}
+    current = None
+    for line in text.splitlines():
+        match = re.match(r'^\s*set OFSEPSEQ "([^"]+)"', line)
+        if match:
+            current = out.setdefault(match.group(1), [])
+            continue
+        product = re.match(r'^\s*set PSEQ "((?:[^"\\]|\\.)*)"', line)
+        if product and current is not None:
+            current.append(("sequence_family", "product", re.sub(r"\\(.)", r"\1", product.group(1))))
+            continue
+        match = re.match(r'^\s*set (\w+) "((?:[^"\\]|\\.)*)" ;# (\w+) ', line)
+        if match and current is not None:
+            key, value, param = match.groups()
+            current.append((param, key, re.sub(r"\\(.)", r"\1", value)))
+    return out
+
+
+def _canon(data: bytes, text: str) -> Entries:
+    rows = [line for line in text.splitlines() if not line.startswith(('"#', "#"))]
+    out: Entries = {}
+    for row in csv.DictReader(io.StringIO("\n".join(rows))):
+        if row["sequence_id"] == "gadolinium" or not row["param"]:
+            continue
+        entries = out.setdefault(row["sequence_id"], [])
+        if not entries and row["product"]:
+            entries.append(("sequence_family", "product", row["product"]))
+        entries.append((row["param"], row["label"], row["value"]))
+    return out
+
+
+def _acquisition(seq_id: str, entries, vendor: Vendor, field_t: float | None, where: str) -> Acquisition:
+    acq = Acquisition(seq_id)
+    acq.set("manufacturer", vendor.id, f"{where}: {vendor.name} sheet")
+    if field_t is not None:
+        acq.set("field_strength_t", field_t, f"{where}: sheet header")
+    params = registry()
+    parts: dict[str, list] = {}
+    pending = []
+    families = {product: family for family, products in vendor.families.items() for product in products}
+    for param, label, value in entries:
+        if param == "sequence_family":
+            acq.set(param, families.get(value), f"{where} product {value!r} ({vendor.name} vocabulary)")
+            continue
+        field = next((f for f in vendor.fields_for(param) if label in (f.label, f.key)), None)
+        if field is None:
+            continue
+        text = value
+        if field.unit and text.endswith(" " + field.unit):
+            text = text[: -len(field.unit) - 1]
+        spec = params[param]
+        if spec.type in ("enum", "boolean"):
+            reverse = {word: key for key, word in vendor.words.get(param, {}).items()}
+            key = reverse.get(text, text)
+            acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
+            continue
+        if field.convert in ("gap_percent", "rbw_khz", "wfs_pixels"):
+            pending.append((param, field, text, label, value))  # needs thickness / matrix / field strength
+            continue
+        if field.convert == "voxel_text" and param != "voxel_size_mm":
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None and param in ("fov_mm", "matrix"):
+            partial = parts.setdefault(param, [None, None])
+            if units.vendor_part(field.convert, number, partial):
+                continue
+        if field.convert == "eighths":
+            acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
+            continue
+        if number is None and not spec.is_list:
+            continue
+        canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
+        if param in ("fov_mm", "matrix") and isinstance(canonical, list) and field.convert == "pair_text_phase_first":
+            canonical = canonical  # already reversed by the conversion
+        acq.set(param, canonical, f"{where} {label}={value}")
+    for param, partial in parts.items():
+        if None not in partial:
+            acq.set(param, partial, f"{where}: {param} from its read and phase fields")
+    context = dict(acq.params)
+    for param, field, text, label, value in pending:
+        context["field_strength_t"] = field_t
+        acq.set(param, units.from_vendor(float(text), field.convert, context), f"{where} {label}={value}")
+    return acq
