@@ -1,0 +1,173 @@
+"""GE protocols: a Protocol Notebook/Exchange tar (session.xml + one LxProtocol per series) or a bare LxProtocol.
+
+The tar is read in memory, never extracted: only regular members with relative names and no `..` are read;
+links, devices and AppleDouble `._*` files are ignored; each member and the whole read are size-capped.
+session.xml names the tasks and points (CONTENT_PROPERTY) to series folders whose names do not match the task
+names. LxProtocol speaks the console's units (FOV in cm, RBW in ±kHz), converted through the GE vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from lxml import etree
+
+from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
+from ..families import Hints, classify
+from ..vendors import all_vendors
+from .vocabulary import acquisition_from_vendor_values
+
+FORMAT = "ge-protocol-tar"
+LX_FORMAT = "ge-lxprotocol"
+MAX_MEMBER = 4 * 1024 * 1024
+MAX_TOTAL = 64 * 1024 * 1024
+MAX_MEMBERS = 10_000
+_SET = re.compile(r'^\s*set\s+(\w+)\s+"((?:[^"\\]|\\.)*)"', re.M)
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if len(head) > 262 and head[257:262] == b"ustar":
+        try:
+            with tarfile.open(path) as archive:
+                for count, member in enumerate(archive):
+                    if member.name.endswith(("session.xml", "LxProtocol")):
+                        return True
+                    if count > 200:
+                        break
+        except (tarfile.TarError, OSError):
+            return False
+        return False
+    return is_lxprotocol(head)
+
+
+def is_lxprotocol(head: bytes) -> bool:
+    text = head.decode("latin-1")
+    keys = set(re.findall(r'^\s*set\s+(\w+)\s+"', text, re.M))
+    return b"ofsep-presets" not in head and len(keys & {"PSEQ", "IMODE", "PLANE", "TE", "TR", "FOV", "SLTHICK"}) >= 3
+
+
+def _safe(member: tarfile.TarInfo) -> bool:
+    name = PurePosixPath(member.name)
+    return (
+        member.isreg()
+        and not name.is_absolute()
+        and ".." not in name.parts
+        and not name.name.startswith("._")
+        and member.size <= MAX_MEMBER
+    )
+
+
+def read(path: Path) -> Inspection:
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    if not (len(head) > 262 and head[257:262] == b"ustar"):
+        inspection = Inspection(source=str(path), format=LX_FORMAT)
+        text = path.read_bytes()[:MAX_MEMBER].decode("latin-1")
+        inspection.acquisitions.append(lx_acquisition(path.parent.name or path.name, text, path.name))
+        inspection.scanner = scanner_from(inspection.acquisitions)
+        return inspection
+    inspection = Inspection(source=str(path), format=FORMAT)
+    files: dict[str, bytes] = {}
+    total, refused = 0, 0
+    try:
+        with tarfile.open(path) as archive:
+            for count, member in enumerate(archive):
+                if count >= MAX_MEMBERS:
+                    raise ReadError(f"{path}: more than {MAX_MEMBERS} members; refused")
+                if not _safe(member):
+                    refused += 0 if member.isdir() or PurePosixPath(member.name).name.startswith("._") else 1
+                    continue
+                total += member.size
+                if total > MAX_TOTAL:
+                    raise ReadError(f"{path}: more than {MAX_TOTAL // 2**20} MiB to read (the cap); refused")
+                data = archive.extractfile(member)
+                files[member.name] = data.read(MAX_MEMBER + 1) if data else b""
+    except tarfile.TarError as exc:
+        raise ReadError(f"{path}: not a readable tar ({exc})") from None
+    if refused:
+        inspection.warnings.append(f"{refused} tar member(s) refused (links, absolute or '..' names, oversize)")
+    sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]
+    for session in sessions:
+        root = PurePosixPath(session).parent
+        for task, folder in _tasks(files[session], str(path)):
+            key = str(root / folder / "LxProtocol")
+            if key not in files:
+                inspection.warnings.append(f"task {task!r}: no LxProtocol in folder {folder!r}")
+                continue
+            inspection.acquisitions.append(lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}"))
+    if not sessions:  # a tar of bare series folders
+        for name in sorted(n for n in files if PurePosixPath(n).name == "LxProtocol"):
+            folder = PurePosixPath(name).parent.name
+            inspection.acquisitions.append(lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}"))
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def read_many(root: Path, files: list[Path]) -> Inspection:
+    inspection = Inspection(source=str(root), format=FORMAT)
+    for file in files:
+        one = read(file)
+        inspection.acquisitions += one.acquisitions
+        inspection.warnings += one.warnings
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def _tasks(xml: bytes, where: str) -> list[tuple[str, str]]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ReadError(f"{where}: session.xml is not well-formed XML ({exc})") from None
+    tasks = []
+    for task in root.iter("{*}task"):
+        for prop in task.iter("{*}property"):
+            if prop.get("name") == "CONTENT_PROPERTY" and prop.getparent().get("name") == "LxProtocol":
+                tasks.append((task.get("name") or "unnamed", prop.get("value") or ""))
+                break
+    return tasks
+
+
+def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
+    values = {key: re.sub(r"\\(.)", r"\1", value) for key, value in _SET.findall(text)}
+    vendor = all_vendors()["ge"]
+    options = {token.strip().upper() for token in values.get("IOPT", "").split(",")}
+    diffusion = "DIFF" in options
+    if values.get("IMODE") == "3D" and "SLABLOC" in values:
+        values["NOSLC"] = values["SLABLOC"]  # a 3D series states its partitions as locations per slab
+    by_key = {f.key: f for f in vendor.fields() if f.key}
+    entries = []
+    for key, value in values.items():
+        field = by_key.get(key)
+        if field is None or (field.param in ("b_values", "diffusion_directions") and not diffusion):
+            continue  # MULTIBVALUE is a leftover in non-diffusion protocols: read it only when IOPT says DIFF
+        entries.append((field.param, key, value))
+    acq = acquisition_from_vendor_values(name, entries, vendor, None, where)
+    acq.set("series_description", name, f"{where} task name")
+    if diffusion and acq.get("b_values") and float(values.get("DIFNUMT2", "0") or 0) > 0:
+        acq.set(
+            "b_values",
+            sorted({0.0, *acq.get("b_values")}),
+            f"{where} MULTIBVALUE + DIFNUMT2={values['DIFNUMT2']} (b=0)",
+        )
+    inversion = "IRP" in options or bool(acq.get("inversion_time_ms"))
+    if not inversion and "inversion_time_ms" in acq.params:
+        del acq.params["inversion_time_ms"], acq.provenance["inversion_time_ms"]
+    family, reason = classify(
+        Hints(
+            scanning_sequence="GR\\IR" if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options else "",
+            # SPGR with the IrP option is GE's IR-FSPGR (an MPRAGE-type T1).
+            sequence_name="IR-FSPGR"
+            if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options
+            else f"{values.get('PSEQ', '')} {values.get('IOPT', '')}",
+            description=name,
+            acquisition_type=acq.get("acquisition_type"),
+            inversion_time_ms=acq.get("inversion_time_ms"),
+            echo_time_ms=acq.get("echo_time_ms"),
+            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
+        )
+    )
+    acq.set("sequence_family", family, f"{where}: inferred from PSEQ/IOPT, {reason}")
+    return acq

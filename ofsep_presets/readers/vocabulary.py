@@ -1,0 +1,73 @@
+"""Console values -> canonical values through a vendor's vocabulary (protocol_spec/vendors/*.yaml).
+
+Shared by every reader whose input speaks a console's language: our own vendor sheets and GE LxProtocol.
+Entries are (canonical parameter, console label or key, value as printed); the vendor's words and conversions
+(all in `units`) turn them into canonical values. A value the console prints as a word ("Minimum") is absent.
+"""
+
+from __future__ import annotations
+
+from .. import units
+from ..acquisition import Acquisition
+from ..params import registry
+from ..vendors import Vendor
+
+
+def acquisition_from_vendor_values(
+    seq_id: str, entries, vendor: Vendor, field_t: float | None, where: str
+) -> Acquisition:
+    acq = Acquisition(seq_id)
+    acq.set("manufacturer", vendor.id, f"{where}: {vendor.name} sheet")
+    if field_t is not None:
+        acq.set("field_strength_t", field_t, f"{where}: sheet header")
+    params = registry()
+    parts: dict[str, list] = {}
+    pending = []
+    families = {product: family for family, products in vendor.families.items() for product in products}
+    for param, label, value in entries:
+        if param == "sequence_family":
+            acq.set(param, families.get(value), f"{where} product {value!r} ({vendor.name} vocabulary)")
+            continue
+        field = next((f for f in vendor.fields_for(param) if label in (f.label, f.key)), None)
+        if field is None:
+            continue
+        text = value
+        if field.unit and text.endswith(" " + field.unit):
+            text = text[: -len(field.unit) - 1]
+        spec = params[param]
+        if spec.type in ("enum", "boolean"):
+            reverse = {word: key for key, word in vendor.words.get(param, {}).items()}
+            key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
+            if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
+                acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
+            continue
+        if field.convert in ("gap_percent", "rbw_khz", "wfs_pixels"):
+            pending.append((param, field, text, label, value))  # needs thickness / matrix / field strength
+            continue
+        if field.convert == "voxel_text" and param != "voxel_size_mm":
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None and param in ("fov_mm", "matrix"):
+            partial = parts.setdefault(param, [None, None])
+            if units.vendor_part(field.convert, number, partial):
+                continue
+        if field.convert == "eighths":
+            acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
+            continue
+        if number is None and not spec.is_list:
+            continue
+        canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
+        if param in ("fov_mm", "matrix") and isinstance(canonical, list) and field.convert == "pair_text_phase_first":
+            canonical = canonical  # already reversed by the conversion
+        acq.set(param, canonical, f"{where} {label}={value}")
+    for param, partial in parts.items():
+        if None not in partial:
+            acq.set(param, partial, f"{where}: {param} from its read and phase fields")
+    context = dict(acq.params)
+    for param, field, text, label, value in pending:
+        context["field_strength_t"] = field_t
+        acq.set(param, units.from_vendor(float(text), field.convert, context), f"{where} {label}={value}")
+    return acq
