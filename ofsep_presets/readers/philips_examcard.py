@@ -1,0 +1,241 @@
+"""Philips .ExamCard: .NET SOAP XML; each scan's `parameterData` is a base64 binary table of EX_*/IF_* values.
+
+Table (little-endian): a 32-byte header of eight int32 (the eighth is the number of parameters), then one
+50-byte record per parameter: name (34 bytes, NUL-padded), int32 type (0 float32, 1 int32, 2 strings in 81-byte
+slots, 4 enum), int32 count, int32 enum-description offset and int32 value offset, each relative to its own
+field. Actual TR/TE often live only in info strings (IF_act_rep_time_echo_time "7.8 / 3.5") when the
+parameter itself says "shortest". Cards from R11 drop the enum label lists: labels then come from
+protocol_spec/vendors/enums/philips.yaml (learned from an R5 card), and the reader says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
+from ..families import Hints, classify
+from ..resources import spec_dir
+from ..yamlload import load_yaml
+
+FORMAT = "philips-examcard"
+MAX_BYTES = 64 * 1024 * 1024
+RECORD = 50
+HEADER = 32
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return b"SOAP-ENV:Envelope" in head and b"ExamCard" in head
+
+
+@cache
+def fallback_enums() -> dict[str, list[str]]:
+    return {k: list(v) for k, v in load_yaml(spec_dir() / "vendors" / "enums" / "philips.yaml")["enums"].items()}
+
+
+def decode_table(blob: bytes) -> tuple[dict[str, Any], set[str]]:
+    """{name: value} (scalars unwrapped, enums as labels) and the names whose labels came from the fallback."""
+    if len(blob) < HEADER:
+        raise ValueError("parameter table shorter than its header")
+    count = struct.unpack_from("<8i", blob)[7]
+    if not 0 <= count <= (len(blob) - HEADER) // RECORD:
+        raise ValueError(f"parameter table claims {count} records")
+    values: dict[str, Any] = {}
+    fell_back: set[str] = set()
+    for i in range(count):
+        at = HEADER + RECORD * i
+        name = blob[at : at + 34].split(b"\0", 1)[0].decode("ascii", "replace")
+        kind, n, enum_offset, value_offset = struct.unpack_from("<4i", blob, at + 34)
+        start = at + 46 + value_offset
+        if n < 0 or n > 4096 or start < 0:
+            continue
+        if kind in (0, 1, 4):
+            end = start + 4 * n
+            if end > len(blob):
+                continue
+            items = list(struct.unpack_from(f"<{n}{'f' if kind == 0 else 'i'}", blob, start))
+            if kind == 4:
+                labels = _enum_labels(blob, at + 42 + enum_offset) if enum_offset else []
+                if not labels and name in fallback_enums():
+                    labels, _ = fallback_enums()[name], fell_back.add(name)
+                items = [labels[v] if 0 <= v < len(labels) else v for v in items]
+        elif kind == 2:
+            items = [blob[start + 81 * k : start + 81 * (k + 1)].split(b"\0", 1)[0].decode("latin-1") for k in range(n)]
+        else:
+            continue
+        values[name] = items[0] if n == 1 else items
+    return values, fell_back
+
+
+def _enum_labels(blob: bytes, start: int) -> list[str]:
+    if not 0 <= start < len(blob):
+        return []
+    text = blob[start : start + 2048].split(b"\0", 1)[0].decode("latin-1")
+    return [label.strip() for label in text.split(",")] if text else []
+
+
+def read(path: Path) -> Inspection:
+    if path.stat().st_size > MAX_BYTES:
+        raise ReadError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; not an ExamCard")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise ReadError(f"{path}: not well-formed XML ({exc})") from None
+    ids = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    contrast, order = _steps(root, ids)
+    inspection = Inspection(source=str(path), format=FORMAT)
+    fell_back_any: set[str] = set()
+    procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
+    procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
+    for procedure in procedures:
+        name = (procedure.findtext("name") or "unnamed").strip()
+        data = procedure.find("parameterData")
+        target = ids.get((data.get("href") or "")[1:]) if data is not None else None
+        if target is None or not (target.text or "").strip():
+            inspection.warnings.append(f"scan {name!r}: no parameter table; skipped")
+            continue
+        try:
+            values, fell_back = decode_table(base64.b64decode(target.text, validate=False))
+        except (binascii.Error, ValueError, struct.error) as exc:
+            inspection.warnings.append(f"scan {name!r}: parameter table unreadable ({exc}); skipped")
+            continue
+        fell_back_any |= fell_back
+        inspection.acquisitions.append(acquisition(name, values, contrast.get(procedure.get("id")), path.name))
+    if fell_back_any:
+        inspection.warnings.append(
+            f"enum labels missing from this ExamCard (R11?): {len(fell_back_any)} parameter(s) labelled from "
+            "protocol_spec/vendors/enums/philips.yaml, learned from an R5 card"
+        )
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def read_many(root: Path, files: list[Path]) -> Inspection:
+    inspection = Inspection(source=str(root), format=FORMAT)
+    for file in files:
+        one = read(file)
+        inspection.acquisitions += one.acquisitions
+        inspection.warnings += one.warnings
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def _steps(root, ids) -> tuple[dict[str, bool], dict[str, int]]:
+    """ScanProcedure id -> its ExecutionStep's contrast flag, and -> its position among the execution steps
+    (ExecutionStep -> SingleScan -> ScanProcedure)."""
+    contrast, order = {}, {}
+    for step in (e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ExecutionStep"):
+        link = step.find("singleScan")
+        scan = ids.get((link.get("href") or "")[1:]) if link is not None else None
+        if scan is None or scan.find("scanProcedure") is None:
+            continue
+        procedure = (scan.find("scanProcedure").get("href") or "")[1:]
+        order.setdefault(procedure, len(order))
+        flag = step.findtext("contrast")
+        if flag in ("true", "false"):
+            contrast[procedure] = flag == "true"
+    return contrast, order
+
+
+def _numbers(text: Any) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", str(text))]
+
+
+ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
+FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
+
+
+def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str) -> Acquisition:
+    acq = Acquisition(name)
+
+    def src(key: str) -> str:
+        return f"{where} scan {name!r} {key}={v[key]!r}"
+
+    acq.set("manufacturer", "philips", f"{where} (Philips ExamCard)")
+    acq.set("series_description", name, f"{where} ScanProcedure name")
+    mode = v.get("EX_ACQ_scan_mode")
+    if mode in ("3D", "2D", "MS", "M2D"):
+        acq.set("acquisition_type", "3D" if mode == "3D" else "2D", src("EX_ACQ_scan_mode"))
+    actual = _numbers(v.get("IF_act_rep_time_echo_time", ""))
+    if actual:
+        acq.set("repetition_time_ms", actual[0], src("IF_act_rep_time_echo_time") + " (actual)")
+    if len(actual) > 1:
+        acq.set("echo_time_ms", actual[1], src("IF_act_rep_time_echo_time") + " (actual)")
+    elif isinstance(v.get("EX_ACQ_first_echo_time"), float):
+        acq.set("echo_time_ms", round(v["EX_ACQ_first_echo_time"], 3), src("EX_ACQ_first_echo_time"))
+    if v.get("EX_TFEPP_prepulses") == "INV" and isinstance(v.get("EX_TFEPP_pre_T1_delay"), float):
+        acq.set("inversion_time_ms", v["EX_TFEPP_pre_T1_delay"], src("EX_TFEPP_pre_T1_delay") + " (TFE prepulse INV)")
+    elif v.get("EX_ACQ_imaging_sequence") == "IR" and isinstance(v.get("EX_IR_delay"), float):
+        acq.set("inversion_time_ms", v["EX_IR_delay"], src("EX_IR_delay"))
+    for key, param in (
+        ("EX_ACQ_flip_angle", "flip_angle_deg"),
+        ("EX_GEO_slice_thickness", "slice_thickness_mm"),
+        ("EX_ACQ_measurements", "averages"),
+    ):
+        if isinstance(v.get(key), int | float):
+            acq.set(param, v[key], src(key))
+    voxel = _numbers(v.get("IF_meas_voxel_size", ""))
+    if len(voxel) == 3:
+        acq.set("voxel_size_mm", voxel, src("IF_meas_voxel_size") + " (acquired)")
+    if isinstance(v.get("EX_GEO_fov"), float) and isinstance(v.get("EX_GEO_fov_p"), float):
+        acq.set("fov_mm", [v["EX_GEO_fov"], v["EX_GEO_fov_p"]], f"{where} scan {name!r} EX_GEO_fov/EX_GEO_fov_p")
+    matrix = _numbers(v.get("IF_meas_matrix_size", ""))
+    if len(matrix) == 2:
+        acq.set("matrix", matrix, src("IF_meas_matrix_size"))
+    stacks = v.get("EX_GEO_stacks_slices")
+    if isinstance(stacks, list) and stacks:
+        acq.set("slices", stacks[0], f"{where} scan {name!r} EX_GEO_stacks_slices[0]={stacks[0]}")
+    gaps = v.get("EX_GEO_stacks_slice_gaps")
+    if mode in ("MS", "M2D", "2D") and isinstance(gaps, list) and gaps:
+        acq.set("slice_gap_mm", gaps[0], f"{where} scan {name!r} EX_GEO_stacks_slice_gaps[0]={gaps[0]}")
+    orientations = v.get("EX_GEO_stacks_orientations")
+    first = orientations[0] if isinstance(orientations, list) and orientations else orientations
+    if first in ORIENTATION:
+        acq.set("orientation", ORIENTATION[first], f"{where} scan {name!r} EX_GEO_stacks_orientations[0]={first}")
+    if v.get("EX_GEO_sense_enable") == "NO":
+        acq.set("parallel_factor", 1.0, src("EX_GEO_sense_enable") + " (SENSE off)")
+    elif v.get("EX_GEO_sense_enable") == "YES" and isinstance(v.get("EX_GEO_sense_p_red_factor"), float):
+        acq.set("parallel_factor", v["EX_GEO_sense_p_red_factor"], src("EX_GEO_sense_p_red_factor"))
+    fast = v.get("EX_ACQ_fast_imaging_mode")
+    factor_key = {"TFE": "EX_TFE_factor", "TSE": "EX_RFE_tse_factor", "EPI": "IF_epi_factor"}.get(str(fast))
+    if factor_key and _numbers(v.get(factor_key, "")):
+        acq.set("echo_train_length", _numbers(v[factor_key])[0], src(factor_key))
+    shift = _numbers(v.get("IF_wf_shift_bw_per_pix_echo1", ""))
+    if len(shift) == 2:
+        acq.set("pixel_bandwidth_hz", shift[1], src("IF_wf_shift_bw_per_pix_echo1") + " (WFS px / BW Hz)")
+    if v.get("EX_SPIR_fat_suppression") in FAT:
+        acq.set("fat_suppression", FAT[v["EX_SPIR_fat_suppression"]], src("EX_SPIR_fat_suppression"))
+    if contrast is not None:
+        acq.set("contrast_agent", contrast, f"{where} ExecutionStep contrast={str(contrast).lower()}")
+    if v.get("EX_DIFF_enable") not in (None, "NO"):
+        b = v.get("EX_DIFF_array_b")
+        if isinstance(b, list):
+            acq.set(
+                "b_values",
+                sorted({0.0 if x < 25 else float(round(x)) for x in b}),
+                f"{where} scan {name!r} EX_DIFF_array_b",
+            )
+        scheme = re.match(r"OPT(\d+)$", str(v.get("EX_DIFF_directional_resolution", "")))
+        if scheme:
+            acq.set("diffusion_directions", int(scheme.group(1)), src("EX_DIFF_directional_resolution"))
+    family, reason = classify(
+        Hints(
+            scanning_sequence={"SE": "SE", "IR": "SE\\IR", "FFE": "GR"}.get(str(v.get("EX_ACQ_imaging_sequence")), ""),
+            sequence_name=f"{fast or ''} {'t1 tfe' if fast == 'TFE' and acq.get('inversion_time_ms') else ''}",
+            description=name,
+            acquisition_type=acq.get("acquisition_type"),
+            inversion_time_ms=acq.get("inversion_time_ms"),
+            echo_time_ms=acq.get("echo_time_ms"),
+            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
+        )
+    )
+    acq.set("sequence_family", family, f"{where}: inferred, {reason}")
+    return acq
