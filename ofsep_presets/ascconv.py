@@ -175,7 +175,8 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
         # alBValue[0] is the b=0 entry, omitted from ASCCONV when 0: the b0 is implied.
         b = sorted({float(values.get(f"sDiffusion.alBValue[{i}]", 0)) for i in range(weightings)})
         acq.set("b_values", b, f"{where} sDiffusion.lDiffWeightings={weightings}, alBValue[i] (missing entries are 0)")
-    if values.get("sDiffusion.lDiffDirections"):
+    if values.get("sDiffusion.lDiffDirections") and max(acq.get("b_values") or [0.0]) > 0:
+        # A b=0-only series (VB17 "DWI_b0" prints "Diff. directions 64") has no gradient directions to count.
         acq.set("diffusion_directions", values["sDiffusion.lDiffDirections"], src("sDiffusion.lDiffDirections"))
 
 

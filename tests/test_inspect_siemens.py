@@ -17,8 +17,9 @@ from .test_render import pdf_text
 
 SIEMENS = FIXTURES / "vendor-exports" / "siemens"
 ARCHIVES = {
-    "Prisma_VE11C_no-ZOOMit": "spine_generic_Prisma_VE11C_no-ZOOMit",
-    "CimaX_XA61_ZOOMit": "spine-generic_CimaX_XA61_ZOOMit",
+    "Prisma_VE11C_no-ZOOMit": "spine_generic_Prisma_VE11C_no-ZOOMit.exar1",
+    "CimaX_XA61_ZOOMit": "spine-generic_CimaX_XA61_ZOOMit.exar1",
+    "Trio_VB17": "spine_generic_siemens-trio.edx",
 }
 # Printout label (VE / XA spelling) -> canonical parameter; the printout's unit is the canonical one.
 LABELS = {
@@ -47,10 +48,10 @@ def printed(section: str, label: str) -> float | None:
 
 
 @pytest.mark.parametrize("folder", sorted(ARCHIVES))
-def test_exar1_agrees_with_the_printout(folder):
-    stem = ARCHIVES[folder]
-    [inspection] = inspect_path(SIEMENS / folder / f"{stem}.exar1")
-    sections = printout_sections(pdf_text(SIEMENS / folder / f"{stem}.pdf"))
+def test_export_agrees_with_the_printout(folder):
+    export = SIEMENS / folder / ARCHIVES[folder]
+    [inspection] = inspect_path(export)
+    sections = printout_sections(pdf_text(export.with_suffix(".pdf")))
     checked = 0
     for acq in inspection.acquisitions:
         section = sections[acq.name]
@@ -118,3 +119,37 @@ def test_non_exar1_sqlite_is_not_taken_for_one(tmp_path):
     sqlite3.connect(path).execute("create table t (x)").connection.commit()
     with pytest.raises(ReadError, match="not a format ofsep-presets reads"):
         inspect_path(path)
+
+
+def test_edx_vb17_reads_the_old_protocol_as_it_was():
+    [inspection] = inspect_path(SIEMENS / "Trio_VB17/spine_generic_siemens-trio.edx")
+    assert inspection.format == "siemens-edx"
+    acq = {a.name: a.params for a in inspection.acquisitions}
+    assert list(acq)[:4] == ["Localizer", "T1w", "T2w", "DWI_b0"]  # UTF-7 names decoded (DWI+AF8-b0)
+    # The printout of this old version: T2w TR 2000 ms, flip 180 deg (spine-generic later moved to 1500 / 120).
+    assert (acq["T2w"]["repetition_time_ms"], acq["T2w"]["flip_angle_deg"]) == (2000.0, 180.0)
+    assert acq["DWI"]["b_values"] == [0.0, 800.0] and acq["DWI"]["diffusion_directions"] == 64
+    assert acq["DWI_b0"]["b_values"] == [0.0] and "diffusion_directions" not in acq["DWI_b0"]
+
+
+def test_bare_ascconv_text_reads_like_the_dicom_it_came_from(tmp_path):
+    from ofsep_presets.readers import dicom
+
+    source = next((FIXTURES / "dicom/Siemens/VE11_PD_T2_tse_sag_1.8mm").glob("*.dcm"))
+    text = dicom._siemens_protocol(dicom._dcmread(source)).replace('""', '"')
+    block = text[text.index("### ASCCONV BEGIN") : text.index("### ASCCONV END ###") + len("### ASCCONV END ###")]
+    (tmp_path / "pd_t2.txt").write_text(block, encoding="latin-1")
+    [inspection] = inspect_path(tmp_path / "pd_t2.txt")
+    assert inspection.format == "siemens-ascconv"
+    ours = inspection.acquisitions[0].params
+    [from_dicom] = [i for i in inspect_path(source.parent) if i.format == "dicom"][0].acquisitions
+    for param in (
+        "repetition_time_ms",
+        "flip_angle_deg",
+        "slice_thickness_mm",
+        "slice_gap_mm",
+        "acquisition_type",
+        "orientation",
+        "slices",
+    ):
+        assert ours[param] == pytest.approx(from_dicom.params[param]), param  # DICOM stores 1.7999999523163

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError
-from . import bids, dicom, ge_protocol, ours, philips_examcard, siemens_exar1
+from . import bids, dicom, ge_protocol, ours, philips_examcard, siemens_ascconv, siemens_edx, siemens_exar1
 
 HEAD_BYTES = 4096
-READERS = (dicom, siemens_exar1, philips_examcard, ge_protocol, ours, bids)
+READERS = (dicom, siemens_exar1, siemens_edx, philips_examcard, ge_protocol, siemens_ascconv, ours, bids)
 
 
 def formats() -> list[str]:

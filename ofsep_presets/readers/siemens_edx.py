@@ -1,0 +1,68 @@
+"""Siemens .edx (VB15-VB17 exam export): one zlib stream of text sections separated by lines of '@'.
+
+Each protocol section (MrEdbType=Prot) names itself in MrEdbName (UTF-7: '+AF8-' is '_') and carries its
+XProtocol with an ASCCONV block, mapped by the shared Siemens protocol code. Inflated under a cap.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+
+from ..acquisition import Inspection, ReadError, scanner_from
+from .siemens_exar1 import acquisition_from_protocol
+
+FORMAT = "siemens-edx"
+MAX_INFLATED = 256 * 1024 * 1024
+_SECTION = re.compile(r"\r?\n@{10,}\r?\n")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if len(head) < 2 or head[0] != 0x78:
+        return False
+    try:
+        return zlib.decompressobj().decompress(head, 64).startswith(b"MrEdxFile")
+    except zlib.error:
+        return False
+
+
+def _utf7(name: str) -> str:
+    try:
+        return name.encode("ascii").decode("utf-7")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return name
+
+
+def read(path: Path) -> Inspection:
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(path.read_bytes(), MAX_INFLATED)
+    except zlib.error as exc:
+        raise ReadError(f"{path}: damaged .edx stream ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise ReadError(f"{path}: inflates past {MAX_INFLATED // 2**20} MiB (the cap); refused")
+    inspection = Inspection(source=str(path), format=FORMAT)
+    for section in _SECTION.split(data.decode("latin-1")):
+        if not re.search(r"^MrEdbType=Prot\s*$", section, re.M):
+            continue
+        name_match = re.search(r"^MrEdbName=(.*?)\s*$", section, re.M)
+        name = _utf7(name_match.group(1)) if name_match else "unnamed"
+        if "### ASCCONV BEGIN" not in section:
+            inspection.warnings.append(f"protocol {name!r}: no ASCCONV block; skipped")
+            continue
+        inspection.acquisitions.append(
+            acquisition_from_protocol(name, section, f"{path.name} protocol {name!r} ASCCONV")
+        )
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
+
+
+def read_many(root: Path, files: list[Path]) -> Inspection:
+    inspection = Inspection(source=str(root), format=FORMAT)
+    for file in files:
+        one = read(file)
+        inspection.acquisitions += one.acquisitions
+        inspection.warnings += one.warnings
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
