@@ -27,8 +27,11 @@ def _head(path: Path) -> bytes:
 def reader_for(path: Path):
     head = _head(path)
     for reader in READERS:
-        if reader.sniff(path, head):
-            return reader
+        try:
+            if reader.sniff(path, head):
+                return reader
+        except Exception:  # a sniffer choking on damaged bytes only means: not this format
+            continue
     return None
 
 

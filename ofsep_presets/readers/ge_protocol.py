@@ -12,8 +12,7 @@ import re
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from lxml import etree
-
+from .. import xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import Hints, classify
 from ..vendors import all_vendors
@@ -116,11 +115,7 @@ def read_many(root: Path, files: list[Path]) -> Inspection:
 
 
 def _tasks(xml: bytes, where: str) -> list[tuple[str, str]]:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        root = etree.fromstring(xml, parser)
-    except etree.XMLSyntaxError as exc:
-        raise ReadError(f"{where}: session.xml is not well-formed XML ({exc})") from None
+    root = xmlsafe.parse(xml, f"{where}: session.xml")
     tasks = []
     for task in root.iter("{*}task"):
         for prop in task.iter("{*}property"):

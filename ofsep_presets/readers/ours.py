@@ -12,8 +12,7 @@ import io
 import re
 from pathlib import Path
 
-from lxml import etree
-
+from .. import xmlsafe
 from ..acquisition import Inspection, ReadError, scanner_from
 from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
@@ -70,8 +69,7 @@ Entries = dict[str, list[tuple[str, str, str]]]
 
 
 def _siemens(data: bytes, text: str) -> Entries:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    root = etree.fromstring(data, parser)
+    root = xmlsafe.parse(data, "Siemens sheet")
     out: Entries = {}
     for protocol in root.iter("Protocol"):
         entries = out.setdefault(protocol.get("Id"), [])
