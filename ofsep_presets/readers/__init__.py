@@ -35,12 +35,12 @@ def reader_for(path: Path):
     return None
 
 
-def inspect_path(path: Path) -> list[Inspection]:
+def inspect_path(path: Path, progress=None) -> list[Inspection]:
     """Read one input (file or folder) into one Inspection per format found in it."""
     if not path.exists():
         raise ReadError(f"{path}: no such file or directory")
     if path.is_dir():
-        return _inspect_dir(path)
+        return _inspect_dir(path, progress)
     try:
         reader = reader_for(path)
     except OSError as exc:
@@ -50,7 +50,7 @@ def inspect_path(path: Path) -> list[Inspection]:
     return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
 
 
-def _inspect_dir(path: Path) -> list[Inspection]:
+def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
     skipped = 0
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
@@ -68,7 +68,10 @@ def _inspect_dir(path: Path) -> list[Inspection]:
     for reader in READERS:
         files = by_reader.get(reader.FORMAT)
         if files:
-            inspection = _guarded(reader.FORMAT, path, lambda r=reader, f=files: r.read_many(path, f))
+            if reader is dicom:
+                inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, progress))
+            else:
+                inspection = _guarded(reader.FORMAT, path, lambda r=reader, f=files: r.read_many(path, f))
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             results.append(inspection)

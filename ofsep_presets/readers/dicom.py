@@ -11,47 +11,68 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydicom.tag import Tag
+
 from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import Hints, classify
+from . import dicom_scan
 
 FORMAT = "dicom"
 MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
 GZIP_MAGIC = b"\x1f\x8b"
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 MR_IMAGE_STORAGE = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"}
+ENHANCED = {"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"}  # per-frame groups sit past the stop
 
-# Tags read from every file: grouping, ordering, derived maps, diffusion.
-SCAN_TAGS = [
-    "SeriesInstanceUID",
-    "SeriesNumber",
-    "InstanceNumber",
-    "ImageType",
-    "AcquisitionTime",
-    "MediaStorageSOPClassUID",
-    "DiffusionBValue",
-    "DiffusionGradientOrientation",
-    (0x0019, 0x100C),
-    (0x0019, 0x100E),
-    (0x0043, 0x1039),
-    (0x0019, 0x10BB),
-    (0x0019, 0x10BC),
-    (0x0019, 0x10BD),
-    (0x2001, 0x1003),
-    (0x2005, 0x10B0),
-    (0x2005, 0x10B1),
-    (0x2005, 0x10B2),
-    "PerFrameFunctionalGroupsSequence",
-    "SOPClassUID",
-    "Manufacturer",
-    "ImageComments",
-]
+# The scan of every file stops at this group: every vendor's grouping, ordering and diffusion tags are below it
+# (standard (0018,9087/9089), Siemens (0019,100C/E), GE (0019,10BB-BD); GE and Philips also write the standard
+# b-value). CSA headers (0029) and Philips' private groups (2001, 2005) are skipped: most of a header's cost.
+SCAN_LIMIT = 0x00210000
+PIXEL_DATA = 0x7FE00010
+PARALLEL_FROM = 400  # files; below this a process pool costs more than it saves
+CHUNK = 64
+FAST_TAGS = {
+    0x00020002,
+    0x00080016,
+    0x00080008,
+    0x00080070,
+    0x0020000E,
+    0x00200013,
+    0x00189087,
+    0x00189089,
+    0x0019100C,
+    0x0019100E,
+    0x001910BB,
+    0x001910BC,
+    0x001910BD,
+}
+PREFIX = 64 * 1024  # bytes read at once for the scan; group 0x0021 starts well within it in real headers
+SCAN_TAGS = {
+    Tag(*t)
+    for t in (
+        (0x0008, 0x0016),
+        (0x0008, 0x0008),
+        (0x0008, 0x0070),
+        (0x0020, 0x000E),
+        (0x0020, 0x0013),
+        (0x0018, 0x9087),
+        (0x0018, 0x9089),
+        (0x0019, 0x100C),
+        (0x0019, 0x100E),
+        (0x0019, 0x10BB),
+        (0x0019, 0x10BC),
+        (0x0019, 0x10BD),
+    )
+}  # a set: pydicom tests every element's tag for membership
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -105,34 +126,178 @@ def read(path: Path) -> Inspection:
     return read_many(path, [path])
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
+@dataclass
+class FileInfo:
+    """What the scan keeps of one file: enough to group, order and count diffusion, and nothing else."""
+
+    path: str
+    error: str | None = None
+    sop: str = ""
+    uid: str = ""
+    number: int = 0
+    image_types: tuple[str, ...] = ()
+    diffusion: tuple[tuple[float, tuple[float, float, float] | None], ...] = ()
+
+
+def _scan_one(path_text: str, full: bool = False) -> FileInfo:
+    """Read one file's header only as far as the grouping and diffusion tags (group < 0x0021), unless `full`."""
+    from pydicom.filereader import read_partial
+
+    path = Path(path_text)
+    try:
+        with path.open("rb") as handle:
+            prefix = handle.read(PREFIX)
+            if prefix[:2] == GZIP_MAGIC:
+                source = _open(path)
+                ds = read_partial(source, stop_when=_stop_full if full else _stop_scan)
+            elif full:
+                handle.seek(0)
+                ds = read_partial(handle, stop_when=_stop_full)
+            else:
+                fast = _fast_info(path_text, prefix)
+                if fast is not None:
+                    return fast
+                # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
+                # element-by-element reads. A header whose tags run past the prefix is read from the file.
+                try:
+                    ds = read_partial(io.BytesIO(prefix), stop_when=_stop_scan, specific_tags=SCAN_TAGS)
+                    complete = len(prefix) < PREFIX or "SeriesInstanceUID" in ds
+                except Exception:
+                    complete = False
+                if not complete:
+                    handle.seek(0)
+                    ds = read_partial(handle, stop_when=_stop_scan, specific_tags=SCAN_TAGS)
+    except ReadError as exc:
+        return FileInfo(path_text, error=str(exc))
+    except Exception as exc:  # pydicom raises many types on damaged files
+        return FileInfo(path_text, error=f"{path}: not readable DICOM ({type(exc).__name__}: {exc})")
+    media = str(ds.file_meta.get("MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
+    sop = str(ds.get("SOPClassUID", "") or media)
+    if not full and sop in ENHANCED:
+        return _scan_one(path_text, full=True)  # one file holds the whole series: read its frames
+    return FileInfo(
+        path_text,
+        sop=sop,
+        uid=str(ds.get("SeriesInstanceUID", "")),
+        number=int(ds.get("InstanceNumber") or 0),
+        image_types=tuple(str(t).upper() for t in (ds.get("ImageType") or [])),
+        diffusion=tuple(_diffusion_of(ds)),
+    )
+
+
+def _text(raw: tuple[bytes, bytes] | None) -> str:
+    return raw[1].decode("latin-1").strip("\0 ") if raw else ""
+
+
+def _fast_info(path_text: str, prefix: bytes) -> FileInfo | None:
+    """The scan's FileInfo from the fast header walk, or None where only pydicom can read the header."""
+    walked = dicom_scan.walk(prefix, FAST_TAGS, SCAN_LIMIT)
+    if walked is None:
+        return None
+    found, _ = walked
+    sop = _text(found.get(0x00080016)) or _text(found.get(0x00020002))
+    if sop in ENHANCED:
+        return None  # frames live past the stop: the full read handles it
+    vendor = manufacturer(_text(found.get(0x00080070)))
+    b = direction = None
+    if 0x00189087 in found and len(found[0x00189087][1]) >= 8:
+        b = struct.unpack_from("<d", found[0x00189087][1])[0]
+    if 0x00189089 in found and len(found[0x00189089][1]) >= 24:
+        direction = struct.unpack_from("<3d", found[0x00189089][1])
+    if b is None and vendor == "siemens" and 0x0019100C in found:
+        b = _float(_text(found[0x0019100C]))
+    if direction is None and vendor == "siemens" and 0x0019100E in found and len(found[0x0019100E][1]) == 24:
+        direction = struct.unpack("<3d", found[0x0019100E][1])
+    if direction is None and vendor == "ge" and all(t in found for t in (0x001910BB, 0x001910BC, 0x001910BD)):
+        direction = tuple(_float(_text(found[t])) for t in (0x001910BB, 0x001910BC, 0x001910BD))
+    diffusion = ()
+    if b is not None:
+        usable = direction is not None and all(v is not None for v in direction)
+        diffusion = ((b, tuple(direction) if usable else None),)
+    number = _float(_text(found.get(0x00200013)))
+    types = _text(found.get(0x00080008))
+    return FileInfo(
+        path_text,
+        sop=sop,
+        uid=_text(found.get(0x0020000E)),
+        number=int(number) if number is not None else 0,
+        image_types=tuple(t.strip().upper() for t in types.split("\\")) if types else (),
+        diffusion=diffusion,
+    )
+
+
+def _quiet() -> None:
+    """pydicom warns about every odd value; the scan reports problems its own way (worker initializer too)."""
+    warnings.simplefilter("ignore")
+
+
+# pydicom's Tag overrides comparison in Python: compare as plain ints, this runs for every element read.
+def _stop_scan(tag, vr, length) -> bool:
+    return int.__ge__(tag, SCAN_LIMIT)
+
+
+def _stop_full(tag, vr, length) -> bool:
+    return int.__eq__(tag, PIXEL_DATA)
+
+
+def scan(files: list[Path], progress=None, workers: int | None = None, full: bool = False) -> list[FileInfo]:
+    """Scan headers, on both cores for a large folder (header parsing is CPU-bound)."""
+    names = [str(f) for f in files]
+    count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    results: list[FileInfo] = []
+    if count <= 1 or len(names) < PARALLEL_FROM:
+        with warnings.catch_warnings():
+            _quiet()
+            for name in names:
+                results.append(_scan_one(name, full))
+                if progress:
+                    progress(1)
+        return results
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    with ProcessPoolExecutor(max_workers=count, initializer=_quiet) as pool:
+        for info in pool.map(partial(_scan_one, full=full), names, chunksize=CHUNK):
+            results.append(info)
+            if progress:
+                progress(1)
+    return results
+
+
+def read_many(root: Path, files: list[Path], progress=None) -> Inspection:
     inspection = Inspection(source=str(root), format=FORMAT)
     series: dict[str, Series] = {}
     others = 0
-    for file in files:
-        try:
-            ds = _dcmread(file, SCAN_TAGS)
-        except ReadError as exc:
-            inspection.warnings.append(str(exc))
+    for info in scan(files, progress):
+        if info.error:
+            inspection.warnings.append(info.error)
             continue
-        if str(ds.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+        if info.sop == MEDIA_STORAGE_DIRECTORY:
             continue  # a DICOMDIR indexes the files we walk anyway
-        if str(ds.get("SOPClassUID", "")) not in MR_IMAGE_STORAGE:
+        if info.sop not in MR_IMAGE_STORAGE:
             others += 1  # presentation states, vendor private objects (Philips XX_ files), reports
             continue
-        uid = str(ds.get("SeriesInstanceUID", ""))
-        if not uid:
-            inspection.warnings.append(f"{file}: MR image without SeriesInstanceUID (truncated?); skipped")
+        if not info.uid:
+            inspection.warnings.append(f"{info.path}: MR image without SeriesInstanceUID (truncated?); skipped")
             continue
-        s = series.setdefault(uid, Series(uid))
-        s.files.append(file)
-        s.numbers.append(int(ds.get("InstanceNumber") or 0))
-        s.image_types.update(str(t).upper() for t in (ds.get("ImageType") or []))
-        _collect_diffusion(ds, s)
+        s = series.setdefault(info.uid, Series(info.uid))
+        s.files.append(Path(info.path))
+        s.numbers.append(info.number)
+        s.image_types.update(info.image_types)
+        for b, vector in info.diffusion:
+            _add(s, b, list(vector) if vector else None)
     for s in series.values():
         representative = s.files[s.numbers.index(min(s.numbers))] if s.numbers else s.files[0]
         try:
             acq = _acquisition(representative, s, inspection.warnings)
+            if acq.get("sequence_family") == "epi_dwi" and not s.b_values and "derived" not in acq.params:
+                # A diffusion series whose b-values are only in private groups past the fast scan's stop
+                # (older Philips): read its files in full once and count again.
+                for info in scan(s.files, full=True):
+                    for b, vector in info.diffusion:
+                        _add(s, b, list(vector) if vector else None)
+                if s.b_values:
+                    acq = _acquisition(representative, s, inspection.warnings)
         except ReadError as exc:
             inspection.warnings.append(str(exc))
             continue
@@ -175,7 +340,8 @@ def _vector(value: Any) -> list[float] | None:
         return None
 
 
-def _collect_diffusion(ds, s: Series) -> None:
+def _diffusion_of(ds):
+    """(b, direction) pairs stated by one file: enhanced per-frame groups, the standard tags, or vendor tags."""
     frames = ds.get("PerFrameFunctionalGroupsSequence")
     if frames:
         for frame in frames:
@@ -184,7 +350,8 @@ def _collect_diffusion(ds, s: Series) -> None:
                 direction = None
                 for g in diff.get("DiffusionGradientDirectionSequence") or []:
                     direction = _vector(g.get("DiffusionGradientOrientation"))
-                _add(s, b, direction)
+                if b is not None:
+                    yield b, tuple(direction) if direction else None
         return
     b = _float(ds.get("DiffusionBValue")) if "DiffusionBValue" in ds else None
     direction = _vector(ds.get("DiffusionGradientOrientation")) if "DiffusionGradientOrientation" in ds else None
@@ -202,7 +369,9 @@ def _collect_diffusion(ds, s: Series) -> None:
             direction = [_float(ds[t].value) for t in ((0x0019, 0x10BB), (0x0019, 0x10BC), (0x0019, 0x10BD))]
         elif vendor == "philips" and all(t in ds for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))):
             direction = [_float(ds[t].value) for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))]
-    _add(s, b, direction)
+    if b is not None:
+        usable = direction is not None and all(v is not None for v in direction)
+        yield b, tuple(direction) if usable else None
 
 
 def _siemens_vector(value: Any) -> Any:

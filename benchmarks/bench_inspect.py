@@ -1,0 +1,117 @@
+"""DICOM scan benchmark: `inspect` against a naive pydicom loop (and dicompare's loader when installed).
+
+    python benchmarks/bench_inspect.py [--files 20000] [--folder DIR]
+
+Builds (once, in --folder) a synthetic exam from the fixture series: copies of real headers with new UIDs, so
+every copy is its own instance of a real series; pixel data is dropped to keep the exam small on disk (neither
+reader reads pixels). Prints files/s of each and the ratio to the naive loop, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import time
+from pathlib import Path
+
+import pydicom
+from pydicom.uid import generate_uid
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "dicom"
+TEMPLATES = [
+    "Siemens/XA30_classic_DWI_dir80_AP",
+    "Siemens/VE11_PD_T2_tse_sag_1.8mm",
+    "Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm",
+    "Philips/Ingenia_classic_DTI_Biobank_2mm_full",
+    "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full",
+    "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm",
+    "Canon/Galan3T_V6.0_classic_DTI_PA-ortho",
+]
+
+
+def _load(path: Path):
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return pydicom.dcmread(io.BytesIO(raw), stop_before_pixels=True)
+
+
+def build(folder: Path, count: int) -> list[Path]:
+    files = sorted(folder.rglob("*.dcm"))
+    if len(files) >= count:
+        return files[:count]
+    folder.mkdir(parents=True, exist_ok=True)
+    templates = []
+    for name in TEMPLATES:
+        series = sorted(p for p in (FIXTURES / name).iterdir() if p.is_file() and p.suffix != ".json")[:4]
+        templates.append([_load(p) for p in series])
+    per_series = 400
+    written, series_index = [], 0
+    while len(written) < count:
+        group = templates[series_index % len(templates)]
+        series_uid = generate_uid()
+        target = folder / f"series{series_index:04d}"
+        target.mkdir(exist_ok=True)
+        for i in range(min(per_series, count - len(written))):
+            ds = group[i % len(group)].copy()
+            ds.SeriesInstanceUID = series_uid
+            ds.SOPInstanceUID = generate_uid()
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.InstanceNumber = i + 1
+            path = target / f"{i:05d}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            written.append(path)
+        series_index += 1
+    return written
+
+
+def naive(files: list[Path]) -> int:
+    for path in files:
+        pydicom.dcmread(path, stop_before_pixels=True)
+    return len(files)
+
+
+def ours(folder: Path) -> int:
+    from ofsep_presets.readers import inspect_path
+
+    return sum(len(i.acquisitions) for i in inspect_path(folder))
+
+
+def dicompare_loader(folder: Path):
+    try:
+        import dicompare  # noqa: F401
+    except ImportError:
+        return None
+    from dicompare import load_dicom_session
+
+    return load_dicom_session(str(folder))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=20000)
+    parser.add_argument("--folder", type=Path, default=Path(__file__).parent / "out" / "synthetic-exam")
+    args = parser.parse_args()
+    files = build(args.folder, args.files)
+    print(f"{len(files)} files in {args.folder}")
+    rows = []
+    start = time.perf_counter()
+    naive(files)
+    rows.append(("naive loop: dcmread(stop_before_pixels=True)", time.perf_counter() - start))
+    start = time.perf_counter()
+    series = ours(args.folder)
+    rows.append((f"ofsep-presets inspect ({series} acquisitions)", time.perf_counter() - start))
+    start = time.perf_counter()
+    if dicompare_loader(args.folder) is not None:
+        rows.append(("dicompare load_dicom_session", time.perf_counter() - start))
+    else:
+        print("dicompare not installed: `pip install dicompare` to compare with it")
+    base = rows[0][1]
+    print(f"{'run':48s} {'seconds':>8s} {'files/s':>9s} {'vs naive':>9s}")
+    for name, seconds in rows:
+        print(f"{name:48s} {seconds:8.2f} {len(files) / seconds:9.0f} {base / seconds:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
