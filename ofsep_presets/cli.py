@@ -333,9 +333,14 @@ def inspect(paths, fmt, quiet):
     from .readers import inspect_path
 
     documents, failed = [], False
+    show = not quiet and sys.stderr.isatty()
     for raw in paths:
+        path = Path(raw)
+        total = sum(1 for p in path.rglob("*") if p.is_file()) if show and path.is_dir() else 0
+        bar = click.progressbar(length=total, label=f"reading {raw}", file=sys.stderr) if total > 200 else _NoBar()
         try:
-            documents += inspect_path(Path(raw))
+            with bar:
+                documents += inspect_path(path, progress=bar.update)
         except OfsepError as error:
             click.echo(f"ofsep-presets: {error}", err=True)
             failed = True
