@@ -143,3 +143,17 @@ def test_fast_header_walk_agrees_with_pydicom_on_every_fixture_file():
         assert fast == expected, path
         used.add(path.relative_to(DICOM).parts[0])
     assert used >= {"Siemens", "GE", "Canon"}  # exercised on real files of several vendors, not just declined
+
+
+def test_a_dicomdir_file_reads_the_exam_it_indexes(tmp_path):
+    from pydicom.fileset import FileSet
+
+    source = DICOM / "Siemens/VE11_PD_T2_tse_sag_1.8mm"
+    exam = tmp_path / "exam"
+    fileset = FileSet()
+    for path in sorted(source.glob("*.dcm")):
+        fileset.add(path)
+    fileset.write(exam)
+    [inspection] = inspect_path(exam / "DICOMDIR")
+    assert [a.name for a in inspection.acquisitions] == ["3 pd+t2_tse_sag_ISO_1.8mm"]
+    assert not any("DICOMDIR" in w for w in inspection.warnings)

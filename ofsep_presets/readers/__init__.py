@@ -41,6 +41,8 @@ def inspect_path(path: Path, progress=None) -> list[Inspection]:
         raise ReadError(f"{path}: no such file or directory")
     if path.is_dir():
         return _inspect_dir(path, progress)
+    if path.name.upper() == "DICOMDIR":
+        return _inspect_dir(path.parent, progress)  # the exam it indexes is the folder around it
     try:
         reader = reader_for(path)
     except OSError as exc:
