@@ -1,14 +1,15 @@
 """Readers: bytes in, canonical acquisitions out; one small module per format, picked by content.
 
 Each reader module has `FORMAT`, `sniff(path, head) -> bool` (decides from the first bytes, not the extension
-alone) and `read(path) -> Inspection`. A reader never writes, never fetches, never executes.
+alone) and `read(path) -> Inspection`; a folder of one format is read file by file here (DICOM, which groups
+files into series, has its own `read_many`). A reader never writes, never fetches, never executes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..acquisition import Inspection, ReadError
+from ..acquisition import Inspection, ReadError, scanner_from
 from . import bids, dicom, ge_protocol, ours, philips_examcard, siemens_ascconv, siemens_edx, siemens_exar1
 
 HEAD_BYTES = 4096
@@ -70,14 +71,31 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     for reader in READERS:
         files = by_reader.get(reader.FORMAT)
         if files:
-            if reader is dicom:
+            if reader is dicom:  # DICOM groups files into series across the folder
                 inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, progress))
             else:
-                inspection = _guarded(reader.FORMAT, path, lambda r=reader, f=files: r.read_many(path, f))
+                inspection = _read_each(reader, path, files)
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             results.append(inspection)
     return results
+
+
+def _read_each(reader, root: Path, files: list[Path]) -> Inspection:
+    """One Inspection for a folder of files of one format: each read alone; an unreadable one is a warning."""
+    inspection = Inspection(source=str(root), format=reader.FORMAT)
+    for file in files:
+        try:
+            one = _guarded(reader.FORMAT, file, lambda f=file: reader.read(f))
+        except ReadError as exc:
+            inspection.warnings.append(str(exc))
+            continue
+        inspection.acquisitions += one.acquisitions
+        inspection.warnings += one.warnings
+    if not inspection.acquisitions and inspection.warnings:
+        raise ReadError(f"{root}: no readable {reader.FORMAT} file; first problem: {inspection.warnings[0]}")
+    inspection.scanner = scanner_from(inspection.acquisitions)
+    return inspection
 
 
 def _guarded(fmt: str, path: Path, read):

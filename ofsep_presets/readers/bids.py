@@ -33,17 +33,6 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        try:
-            inspection.acquisitions.append(acquisition(file, inspection.warnings))
-        except ReadError as exc:
-            inspection.warnings.append(str(exc))
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection
-
-
 def _load(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_BYTES:
         raise ReadError(f"{path}: larger than {MAX_BYTES // 1024 // 1024} MiB, not a sidecar")

@@ -104,16 +104,6 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        one = read(file)
-        inspection.acquisitions += one.acquisitions
-        inspection.warnings += one.warnings
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection
-
-
 def _tasks(xml: bytes, where: str) -> list[tuple[str, str]]:
     root = xmlsafe.parse(xml, f"{where}: session.xml")
     tasks = []

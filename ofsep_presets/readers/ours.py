@@ -49,16 +49,6 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        one = read(file)
-        inspection.acquisitions += one.acquisitions
-        inspection.warnings += one.warnings
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection
-
-
 def _field_strength(text: str) -> float | None:
     match = re.search(r'(?:fieldStrength="|field strength = |field |"field )(\d+(?:\.\d+)?)', text)
     return float(match.group(1)) if match else None

@@ -115,16 +115,6 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        one = read(file)
-        inspection.acquisitions += one.acquisitions
-        inspection.warnings += one.warnings
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection
-
-
 def _steps(root, ids) -> tuple[dict[str, bool], dict[str, int]]:
     """ScanProcedure id -> its ExecutionStep's contrast flag, and -> its position among the execution steps
     (ExecutionStep -> SingleScan -> ScanProcedure)."""

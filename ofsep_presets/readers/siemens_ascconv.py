@@ -26,12 +26,3 @@ def read(path: Path) -> Inspection:
     inspection.acquisitions.append(acquisition_from_protocol(name, text, f"{path.name} ASCCONV"))
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
-
-
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        one = read(file)
-        inspection.acquisitions += one.acquisitions
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection

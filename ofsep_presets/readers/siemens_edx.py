@@ -56,13 +56,3 @@ def read(path: Path) -> Inspection:
         )
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
-
-
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        one = read(file)
-        inspection.acquisitions += one.acquisitions
-        inspection.warnings += one.warnings
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection

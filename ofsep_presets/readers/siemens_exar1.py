@@ -93,20 +93,6 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def read_many(root: Path, files: list[Path]) -> Inspection:
-    inspection = Inspection(source=str(root), format=FORMAT)
-    for file in files:
-        try:
-            one = read(file)
-        except ReadError as exc:
-            inspection.warnings.append(str(exc))
-            continue
-        inspection.acquisitions += one.acquisitions
-        inspection.warnings += one.warnings
-    inspection.scanner = scanner_from(inspection.acquisitions)
-    return inspection
-
-
 def _child_order(rows) -> dict[str, int]:
     """Programs list their steps as concatenated little-endian GUIDs: the console's step order."""
     order: dict[str, int] = {}
