@@ -107,3 +107,29 @@ def classify(h: Hints) -> tuple[str | None, str]:
 
 def _shown(h: Hints) -> str:
     return " / ".join(x.strip() for x in (h.sequence_name, h.description) if x.strip())
+
+
+def set_family(
+    acq,
+    where: str,
+    *,
+    scanning_sequence: str = "",
+    sequence_variant: str = "",
+    sequence_name: str = "",
+    description: str = "",
+) -> None:
+    """Classify `acq` from the stated names plus the values it already holds, and record why."""
+    b_values = acq.get("b_values")
+    family, reason = classify(
+        Hints(
+            scanning_sequence=scanning_sequence,
+            sequence_variant=sequence_variant,
+            sequence_name=sequence_name,
+            description=description,
+            acquisition_type=acq.get("acquisition_type"),
+            inversion_time_ms=acq.get("inversion_time_ms"),
+            echo_time_ms=acq.get("echo_time_ms"),
+            max_b=max(b_values) if b_values else None,
+        )
+    )
+    acq.set("sequence_family", family, f"{where}: inferred, {reason}")

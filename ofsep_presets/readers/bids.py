@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import units
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
-from ..families import Hints, classify
+from ..families import set_family
 
 FORMAT = "bids-json"
 MAX_BYTES = 4 * 1024 * 1024
@@ -110,21 +110,16 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     if derived:
         acq.set("derived", derived, key("ImageType"))
     _diffusion(path, acq, warnings)
-    family, reason = classify(
-        Hints(
-            scanning_sequence=str(d.get("ScanningSequence", "")),
-            sequence_variant=str(d.get("SequenceVariant", "")),
-            sequence_name=" ".join(
-                str(d.get(k, "")) for k in ("SequenceName", "PulseSequenceName", "PulseSequenceDetails")
-            ),
-            description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
-            acquisition_type=acq.get("acquisition_type"),
-            inversion_time_ms=acq.get("inversion_time_ms"),
-            echo_time_ms=acq.get("echo_time_ms"),
-            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
-        )
+    set_family(
+        acq,
+        src,
+        scanning_sequence=str(d.get("ScanningSequence", "")),
+        sequence_variant=str(d.get("SequenceVariant", "")),
+        sequence_name=" ".join(
+            str(d.get(k, "")) for k in ("SequenceName", "PulseSequenceName", "PulseSequenceDetails")
+        ),
+        description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
-    acq.set("sequence_family", family, f"{src}: inferred, {reason}")
     return acq
 
 

@@ -23,7 +23,7 @@ from pydicom.tag import Tag
 
 from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
-from ..families import Hints, classify
+from ..families import set_family
 from . import dicom_scan
 
 FORMAT = "dicom"
@@ -536,21 +536,16 @@ def _acquisition(path: Path, s: Series, warnings_out: list[str]) -> Acquisition:
                 diffusion = param in ("b_values", "diffusion_directions")
                 if param not in acq.params and not (diffusion and "derived" in acq.params):
                     acq.set(param, value, fill.provenance[param])
-    family, reason = classify(
-        Hints(
-            scanning_sequence=scanning,
-            sequence_variant="\\".join(ds.get("SequenceVariant") or []) if ds.get("SequenceVariant") else "",
-            sequence_name=" ".join(
-                str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName", (0x0019, 0x109C), (0x2001, 0x1020))
-            ),
-            description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
-            acquisition_type=acq.get("acquisition_type"),
-            inversion_time_ms=acq.get("inversion_time_ms"),
-            echo_time_ms=acq.get("echo_time_ms"),
-            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
-        )
+    set_family(
+        acq,
+        here,
+        scanning_sequence=scanning,
+        sequence_variant="\\".join(ds.get("SequenceVariant") or []) if ds.get("SequenceVariant") else "",
+        sequence_name=" ".join(
+            str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName", (0x0019, 0x109C), (0x2001, 0x1020))
+        ),
+        description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
     )
-    acq.set("sequence_family", family, f"{here}: inferred, {reason}")
     return acq
 
 

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from .. import xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
-from ..families import Hints, classify
+from ..families import set_family
 from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
 
@@ -140,19 +140,13 @@ def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
     inversion = "IRP" in options or bool(acq.get("inversion_time_ms"))
     if not inversion and "inversion_time_ms" in acq.params:
         del acq.params["inversion_time_ms"], acq.provenance["inversion_time_ms"]
-    family, reason = classify(
-        Hints(
-            scanning_sequence="GR\\IR" if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options else "",
-            # SPGR with the IrP option is GE's IR-FSPGR (an MPRAGE-type T1).
-            sequence_name="IR-FSPGR"
-            if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options
-            else f"{values.get('PSEQ', '')} {values.get('IOPT', '')}",
-            description=name,
-            acquisition_type=acq.get("acquisition_type"),
-            inversion_time_ms=acq.get("inversion_time_ms"),
-            echo_time_ms=acq.get("echo_time_ms"),
-            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
-        )
+    set_family(
+        acq,
+        f"{where} PSEQ/IOPT",
+        scanning_sequence="GR\\IR" if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options else "",
+        sequence_name="IR-FSPGR"
+        if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options
+        else f"{values.get('PSEQ', '')} {values.get('IOPT', '')}",
+        description=name,
     )
-    acq.set("sequence_family", family, f"{where}: inferred from PSEQ/IOPT, {reason}")
     return acq

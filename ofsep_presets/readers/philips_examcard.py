@@ -22,7 +22,7 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
-from ..families import Hints, classify
+from ..families import set_family
 from ..resources import spec_dir
 from ..yamlload import load_yaml
 
@@ -213,16 +213,11 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
         scheme = re.match(r"OPT(\d+)$", str(v.get("EX_DIFF_directional_resolution", "")))
         if scheme:
             acq.set("diffusion_directions", int(scheme.group(1)), src("EX_DIFF_directional_resolution"))
-    family, reason = classify(
-        Hints(
-            scanning_sequence={"SE": "SE", "IR": "SE\\IR", "FFE": "GR"}.get(str(v.get("EX_ACQ_imaging_sequence")), ""),
-            sequence_name=f"{fast or ''} {'t1 tfe' if fast == 'TFE' and acq.get('inversion_time_ms') else ''}",
-            description=name,
-            acquisition_type=acq.get("acquisition_type"),
-            inversion_time_ms=acq.get("inversion_time_ms"),
-            echo_time_ms=acq.get("echo_time_ms"),
-            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
-        )
+    set_family(
+        acq,
+        where,
+        scanning_sequence={"SE": "SE", "IR": "SE\\IR", "FFE": "GR"}.get(str(v.get("EX_ACQ_imaging_sequence")), ""),
+        sequence_name=f"{fast or ''} {'t1 tfe' if fast == 'TFE' and acq.get('inversion_time_ms') else ''}",
+        description=name,
     )
-    acq.set("sequence_family", family, f"{where}: inferred, {reason}")
     return acq

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
-from ..families import Hints, classify
+from ..families import set_family
 
 FORMAT = "siemens-exar1"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -112,15 +112,5 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisit
     acq.set("series_description", name, f"{where} step name")
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
-    family, reason = classify(
-        Hints(
-            sequence_name=str(values.get("tSequenceFileName", "")),
-            description=name,
-            acquisition_type=acq.get("acquisition_type"),
-            inversion_time_ms=acq.get("inversion_time_ms"),
-            echo_time_ms=acq.get("echo_time_ms"),
-            max_b=max(acq.get("b_values")) if acq.get("b_values") else None,
-        )
-    )
-    acq.set("sequence_family", family, f"{where}: inferred, {reason}")
+    set_family(acq, f"{where}", sequence_name=str(values.get("tSequenceFileName", "")), description=name)
     return acq
