@@ -112,5 +112,5 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisit
     acq.set("series_description", name, f"{where} step name")
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
-    set_family(acq, f"{where}", sequence_name=str(values.get("tSequenceFileName", "")), description=name)
+    set_family(acq, where, sequence_name=str(values.get("tSequenceFileName", "")), description=name)
     return acq
