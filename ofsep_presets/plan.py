@@ -87,10 +87,6 @@ def gadolinium_decision(spec: Spec, indication: str | None, lang: str) -> dict[s
     raise UnknownSituation(f"gadolinium indication {indication!r} is not in the spec")
 
 
-def situations(spec: Spec) -> list[str]:
-    return list(spec.situations)
-
-
 def make_plan(spec: Spec, situation: str, lang: str = "en", today: dt.date | None = None) -> Plan:
     if situation not in spec.situations:
         known = "\n  ".join(f"{k}  ({_text(v['label'], lang)})" for k, v in spec.situations.items())

@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import Problem, SpecError
 from .resources import bundled_spec_names, bundled_spec_path
-from .yamlload import LocatedDict, LocatedList, load_yaml
+from .yamlload import LocatedDict, load_yaml
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -106,4 +106,4 @@ def merged(chain: list[SpecFile]) -> Any:
     return result
 
 
-__all__ = ["SpecFile", "LocatedList", "read_chain", "merged", "resolve", "display_name"]
+__all__ = ["SpecFile", "read_chain", "merged", "resolve", "display_name"]

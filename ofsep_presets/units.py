@@ -103,10 +103,6 @@ def _phase_ratio(fov: Any, ctx: Context) -> Any:
     return None if percent is None else percent / 100.0
 
 
-def _fmt(value: float, decimals: int) -> str:
-    return format_number(value, decimals)
-
-
 def _eighths(fraction: Any, ctx: Context) -> Any:
     """Siemens partial Fourier: 1.0 -> 'Off', 0.875 -> '7/8'."""
     if fraction is None:

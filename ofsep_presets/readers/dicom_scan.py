@@ -46,35 +46,14 @@ def walk(data: bytes, wanted: set[int], limit: int) -> tuple[dict[int, tuple[byt
                 return None
         if tag >= limit:
             return found, syntax
-        if implicit:
-            length = _IMPLICIT.unpack_from(data, at)[2]
-            start = at + 8
-            if length == 0xFFFFFFFF:
-                after = _skip_undefined(data, start, implicit=True)
-                if after is None:
-                    return None
-                at = after
-                continue
-            if start + length > end:
-                return None
-            if tag in wanted:
-                found[tag] = (b"", data[start : start + length])
-            at = start + length
-            continue
-        if not vr.isalpha() or not vr.isupper():
+        header = _element_header(data, at, implicit)
+        if header is None:
             return None
-        if vr in LONG_VRS:
-            if at + 12 > end:
-                return None
-            length = _U32.unpack_from(data, at + 8)[0]
-            start = at + 12
-        else:
-            length = _U16.unpack_from(data, at + 6)[0]
-            start = at + 8
+        vr, length, start = header
         if length == 0xFFFFFFFF:
-            if vr != b"SQ" and vr != b"UN":
+            if not implicit and vr not in (b"SQ", b"UN"):
                 return None
-            after = _skip_undefined(data, start, implicit=False)
+            after = _skip_undefined(data, start, implicit)
             if after is None:
                 return None
             at = after
@@ -87,6 +66,20 @@ def walk(data: bytes, wanted: set[int], limit: int) -> tuple[dict[int, tuple[byt
             found[tag] = (vr, data[start : start + length])
         at = start + length
     return None  # ran out of prefix before the limit
+
+
+def _element_header(data: bytes, at: int, implicit: bool) -> tuple[bytes, int, int] | None:
+    """(VR, value length, value offset) of the element at `at`; None when it is not a sane header."""
+    if implicit:
+        return b"", _IMPLICIT.unpack_from(data, at)[2], at + 8
+    vr = data[at + 4 : at + 6]
+    if not vr.isalpha() or not vr.isupper():
+        return None
+    if vr in LONG_VRS:
+        if at + 12 > len(data):
+            return None
+        return vr, _U32.unpack_from(data, at + 8)[0], at + 12
+    return vr, _U16.unpack_from(data, at + 6)[0], at + 8
 
 
 ITEM, ITEM_END, SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -118,19 +111,10 @@ def _skip_undefined(data: bytes, at: int, implicit: bool, depth: int = 0) -> int
             if tag == ITEM_END:
                 at += 8
                 break
-            if implicit:
-                length = _IMPLICIT.unpack_from(data, at)[2]
-                at += 8
-            elif vr in LONG_VRS:
-                if at + 12 > end:
-                    return None
-                length = _U32.unpack_from(data, at + 8)[0]
-                at += 12
-            elif vr.isalpha() and vr.isupper():
-                length = _U16.unpack_from(data, at + 6)[0]
-                at += 8
-            else:
+            header = _element_header(data, at, implicit)
+            if header is None:
                 return None
+            _, length, at = header
             if length == 0xFFFFFFFF:
                 after = _skip_undefined(data, at, implicit, depth + 1)
                 if after is None:

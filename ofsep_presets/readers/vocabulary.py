@@ -60,8 +60,6 @@ def acquisition_from_vendor_values(
         if number is None and not spec.is_list:
             continue
         canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
-        if param in ("fov_mm", "matrix") and isinstance(canonical, list) and field.convert == "pair_text_phase_first":
-            canonical = canonical  # already reversed by the conversion
         acq.set(param, canonical, f"{where} {label}={value}")
     for param, partial in parts.items():
         if None not in partial:
