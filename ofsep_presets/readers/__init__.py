@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError, scanner_from
-from . import bids, dicom, ge_protocol, ours, philips_examcard, siemens_ascconv, siemens_edx, siemens_exar1
+from . import archive, bids, dicom, ge_protocol, ours, philips_examcard, siemens_ascconv, siemens_edx, siemens_exar1
 
 HEAD_BYTES = 4096
 READERS = (dicom, siemens_exar1, siemens_edx, philips_examcard, ge_protocol, siemens_ascconv, ours, bids)
@@ -25,8 +25,8 @@ def _head(path: Path) -> bytes:
         return handle.read(HEAD_BYTES)
 
 
-def reader_for(path: Path):
-    head = _head(path)
+def reader_for(path, head: bytes | None = None):
+    head = _head(path) if head is None else head
     for reader in READERS:
         try:
             if reader.sniff(path, head):
@@ -45,9 +45,12 @@ def inspect_path(path: Path, progress=None) -> list[Inspection]:
     if path.name.upper() == "DICOMDIR":
         return _inspect_dir(path.parent, progress)  # the exam it indexes is the folder around it
     try:
-        reader = reader_for(path)
+        head = _head(path)
+        reader = None if archive.is_zip(head) else reader_for(path, head)
     except OSError as exc:
         raise ReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if archive.is_zip(head):
+        return [_inspect_zip(path, progress)]
     if reader is None:
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
     return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
@@ -79,6 +82,34 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             results.append(inspection)
     return results
+
+
+def _zip_dicom(path: Path) -> tuple[list[archive.Member], int, list[str]]:
+    """The DICOM members of a .zip (checked, in memory), how many other members were skipped, and why."""
+    members, warnings = archive.members(path)
+    found, skipped = [], 0
+    for member in members:
+        try:
+            is_dicom = dicom.sniff(member, archive.head(member, HEAD_BYTES))
+        except Exception:  # a damaged member is skipped and counted like any unreadable file
+            is_dicom = False
+        if is_dicom:
+            found.append(member)
+        else:
+            skipped += 1
+    return found, skipped, warnings
+
+
+def _inspect_zip(path: Path, progress=None) -> Inspection:
+    """A zipped exam: its DICOM members are read like a folder's files, without extracting anything."""
+    members, skipped, warnings = _zip_dicom(path)
+    if not members:
+        raise ReadError(f"{path}: no DICOM file inside this .zip (inside a .zip ofsep-presets reads DICOM)")
+    inspection = _guarded(dicom.FORMAT, path, lambda: dicom.read_many(path, members, progress))
+    inspection.warnings[:0] = warnings
+    if skipped:
+        inspection.warnings.append(f"{skipped} member(s) of the .zip skipped: not DICOM")
+    return inspection
 
 
 def _read_each(reader, root: Path, files: list[Path]) -> Inspection:

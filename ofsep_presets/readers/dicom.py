@@ -25,6 +25,7 @@ from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 from . import dicom_scan
+from .archive import Member
 
 FORMAT = "dicom"
 MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
@@ -80,26 +81,30 @@ def sniff(path: Path, head: bytes) -> bool:
         return True
     if head[:2] == GZIP_MAGIC:
         try:
-            with gzip.open(path, "rb") as handle:
+            with path.open("rb") as raw, gzip.open(raw, "rb") as handle:
                 return handle.read(132)[128:132] == b"DICM"
-        except (OSError, EOFError):
+        except (OSError, EOFError, ReadError):
             return False
     return False
 
 
-def _open(path: Path) -> io.BytesIO | Path:
+# A file is a Path on disk or an archive.Member (bytes inside a .zip): both `open("rb")`.
+Source = Path | Member
+
+
+def _open(path: Source) -> io.BytesIO | Path:
     with path.open("rb") as handle:
         magic = handle.read(2)
     if magic != GZIP_MAGIC:
-        return path
-    with gzip.open(path, "rb") as handle:
+        return path if isinstance(path, Path) else path.open("rb")
+    with path.open("rb") as raw, gzip.open(raw, "rb") as handle:
         data = handle.read(MAX_DECOMPRESSED + 1)
     if len(data) > MAX_DECOMPRESSED:
         raise ReadError(f"{path}: decompresses past {MAX_DECOMPRESSED / 2**20:g} MiB (the cap); refused")
     return io.BytesIO(data)
 
 
-def _dcmread(path: Path, tags: list | None = None):
+def _dcmread(path: Source, tags: list | None = None):
     import pydicom
 
     with warnings.catch_warnings():
@@ -115,7 +120,7 @@ def _dcmread(path: Path, tags: list | None = None):
 @dataclass
 class Series:
     uid: str
-    files: list[Path] = field(default_factory=list)
+    files: list[Source] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
     image_types: set[str] = field(default_factory=set)
     b_values: list[float] = field(default_factory=list)
@@ -130,7 +135,7 @@ def read(path: Path) -> Inspection:
 class FileInfo:
     """What the scan keeps of one file: enough to group, order and count diffusion, and nothing else."""
 
-    path: str
+    path: Source
     error: str | None = None
     sop: str = ""
     uid: str = ""
@@ -139,11 +144,10 @@ class FileInfo:
     diffusion: tuple[tuple[float, tuple[float, float, float] | None], ...] = ()
 
 
-def _scan_one(path_text: str, full: bool = False) -> FileInfo:
+def _scan_one(path: Source, full: bool = False) -> FileInfo:
     """Read one file's header only as far as the grouping and diffusion tags (group < 0x0021), unless `full`."""
     from pydicom.filereader import read_partial
 
-    path = Path(path_text)
     try:
         with path.open("rb") as handle:
             prefix = handle.read(PREFIX)
@@ -154,7 +158,7 @@ def _scan_one(path_text: str, full: bool = False) -> FileInfo:
                 handle.seek(0)
                 ds = read_partial(handle, stop_when=_stop_full)
             else:
-                fast = _fast_info(path_text, prefix)
+                fast = _fast_info(path, prefix)
                 if fast is not None:
                     return fast
                 # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
@@ -168,15 +172,15 @@ def _scan_one(path_text: str, full: bool = False) -> FileInfo:
                     handle.seek(0)
                     ds = read_partial(handle, stop_when=_stop_scan, specific_tags=SCAN_TAGS)
     except ReadError as exc:
-        return FileInfo(path_text, error=str(exc))
+        return FileInfo(path, error=str(exc))
     except Exception as exc:  # pydicom raises many types on damaged files
-        return FileInfo(path_text, error=f"{path}: not readable DICOM ({type(exc).__name__}: {exc})")
+        return FileInfo(path, error=f"{path}: not readable DICOM ({type(exc).__name__}: {exc})")
     media = str(ds.file_meta.get("MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     sop = str(ds.get("SOPClassUID", "") or media)
     if not full and sop in ENHANCED:
-        return _scan_one(path_text, full=True)  # one file holds the whole series: read its frames
+        return _scan_one(path, full=True)  # one file holds the whole series: read its frames
     return FileInfo(
-        path_text,
+        path,
         sop=sop,
         uid=str(ds.get("SeriesInstanceUID", "")),
         number=int(ds.get("InstanceNumber") or 0),
@@ -189,7 +193,7 @@ def _text(raw: tuple[bytes, bytes] | None) -> str:
     return raw[1].decode("latin-1").strip("\0 ") if raw else ""
 
 
-def _fast_info(path_text: str, prefix: bytes) -> FileInfo | None:
+def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
     """The scan's FileInfo from the fast header walk, or None where only pydicom can read the header."""
     walked = dicom_scan.walk(prefix, FAST_TAGS, SCAN_LIMIT)
     if walked is None:
@@ -217,7 +221,7 @@ def _fast_info(path_text: str, prefix: bytes) -> FileInfo | None:
     number = _float(_text(found.get(0x00200013)))
     types = _text(found.get(0x00080008))
     return FileInfo(
-        path_text,
+        path,
         sop=sop,
         uid=_text(found.get(0x0020000E)),
         number=int(number) if number is not None else 0,
@@ -240,9 +244,9 @@ def _stop_full(tag, vr, length) -> bool:
     return int.__eq__(tag, PIXEL_DATA)
 
 
-def scan(files: list[Path], progress=None, workers: int | None = None, full: bool = False) -> list[FileInfo]:
+def scan(files: list[Source], progress=None, workers: int | None = None, full: bool = False) -> list[FileInfo]:
     """Scan headers, on both cores for a large folder (header parsing is CPU-bound)."""
-    names = [str(f) for f in files]
+    names = list(files)
     count = workers if workers is not None else min(2, os.cpu_count() or 1)
     results: list[FileInfo] = []
     if count <= 1 or len(names) < PARALLEL_FROM:
@@ -264,7 +268,7 @@ def scan(files: list[Path], progress=None, workers: int | None = None, full: boo
     return results
 
 
-def read_many(root: Path, files: list[Path], progress=None) -> Inspection:
+def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
     inspection = Inspection(source=str(root), format=FORMAT)
     series: dict[str, Series] = {}
     others = 0
@@ -281,7 +285,7 @@ def read_many(root: Path, files: list[Path], progress=None) -> Inspection:
             inspection.warnings.append(f"{info.path}: MR image without SeriesInstanceUID (truncated?); skipped")
             continue
         s = series.setdefault(info.uid, Series(info.uid))
-        s.files.append(Path(info.path))
+        s.files.append(info.path)
         s.numbers.append(info.number)
         s.image_types.update(info.image_types)
         for b, vector in info.diffusion:
@@ -409,7 +413,7 @@ def _first(ds, *path: str):
     return None
 
 
-def _acquisition(path: Path, s: Series, warnings_out: list[str]) -> Acquisition:
+def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisition:
     ds = _dcmread(path)
     name = str(ds.get("SeriesDescription") or ds.get("ProtocolName") or path.stem)
     number = ds.get("SeriesNumber")

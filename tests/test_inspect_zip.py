@@ -1,0 +1,82 @@
+"""A zipped exam reads exactly like the same files in a folder, in memory, and a hostile zip reads only safe members."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ofsep_presets.acquisition import ReadError
+from ofsep_presets.readers import archive, inspect_path
+
+from .conftest import FIXTURES
+
+EXAM = FIXTURES / "dicom" / "Siemens"
+
+
+def _zip_of(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                out.write(path, f"exam/{path.relative_to(folder)}")
+    return target
+
+
+def _params(inspections) -> dict[str, dict]:
+    return {a.name: a.params for i in inspections for a in i.acquisitions}
+
+
+def test_a_zipped_exam_reads_like_its_folder(tmp_path):
+    zipped = _zip_of(EXAM, tmp_path / "exam.zip")
+    before = hashlib.sha256(zipped.read_bytes()).hexdigest()
+    from_zip = inspect_path(zipped)
+    assert [i.format for i in from_zip] == ["dicom"]
+    from_folder = [i for i in inspect_path(EXAM) if i.format == "dicom"]
+    assert _params(from_zip) == _params(from_folder)
+    assert len(_params(from_zip)) >= 6  # every Siemens fixture series, derived maps included
+    # Provenance names the member file, as it names the file on disk for a folder.
+    t1 = next(a for a in from_zip[0].acquisitions if "ADC" in a.name)
+    assert any(".dcm" in p for p in t1.provenance.values())
+    assert hashlib.sha256(zipped.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exam.zip"]  # nothing extracted beside it
+
+
+def test_a_hostile_zip_reads_only_its_safe_members(tmp_path):
+    good = sorted((EXAM / "VE11_PD_T2_tse_sag_1.8mm").glob("*.dcm"))[0]
+    target = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        out.write(good, "ok/1.dcm")
+        out.writestr("../escape.dcm", good.read_bytes())
+        out.writestr("/etc/absolute.dcm", good.read_bytes())
+        link = zipfile.ZipInfo("ok/link.dcm")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        out.writestr(link, "/etc/passwd")
+        out.writestr("bomb.dcm", b"\0" * (20 * 1024 * 1024))  # inflates 1000:1
+        out.writestr("notes.txt", "not DICOM")
+    [inspection] = inspect_path(target)
+    assert len(inspection.acquisitions) == 1
+    text = "\n".join(inspection.warnings)
+    assert "unsafe name" in text and "link" in text and "decompression bomb" in text
+    assert "1 member(s) of the .zip skipped: not DICOM" in text
+    assert not (tmp_path.parent / "escape.dcm").exists()
+
+
+def test_inflating_a_member_stops_at_the_cap(tmp_path, monkeypatch):
+    target = tmp_path / "liar.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("a.dcm", b"x" * 4096)
+    monkeypatch.setattr(archive, "MAX_MEMBER", 1024)
+    member = archive.Member(str(target), "a.dcm")
+    with pytest.raises(ReadError, match="the cap"):
+        member.read_bytes(limit=archive.MAX_MEMBER)
+
+
+def test_a_zip_without_dicom_says_what_it_reads(tmp_path):
+    target = tmp_path / "notes.zip"
+    with zipfile.ZipFile(target, "w") as out:
+        out.writestr("readme.txt", "hello")
+    with pytest.raises(ReadError, match="inside a .zip ofsep-presets reads DICOM"):
+        inspect_path(target)
