@@ -143,6 +143,11 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     # field sSliceAcceleration.lMultiBandFactor stays 1 there, so it is not their multiband factor.
     customer = "CustomerSeq" in str(values.get("tSequenceFileName", ""))
     multiband = () if customer else (("sSliceAcceleration.lMultiBandFactor", "multiband_factor"),)
+    # Fractional averages (SPACE 1.4) live only in dAveragesDouble, lAverages holding 1; but XA keeps a stale
+    # dAveragesDouble 1.0 beside lAverages 2. The printouts agree with: a fractional dAveragesDouble, else lAverages.
+    fractional = values.get("dAveragesDouble")
+    if isinstance(fractional, float) and not fractional.is_integer():
+        acq.set("averages", fractional, src("dAveragesDouble"))
     for key, param in (
         ("sPat.lAccelFactPE", "parallel_factor"),
         ("sPat.lAccelFact3D", "parallel_factor_slice"),

@@ -23,6 +23,12 @@ class Field:
     convert: str | None = None
     decimals: int | None = None
     key: str | None = None
+    aliases: tuple[str, ...] = ()  # other spellings the vendor prints (VE vs XA), for reading only
+
+    def named(self, label: str) -> bool:
+        """Whether a printed label is this field's, in any spelling or case the vendor uses."""
+        wanted = " ".join(label.split()).casefold()
+        return any(wanted == name.casefold() for name in (self.label, self.key, *self.aliases) if name)
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,14 @@ def _load(path) -> Vendor:
         document=dict(data["document"]),
         families={k: tuple(v) for k, v in data.get("families", {}).items()},
         words={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("words", {}).items()},
-        cards=tuple(Card(card["card"], tuple(Field(**dict(f)) for f in card["fields"])) for card in data["cards"]),
+        cards=tuple(Card(card["card"], tuple(_field(f) for f in card["fields"])) for card in data["cards"]),
     )
+
+
+def _field(data) -> Field:
+    values = dict(data)
+    values["aliases"] = tuple(values.get("aliases", ()))
+    return Field(**values)
 
 
 @cache

@@ -10,10 +10,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError, scanner_from
-from . import archive, bids, dicom, ge_protocol, ours, philips_examcard, siemens_ascconv, siemens_edx, siemens_exar1
+from . import (
+    archive,
+    bids,
+    dicom,
+    ge_protocol,
+    ours,
+    philips_examcard,
+    siemens_ascconv,
+    siemens_edx,
+    siemens_exar1,
+    siemens_printxml,
+)
 
 HEAD_BYTES = 4096
-READERS = (dicom, siemens_exar1, siemens_edx, philips_examcard, ge_protocol, siemens_ascconv, ours, bids)
+READERS = (
+    dicom,
+    siemens_exar1,
+    siemens_edx,
+    philips_examcard,
+    ge_protocol,
+    siemens_ascconv,
+    siemens_printxml,
+    ours,
+    bids,
+)
 
 
 def formats() -> list[str]:

@@ -28,7 +28,7 @@ def acquisition_from_vendor_values(
         if param == "sequence_family":
             acq.set(param, families.get(value), f"{where} product {value!r} ({vendor.name} vocabulary)")
             continue
-        field = next((f for f in vendor.fields_for(param) if label in (f.label, f.key)), None)
+        field = next((f for f in vendor.fields_for(param) if f.named(label)), None)
         if field is None:
             continue
         text = value
