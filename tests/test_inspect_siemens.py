@@ -174,7 +174,7 @@ def test_print_protocol_xml_excerpt_reads_its_routine_card(tmp_path):
     target = tmp_path / "printprot.xml"
     target.write_text("\n".join(lines) + "\n</Card></SubStep></Protocol></PrintProtocol></PrintOut>\n")
     [inspection] = inspect_path(target)
-    assert inspection.format == "siemens-printprotocol-xml"
+    assert inspection.format == "siemens-printxml"
     [acq] = inspection.acquisitions
     assert acq.name == "t2_space_FLAIR_sag_c4_iso"
     p = acq.params

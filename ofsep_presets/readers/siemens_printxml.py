@@ -18,7 +18,7 @@ from ..families import set_family
 from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
 
-FORMAT = "siemens-printprotocol-xml"
+FORMAT = "siemens-printxml"
 MAX_BYTES = 64 * 1024 * 1024
 
 
