@@ -105,6 +105,16 @@ class Inspection:
         }
 
 
+def fill_implied(acq: Acquisition) -> None:
+    """Values the physics of the acquisition fixes, said once for every reader (and said to be implied).
+
+    A 3D acquisition encodes its partitions by Fourier encoding: they are contiguous, so the gap is 0 whether or
+    not the export prints a distance factor (Siemens prints one for the gap between slabs, not partitions).
+    """
+    if acq.get("acquisition_type") == "3D" and acq.get("slice_gap_mm") is None:
+        acq.set("slice_gap_mm", 0.0, "implied: 3D partitions are contiguous")
+
+
 def scanner_from(acquisitions: list[Acquisition]) -> dict[str, Any]:
     """Scanner fields shared by the acquisitions (first value seen)."""
     scanner: dict[str, Any] = {}

@@ -328,6 +328,19 @@ def inspect(paths, fmt, quiet):
     A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
     """
     import json
+
+    documents, failed = _read_inputs(paths, quiet)
+    if fmt == "json":
+        payload = [d.to_json() for d in documents]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n\n".join(inspection_table(d) for d in documents))
+    if failed:
+        sys.exit(2)
+
+
+def _read_inputs(paths, quiet: bool):
+    """Read every PATH (progress bar on a terminal for big folders); an unreadable one is reported, not fatal."""
     from pathlib import Path
 
     from .readers import inspect_path
@@ -344,10 +357,153 @@ def inspect(paths, fmt, quiet):
         except OfsepError as error:
             click.echo(f"ofsep-presets: {error}", err=True)
             failed = True
-    if fmt == "json":
-        payload = [d.to_json() for d in documents]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n\n".join(inspection_table(d) for d in documents))
-    if failed:
-        sys.exit(2)
+    return documents, failed
+
+
+def _parse_map(values) -> dict[str, str]:
+    forced = {}
+    for value in values:
+        series, sep, sequence = value.partition("=")
+        if not sep or not series.strip():
+            raise click.BadParameter(
+                f'{value!r}: write SERIES=SEQUENCE, e.g. --map "5=brain.t1_3d"', param_hint="--map"
+            )
+        forced[series.strip()] = sequence.strip()
+    return forced
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Write a report to stdout or to --out (atomically; only a previous ofsep-presets report is replaced)."""
+    from pathlib import Path
+
+    from .errors import OutputExistsError
+    from .output import write_atomic
+
+    if out is None or out == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(out)
+    if target.exists():
+        if target.is_dir():
+            raise OutputExistsError(f"{target} is a folder; --out takes a file name")
+        if b"ofsep-presets" not in target.read_bytes()[: 64 * 1024 * 1024]:
+            raise OutputExistsError(
+                f"{target} exists and is not an ofsep-presets report; nothing was written. Choose another --out."
+            )
+    write_atomic(target, text)
+    click.echo(f"report written to {target}", err=True)
+
+
+REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@SPEC_OPTION
+@click.option(
+    "--variant",
+    default=None,
+    metavar="V",
+    help="Force the variant (standard, reduced); inferred from the sequences found otherwise.",
+)
+@click.option(
+    "--field",
+    "field_t",
+    default=None,
+    type=click.Choice(["1.5", "3"]),
+    help="Force the field strength in tesla; read from the input otherwise.",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="SERIES=SEQ",
+    help="Take SERIES (its name or series number) for spec sequence SEQ (e.g. 5=brain.t1_3d); "
+    "SEQ '-' leaves the series out. Repeatable.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    type=click.Choice(REPORT_FORMATS),
+    show_default=True,
+    help="table (colour on a terminal), json (the report contract), html (one self-contained page), "
+    "junit (for CI systems), csv (one row per check).",
+)
+@click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet):
+    """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
+
+    \b
+    PATH: any input `inspect` reads (a DICOM folder or .zip, an .exar1, an .ExamCard, a GE tar, BIDS, ...);
+    several PATHs are one exam. Acquisitions are matched to the spec's sequences (family, name, contrast,
+    2D/3D...), each with its reasons; localizers and unmatched series are listed, not errors.
+    \b
+    Verdicts: pass, warn, fail, missing (a required sequence not found), unknown (the input cannot tell:
+    never counted as a pass), not-applicable.
+    Exit 0 compliant (pass or warn); 1 non-compliant (a fail, a missing sequence, or an unknown that an error
+    rule needs); 2 an input or the spec cannot be read.
+    \b
+    Examples:
+      ofsep-presets check dummy-run/                       table on the terminal
+      ofsep-presets check site.exar1 --format html --out report.html
+      ofsep-presets check exam.zip --variant reduced --map "7=brain.flair_3d"
+    """
+    from .check import check as run
+    from .report import write
+
+    try:
+        forced = _parse_map(maps)
+        spec = _load(spec_ref)
+        unknown = [seq for seq in forced.values() if seq != "-" and seq not in spec.sequences]
+        if unknown:
+            raise click.BadParameter(
+                f"no sequence {unknown[0]!r} in {spec.id}; sequences: {', '.join(spec.sequences)}", param_hint="--map"
+            )
+        documents, failed = _read_inputs(paths, quiet)
+        if failed:
+            sys.exit(2)
+        report = run(documents, spec, variant=variant, field_t=float(field_t) if field_t else None, forced=forced)
+        colour = fmt == "table" and out is None and sys.stdout.isatty()
+        _emit(write(report, fmt, colour), out)
+    except OfsepError as error:
+        fail(error)
+    sys.exit(0 if report.compliant else 1)
+
+
+@main.command()
+@click.argument("a", type=click.Path())
+@click.argument("b", type=click.Path())
+@SPEC_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    type=click.Choice(["table", "json", "html", "csv"]),
+    show_default=True,
+    help="table, json, html (self-contained page) or csv.",
+)
+@click.option("--out", "out", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def compare(a, b, spec_ref, fmt, out, quiet):
+    """Two exports, dummy runs or presets side by side, in canonical terms and in both vendors' words.
+
+    Acquisitions of A and B are matched through the spec's sequences (so a Siemens MPRAGE meets a Philips
+    3D T1-TFE); differing parameters are listed with each side's console label and value.
+    Exit 0 same, 1 differences, 2 unreadable.
+    """
+    from .compare import compare as run
+    from .compare import write
+
+    try:
+        spec = _load(spec_ref)
+        left, failed_a = _read_inputs([a], quiet)
+        right, failed_b = _read_inputs([b], quiet)
+        if failed_a or failed_b:
+            sys.exit(2)
+        result = run(left, right, spec, a, b)
+        _emit(write(result, fmt, fmt == "table" and out is None and sys.stdout.isatty()), out)
+    except OfsepError as error:
+        fail(error)
+    sys.exit(0 if result.same else 1)

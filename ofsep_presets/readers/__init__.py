@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..acquisition import Inspection, ReadError, scanner_from
+from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
 from . import (
     archive,
     bids,
@@ -59,6 +59,14 @@ def reader_for(path, head: bytes | None = None):
 
 def inspect_path(path: Path, progress=None) -> list[Inspection]:
     """Read one input (file or folder) into one Inspection per format found in it."""
+    inspections = _inspect_path(path, progress)
+    for inspection in inspections:
+        for acq in inspection.acquisitions:
+            fill_implied(acq)
+    return inspections
+
+
+def _inspect_path(path: Path, progress=None) -> list[Inspection]:
     if not path.exists():
         raise ReadError(f"{path}: no such file or directory")
     if path.is_dir():

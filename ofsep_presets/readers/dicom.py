@@ -500,9 +500,12 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     parallel = _first(ds, "MRModifierSequence", "ParallelReductionFactorInPlane")
     if _float(parallel):
         acq.set("parallel_factor", _float(parallel), src("ParallelReductionFactorInPlane"))
-    agent = ds.get("ContrastBolusAgent") if "ContrastBolusAgent" in ds else None
     if "ContrastBolusAgent" in ds:
-        acq.set("contrast_agent", bool(str(agent or "").strip()), src("ContrastBolusAgent"))
+        acq.set("contrast_agent", bool(str(ds.ContrastBolusAgent or "").strip()), src("ContrastBolusAgent"))
+    elif "ContrastBolusAgentSequence" in ds:
+        acq.set("contrast_agent", bool(ds.ContrastBolusAgentSequence), src("ContrastBolusAgentSequence"))
+    else:  # PS3.3: the (Enhanced) Contrast/Bolus Module is required in an MR image if contrast was used
+        acq.set("contrast_agent", False, f"{here}: no Contrast/Bolus module (DICOM includes it when contrast is used)")
     derived = sorted(t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in s.image_types)
     if derived:
         acq.set("derived", derived, f"{here} ImageType")

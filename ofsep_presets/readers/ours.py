@@ -43,8 +43,18 @@ def read(path: Path) -> Inspection:
     field = _field_strength(text)
     lines = {"siemens": _siemens, "philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
     inspection = Inspection(source=str(path), format=vendor.document["format"])
+    injected = None  # a sheet without an injection step says nothing about contrast
+    if INJECTION in lines:
+        injected = False
     for seq_id, entries in lines.items():
-        inspection.acquisitions.append(acquisition_from_vendor_values(seq_id, entries, vendor, field, path.name))
+        if seq_id == INJECTION:
+            injected = True
+            continue
+        acq = acquisition_from_vendor_values(seq_id, entries, vendor, field, path.name)
+        if injected is not None and "contrast_agent" not in acq.params:
+            where = "after" if injected else "before"
+            acq.set("contrast_agent", injected, f"{path.name}: {where} the sheet's gadolinium injection step")
+        inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -54,14 +64,19 @@ def _field_strength(text: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-# Each parser returns {sequence id: [(param, vendor label, value text)]} in document order.
+# Each parser returns {sequence id: [(param, vendor label, value text)]} in document order, with the key
+# INJECTION where the sheet places the gadolinium injection step.
 Entries = dict[str, list[tuple[str, str, str]]]
+INJECTION = "gadolinium"
 
 
 def _siemens(data: bytes, text: str) -> Entries:
     root = xmlsafe.parse(data, "Siemens sheet")
     out: Entries = {}
-    for protocol in root.iter("Protocol"):
+    for protocol in root.iter("Protocol", "Injection"):
+        if protocol.tag == "Injection":
+            out[INJECTION] = []
+            continue
         entries = out.setdefault(protocol.get("Id"), [])
         if protocol.get("product"):
             entries.append(("sequence_family", "product", protocol.get("product")))
@@ -75,6 +90,10 @@ def _philips(data: bytes, text: str) -> Entries:
     out: Entries = {}
     current = None
     for line in text.splitlines():
+        if line.startswith("# Gadolinium injection here"):
+            out[INJECTION] = []
+            current = None
+            continue
         match = re.match(r'^\s*sequence id = "([^"]+)";', line)
         if match:
             current = out.setdefault(match.group(1), [])
@@ -94,6 +113,10 @@ def _ge(data: bytes, text: str) -> Entries:
     out: Entries = {}
     current = None
     for line in text.splitlines():
+        if line.startswith("# ---- gadolinium injection"):
+            out[INJECTION] = []
+            current = None
+            continue
         match = re.match(r'^\s*set OFSEPSEQ "([^"]+)"', line)
         if match:
             current = out.setdefault(match.group(1), [])
@@ -113,7 +136,10 @@ def _canon(data: bytes, text: str) -> Entries:
     rows = [line for line in text.splitlines() if not line.startswith(('"#', "#"))]
     out: Entries = {}
     for row in csv.DictReader(io.StringIO("\n".join(rows))):
-        if row["sequence_id"] == "gadolinium" or not row["param"]:
+        if row["sequence_id"] == INJECTION:
+            out.setdefault(INJECTION, [])
+            continue
+        if not row["param"]:
             continue
         entries = out.setdefault(row["sequence_id"], [])
         if not entries and row["product"]:

@@ -1,0 +1,425 @@
+"""Compliance of an exam (export or dummy run) with a spec: one report model that every format renders.
+
+The verdict order is a contract with the physicist: `fail` (an error-severity rule broken, or a required sequence
+missing) outranks `unknown` (the input cannot tell a value an error rule needs: never counted as a pass), which
+outranks `warn`, which outranks `pass`. Only `pass` and `warn` are compliant (exit 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import units
+from .acquisition import Acquisition, Inspection
+from .match import Match, Matching, match
+from .spec import Spec, Variant
+from .vendors import all_vendors
+
+RANK = {"pass": 0, "not-applicable": 0, "warn": 1, "unknown": 2, "fail": 3, "missing": 3}
+DUMMY_RUN_FORMATS = {"dicom", "bids-json"}
+
+
+@dataclass
+class CheckResult:
+    param: str
+    rule: str
+    observed: Any
+    status: str
+    severity: str
+    source: str
+    note: str = ""
+    vendor_label: str = ""
+    vendor_value: str = ""
+    provenance: str = ""
+
+
+@dataclass
+class SequenceResult:
+    id: str
+    label: str
+    exam: str
+    required: bool
+    status: str
+    matched: list[Match] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass
+class SessionResult:
+    rule: str
+    status: str
+    detail: str
+    source: str = ""
+
+
+@dataclass
+class Report:
+    spec: Spec
+    variants: list[Variant]
+    sources: list[str]
+    formats: list[str]
+    scanner: dict[str, Any]
+    vendor: str | None
+    field_t: float | None
+    inferred: dict[str, str]
+    sequences: list[SequenceResult]
+    session: list[SessionResult]
+    unmatched: list[tuple[Acquisition, str]]
+    maps: list[Acquisition]
+    warnings: list[str]
+    lang: str = "en"
+
+    @property
+    def status(self) -> str:
+        worst = "pass"
+        for item in [*self.sequences, *self.session]:
+            if RANK[item.status] > RANK[worst]:
+                worst = "fail" if item.status == "missing" else item.status
+        return worst
+
+    @property
+    def compliant(self) -> bool:
+        return self.status in ("pass", "warn")
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.sequences:
+            out[s.status] = out.get(s.status, 0) + 1
+        return out
+
+
+def _worst(statuses: list[str]) -> str:
+    return max(statuses, key=lambda s: RANK[s], default="pass")
+
+
+def _field(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return 1.5 if value < 2.2 else 3.0 if value < 4.5 else round(value, 1)
+
+
+def _vendor_view(vendor: str | None, param: str, observed: Any, context: dict) -> tuple[str, str]:
+    """The vendor's own label for a parameter and the observed value in the vendor's unit, where it has one."""
+    if vendor not in all_vendors() or observed is None:
+        return "", ""
+    fields = all_vendors()[vendor].fields_for(param)
+    if not fields:
+        return "", ""
+    f = fields[0]
+    try:
+        shown = units.display(
+            units.to_vendor(observed, f.convert, context), f.convert, f.decimals, all_vendors()[vendor].words.get(param)
+        )
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        shown = ""
+    if shown and f.unit:
+        shown = f"{shown} {f.unit}"
+    return f.label, shown
+
+
+def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None) -> list[CheckResult]:
+    seq = spec.sequences[seq_id]
+    acq = m.acquisition
+    context = dict(acq.params)
+    context.setdefault("field_strength_t", field_t)
+    results = []
+    for c in seq.constraints_for(vendor, field_t):
+        observed = acq.get(c.param)
+        verdict = c.evaluate(observed)
+        if verdict == "fail":
+            status = "fail" if c.severity == "error" else "warn"
+        elif verdict == "unknown":
+            status = "unknown"
+        else:
+            status = "pass"
+        label, shown = _vendor_view(acq.get("manufacturer") or vendor, c.param, observed, context)
+        results.append(
+            CheckResult(
+                param=c.param,
+                rule=c.rule_text,
+                observed=observed,
+                status=status,
+                severity=c.severity,
+                source=c.source,
+                note=c.note.get("en", ""),
+                vendor_label=label,
+                vendor_value=shown,
+                provenance=acq.provenance.get(c.param, ""),
+            )
+        )
+    return results
+
+
+def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tuple[list[Variant], dict[str, str]]:
+    present = [e for e in spec.exams if any(spec.sequences[s].exam == e for s in matching.matches)]
+    if not present:
+        present = [next(iter(spec.exams))]
+    chosen, why = [], {}
+    for exam_id in present:
+        exam = spec.exams[exam_id]
+        if forced:
+            if forced not in exam.variants:
+                known = ", ".join(exam.variants)
+                variant = exam.variants.get("standard") or next(iter(exam.variants.values()))
+                why[exam_id] = f"{exam_id} has no variant {forced!r} ({known}); {variant.id} used"
+            else:
+                variant = exam.variants[forced]
+                why[exam_id] = f"{variant.id} (--variant)"
+            chosen.append(variant)
+            continue
+
+        def missing(v: Variant) -> int:
+            return sum(1 for s in v.required if s not in matching.matches)
+
+        candidates = [v for v in exam.variants.values() if missing(v) < len(v.required)] or list(exam.variants.values())
+        variant = min(candidates, key=lambda v: (missing(v), -len(v.required)))
+        found = ", ".join(s for s in variant.required if s in matching.matches) or "none"
+        why[exam_id] = f"{variant.id} (inferred: required sequences found: {found}; force with --variant)"
+        chosen.append(variant)
+    return chosen, why
+
+
+def _order_key(matching: Matching, acquisitions: list[Acquisition]):
+    """Acquisition order: acquisition time where every acquisition has one, else series number, else input order."""
+    times = [a.get("acquisition_time") for a in acquisitions]
+    numbers = [a.get("series_number") for a in acquisitions]
+    if acquisitions and all(t is not None for t in times):
+        return lambda pos: (times[pos], pos), "acquisition time"
+    if acquisitions and all(n is not None for n in numbers):
+        return lambda pos: (numbers[pos], pos), "series number"
+    return lambda pos: (pos, pos), "order in the input"
+
+
+def _without_duplicates(inspections: list[Inspection]) -> list[Inspection]:
+    """A folder holding DICOM and dcm2niix's sidecars of the same series is one exam, read once (from DICOM)."""
+    with_dicom = {i.source for i in inspections if i.format == "dicom"}
+    kept = [i for i in inspections if not (i.format == "bids-json" and i.source in with_dicom)]
+    for dropped in (i for i in inspections if i not in kept):
+        if kept and kept[0] is not dropped:
+            kept[0].warnings.append(f"{dropped.source}: BIDS sidecars beside the DICOM files ignored (same series)")
+    return kept
+
+
+def check(
+    inspections: list[Inspection],
+    spec: Spec,
+    variant: str | None = None,
+    field_t: float | None = None,
+    forced: dict[str, str] | None = None,
+) -> Report:
+    inspections = _without_duplicates(inspections)
+    acquisitions = [a for i in inspections for a in i.acquisitions]
+    scanner: dict[str, Any] = {}
+    for inspection in inspections:
+        for key, value in inspection.scanner.items():
+            scanner.setdefault(key, value)
+    vendor = scanner.get("manufacturer")
+    inferred: dict[str, str] = {}
+    if field_t is None:
+        field_t = _field(scanner.get("field_strength_t"))
+        inferred["field"] = f"{field_t:g} T (from the input)" if field_t else "unknown (not in the input; --field)"
+    else:
+        inferred["field"] = f"{field_t:g} T (--field)"
+    all_sequences = list(spec.sequences)
+    matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced)
+    variants, why = _choose_variants(spec, matching, variant)
+    for exam_id, text in why.items():
+        inferred[f"variant {exam_id}"] = text
+    listed: list[str] = []
+    for v in variants:
+        listed += [s for s in v.order if s in spec.sequences and s not in listed]
+        listed += [s for s in (*v.required, *v.optional) if s not in listed]
+    listed += [s for s in matching.matches if s not in listed]
+    required = {s for v in variants for s in v.required}
+    results = []
+    for seq_id in listed:
+        seq = spec.sequences[seq_id]
+        matches = matching.matches.get(seq_id, [])
+        if not matches:
+            status = "missing" if seq_id in required else "not-applicable"
+            results.append(SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status))
+            continue
+        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t)]
+        # An unknown that only a warning or info rule needs leaves the sequence's verdict alone (it is shown).
+        status = _worst([c.status for c in checks if not (c.status == "unknown" and c.severity != "error")])
+        results.append(
+            SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks)
+        )
+    formats = [i.format for i in inspections]
+    session = session_rules(spec, variants, matching, acquisitions, formats)
+    field_rule = spec.acquisition.get("field_strength") or []
+    warnings = [w for i in inspections for w in i.warnings]
+    report = Report(
+        spec=spec,
+        variants=variants,
+        sources=[i.source for i in inspections],
+        formats=formats,
+        scanner=scanner,
+        vendor=vendor,
+        field_t=field_t,
+        inferred=inferred,
+        sequences=results,
+        session=session,
+        unmatched=matching.unmatched,
+        maps=matching.maps,
+        warnings=warnings,
+    )
+    if field_rule and scanner.get("field_strength_t") is not None:
+        from .rules import from_mapping
+
+        rule = from_mapping(field_rule[0])
+        verdict = rule.evaluate(scanner["field_strength_t"])
+        report.session.insert(
+            0,
+            SessionResult(
+                f"field strength {rule.rule_text} T", verdict, f"{scanner['field_strength_t']:g} T", rule.source
+            ),
+        )
+    return report
+
+
+def session_rules(
+    spec: Spec, variants: list[Variant], matching: Matching, acquisitions: list[Acquisition], formats: list[str]
+) -> list[SessionResult]:
+    """Rules over the whole exam: presence, injection order, derived maps, cord coverage, brain before spine."""
+    out: list[SessionResult] = []
+    dummy_run = bool(formats) and all(f in DUMMY_RUN_FORMATS for f in formats)
+    source = spec.gadolinium.get("source", "")
+    key, basis = _order_key(matching, acquisitions)
+
+    missing = [s for v in variants for s in v.required if s not in matching.matches]
+    out.append(
+        SessionResult(
+            "every required sequence present",
+            "fail" if missing else "pass",
+            ("missing: " + ", ".join(missing)) if missing else ", ".join(v.key for v in variants),
+            source,
+        )
+    )
+    for group_id, group in spec.groups.items():
+        members = [s for s in group.get("members", []) if any(s in (*v.required, *v.optional) for v in variants)]
+        if members and group.get("required"):
+            found = [s for s in members if s in matching.matches]
+            out.append(SessionResult(f"one of {group_id}", "pass" if found else "fail", ", ".join(found), source))
+
+    flair_id = spec.gadolinium.get("inject_before")
+    flair = matching.first(flair_id) if flair_id else None
+    post_ids = [s for s in spec.gadolinium.get("post_contrast", []) if s in matching.matches]
+    flagged = [pos for pos, a in enumerate(acquisitions) if a.get("contrast_agent") is True]
+    injection = min(flagged, key=key) if flagged else None
+    rule = f"gadolinium before {flair_id}"
+    if flair_id:
+        if injection is None and not post_ids:
+            out.append(SessionResult(rule, "not-applicable", "no injection in this exam", source))
+        elif flair is None:
+            out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
+        elif injection is None:
+            out.append(SessionResult(rule, "unknown", "the input does not record when contrast was given", source))
+        else:
+            first = acquisitions[injection].name
+            if key(flair.position) >= key(injection):
+                out.append(
+                    SessionResult(
+                        rule,
+                        "pass",
+                        f"first contrast-enhanced acquisition {first!r}; {flair.acquisition.name!r} after it ({basis})",
+                        source,
+                    )
+                )
+            else:
+                out.append(
+                    SessionResult(
+                        rule,
+                        "fail",
+                        f"{flair.acquisition.name!r} acquired before the first "
+                        f"contrast-enhanced acquisition {first!r} ({basis})",
+                        source,
+                    )
+                )
+        brain_post = [s for s in post_ids if spec.sequences[s].exam == spec.sequences[flair_id].exam]
+        for seq_id in brain_post:
+            m = matching.first(seq_id)
+            rule = f"{seq_id} after {flair_id}"
+            if flair is None:
+                out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
+            elif key(m.position) > key(flair.position):
+                out.append(
+                    SessionResult(
+                        rule, "pass", f"{m.acquisition.name!r} after {flair.acquisition.name!r} ({basis})", source
+                    )
+                )
+            else:
+                out.append(
+                    SessionResult(
+                        rule, "fail", f"{m.acquisition.name!r} before {flair.acquisition.name!r} ({basis})", source
+                    )
+                )
+
+    for seq_id, seq in spec.sequences.items():
+        if not seq.derived_required or seq_id not in matching.matches:
+            continue
+        m = matching.first(seq_id)
+        wanted = set(seq.derived_required)
+        rule = f"{' + '.join(sorted(wanted))} map for {seq_id}"
+        own = set(m.acquisition.get("derived") or [])
+        maps = [a for a in matching.maps if wanted & set(a.get("derived") or [])]
+        if wanted <= own:
+            out.append(SessionResult(rule, "pass", f"{m.acquisition.name!r} carries it", "ofsep-2020"))
+        elif maps:
+            out.append(SessionResult(rule, "pass", f"{maps[0].name!r}", "ofsep-2020"))
+        elif dummy_run:
+            out.append(SessionResult(rule, "fail", "no such derived series in this exam", "ofsep-2020"))
+        else:
+            out.append(
+                SessionResult(
+                    rule,
+                    "not-applicable",
+                    "a protocol export does not carry reconstructed series; checked on a dummy run",
+                    "ofsep-2020",
+                )
+            )
+
+    for exam_id, exam in spec.exams.items():
+        stations = exam.coverage.get("stations")
+        if not stations or not any(v.exam == exam_id for v in variants):
+            continue
+        sagittal = [
+            m
+            for s, ms in matching.matches.items()
+            if spec.sequences[s].exam == exam_id and spec.sequences[s].stations
+            for m in ms
+        ]
+        per_seq: dict[str, int] = {}
+        for m in sagittal:
+            per_seq[m.sequence] = per_seq.get(m.sequence, 0) + 1
+        rule = f"{exam_id} covered in {stations[0]}-{stations[1]} sagittal acquisitions"
+        if not dummy_run:
+            out.append(
+                SessionResult(
+                    rule,
+                    "not-applicable",
+                    "an export holds one protocol per station type; coverage is checked on a dummy run",
+                    exam.coverage.get("source", ""),
+                )
+            )
+        elif not per_seq:
+            out.append(
+                SessionResult(rule, "not-applicable", "no sagittal station found", exam.coverage.get("source", ""))
+            )
+        else:
+            counts = ", ".join(f"{s}: {n}" for s, n in per_seq.items())
+            ok = all(stations[0] <= n <= stations[1] for n in per_seq.values())
+            out.append(SessionResult(rule, "pass" if ok else "fail", counts, exam.coverage.get("source", "")))
+
+    exams = {spec.sequences[s].exam for s in matching.matches}
+    if len(exams) > 1 and injection is not None:
+        by_exam: dict[str, list[int]] = {}
+        for s, ms in matching.matches.items():
+            by_exam.setdefault(spec.sequences[s].exam, []).extend(m.position for m in ms)
+        brain, spine = by_exam.get("brain", []), by_exam.get("spine", [])
+        if brain and spine:
+            rule = "brain before spine (one injection)"
+            ok = max(key(p) for p in brain) < min(key(p) for p in spine)
+            out.append(SessionResult(rule, "pass" if ok else "fail", f"by {basis}", source))
+    return out

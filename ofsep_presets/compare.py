@@ -1,0 +1,217 @@
+"""Two sites' exports (or presets, or dummy runs) side by side, in canonical terms and in both vendors' words.
+
+Acquisitions meet through the spec's sequences, so a Siemens MPRAGE is compared with a Philips 3D T1-TFE even
+though no name or vendor term is shared; acquisitions no sequence takes are paired by identical name. Values are
+compared with the same noise tolerance as `check` (0.03 and 0.030001 are the same TR).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .acquisition import Acquisition, Inspection
+from .check import _field, _vendor_view
+from .match import match
+from .report import _safe, _show
+from .rules import Constraint
+from .spec import Spec
+
+SKIP = {"manufacturer", "model", "software_version", "series_description", "series_number", "acquisition_time"}
+
+
+@dataclass
+class Difference:
+    param: str
+    a: Any
+    b: Any
+    a_console: str
+    b_console: str
+
+
+@dataclass
+class Pair:
+    key: str
+    a: Acquisition | None
+    b: Acquisition | None
+    differences: list[Difference] = field(default_factory=list)
+    same: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    a_source: str
+    b_source: str
+    a_scanner: dict[str, Any]
+    b_scanner: dict[str, Any]
+    pairs: list[Pair]
+
+    @property
+    def same(self) -> bool:
+        return all(p.a is not None and p.b is not None and not p.differences for p in self.pairs)
+
+
+def _scanner(inspections: list[Inspection]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i in inspections:
+        for k, v in i.scanner.items():
+            out.setdefault(k, v)
+    return out
+
+
+def _console(vendor: str | None, param: str, value: Any, acq: Acquisition) -> str:
+    label, shown = _vendor_view(vendor, param, value, dict(acq.params))
+    return f"{label}: {shown}" if label and shown else ""
+
+
+def diff(a: Acquisition, b: Acquisition) -> tuple[list[Difference], list[str]]:
+    differences, same = [], []
+    for param in sorted((set(a.params) | set(b.params)) - SKIP):
+        va, vb = a.get(param), b.get(param)
+        if va is not None and vb is not None:
+            expected = tuple(vb) if isinstance(vb, list) else vb
+            if Constraint(param, "eq", expected, "compare").evaluate(va) == "pass":
+                same.append(param)
+                continue
+        differences.append(
+            Difference(
+                param,
+                va,
+                vb,
+                _console(a.get("manufacturer"), param, va, a),
+                _console(b.get("manufacturer"), param, vb, b),
+            )
+        )
+    return differences, same
+
+
+def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name: str, b_name: str) -> Comparison:
+    sides = []
+    for inspections in (left, right):
+        scanner = _scanner(inspections)
+        acquisitions = [x for i in inspections for x in i.acquisitions]
+        sides.append(
+            (
+                scanner,
+                acquisitions,
+                match(
+                    acquisitions,
+                    spec,
+                    list(spec.sequences),
+                    scanner.get("manufacturer"),
+                    _field(scanner.get("field_strength_t")),
+                ),
+            )
+        )
+    (sa, acq_a, ma), (sb, acq_b, mb) = sides
+    pairs: list[Pair] = []
+    for seq_id in spec.sequences:
+        xa, xb = ma.first(seq_id), mb.first(seq_id)
+        if xa or xb:
+            pairs.append(Pair(seq_id, xa.acquisition if xa else None, xb.acquisition if xb else None))
+    used_a = {id(p.a) for p in pairs}
+    used_b = {id(p.b) for p in pairs}
+    rest_b = {x.name: x for x in acq_b if id(x) not in used_b}
+    for x in acq_a:
+        if id(x) in used_a:
+            continue
+        pairs.append(Pair(x.name, x, rest_b.pop(x.name, None)))
+    for x in rest_b.values():
+        pairs.append(Pair(x.name, None, x))
+    for p in pairs:
+        if p.a is not None and p.b is not None:
+            p.differences, p.same = diff(p.a, p.b)
+    return Comparison(a_name, b_name, sa, sb, pairs)
+
+
+def to_json(c: Comparison) -> dict[str, Any]:
+    return {
+        "a": {"source": c.a_source, "scanner": c.a_scanner},
+        "b": {"source": c.b_source, "scanner": c.b_scanner},
+        "same": c.same,
+        "pairs": [
+            {
+                "key": p.key,
+                "a": p.a.name if p.a else None,
+                "b": p.b.name if p.b else None,
+                "differences": [
+                    {
+                        "param": d.param,
+                        "a": d.a,
+                        "b": d.b,
+                        "a_console": d.a_console or None,
+                        "b_console": d.b_console or None,
+                    }
+                    for d in p.differences
+                ],
+                "same": p.same,
+            }
+            for p in c.pairs
+        ],
+    }
+
+
+def to_table(c: Comparison, colour: bool = False) -> str:
+    import click
+
+    def scanner(s: dict[str, Any]) -> str:
+        return " ".join(str(s.get(k, "")) for k in ("manufacturer", "model", "field_strength_t")).strip()
+
+    lines = [f"A: {c.a_source} ({scanner(c.a_scanner)})", f"B: {c.b_source} ({scanner(c.b_scanner)})", ""]
+    for p in c.pairs:
+        if p.a is None or p.b is None:
+            side = "A" if p.a is not None else "B"
+            name = (p.a or p.b).name
+            lines.append(
+                click.style(f"only in {side}: {p.key} ({name!r})", fg="yellow")
+                if colour
+                else f"only in {side}: {p.key} ({name!r})"
+            )
+            continue
+        head = f"{p.key}: {p.a.name!r} vs {p.b.name!r} — "
+        head += f"{len(p.differences)} difference(s), {len(p.same)} same" if p.differences else f"same ({len(p.same)})"
+        lines.append(click.style(head, bold=True) if colour and p.differences else head)
+        for d in p.differences:
+            consoles = f"   [{d.a_console or '—'} | {d.b_console or '—'}]" if d.a_console or d.b_console else ""
+            text = f"    {d.param}: {_show(d.a)} → {_show(d.b)}{consoles}"
+            lines.append(click.style(text, fg="red") if colour else text)
+    lines.append("")
+    lines.append("Same." if c.same else "Different.")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(c: Comparison) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["key", "a", "b", "param", "a_value", "b_value", "a_console", "b_console"])
+    for p in c.pairs:
+        if not p.differences:
+            writer.writerow(_safe([p.key, p.a.name if p.a else "", p.b.name if p.b else "", "", "", "", "", ""]))
+        for d in p.differences:
+            writer.writerow(
+                _safe([p.key, p.a.name, p.b.name, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console])
+            )
+    return out.getvalue()
+
+
+def to_html(c: Comparison) -> str:
+    from . import __version__
+    from .render import environment, render_template
+
+    env = environment()
+    env.filters["show"] = _show
+    return render_template(env, "common/compare.html.j2", {"c": c, "data": to_json(c), "version": __version__})
+
+
+def write(c: Comparison, fmt: str, colour: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps(to_json(c), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return to_csv(c)
+    if fmt == "html":
+        return to_html(c)
+    return to_table(c, colour)

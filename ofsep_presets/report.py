@@ -1,0 +1,261 @@
+"""A check Report in each format people and machines read: table, JSON (the contract), HTML, JUnit, CSV.
+
+All five read the same model, so they cannot disagree. None of them is given anything the readers did not put
+in the canonical model, and the readers never copy patient tags: no format can leak a patient identifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import click
+from lxml import etree
+
+from . import __version__
+from .check import Report
+from .render import environment, render_template
+
+FORMATS = ("table", "json", "html", "junit", "csv")
+COLOURS = {
+    "pass": "green",
+    "warn": "yellow",
+    "unknown": "magenta",
+    "fail": "red",
+    "missing": "red",
+    "not-applicable": None,
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return (
+            "×".join(_show(v) for v in value)
+            if all(isinstance(v, int | float) for v in value)
+            else ", ".join(_show(v) for v in value)
+        )
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The `check --format json` document (../shared/notes/canonical-model.md), plus context fields."""
+    return {
+        "spec": report.spec.id,
+        "spec_version": report.spec.version,
+        "variant": report.variants[0].id if report.variants else None,
+        "variants": [v.key for v in report.variants],
+        "source": report.sources[0] if len(report.sources) == 1 else report.sources,
+        "formats": report.formats,
+        "scanner": report.scanner,
+        "field_t": report.field_t,
+        "inferred": report.inferred,
+        "status": report.status,
+        "counts": report.counts(),
+        "sequences": [
+            {
+                "id": s.id,
+                "label": s.label,
+                "exam": s.exam,
+                "required": s.required,
+                "status": s.status,
+                "matched": s.matched[0].acquisition.name if s.matched else None,
+                "also_matched": [m.acquisition.name for m in s.matched[1:]],
+                "confidence": s.matched[0].confidence if s.matched else None,
+                "reason": "; ".join(s.matched[0].reasons) if s.matched else None,
+                "checks": [
+                    {
+                        "param": c.param,
+                        "rule": c.rule,
+                        "observed": _plain(c.observed),
+                        "status": c.status,
+                        "severity": c.severity,
+                        "source": c.source,
+                        "vendor_label": c.vendor_label or None,
+                        "vendor_value": c.vendor_value or None,
+                        "provenance": c.provenance or None,
+                    }
+                    for c in s.checks
+                ],
+            }
+            for s in report.sequences
+        ],
+        "session": [
+            {"rule": r.rule, "status": r.status, "detail": r.detail, "source": r.source} for r in report.session
+        ],
+        "unmatched": [a.name for a, _ in report.unmatched],
+        "unmatched_reasons": {a.name: why for a, why in report.unmatched},
+        "derived_maps": [a.name for a in report.maps],
+        "warnings": report.warnings,
+        "generator": f"ofsep-presets {__version__}",
+    }
+
+
+def _tag(status: str) -> str:
+    return "N/A" if status == "not-applicable" else status.upper()
+
+
+def to_table(report: Report, colour: bool = False) -> str:
+    def paint(text: str, status: str) -> str:
+        fg = COLOURS.get(status)
+        return click.style(text, fg=fg, bold=status in ("fail", "missing")) if colour and fg else text
+
+    lines = [
+        f"{report.spec.id} {report.spec.version} · {', '.join(v.key for v in report.variants)} · "
+        f"{report.vendor or 'vendor unknown'} {report.field_t or '?'} T · {', '.join(report.sources)}",
+    ]
+    for key, text in report.inferred.items():
+        lines.append(f"  {key}: {text}")
+    lines.append("")
+    for s in report.sequences:
+        matched = ", ".join(repr(m.acquisition.name) for m in s.matched) or "—"
+        kind = "required" if s.required else "optional"
+        confidence = f" ({s.matched[0].confidence:.2f})" if s.matched else ""
+        lines.append(f"{paint(f'{_tag(s.status):<8}', s.status)} {s.id:<18} {kind:<8} {matched}{confidence}")
+        for c in s.checks:
+            if c.status == "pass":
+                continue
+            label = f"  [{c.vendor_label}: {c.vendor_value or '—'}]" if c.vendor_label else ""
+            lines.append(
+                f"         {paint(c.status, c.status):<8} {c.param} {c.rule}: observed {_show(c.observed)}"
+                f"{label} ({c.severity}, {c.source})"
+            )
+    lines.append("")
+    lines.append("Session")
+    for r in report.session:
+        lines.append(f"{paint(f'{_tag(r.status):<8}', r.status)} {r.rule}: {r.detail}")
+    if report.unmatched:
+        lines.append("")
+        lines.append("Not matched: " + "; ".join(f"{a.name!r} ({why})" for a, why in report.unmatched))
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
+    lines.append("")
+    lines.append(f"Result: {paint(report.status.upper(), report.status)} ({counts})")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "sequence",
+            "required",
+            "sequence_status",
+            "matched",
+            "param",
+            "rule",
+            "observed",
+            "status",
+            "severity",
+            "source",
+            "vendor_label",
+            "vendor_value",
+            "provenance",
+        ]
+    )
+    for s in report.sequences:
+        matched = s.matched[0].acquisition.name if s.matched else ""
+        if not s.checks:
+            writer.writerow(_safe([s.id, s.required, s.status, matched, "", "", "", s.status, "", "", "", "", ""]))
+        for c in s.checks:
+            writer.writerow(
+                _safe(
+                    [
+                        s.id,
+                        s.required,
+                        s.status,
+                        matched,
+                        c.param,
+                        c.rule,
+                        _show(c.observed),
+                        c.status,
+                        c.severity,
+                        c.source,
+                        c.vendor_label,
+                        c.vendor_value,
+                        c.provenance,
+                    ]
+                )
+            )
+    for r in report.session:
+        writer.writerow(_safe(["session", "", r.status, "", "", r.rule, r.detail, r.status, "", r.source, "", "", ""]))
+    return out.getvalue()
+
+
+def _safe(row: list[Any]) -> list[str]:
+    """No cell starts like a spreadsheet formula: series names come from scanners and users."""
+    cells = []
+    for value in row:
+        text = "" if value is None else str(value)
+        cells.append("'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text)
+    return cells
+
+
+def to_junit(report: Report) -> str:
+    suites = etree.Element("testsuites", name=f"ofsep-presets check {report.spec.id}")
+    total = failures = skipped = 0
+    for s in report.sequences:
+        suite = etree.SubElement(suites, "testsuite", name=s.id)
+        cases = s.checks or [None]
+        n_fail = n_skip = 0
+        for c in cases:
+            name = f"{s.id}: {c.param} {c.rule}" if c else f"{s.id}: present"
+            case = etree.SubElement(suite, "testcase", classname=f"{report.spec.id}.{s.id}", name=name)
+            status = c.status if c else s.status
+            if status in ("fail", "missing"):
+                n_fail += 1
+                text = f"observed {_show(c.observed)} ({c.provenance})" if c else "no acquisition matched"
+                etree.SubElement(case, "failure", message=status, type=c.severity if c else "error").text = text
+            elif status in ("unknown", "not-applicable", "warn"):
+                n_skip += 1
+                etree.SubElement(case, "skipped", message=f"{status}: observed {_show(c.observed) if c else '—'}")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(n_fail))
+        suite.set("skipped", str(n_skip))
+        total, failures, skipped = total + len(cases), failures + n_fail, skipped + n_skip
+    suite = etree.SubElement(suites, "testsuite", name="session")
+    for r in report.session:
+        case = etree.SubElement(suite, "testcase", classname=f"{report.spec.id}.session", name=r.rule)
+        total += 1
+        if r.status == "fail":
+            failures += 1
+            etree.SubElement(case, "failure", message="fail", type="error").text = r.detail
+        elif r.status != "pass":
+            skipped += 1
+            etree.SubElement(case, "skipped", message=f"{r.status}: {r.detail}")
+    suite.set("tests", str(len(report.session)))
+    suites.set("tests", str(total))
+    suites.set("failures", str(failures))
+    suites.set("skipped", str(skipped))
+    return etree.tostring(suites, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def to_html(report: Report) -> str:
+    env = environment()
+    env.filters["show"] = _show
+    return render_template(env, "common/report.html.j2", {"r": report, "data": to_json(report), "version": __version__})
+
+
+def write(report: Report, fmt: str, colour: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        return to_html(report)
+    if fmt == "junit":
+        return to_junit(report)
+    if fmt == "csv":
+        return to_csv(report)
+    return to_table(report, colour)
