@@ -172,8 +172,12 @@ def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tupl
         def missing(v: Variant) -> int:
             return sum(1 for s in v.required if s not in matching.matches)
 
-        candidates = [v for v in exam.variants.values() if missing(v) < len(v.required)] or list(exam.variants.values())
-        variant = min(candidates, key=lambda v: (missing(v), -len(v.required)))
+        # The variant whose required sequences are best covered; with none of any variant found, the fullest one.
+        candidates = [v for v in exam.variants.values() if missing(v) < len(v.required)]
+        if candidates:
+            variant = min(candidates, key=lambda v: (missing(v), -len(v.required)))
+        else:
+            variant = max(exam.variants.values(), key=lambda v: len(v.required))
         found = ", ".join(s for s in variant.required if s in matching.matches) or "none"
         why[exam_id] = f"{variant.id} (inferred: required sequences found: {found}; force with --variant)"
         chosen.append(variant)
