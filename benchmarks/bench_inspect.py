@@ -60,7 +60,10 @@ def build(folder: Path, count: int) -> list[Path]:
             ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
             ds.InstanceNumber = i + 1
             path = target / f"{i:05d}.dcm"
-            ds.save_as(path, enforce_file_format=True)
+            try:
+                ds.save_as(path, enforce_file_format=True)  # pydicom 3
+            except TypeError:
+                ds.save_as(path, write_like_original=False)  # pydicom 2 (dicompare pins it)
             written.append(path)
         series_index += 1
     return written
@@ -78,6 +81,19 @@ def ours(folder: Path) -> int:
     return sum(len(i.acquisitions) for i in inspect_path(folder))
 
 
+def checked(folder: Path) -> str:
+    """`check` end to end: read, match, evaluate, and write the JSON and HTML reports."""
+    from ofsep_presets.check import check
+    from ofsep_presets.readers import inspect_path
+    from ofsep_presets.report import write
+    from ofsep_presets.spec import load_spec
+
+    report = check(inspect_path(folder), load_spec())
+    write(report, "json")
+    write(report, "html")
+    return report.status
+
+
 def dicompare_loader(folder: Path):
     try:
         import dicompare  # noqa: F401
@@ -92,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20000)
     parser.add_argument("--folder", type=Path, default=Path(__file__).parent / "out" / "synthetic-exam")
+    parser.add_argument("--no-dicompare", action="store_true", help="skip dicompare (it takes minutes)")
     args = parser.parse_args()
     files = build(args.folder, args.files)
     print(f"{len(files)} files in {args.folder}")
@@ -103,7 +120,12 @@ def main() -> None:
     series = ours(args.folder)
     rows.append((f"ofsep-presets inspect ({series} acquisitions)", time.perf_counter() - start))
     start = time.perf_counter()
-    if dicompare_loader(args.folder) is not None:
+    status = checked(args.folder)
+    rows.append((f"ofsep-presets check, JSON + HTML ({status})", time.perf_counter() - start))
+    start = time.perf_counter()
+    if args.no_dicompare:
+        pass
+    elif dicompare_loader(args.folder) is not None:
         rows.append(("dicompare load_dicom_session (2 workers)", time.perf_counter() - start))
     else:
         print("dicompare not installed: `pip install dicompare` to compare with it")
@@ -111,6 +133,7 @@ def main() -> None:
     print(f"{'run':48s} {'seconds':>8s} {'files/s':>9s} {'vs naive':>9s}")
     for name, seconds in rows:
         print(f"{name:48s} {seconds:8.2f} {len(files) / seconds:9.0f} {base / seconds:8.2f}x")
+    print(f"check / inspect: {rows[2][1] / rows[1][1]:.2f}")
 
 
 if __name__ == "__main__":

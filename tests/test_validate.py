@@ -49,8 +49,8 @@ BROKEN = [
     ),
     (
         "unit mismatch",
-        "- {param: inversion_time_ms, ge: 1, source: ofsep-2020,",
-        "- {param: inversion_time_ms, ge: 1, unit: s, source: ofsep-2020,",
+        "- {param: inversion_time_ms, ge: 1, severity: warning, source: ofsep-2020,",
+        "- {param: inversion_time_ms, ge: 1, unit: s, severity: warning, source: ofsep-2020,",
         "unit: s",
         ["unit mismatch", "ms", "'s'"],
     ),
