@@ -14,7 +14,7 @@ from typing import Any
 from .acquisition import Acquisition, Inspection
 from .check import _field, _vendor_view
 from .match import match
-from .report import _safe, _show
+from .report import _safe, _show, page
 from .rules import Constraint
 from .spec import Spec
 
@@ -198,20 +198,10 @@ def to_csv(c: Comparison) -> str:
     return out.getvalue()
 
 
-def to_html(c: Comparison) -> str:
-    from . import __version__
-    from .render import environment, render_template
-
-    env = environment()
-    env.filters["show"] = _show
-    return render_template(env, "common/compare.html.j2", {"c": c, "data": to_json(c), "version": __version__})
-
-
 def write(c: Comparison, fmt: str, colour: bool = False) -> str:
-    if fmt == "json":
-        return json.dumps(to_json(c), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        return to_csv(c)
-    if fmt == "html":
-        return to_html(c)
-    return to_table(c, colour)
+    writers = {
+        "json": lambda: json.dumps(to_json(c), indent=2, ensure_ascii=False) + "\n",
+        "csv": lambda: to_csv(c),
+        "html": lambda: page("common/compare.html.j2", to_json(c), c=c),
+    }
+    return writers.get(fmt, lambda: to_table(c, colour))()

@@ -243,19 +243,18 @@ def to_junit(report: Report) -> str:
     return etree.tostring(suites, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
-def to_html(report: Report) -> str:
+def page(template: str, data: dict[str, Any], **context: Any) -> str:
+    """A self-contained HTML page from a template that reads the JSON document (`data`) it sits beside."""
     env = environment()
     env.filters["show"] = _show
-    return render_template(env, "common/report.html.j2", {"r": report, "data": to_json(report), "version": __version__})
+    return render_template(env, template, {"data": data, "version": __version__, **context})
 
 
 def write(report: Report, fmt: str, colour: bool = False) -> str:
-    if fmt == "json":
-        return json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "html":
-        return to_html(report)
-    if fmt == "junit":
-        return to_junit(report)
-    if fmt == "csv":
-        return to_csv(report)
-    return to_table(report, colour)
+    writers = {
+        "json": lambda: json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n",
+        "html": lambda: page("common/report.html.j2", to_json(report), r=report),
+        "junit": lambda: to_junit(report),
+        "csv": lambda: to_csv(report),
+    }
+    return writers.get(fmt, lambda: to_table(report, colour))()
