@@ -416,6 +416,9 @@ def session_rules(
             ok = all(stations[0] <= n <= stations[1] for n in per_seq.values())
             out.append(SessionResult(rule, "pass" if ok else "fail", counts, exam.coverage.get("source", "")))
 
+    for rule in spec.session_rules:
+        out.append(_equal_rule(rule, matching))
+
     exams = {spec.sequences[s].exam for s in matching.matches}
     if len(exams) > 1 and injection is not None:
         by_exam: dict[str, list[int]] = {}
@@ -427,3 +430,21 @@ def session_rules(
             ok = max(key(p) for p in brain) < min(key(p) for p in spine)
             out.append(SessionResult(rule, "pass" if ok else "fail", f"by {basis}", source))
     return out
+
+
+def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:
+    """A parameter that must be the same across sequences (spine-generic: TR of MT-on and MT-off)."""
+    from .rules import Constraint
+
+    param = rule["equal"]
+    name = f"{param} equal in {' and '.join(rule['sequences'])}"
+    found = [(s, matching.first(s)) for s in rule["sequences"] if matching.first(s) is not None]
+    if len(found) < 2:
+        return SessionResult(name, "not-applicable", "fewer than two of these sequences found", rule["source"])
+    values = [(s, m.acquisition.get(param)) for s, m in found]
+    detail = ", ".join(f"{s}: {v if v is not None else 'unknown'}" for s, v in values)
+    if any(v is None for _, v in values):
+        return SessionResult(name, "unknown", detail, rule["source"])
+    first = values[0][1]
+    same = all(Constraint(param, "eq", first, rule["source"]).evaluate(v) == "pass" for _, v in values[1:])
+    return SessionResult(name, "pass" if same else "fail", detail, rule["source"])

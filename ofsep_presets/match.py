@@ -17,7 +17,14 @@ from .acquisition import Acquisition
 from .spec import Sequence, Spec
 
 THRESHOLD = 8.0
-IDENTITY = ("acquisition_type", "orientation", "inversion_time_ms", "contrast_agent", "diffusion_directions")
+IDENTITY = (
+    "acquisition_type",
+    "orientation",
+    "inversion_time_ms",
+    "contrast_agent",
+    "diffusion_directions",
+    "b_values",
+)
 MAPS = {"ADC", "FA"}  # series of computed maps, never acquisitions of a sequence
 LOCALIZER = re.compile(r"locali[sz]er|scout|survey|3.?plane|aahead|calibration|\bcal\b|b1.?map|\bref\b", re.I)
 POST = re.compile(r"(?:\bgd\b|gado|\+\s*c\b|\bpost\b|\bce\b|contrast|inject|apr[eè]s)", re.I)
@@ -179,8 +186,10 @@ def match(
                 key=lambda t: t[0],
             )
             why = "no spec sequence fits"
-            if best is not None and best[0] > 0:
-                why = f"closest: {best[2]} (score {best[0]:g}, below {THRESHOLD:g}, or taken)"
+            if best is not None and best[0] >= THRESHOLD:
+                why = f"fits {best[2]} (score {best[0]:g}), which a better match took"
+            elif best is not None and best[0] > 0:
+                why = f"closest: {best[2]} (score {best[0]:g}, below {THRESHOLD:g})"
             result.unmatched.append((acq, why))
     for matches in result.matches.values():
         matches.sort(key=lambda m: m.position)

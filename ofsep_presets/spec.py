@@ -128,6 +128,7 @@ class Spec:
     situations: dict[str, dict[str, Any]]
     acquisition: dict[str, Any]
     path: Path | None = None
+    session_rules: tuple[dict[str, Any], ...] = ()
 
     def variants(self) -> list[Variant]:
         return [v for exam in self.exams.values() for v in exam.variants.values()]
@@ -213,6 +214,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
         situations=doc.get("situations") or {},
         acquisition=doc.get("acquisition") or {},
         path=path,
+        session_rules=tuple(doc.get("session_rules") or ()),
     )
 
 
