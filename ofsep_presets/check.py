@@ -93,13 +93,22 @@ def _worst(statuses: list[str]) -> str:
     return max(statuses, key=lambda s: RANK[s], default="pass")
 
 
-def _field(value: float | None) -> float | None:
+def scanner_of(inspections: list[Inspection]) -> dict[str, Any]:
+    """One exam's scanner from several inputs: the first value each input states."""
+    scanner: dict[str, Any] = {}
+    for inspection in inspections:
+        for key, value in inspection.scanner.items():
+            scanner.setdefault(key, value)
+    return scanner
+
+
+def field_class(value: float | None) -> float | None:
     if value is None:
         return None
     return 1.5 if value < 2.2 else 3.0 if value < 4.5 else round(value, 1)
 
 
-def _vendor_view(vendor: str | None, param: str, observed: Any, context: dict) -> tuple[str, str]:
+def vendor_view(vendor: str | None, param: str, observed: Any, context: dict) -> tuple[str, str]:
     """The vendor's own label for a parameter and the observed value in the vendor's unit, where it has one."""
     if vendor not in all_vendors() or observed is None:
         return "", ""
@@ -133,7 +142,7 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
             status = "unknown"
         else:
             status = "pass"
-        label, shown = _vendor_view(acq.get("manufacturer") or vendor, c.param, observed, context)
+        label, shown = vendor_view(acq.get("manufacturer") or vendor, c.param, observed, context)
         results.append(
             CheckResult(
                 param=c.param,
@@ -214,14 +223,11 @@ def check(
 ) -> Report:
     inspections = _without_duplicates(inspections)
     acquisitions = [a for i in inspections for a in i.acquisitions]
-    scanner: dict[str, Any] = {}
-    for inspection in inspections:
-        for key, value in inspection.scanner.items():
-            scanner.setdefault(key, value)
+    scanner = scanner_of(inspections)
     vendor = scanner.get("manufacturer")
     inferred: dict[str, str] = {}
     if field_t is None:
-        field_t = _field(scanner.get("field_strength_t"))
+        field_t = field_class(scanner.get("field_strength_t"))
         inferred["field"] = f"{field_t:g} T (from the input)" if field_t else "unknown (not in the input; --field)"
     else:
         inferred["field"] = f"{field_t:g} T (--field)"

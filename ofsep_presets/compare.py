@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .acquisition import Acquisition, Inspection
-from .check import _field, _vendor_view
+from .check import field_class, scanner_of, vendor_view
 from .match import match
 from .report import _safe, _show, page
 from .rules import Constraint
@@ -52,16 +52,8 @@ class Comparison:
         return all(p.a is not None and p.b is not None and not p.differences for p in self.pairs)
 
 
-def _scanner(inspections: list[Inspection]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for i in inspections:
-        for k, v in i.scanner.items():
-            out.setdefault(k, v)
-    return out
-
-
 def _console(vendor: str | None, param: str, value: Any, acq: Acquisition) -> str:
-    label, shown = _vendor_view(vendor, param, value, dict(acq.params))
+    label, shown = vendor_view(vendor, param, value, dict(acq.params))
     return f"{label}: {shown}" if label and shown else ""
 
 
@@ -89,7 +81,7 @@ def diff(a: Acquisition, b: Acquisition) -> tuple[list[Difference], list[str]]:
 def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name: str, b_name: str) -> Comparison:
     sides = []
     for inspections in (left, right):
-        scanner = _scanner(inspections)
+        scanner = scanner_of(inspections)
         acquisitions = [x for i in inspections for x in i.acquisitions]
         sides.append(
             (
@@ -100,7 +92,7 @@ def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name:
                     spec,
                     list(spec.sequences),
                     scanner.get("manufacturer"),
-                    _field(scanner.get("field_strength_t")),
+                    field_class(scanner.get("field_strength_t")),
                 ),
             )
         )
