@@ -13,6 +13,7 @@ from typing import Any
 from . import units
 from .acquisition import Acquisition, Inspection
 from .match import Match, Matching, match
+from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
 from .vendors import all_vendors
 
@@ -193,7 +194,7 @@ def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tupl
     return chosen, why
 
 
-def _order_key(matching: Matching, acquisitions: list[Acquisition]):
+def _order_key(acquisitions: list[Acquisition]):
     """Acquisition order: acquisition time where every acquisition has one, else series number, else input order."""
     times = [a.get("acquisition_time") for a in acquisitions]
     numbers = [a.get("series_number") for a in acquisitions]
@@ -257,8 +258,7 @@ def check(
             SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks)
         )
     formats = [i.format for i in inspections]
-    session = session_rules(spec, variants, matching, acquisitions, formats)
-    field_rule = spec.acquisition.get("field_strength") or []
+    session = session_rules(spec, variants, matching, acquisitions, formats, scanner.get("field_strength_t"))
     warnings = [w for i in inspections for w in i.warnings]
     report = Report(
         spec=spec,
@@ -275,28 +275,30 @@ def check(
         maps=matching.maps,
         warnings=warnings,
     )
-    if field_rule and scanner.get("field_strength_t") is not None:
-        from .rules import from_mapping
-
-        rule = from_mapping(field_rule[0])
-        verdict = rule.evaluate(scanner["field_strength_t"])
-        report.session.insert(
-            0,
-            SessionResult(
-                f"field strength {rule.rule_text} T", verdict, f"{scanner['field_strength_t']:g} T", rule.source
-            ),
-        )
     return report
 
 
 def session_rules(
-    spec: Spec, variants: list[Variant], matching: Matching, acquisitions: list[Acquisition], formats: list[str]
+    spec: Spec,
+    variants: list[Variant],
+    matching: Matching,
+    acquisitions: list[Acquisition],
+    formats: list[str],
+    field_strength_t: float | None = None,
 ) -> list[SessionResult]:
-    """Rules over the whole exam: presence, injection order, derived maps, cord coverage, brain before spine."""
+    """Rules over the whole exam: field, presence, injection order, derived maps, cord coverage, brain before spine."""
     out: list[SessionResult] = []
     dummy_run = bool(formats) and all(f in DUMMY_RUN_FORMATS for f in formats)
     source = spec.gadolinium.get("source", "")
-    key, basis = _order_key(matching, acquisitions)
+    key, basis = _order_key(acquisitions)
+
+    for raw in (spec.acquisition.get("field_strength") or [])[:1]:
+        if field_strength_t is not None:
+            rule = from_mapping(raw)
+            verdict = rule.evaluate(field_strength_t)
+            out.append(
+                SessionResult(f"field strength {rule.rule_text} T", verdict, f"{field_strength_t:g} T", rule.source)
+            )
 
     missing = [s for v in variants for s in v.required if s not in matching.matches]
     out.append(
@@ -440,8 +442,6 @@ def session_rules(
 
 def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:
     """A parameter that must be the same across sequences (spine-generic: TR of MT-on and MT-off)."""
-    from .rules import Constraint
-
     param = rule["equal"]
     name = f"{param} equal in {' and '.join(rule['sequences'])}"
     found = [(s, matching.first(s)) for s in rule["sequences"] if matching.first(s) is not None]

@@ -188,20 +188,14 @@ def test_html_report_loads_without_console_errors_and_prints_in_chromium(tmp_pat
     assert "Compliance report" in dom.stdout and "brain.dti" in dom.stdout
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Refused to" in line]
     assert console == []
-    pdf = tmp_path / "report.pdf"
-    subprocess.run(
-        [*common, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    pdf, shot = tmp_path / "report.pdf", tmp_path / "report.png"
+    for output in (f"--print-to-pdf={pdf}", f"--screenshot={shot}"):
+        subprocess.run(
+            [*common, output, "--no-pdf-header-footer", "--window-size=1280,1600", page.as_uri()],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
     text = unicodedata.normalize("NFKC", "\n".join(p.extract_text() for p in PdfReader(pdf).pages))  # ﬀ → ff
     assert "3D Ax T1 MP-RAGE" in text and "diffusion_directions" in text and "brain.t1_3d" in text.lower()
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [*common, f"--screenshot={shot}", "--window-size=1280,1600", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
     assert shot.stat().st_size > 10_000
