@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -41,8 +42,12 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_wheel_carries_data_and_renders_like_the_checkout(tmp_path):
     wheels = tmp_path / "wheels"
+    # Built from a clean copy: a stale build/ folder in the checkout would hide a module missing from `packages`.
+    source = tmp_path / "source"
+    junk = shutil.ignore_patterns("build", "dist", ".venv", ".git", "*.egg-info", "__pycache__", "out", ".*cache")
+    shutil.copytree(ROOT, source, ignore=junk)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )
@@ -86,3 +91,17 @@ def test_wheel_carries_data_and_renders_like_the_checkout(tmp_path):
         capture_output=True,
     )
     assert _digest(elsewhere / "from-wheel") == _digest(tmp_path / "from-checkout")
+    # Every module of the checkout is in the wheel (a subpackage missing from `packages` was once left out).
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "ofsep_presets").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)
+    # And the check job runs from the wheel alone.
+    export = ROOT.parent / "shared/fixtures/vendor-exports/siemens/Trio_VB17/spine_generic_siemens-trio.edx"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", "--spec", "spine-generic", "--format", "json", str(export)],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr  # the old VB17 protocol is reported non-compliant
+    assert '"status": "fail"' in result.stdout
