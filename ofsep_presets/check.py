@@ -313,7 +313,11 @@ def session_rules(
         members = [s for s in group.get("members", []) if any(s in (*v.required, *v.optional) for v in variants)]
         if members and group.get("required"):
             found = [s for s in members if s in matching.matches]
-            out.append(SessionResult(f"one of {group_id}", "pass" if found else "fail", ", ".join(found), source))
+            need = int(group.get("at_least", 1))
+            rule = f"one of {group_id}" if need == 1 else f"at least {need} of {group_id}"
+            out.append(
+                SessionResult(rule, "pass" if len(found) >= need else "fail", ", ".join(found) or "none found", source)
+            )
 
     flair_id = spec.gadolinium.get("inject_before")
     flair = matching.first(flair_id) if flair_id else None

@@ -84,8 +84,20 @@ SPEC_OPTION = click.option(
 @click.option(
     "--field", "fields", multiple=True, type=click.Choice(["1.5", "3"]), help="Only this field strength, in T."
 )
-@click.option("--exam", "exams", multiple=True, metavar="EXAM", help="Only this exam: brain, spine.")
-@click.option("--variant", "variants", multiple=True, metavar="VARIANT", help="Only this variant: standard, reduced.")
+@click.option(
+    "--exam",
+    "exams",
+    multiple=True,
+    metavar="EXAM",
+    help="Only this exam of the spec (OFSEP: brain, spine; see `specs`).",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="VARIANT",
+    help="Only this variant (OFSEP: standard, reduced; MY-RADS: core, comprehensive).",
+)
 @click.option("--lang", "langs", multiple=True, type=click.Choice(["fr", "en"]), help="Only this language.")
 @click.option(
     "--format",

@@ -79,6 +79,10 @@ class BadSelection(OfsepError):
 # -- Jinja environment ---------------------------------------------------------------------------------------
 
 
+# A spec without an injection order or indications (spine-generic, MY-RADS) still renders: templates test these.
+GADO_DEFAULTS: dict[str, Any] = {"when": None, "inject_before": None, "single_injection": None, "indications": []}
+
+
 def _autoescape(name: str | None) -> bool:
     return bool(name) and (".html" in name or ".xml" in name)
 
@@ -220,7 +224,7 @@ def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dic
         exam=spec.exams[sh.variant.exam],
         variant=sh.variant,
         to_root=to_root,
-        gado=spec.gadolinium,
+        gado={**GADO_DEFAULTS, **spec.gadolinium},
         gado_in_variant="gadolinium" in sh.variant.order,
         gado_table=gadolinium_table(spec, lang),
         post_contrast=set(spec.gadolinium.get("post_contrast", [])),

@@ -232,10 +232,11 @@ class _Checker:
                     )
 
     def _contradictions(self, seq_id: str, seq: Any, rules: list[Constraint]) -> None:
-        by_param: dict[str, list[Constraint]] = {}
+        # Rules on different elements of a list (the lowest and the highest b-value) cannot contradict each other.
+        by_param: dict[tuple[str, tuple[int, ...] | None], list[Constraint]] = {}
         for rule in rules:
-            by_param.setdefault(rule.param, []).append(rule)
-        for param, group in by_param.items():
+            by_param.setdefault((rule.param, rule.axes), []).append(rule)
+        for (param, _axes), group in by_param.items():
             lows = [r.value for r in group if r.op == "ge"] + [r.value[0] for r in group if r.op == "between"]
             highs = [r.value for r in group if r.op == "le"] + [r.value[1] for r in group if r.op == "between"]
             if lows and highs and max(lows) > min(highs):
@@ -282,6 +283,11 @@ class _Checker:
             for i, seq_id in enumerate((group or {}).get("members") or []):
                 if seq_id not in self.sequences:
                     self.add(group["members"], i, f"group {name!r} names a missing sequence {seq_id!r}")
+            members = (group or {}).get("members") or []
+            if (group or {}).get("at_least", 1) > len(members):
+                self.add(
+                    group, "at_least", f"group {name!r} asks for at least {group['at_least']} of {len(members)} members"
+                )
 
     def _gadolinium(self) -> None:
         gado = self.doc.get("gadolinium")

@@ -72,13 +72,10 @@ def test_equal_tr_with_and_without_mt(sg):
     assert next(r for r in report.session if r.rule == rule).status == "fail"
 
 
-def test_specs_lists_both_and_the_spine_generic_sheets_round_trip(sg, tmp_path):
+def test_specs_lists_it_and_the_spine_generic_sheets_round_trip(sg, tmp_path):
     result = CliRunner().invoke(main, ["specs"])
     assert result.exit_code == 0
-    assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [
-        ["ofsep-2020", "2020"],
-        ["spine-generic", "2021"],
-    ]
+    assert ["spine-generic", "2021"] in [line.split("\t")[:2] for line in result.stdout.splitlines()]
     result = CliRunner().invoke(
         main, ["render", "--spec", "spine-generic", "--format", "sheet", "--out", str(tmp_path / "out"), "--quiet"]
     )
