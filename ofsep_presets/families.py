@@ -33,7 +33,7 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
     (r"ep_b|ep2d_diff|ep2d_dti|\bdwi\b|\bdti\b|diffusion|resolve|tensor", "epi_dwi"),
     (r"\bspc|space|cube|vista|mvox", "space"),
-    (r"t2\*|t2star|t2_star|merge|medic|hemo", "t2star"),
+    (r"t2\*|t2star|t2_star|merge|medic|hemo|mffe|\bgre.me\b|\bme.gre\b", "t2star"),
     (r"\btse|\bfse|frfse|turbo.?spin|tse2d|\bts?e\b", "tse"),
     (r"\bfl3d|fspgr|\bspgr|vibe|\bffe\b.*3d", "spgr"),
 )
@@ -71,11 +71,13 @@ def classify(h: Hints) -> tuple[str | None, str]:
     """(family, reason) — reason names the facts used."""
     seq = h.scanning_sequence.upper().replace("_", "\\")
     parts = set(seq.split("\\")) if seq else set()
-    names = f"{h.sequence_name} {h.description}".lower()
+    names = _words(f"{h.sequence_name} {h.description}")
+    description = _words(h.description)
+    variant = set(h.sequence_variant.upper().replace("_", "\\").split("\\")) - {""}
     if h.max_b is not None and h.max_b > 0:
         return "epi_dwi", f"b-value {h.max_b:g} s/mm²"
     for pattern, family in NAME_RULES:
-        if re.search(pattern, h.description.lower()):
+        if re.search(pattern, description):
             return family, f"name {h.description.strip()!r} matches {family}"
     family, why = _siemens_file(h)
     if family:
@@ -89,6 +91,13 @@ def classify(h: Hints) -> tuple[str | None, str]:
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
     if "GR" in parts and "IR" in parts:
         return "mprage", f"ScanningSequence={h.scanning_sequence} (gradient echo with inversion)"
+    if "GR" in parts and "MP" in variant:
+        return "mprage", f"ScanningSequence={h.scanning_sequence}, SequenceVariant={h.sequence_variant} (prepared)"
+    if "GR" in parts and h.inversion_time_ms:
+        return "mprage", f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms"
+    if parts & {"SE", "GR"} and h.acquisition_type is None:
+        # TSE or 3D SPACE, 2D GRE or 3D SPGR: the header does not say which, so the family stays absent.
+        return None, f"ScanningSequence={h.scanning_sequence}, 2D/3D not stated"
     if "SE" in parts and "IR" in parts and (h.inversion_time_ms or 0) > 1200:
         return "flair", f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms"
     if "SE" in parts and "IR" in parts:
@@ -103,6 +112,11 @@ def classify(h: Hints) -> tuple[str | None, str]:
             return "t2star", f"ScanningSequence={h.scanning_sequence}, 2D, TE {h.echo_time_ms:g} ms"
         return "gre", f"ScanningSequence={h.scanning_sequence}"
     return None, "not enough information"
+
+
+def _words(text: str) -> str:
+    """Names as words: BIDS and console names join words with _ and - ("Axi_DTI"), which \\b does not split."""
+    return re.sub(r"[_\-]+", " ", text.lower())
 
 
 def _shown(h: Hints) -> str:

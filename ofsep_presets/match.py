@@ -72,6 +72,19 @@ def _name(acq: Acquisition) -> str:
     return f"{acq.name} {acq.get('series_description') or ''}"
 
 
+BIDS_NAME = re.compile(r"^sub-[a-zA-Z0-9]+_(?:ses-[a-zA-Z0-9]+_)?(.+?)(?:_run-\d+)?$")
+
+
+def bids_tail(name: str) -> str | None:
+    """What a BIDS file name says the series is, without subject, session and run: 'flip-1_mt-on_MTS'.
+
+    The suffix and entities are the dataset curator's statement (BIDS specification), as strong as a series name."""
+    match = BIDS_NAME.match(name)
+    if not match:
+        return None
+    return re.sub(r"(?:^|_)run-\d+(?=_)", "", match.group(1)).lstrip("_")
+
+
 def _hint_hits(seq: Sequence, name: str) -> list[str]:
     hits = []
     for hint in seq.hints:
@@ -87,6 +100,10 @@ def score(acq: Acquisition, seq: Sequence, vendor: str | None, field_t: float | 
     if acq.name == seq.id:
         return 100.0, [f"named {seq.id!r} (a sheet of this spec)"]
     total, reasons = 0.0, []
+    tail = bids_tail(acq.name)
+    if tail and tail in seq.bids:
+        total += 15
+        reasons.append(f"BIDS name …_{tail}")
     family = acq.get("sequence_family")
     families = seq.families()
     if family and families:

@@ -7,7 +7,7 @@ a vendor and field strength is what a console should be set to, each value tagge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Sequence:
     nominal_source: str | None
     suggested: tuple[Suggestion, ...]
     hints: tuple[str, ...] = ()
+    bids: tuple[str, ...] = ()
     contrast: str = "any"
     group: str | None = None
     derived_required: tuple[str, ...] = ()
@@ -128,6 +129,7 @@ class Spec:
     situations: dict[str, dict[str, Any]]
     acquisition: dict[str, Any]
     path: Path | None = None
+    files: tuple[Path, ...] = ()  # the spec file and every file it extends, base first
     session_rules: tuple[dict[str, Any], ...] = ()
 
     def variants(self) -> list[Variant]:
@@ -179,6 +181,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                 for s in raw.get("suggested", [])
             ),
             hints=tuple(raw.get("hints", [])),
+            bids=tuple(raw.get("bids", [])),
             contrast=raw.get("contrast", "any"),
             group=raw.get("group"),
             derived_required=tuple(raw.get("derived_required", [])),
@@ -223,4 +226,5 @@ def load_spec(ref: str | Path = "ofsep-2020") -> Spec:
     chain, doc, problems = problems_for(ref)
     if problems:
         raise SpecError(problems)
-    return build(doc, chain[-1].path)
+    spec = build(doc, chain[-1].path)
+    return replace(spec, files=tuple(f.path for f in chain))

@@ -34,11 +34,15 @@ class LocatedList(list, Located):
     pass
 
 
-def _make_loader(file: str) -> type[yaml.SafeLoader]:
-    class Loader(yaml.SafeLoader):
+# LibYAML's parser when PyYAML has it (wheels do): same safe constructor, same marks, about 5× faster to parse.
+SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _make_loader(file: str) -> type:
+    class Loader(SAFE_LOADER):
         pass
 
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
+    def construct_mapping(loader: Any, node: yaml.MappingNode) -> LocatedDict:
         loader.flatten_mapping(node)
         result = LocatedDict()
         result.file, result.line = file, node.start_mark.line + 1
@@ -55,7 +59,7 @@ def _make_loader(file: str) -> type[yaml.SafeLoader]:
             result.origins[key] = (file, key_node.start_mark.line + 1)
         return result
 
-    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LocatedList:
+    def construct_sequence(loader: Any, node: yaml.SequenceNode) -> LocatedList:
         result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
         result.file, result.line = file, node.start_mark.line + 1
         result.origins = {i: (file, child.start_mark.line + 1) for i, child in enumerate(node.value)}
@@ -80,7 +84,7 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
 
 def loads_yaml(text: str, name: str) -> Any:
     try:
-        return yaml.load(text, Loader=_make_loader(name))  # noqa: S506 - the loader is a SafeLoader subclass
+        return yaml.load(text, Loader=_make_loader(name))  # noqa: S506 - the loader is a (C)SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         # Where the broken construct starts is more useful than where the parser gave up.
         mark = exc.context_mark or exc.problem_mark
