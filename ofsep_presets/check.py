@@ -12,6 +12,7 @@ from typing import Any
 
 from . import units
 from .acquisition import Acquisition, Inspection
+from .drift import Drift, drift, has_preset
 from .match import Match, Matching, match
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
@@ -70,6 +71,7 @@ class Report:
     maps: list[Acquisition]
     warnings: list[str]
     lang: str = "en"
+    drift: Drift | None = None  # with a site preset: what changed since the site was validated
 
     @property
     def status(self) -> str:
@@ -275,6 +277,9 @@ def check(
         maps=matching.maps,
         warnings=warnings,
     )
+    if has_preset(spec):
+        firsts = {seq_id: found[0].acquisition for seq_id, found in matching.matches.items() if found}
+        report.drift = drift(spec, firsts, scanner)
     return report
 
 

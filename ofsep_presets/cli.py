@@ -442,9 +442,17 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     help="table (colour on a terminal), json (the report contract), html (one self-contained page), "
     "junit (for CI systems), csv (one row per check).",
 )
+@click.option(
+    "--preset",
+    "preset",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A site preset (`snapshot`): checks against the spec it extends and reports drift from its values.",
+)
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet):
+def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
@@ -456,9 +464,12 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet):
     never counted as a pass), not-applicable.
     Exit 0 compliant (pass or warn); 1 non-compliant (a fail, a missing sequence, or an unknown that an error
     rule needs); 2 an input or the spec cannot be read.
+    With --preset, drift (values changed since the snapshot) is reported in its own section and in the JSON
+    `drift` object; it does not change the compliance verdict or the exit code.
     \b
     Examples:
       ofsep-presets check dummy-run/                       table on the terminal
+      ofsep-presets check new-export.exar1 --preset site.yaml   compliance + drift since the snapshot
       ofsep-presets check site.exar1 --format html --out report.html
       ofsep-presets check exam.zip --variant reduced --map "7=brain.flair_3d"
     """
@@ -467,7 +478,13 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet):
 
     try:
         forced = _parse_map(maps)
-        spec = _load(spec_ref)
+        if preset and click.get_current_context().get_parameter_source("spec_ref").name != "DEFAULT":
+            raise click.BadParameter(
+                "a preset names its spec itself (`extends`); leave out --spec", param_hint="--spec"
+            )
+        spec = _load(preset or spec_ref)
+        if preset and not spec.preset:
+            raise click.BadParameter(f"{preset} is a spec, not a site preset (`ofsep-presets snapshot` writes one)")
         unknown = [seq for seq in forced.values() if seq != "-" and seq not in spec.sequences]
         if unknown:
             raise click.BadParameter(
@@ -592,3 +609,37 @@ def audit(paths, spec_ref, out, quiet):
             err=True,
         )
     sys.exit(2 if result.unreadable else 0 if all(site.compliant for site in result.sites) else 1)
+
+
+@main.command()
+@click.argument("export", type=click.Path())
+@click.option("-o", "--out", "out", required=True, metavar="FILE", help="The preset file to write (never replaced).")
+@SPEC_OPTION
+@click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
+def snapshot(export, out, spec_ref, quiet):
+    """Write a site preset: the exact values of EXPORT, as an overlay of the spec (validated like any spec).
+
+    \b
+    EXPORT: anything `check` reads (an .exar1, an ExamCard, a GE protocol tar, a DICOM dummy run...).
+    The preset `extends` the spec and holds, per matched sequence, every value the export states, plus the
+    scanner it came from. Later exports of the site are checked against it with
+      ofsep-presets check NEW-EXPORT --preset FILE
+    which reports OFSEP compliance as usual and, separately, the drift: every value that changed.
+    Exit 0 written; 2 unreadable export, no sequence matched, or FILE exists (never replaced).
+    \b
+    Example:
+      ofsep-presets snapshot site-2026-11.exar1 -o site.yaml --spec ofsep-2020
+    """
+    from pathlib import Path
+
+    from .preset import snapshot_file
+
+    try:
+        documents, failed = _read_inputs([export], quiet)
+        if failed:
+            sys.exit(2)
+        count = snapshot_file(documents, spec_ref, Path(out))
+    except OfsepError as error:
+        fail(error)
+    if not quiet:
+        click.echo(f"preset written to {out}: {count} sequences of {export}", err=True)

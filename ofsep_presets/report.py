@@ -100,7 +100,32 @@ def to_json(report: Report) -> dict[str, Any]:
         "unmatched_reasons": {a.name: why for a, why in report.unmatched},
         "derived_maps": [a.name for a in report.maps],
         "warnings": report.warnings,
+        "drift": _drift_json(report),
         "generator": f"ofsep-presets {__version__}",
+    }
+
+
+def _drift_json(report: Report) -> dict[str, Any] | None:
+    """With a site preset: what changed since the snapshot, apart from the compliance verdicts."""
+    if report.drift is None:
+        return None
+    d = report.drift
+    return {
+        "preset": d.preset,
+        "status": d.status,
+        "compared": d.compared,
+        "changes": [
+            {
+                "sequence": i.sequence,
+                "param": i.param,
+                "preset": _plain(i.preset),
+                "observed": _plain(i.observed),
+                "status": i.status,
+                "acquisition": i.acquisition,
+                "provenance": i.provenance,
+            }
+            for i in d.items
+        ],
     }
 
 
@@ -143,6 +168,15 @@ def to_table(report: Report, colour: bool = False) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
     lines.append("")
     lines.append(f"Result: {paint(report.status.upper(), report.status)} ({counts})")
+    if report.drift is not None:
+        d = report.drift
+        lines.append("")
+        lines.append(f"Drift from the preset of {d.preset}: {len(d.items) or 'none'} ({d.compared} values compared)")
+        for i in d.items:
+            lines.append(
+                f"{paint(f'{i.status.upper():<8}', 'fail' if i.status == 'changed' else 'unknown')} {i.sequence} "
+                f"{i.param}: preset {_show(i.preset)} → now {_show(i.observed)}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -192,6 +226,10 @@ def to_csv(report: Report) -> str:
             )
     for r in report.session:
         writer.writerow(_safe(["session", "", r.status, "", "", r.rule, r.detail, r.status, "", r.source, "", "", ""]))
+    for i in report.drift.items if report.drift else []:
+        rule = f"== {_show(i.preset)} (preset)"
+        row = [i.sequence, "", "drift", i.acquisition, i.param, rule, _show(i.observed), i.status, "", "preset"]
+        writer.writerow(_safe([*row, "", "", i.provenance]))
     return out.getvalue()
 
 
@@ -237,6 +275,17 @@ def to_junit(report: Report) -> str:
             skipped += 1
             etree.SubElement(case, "skipped", message=f"{r.status}: {r.detail}")
     suite.set("tests", str(len(report.session)))
+    if report.drift is not None:
+        # Drift is its own suite: a CI job fails on a changed value even while the site stays compliant.
+        suite = etree.SubElement(suites, "testsuite", name="drift", tests=str(report.drift.compared))
+        suite.set("failures", str(len(report.drift.items)))
+        for i in report.drift.items:
+            case = etree.SubElement(
+                suite, "testcase", classname=f"{report.spec.id}.drift", name=f"{i.sequence}: {i.param}"
+            )
+            text = f"preset {_show(i.preset)}, now {_show(i.observed)}"
+            etree.SubElement(case, "failure", message=i.status, type="drift").text = text
+        total, failures = total + report.drift.compared, failures + len(report.drift.items)
     suites.set("tests", str(total))
     suites.set("failures", str(failures))
     suites.set("skipped", str(skipped))

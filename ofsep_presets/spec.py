@@ -44,6 +44,8 @@ class Sequence:
     suggested: tuple[Suggestion, ...]
     hints: tuple[str, ...] = ()
     bids: tuple[str, ...] = ()
+    preset: dict[str, Any] = field(default_factory=dict)  # a site's exact values (snapshot), for drift
+    preset_acquisition: str | None = None
     contrast: str = "any"
     group: str | None = None
     derived_required: tuple[str, ...] = ()
@@ -129,7 +131,10 @@ class Spec:
     situations: dict[str, dict[str, Any]]
     acquisition: dict[str, Any]
     path: Path | None = None
-    files: tuple[Path, ...] = ()  # the spec file and every file it extends, base first
+    files: tuple[Path, ...] = ()
+    preset: dict[str, Any] = field(
+        default_factory=dict
+    )  # a site preset's provenance (source, scanner)  # the spec file and every file it extends, base first
     session_rules: tuple[dict[str, Any], ...] = ()
 
     def variants(self) -> list[Variant]:
@@ -182,6 +187,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             ),
             hints=tuple(raw.get("hints", [])),
             bids=tuple(raw.get("bids", [])),
+            preset=dict((raw.get("preset") or {}).get("values") or {}),
+            preset_acquisition=(raw.get("preset") or {}).get("acquisition"),
             contrast=raw.get("contrast", "any"),
             group=raw.get("group"),
             derived_required=tuple(raw.get("derived_required", [])),
@@ -218,6 +225,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
         acquisition=doc.get("acquisition") or {},
         path=path,
         session_rules=tuple(doc.get("session_rules") or ()),
+        preset=dict(doc.get("preset") or {}),
     )
 
 

@@ -193,6 +193,9 @@ class _Checker:
         if isinstance(nominal, dict):
             self._source(nominal, "source", nominal.get("source"))
             self._values(seq_id, nominal.get("values") or {}, rules, None, None, "nominal value")
+        preset = seq.get("preset")
+        if isinstance(preset, dict):
+            self._values(seq_id, preset.get("values") or {}, [], None, None, "preset value")
         fields_t = [float(f) for f in self.doc.get("field_strengths_t") or []]
         for i, sugg in enumerate(seq.get("suggested") or []):
             if not isinstance(sugg, dict):
