@@ -22,7 +22,7 @@ from .cache import Cache, fingerprint
 from .check import RANK, check
 from .errors import OfsepError
 from .readers import inspect_path
-from .report import _safe, page
+from .report import page, safe_cells
 from .report import to_json as report_json
 from .spec import Spec
 
@@ -86,15 +86,15 @@ def _unique(found: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
 
 
 def run(
-    paths: Iterable[Path],
+    sites: list[tuple[str, Path]],
     spec: Spec,
     spec_digest: str,
     cache: Cache,
     progress: Callable[[Site], None] = lambda site: None,
 ) -> Audit:
-    """Check every site, from the cache when its files, the spec and the tool are unchanged."""
+    """Check every site (`discover`), from the cache when its files, the spec and the tool are unchanged."""
     audit = Audit(spec)
-    for site_id, path in discover(paths):
+    for site_id, path in sites:
         site = Site(site_id, path)
         key = str(path.resolve())
         stamp = fingerprint(path)
@@ -212,7 +212,7 @@ def to_csv(doc: dict[str, Any]) -> str:
     for site in doc["sites"]:
         head = [site["id"], *(site["scanner"][k] for k in ("vendor", "model", "software", "field_t")), site["status"]]
         if site["report"] is None:
-            writer.writerow(_safe([*head, "", "", "", "", "", site["error"], "", ""]))
+            writer.writerow(safe_cells([*head, "", "", "", "", "", site["error"], "", ""]))
             continue
         for seq in site["report"]["sequences"]:
             rows = seq["checks"] or [None]
@@ -222,7 +222,7 @@ def to_csv(doc: dict[str, Any]) -> str:
                     if c is None
                     else [c["param"], c["rule"], _cell(c["observed"]), c["status"], c["severity"]]
                 )
-                writer.writerow(_safe([*head, seq["id"], seq["status"], seq["matched"] or "", *tail]))
+                writer.writerow(safe_cells([*head, seq["id"], seq["status"], seq["matched"] or "", *tail]))
     return buffer.getvalue()
 
 

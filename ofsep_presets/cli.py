@@ -585,10 +585,13 @@ def audit(paths, spec_ref, out, quiet):
         if missing:
             raise ReadError(f"{missing[0]}: no such file or folder")
         sites = lib.discover(Path(p) for p in paths)
+        only = Path(paths[0])
+        if len(sites) == 1 and not quiet and only.is_dir() and all(p.is_dir() for p in only.iterdir()):
+            click.echo(f"note: {only} is audited as one site; to audit each of its folders, pass {only}/*/", err=True)
         show = not quiet and sys.stderr.isatty()
         bar = click.progressbar(length=len(sites), label="auditing", file=sys.stderr) if show else _NoBar()
         with Cache(target / "cache.sqlite") as cache, bar:
-            result = lib.run([Path(p) for p in paths], spec, digest, cache, progress=lambda site: bar.update(1))
+            result = lib.run(sites, spec, digest, cache, progress=lambda site: bar.update(1))
             hits = cache.hits
         doc = lib.to_json(result)
         for site in result.sites:
@@ -604,7 +607,8 @@ def audit(paths, spec_ref, out, quiet):
     if not quiet:
         s = doc["summary"]
         click.echo(
-            f"{s['sites']} sites: {s['compliant']} compliant, {s['not_compliant']} not, {s['unreadable']} unreadable "
+            f"{s['sites']} site{'' if s['sites'] == 1 else 's'}: {s['compliant']} compliant, "
+            f"{s['not_compliant']} not, {s['unreadable']} unreadable "
             f"({hits} from the cache); open {target / 'audit.html'}",
             err=True,
         )

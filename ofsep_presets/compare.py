@@ -14,7 +14,7 @@ from typing import Any
 from .acquisition import Acquisition, Inspection
 from .check import field_class, scanner_of, vendor_view
 from .match import match
-from .report import _safe, _show, page
+from .report import _show, page, safe_cells
 from .rules import Constraint
 from .spec import Spec
 
@@ -182,10 +182,10 @@ def to_csv(c: Comparison) -> str:
     writer.writerow(["key", "a", "b", "param", "a_value", "b_value", "a_console", "b_console"])
     for p in c.pairs:
         if not p.differences:
-            writer.writerow(_safe([p.key, p.a.name if p.a else "", p.b.name if p.b else "", "", "", "", "", ""]))
+            writer.writerow(safe_cells([p.key, p.a.name if p.a else "", p.b.name if p.b else "", "", "", "", "", ""]))
         for d in p.differences:
             writer.writerow(
-                _safe([p.key, p.a.name, p.b.name, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console])
+                safe_cells([p.key, p.a.name, p.b.name, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console])
             )
     return out.getvalue()
 

@@ -203,10 +203,10 @@ def to_csv(report: Report) -> str:
     for s in report.sequences:
         matched = s.matched[0].acquisition.name if s.matched else ""
         if not s.checks:
-            writer.writerow(_safe([s.id, s.required, s.status, matched, "", "", "", s.status, "", "", "", "", ""]))
+            writer.writerow(safe_cells([s.id, s.required, s.status, matched, "", "", "", s.status, "", "", "", "", ""]))
         for c in s.checks:
             writer.writerow(
-                _safe(
+                safe_cells(
                     [
                         s.id,
                         s.required,
@@ -225,15 +225,17 @@ def to_csv(report: Report) -> str:
                 )
             )
     for r in report.session:
-        writer.writerow(_safe(["session", "", r.status, "", "", r.rule, r.detail, r.status, "", r.source, "", "", ""]))
+        writer.writerow(
+            safe_cells(["session", "", r.status, "", "", r.rule, r.detail, r.status, "", r.source, "", "", ""])
+        )
     for i in report.drift.items if report.drift else []:
         rule = f"== {_show(i.preset)} (preset)"
         row = [i.sequence, "", "drift", i.acquisition, i.param, rule, _show(i.observed), i.status, "", "preset"]
-        writer.writerow(_safe([*row, "", "", i.provenance]))
+        writer.writerow(safe_cells([*row, "", "", i.provenance]))
     return out.getvalue()
 
 
-def _safe(row: list[Any]) -> list[str]:
+def safe_cells(row: list[Any]) -> list[str]:
     """No cell starts like a spreadsheet formula: series names come from scanners and users."""
     cells = []
     for value in row:

@@ -94,3 +94,20 @@ def test_cli_json_contract_and_unreadable_input(tmp_path):
     assert result.exit_code == 2
     assert "not a format ofsep-presets reads" in result.stderr and "bids-json" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_family_from_what_the_sidecars_state_and_absent_when_they_do_not():
+    """Families the sidecars support (their own words: "Sag_3D_IR_T1", SequenceVariant MP, an inversion time,
+    "Axi_DTI"), and none where a spin echo's 2D/3D is not stated (the GE T2w is a 3D CUBE per the spine-generic
+    protocol, but this sidecar does not say so)."""
+    expected = {
+        ("sub-chibaIngenia", "T1w"): "mprage",  # ScanningSequence GR, SequenceVariant MP
+        ("sub-tokyoSigna1", "T1w"): "mprage",  # GR with InversionTime 1 s (IR-FSPGR)
+        ("sub-chibaIngenia", "dwi"): "epi_dwi",  # "Axi_DTI"
+        ("sub-chibaIngenia", "T2star"): "t2star",  # "Axi_T2mFFE" (multi-echo FFE)
+        ("sub-tokyoSigna1", "T2w"): None,  # SE, MRAcquisitionType absent
+    }
+    for (site, suffix), family in expected.items():
+        [inspection] = inspect_path(BIDS / site)
+        acq = next(a for a in inspection.acquisitions if a.name == f"{site}_{suffix}")
+        assert acq.get("sequence_family") == family, (site, suffix, acq.provenance.get("sequence_family"))
