@@ -434,19 +434,27 @@ def session_rules(
             out.append(SessionResult(rule, "pass" if ok else "fail", counts, exam.coverage.get("source", "")))
 
     for rule in spec.session_rules:
-        out.append(_equal_rule(rule, matching))
-
-    exams = {spec.sequences[s].exam for s in matching.matches}
-    if len(exams) > 1 and injection is not None:
-        by_exam: dict[str, list[int]] = {}
-        for s, ms in matching.matches.items():
-            by_exam.setdefault(spec.sequences[s].exam, []).extend(m.position for m in ms)
-        brain, spine = by_exam.get("brain", []), by_exam.get("spine", [])
-        if brain and spine:
-            rule = "brain before spine (one injection)"
-            ok = max(key(p) for p in brain) < min(key(p) for p in spine)
-            out.append(SessionResult(rule, "pass" if ok else "fail", f"by {basis}", source))
+        if "equal" in rule:
+            out.append(_equal_rule(rule, matching))
+        elif not rule.get("if_contrast") or injection is not None:
+            out.append(_order_rule(rule, spec, matching, key, basis))
     return out
+
+
+def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, basis: str) -> SessionResult:
+    """Each listed exam or sequence acquired before the next (OFSEP: brain before spine, for one injection)."""
+    name = " before ".join(rule["order"]) + (" (one injection)" if rule.get("if_contrast") else "")
+    positions = []
+    for item in rule["order"]:
+        ids = [item] if item in spec.sequences else [s for s, q in spec.sequences.items() if q.exam == item]
+        found = [m.position for s in ids for m in matching.matches.get(s, [])]
+        if found:
+            positions.append((item, min(key(p) for p in found), max(key(p) for p in found)))
+    if len(positions) < 2:
+        return SessionResult(name, "not-applicable", "fewer than two of these found", rule["source"])
+    late = [(a[0], b[0]) for a, b in zip(positions, positions[1:], strict=False) if a[2] > b[1]]
+    detail = f"by {basis}" + "".join(f"; {b} acquired before the end of {a}" for a, b in late)
+    return SessionResult(name, "fail" if late else "pass", detail, rule["source"])
 
 
 def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:

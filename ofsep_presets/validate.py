@@ -93,6 +93,7 @@ class _Checker:
             self._sequence(seq_id, seq)
         self._exams()
         self._groups()
+        self._session_rules()
         self._gadolinium()
         self._situations()
         for block in (doc.get("acquisition") or {}).values():
@@ -291,6 +292,24 @@ class _Checker:
                 self.add(
                     group, "at_least", f"group {name!r} asks for at least {group['at_least']} of {len(members)} members"
                 )
+
+    def _session_rules(self) -> None:
+        exams = set(self.doc.get("exams") or {})
+        for rule in self.doc.get("session_rules") or []:
+            if not isinstance(rule, dict):
+                continue
+            self._source(rule, "source", rule.get("source"))
+            if "equal" in rule:
+                self._param(rule, "equal", rule["equal"])
+            for key, known, what in (
+                ("sequences", set(self.sequences), "sequence"),
+                ("order", {*self.sequences, *exams}, "exam or sequence"),
+            ):
+                for i, item in enumerate(rule.get(key) or []):
+                    if item not in known:
+                        self.add(
+                            rule[key], i, f"session rule names a missing {what} {item!r}{_did_you_mean(item, known)}"
+                        )
 
     def _gadolinium(self) -> None:
         gado = self.doc.get("gadolinium")

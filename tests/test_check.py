@@ -143,3 +143,23 @@ def test_our_rendered_sheets_pass_for_every_vendor_field_and_variant(spec, tmp_p
         assert report.status == "pass", (sheet, [(s.id, s.status) for s in report.sequences if s.status != "pass"])
         matched = {s.id for s in report.sequences if s.matched}
         assert matched == set(spec.variant(*variant.split("-")).order) - {"gadolinium"}, sheet
+
+
+def test_brain_before_spine_for_one_injection_is_a_spec_session_rule(spec, tmp_path):
+    """Seed 001: brain and spinal cord in the same session, brain first, for a single injection."""
+    from ofsep_presets.render import Selection, render
+
+    assert {k: v for k, v in spec.session_rules[0].items() if k in ("order", "if_contrast")} == {
+        "order": ["brain", "spine"],
+        "if_contrast": True,
+    }
+    render(spec, tmp_path, Selection(vendors=("siemens",), fields=(3.0,), variants=("standard",), formats=("sheet",)))
+    brain, spine = (tmp_path / "siemens" / "3T" / f"{e}-standard" / "protocol.xml" for e in ("brain", "spine"))
+    rule = "brain before spine (one injection)"
+    in_order = check([*inspect_path(brain), *inspect_path(spine)], spec)
+    assert next(r for r in in_order.session if r.rule == rule).status == "pass"
+    reversed_ = check([*inspect_path(spine), *inspect_path(brain)], spec)
+    result = next(r for r in reversed_.session if r.rule == rule)
+    assert (result.status, result.detail) == ("fail", "by order in the input; spine acquired before the end of brain")
+    # A brain exam alone has nothing to order.
+    assert next(r for r in check(inspect_path(brain), spec).session if r.rule == rule).status == "not-applicable"
