@@ -104,7 +104,7 @@ def run(
         else:
             try:
                 report = check(inspect_path(path), spec)
-            except OfsepError as exc:
+            except (OfsepError, OSError) as exc:  # one unreadable site never stops the audit of the others
                 site.error = str(exc)
             else:
                 site.report = report_json(report)

@@ -594,9 +594,12 @@ def audit(paths, spec_ref, out, quiet):
             result = lib.run(sites, spec, digest, cache, progress=lambda site: bar.update(1))
             hits = cache.hits
         doc = lib.to_json(result)
-        for site in result.sites:
-            if site.page is not None:
-                write_atomic(target / lib.page_name(site.id), site.page)
+        pages = {lib.page_name(site.id): site.page for site in result.sites if site.page is not None}
+        for name, html in pages.items():
+            write_atomic(target / name, html)
+        for old in (target / "sites").glob("*.html"):  # pages of sites an earlier audit had and this one has not
+            if f"sites/{old.name}" not in pages:
+                old.unlink()
         write_atomic(target / "audit.json", json.dumps(doc, ensure_ascii=False) + "\n")  # compact: 3× faster
         write_atomic(target / "audit.csv", lib.to_csv(doc))
         write_atomic(target / "audit.html", lib.to_html(doc, spec))

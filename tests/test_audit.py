@@ -128,3 +128,14 @@ def test_unreadable_sites_are_reported_and_exit_2_and_a_foreign_out_is_refused(t
     result = _audit(str(good), "--out", str(foreign))
     assert result.exit_code == 2 and "holds no earlier audit" in result.stderr
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+def test_an_earlier_audit_folder_is_rewritten_without_pages_of_sites_no_longer_audited(tmp_path):
+    out = tmp_path / "out"
+    sites = [str(DATASET / "sub-unf"), str(DATASET / "sub-mgh")]
+    _audit(*sites, "--spec", "spine-generic", "--out", str(out), "--quiet")
+    assert sorted(p.name for p in (out / "sites").iterdir()) == ["sub-mgh.html", "sub-unf.html"]
+    result = _audit(sites[0], "--spec", "spine-generic", "--out", str(out), "--quiet")
+    assert result.exit_code in (0, 1) and result.stderr == ""
+    assert sorted(p.name for p in (out / "sites").iterdir()) == ["sub-unf.html"]
+    assert [s["id"] for s in json.loads((out / "audit.json").read_text())["sites"]] == ["sub-unf"]
