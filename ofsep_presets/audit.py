@@ -97,7 +97,10 @@ def run(
     for site_id, path in sites:
         site = Site(site_id, path)
         key = str(path.resolve())
-        stamp = fingerprint(path)
+        try:
+            stamp = fingerprint(path)
+        except OSError:  # an unlistable folder: not cached; the reader says what is wrong
+            stamp = None
         hit = cache.get(key, stamp, spec_digest) if stamp else None
         if hit is not None:
             site.report, site.page, site.cached = hit[0], hit[1], True

@@ -70,7 +70,7 @@ def write(doc: dict[str, Any], spec: Spec, target: Path) -> None:
         raise OfsepError(f"{target} exists; nothing was written. Choose another -o (a preset is never replaced).")
     text = HEADER.format(
         version=__version__,
-        source=doc["preset"]["source"],
+        source=" ".join(doc["preset"]["source"].split()),  # a comment line stays one line
         spec=spec.id,
         spec_version=spec.version,
         name=target.name,
