@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import xmlsafe
@@ -86,50 +88,72 @@ def _siemens(data: bytes, text: str) -> Entries:
     return out
 
 
+@dataclass(frozen=True)
+class _LineSheet:
+    """A line-oriented sheet (Philips printout, GE LxProtocol): where a sequence starts, its product line, its value
+    lines, and how a value is unquoted. One walker reads both; only these patterns differ."""
+
+    injection: str
+    sequence: str
+    product: str
+    value: str  # groups: console label, value, canonical parameter
+    unquote: Callable[[str], str]
+    product_unquote: Callable[[str], str] = str  # as written
+    skip: tuple[str, ...] = ()
+
+    def read(self, text: str) -> Entries:
+        out: Entries = {}
+        current = None
+        for line in text.splitlines():
+            if line.startswith(self.injection):
+                out[INJECTION] = []
+                current = None
+                continue
+            match = re.match(self.sequence, line)
+            if match:
+                current = out.setdefault(match.group(1), [])
+                continue
+            if current is None:
+                continue
+            product = re.match(self.product, line)
+            if product:
+                current.append(("sequence_family", "product", self.product_unquote(product.group(1))))
+                continue
+            match = re.match(self.value, line)
+            if match and not line.startswith(self.skip):
+                label, value, param = match.groups()
+                current.append((param, label.strip(), self.unquote(value)))
+        return out
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+PHILIPS = _LineSheet(
+    injection="# Gadolinium injection here",
+    sequence=r'^\s*sequence id = "([^"]+)";',
+    product=r'^\s*technique = "((?:[^"\\]|\\.)*)";',
+    value=r"^(\S.*?) =\s+(\"(?:[^\"\\]|\\.)*\"|[^;]*);\s+# (\w+) ",
+    unquote=lambda v: v.strip().strip('"'),
+    skip=("#", "ExamCard", "Scan ="),
+)
+GE = _LineSheet(
+    injection="# ---- gadolinium injection",
+    sequence=r'^\s*set OFSEPSEQ "([^"]+)"',
+    product=r'^\s*set PSEQ "((?:[^"\\]|\\.)*)"',
+    value=r'^\s*set (\w+) "((?:[^"\\]|\\.)*)" ;# (\w+) ',
+    unquote=_unescape,
+    product_unquote=_unescape,
+)
+
+
 def _philips(data: bytes, text: str) -> Entries:
-    out: Entries = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith("# Gadolinium injection here"):
-            out[INJECTION] = []
-            current = None
-            continue
-        match = re.match(r'^\s*sequence id = "([^"]+)";', line)
-        if match:
-            current = out.setdefault(match.group(1), [])
-            continue
-        match = re.match(r"^(\S.*?) =\s+(\"(?:[^\"\\]|\\.)*\"|[^;]*);\s+# (\w+) ", line)
-        product = re.match(r'^\s*technique = "((?:[^"\\]|\\.)*)";', line)
-        if product and current is not None:
-            current.append(("sequence_family", "product", product.group(1)))
-            continue
-        if match and current is not None and not line.startswith(("#", "ExamCard", "Scan =")):
-            label, value, param = match.groups()
-            current.append((param, label.strip(), value.strip().strip('"')))
-    return out
+    return PHILIPS.read(text)
 
 
 def _ge(data: bytes, text: str) -> Entries:
-    out: Entries = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith("# ---- gadolinium injection"):
-            out[INJECTION] = []
-            current = None
-            continue
-        match = re.match(r'^\s*set OFSEPSEQ "([^"]+)"', line)
-        if match:
-            current = out.setdefault(match.group(1), [])
-            continue
-        product = re.match(r'^\s*set PSEQ "((?:[^"\\]|\\.)*)"', line)
-        if product and current is not None:
-            current.append(("sequence_family", "product", re.sub(r"\\(.)", r"\1", product.group(1))))
-            continue
-        match = re.match(r'^\s*set (\w+) "((?:[^"\\]|\\.)*)" ;# (\w+) ', line)
-        if match and current is not None:
-            key, value, param = match.groups()
-            current.append((param, key, re.sub(r"\\(.)", r"\1", value)))
-    return out
+    return GE.read(text)
 
 
 def _canon(data: bytes, text: str) -> Entries:
