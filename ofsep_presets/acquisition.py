@@ -43,6 +43,13 @@ class Acquisition:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
+    # Where the acquisition sits, set by the exam model (exams.py) between reading and matching; None = not known.
+    # program: the export's program path ("\\USER\\Head\\MS"), or the DICOM study / BIDS session it came from.
+    # region: the body region decided from the evidence ("brain", "spine", "orbits", "whole-body", "other").
+    # region_reasons: the evidence for that region, in words a physicist reads in the report.
+    program: str | None = None
+    region: str | None = None
+    region_reasons: list[str] = field(default_factory=list)
 
     def set(self, param: str, value: Any, source: str) -> None:
         """Record one canonical value with where it came from; None (the input cannot tell) records nothing."""
