@@ -7,6 +7,8 @@ type and unit; `set` refuses anything else, so a reader cannot leak a vendor uni
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,12 @@ MANUFACTURERS = (
 
 class ReadError(OfsepError):
     """An input could not be read (exit 2); the message says which file and what formats exist."""
+
+
+# No MRI setting in its canonical unit (ms, mm, Hz/px, s/mm², counts) comes near this: a value past it is a
+# damaged or hostile field (a SliceThickness of 1e30), not something to judge or print.
+MAX_MAGNITUDE = 1e9
+MAX_ITEMS = 10_000  # items of one list value (b-values, matrix, derived types)
 
 
 def manufacturer(text: str | None) -> str | None:
@@ -50,17 +58,45 @@ class Acquisition:
     program: str | None = None
     region: str | None = None
     region_reasons: list[str] = field(default_factory=list)
+    # Fields of the input that could not be read into a value, one line each; `inspect_path` moves them into
+    # the Inspection's warnings (they are not part of the acquisition's JSON).
+    warnings: list[str] = field(default_factory=list)
 
     def set(self, param: str, value: Any, source: str) -> None:
-        """Record one canonical value with where it came from; None (the input cannot tell) records nothing."""
+        """Record one canonical value with where it came from; None (the input cannot tell) records nothing.
+
+        A value that is not of the parameter's type, not finite or beyond any MRI setting is left absent with a
+        warning naming the field: one odd value never costs the rest of the file.
+        """
         if value is None:
             return
         spec = registry()[param]  # KeyError: a reader used a non-canonical name, a bug
-        value = _normalise(spec, value)
+        try:
+            value = _normalise(spec, value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            self.warn(f"{param} from {source}: {exc}")
+            return
         if value is None:
             return
         self.params[param] = value
         self.provenance[param] = source
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(f"{self.name}: {_short(message)}; left absent")
+
+    @contextmanager
+    def reading(self, field_name: str) -> Iterator[None]:
+        """Read one field of the input: whatever it raises (a word where a number belongs, a float where pydicom
+        gives lists, a damaged structure) leaves that field absent with a warning and the rest of the file read.
+
+        Our own ReadError (a limit reached, a file refused) still ends the read: it is about the file, not a field.
+        """
+        try:
+            yield
+        except ReadError:
+            raise
+        except Exception as exc:
+            self.warn(f"{field_name} could not be read ({type(exc).__name__}: {exc})")
 
     def get(self, param: str) -> Any:
         return self.params.get(param)
@@ -69,19 +105,42 @@ class Acquisition:
         return {"name": self.name, "params": dict(self.params), "provenance": dict(self.provenance)}
 
 
+def _short(text: str, size: int = 240) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a number")
+    x = float(value)
+    if not math.isfinite(x) or abs(x) > MAX_MAGNITUDE:
+        raise ValueError(f"{_short(repr(value), 40)} is not a finite number within ±{MAX_MAGNITUDE:g}")
+    return x
+
+
+def _items(value: Any) -> list:
+    if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{_short(repr(value), 40)} is not a list")
+    items = list(value)
+    if len(items) > MAX_ITEMS:
+        raise ValueError(f"{len(items)} items, more than any MRI parameter has ({MAX_ITEMS})")
+    return items
+
+
 def _normalise(spec, value: Any) -> Any:
     if spec.type in ("number",):
-        x = float(value)
-        return None if math.isnan(x) else x
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return _finite(value)
     if spec.type == "integer":
-        return int(round(float(value)))
+        return int(round(_finite(value)))
     if spec.type == "numbers":
-        items = [float(v) for v in value]
+        items = [_finite(v) for v in _items(value)]
         if spec.integer:
             return [int(round(v)) for v in items]
         return items
     if spec.type == "strings":
-        return [str(v) for v in value]
+        return [str(v) for v in _items(value)]
     if spec.type == "boolean":
         return bool(value)
     if spec.type == "enum":

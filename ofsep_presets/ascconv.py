@@ -10,35 +10,56 @@ certain the canonical value is filled and its provenance says `default`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
-from . import units
+from . import limits, units
 from .acquisition import Acquisition
 
-_BLOCK = re.compile(r"### ASCCONV BEGIN[^\n]*###\s*\n(.*?)\n\s*### ASCCONV END ###", re.S)
-_LINE = re.compile(r"^\s*([A-Za-z_][\w.\[\]]*)\s*=\s*(.*?)\s*(?:#.*)?$")
+BEGIN, END = "### ASCCONV BEGIN", "### ASCCONV END ###"
+_KEY = re.compile(r"[A-Za-z_][\w.\[\]]*\Z")
 
 
 def find_block(text: str) -> str | None:
-    match = _BLOCK.search(text)
-    return match.group(1) if match else None
+    """The text between the BEGIN line and the END marker, or None. Found with `str.find`, not a regex: a
+    BEGIN without END (or thousands of BEGIN lines) is then one linear pass, never a backtracking search."""
+    begin = text.find(BEGIN)
+    if begin < 0:
+        return None
+    start = text.find("\n", begin)
+    end = text.find(END, start) if start >= 0 else -1
+    if end < 0:
+        return None
+    body = text[start + 1 : end]
+    return body[: body.rfind("\n")] if "\n" in body else ""
 
 
 def parse(text: str) -> dict[str, Any]:
-    """ASCCONV lines -> {dotted key: value}; accepts the block with or without its BEGIN/END markers."""
+    """ASCCONV lines -> {dotted key: value}; accepts the block with or without its BEGIN/END markers.
+
+    Each line is split at its first '=' and its '#' comment with string operations (linear in the line);
+    only the key, a short token, is checked by a regex anchored at its end.
+    """
     body = find_block(text)
     body = text if body is None else body
     values: dict[str, Any] = {}
     for line in body.splitlines():
-        match = _LINE.match(line)
-        if not match:
+        key, equals, raw = line.partition("=")
+        key = key.strip()
+        if not equals or not _KEY.match(key) or "__attribute__" in key:
             continue
-        key, raw = match.groups()
-        if "__attribute__" in key:
-            continue
-        values[key] = _value(raw)
+        values[key] = _value(_uncomment(raw))
     return values
+
+
+def _uncomment(raw: str) -> str:
+    """The value before a trailing '#' comment; a '#' inside a quoted string is part of the value."""
+    raw = raw.strip()
+    if raw.startswith('"'):
+        close = raw.find('"', 1)
+        return raw if close < 0 else raw[: close + 1]
+    return raw.partition("#")[0].strip()
 
 
 def _value(raw: str) -> Any:
@@ -60,8 +81,53 @@ FAT_SAT = {0x01: "fatsat", 0x04: "none", 0x20: "spair", 0x40: "water_excitation"
 PARTIAL_FOURIER = {0x01: 0.5, 0x02: 0.625, 0x04: 0.75, 0x08: 0.875, 0x10: 1.0}
 
 
+class _Numbers(dict):
+    """The parsed values as the mapping reads them: a key holding a finite number (within ±2**53) is seen; a key
+    holding anything else (a word, 0x7fffffff**9, nan) is absent, and reading it leaves one warning naming it on
+    the acquisition. String keys (`t...`: file names, baselines) are read as written. One bad field never costs
+    the protocol, and no string reaches arithmetic (`"abc" * 0x7fffffff` would be a 2 GB string)."""
+
+    def __init__(self, values: dict[str, Any], acq: Acquisition):
+        super().__init__()
+        self._bad: dict[str, Any] = {}
+        self._acq = acq
+        for key, value in values.items():
+            if _is_number(value) or key.rsplit(".", 1)[-1].startswith("t"):
+                self[key] = value
+            else:
+                self._bad[key] = value
+
+    def _seen(self, key: object) -> None:
+        if key in self._bad:
+            self._acq.warn(f"ASCCONV {key}={_short(self._bad.pop(key))} is not a number")
+
+    def get(self, key, default=None):
+        self._seen(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._seen(key)
+        return super().__contains__(key)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) <= 2**53
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
     """Fill `acq` from parsed ASCCONV values; `where` prefixes every provenance ('ASCCONV', 'CSA ASCCONV')."""
+    with acq.reading("ASCCONV"):
+        _to_acquisition(_Numbers(values, acq), acq, where)
+
+
+def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
 
     def src(key: str) -> str:
         return f"{where} {key}={values[key]}"
@@ -176,10 +242,15 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
             f"{where} sSliceArray.asSlice[0].sNormal=({', '.join(f'{v:g}' for v in normal)})",
         )
     weightings = values.get("sDiffusion.lDiffWeightings")
-    if weightings:
+    if weightings and limits.count(weightings, where) is None:  # a loop bound from the file: capped
+        acq.warn(f"b_values: sDiffusion.lDiffWeightings={weightings!r} is not a count within the loop_count limit")
+    elif weightings:
         # alBValue[0] is the b=0 entry, omitted from ASCCONV when 0: the b0 is implied.
-        b = sorted({float(values.get(f"sDiffusion.alBValue[{i}]", 0)) for i in range(weightings)})
-        acq.set("b_values", b, f"{where} sDiffusion.lDiffWeightings={weightings}, alBValue[i] (missing entries are 0)")
+        with acq.reading("sDiffusion.alBValue"):
+            b = sorted({float(values.get(f"sDiffusion.alBValue[{i}]", 0)) for i in range(weightings)})
+            acq.set(
+                "b_values", b, f"{where} sDiffusion.lDiffWeightings={weightings}, alBValue[i] (missing entries are 0)"
+            )
     if values.get("sDiffusion.lDiffDirections") and max(acq.get("b_values") or [0.0]) > 0:
         # A b=0-only series (VB17 "DWI_b0" prints "Diff. directions 64") has no gradient directions to count.
         acq.set("diffusion_directions", values["sDiffusion.lDiffDirections"], src("sDiffusion.lDiffDirections"))

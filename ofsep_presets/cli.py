@@ -27,6 +27,12 @@ def main() -> None:
       ofsep-presets render              every exam card and checklist into ./ofsep-presets-out/
       ofsep-presets validate my.yaml    check a spec or a site overlay
       ofsep-presets plan --situation first-diagnosis
+
+    \b
+    Limits: every reader works under budgets (bytes read and inflated, counts, depth, seconds per input);
+    an input past one exits 2 naming the limit. Raise one for a trusted file with its environment variable:
+      OFSEP_PRESETS_LIMIT_READ_BYTES, _INFLATE_BYTES, _INFLATE_TOTAL, _LOOP_COUNT, _MEMBERS, _ELEMENTS,
+      _SECONDS (README, "Limits", has the defaults).
     """
 
 

@@ -16,6 +16,9 @@ _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
 
 
 def parse(data: bytes, where: str, huge: bool = False) -> etree._Element:
+    """The document's root. Trailing NUL padding (Philips consoles pad ExamCards to a block size: 230 KB of
+    zeros after the envelope) is not part of the document and is dropped before parsing."""
+    data = _unpadded(data)
     if _DECLARATION.search(data):
         raise ReadError(f"{where}: XML with a DOCTYPE or ENTITY declaration refused (exports never need one)")
     parser = etree.XMLParser(
@@ -25,3 +28,7 @@ def parse(data: bytes, where: str, huge: bool = False) -> etree._Element:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise ReadError(f"{where}: not well-formed XML ({exc})") from None
+
+
+def _unpadded(data: bytes) -> bytes:
+    return data.rstrip(b"\0 \t\r\n")

@@ -122,12 +122,11 @@ def test_hostile_tar_members_are_not_read(tmp_path):
 
 
 def test_tar_size_cap(tmp_path, monkeypatch):
-    from ofsep_presets.readers import ge_protocol
-
-    monkeypatch.setattr(ge_protocol, "MAX_TOTAL", 1000)
     path = tmp_path / "big.tar"
     path.write_bytes(_tar({f"s{i}/LxProtocol": b'set PSEQ "SPGR"\n' + b"#" * 900 for i in range(3)}))
-    with pytest.raises(ReadError, match="the cap"):
+    [inspection] = inspect_path(path)  # within the limits: read
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_READ_BYTES", "1000")
+    with pytest.raises(ReadError, match="read_bytes limit"):
         inspect_path(path)
 
 

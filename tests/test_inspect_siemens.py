@@ -103,9 +103,7 @@ def test_exar1_is_opened_read_only_and_left_byte_identical(tmp_path):
 
 
 def test_exar1_inflation_bomb_is_refused(tmp_path, monkeypatch):
-    from ofsep_presets.readers import siemens_exar1
-
-    monkeypatch.setattr(siemens_exar1, "MAX_INFLATED", 1 << 20)
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_INFLATE_BYTES", str(1 << 20))
     path = tmp_path / "bomb.exar1"
     con = sqlite3.connect(path)
     con.execute("create table Content (Hash, Data, Format)")
@@ -120,7 +118,7 @@ def test_exar1_inflation_bomb_is_refused(tmp_path, monkeypatch):
     con.execute("insert into Instance values ('s', 'p', 'h', null, null, null, 'l', null, 'EdfMeasurementStep', null)")
     con.commit()
     con.close()
-    with pytest.raises(ReadError, match="the cap"):
+    with pytest.raises(ReadError, match="inflate_bytes limit"):
         inspect_path(path)
 
 

@@ -7,8 +7,11 @@ files into series, has its own `read_many`). A reader never writes, never fetche
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+from .. import limits
 from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
 from . import (
     archive,
@@ -63,6 +66,8 @@ def inspect_path(path: Path, progress=None) -> list[Inspection]:
     for inspection in inspections:
         for acq in inspection.acquisitions:
             fill_implied(acq)
+            inspection.warnings += acq.warnings  # fields that could not be read, each named
+            acq.warnings.clear()
     return inspections
 
 
@@ -73,6 +78,8 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
         return _inspect_dir(path, progress)
     if path.name.upper() == "DICOMDIR":
         return _inspect_dir(path.parent, progress)  # the exam it indexes is the folder around it
+    if not path.is_file():  # a FIFO, socket or device would block or never end: only regular files are read
+        raise ReadError(f"{path}: not a regular file (a FIFO, socket or device); give a file or a folder")
     try:
         head = _head(path)
         reader = None if archive.is_zip(head) else reader_for(path, head)
@@ -85,10 +92,46 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
     return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
 
 
+def walk(root: Path) -> tuple[list[Path], list[str]]:
+    """The regular files under `root`, sorted, and one warning per kind of entry left out.
+
+    Symbolic links are never followed out of the folder: a linked folder is not entered (os.walk does not follow
+    links), and a linked file is read only when it resolves inside `root` (an exam folder pointing at
+    /etc/passwd or another patient's data reads neither). FIFOs, sockets and devices are skipped, not opened.
+    """
+    base = root.resolve()
+    files: list[Path] = []
+    outside = special = 0
+    for folder, _dirs, names in os.walk(root, followlinks=False):
+        for name in names:
+            file = Path(folder) / name
+            try:
+                if file.is_symlink():
+                    target = file.resolve()
+                    if not target.is_relative_to(base):
+                        outside += 1
+                        continue
+                mode = file.stat().st_mode
+            except (OSError, RuntimeError):  # a dangling or looping link
+                outside += 1
+                continue
+            if stat.S_ISREG(mode):
+                files.append(file)
+            else:
+                special += 1
+    warnings = []
+    if outside:
+        warnings.append(f"{root}: {outside} link(s) pointing outside the folder (or nowhere) not followed")
+    if special:
+        warnings.append(f"{root}: {special} entry(ies) that are not regular files (FIFO, socket, device) skipped")
+    return sorted(files), warnings
+
+
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
     skipped = 0
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    found, walk_warnings = walk(path)
+    for file in found:
         try:
             reader = reader_for(file)
         except OSError:
@@ -109,6 +152,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection = _read_each(reader, path, files)
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
+            inspection.warnings += walk_warnings
             results.append(inspection)
     return results
 
@@ -161,10 +205,15 @@ def _read_each(reader, root: Path, files: list[Path]) -> Inspection:
 def _guarded(fmt: str, path: Path, read):
     """Run a reader; anything but our own ReadError is a reader bug or hostile input, reported as unreadable."""
     try:
+        if isinstance(path, Path) and path.is_file():
+            with limits.deadline(path):
+                return read()
         return read()
     except ReadError:
         raise
     except MemoryError:
         raise ReadError(f"{path}: too large to read as {fmt}") from None
+    except RecursionError:
+        raise limits.too_deep(path) from None
     except Exception as exc:  # the last line of defence: a traceback is never the answer to bad input
         raise ReadError(f"{path}: could not be read as {fmt} ({type(exc).__name__}: {exc})") from None

@@ -3,7 +3,7 @@
 PACS and CD exports arrive zipped. Writing them out to read them would mean a user's archive decides where
 files land (`../`, absolute names, links); here a member is only ever bytes in memory. Each member is checked
 against the caps before it is inflated, and the inflated length is counted, not taken from the (forgeable)
-header: a decompression bomb stops at `MAX_MEMBER`.
+header: a decompression bomb stops at the `inflate_bytes` limit (ofsep_presets.limits).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from .. import limits
 from ..acquisition import ReadError
 
 ZIP_MAGIC = b"PK\x03\x04"
-MAX_MEMBER = 512 * 1024 * 1024  # bytes inflated from one member, at most (one DICOM file is far smaller)
-MAX_MEMBERS = 200_000
 MAX_RATIO = 200  # inflated / stored: DICOM headers and images compress far less than this; bombs far more
 
 
@@ -33,6 +32,7 @@ class Member:
 
     archive: str
     member: str
+    index: int = -1  # position in the central directory: the entry that was checked is the one read
 
     @property
     def name(self) -> str:
@@ -45,13 +45,20 @@ class Member:
     def open(self, mode: str = "rb") -> io.BytesIO:
         return io.BytesIO(self.read_bytes())
 
-    def read_bytes(self, limit: int = MAX_MEMBER) -> bytes:
-        archive = _open_archive(self.archive)
-        with archive.open(self.member) as handle:
+    def read_bytes(self, limit: int | None = None) -> bytes:
+        limit = limits.get("inflate_bytes") if limit is None else limit
+        with _open_archive(self.archive).open(self._info()) as handle:
             data = handle.read(limit + 1)
         if len(data) > limit:
-            raise ReadError(f"{self}: inflates past {limit / 2**20:g} MiB (the cap); refused")
+            raise limits.refusal("inflate_bytes", self)
         return data
+
+    def _info(self) -> zipfile.ZipInfo | str:
+        """The entry itself, not its name: a zip may hold two entries of one name (the ratio check read one,
+        zipfile's by-name lookup would open the last)."""
+        if self.index < 0:
+            return self.member
+        return _open_archive(self.archive).infolist()[self.index]
 
     def __str__(self) -> str:
         return f"{self.archive}:{self.member}"
@@ -74,7 +81,7 @@ def _refusal(info: zipfile.ZipInfo) -> str | None:
         return "link"
     if info.flag_bits & 0x1:
         return "encrypted"
-    if info.file_size > MAX_MEMBER:
+    if info.file_size > limits.get("inflate_bytes"):
         return "larger than the cap"
     if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
         return "compression ratio of a decompression bomb"
@@ -89,18 +96,21 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
         raise ReadError(f"{path}: not a readable .zip ({exc})") from None
     with archive:
         infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ReadError(f"{path}: more than {MAX_MEMBERS} members; refused")
+    limits.check("members", len(infos), path)
     safe: list[Member] = []
     refused: dict[str, list[str]] = {}
-    for info in infos:
+    names: set[str] = set()
+    for index, info in enumerate(infos):
         reason = _refusal(info)
+        if reason is None and info.filename in names:
+            reason = "a second entry of the same name"
+        names.add(info.filename)
         if reason == "folder" or PurePosixPath(info.filename).name.startswith("._"):
             continue
         if reason:
             refused.setdefault(reason, []).append(info.filename)
         else:
-            safe.append(Member(str(path), info.filename))
+            safe.append(Member(str(path), info.filename, index))
     warnings = [
         f"{path}: {len(names)} member(s) not read ({reason}), e.g. {names[0]!r}" for reason, names in refused.items()
     ]
@@ -108,6 +118,5 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
 
 
 def head(member: Member, size: int) -> bytes:
-    archive = _open_archive(member.archive)
-    with archive.open(member.member) as handle:
+    with _open_archive(member.archive).open(member._info()) as handle:
         return handle.read(size)

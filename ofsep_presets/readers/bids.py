@@ -11,12 +11,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .. import units
+from .. import limits, units
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 
 FORMAT = "bids-json"
-MAX_BYTES = 4 * 1024 * 1024
 _KEYS = (b'"RepetitionTime"', b'"EchoTime"', b'"MagneticFieldStrength"', b'"ConversionSoftware"', b'"Manufacturer"')
 _NOT_SIDECARS = {"dataset_description.json", "participants.json"}
 
@@ -34,10 +33,10 @@ def read(path: Path) -> Inspection:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    if path.stat().st_size > MAX_BYTES:
-        raise ReadError(f"{path}: larger than {MAX_BYTES // 1024 // 1024} MiB, not a sidecar")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(limits.read_file(path).decode("utf-8"))
+    except RecursionError:
+        raise limits.too_deep(path) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReadError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):

@@ -21,14 +21,13 @@ from typing import Any
 
 from pydicom.tag import Tag
 
-from .. import ascconv
+from .. import ascconv, limits
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 from . import dicom_scan
 from .archive import Member
 
 FORMAT = "dicom"
-MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
 GZIP_MAGIC = b"\x1f\x8b"
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 MR_IMAGE_STORAGE = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"}
@@ -92,27 +91,113 @@ def sniff(path: Path, head: bytes) -> bool:
 Source = Path | Member
 
 
-def _open(path: Source) -> io.BytesIO | Path:
+class _Inflating(io.RawIOBase):
+    """A gzip-wrapped DICOM read as a stream, never inflated whole: pydicom reads the header and stops before
+    the pixels; past limit `inflate_bytes` the read is refused (509 KB of gzipped zeros is 500 MB of nothing)."""
+
+    def __init__(self, raw: bytes, where: object):
+        self._gz = gzip.GzipFile(fileobj=io.BytesIO(raw))
+        self._where, self._cap = where, limits.get("inflate_bytes")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        room = self._cap + 1 - self._gz.tell()
+        data = self._gz.read(room if size is None or size < 0 else min(size, max(room, 0)))
+        if self._gz.tell() > self._cap:
+            raise limits.refusal("inflate_bytes", self._where)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 2:  # pydicom measures a stream's length this way; a gzip stream's is its inflated size
+            self._gz.seek(self._cap + 1)
+            if self._gz.tell() > self._cap:
+                raise limits.refusal("inflate_bytes", self._where)
+            return self._gz.seek(offset, 1) if offset else self._gz.tell()
+        return self._gz.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._gz.tell()
+
+
+def _open(path: Source):
     with path.open("rb") as handle:
         magic = handle.read(2)
-    if magic != GZIP_MAGIC:
-        return path if isinstance(path, Path) else path.open("rb")
-    with path.open("rb") as raw, gzip.open(raw, "rb") as handle:
-        data = handle.read(MAX_DECOMPRESSED + 1)
-    if len(data) > MAX_DECOMPRESSED:
-        raise ReadError(f"{path}: decompresses past {MAX_DECOMPRESSED / 2**20:g} MiB (the cap); refused")
-    return io.BytesIO(data)
+        if magic != GZIP_MAGIC:
+            return path if isinstance(path, Path) else path.open("rb")
+        handle.seek(0)
+        raw = limits.read_capped(handle, path)
+    return _Inflating(raw, path)
+
+
+DEFLATED = b"1.2.840.10008.1.2.1.99"
+
+
+def _refuse_deflate_bombs(fp, where: object) -> None:
+    """pydicom inflates a deflated-transfer-syntax dataset whole and uncapped (1.5 MB -> 3.1 GB): measure the
+    inflated size first, in chunks, and refuse past limit `inflate_bytes`."""
+    start = fp.tell()
+    head = fp.read(8192)
+    fp.seek(start)
+    if DEFLATED not in head:
+        return
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+
+    try:
+        read_preamble(fp, True)
+        meta = _read_file_meta_info(fp)
+        syntax = str(meta.get("TransferSyntaxUID", ""))
+    except Exception:  # pydicom says what is wrong with the header itself
+        syntax = ""
+    if syntax == DEFLATED.decode():
+        limits.inflated_size(limits.read_capped(fp, where), where)
+    fp.seek(start)
+
+
+def _counting(stop):
+    """pydicom's per-element stop callback, also counting elements against limit `elements` (a header of
+    zero-length elements is endless work in few bytes)."""
+    cap, seen = limits.get("elements"), [0]
+
+    def stop_when(tag, vr, length) -> bool:
+        seen[0] += 1
+        if seen[0] > cap:
+            raise limits.refusal("elements", "DICOM header")
+        return stop(tag, vr, length)
+
+    return stop_when
+
+
+def _partial(fp, stop, tags=None):
+    """pydicom's read_partial under the budgets: deflate measured first, elements counted."""
+    from pydicom.filereader import read_partial
+
+    _refuse_deflate_bombs(fp, getattr(fp, "name", "DICOM"))
+    return read_partial(fp, stop_when=_counting(stop), specific_tags=tags)
 
 
 def _dcmread(path: Source, tags: list | None = None):
-    import pydicom
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return pydicom.dcmread(_open(path), stop_before_pixels=True, specific_tags=tags)
+            source = _open(path)
+            if isinstance(source, Path):
+                with source.open("rb") as handle:
+                    return _partial(handle, _stop_full, tags)
+            return _partial(source, _stop_full, tags)
         except ReadError:
             raise
+        except RecursionError:
+            raise limits.too_deep(path) from None
         except Exception as exc:  # pydicom raises many types on truncated or malformed files
             raise ReadError(f"{path}: not readable DICOM ({type(exc).__name__}: {exc})") from None
 
@@ -145,36 +230,47 @@ class FileInfo:
 
 
 def _scan_one(path: Source, full: bool = False) -> FileInfo:
-    """Read one file's header only as far as the grouping and diffusion tags (group < 0x0021), unless `full`."""
-    from pydicom.filereader import read_partial
+    """Read one file's header only as far as the grouping and diffusion tags (group < 0x0021), unless `full`.
 
+    Whatever one file holds (a damaged header, an InstanceNumber "abc", a sequence nested 10,000 deep), only that
+    file is lost: it comes back as a FileInfo with an error, counted in the warnings, and the folder goes on.
+    """
     try:
-        with path.open("rb") as handle:
-            prefix = handle.read(PREFIX)
-            if prefix[:2] == GZIP_MAGIC:
-                source = _open(path)
-                ds = read_partial(source, stop_when=_stop_full if full else _stop_scan)
-            elif full:
-                handle.seek(0)
-                ds = read_partial(handle, stop_when=_stop_full)
-            else:
-                fast = _fast_info(path, prefix)
-                if fast is not None:
-                    return fast
-                # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
-                # element-by-element reads. A header whose tags run past the prefix is read from the file.
-                try:
-                    ds = read_partial(io.BytesIO(prefix), stop_when=_stop_scan, specific_tags=SCAN_TAGS)
-                    complete = len(prefix) < PREFIX or "SeriesInstanceUID" in ds
-                except Exception:
-                    complete = False
-                if not complete:
-                    handle.seek(0)
-                    ds = read_partial(handle, stop_when=_stop_scan, specific_tags=SCAN_TAGS)
+        with limits.deadline(path):
+            return _scan_fields(path, full)
     except ReadError as exc:
         return FileInfo(path, error=str(exc))
+    except RecursionError:
+        return FileInfo(path, error=str(limits.too_deep(path)))
     except Exception as exc:  # pydicom raises many types on damaged files
         return FileInfo(path, error=f"{path}: not readable DICOM ({type(exc).__name__}: {exc})")
+
+
+def _scan_fields(path: Source, full: bool) -> FileInfo:
+    from pydicom.filereader import read_partial
+
+    with path.open("rb") as handle:
+        prefix = handle.read(PREFIX)
+        if prefix[:2] == GZIP_MAGIC:
+            source = _open(path)
+            ds = _partial(source, _stop_full if full else _stop_scan)
+        elif full:
+            handle.seek(0)
+            ds = _partial(handle, _stop_full)
+        else:
+            fast = _fast_info(path, prefix)
+            if fast is not None:
+                return fast
+            # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
+            # element-by-element reads. A header whose tags run past the prefix is read from the file.
+            try:
+                ds = read_partial(io.BytesIO(prefix), stop_when=_stop_scan, specific_tags=SCAN_TAGS)
+                complete = len(prefix) < PREFIX or "SeriesInstanceUID" in ds
+            except Exception:
+                complete = False
+            if not complete:
+                handle.seek(0)
+                ds = _partial(handle, _stop_scan, SCAN_TAGS)
     media = str(ds.file_meta.get("MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     sop = str(ds.get("SOPClassUID", "") or media)
     if not full and sop in ENHANCED:
@@ -183,7 +279,7 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
         path,
         sop=sop,
         uid=str(ds.get("SeriesInstanceUID", "")),
-        number=int(ds.get("InstanceNumber") or 0),
+        number=_order(ds.get("InstanceNumber")),
         image_types=tuple(str(t).upper() for t in (ds.get("ImageType") or [])),
         diffusion=tuple(_diffusion_of(ds)),
     )
@@ -218,13 +314,13 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
         diffusion = ((b, tuple(direction) if usable else None),)
-    number = _float(_text(found.get(0x00200013)))
+    number = _order(_text(found.get(0x00200013)))
     types = _text(found.get(0x00080008))
     return FileInfo(
         path,
         sop=sop,
         uid=_text(found.get(0x0020000E)),
-        number=int(number) if number is not None else 0,
+        number=number,
         image_types=tuple(t.strip().upper() for t in types.split("\\")) if types else (),
         diffusion=diffusion,
     )
@@ -291,20 +387,10 @@ def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
         for b, vector in info.diffusion:
             _add(s, b, list(vector) if vector else None)
     for s in series.values():
-        representative = s.files[s.numbers.index(min(s.numbers))] if s.numbers else s.files[0]
-        try:
-            acq = _acquisition(representative, s, inspection.warnings)
-            if acq.get("sequence_family") == "epi_dwi" and not s.b_values and "derived" not in acq.params:
-                # A diffusion series whose b-values are only in private groups past the fast scan's stop
-                # (older Philips): read its files in full once and count again.
-                for info in scan(s.files, full=True):
-                    for b, vector in info.diffusion:
-                        _add(s, b, list(vector) if vector else None)
-                if s.b_values:
-                    acq = _acquisition(representative, s, inspection.warnings)
-        except ReadError as exc:
-            inspection.warnings.append(str(exc))
+        found = _series_acquisition(s, inspection.warnings)
+        if found is None:
             continue
+        representative, acq = found
         if "repetition_time_ms" not in acq.params and "manufacturer" not in acq.params:
             inspection.warnings.append(f"{representative}: header incomplete (truncated?); series skipped")
             continue
@@ -315,6 +401,38 @@ def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
         raise ReadError(f"{root}: no readable DICOM series; first problem: {inspection.warnings[0]}")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+REPRESENTATIVES = 3  # files of one series tried in turn when the first chosen cannot be read
+
+
+def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acquisition] | None:
+    """The series' acquisition read from its first file in instance order; a file that cannot be read (a
+    damaged or hostile mutant) is skipped with a warning and the next one is taken, so one file never costs
+    its series."""
+    order = sorted(range(len(s.files)), key=lambda i: s.numbers[i] if i < len(s.numbers) else 0)
+    for i in order[:REPRESENTATIVES]:
+        representative = s.files[i]
+        try:
+            with limits.deadline(representative):
+                acq = _acquisition(representative, s, warnings_out)
+                if acq.get("sequence_family") == "epi_dwi" and not s.b_values and "derived" not in acq.params:
+                    # A diffusion series whose b-values are only in private groups past the fast scan's stop
+                    # (older Philips): read its files in full once and count again.
+                    for info in scan(s.files, full=True):
+                        for b, vector in info.diffusion:
+                            _add(s, b, list(vector) if vector else None)
+                    if s.b_values:
+                        acq = _acquisition(representative, s, warnings_out)
+        except RecursionError:
+            warnings_out.append(f"{limits.too_deep(representative)}; file skipped")
+            continue
+        except Exception as exc:  # ReadError, or pydicom choking on a crafted value: this file only
+            text = str(exc) if isinstance(exc, ReadError) else f"{representative}: {type(exc).__name__}: {exc}"
+            warnings_out.append(f"{text}; file skipped")
+            continue
+        return representative, acq
+    return None
 
 
 def iso_time(tm: str) -> str:
@@ -334,6 +452,12 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def _order(value: Any) -> int:
+    """InstanceNumber as a sort key: a value that is not a finite number ("abc", "1e400") sorts as 0."""
+    number = _float(value)
+    return int(number) if number is not None and abs(number) < 2**63 else 0
 
 
 def _vector(value: Any) -> list[float] | None:
@@ -429,12 +553,12 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         value = ds.get(tag)
         if value:
             acq.set(param, "\\".join(value) if not isinstance(value, str) else value, src(tag))
-    if ds.get("MagneticFieldStrength") is not None:
-        acq.set("field_strength_t", float(ds.MagneticFieldStrength), src("MagneticFieldStrength"))
+    with acq.reading("MagneticFieldStrength"):
+        acq.set("field_strength_t", ds.get("MagneticFieldStrength"), src("MagneticFieldStrength"))
     if ds.get("SeriesDescription"):
         acq.set("series_description", str(ds.SeriesDescription), src("SeriesDescription"))
-    if number is not None:
-        acq.set("series_number", int(number), src("SeriesNumber"))
+    with acq.reading("SeriesNumber"):
+        acq.set("series_number", number, src("SeriesNumber"))
     if ds.get("AcquisitionTime"):
         acq.set("acquisition_time", iso_time(str(ds.AcquisitionTime)), src(f"AcquisitionTime={ds.AcquisitionTime}"))
     kind = str(ds.get("MRAcquisitionType", "")).upper()
@@ -459,41 +583,45 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 param, _float(value), src(tag if tag != "EffectiveEchoTime" or "EchoTime" not in ds else "EchoTime")
             )
     inversion = ds.get("InversionTime")
-    if inversion is None:
-        times = _first(ds, "MRModifierSequence", "InversionTimes")
-        inversion = times[0] if times else None
+    if inversion is None:  # enhanced: InversionTimes, which pydicom gives as a float when it holds one value
+        inversion = _float(_first(ds, "MRModifierSequence", "InversionTimes"))
     has_ir = "IR" in scanning.upper().split("\\") or str(_first(ds, "MRModifierSequence", "InversionRecovery")) == "YES"
     if _float(inversion) and has_ir:
         acq.set("inversion_time_ms", _float(inversion), src("InversionTime"))
     spacing = _first(ds, "PixelMeasuresSequence", "PixelSpacing")
     thickness = acq.get("slice_thickness_mm")
-    if spacing and thickness:
-        acq.set(
-            "voxel_size_mm",
-            [float(spacing[1]), float(spacing[0]), thickness],
-            src("PixelSpacing + SliceThickness (reconstructed voxel)"),
-        )
+    with acq.reading("PixelSpacing"):
+        if spacing and thickness:
+            acq.set(
+                "voxel_size_mm",
+                [float(spacing[1]), float(spacing[0]), thickness],
+                src("PixelSpacing + SliceThickness (reconstructed voxel)"),
+            )
     between = _first(ds, "PixelMeasuresSequence", "SpacingBetweenSlices")
     if _float(between) is not None and thickness is not None and kind == "2D":
         acq.set("slice_gap_mm", round(_float(between) - thickness, 6), src("SpacingBetweenSlices - SliceThickness"))
     iop = _first(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
-    if iop:
-        acq.set("orientation", orientation_from_iop([float(v) for v in iop]), src("ImageOrientationPatient"))
+    with acq.reading("ImageOrientationPatient"):
+        if iop:
+            acq.set("orientation", orientation_from_iop([float(v) for v in iop]), src("ImageOrientationPatient"))
     matrix = ds.get("AcquisitionMatrix")
     direction = str(
         ds.get("InPlanePhaseEncodingDirection")
         or _first(ds, "MRFOVGeometrySequence", "InPlanePhaseEncodingDirection")
         or ""
     )
-    if matrix and len(matrix) == 4 and direction in ("ROW", "COL"):
-        read, phase = (
-            (matrix[1] or matrix[0], matrix[2] or matrix[3])
-            if direction == "COL"
-            else (matrix[0] or matrix[1], matrix[3] or matrix[2])
-        )
-        acq.set(
-            "matrix", [read, phase], src(f"AcquisitionMatrix={list(matrix)}, InPlanePhaseEncodingDirection={direction}")
-        )
+    with acq.reading("AcquisitionMatrix"):
+        if matrix and len(matrix) == 4 and direction in ("ROW", "COL"):
+            read, phase = (
+                (matrix[1] or matrix[0], matrix[2] or matrix[3])
+                if direction == "COL"
+                else (matrix[0] or matrix[1], matrix[3] or matrix[2])
+            )
+            acq.set(
+                "matrix",
+                [read, phase],
+                src(f"AcquisitionMatrix={list(matrix)}, InPlanePhaseEncodingDirection={direction}"),
+            )
     bandwidth = ds.get("PixelBandwidth") or _first(ds, "MRImagingModifierSequence", "PixelBandwidth")
     if _float(bandwidth):
         acq.set("pixel_bandwidth_hz", _float(bandwidth), src("PixelBandwidth"))
@@ -531,6 +659,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         if protocol:
             fill = Acquisition(acq.name)
             ascconv.to_acquisition(ascconv.parse(protocol), fill, f"{here} CSA ASCCONV")
+            acq.warnings += fill.warnings
             counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
             if counted is not None and prescribed is not None and counted < prescribed:
                 # Fewer directions in the files than the protocol prescribes: the series is incomplete here.

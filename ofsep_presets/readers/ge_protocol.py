@@ -12,7 +12,7 @@ import re
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from .. import xmlsafe
+from .. import limits, xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import set_family
 from ..vendors import all_vendors
@@ -20,16 +20,19 @@ from .vocabulary import acquisition_from_vendor_values
 
 FORMAT = "ge-protocol-tar"
 LX_FORMAT = "ge-lxprotocol"
-MAX_MEMBER = 4 * 1024 * 1024
-MAX_TOTAL = 64 * 1024 * 1024
-MAX_MEMBERS = 10_000
-_SET = re.compile(r'^\s*set\s+(\w+)\s+"((?:[^"\\]|\\.)*)"', re.M)
+MAX_MEMBER = 4 * 1024 * 1024  # one LxProtocol is ~20 KB; a member past this is not one (and is not read)
+# `[ \t]`, not `\s`: with re.M, `^\s*` at each of n blank lines would run over all the blank lines after it
+# (quadratic: a 256 KB file of newlines took 48 s). Each line start is now tried in O(its own indent).
+_SET = re.compile(r'^[ \t]*set[ \t]+(\w+)[ \t]+"((?:[^"\\\n]|\\.)*)"', re.M)
+_KEYS = re.compile(r'^[ \t]*set[ \t]+(\w+)[ \t]+"', re.M)
 
 
 def sniff(path: Path, head: bytes) -> bool:
     if len(head) > 262 and head[257:262] == b"ustar":
+        if path.stat().st_size > limits.get("read_bytes"):
+            return True  # a tar past the limit: read() refuses it, naming the limit
         try:
-            with tarfile.open(path) as archive:
+            with tarfile.open(path, mode="r:") as archive:  # plain tar only, like the read (see _open_tar)
                 for count, member in enumerate(archive):
                     if member.name.endswith(("session.xml", "LxProtocol")):
                         return True
@@ -43,8 +46,16 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def is_lxprotocol(head: bytes) -> bool:
     text = head.decode("latin-1")
-    keys = set(re.findall(r'^\s*set\s+(\w+)\s+"', text, re.M))
+    keys = set(_KEYS.findall(text))
     return b"ofsep-presets" not in head and len(keys & {"PSEQ", "IMODE", "PLANE", "TE", "TR", "FOV", "SLTHICK"}) >= 3
+
+
+def _open_tar(path: Path) -> tarfile.TarFile:
+    """A plain tar only ("r:"): the sniffer saw an uncompressed ustar header, so a file that only looks like one
+    (a gzip stream whose extra field spells `ustar`) is not inflated behind its back; the file's size, checked
+    first, then bounds whatever tarfile reads, PAX headers included."""
+    limits.check("read_bytes", path.stat().st_size, path)
+    return tarfile.open(path, mode="r:")
 
 
 def _safe(member: tarfile.TarInfo) -> bool:
@@ -63,7 +74,7 @@ def read(path: Path) -> Inspection:
         head = handle.read(512)
     if not (len(head) > 262 and head[257:262] == b"ustar"):
         inspection = Inspection(source=str(path), format=LX_FORMAT)
-        text = path.read_bytes()[:MAX_MEMBER].decode("latin-1")
+        text = limits.read_file(path).decode("latin-1")
         inspection.acquisitions.append(lx_acquisition(path.parent.name or path.name, text, path.name))
         inspection.scanner = scanner_from(inspection.acquisitions)
         return inspection
@@ -71,16 +82,14 @@ def read(path: Path) -> Inspection:
     files: dict[str, bytes] = {}
     total, refused = 0, 0
     try:
-        with tarfile.open(path) as archive:
+        with _open_tar(path) as archive:
             for count, member in enumerate(archive):
-                if count >= MAX_MEMBERS:
-                    raise ReadError(f"{path}: more than {MAX_MEMBERS} members; refused")
+                limits.check("members", count, path)
                 if not _safe(member):
                     refused += 0 if member.isdir() or PurePosixPath(member.name).name.startswith("._") else 1
                     continue
                 total += member.size
-                if total > MAX_TOTAL:
-                    raise ReadError(f"{path}: more than {MAX_TOTAL // 2**20} MiB to read (the cap); refused")
+                limits.check("read_bytes", total, f"{path}: members")
                 data = archive.extractfile(member)
                 files[member.name] = data.read(MAX_MEMBER + 1) if data else b""
     except tarfile.TarError as exc:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import limits
 from ..acquisition import Inspection, ReadError, scanner_from
 from .siemens_exar1 import acquisition_from_protocol
 
 FORMAT = "siemens-ascconv"
-MAX_BYTES = 16 * 1024 * 1024
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -16,9 +16,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path) -> Inspection:
-    if path.stat().st_size > MAX_BYTES:
-        raise ReadError(f"{path}: larger than any protocol; refused")
-    text = path.read_bytes().decode("latin-1")
+    text = limits.read_file(path).decode("latin-1")
     if "### ASCCONV BEGIN" not in text:
         raise ReadError(f"{path}: no ASCCONV block in this protocol")
     inspection = Inspection(source=str(path), format=FORMAT)

@@ -10,11 +10,11 @@ import re
 import zlib
 from pathlib import Path
 
+from .. import limits
 from ..acquisition import Inspection, ReadError, scanner_from
 from .siemens_exar1 import acquisition_from_protocol
 
 FORMAT = "siemens-edx"
-MAX_INFLATED = 256 * 1024 * 1024
 _SECTION = re.compile(r"\r?\n@{10,}\r?\n")
 
 
@@ -34,20 +34,30 @@ def _utf7(name: str) -> str:
         return name
 
 
+def _header_fields(section: str) -> dict[str, str]:
+    """`MrEdb...=value` lines of a section, split with string operations (linear, whatever the line holds)."""
+    fields: dict[str, str] = {}
+    for line in section.splitlines():
+        if line.startswith("MrEdb"):
+            key, _, value = line.partition("=")
+            fields.setdefault(key, value.strip())
+    return fields
+
+
 def read(path: Path) -> Inspection:
     inflater = zlib.decompressobj()
     try:
-        data = inflater.decompress(path.read_bytes(), MAX_INFLATED)
+        data = inflater.decompress(limits.read_file(path), limits.get("inflate_bytes"))
     except zlib.error as exc:
         raise ReadError(f"{path}: damaged .edx stream ({exc})") from None
     if inflater.unconsumed_tail:
-        raise ReadError(f"{path}: inflates past {MAX_INFLATED // 2**20} MiB (the cap); refused")
+        raise limits.refusal("inflate_bytes", path)
     inspection = Inspection(source=str(path), format=FORMAT)
     for section in _SECTION.split(data.decode("latin-1")):
-        if not re.search(r"^MrEdbType=Prot\s*$", section, re.M):
+        fields = _header_fields(section)
+        if fields.get("MrEdbType") != "Prot":
             continue
-        name_match = re.search(r"^MrEdbName=(.*?)\s*$", section, re.M)
-        name = _utf7(name_match.group(1)) if name_match else "unnamed"
+        name = _utf7(fields["MrEdbName"]) if "MrEdbName" in fields else "unnamed"
         if "### ASCCONV BEGIN" not in section:
             inspection.warnings.append(f"protocol {name!r}: no ASCCONV block; skipped")
             continue

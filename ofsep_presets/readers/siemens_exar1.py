@@ -13,13 +13,12 @@ import uuid
 import zlib
 from pathlib import Path
 
-from .. import ascconv
+from .. import ascconv, limits
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import set_family
 
 FORMAT = "siemens-exar1"
 SQLITE_MAGIC = b"SQLite format 3\x00"
-MAX_INFLATED = 64 * 1024 * 1024  # one protocol is ~1 MB; a blob inflating past this is refused
 REQUIRED_TABLES = {"Content", "Instance"}
 
 
@@ -35,44 +34,86 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    # SQLite itself refuses any string or blob past the cap, stored or computed (a generated column of
+    # randomblob(400 MB) per row): the cap holds inside the query, before Python sees a byte.
+    con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(limits.get("read_bytes"), 2**31 - 1))
+    return con
 
 
 def _inflate(blob: bytes, where: str) -> dict:
+    cap = limits.get("inflate_bytes")
     inflater = zlib.decompressobj(-15)
-    data = inflater.decompress(blob, MAX_INFLATED)
+    data = inflater.decompress(blob, cap)
     if inflater.unconsumed_tail:
-        raise ReadError(f"{where}: a record inflates past {MAX_INFLATED // 2**20} MiB (the cap); refused")
+        raise limits.refusal("inflate_bytes", f"{where}: a record")
     text = data.decode("utf-8-sig", errors="replace")
     if not text.startswith("EDF V1:"):
         raise ReadError(f"{where}: a record is not an EDF object")
     return json.loads(text.split(";", 1)[1])
 
 
+class _Contents:
+    """The Content records the steps need, read in one pass over the table (no per-lookup scan of an unindexed
+    table) and inflated once each (a label shared by every step is not re-inflated per step); the blobs kept
+    count against limit `inflate_total`."""
+
+    def __init__(self, con: sqlite3.Connection, needed: set, where: str):
+        self._where = where
+        self._blobs: dict[object, bytes] = {}
+        self._cache: dict[object, dict] = {}
+        budget = limits.Budget(where)
+        for digest, data in con.execute("select Hash, Data from Content"):
+            if digest in needed and digest not in self._blobs and isinstance(data, bytes):
+                budget.spend(len(data))
+                self._blobs[digest] = data
+
+    def get(self, digest: object, what: str) -> dict:
+        if digest not in self._cache:
+            blob = self._blobs.get(digest)
+            if blob is None:
+                raise ReadError(f"{self._where}: missing content for {what}")
+            record = _inflate(blob, self._where)
+            self._cache[digest] = record if isinstance(record, dict) else {}
+        return self._cache[digest]
+
+
 def read(path: Path) -> Inspection:
     inspection = Inspection(source=str(path), format=FORMAT)
     try:
         with _connect(path) as con:
-            rows = con.execute(
-                "select Element_id, ContentHash, Children, ParentElementId, LabelElement_id, InstanceType from Instance"
-            ).fetchall()
-            blobs = dict(con.execute("select Hash, Data from Content").fetchall())
+            return _read(con, path, inspection)
     except sqlite3.Error as exc:
+        if "too big" in str(exc):
+            raise limits.refusal("read_bytes", f"{path}: a database value") from None
         raise ReadError(f"{path}: not a readable .exar1 database ({exc})") from None
+
+
+def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspection:
+    cap = limits.get("members")
+    rows = con.execute(
+        "select Element_id, ContentHash, Children, ParentElementId, LabelElement_id, InstanceType from Instance "
+        "limit ?",
+        (cap + 1,),
+    ).fetchall()
+    limits.check("members", len(rows), f"{path}: Instance rows")
     by_element = {r[0]: r for r in rows}
+    wanted = {"EdfProtocol", "EdfMeasurementStep"}
+    needed = {r[1] for r in rows if r[5] == "EdfProtocol"}
+    needed |= {by_element[r[4]][1] for r in rows if r[5] in wanted and r[4] in by_element}
+    contents = _Contents(con, needed, str(path))
 
     def content(row) -> dict:
-        blob = blobs.get(row[1])
-        if blob is None:
-            raise ReadError(f"{path}: missing content for {row[5]} {row[0]}")
-        return _inflate(blob, str(path))
+        return contents.get(row[1], f"{row[5]} {row[0]}")
 
     def label(row) -> str:
         target = by_element.get(row[4])
         if target is None:
             return "unnamed"
         texts = content(target).get("Texts") or {}
-        return next((str(v) for k, v in texts.items() if not k.startswith("$")), "unnamed")
+        if not isinstance(texts, dict):
+            return "unnamed"
+        return next((str(v) for k, v in texts.items() if not str(k).startswith("$")), "unnamed")
 
     protocols = {r[3]: r for r in rows if r[5] == "EdfProtocol"}
     steps = [r for r in rows if r[5] == "EdfMeasurementStep"]
@@ -99,6 +140,7 @@ def _child_order(rows) -> dict[str, int]:
     for row in rows:
         children = row[2]
         if row[5] == "EdfProgram" and isinstance(children, bytes) and len(children) % 16 == 0:
+            limits.check("members", len(children) // 16, "an .exar1 program's steps")
             for i in range(0, len(children), 16):
                 order.setdefault(str(uuid.UUID(bytes_le=children[i : i + 16])), len(order))
     return order

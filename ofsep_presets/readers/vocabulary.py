@@ -25,47 +25,49 @@ def acquisition_from_vendor_values(
     pending = []
     families = {product: family for family, products in vendor.families.items() for product in products}
     for param, label, value in entries:
-        if param == "sequence_family":
-            acq.set(param, families.get(value), f"{where} product {value!r} ({vendor.name} vocabulary)")
-            continue
-        field = next((f for f in vendor.fields_for(param) if f.named(label)), None)
-        if field is None:
-            continue
-        text = value
-        if field.unit and text.endswith(" " + field.unit):
-            text = text[: -len(field.unit) - 1]
-        spec = params[param]
-        if spec.type in ("enum", "boolean"):
-            reverse = {word: key for key, word in vendor.words.get(param, {}).items()}
-            key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
-            if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
-                acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
-            continue
-        if field.convert in ("gap_percent", "rbw_khz", "wfs_pixels"):
-            pending.append((param, field, text, label, value))  # needs thickness / matrix / field strength
-            continue
-        if field.convert == "voxel_text" and param != "voxel_size_mm":
-            continue
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number is not None and param in ("fov_mm", "matrix"):
-            partial = parts.setdefault(param, [None, None])
-            if units.vendor_part(field.convert, number, partial):
+        with acq.reading(f"{label}={value}"):  # a value that does not parse is absent, warned about
+            if param == "sequence_family":
+                acq.set(param, families.get(value), f"{where} product {value!r} ({vendor.name} vocabulary)")
                 continue
-        if field.convert == "eighths":
-            acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
-            continue
-        if number is None and not spec.is_list:
-            continue
-        canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
-        acq.set(param, canonical, f"{where} {label}={value}")
+            field = next((f for f in vendor.fields_for(param) if f.named(label)), None)
+            if field is None:
+                continue
+            text = value
+            if field.unit and text.endswith(" " + field.unit):
+                text = text[: -len(field.unit) - 1]
+            spec = params[param]
+            if spec.type in ("enum", "boolean"):
+                reverse = {word: key for key, word in vendor.words.get(param, {}).items()}
+                key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
+                if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
+                    acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
+                continue
+            if field.convert in ("gap_percent", "rbw_khz", "wfs_pixels"):
+                pending.append((param, field, text, label, value))  # needs thickness / matrix / field strength
+                continue
+            if field.convert == "voxel_text" and param != "voxel_size_mm":
+                continue
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+            if number is not None and param in ("fov_mm", "matrix"):
+                partial = parts.setdefault(param, [None, None])
+                if units.vendor_part(field.convert, number, partial):
+                    continue
+            if field.convert == "eighths":
+                acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
+                continue
+            if number is None and not spec.is_list:
+                continue
+            canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
+            acq.set(param, canonical, f"{where} {label}={value}")
     for param, partial in parts.items():
         if None not in partial:
             acq.set(param, partial, f"{where}: {param} from its read and phase fields")
     context = dict(acq.params)
     for param, field, text, label, value in pending:
         context["field_strength_t"] = field_t
-        acq.set(param, units.from_vendor(float(text), field.convert, context), f"{where} {label}={value}")
+        with acq.reading(f"{label}={value}"):
+            acq.set(param, units.from_vendor(float(text), field.convert, context), f"{where} {label}={value}")
     return acq
