@@ -142,25 +142,38 @@ def _open(path: Source):
 DEFLATED = b"1.2.840.10008.1.2.1.99"
 
 
-def _refuse_deflate_bombs(fp, where: object) -> None:
-    """pydicom inflates a deflated-transfer-syntax dataset whole and uncapped (1.5 MB -> 3.1 GB): measure the
-    inflated size first, in chunks, and refuse past limit `inflate_bytes`."""
+def _refuse_bombs(fp, where: object) -> None:
+    """What pydicom would read without a bound, checked before it reads: a deflated-transfer-syntax dataset
+    (inflated whole and uncapped: 1.5 MB -> 3.1 GB) is measured in chunks against limit `inflate_bytes`; a
+    dataset opening with group 0000 (a network command set, never in a stored file) is refused, since pydicom
+    reads command elements with no stop callback (500 MB of zeros after DICM: 62 million elements, 101 s)."""
     start = fp.tell()
-    head = fp.read(8192)
+    head = fp.read(65536)
     fp.seek(start)
-    if DEFLATED not in head:
+    if head[128:132] != b"DICM":
         return
-    from pydicom.filereader import _read_file_meta_info, read_preamble
-
-    try:
-        read_preamble(fp, True)
-        meta = _read_file_meta_info(fp)
-        syntax = str(meta.get("TransferSyntaxUID", ""))
-    except Exception:  # pydicom says what is wrong with the header itself
-        syntax = ""
-    if syntax == DEFLATED.decode():
-        limits.inflated_size(limits.read_capped(fp, where), where)
-    fp.seek(start)
+    at, syntax = 132, b""
+    while at + 8 <= len(head):
+        group, element, vr = struct.unpack_from("<HH2s", head, at)
+        if group != 0x0002:
+            break
+        if vr in dicom_scan.LONG_VRS:
+            if at + 12 > len(head):
+                return
+            length, value = struct.unpack_from("<I", head, at + 8)[0], at + 12
+        else:
+            length, value = struct.unpack_from("<H", head, at + 6)[0], at + 8
+        if element == 0x0010:
+            syntax = head[value : value + length].rstrip(b"\0 ")
+        at = value + length
+    if at + 2 <= len(head) and struct.unpack_from("<H", head, at)[0] == 0x0000:
+        raise ReadError(f"{where}: its dataset opens with group 0000 (a network command set); not a DICOM file")
+    if syntax == DEFLATED:
+        fp.seek(start + at)
+        try:
+            limits.inflated_size(limits.read_capped(fp, where), where)
+        finally:
+            fp.seek(start)
 
 
 def _counting(stop):
@@ -171,17 +184,17 @@ def _counting(stop):
     def stop_when(tag, vr, length) -> bool:
         seen[0] += 1
         if seen[0] > cap:
-            raise limits.refusal("elements", "DICOM header")
+            raise limits.refusal("elements", "a DICOM header")
         return stop(tag, vr, length)
 
     return stop_when
 
 
-def _partial(fp, stop, tags=None):
+def _partial(fp, stop, tags=None, where: object = "DICOM"):
     """pydicom's read_partial under the budgets: deflate measured first, elements counted."""
     from pydicom.filereader import read_partial
 
-    _refuse_deflate_bombs(fp, getattr(fp, "name", "DICOM"))
+    _refuse_bombs(fp, where)
     return read_partial(fp, stop_when=_counting(stop), specific_tags=tags)
 
 
@@ -192,8 +205,8 @@ def _dcmread(path: Source, tags: list | None = None):
             source = _open(path)
             if isinstance(source, Path):
                 with source.open("rb") as handle:
-                    return _partial(handle, _stop_full, tags)
-            return _partial(source, _stop_full, tags)
+                    return _partial(handle, _stop_full, tags, path)
+            return _partial(source, _stop_full, tags, path)
         except ReadError:
             raise
         except RecursionError:
@@ -253,10 +266,10 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
         prefix = handle.read(PREFIX)
         if prefix[:2] == GZIP_MAGIC:
             source = _open(path)
-            ds = _partial(source, _stop_full if full else _stop_scan)
+            ds = _partial(source, _stop_full if full else _stop_scan, where=path)
         elif full:
             handle.seek(0)
-            ds = _partial(handle, _stop_full)
+            ds = _partial(handle, _stop_full, where=path)
         else:
             fast = _fast_info(path, prefix)
             if fast is not None:
@@ -270,7 +283,7 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
                 complete = False
             if not complete:
                 handle.seek(0)
-                ds = _partial(handle, _stop_scan, SCAN_TAGS)
+                ds = _partial(handle, _stop_scan, SCAN_TAGS, path)
     media = str(ds.file_meta.get("MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     sop = str(ds.get("SOPClassUID", "") or media)
     if not full and sop in ENHANCED:
