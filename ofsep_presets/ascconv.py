@@ -56,9 +56,9 @@ def parse(text: str) -> dict[str, Any]:
 def _uncomment(raw: str) -> str:
     """The value before a trailing '#' comment; a '#' inside a quoted string is part of the value."""
     raw = raw.strip()
-    if raw.startswith('"'):
-        close = raw.find('"', 1)
-        return raw if close < 0 else raw[: close + 1]
+    if raw.startswith('"'):  # to the last quote: XA writes ""%CustomerSeq%\\name"" (quotes doubled)
+        close = raw.rfind('"')
+        return raw if close <= 0 else raw[: close + 1]
     return raw.partition("#")[0].strip()
 
 

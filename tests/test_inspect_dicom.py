@@ -97,7 +97,8 @@ def test_garbage_truncated_and_empty_files_are_skipped_and_counted(tmp_path, mon
     (tmp_path / "truncated.dcm").write_bytes(source.read_bytes()[:600])
     (tmp_path / "empty.dcm").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
-    (tmp_path / "bomb.dcm.gz").write_bytes(gzip.compress(b"\0" * 128 + b"DICM" + b"\0" * (2 << 20)))
+    bomb = b"\0" * 128 + b"DICM" + b"\x08\x00\x05\x00" + b"\0" * (2 << 20)  # a dataset, then 2 MB of zeros
+    (tmp_path / "bomb.dcm.gz").write_bytes(gzip.compress(bomb))
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()}
     [dicom] = inspect_path(tmp_path)
     assert len(dicom.acquisitions) == 1
