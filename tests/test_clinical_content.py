@@ -220,9 +220,8 @@ def test_no_withdrawn_treatment_and_no_invented_schedule_after_a_relapse(spec):
 
 def test_spinal_due_date_from_the_last_spinal_mri():
     """Seed 001: a whole-cord MRI at least every 3 years."""
-    p = json.loads(
-        _plan("--situation", "annual-follow-up", "--date", "2026-12-01", "--last-spine", "2024-01-15", "--format", "json")
-    )
+    args = ("--situation", "annual-follow-up", "--date", "2026-12-01", "--last-spine", "2024-01-15")
+    p = json.loads(_plan(*args, "--format", "json"))
     assert p["spine_due"] == "2027-01-15" and p["spine_overdue"] is False
     late = _plan("--situation", "annual-follow-up", "--date", "2026-12-01", "--last-spine", "2023-06-01")
     assert "spinal cord MRI due now" in late and "2023-06-01" in late
