@@ -24,7 +24,7 @@ import jinja2
 from . import __version__
 from .errors import OfsepError, TemplateError
 from .output import prepare_dir, write_atomic
-from .plan import gadolinium_table
+from .plan import dose_text, gadolinium_table
 from .resources import templates_dir
 from .sandbox import DataOnlyEnvironment, Helper, UnplainValue, Words, plain
 from .sheets import Sheet, field_dir, field_text, sheet
@@ -245,7 +245,11 @@ def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dic
         exam=spec.exams[sh.variant.exam],
         variant=sh.variant,
         to_root=to_root,
-        gado={**GADO_DEFAULTS, **spec.gadolinium},
+        gado={
+            **GADO_DEFAULTS,
+            **spec.gadolinium,
+            "dose_text": dose_text(spec.gadolinium.get("dose_mmol_per_kg"), lang),
+        },
         gado_in_variant="gadolinium" in sh.variant.order,
         gado_table=gadolinium_table(spec, lang),
         post_contrast=set(spec.gadolinium.get("post_contrast", [])),
