@@ -202,7 +202,8 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
     tail = bids_tail(acq.name)
     words = words_of(acq)
     for why, names, suffixes in evidence().not_sequences:
-        if (suffix and suffix in suffixes) or names.search(words):
+        mt = acq.get("magnetization_transfer") is True and "MTS" in suffixes  # the protocol states an MT pulse
+        if (suffix and suffix in suffixes) or names.search(words) or mt:
             if seq is not None and (
                 (tail and tail in seq.bids) or any(names.search(h) or h in suffixes for h in seq.hints + seq.bids)
             ):
@@ -381,9 +382,13 @@ def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:
     family, te = acq.get("sequence_family"), acq.get("echo_time_ms")
     if te is None or not families:
         return
+    echoes = acq.get("echo_times_ms") or []
+    if len(echoes) > 1:
+        te = max(echoes)  # a multi-echo GRE (MEDIC, MERGE, mFFE) is judged by its T2*-weighted later echoes
     limit = evidence().t2star_min_te_ms
     if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit:
         vetoed(f"TE {te:g} ms: a T1-weighted spoiled gradient echo, not a T2*")
+        return
     if set(families) <= T1_FAMILIES and family == "spgr" and te >= limit:
         vetoed(f"TE {te:g} ms: T2*-weighted, not a T1")
 
@@ -416,7 +421,7 @@ def _identity_classes(acq: Acquisition, seq: Sequence, reasons: list[str]) -> fl
         tensor = any(c.param == "diffusion_directions" for c in seq.constraints)
         if (directions >= 6) == tensor:
             total += p["diffusion_class"]
-            reasons.append(f"{directions} directions ({'tensor' if tensor else 'trace'} class)")
+            reasons.append(f"diffusion_directions {directions} ({'tensor' if tensor else 'trace'} class)")
     return total
 
 
