@@ -10,6 +10,8 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -144,3 +146,198 @@ def test_mutated_fixtures_raise_only_read_errors(tmp_path_factory, sample):
         inspect_path(folder)  # the folder path: damaged files are skipped and counted, or a ReadError
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # the input is never modified
     assert sorted(p.name for p in folder.iterdir()) == [name]  # and nothing is written beside it
+
+
+# --- Type confusion (issue 14, issue 11): absurd numbers, wrong JSON types, non-UTF-8 names, for every reader ----
+# Property: reading gives Inspections or a ReadError with a message, and `check` (and its report) of whatever was
+# read never raises. Inputs are built here from each format's own keys, so they reach the value mapping.
+
+ABSURD = st.sampled_from(
+    [1e308, -1e308, 1e30, -0.0, 0, -1, 2**63, 10**40, float("nan"), float("inf"), float("-inf"), 5e-324]
+)
+ABSURD_TEXT = st.sampled_from(
+    ["nan", "NaN", "-nan", "inf", "Infinity", "-0", "1e308", "1e400", "0x7fffffff", "9" * 400, "Allowed", "", " ",
+     "1/0", "3/8", "-", "1e30", "abc", "1.2.3", "\u00e9", "0x", "--1"]
+)
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | ABSURD | st.integers() | st.floats() | ABSURD_TEXT | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+NAME_BYTES = st.sampled_from([b"\xff\xfe", b"caf\xe9", b"\x80", b"ok", b"\xed\xa0\x80", b"a\x1bb"])
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+def _fuzz_folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("types")
+
+
+def _named(folder: Path, raw: bytes, suffix: str) -> Path:
+    """A file whose name holds bytes that are not UTF-8 (Linux allows them; Python surrogate-escapes them)."""
+    return Path(os.fsdecode(bytes(folder).rstrip(b"/") + b"/" + raw + suffix.encode()))
+
+
+def _read_and_check(path: Path) -> None:
+    from ofsep_presets.check import check
+    from ofsep_presets.report import write
+    from ofsep_presets.spec import load_spec
+
+    try:
+        inspections = inspect_path(path)
+    except ReadError as exc:
+        assert str(exc).strip()
+        return
+    for inspection in inspections:
+        assert all(isinstance(w, str) for w in inspection.warnings)
+    report = check(inspections, load_spec("ofsep-2020"))
+    for fmt in ("json", "table", "csv"):
+        assert write(report, fmt)
+
+
+BIDS_KEYS = (
+    "Manufacturer", "ManufacturersModelName", "MagneticFieldStrength", "RepetitionTime", "EchoTime", "InversionTime",
+    "FlipAngle", "SliceThickness", "SpacingBetweenSlices", "PixelBandwidth", "ParallelReductionFactorInPlane",
+    "MultibandAccelerationFactor", "PartialFourier", "EchoTrainLength", "SeriesNumber", "SeriesDescription",
+    "MRAcquisitionType", "ImageOrientationPatientDICOM", "ImageType", "AcquisitionTime", "ScanningSequence",
+    "SequenceVariant", "SequenceName", "PhaseEncodingDirection", "ConversionSoftware",
+)
+
+
+@FUZZ
+@given(
+    values=st.dictionaries(st.sampled_from(BIDS_KEYS), JSON_VALUE, min_size=1, max_size=10),
+    raw=NAME_BYTES,
+    bval=st.sampled_from(["", "0 1000 1e308", "nan inf", "0 1000\n", "abc"]),
+)
+def test_bids_sidecars_of_any_json_types_never_crash(tmp_path_factory, values, raw, bval):
+    folder = _fuzz_folder(tmp_path_factory)
+    sidecar = {"RepetitionTime": 2.0, "EchoTime": 0.003, "Manufacturer": "Siemens", **values}
+    path = _named(folder, raw, "_dwi.json")
+    path.write_text(json.dumps(sidecar), encoding="utf-8")
+    if bval:
+        path.with_suffix(".bval").write_text(bval, encoding="ascii")
+    _read_and_check(path)
+    _read_and_check(folder)
+
+
+ASCCONV_KEYS = (
+    "sKSpace.ucDimension", "alTR[0]", "alTE[0]", "alTI[0]", "sPrepPulses.ucInversion", "adFlipAngleDegree[0]",
+    "sSliceArray.asSlice[0].dThickness", "sKSpace.lImagesPerSlab", "sGroupArray.asGroup[0].dDistFact",
+    "sSliceArray.asSlice[0].dReadoutFOV", "sSliceArray.asSlice[0].dPhaseFOV", "sKSpace.lBaseResolution",
+    "sKSpace.dPhaseResolution", "sSliceArray.lSize", "sRXSPEC.alDwellTime[0]", "dAveragesDouble", "lAverages",
+    "sPat.lAccelFactPE", "sFastImaging.lTurboFactor", "sFastImaging.lEPIFactor", "sKSpace.ucPhasePartialFourier",
+    "sPrepPulses.ucFatSat", "sSliceArray.asSlice[0].sNormal.dTra", "sDiffusion.lDiffWeightings",
+    "sDiffusion.alBValue[1]", "sDiffusion.lDiffDirections", "sProtConsistencyInfo.flNominalB0",
+    "sKSpace.lPhaseEncodingLines", "sWipMemBlock.alFree[13]", "tSequenceFileName",
+)
+TOKEN = st.one_of(
+    ABSURD.map(repr), ABSURD_TEXT, st.integers().map(str), st.integers(0, 2**40).map(hex), st.floats().map(repr),
+    st.text(alphabet="0123456789.-+exX\"#", max_size=12),
+)
+
+
+@FUZZ
+@given(values=st.dictionaries(st.sampled_from(ASCCONV_KEYS), TOKEN, min_size=1, max_size=14), end=st.booleans())
+def test_siemens_protocols_of_any_values_never_crash(tmp_path_factory, values, end):
+    lines = "".join(f"{k} = {v}\n" for k, v in values.items())
+    text = "### ASCCONV BEGIN ###\n" + lines + ("### ASCCONV END ###\n" if end else "")
+    path = _fuzz_folder(tmp_path_factory) / "fuzz.pro"
+    path.write_text(text, encoding="latin-1", errors="replace")
+    _read_and_check(path)
+
+
+GE_KEYS = ("PSEQ", "IMODE", "PLANE", "TE", "TR", "TI", "FOV", "SLTHICK", "SPC", "NOSLC", "FLIPANG", "RBW",
+           "MATRIXX", "MATRIXY", "NEX", "IOPT", "MULTIBVALUE", "DIFNUMT2", "NUMDIFDIRS", "PHASEFOV", "SLABLOC", "ETL")
+
+
+@FUZZ
+@given(values=st.dictionaries(st.sampled_from(GE_KEYS), TOKEN, min_size=3, max_size=14))
+def test_ge_lxprotocols_of_any_values_never_crash(tmp_path_factory, values):
+    text = 'set PSEQ "SPGR"\nset TE "3"\nset TR "8"\n' + "".join(
+        f'set {k} "{str(v).replace(chr(34), "")}"\n' for k, v in values.items()
+    )
+    path = _fuzz_folder(tmp_path_factory) / "LxProtocol"
+    path.write_text(text, encoding="latin-1", errors="replace")
+    _read_and_check(path)
+
+
+PRINT_LABELS = ("TR", "TE", "TI", "Flip angle", "Slice thickness", "FoV read", "FoV phase", "Base resolution",
+                "Phase partial Fourier", "Averages", "Dimension", "Dist. factor", "Slices", "Bandwidth",
+                "Accel. factor PE", "Turbo factor", "b-value 1", "Diff. directions", "Fat suppr.", "Orientation")
+
+
+@FUZZ
+@given(values=st.lists(st.tuples(st.sampled_from(PRINT_LABELS), TOKEN), min_size=1, max_size=14))
+def test_siemens_print_xml_of_any_values_never_crash(tmp_path_factory, values):
+    from xml.sax.saxutils import escape
+
+    rows = "".join(
+        f"<ProtParameter><Label>{escape(label)}</Label><ValueAndUnit>{escape(value)}</ValueAndUnit></ProtParameter>"
+        for label, value in values
+    )
+    text = (
+        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderTitle>SIEMENS 3T</HeaderTitle>"
+        f"<HeaderProtPath>\\\\USER\\x\\fuzz</HeaderProtPath><Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>"
+    )
+    path = _fuzz_folder(tmp_path_factory) / "print.xml"
+    path.write_text(text, encoding="utf-8", errors="replace")
+    _read_and_check(path)
+
+
+DICOM_FIELDS = (
+    ("RepetitionTime", "DS"), ("EchoTime", "DS"), ("InversionTime", "DS"), ("FlipAngle", "DS"),
+    ("SliceThickness", "DS"), ("SpacingBetweenSlices", "DS"), ("PixelBandwidth", "DS"),
+    ("MagneticFieldStrength", "DS"), ("InstanceNumber", "IS"), ("SeriesNumber", "IS"), ("EchoTrainLength", "IS"),
+    ("NumberOfAverages", "DS"), ("PixelSpacing", "DS"), ("ImageOrientationPatient", "DS"),
+    ("AcquisitionMatrix", "US"), ("MRAcquisitionType", "CS"), ("InPlanePhaseEncodingDirection", "CS"),
+    ("ScanningSequence", "CS"), ("AcquisitionTime", "TM"), ("Manufacturer", "LO"),
+)
+
+
+def _mr_dataset(values: dict) -> bytes:
+    """A minimal MR image header (no pixels) with `values` written as raw element bytes, valid or not."""
+    import warnings as python_warnings
+
+    from pydicom.datadict import tag_for_keyword
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID = "1.2.3.4"
+    ds.Manufacturer = "SIEMENS"
+    ds.RepetitionTime = "2000"
+    ds.SeriesDescription = "fuzz"
+    for (keyword, vr), value in values.items():
+        raw = value if isinstance(value, bytes) else str(value).encode("latin-1", "replace")[:64]
+        raw += b" " * (len(raw) % 2)
+        tag = tag_for_keyword(keyword)
+        ds[tag] = RawDataElement(tag, vr, len(raw), raw, 0, False, True)
+    buffer = io.BytesIO()
+    with python_warnings.catch_warnings():
+        python_warnings.simplefilter("ignore")
+        ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(
+    values=st.dictionaries(
+        st.sampled_from(DICOM_FIELDS), st.one_of(TOKEN, st.binary(max_size=12)), min_size=1, max_size=8
+    ),
+    raw=NAME_BYTES,
+)
+def test_dicom_headers_of_any_values_never_crash(tmp_path_factory, values, raw):
+    folder = _fuzz_folder(tmp_path_factory)
+    _named(folder, raw, ".dcm").write_bytes(_mr_dataset(values))
+    (folder / "second.dcm").write_bytes(_mr_dataset({}))
+    _read_and_check(folder)
