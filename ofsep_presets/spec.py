@@ -113,6 +113,7 @@ class Variant:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     order: tuple[str, ...]
+    notes: tuple[dict[str, Any], ...] = ()  # sourced instructions printed with the variant (e.g. a new PML lesion)
 
     @property
     def key(self) -> str:
@@ -243,6 +244,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                 tuple(v["required"]),
                 tuple(v.get("optional", [])),
                 tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))),
+                tuple(v.get("notes") or ()),
             )
             for vid, v in raw.get("variants", {}).items()
         }
