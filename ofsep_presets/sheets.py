@@ -67,6 +67,7 @@ class SequenceView:
     def rows(self) -> list[Row]:
         return [row for card in self.cards for row in card.rows]
 
+    @property
     def checklist_rows(self) -> list[Row]:
         """What an operator ticks: every requirement, then each sourced suggestion for this console.
 
