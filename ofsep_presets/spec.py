@@ -113,6 +113,7 @@ class Variant:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     order: tuple[str, ...]
+    names: tuple[str, ...] = ()  # words a program name uses for this variant, besides its id
     notes: tuple[dict[str, Any], ...] = ()  # sourced instructions printed with the variant (e.g. a new PML lesion)
 
     @property
@@ -244,7 +245,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                 tuple(v["required"]),
                 tuple(v.get("optional", [])),
                 tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))),
-                tuple(v.get("notes") or ()),
+                names=tuple(v.get("names", [])),
+                notes=tuple(v.get("notes") or ()),
             )
             for vid, v in raw.get("variants", {}).items()
         }
