@@ -8,6 +8,7 @@ this fix: they ran past the timeout, past the memory cap or out through an uncau
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import os
@@ -372,3 +373,173 @@ def test_links_inside_a_folder_are_not_followed_outside_it(tmp_path):
     names = sorted(a.get("series_description") for a in inspection.acquisitions)
     assert names == ["t1", "t1"]
     assert any("outside the folder" in w for w in inspection.warnings)
+
+
+# --- Isolation: one value, one file, never the rest (issue 14 Medium, issue 11 first bullet) ---------------------
+
+
+def _check_cli(*paths: Path, fmt: str = "json"):
+    from click.testing import CliRunner
+
+    from ofsep_presets.cli import main
+
+    result = CliRunner().invoke(main, ["check", "--format", fmt, "--quiet", *map(str, paths)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 1), result.output[-2000:]
+    return result
+
+
+@needs_fixtures
+def test_a_dicom_slice_thickness_of_1e30_is_absent_with_a_warning_and_check_reports(tmp_path):
+    import pydicom
+
+    for source in sorted(SIEMENS_DICOM.glob("*.dcm"))[:2]:
+        ds = pydicom.dcmread(source)
+        ds.SliceThickness = "1e30"
+        ds.save_as(tmp_path / source.name)
+    from ofsep_presets.readers import inspect_path
+
+    [inspection] = inspect_path(tmp_path)
+    [acq] = inspection.acquisitions
+    assert acq.get("repetition_time_ms") == float(ds.RepetitionTime)  # the rest of the header is read
+    # The absurd tag is left absent and named; the thickness the Siemens protocol states (CSA ASCCONV) stands.
+    assert any("slice_thickness_mm" in w and "SliceThickness" in w and "finite" in w for w in inspection.warnings)
+    assert "SliceThickness" not in acq.provenance.get("slice_thickness_mm", "")
+    for fmt in ("json", "table", "html", "csv"):
+        _check_cli(tmp_path, fmt=fmt)
+
+
+def test_a_bids_repetition_time_of_1e300_and_a_non_utf8_name_do_not_stop_check(tmp_path):
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "sub-01_T1w.json").write_text(
+        json.dumps({"Manufacturer": "Siemens", "RepetitionTime": 1e300, "EchoTime": 0.003, "FlipAngle": 9}),
+        encoding="utf-8",
+    )
+    odd = Path(os.fsdecode(bytes(exam) + b"/sub-\xff\xfe_T2w.json"))
+    odd.write_text(_sidecar("t2"), encoding="utf-8")
+    from ofsep_presets.readers import inspect_path
+
+    [inspection] = inspect_path(exam)
+    t1 = next(a for a in inspection.acquisitions if a.name == "sub-01_T1w")
+    assert "repetition_time_ms" not in t1.params and t1.get("flip_angle_deg") == 9
+    assert any("repetition_time_ms" in w for w in inspection.warnings)
+    assert len(inspection.acquisitions) == 2
+    for fmt in ("json", "table", "html", "csv", "junit"):
+        _check_cli(exam, fmt=fmt)
+
+
+def _series(tmp_path: Path, count: int = 3) -> list[Path]:
+    files = sorted(SIEMENS_DICOM.glob("*.dcm"))[:count]
+    out = []
+    for source in files:
+        target = tmp_path / source.name
+        target.write_bytes(source.read_bytes())
+        out.append(target)
+    return out
+
+
+@needs_fixtures
+def test_an_instance_number_abc_skips_nothing(tmp_path):
+    import pydicom
+
+    files = _series(tmp_path)
+    ds = pydicom.dcmread(files[0])
+    _raw(ds, 0x00200013, "IS", b"abc ")
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    files[0].unlink()  # gzip-wrapped: the scan reads it with pydicom, not the fast header walk
+    files[0].with_suffix(".dcm.gz").write_bytes(gzip.compress(buffer.getvalue()))
+    from ofsep_presets.readers import inspect_path
+
+    [inspection] = inspect_path(tmp_path)
+    assert len(inspection.acquisitions) == 1  # the folder, and the series, are read
+
+
+def _raw(ds, tag: int, vr: str, value: bytes) -> None:
+    """Put bytes into a dataset as read from a file: pydicom refuses to set an invalid value itself."""
+    from pydicom.dataelem import RawDataElement
+
+    ds[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+
+
+def _nested_sequence(depth: int) -> bytes:
+    """(0040,0260) nested `depth` deep, explicit VR little endian, undefined lengths."""
+    sequence = struct.pack("<HH2sHI", 0x0040, 0x0260, b"SQ", 0, 0xFFFFFFFF)
+    open_ = sequence + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    close = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    return open_ * depth + close * depth
+
+
+@needs_fixtures
+def test_a_representative_nested_10000_deep_gives_way_to_the_next_file(tmp_path):
+    import pydicom
+
+    files = _series(tmp_path)
+    ds = pydicom.dcmread(files[0])
+    ds.InstanceNumber = 0  # the representative: the lowest instance number
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    data = buffer.getvalue()
+    at = data.rfind(b"\xe0\x7f\x10\x00")  # before the pixel data
+    files[0].write_bytes(data[:at] + _nested_sequence(10_000) + data[at:])
+    from ofsep_presets.readers import inspect_path
+
+    [inspection] = inspect_path(tmp_path)
+    [acq] = inspection.acquisitions
+    assert acq.get("repetition_time_ms") == float(ds.RepetitionTime)
+    assert any(files[0].name in w and "skipped" in w for w in inspection.warnings)
+
+
+@needs_fixtures
+def test_enhanced_inversion_times_with_one_value_is_read(tmp_path):
+    import pydicom
+    from pydicom.dataset import Dataset
+
+    source = next((FIXTURES / "dicom/Siemens/XA30_enh_DWI_dir80_PA").glob("*.dcm"))
+    ds = pydicom.dcmread(source)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    modifier = shared.MRModifierSequence[0] if "MRModifierSequence" in shared else Dataset()
+    modifier.InversionRecovery = "YES"
+    modifier.InversionTimes = [900.0]  # one value: pydicom reads it back as a float, not a list
+    shared.MRModifierSequence = [modifier]
+    if "InversionTime" in ds:
+        del ds.InversionTime
+    ds.save_as(tmp_path / "enh.dcm")
+    from ofsep_presets.readers import inspect_path
+
+    acquisitions = [a for i in inspect_path(tmp_path / "enh.dcm") for a in i.acquisitions]
+    assert acquisitions and all(a.get("inversion_time_ms") == 900.0 for a in acquisitions)
+
+
+def test_print_xml_partial_fourier_allowed_is_absent_and_the_rest_read(tmp_path):
+    rows = "".join(
+        f"<ProtParameter><Label>{label}</Label><ValueAndUnit>{value}</ValueAndUnit></ProtParameter>"
+        for label, value in (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Slice thickness", "1.0 mm"))
+    )
+    path = tmp_path / "print.xml"
+    path.write_text(
+        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderProtPath>\\\\USER\\x\\t1</HeaderProtPath>"
+        f"<Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>",
+        encoding="utf-8",
+    )
+    from ofsep_presets.readers import inspect_path
+
+    [inspection] = inspect_path(path)
+    [acq] = inspection.acquisitions
+    assert acq.get("repetition_time_ms") == 2300 and acq.get("slice_thickness_mm") == 1.0
+    assert "partial_fourier" not in acq.params
+    assert any("Allowed" in w for w in inspection.warnings)
+
+
+@needs_fixtures
+def test_an_examcard_padded_with_nuls_reads_like_the_card(tmp_path):
+    card = FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.ExamCard"
+    padded = tmp_path / "padded.ExamCard"
+    padded.write_bytes(card.read_bytes() + b"\0" * 230_000)
+    from ofsep_presets.readers import inspect_path
+
+    [theirs] = inspect_path(card)
+    [ours] = inspect_path(padded)
+    assert [a.params for a in ours.acquisitions] == [a.params for a in theirs.acquisitions]
+    assert len(ours.acquisitions) > 1

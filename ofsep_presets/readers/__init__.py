@@ -68,7 +68,30 @@ def inspect_path(path: Path, progress=None) -> list[Inspection]:
             fill_implied(acq)
             inspection.warnings += acq.warnings  # fields that could not be read, each named
             acq.warnings.clear()
+        _printable(inspection)
     return inspections
+
+
+def printable(text: str) -> str:
+    """Text that any report can encode: a file name that is not UTF-8 reaches Python as lone surrogates
+    (os.fsdecode), which no UTF-8 writer accepts; its bytes are shown as \\xNN escapes instead."""
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _printable(inspection: Inspection) -> None:
+    """Every string an Inspection carries made printable, in the one place every input passes through."""
+    inspection.source = printable(inspection.source)
+    inspection.warnings[:] = [printable(w) for w in inspection.warnings]
+    for acq in inspection.acquisitions:
+        acq.name = printable(acq.name)
+        acq.provenance = {k: printable(v) for k, v in acq.provenance.items()}
+        for key, value in acq.params.items():
+            if isinstance(value, str):
+                acq.params[key] = printable(value)
+            elif isinstance(value, list) and any(isinstance(v, str) for v in value):
+                acq.params[key] = [printable(v) if isinstance(v, str) else v for v in value]
 
 
 def _inspect_path(path: Path, progress=None) -> list[Inspection]:
