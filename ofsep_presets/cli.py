@@ -272,10 +272,24 @@ def plan(situation, spec_ref, date, last_spine, lang, fmt):
 
 
 @main.command()
-def specs() -> None:
-    """List the bundled protocol specs with their version and source."""
+@click.argument("spec_ref", required=False, metavar="[SPEC]")
+def specs(spec_ref) -> None:
+    """List the bundled protocol specs with their version and source; with SPEC, every source it cites.
+
+    Every rule, suggestion and consideration of a spec names one of these sources, so a reader can check it.
+    """
     from .resources import bundled_spec_names
 
+    if spec_ref:
+        try:
+            spec = _load(spec_ref)
+        except OfsepError as error:
+            fail(error)
+        click.echo(f"{spec.id}\t{spec.version}\t{spec.title.get('en')}")
+        for source_id, source in spec.sources.items():
+            citation = ", ".join(str(source[k]) for k in ("title", "publisher", "url") if source.get(k))
+            click.echo(f"  {source_id}\t{source.get('kind', '')}\t{citation}")
+        return
     for name in bundled_spec_names():
         try:
             spec = _load(name)
