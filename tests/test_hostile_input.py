@@ -297,36 +297,39 @@ DICOM_FIELDS = (
 
 
 def _mr_dataset(values: dict) -> bytes:
-    """A minimal MR image header (no pixels) with `values` written as raw element bytes, valid or not."""
-    import warnings as python_warnings
+    """A minimal MR image header (no pixels) with `values` written as raw element bytes, valid or not: the
+    elements are encoded here (explicit VR little endian, in tag order), so pydicom never vets them first."""
+    import struct
 
     from pydicom.datadict import tag_for_keyword
-    from pydicom.dataelem import RawDataElement
-    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_file_meta_info
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+    sop, instance = "1.2.840.10008.5.1.4.1.1.4", generate_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop, instance
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.SeriesInstanceUID = "1.2.3.4"
-    ds.Manufacturer = "SIEMENS"
-    ds.RepetitionTime = "2000"
-    ds.SeriesDescription = "fuzz"
+    elements = {
+        0x00080016: ("UI", sop.encode()),
+        0x00080018: ("UI", instance.encode()),
+        0x00080070: ("LO", b"SIEMENS"),
+        0x0008103E: ("LO", b"fuzz"),
+        0x00180080: ("DS", b"2000"),
+        0x0020000E: ("UI", b"1.2.3.4"),
+    }
     for (keyword, vr), value in values.items():
         raw = value if isinstance(value, bytes) else str(value).encode("latin-1", "replace")[:64]
-        raw += b" " * (len(raw) % 2)
-        tag = tag_for_keyword(keyword)
-        ds[tag] = RawDataElement(tag, vr, len(raw), raw, 0, False, True)
-    buffer = io.BytesIO()
-    with python_warnings.catch_warnings():
-        python_warnings.simplefilter("ignore")
-        ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+        elements[tag_for_keyword(keyword)] = (vr, raw)
+    body = b""
+    for tag, (vr, raw) in sorted(elements.items()):
+        raw += (b"\0" if vr == "UI" else b" ") * (len(raw) % 2)
+        body += struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(raw)) + raw
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    write_file_meta_info(buffer, meta, enforce_standard=True)
+    return b"\0" * 128 + b"DICM" + buffer.getvalue() + body
 
 
 @FUZZ
