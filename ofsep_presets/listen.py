@@ -95,6 +95,7 @@ class Listener:
         if self.allow and not any(peer.admits(aet, host) for peer in self.allow):
             self.say(f"refused an association from {aet}@{host} (not in --allow)")
             event.assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected-permanent, service user, calling AE unknown
+            event.assoc.kill()  # as pynetdicom's own rejection does: lets the A-ASSOCIATE-RJ go out first
             return
         with self._lock:
             self.associations[id(event.assoc)] = Association(f"{aet}@{host}")

@@ -81,10 +81,10 @@ class Spool:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=folder)
         try:
+            # No fsync per instance (thousands a minute): the link below makes the file whole-or-absent for every
+            # reader and after any process kill; only a power cut could leave a recent instance to be sent again.
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             try:
                 os.link(tmp, final)  # fails if the name exists: another association stored it meanwhile
                 new = True
