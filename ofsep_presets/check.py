@@ -13,7 +13,7 @@ from typing import Any
 from . import units
 from .acquisition import Acquisition, Inspection
 from .drift import Drift, drift, has_preset
-from .match import Match, Matching, match
+from .match import Match, Matching, Unmatched, contrast_phases, is_injection_step, match, mentions
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
 from .vendors import all_vendors
@@ -46,6 +46,7 @@ class SequenceResult:
     status: str
     matched: list[Match] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    repeats: list[Acquisition] = field(default_factory=list)  # later series of the same protocol, not judged
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Report:
     maps: list[Acquisition]
     warnings: list[str]
     lang: str = "en"
+    unmatched_details: list[Unmatched] = field(default_factory=list)  # why, and the closest slot with its score
     drift: Drift | None = None  # with a site preset: what changed since the site was validated
 
     @property
@@ -131,7 +133,18 @@ def vendor_view(vendor: str | None, param: str, observed: Any, context: dict) ->
     return f.label, shown
 
 
-def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None) -> list[CheckResult]:
+EXPORT_CANNOT_KNOW = {
+    # A protocol export is the program, not an exam: nobody was injected. Its contrast state is the console's
+    # (or the dummy run's) to show, unless the program itself states it (GE CONTRAST, a Philips contrast step).
+    "contrast_agent": "a protocol export does not record the injection; verify at the console",
+}
+
+
+def evaluate(
+    seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None, export: bool = False
+) -> list[CheckResult]:
+    """Each constraint of the sequence on the matched acquisition. From a protocol export, a value that only an
+    exam can show (the injection) is `not-applicable` with what to verify, never a failure of the export."""
     seq = spec.sequences[seq_id]
     acq = m.acquisition
     context = dict(acq.params)
@@ -140,7 +153,10 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
     for c in seq.constraints_for(vendor, field_t):
         observed = acq.get(c.param)
         verdict = c.evaluate(observed)
-        if verdict == "fail":
+        note = c.note.get("en", "")
+        if verdict == "unknown" and export and c.param in EXPORT_CANNOT_KNOW:
+            status, note = "not-applicable", EXPORT_CANNOT_KNOW[c.param]
+        elif verdict == "fail":
             status = "fail" if c.severity == "error" else "warn"
         elif verdict == "unknown":
             status = "unknown"
@@ -156,7 +172,7 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
                 status=status,
                 severity=c.severity,
                 source=c.source,
-                note=c.note.get("en", ""),
+                note=note,
                 vendor_label=label,
                 vendor_value=shown,
                 provenance=acq.provenance.get(c.param, ""),
@@ -165,10 +181,16 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
     return results
 
 
-def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tuple[list[Variant], dict[str, str]]:
+def _choose_variants(
+    spec: Spec, matching: Matching, forced: str | None, acquisitions: list[Acquisition] | None = None
+) -> tuple[list[Variant], dict[str, str]]:
+    """The variant of each exam found, failing safe: the fullest variant that holds every sequence found, unless a
+    program names a smaller one (and nothing found contradicts it). A standard exam missing its 3D T1 is the
+    standard exam with a missing sequence, never a pass of the reduced one."""
     present = [e for e in spec.exams if any(spec.sequences[s].exam == e for s in matching.matches)]
     if not present:
         present = [next(iter(spec.exams))]
+    names = sorted({a.program for a in acquisitions or [] if a.program})
     chosen, why = [], {}
     for exam_id in present:
         exam = spec.exams[exam_id]
@@ -182,18 +204,25 @@ def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tupl
                 why[exam_id] = f"{variant.id} (--variant)"
             chosen.append(variant)
             continue
-
-        def missing(v: Variant) -> int:
-            return sum(1 for s in v.required if s not in matching.matches)
-
-        # The variant whose required sequences are best covered; with none of any variant found, the fullest one.
-        candidates = [v for v in exam.variants.values() if missing(v) < len(v.required)]
-        if candidates:
-            variant = min(candidates, key=lambda v: (missing(v), -len(v.required)))
+        found = {s for s in matching.matches if spec.sequences[s].exam == exam_id}
+        variants = list(exam.variants.values())
+        holding = [v for v in variants if found <= {*v.required, *v.optional}] or variants
+        fullest = max(holding, key=lambda v: (len(v.required), len(v.optional)))
+        named = [v for v in variants if any(mentions(n, w) for n in names for w in (v.id, *v.names))]
+        named_ok = [v for v in named if v in holding]
+        if len(named_ok) == 1:
+            variant = named_ok[0]
+            why[exam_id] = f"{variant.id} (inferred: the program is named so; force with --variant)"
         else:
-            variant = max(exam.variants.values(), key=lambda v: len(v.required))
-        found = ", ".join(s for s in variant.required if s in matching.matches) or "none"
-        why[exam_id] = f"{variant.id} (inferred: required sequences found: {found}; force with --variant)"
+            variant = fullest
+            others = [v.id for v in variants if v is not variant]
+            text = f"{variant.id} (inferred: the fullest variant holding the sequences found"
+            if named and not named_ok:
+                extra = sorted(found - {*named[0].required, *named[0].optional})
+                text += f"; the program names {named[0].id}, but {', '.join(extra)} is not part of it"
+            elif others:
+                text += f"; {', '.join(others)} only when a program is named so"
+            why[exam_id] = text + "; force with --variant)"
         chosen.append(variant)
     return chosen, why
 
@@ -238,7 +267,7 @@ def check(
         inferred["field"] = f"{field_t:g} T (--field)"
     all_sequences = list(spec.sequences)
     matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced)
-    variants, why = _choose_variants(spec, matching, variant)
+    variants, why = _choose_variants(spec, matching, variant, acquisitions)
     for exam_id, text in why.items():
         inferred[f"variant {exam_id}"] = text
     listed: list[str] = []
@@ -247,20 +276,39 @@ def check(
         listed += [s for s in (*v.required, *v.optional) if s not in listed]
     listed += [s for s in matching.matches if s not in listed]
     required = {s for v in variants for s in v.required}
+    exported = {id(a) for i in inspections if i.format not in DUMMY_RUN_FORMATS for a in i.acquisitions}
     results = []
     for seq_id in listed:
         seq = spec.sequences[seq_id]
         matches = matching.matches.get(seq_id, [])
         if not matches:
+            holder = held_by(spec, seq_id, matching, vendor)
+            if holder is not None and seq_id in required:
+                note = seq.held_by["note"].get("en", "")
+                check_ = CheckResult(
+                    "sequence",
+                    "acquired inside another sequence",
+                    holder.acquisition.name,
+                    "warn",
+                    "warning",
+                    seq.held_by["source"],
+                    note,
+                )
+                results.append(
+                    SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, True, "warn", [], [check_])
+                )
+                continue
             status = "missing" if seq_id in required else "not-applicable"
             results.append(SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status))
             continue
-        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t)]
+        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t, id(m.acquisition) in exported)]
         # An unknown that only a warning or info rule needs leaves the sequence's verdict alone (it is shown).
         status = _worst([c.status for c in checks if not (c.status == "unknown" and c.severity != "error")])
-        results.append(
-            SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks)
+        result = SequenceResult(
+            seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks
         )
+        result.repeats = list(matching.repeats.get(seq_id, []))
+        results.append(result)
     formats = [i.format for i in inspections]
     session = session_rules(spec, variants, matching, acquisitions, formats, scanner.get("field_strength_t"))
     warnings = [w for i in inspections for w in i.warnings]
@@ -278,6 +326,7 @@ def check(
         unmatched=matching.unmatched,
         maps=matching.maps,
         warnings=warnings,
+        unmatched_details=matching.details,
     )
     if has_preset(spec):
         firsts = {seq_id: found[0].acquisition for seq_id, found in matching.matches.items() if found}
@@ -307,7 +356,13 @@ def session_rules(
                 SessionResult(f"field strength {rule.rule_words}", verdict, f"{field_strength_t:g} T", rule.source)
             )
 
-    missing = [s for v in variants for s in v.required if s not in matching.matches]
+    vendor = next((a.get("manufacturer") for a in acquisitions if a.get("manufacturer")), None)
+    missing = [
+        s
+        for v in variants
+        for s in v.required
+        if s not in matching.matches and held_by(spec, s, matching, vendor) is None
+    ]
     out.append(
         SessionResult(
             "every required sequence present",
@@ -329,14 +384,32 @@ def session_rules(
     flair_id = spec.gadolinium.get("inject_before")
     flair = matching.first(flair_id) if flair_id else None
     post_ids = [s for s in spec.gadolinium.get("post_contrast", []) if s in matching.matches]
-    flagged = [pos for pos, a in enumerate(acquisitions) if a.get("contrast_agent") is True]
+    phases = contrast_phases(acquisitions)
+    flagged = [
+        pos
+        for pos, a in enumerate(acquisitions)
+        if a.get("contrast_agent") is True or phases[pos].state == "post" or is_injection_step(a)
+    ]
     injection = min(flagged, key=key) if flagged else None
-    rule = f"gadolinium before {flair_id}"
+    # The OFSEP sheet says the injection is "ideally" before the 3D FLAIR: a broken order is what the spec's
+    # `inject_before_severity` says (a warning there), not a failure. No rule places the post-contrast T1 after
+    # the FLAIR: no source states one.
+    broken = _status_for(spec.gadolinium.get("inject_before_severity", "error"))
     if flair_id:
-        if injection is None and not post_ids:
+        rule = f"gadolinium before {_label(spec, flair_id)}"
+        if injection is None and not post_ids and not dummy_run:
+            out.append(
+                SessionResult(
+                    rule,
+                    "not-applicable",
+                    "a protocol export does not record the injection; verify at the console",
+                    source,
+                )
+            )
+        elif injection is None and not post_ids:
             out.append(SessionResult(rule, "not-applicable", "no injection in this exam", source))
         elif flair is None:
-            out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
+            out.append(SessionResult(rule, "not-applicable", f"{_label(spec, flair_id)} not found", source))
         elif injection is None:
             out.append(SessionResult(rule, "unknown", "the input does not record when contrast was given", source))
         else:
@@ -354,28 +427,10 @@ def session_rules(
                 out.append(
                     SessionResult(
                         rule,
-                        "fail",
+                        broken,
                         f"{flair.acquisition.name!r} acquired before the first "
                         f"contrast-enhanced acquisition {first!r} ({basis})",
                         source,
-                    )
-                )
-        brain_post = [s for s in post_ids if spec.sequences[s].exam == spec.sequences[flair_id].exam]
-        for seq_id in brain_post:
-            m = matching.first(seq_id)
-            rule = f"{seq_id} after {flair_id}"
-            if flair is None:
-                out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
-            elif key(m.position) > key(flair.position):
-                out.append(
-                    SessionResult(
-                        rule, "pass", f"{m.acquisition.name!r} after {flair.acquisition.name!r} ({basis})", source
-                    )
-                )
-            else:
-                out.append(
-                    SessionResult(
-                        rule, "fail", f"{m.acquisition.name!r} before {flair.acquisition.name!r} ({basis})", source
                     )
                 )
 
@@ -438,14 +493,66 @@ def session_rules(
     for rule in spec.session_rules:
         if "equal" in rule:
             out.append(_equal_rule(rule, matching))
+        elif "post_contrast" in rule:
+            out.append(_post_contrast_rule(rule, spec, matching, injection is not None, variants))
         elif not rule.get("if_contrast") or injection is not None:
             out.append(_order_rule(rule, spec, matching, key, basis))
     return out
 
 
+def held_by(spec: Spec, seq_id: str, matching: Matching, vendor: str | None) -> Match | None:
+    """The acquisition that holds this sequence on this console (Philips MT-off inside the GRE-MT), if found."""
+    rule = spec.sequences[seq_id].held_by
+    if not rule:
+        return None
+    vendors = (rule.get("when") or {}).get("vendor")
+    if vendors and vendor not in vendors:
+        return None
+    return matching.first(rule["sequence"])
+
+
+def _status_for(severity: str) -> str:
+    """What a broken session rule weighs: an "ideally"/"preferably" rule is a warning, never a failure."""
+    return {"error": "fail", "warning": "warn"}.get(severity, "pass")
+
+
+def _label(spec: Spec, item: str) -> str:
+    """A sequence or exam as people name it (a report never prints an internal id alone)."""
+    if item in spec.sequences:
+        return spec.sequences[item].label.get("en", item)
+    if item in spec.exams:
+        return spec.exams[item].label.get("en", item)
+    return item
+
+
+def _post_contrast_rule(
+    rule: dict[str, Any], spec: Spec, matching: Matching, injected: bool, variants: list[Variant]
+) -> SessionResult:
+    """Contrast given in a session with this exam: one of its post-contrast sequences is due."""
+    wanted = rule["post_contrast"]
+    name = f"gadolinium given: {' or '.join(_label(spec, s) for s in wanted)} due"
+    if not any(v.exam == rule["exam"] for v in variants):
+        return SessionResult(name, "not-applicable", f"no {_label(spec, rule['exam'])} in this session", rule["source"])
+    found = [s for s in wanted if s in matching.matches]
+    if found:
+        return SessionResult(
+            name, "pass", ", ".join(repr(matching.first(s).acquisition.name) for s in found), rule["source"]
+        )
+    if not injected:
+        return SessionResult(name, "not-applicable", "no contrast-enhanced acquisition in this exam", rule["source"])
+    return SessionResult(
+        name,
+        _status_for(rule.get("severity", "error")),
+        "contrast was given but no post-contrast sequence was acquired",
+        rule["source"],
+    )
+
+
 def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, basis: str) -> SessionResult:
     """Each listed exam or sequence acquired before the next (OFSEP: brain before spine, for one injection)."""
-    name = " before ".join(rule["order"]) + (" (one injection)" if rule.get("if_contrast") else "")
+    name = " before ".join(_label(spec, item) for item in rule["order"]) + (
+        " (one injection)" if rule.get("if_contrast") else ""
+    )
     positions = []
     for item in rule["order"]:
         ids = [item] if item in spec.sequences else [s for s, q in spec.sequences.items() if q.exam == item]
@@ -455,8 +562,10 @@ def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, 
     if len(positions) < 2:
         return SessionResult(name, "not-applicable", "fewer than two of these found", rule["source"])
     late = [(a[0], b[0]) for a, b in zip(positions, positions[1:], strict=False) if a[2] > b[1]]
-    detail = f"by {basis}" + "".join(f"; {b} acquired before the end of {a}" for a, b in late)
-    return SessionResult(name, "fail" if late else "pass", detail, rule["source"])
+    detail = f"by {basis}" + "".join(
+        f"; {_label(spec, b)} acquired before the end of {_label(spec, a)}" for a, b in late
+    )
+    return SessionResult(name, _status_for(rule.get("severity", "error")) if late else "pass", detail, rule["source"])
 
 
 def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:

@@ -232,9 +232,15 @@ class _NoBar:
 )
 @SPEC_OPTION
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of this MRI, to compute when the next one is due.")
+@click.option(
+    "--last-spine",
+    "last_spine",
+    metavar="YYYY-MM-DD",
+    help="Date of the last spinal cord MRI, to compute when the next one is due (the spec's cord rhythm).",
+)
 @click.option("--lang", default="en", type=click.Choice(["fr", "en"]), show_default=True)
 @click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]), show_default=True)
-def plan(situation, spec_ref, date, lang, fmt):
+def plan(situation, spec_ref, date, last_spine, lang, fmt):
     """Which exam(s), which variant, gadolinium or not, and when the next MRI is due.
 
     Rules come from the spec (OFSEP 2020 sheet, the care pathway of seed 002, and PML surveillance).
@@ -243,75 +249,46 @@ def plan(situation, spec_ref, date, lang, fmt):
     import datetime as dt
     import json
 
-    from .plan import make_plan
+    from .plan import make_plan, plan_text
+
+    def day(value, option):
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a date like 2026-11-23", param_hint=option) from None
 
     try:
         spec = _load(spec_ref)
-        today = None
-        if date:
-            try:
-                today = dt.date.fromisoformat(date)
-            except ValueError:
-                raise click.BadParameter(f"{date!r} is not a date like 2026-11-23", param_hint="--date") from None
-        result = make_plan(spec, situation, lang, today)
+        result = make_plan(spec, situation, lang, day(date, "--date"), day(last_spine, "--last-spine"))
     except OfsepError as error:
         fail(error)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(_plan_text(spec, result, lang))
-
-
-def _plan_text(spec, p, lang: str) -> str:
-    fr = lang == "fr"
-    label = lambda d: d.get(lang) or d.get("en")  # noqa: E731
-    lines = [f"{p.label} ({p.situation})"]
-    for e in p.exams:
-        exam = spec.exams[e["exam"]]
-        lines.append(
-            f"  {'examen' if fr else 'exam'}: {label(exam.label)} — {label(exam.variants[e['variant']].label)}"
-        )
-    for e in p.optional_exams:
-        exam = spec.exams[e["exam"]]
-        lines.append(f"  {'optionnel' if fr else 'optional'}: {label(exam.label)} — {e['when']}")
-    if p.within_months_before:
-        lines.append(
-            f"  {'à faire' if fr else 'within'} {p.within_months_before} "
-            f"{'mois avant le début du traitement' if fr else 'months before the treatment starts'}"
-        )
-    if p.gadolinium:
-        g = p.gadolinium
-        lines.append(f"  gadolinium: {g['level']} — {g['reason']}")
-        lines.append(
-            f"    {g['dose_mmol_per_kg']} mmol/kg, {g['agent']}; "
-            f"{'injecter avant' if fr else 'inject before'} {g['inject_before']}"
-        )
-        if len(p.exams) > 1:
-            lines.append(f"    {g['single_injection']}")
-    else:
-        lines.append(f"  gadolinium: {'non indiqué' if fr else 'not indicated'}")
-    for seq in p.consider:
-        lines.append(f"  {'à envisager' if fr else 'consider'}: {label(spec.sequences[seq].label)}")
-    if p.next_months:
-        due = f" ({p.next_due})" if p.next_due else ""
-        lines.append(
-            f"  {'prochaine IRM dans' if fr else 'next MRI in'} {p.next_months} "
-            f"{'mois' if fr else 'months'}{due}" + (f" — {p.next_note}" if p.next_note else "")
-        )
-    if p.review_months:
-        lines.append(
-            f"  {'revue CRC SEP tous les' if fr else 'MS centre review every'} {p.review_months} "
-            f"{'mois' if fr else 'months'}"
-        )
-    lines.append(f"  sources: {', '.join(p.sources)}")
-    return "\n".join(lines)
+    click.echo(plan_text(spec, result, lang))
 
 
 @main.command()
-def specs() -> None:
-    """List the bundled protocol specs with their version and source."""
+@click.argument("spec_ref", required=False, metavar="[SPEC]")
+def specs(spec_ref) -> None:
+    """List the bundled protocol specs with their version and source; with SPEC, every source it cites.
+
+    Every rule, suggestion and consideration of a spec names one of these sources, so a reader can check it.
+    """
     from .resources import bundled_spec_names
 
+    if spec_ref:
+        try:
+            spec = _load(spec_ref)
+        except OfsepError as error:
+            fail(error)
+        click.echo(f"{spec.id}\t{spec.version}\t{spec.title.get('en')}")
+        for source_id, source in spec.sources.items():
+            citation = ", ".join(str(source[k]) for k in ("title", "publisher", "url") if source.get(k))
+            click.echo(f"  {source_id}\t{source.get('kind', '')}\t{citation}")
+        return
     for name in bundled_spec_names():
         try:
             spec = _load(name)
@@ -475,26 +452,28 @@ def _check_map_series(forced: dict[str, str], documents) -> None:
         )
 
 
-def _emit(text: str, out: str | None) -> None:
-    """Write a report to stdout or to --out (atomically; only a previous ofsep-presets report is replaced)."""
+def _check_out(out: str | None) -> None:
+    """Refuse a bad --out before any input is read (a FIFO or /dev/zero is never opened, see reportfile.py)."""
     from pathlib import Path
 
-    from .errors import OutputExistsError
+    from .reportfile import check_target
+
+    if out is not None and out != "-":
+        check_target(Path(out))
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Write a report to stdout or to --out (atomically; only a provably earlier ofsep-presets report is replaced)."""
+    from pathlib import Path
+
     from .output import write_atomic
 
     if out is None or out == "-":
         click.echo(text, nl=False)
         return
-    target = Path(out)
-    if target.exists():
-        if target.is_dir():
-            raise OutputExistsError(f"{target} is a folder; --out takes a file name")
-        if b"ofsep-presets" not in target.read_bytes()[: 64 * 1024 * 1024]:
-            raise OutputExistsError(
-                f"{target} exists and is not an ofsep-presets report; nothing was written. Choose another --out."
-            )
-    write_atomic(target, text)
-    click.echo(f"report written to {target}", err=True)
+    _check_out(out)  # again: the inputs took time, the file may have changed
+    write_atomic(Path(out), text)
+    click.echo(f"report written to {out}", err=True)
 
 
 REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
@@ -570,6 +549,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
     from .report import write
 
     try:
+        _check_out(out)
         forced = _parse_map(maps)
         if preset and click.get_current_context().get_parameter_source("spec_ref").name != "DEFAULT":
             raise click.BadParameter(
@@ -629,6 +609,7 @@ def compare(a, b, spec_ref, fmt, out, quiet):
     from .compare import write
 
     try:
+        _check_out(out)
         spec = _load(spec_ref)
         left, failed_a = _read_inputs([a], quiet)
         right, failed_b = _read_inputs([b], quiet)
@@ -645,8 +626,15 @@ def compare(a, b, spec_ref, fmt, out, quiet):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @SPEC_OPTION
 @click.option("--out", "out", required=True, metavar="DIR", help="Folder for audit.html, audit.csv, audit.json.")
+@click.option(
+    "--executor",
+    "executor_ref",
+    metavar="local|serial|dask://HOST:PORT",
+    help="Where sites are checked: the local cores (default), this process, or a Dask scheduler.",
+)
+@click.option("--jobs", type=click.IntRange(1, 4096), metavar="N", help="Local worker processes (default: cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
-def audit(paths, spec_ref, out, quiet):
+def audit(paths, spec_ref, out, executor_ref, jobs, quiet):
     """Check many sites at once: one HTML page, a CSV and a JSON document.
 
     \b
@@ -658,32 +646,29 @@ def audit(paths, spec_ref, out, quiet):
       audit.json   the same, with each site's full `check --format json` document
       sites/       each site's own check report (HTML)
       cache.sqlite each site's result; a re-run over unchanged files opens none of them
-    DIR must be new, empty, or an earlier audit's folder (rewritten, its cache reused).
-    Exit 0 every site compliant; 1 some are not; 2 a site or the spec cannot be read (the others are reported).
+    A site is compliant, fails (a stated value breaks a rule), misses a required sequence, or cannot be told
+    (its input does not state a required value: the report says what to ask the site for).
+    DIR must be new, empty, or an earlier audit's folder (rewritten, its cache reused); one audit at a time.
+    Sites are checked in parallel on the local cores, or on a Dask cluster with --executor dask://HOST:PORT
+    (pip install 'ofsep-presets[dask]'; the workers must see the sites under the same paths).
+    Exit 0 every site compliant; 1 some are not; 2 a site or the spec cannot be read (the others are
+    reported), or DIR cannot be used.
     \b
     Examples:
       ofsep-presets audit site-*/ --out audit-2026
       ofsep-presets audit bids-dataset/ --spec spine-generic --out audit-sg
+      ofsep-presets audit /cohort/site-*/ --out audit-cohort --executor dask://scheduler:8786
     """
-    import json
     from pathlib import Path
 
     from . import audit as lib
     from .acquisition import ReadError
-    from .cache import Cache, spec_digest
-    from .output import write_atomic
+    from .auditfolder import AuditFolder
+    from .cache import spec_digest
 
-    target = Path(out)
     try:
         spec = _load(spec_ref)
         digest = spec_digest(list(spec.files))
-        if target.exists() and not target.is_dir():
-            raise OfsepError(f"{target} exists and is not a folder; choose another --out")
-        if target.is_dir() and any(target.iterdir()) and not lib.is_previous_output(target):
-            raise OfsepError(
-                f"{target} is not empty and holds no earlier audit; nothing was written. Choose another --out."
-            )
-        target.mkdir(parents=True, exist_ok=True)
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise ReadError(f"{missing[0]}: no such file or folder")
@@ -693,31 +678,21 @@ def audit(paths, spec_ref, out, quiet):
             click.echo(f"note: {only} is audited as one site; to audit each of its folders, pass {only}/*/", err=True)
         show = not quiet and sys.stderr.isatty()
         bar = click.progressbar(length=len(sites), label="auditing", file=sys.stderr) if show else _NoBar()
-        with Cache(target / "cache.sqlite") as cache, bar:
-            result = lib.run(sites, spec, digest, cache, progress=lambda site: bar.update(1))
-            hits = cache.hits
-        doc = lib.to_json(result)
-        pages = {lib.page_name(site.id): site.page for site in result.sites if site.page is not None}
-        for name, html in pages.items():
-            write_atomic(target / name, html)
-        for old in (target / "sites").glob("*.html"):  # pages of sites an earlier audit had and this one has not
-            if f"sites/{old.name}" not in pages:
-                old.unlink()
-        write_atomic(target / "audit.json", json.dumps(doc, ensure_ascii=False) + "\n")  # compact: 3× faster
-        write_atomic(target / "audit.csv", lib.to_csv(doc))
-        write_atomic(target / "audit.html", lib.to_html(doc, spec))
+        with AuditFolder(Path(out)) as folder, bar:
+            result = lib.run(
+                sites, spec, spec_ref, digest, folder, executor_ref, jobs, progress=lambda site: bar.update(1)
+            )
     except OfsepError as error:
         fail(error)
+    except OSError as error:  # the output folder's file system (read-only, full): one line, exit 2
+        fail(OfsepError(f"cannot write the audit into {out}: {error.strerror or error}"))
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
     for site in result.unreadable:
         click.echo(f"ofsep-presets: {site.id}: {site.error}", err=True)
     if not quiet:
-        s = doc["summary"]
-        click.echo(
-            f"{s['sites']} site{'' if s['sites'] == 1 else 's'}: {s['compliant']} compliant, "
-            f"{s['not_compliant']} not, {s['unreadable']} unreadable "
-            f"({hits} from the cache); open {target / 'audit.html'}",
-            err=True,
-        )
+        click.echo(f"{result.summary_line()} ({result.hits} from the cache); open {Path(out) / 'audit.html'}", err=True)
     sys.exit(2 if result.unreadable else 0 if all(site.compliant for site in result.sites) else 1)
 
 

@@ -96,6 +96,7 @@ class _Checker:
         self._session_rules()
         self._gadolinium()
         self._situations()
+        self._considerations(self.doc.get("considerations") or [], "consideration")
         for block in (doc.get("acquisition") or {}).values():
             if isinstance(block, list):
                 for i, item in enumerate(block):
@@ -273,6 +274,7 @@ class _Checker:
                                 i,
                                 f"{where}: sequence {seq_id!r} belongs to exam {self.sequences[seq_id].get('exam')!r}",
                             )
+                self._considerations(variant.get("notes") or [], f"{where} note")
                 both = set(variant.get("required") or []) & set(variant.get("optional") or [])
                 for seq_id in sorted(both):
                     self.add(variant, "optional", f"{where}: {seq_id!r} is both required and optional")
@@ -301,9 +303,16 @@ class _Checker:
             self._source(rule, "source", rule.get("source"))
             if "equal" in rule:
                 self._param(rule, "equal", rule["equal"])
+            if "exam" in rule and rule["exam"] not in exams:
+                self.add(
+                    rule,
+                    "exam",
+                    f"session rule names a missing exam {rule['exam']!r}{_did_you_mean(rule['exam'], exams)}",
+                )
             for key, known, what in (
                 ("sequences", set(self.sequences), "sequence"),
                 ("order", {*self.sequences, *exams}, "exam or sequence"),
+                ("post_contrast", set(self.sequences), "sequence"),
             ):
                 for i, item in enumerate(rule.get(key) or []):
                     if item not in known:
@@ -324,22 +333,54 @@ class _Checker:
         for i, seq_id in enumerate(gado.get("post_contrast") or []):
             if seq_id not in self.sequences:
                 self.add(gado["post_contrast"], i, f"gadolinium: post_contrast names a missing sequence {seq_id!r}")
+        exams = set(self.doc.get("exams") or {})
+        for exam in gado.get("steps") or {}:
+            if exam not in exams:
+                self.add(gado["steps"], exam, f"gadolinium: steps names a missing exam {exam!r}")
+        self._considerations(gado.get("considerations") or [], "gadolinium consideration")
+
+    def _considerations(self, items: Any, what: str) -> None:
+        """Every consideration names a declared source: a clinical point is never shown without one."""
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            named = [item["source"]] if "source" in item else list(item.get("sources") or [])
+            if not named:
+                self.add(items, i, f"{what} {item.get('id')!r} names no source")
+            for source in named:
+                self._source(item, "source" if "source" in item else "sources", source)
 
     def _situations(self) -> None:
         exams = self.doc.get("exams") or {}
         indications = {
             i.get("id") for i in ((self.doc.get("gadolinium") or {}).get("indications") or []) if isinstance(i, dict)
         }
+        for item in (self.doc.get("gadolinium") or {}).get("indications") or []:
+            if isinstance(item, dict) and "source" in item:
+                self._source(item, "source", item["source"])
         for name, situation in (self.doc.get("situations") or {}).items():
             if not isinstance(situation, dict):
                 continue
-            for part in ("exams", "optional_exams"):
-                for i, item in enumerate(situation.get(part) or []):
+            self._considerations(situation.get("considerations") or [], f"situation {name!r} consideration")
+            escalation = situation.get("if_new_lesion")
+            if isinstance(escalation, dict):
+                if not escalation.get("sources"):
+                    self.add(situation, "if_new_lesion", f"situation {name!r}: if_new_lesion names no source")
+                for i, source in enumerate(escalation.get("sources") or []):
+                    self._source(escalation["sources"], i, source)
+                if escalation.get("gadolinium") is not None and escalation["gadolinium"] not in indications:
+                    self.add(escalation, "gadolinium", f"situation {name!r}: unknown gadolinium indication")
+            for part, holder in (
+                ("exams", situation),
+                ("optional_exams", situation),
+                ("exams", escalation if isinstance(escalation, dict) else {}),
+            ):
+                for i, item in enumerate(holder.get(part) or []):
                     exam, variant = (item or {}).get("exam"), (item or {}).get("variant")
                     if exam not in exams:
-                        self.add(situation[part], i, f"situation {name!r}: unknown exam {exam!r}")
+                        self.add(holder[part], i, f"situation {name!r}: unknown exam {exam!r}")
                     elif variant not in (exams[exam].get("variants") or {}):
-                        self.add(situation[part], i, f"situation {name!r}: exam {exam!r} has no variant {variant!r}")
+                        self.add(holder[part], i, f"situation {name!r}: exam {exam!r} has no variant {variant!r}")
             gado = situation.get("gadolinium")
             if gado is not None and gado not in indications:
                 self.add(
