@@ -43,7 +43,23 @@ def fail(error: OfsepError) -> None:
 
 
 class Commands(click.Group):
-    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters)."""
+    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters).
+
+    An OS error nobody handled (a full disk under stdout, a folder that vanished) is one line and exit 2, never a
+    traceback: CI reads exit 1 as "not compliant".
+    """
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly when the reader of stdout went away
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ofsep-presets: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -359,12 +375,13 @@ def inspect(paths, fmt, quiet):
     PATH may be a file or a folder (read recursively; files of no known format are skipped and counted).
     A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
     """
-    import json
 
     documents, failed = _read_inputs(paths, quiet)
     if fmt == "json":
         payload = [d.to_json() for d in documents]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        from .textsafe import strict_json
+
+        click.echo(strict_json(payload[0] if len(payload) == 1 else payload))  # RFC 8259: no Infinity, no NaN
     else:
         click.echo("\n\n".join(inspection_table(d) for d in documents))
     if failed:
