@@ -30,8 +30,9 @@ class FieldStrength(click.ParamType):
             for known in self.KNOWN:
                 if abs(tesla - known) < 0.2:
                     return known
-        self.fail(f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)",
-                  param, ctx)
+        self.fail(
+            f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)", param, ctx
+        )
 
 
 FIELD = FieldStrength()
@@ -353,8 +354,12 @@ def inspection_table(inspection) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    for warning in doc["warnings"]:
-        lines.append(f"  warning: {warning}")
+    if doc["warnings"]:
+        from .notices import summarise
+
+        count = len(doc["warnings"])
+        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read, and why):")
+        lines.extend(f"  warning: {line}" for line in summarise(doc["warnings"]))
     return "\n".join(lines)
 
 
