@@ -217,8 +217,8 @@ def test_a_protocol_export_is_read_without_importing_the_dicom_stack():
     """Startup (issue 15): `inspect` of one .exar1 must not pay for pydicom/numpy (about a second of imports)."""
     exar1 = FIXTURES / "vendor-exports/siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.exar1"
     code = (
-        "import sys\nfrom ofsep_presets.readers import inspect_path\n"
-        f"assert inspect_path({str(exar1)!r})[0].acquisitions\n"
+        "import sys\nfrom pathlib import Path\nfrom ofsep_presets.readers import inspect_path\n"
+        f"assert inspect_path(Path({str(exar1)!r}))[0].acquisitions\n"
         "print(sorted(m for m in ('pydicom', 'numpy') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
