@@ -154,6 +154,7 @@ class Spec:
     session_rules: tuple[dict[str, Any], ...] = ()
     levels: dict[str, dict[str, str]] = field(default_factory=dict)  # the spec's words for required / optional
     considerations: tuple[dict[str, Any], ...] = ()  # sourced points to weigh (not rules, never advice)
+    dummy_run: dict[str, Any] = field(default_factory=dict)  # the export steps a checklist ends with
 
     def variants(self) -> list[Variant]:
         return [v for exam in self.exams.values() for v in exam.variants.values()]
@@ -270,6 +271,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
         session_rules=tuple(doc.get("session_rules") or ()),
         levels=dict(doc.get("levels") or {}),
         considerations=tuple(doc.get("considerations") or ()),
+        dummy_run=dict(doc.get("dummy_run") or {}),
         preset=dict(doc.get("preset") or {}),
     )
 
