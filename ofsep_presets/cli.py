@@ -30,8 +30,9 @@ class FieldStrength(click.ParamType):
             for known in self.KNOWN:
                 if abs(tesla - known) < 0.2:
                     return known
-        self.fail(f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)",
-                  param, ctx)
+        self.fail(
+            f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)", param, ctx
+        )
 
 
 FIELD = FieldStrength()

@@ -100,9 +100,17 @@ def _include_suggestions(raw: Any, path: Path, display: str) -> None:
 
     Its values keep their own file and line, so a problem in a generated block points into that file.
     """
+    from .resources import spec_dir
+
     line = raw.origin_of("suggestions_file")[1] if isinstance(raw, LocatedDict) else 0
-    target = (path.parent / raw["suggestions_file"]).resolve()
-    if path.parent.resolve() not in target.parents or not target.is_file():
+    # Beside the spec, or (a copy of a bundled spec edited elsewhere) among the bundled specs; never outside them.
+    target = None
+    for folder in (path.parent.resolve(), spec_dir().resolve()):
+        candidate = (folder / raw["suggestions_file"]).resolve()
+        if folder in candidate.parents and candidate.is_file():
+            target = candidate
+            break
+    if target is None:
         raise SpecError(
             [Problem(display, line, f"suggestions_file {raw['suggestions_file']!r}: no such file beside the spec")]
         )

@@ -97,6 +97,40 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _console(vendor: str, param: str, value: Any) -> Any:
+    """The value as this vendor's console takes it: rounded to the precision its card shows (a scan's TE of
+    3.411 ms is entered as 3.4 on a console that shows one decimal), only where the card uses the canonical unit."""
+    from .vendors import all_vendors
+
+    fields = all_vendors()[vendor].fields_for(param)
+    f = fields[0] if fields else None
+    if f is None or f.convert or f.decimals is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    rounded = round(float(value), f.decimals)
+    return _clean(rounded)
+
+
+def _card_states(vendor: str, param: str, value: Any, context: dict[str, Any]) -> bool:
+    """Whether the vendor's card, at the precision it shows, gives this value back (within 0.2 %): a pixel
+    bandwidth of 2973 Hz shown as a Philips water-fat shift of 0.07 px would not."""
+    from . import units
+    from .vendors import all_vendors
+
+    fields = all_vendors()[vendor].fields_for(param)
+    f = fields[0] if fields else None
+    if f is None or not f.convert or not isinstance(value, int | float) or isinstance(value, bool):
+        return True
+    try:
+        shown = units.display(units.to_vendor(value, f.convert, context), None, f.decimals)
+        try:
+            back = units.from_vendor(shown, f.convert, context)  # a text form ("6/8") reads back as text
+        except (TypeError, ValueError):
+            back = units.from_vendor(float(shown), f.convert, context)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return False  # the card needs what the file does not state (e.g. the matrix for a GE bandwidth)
+    return back is not None and abs(back - value) <= 0.002 * abs(value)
+
+
 def suggestions(spec: Spec, paths: Iterable[Path], exams: Iterable[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """(YAML document, report lines): sources and per-sequence suggestions from the reference files.
 
@@ -146,15 +180,17 @@ def suggestions(spec: Spec, paths: Iterable[Path], exams: Iterable[str] = ()) ->
         if row:
             sources[sid]["publisher"] = f"{row['repo']} @ {row['commit'][:12]} ({row.get('licence', '')})".strip()
             sources[sid]["url"] = f"https://github.com/{row['repo']}/blob/{row['commit']}/{row['path']}"
-        values = {p: _clean(acq.get(p)) for p in PARAMS if acq.get(p) is not None}
+        values = {p: _console(vendor, p, _clean(acq.get(p))) for p in PARAMS if acq.get(p) is not None}
+        for param in [p for p in values if not _card_states(vendor, p, values[p], acq.params)]:
+            report.append(f"note {path}: {param} {values.pop(param)!r} left out: the {vendor} card cannot state it")
         entry: dict[str, Any] = {"vendor": vendor, "field_t": field_t, "source": sid}
-        if acq.get("series_description"):
-            entry["product"] = str(acq.get("series_description"))
+        # The site's protocol name is context, not a product sequence the console lists: it goes in the note.
+        name = acq.get("series_description")
+        where = f"{model}, {field_t:g} T" + (f", {name}" if name else "")
         entry["note"] = {
-            "fr": f"Réglages d'un examen réel ({model}, {field_t:g} T) : un exemple, pas une exigence".replace(
-                ".", ","
-            ),
-            "en": f"Settings of a real scan ({model}, {field_t:g} T): an example, not a requirement",
+            "fr": f"Réglages d'un examen réel ({where.replace(f'{field_t:g} T', f'{field_t:g} T'.replace('.', ','))})"
+            " : un exemple, pas une exigence",
+            "en": f"Settings of a real scan ({where}): an example, not a requirement",
         }
         entry["values"] = values
         blocks.setdefault(seq_id, []).append(entry)
