@@ -333,7 +333,8 @@ def score(
     slot = _slot_weightings(seq.hints)
     if stated and slot and not stated & slot:
         vetoed(f"name says {'/'.join(sorted(stated))}, not {'/'.join(sorted(slot))}")
-    _echo_class(acq, families, vetoed)
+    if not ("T2*" in stated or (tail and tail in seq.bids)):  # a name stating T2* is the statement to believe
+        _echo_class(acq, families, vetoed)
     b_values = acq.get("b_values")
     if "epi_dwi" in families and b_values is not None and max(b_values) <= 0:
         vetoed("b = 0 only: no diffusion weighting")
@@ -385,6 +386,8 @@ def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:
     echoes = acq.get("echo_times_ms") or []
     if len(echoes) > 1:
         te = max(echoes)  # a multi-echo GRE (MEDIC, MERGE, mFFE) is judged by its T2*-weighted later echoes
+    elif family == "gre" and (acq.get("echo_train_length") or 1) > 1:
+        return  # a gradient echo's echo train is its echoes: multi-echo, its later echoes untold
     limit = evidence().t2star_min_te_ms
     if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit:
         vetoed(f"TE {te:g} ms: a T1-weighted spoiled gradient echo, not a T2*")
@@ -488,9 +491,10 @@ def match(
         value, reasons, _ = table[(position, seq_id)]
         result.matches.setdefault(seq_id, []).append(Match(seq_id, acquisitions[position], position, value, reasons))
     _repeats_out_of_optional_slots(result, spec)
-    taken = {m.position: m for ms in result.matches.values() for m in ms}
+    taken = {m.position for ms in result.matches.values() for m in ms}
+    listed = {id(u.acquisition) for u in result.details}  # repeats taken out of a slot are listed already
     for position in free:
-        if position not in taken:
+        if position not in taken and id(acquisitions[position]) not in listed:
             result._leave(_why_unmatched(acquisitions[position], position, sequences, table, result, p["threshold"]))
     for ms in result.matches.values():
         ms.sort(key=lambda m: m.position)
@@ -504,7 +508,11 @@ def _same_protocol(a: Acquisition, b: Acquisition) -> bool:
 
 
 def _protocol_name(acq: Acquisition) -> str:
-    text = (acq.get("series_description") or acq.name).lower()
+    """The series' own name without its series number, BIDS run and repeat marks ("5 T1 MPRAGE (2)" → "t1 mprage").
+
+    The file or series name, not the description alone: BIDS files of MT-on and MT-off scans may share one
+    description ("Axi_3D_FFE_MTC") while their names say which is which."""
+    text = re.sub(r"(?:^|_)run-\d+(?=_|$)", "", acq.name).lower()
     text = re.sub(r"^\s*\d+\s+", "", text)
     text = re.sub(r"(?:[_\s-]*(?:\(\d+\)|rpt|repeat|repeated|bis|run-?\d+|_\d+))+\s*$", "", text)
     return re.sub(r"[\s_-]+", " ", text).strip()
