@@ -30,8 +30,9 @@ class FieldStrength(click.ParamType):
             for known in self.KNOWN:
                 if abs(tesla - known) < 0.2:
                     return known
-        self.fail(f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)",
-                  param, ctx)
+        self.fail(
+            f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)", param, ctx
+        )
 
 
 FIELD = FieldStrength()
@@ -43,7 +44,23 @@ def fail(error: OfsepError) -> None:
 
 
 class Commands(click.Group):
-    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters)."""
+    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters).
+
+    An OS error nobody handled (a full disk under stdout, a folder that vanished) is one line and exit 2, never a
+    traceback: CI reads exit 1 as "not compliant".
+    """
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly when the reader of stdout went away
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ofsep-presets: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -337,8 +354,12 @@ def inspection_table(inspection) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    for warning in doc["warnings"]:
-        lines.append(f"  warning: {warning}")
+    if doc["warnings"]:
+        from .notices import summarise
+
+        count = len(doc["warnings"])
+        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read, and why):")
+        lines.extend(f"  warning: {line}" for line in summarise(doc["warnings"]))
     return "\n".join(lines)
 
 
@@ -359,12 +380,13 @@ def inspect(paths, fmt, quiet):
     PATH may be a file or a folder (read recursively; files of no known format are skipped and counted).
     A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
     """
-    import json
 
     documents, failed = _read_inputs(paths, quiet)
     if fmt == "json":
         payload = [d.to_json() for d in documents]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        from .textsafe import strict_json
+
+        click.echo(strict_json(payload[0] if len(payload) == 1 else payload))  # RFC 8259: no Infinity, no NaN
     else:
         click.echo("\n\n".join(inspection_table(d) for d in documents))
     if failed:
@@ -425,26 +447,28 @@ def _check_map_series(forced: dict[str, str], documents) -> None:
         )
 
 
-def _emit(text: str, out: str | None) -> None:
-    """Write a report to stdout or to --out (atomically; only a previous ofsep-presets report is replaced)."""
+def _check_out(out: str | None) -> None:
+    """Refuse a bad --out before any input is read (a FIFO or /dev/zero is never opened, see reportfile.py)."""
     from pathlib import Path
 
-    from .errors import OutputExistsError
+    from .reportfile import check_target
+
+    if out is not None and out != "-":
+        check_target(Path(out))
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Write a report to stdout or to --out (atomically; only a provably earlier ofsep-presets report is replaced)."""
+    from pathlib import Path
+
     from .output import write_atomic
 
     if out is None or out == "-":
         click.echo(text, nl=False)
         return
-    target = Path(out)
-    if target.exists():
-        if target.is_dir():
-            raise OutputExistsError(f"{target} is a folder; --out takes a file name")
-        if b"ofsep-presets" not in target.read_bytes()[: 64 * 1024 * 1024]:
-            raise OutputExistsError(
-                f"{target} exists and is not an ofsep-presets report; nothing was written. Choose another --out."
-            )
-    write_atomic(target, text)
-    click.echo(f"report written to {target}", err=True)
+    _check_out(out)  # again: the inputs took time, the file may have changed
+    write_atomic(Path(out), text)
+    click.echo(f"report written to {out}", err=True)
 
 
 REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
@@ -518,6 +542,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
     from .report import write
 
     try:
+        _check_out(out)
         forced = _parse_map(maps)
         if preset and click.get_current_context().get_parameter_source("spec_ref").name != "DEFAULT":
             raise click.BadParameter(
@@ -577,6 +602,7 @@ def compare(a, b, spec_ref, fmt, out, quiet):
     from .compare import write
 
     try:
+        _check_out(out)
         spec = _load(spec_ref)
         left, failed_a = _read_inputs([a], quiet)
         right, failed_b = _read_inputs([b], quiet)

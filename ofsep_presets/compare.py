@@ -10,10 +10,10 @@ shown side by side with the caveat the vendor vocabularies state (protocol_spec/
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import __version__
 from .acquisition import Acquisition, Inspection
 from .check import _without_duplicates as prepared
 from .check import field_class, scanner_of, vendor_view
@@ -21,6 +21,7 @@ from .match import match
 from .report import _show, page, safe_cells
 from .rules import Constraint
 from .spec import Spec
+from .textsafe import printable, strict_json
 from .vendors import all_vendors
 
 SKIP = {
@@ -206,6 +207,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
             }
             for p in c.pairs
         ],
+        "generator": f"ofsep-presets {__version__}",  # the mark `--out` recognises (reportfile.py)
     }
 
 
@@ -272,8 +274,8 @@ def to_csv(c: Comparison) -> str:
 
 def write(c: Comparison, fmt: str, colour: bool = False) -> str:
     writers = {
-        "json": lambda: json.dumps(to_json(c), indent=2, ensure_ascii=False) + "\n",
-        "csv": lambda: to_csv(c),
+        "json": lambda: strict_json(to_json(c), warnings_key=None) + "\n",
+        "csv": lambda: printable(to_csv(c)),
         "html": lambda: page("common/compare.html.j2", to_json(c), c=c),
     }
-    return writers.get(fmt, lambda: to_table(c, colour))()
+    return writers.get(fmt, lambda: printable(to_table(c, colour)))()

@@ -333,7 +333,9 @@ def score(
     slot = _slot_weightings(seq.hints)
     if stated and slot and not stated & slot:
         vetoed(f"name says {'/'.join(sorted(stated))}, not {'/'.join(sorted(slot))}")
-    if not ("T2*" in stated or (tail and tail in seq.bids)):  # a name stating T2* is the statement to believe
+    # A name stating T2* (BIDS `_T2star`, "T2* FFE") is the statement to believe: a sidecar may give only the first
+    # echo of a combined multi-echo image (spine-generic's Philips "sSUM"), which says nothing of the rest.
+    if not ("T2*" in stated or (tail and tail in seq.bids) or bids_suffix(acq.name) == "MEGRE"):
         _echo_class(acq, families, vetoed)
     b_values = acq.get("b_values")
     if "epi_dwi" in families and b_values is not None and max(b_values) <= 0:
@@ -503,8 +505,20 @@ def match(
 
 def _same_protocol(a: Acquisition, b: Acquisition) -> bool:
     """Two series of the same protocol: the same name once series numbers and repeat marks are set aside, and
-    the same family (a site repeating a motion-corrupted MPRAGE)."""
+    the same family (a site repeating a motion-corrupted MPRAGE). Two BIDS files whose names differ in more than
+    their subject, session and run entities (`flip-1_mt-on_MTS` and `flip-1_mt-off_MTS`: Philips stores both under
+    one series description) are two acquisitions by the dataset's own statement, never repeats."""
+    bids_a, bids_b = _bids_key(a), _bids_key(b)
+    if bids_a is not None and bids_b is not None and bids_a != bids_b:
+        return False
     return _protocol_name(a) == _protocol_name(b) and a.get("sequence_family") == b.get("sequence_family")
+
+
+def _bids_key(acq: Acquisition) -> str | None:
+    """A BIDS file name without its subject, session and run entities; None for a name that is not BIDS."""
+    if not re.match(r"^sub-[A-Za-z0-9]+_", acq.name):
+        return None
+    return "_".join(p for p in acq.name.split("_") if not re.match(r"^(?:sub|ses|run)-", p))
 
 
 def _protocol_name(acq: Acquisition) -> str:
