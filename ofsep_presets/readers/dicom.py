@@ -19,13 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydicom.tag import Tag
-
 from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 from . import dicom_scan
 from .archive import Member
+
+
+def Tag(group: int, element: int) -> int:  # noqa: N802 - pydicom's name, kept so the tag tables read as DICOM
+    """A DICOM tag as the int pydicom uses (same value, hash and comparison as pydicom.tag.Tag), without
+    importing pydicom (numpy and its pixel handlers: about a second) for a `check` of one protocol export."""
+    return (group << 16) | element
+
 
 FORMAT = "dicom"
 MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
