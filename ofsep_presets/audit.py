@@ -33,12 +33,9 @@ from typing import Any
 
 from . import __version__
 from .auditfolder import MARK, SITES, AuditFolder
-from .cache import Cache, fingerprint, page_digest
-from .check import RANK, check
+from .cache import RANK, Cache, fingerprint, page_digest
 from .errors import OfsepError
 from .executor import executor as make_executor
-from .readers import inspect_path
-from .report import to_json as report_json
 from .spec import Spec
 
 FILES = ("audit.html", "audit.csv", "audit.json")
@@ -158,6 +155,25 @@ def page_name(site_id: str) -> str:
 
 
 # -- work done where the executor runs it ---------------------------------------------------------------------
+# The readers and the checker are imported when a site is first checked: a warm re-run loads neither.
+def inspect_path(path: Path) -> Any:
+    from .readers import inspect_path as read
+
+    return read(path)
+
+
+def check(inspections: Any, spec: Spec) -> Any:
+    from .check import check as run_check
+
+    return run_check(inspections, spec)
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    from .report import to_json
+
+    return to_json(report)
+
+
 @cache
 def _spec(ref: str) -> Spec:
     from .spec import load_spec
