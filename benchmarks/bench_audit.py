@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -114,13 +113,20 @@ def build_sites(root: Path, n: int) -> list[Path]:
     return sites
 
 
+# Runs one command and prints the peak RSS (KB) of the largest process of its tree: a fresh parent per run, so
+# each run's figure is its own (RUSAGE_CHILDREN only ever grows within one process).
+_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
+
+
 def _run_audit(sites: list[Path], out: Path, *more: str) -> tuple[float, float]:
     """Wall seconds and the peak RSS (MB) of the largest process of one `ofsep-presets audit` run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [sys.executable, "-m", "ofsep_presets", "audit", *map(str, sites), "--spec", "spine-generic"]
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "ofsep_presets", "audit", *map(str, sites), "--spec", "spine-generic", "--out", str(out)]
-        + ["--quiet", *more],
+        [sys.executable, "-c", _PEAK, *command, "--out", str(out), "--quiet", *more],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -128,8 +134,7 @@ def _run_audit(sites: list[Path], out: Path, *more: str) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1, 2):
         raise SystemExit(f"audit failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+    return elapsed, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def _chromium_ms(page: Path, profile: Path) -> float | None:
@@ -152,7 +157,7 @@ def _scale_mode(n: int, jobs: int | None) -> None:
         sites = build_sites(work / "data", n)
         quarter = sites[: max(1, n // 4)]
         _run_audit(sites[:4], work / "warmup", *more)  # page cache and bytecode, not timed
-        cold_q, _ = _run_audit(quarter, work / "out-quarter", *more)
+        cold_q, rss_q = _run_audit(quarter, work / "out-quarter", *more)
         cold_q1, _ = _run_audit(quarter, work / "out-quarter-1job", "--jobs", "1")
         cold, rss_cold = _run_audit(sites, work / "out", *more)
         warm, rss_warm = _run_audit(sites, work / "out", *more)
@@ -174,7 +179,10 @@ def _scale_mode(n: int, jobs: int | None) -> None:
         print(
             f"  parallel: cold {len(quarter)} sites, 1 job {cold_q1:.2f} s vs default {cold_q:.2f} s ({speedup:.2f}×)"
         )
-        print(f"  peak RSS (largest process): {rss_cold:.0f} MB (cold run and before) / {rss_warm:.0f} MB (after warm)")
+        print(
+            f"  peak RSS, largest process: cold {len(quarter)} sites {rss_q:.0f} MB, cold {n} sites {rss_cold:.0f} MB, "
+            f"warm {n} sites {rss_warm:.0f} MB"
+        )
         size = html.stat().st_size
         total = sum(p.stat().st_size for p in (work / "out").rglob("*") if p.is_file())
         print(f"  audit.html {size / 1e6:.2f} MB; whole folder {total / 1e6:.1f} MB")

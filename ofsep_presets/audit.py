@@ -535,6 +535,7 @@ def _plots(sites: list[Site], sequences: list[str]) -> list[dict[str, Any]]:
         for p in points:
             p["x"] = round(PLOT_LEFT + (p["value"] - low) / (high - low) * span, 1)
             p["y"] = LANE * vendors.index(p["vendor"]) + LANE // 2 + 4
+        points = _merge_dots(points)
         ticks = [low + pad, (low + high) / 2, high - pad] if len(set(values)) > 1 else [values[0]]
         plots.append(
             {
@@ -552,6 +553,24 @@ def _plots(sites: list[Site], sequences: list[str]) -> list[dict[str, Any]]:
             }
         )
     return plots
+
+
+def _merge_dots(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sites at the same place with the same verdict share one dot (larger, its title naming them): a cohort's
+    sites mostly run the same protocol values, and a thousand overlapping dots cost a browser for nothing."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault((p["x"], p["y"], p["status"], p["value"], p["rule"]), []).append(p)
+    merged = []
+    for members in groups.values():
+        first = dict(members[0])
+        names = [m["site"] for m in members]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        first["label"] = names[0] if len(names) == 1 else f"{len(names)} sites ({', '.join(names[:5])}{more})"
+        first["r"] = round(min(4 * len(names) ** 0.5, 9), 1)
+        first["sites"] = len(names)
+        merged.append(first)
+    return merged
 
 
 OPEN_LIMIT = 50  # above this many sites, every site's findings start folded (the page stays quick to open)
