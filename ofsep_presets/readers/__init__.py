@@ -17,6 +17,7 @@ from . import (
     ge_protocol,
     ours,
     philips_examcard,
+    printout,
     siemens_ascconv,
     siemens_edx,
     siemens_exar1,
@@ -34,6 +35,7 @@ READERS = (
     siemens_printxml,
     ours,
     bids,
+    printout,
 )
 
 
