@@ -50,6 +50,18 @@ class Sequence:
     group: str | None = None
     derived_required: tuple[str, ...] = ()
     stations: tuple[int, int] | None = None
+    # The body region this sequence images (its exam's `region:`, or its own); None = the spec does not say.
+    region: str | None = None
+
+    def admits_region(self, region: str | None) -> bool:
+        """Whether an acquisition decided to be of `region` may be this sequence (None, not known, vetoes nothing).
+
+        Besides the same region, regions.yaml lets a region admit a neighbour: the orbits are imaged in the
+        head program with the head coil, so an orbit sequence admits an acquisition known only to be "brain".
+        """
+        from .regions import admits
+
+        return admits(self.region, region)
 
     def constraints_for(self, vendor: str | None = None, field_t: float | None = None) -> list[Constraint]:
         return [c for c in self.constraints if c.applies(vendor, field_t)]
@@ -112,6 +124,7 @@ class Exam:
     label: dict[str, str]
     variants: dict[str, Variant]
     coverage: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None  # the body region its sequences image ("brain", "spine", "orbits", "whole-body")
 
 
 @dataclass(frozen=True)
@@ -159,17 +172,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _exam_listing(exams: dict[str, Any]) -> dict[str, str]:
+    """{sequence id: the exam whose variants list it}: a sequence without `exam:` belongs to the exam that asks
+    for it (spine-generic's `sg.t1w` is of exam `spine`), not to an exam named after its id's prefix."""
+    out: dict[str, str] = {}
+    for exam_id, raw in exams.items():
+        for variant in ((raw or {}).get("variants") or {}).values():
+            for seq_id in [*(variant or {}).get("required", []), *(variant or {}).get("optional", [])]:
+                out.setdefault(seq_id, exam_id)
+    return out
+
+
 def build(doc: Any, path: Path | None = None) -> Spec:
     doc = _plain(doc)
     rule_sets = doc.get("rule_sets") or {}
+    exam_regions = {exam_id: (raw or {}).get("region") for exam_id, raw in (doc.get("exams") or {}).items()}
+    listed_in = _exam_listing(doc.get("exams") or {})
     sequences = {}
     for seq_id, raw in doc["sequences"].items():
+        exam_id = raw.get("exam") or listed_in.get(seq_id) or seq_id.split(".", 1)[0]
         constraints = [from_mapping(r) for name in raw.get("apply", []) for r in rule_sets[name]]
         constraints += [from_mapping(r) for r in raw.get("constraints", [])]
         nominal = raw.get("nominal") or {}
         sequences[seq_id] = Sequence(
             id=seq_id,
-            exam=raw.get("exam", seq_id.split(".", 1)[0]),
+            exam=exam_id,
             label=raw["label"],
             constraints=tuple(constraints),
             nominal=dict(nominal.get("values") or {}),
@@ -193,6 +220,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             group=raw.get("group"),
             derived_required=tuple(raw.get("derived_required", [])),
             stations=tuple(raw["stations"]) if "stations" in raw else None,
+            region=raw.get("region") or exam_regions.get(exam_id),
         )
     exams = {}
     for exam_id, raw in doc["exams"].items():
@@ -207,7 +235,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             )
             for vid, v in raw.get("variants", {}).items()
         }
-        exams[exam_id] = Exam(exam_id, raw["label"], variants, raw.get("coverage") or {})
+        exams[exam_id] = Exam(exam_id, raw["label"], variants, raw.get("coverage") or {}, raw.get("region"))
     return Spec(
         id=doc["id"],
         version=str(doc["version"]),

@@ -1,0 +1,112 @@
+"""The body-region vocabulary (protocol_spec/model/regions.yaml) as lookups: which region a word, a DICOM body part or a
+coil name is evidence of, and which acquisition regions a spec sequence's region admits.
+
+The vocabulary is data so that a site's or a language's words are added without code; this module only knows
+how to compare them (accent- and case-insensitive, whole words, phrases as word sequences).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from .resources import spec_dir
+from .yamlload import load_yaml
+
+REGIONS = ("brain", "spine", "orbits", "whole-body", "other")
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    words: tuple[tuple[str, ...], ...]
+    body_parts: frozenset[str]
+    coils: tuple[tuple[str, ...], ...]
+    admits: frozenset[str]
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Lower-case, accent-free words of `text` (`_`, `-`, `\\`, digits-letters boundaries separate words)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    plain = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", plain)
+    return tuple(t for t in re.split(r"[^a-z0-9]+", plain) if t)
+
+
+@cache
+def vocabulary() -> dict[str, Region]:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    out = {}
+    for name, entry in data["regions"].items():
+        out[name] = Region(
+            name=name,
+            words=tuple(sorted({tokens(str(w)) for w in entry.get("words", [])} - {()}, key=len, reverse=True)),
+            body_parts=frozenset(str(b).upper() for b in entry.get("body_parts", [])),
+            coils=tuple(sorted({tokens(str(c)) for c in entry.get("coils", [])} - {()}, key=len, reverse=True)),
+            admits=frozenset(entry.get("admits", [])),
+        )
+    return out
+
+
+@cache
+def head_fov_max_mm() -> float:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    return float((data.get("orientation_evidence") or {}).get("head_fov_max_mm", 300))
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def regions_named(text: str | None) -> dict[str, str]:
+    """{region: the word found} for every region a free text (program path, study or series name) names."""
+    if not text:
+        return {}
+    words = tokens(text)
+    found: dict[str, str] = {}
+    for region in vocabulary().values():
+        for phrase in region.words:
+            if _contains(words, phrase):
+                found[region.name] = " ".join(phrase)
+                break
+    return found
+
+
+def region_of_body_part(code: str | None) -> str | None:
+    """The region a DICOM Body Part Examined term names (None if the term is not in the vocabulary)."""
+    if not code:
+        return None
+    key = re.sub(r"[^A-Z]", "", code.upper())
+    for region in vocabulary().values():
+        if key in region.body_parts:
+            return region.name
+    return None
+
+
+def regions_of_coil(text: str | None) -> dict[str, str]:
+    """{region: coil word} a coil name is evidence of."""
+    if not text:
+        return {}
+    words = tokens(text)
+    found: dict[str, str] = {}
+    for region in vocabulary().values():
+        for phrase in region.coils:
+            if _contains(words, phrase):
+                found[region.name] = " ".join(phrase)
+                break
+    return found
+
+
+def admits(sequence_region: str | None, acquisition_region: str | None) -> bool:
+    """Whether a spec sequence of `sequence_region` may be an acquisition decided to be of `acquisition_region`.
+
+    Unknown on either side vetoes nothing; otherwise the same region, or one the sequence's region admits.
+    """
+    if sequence_region is None or acquisition_region is None:
+        return True
+    if sequence_region == acquisition_region:
+        return True
+    region = vocabulary().get(sequence_region)
+    return region is not None and acquisition_region in region.admits
