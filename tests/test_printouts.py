@@ -51,15 +51,11 @@ DIFFERENT_ON_PURPOSE = {
     ("siemens-XA61", "Localizer", "slices"): "XA61 prints slice group 2 as a copy of group 1 (5 coronal), the "
     "export's group 2 has 3 sagittal slices: the printout cannot tell the second group",
 }
-# Where the printout states a value the export reader still misreads (a defect of the export reader, issue 11:
-# "EPI factor from .exar1/.pro (we report lTurboFactor = 1 instead of the EPI factor)"). Strict xfail: when the
-# export reader is fixed these fail as XPASS, and the entry must go.
+# Where the printout states a value the export reader still misreads (a defect of the export reader). Strict
+# xfail: when the export reader is fixed these fail as XPASS, and the entry must go (the EPI factors of VB17, VE11C
+# and XA61 went that way when the export readers learnt the printed EPI factor).
 EXPORT_MISREADS = {
-    ("siemens-VE11C", "T1w", "echo_train_length"),  # printed Turbo factor 192, export lTurboFactor=16
-    ("siemens-VE11C", "DWI_no-ZOOMit", "echo_train_length"),  # printed EPI factor 36, export lTurboFactor=1
-    ("siemens-XA61", "DWI", "echo_train_length"),  # printed EPI Factor 36, export lTurboFactor=1
-    ("siemens-VB17", "DWI_b0", "echo_train_length"),  # printed EPI factor 96
-    ("siemens-VB17", "DWI", "echo_train_length"),
+    ("siemens-VE11C", "T1w", "echo_train_length"),  # MPRAGE: printed "Turbo factor 192", export lTurboFactor=16
 }
 # Exports whose program order the reader cannot tell (the .exar1 program's child list is not the exam order:
 # the printout's table of contents, the console's own order, differs from it).
