@@ -116,14 +116,15 @@ def test_rules_print_in_words_not_python_literals():
     doc = json.loads(result.output)
     t1 = next(s for s in doc["sequences"] if s["id"] == "brain.t1_3d")
     words = {c["param"]: c["rule_words"] for c in t1["checks"]}
-    assert words["sequence_family"] == "one of MPRAGE, SPGR"
+    # Seed 001 says "3D T1 millimétrique" without a family: 3D gradient echo or 3D fast spin echo T1 (issue 13).
+    assert words["sequence_family"] == "one of MPRAGE, SPGR, 3D TSE (SPACE/CUBE/VISTA)"
     assert words["slice_thickness_mm"] == "≤ 1.0 mm"
     assert words["acquisition_type"] == "= 3D"
     table = run("check", *map(str, SERIES)).output
     html = run("check", *map(str, SERIES), "--format", "html").output
     for text in (table, html):
         assert "in ['" not in text and "in [1.5" not in text and "&#39;mprage&#39;" not in text
-    assert "≤ 1.0 mm" in table and "one of MPRAGE, SPGR" in html
+    assert "≤ 1.0 mm" in table and "one of MPRAGE, SPGR, 3D TSE" in html
 
 
 def test_html_names_every_scanner_and_folds_not_applicable_sequences():
