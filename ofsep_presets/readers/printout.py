@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError
-from . import siemens_printout
+from . import ge_report, siemens_printout
 from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
 
 FORMAT = "printout"  # refined in the Inspection: siemens-printout, philips-printout, ge-report
@@ -21,15 +21,20 @@ SNIFF_PAGES = 2
 _TEXT_MARKERS = (
     re.compile(rb"SIEMENS MAGNETOM[^\n]*\n(?:.*\n){0,12}?\s*\\\\"),
     re.compile(rb"Philips MRI Protocol Dump|INFO PAGE\s+GEOMETRY\s+CONTRAST"),
-    re.compile(rb"PATIENT POSITION\s+IMAGING PARAMETERS"),
+    re.compile(rb"Protocol: [^\n]*\n(?:.*\n){0,3}?.*(?:IMAGING PARAMETERS|PATIENT POSITION)"),
 )
-VENDORS = (("siemens", siemens_printout.is_siemens, siemens_printout.read_cells),)
+VENDORS = (
+    ("siemens", siemens_printout.is_siemens, siemens_printout.read_cells),
+    ("ge", ge_report.is_ge, ge_report.read_cells),
+)
 FORMATS = {"siemens": "siemens-printout", "philips": "philips-printout", "ge": "ge-report"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
     if head.startswith(b"%PDF-"):
         return _vendor(_first_pages(path)) is not None
+    if ge_report.is_html(head):
+        return True
     if b"\0" in head or b"ofsep-presets" in head:
         return False
     return any(marker.search(head) for marker in _TEXT_MARKERS)
@@ -53,6 +58,8 @@ def read(path: Path) -> Inspection:
     if head.startswith(b"%PDF-"):
         cells = pdf_cells(path, warnings=warnings)
         kind = "PDF"
+    elif ge_report.is_html(head):
+        return ge_report.read_html(path)
     else:
         if path.stat().st_size > MAX_TEXT_BYTES:
             raise ReadError(f"{path}: larger than any printout ({MAX_TEXT_BYTES // 2**20} MiB); refused")
