@@ -233,3 +233,12 @@ def test_a_truncated_printout_is_read_or_refused_never_a_crash(tmp_path, cut, pa
         assert all(isinstance(i, Inspection) for i in result)
     except ReadError:
         pass
+
+
+@needs_fixtures
+def test_a_printout_beside_its_export_is_not_read_twice():
+    """The GE folder holds the tar and its report (HTML and PDF): one exam, read once, from the export."""
+    [inspection] = inspect_path(GE)
+    assert inspection.format == "ge-protocol-tar"
+    assert [a.name for a in inspection.acquisitions].count("GRE-MT0") == 1
+    assert "2 printout(s) beside the protocol export not read again (inspect them by name)" in inspection.warnings
