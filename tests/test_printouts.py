@@ -36,6 +36,8 @@ PAIRS = {
         SIEMENS / "Trio_VB17/spine_generic_siemens-trio.pdf",
     ),
 }
+PHILIPS = EXPORTS / "philips"
+PAIRS["philips-R53"] = (PHILIPS / "spine_generic_philips_R53.ExamCard", PHILIPS / "spine_generic_philips_R53.pdf")
 GE = EXPORTS / "ge/GE_750_no-FOCUS"
 PAIRS["ge-750-html"] = (GE / "protocol.tar", GE / "spine_generic_ge_750_no-FOCUS.html")
 PAIRS["ge-750-pdf"] = (GE / "protocol.tar", GE / "spine_generic_ge_750_no-FOCUS.pdf")
@@ -161,6 +163,23 @@ def test_xa_tilted_orientation_is_its_main_plane():
 
 
 @needs_fixtures
+def test_philips_printout_values_as_printed():
+    """Rows of the R5.3 printout, read through the ExamCard's own parameter names."""
+    printed = {a.name: a.params for a in read_one(PAIRS["philips-R53"][1]).acquisitions}
+    # GRE-ME: "Act. TR/TE1/delta TE  600 / 7.2 / 6.5", "Echoes 3", "SENSE yes" > "P reduction (AP) 2", "NSA 2".
+    me = printed["GRE-ME"]
+    assert me["repetition_time_ms"] == 600.0 and me["echo_times_ms"] == [7.2, 13.7, 20.2]
+    assert me["parallel_factor"] == 2.0 and me["averages"] == 2.0
+    # DWI: "Diffusion mode DTI", "directional resolution opt 32", "b-factor averages (0) 5, (800) 1", "EPI factor 47".
+    dwi = printed["DWI"]
+    assert dwi["b_values"] == [0.0, 800.0] and dwi["diffusion_directions"] == 32 and dwi["echo_train_length"] == 47
+    # SURVEY: "ACQ voxel MPS (mm)  1.25 / 1.50 /" wrapped onto "10.0"; "slices 3", "gap (mm) 1", "coronal".
+    survey = printed["SURVEY"]
+    assert survey["voxel_size_mm"] == [1.25, 1.5, 10.0] and survey["slices"] == 3 and survey["slice_gap_mm"] == 1.0
+    assert survey["orientation"] == "coronal"
+
+
+@needs_fixtures
 def test_ge_report_html_and_pdf_of_the_1_5t_spine_protocol_agree():
     """The SIGNA Artist 1.5 T spine report (MR-AAT-IPEM): its HTML and its PDF, value by value, series by series."""
     html, pdf = read_one(MRAAT_REPORT.with_suffix(".html")), read_one(MRAAT_REPORT.with_suffix(".pdf"))
@@ -205,12 +224,20 @@ def test_a_pdf_that_is_no_printout_is_not_taken_for_one(tmp_path):
         inspect_path(target)
 
 
-PREFIXES = [b"%PDF-1.4\n", b"SIEMENS MAGNETOM x\n\\\\a\\b\n", b""]
+PREFIXES = [
+    b"%PDF-1.4\n",
+    b"SIEMENS MAGNETOM x\n\\\\a\\b\n",
+    b"Philips MRI Protocol Dump\nInBox (1) |  T1w 04:22.0\n  INFO PAGE   GEOMETRY   CONTRAST\n",
+    b"<html><body>Protocol: x<table border=1><tr><th colspan=2>S</th></tr><th>SCAN TIMING</th>",
+    b"Protocol: x\n   IMAGING PARAMETERS   SCAN TIMING\n",
+    b"",
+]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=2048), prefix=st.sampled_from(PREFIXES))
 def test_random_bytes_are_read_or_refused_never_a_crash(tmp_path, data, prefix):
+    """Every printout reader (Siemens, Philips, GE; PDF, text, HTML): an Inspection or a ReadError, nothing else."""
     target = tmp_path / "random.pdf"
     target.write_bytes(prefix + data)
     try:
@@ -242,3 +269,38 @@ def test_a_printout_beside_its_export_is_not_read_twice():
     assert inspection.format == "ge-protocol-tar"
     assert [a.name for a in inspection.acquisitions].count("GRE-MT0") == 1
     assert "2 printout(s) beside the protocol export not read again (inspect them by name)" in inspection.warnings
+
+
+@needs_fixtures
+@pytest.mark.parametrize(
+    "path",
+    [GE / "spine_generic_ge_750_no-FOCUS.html", PAIRS["philips-R53"][1], PAIRS["siemens-VB17"][1]],
+    ids=["ge-html", "philips-pdf", "siemens-pdf"],
+)
+def test_inspect_cli_reads_a_printout_as_table_and_json(path):
+    import json
+
+    from click.testing import CliRunner
+
+    from ofsep_presets.cli import main
+
+    table = CliRunner().invoke(main, ["inspect", str(path)])
+    assert table.exit_code == 0, table.output
+    assert "printout" in table.output or "ge-report" in table.output
+    result = CliRunner().invoke(main, ["inspect", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [document] = json.loads(result.output) if result.output.lstrip().startswith("[") else [json.loads(result.output)]
+    names = [a["name"] for a in document["acquisitions"]]
+    assert names == [a.name for a in read_one(path).acquisitions] and len(names) >= 7
+
+
+def test_inspect_cli_says_one_line_for_a_broken_printout(tmp_path):
+    from click.testing import CliRunner
+
+    from ofsep_presets.cli import main
+
+    broken = tmp_path / "broken.html"
+    broken.write_bytes(b"<html><body>Protocol: x <th>SCAN TIMING</th></body></html>")
+    result = CliRunner().invoke(main, ["inspect", str(broken)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "GE protocol report without any series" in result.output

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError
-from . import ge_report, siemens_printout
+from . import ge_report, philips_printout, siemens_printout
 from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
 
 FORMAT = "printout"  # refined in the Inspection: siemens-printout, philips-printout, ge-report
@@ -25,6 +25,7 @@ _TEXT_MARKERS = (
 )
 VENDORS = (
     ("siemens", siemens_printout.is_siemens, siemens_printout.read_cells),
+    ("philips", philips_printout.is_philips, philips_printout.read_cells),
     ("ge", ge_report.is_ge, ge_report.read_cells),
 )
 FORMATS = {"siemens": "siemens-printout", "philips": "philips-printout", "ge": "ge-report"}

@@ -149,6 +149,25 @@ def text_cells(text: str) -> list[Cell]:
     return cells
 
 
+def split_glued(cells: list[Cell], labels: list[str]) -> list[Cell]:
+    """A label glued to its value by a single space (text printouts: "Act. WFS (pix) / BW (Hz) 0.817 / 531.5")
+    is split into the label's cell and the value's, the value starting where its text starts."""
+    ordered = sorted(labels, key=len, reverse=True)
+    out = []
+    for cell in cells:
+        folded = cell.text.casefold()
+        label = next((lab for lab in ordered if folded.startswith(lab.casefold() + " ")), None)
+        if label is None:
+            out.append(cell)
+            continue
+        width = (cell.x1 - cell.x0) / max(len(cell.text), 1)
+        cut = cell.x0 + width * (len(label) + 1)
+        head = cell.text[: len(label)]
+        out.append(Cell(cell.page, cell.x0, cell.x0 + width * len(label), cell.top, cell.height, head))
+        out.append(Cell(cell.page, cut, cell.x1, cell.top, cell.height, cell.text[len(label) + 1 :]))
+    return out
+
+
 def reading_order(cells: Iterable[Cell]) -> list[Cell]:
     """Top to bottom, left to right, page by page (cells within a third of a line count as one line)."""
     ordered = sorted(cells, key=lambda c: (c.page, c.top, c.x0))
@@ -239,7 +258,7 @@ def _right_of(page: list[Cell], cell: Cell) -> Cell | None:
 
 
 def _below(page: list[Cell], cell: Cell) -> Cell | None:
-    near = max(2.0, cell.height / 3)
+    near = max(2.0, cell.height / 2)
     candidates = [c for c in page if 0 < c.top - cell.top <= 1.8 * cell.height and abs(c.x0 - cell.x0) <= near]
     return min(candidates, key=lambda c: c.top, default=None)
 
