@@ -30,8 +30,9 @@ class FieldStrength(click.ParamType):
             for known in self.KNOWN:
                 if abs(tesla - known) < 0.2:
                     return known
-        self.fail(f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)",
-                  param, ctx)
+        self.fail(
+            f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)", param, ctx
+        )
 
 
 FIELD = FieldStrength()
@@ -43,7 +44,23 @@ def fail(error: OfsepError) -> None:
 
 
 class Commands(click.Group):
-    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters)."""
+    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters).
+
+    An OS error nobody handled (a full disk under stdout, a folder that vanished) is one line and exit 2, never a
+    traceback: CI reads exit 1 as "not compliant".
+    """
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly when the reader of stdout went away
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ofsep-presets: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -337,8 +354,12 @@ def inspection_table(inspection) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    for warning in doc["warnings"]:
-        lines.append(f"  warning: {warning}")
+    if doc["warnings"]:
+        from .notices import summarise
+
+        count = len(doc["warnings"])
+        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read, and why):")
+        lines.extend(f"  warning: {line}" for line in summarise(doc["warnings"]))
     return "\n".join(lines)
 
 
@@ -359,12 +380,13 @@ def inspect(paths, fmt, quiet):
     PATH may be a file or a folder (read recursively; files of no known format are skipped and counted).
     A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
     """
-    import json
 
     documents, failed = _read_inputs(paths, quiet)
     if fmt == "json":
         payload = [d.to_json() for d in documents]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        from .textsafe import strict_json
+
+        click.echo(strict_json(payload[0] if len(payload) == 1 else payload))  # RFC 8259: no Infinity, no NaN
     else:
         click.echo("\n\n".join(inspection_table(d) for d in documents))
     if failed:
