@@ -249,7 +249,7 @@ def test_random_bytes_are_read_or_refused_never_a_crash(tmp_path, data, prefix):
 
 
 @needs_fixtures
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.floats(min_value=0.0, max_value=1.0), pair=st.sampled_from(sorted(PAIRS)))
 def test_a_truncated_printout_is_read_or_refused_never_a_crash(tmp_path, cut, pair):
     data = PAIRS[pair][1].read_bytes()
