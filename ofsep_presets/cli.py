@@ -549,8 +549,14 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     help="A site preset (`snapshot`): checks against the spec it extends and reports drift from its values.",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--shareable",
+    is_flag=True,
+    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
+    "'series N'); verdicts unchanged.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
+def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset, shareable):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
@@ -605,6 +611,10 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
             sys.exit(2)
         _check_map_series(forced, documents)
         report = run(documents, spec, variant=variant, field_t=field_t, forced=forced)
+        if shareable:
+            from .shareable import Redactor
+
+            report = Redactor(documents, paths).apply(report)
         colour = fmt == "table" and out is None and sys.stdout.isatty()
         _emit(write(report, fmt, colour), out)
     except OfsepError as error:
@@ -625,8 +635,14 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
     help="table, json, html (self-contained page) or csv.",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "--shareable",
+    is_flag=True,
+    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
+    "'series N'); verdicts unchanged.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def compare(a, b, spec_ref, fmt, out, quiet):
+def compare(a, b, spec_ref, fmt, out, quiet, shareable):
     """Two exports, dummy runs or presets side by side, in canonical terms and in both vendors' words.
 
     Acquisitions of A and B are matched through the spec's sequences (so a Siemens MPRAGE meets a Philips
@@ -644,6 +660,10 @@ def compare(a, b, spec_ref, fmt, out, quiet):
         if failed_a or failed_b:
             sys.exit(2)
         result = run(left, right, spec, a, b)
+        if shareable:
+            from .shareable import Redactor
+
+            result = Redactor([*left, *right], [a, b]).apply(result)
         _emit(write(result, fmt, fmt == "table" and out is None and sys.stdout.isatty()), out)
     except OfsepError as error:
         fail(error)
