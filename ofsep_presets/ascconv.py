@@ -128,6 +128,29 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
             f"{where} sKSpace.lBaseResolution={base} × dPhaseResolution={resolution} "
             f"× dPhaseFOV/dReadoutFOV={phase_fov}/{read_fov}",
         )
+    # The acquired voxel's ingredients (derived.py does the arithmetic, for every vendor in one place).
+    if base:
+        acq.set("base_resolution", base, src("sKSpace.lBaseResolution"))
+        resolution = values.get("sKSpace.dPhaseResolution")
+        acq.set(
+            "phase_resolution_pct",
+            round(100 * resolution, 4) if resolution is not None else 100.0,
+            src("sKSpace.dPhaseResolution") if resolution is not None else f"{where} dPhaseResolution absent: 1",
+        )
+    if dimension == 4:
+        resolution = values.get("sKSpace.dSliceResolution")
+        acq.set(
+            "slice_resolution_pct",
+            round(100 * resolution, 4) if resolution is not None else 100.0,
+            src("sKSpace.dSliceResolution") if resolution is not None else f"{where} dSliceResolution absent: 1",
+        )
+    if dimension in (2, 4):
+        key = "sKSpace.uc2DInterpolation"  # the console's "Interpolation" (in-plane, 2D and 3D alike)
+        acq.set(
+            "interpolation",
+            bool(values.get(key)),
+            src(key) if has(key) else f"{where} {key} absent: default off",
+        )
     if dimension == 4 and values.get("sKSpace.lImagesPerSlab"):
         acq.set("slices", values["sKSpace.lImagesPerSlab"], src("sKSpace.lImagesPerSlab"))
     elif dimension == 2 and values.get("sSliceArray.lSize"):

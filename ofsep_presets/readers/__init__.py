@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
+from ..derived import fill_derived
 from . import (
     archive,
     bids,
@@ -63,6 +64,7 @@ def inspect_path(path: Path, progress=None) -> list[Inspection]:
     for inspection in inspections:
         for acq in inspection.acquisitions:
             fill_implied(acq)
+            fill_derived(acq)
     return inspections
 
 

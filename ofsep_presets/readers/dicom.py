@@ -469,9 +469,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     thickness = acq.get("slice_thickness_mm")
     if spacing and thickness:
         acq.set(
-            "voxel_size_mm",
+            "reconstructed_voxel_mm",
             [float(spacing[1]), float(spacing[0]), thickness],
-            src("PixelSpacing + SliceThickness (reconstructed voxel)"),
+            src(f"PixelSpacing={[float(v) for v in spacing]} + SliceThickness={thickness:g}"),
         )
     between = _first(ds, "PixelMeasuresSequence", "SpacingBetweenSlices")
     if _float(between) is not None and thickness is not None and kind == "2D":
@@ -484,7 +484,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         ds.get("InPlanePhaseEncodingDirection")
         or _first(ds, "MRFOVGeometrySequence", "InPlanePhaseEncodingDirection")
         or ""
-    )
+    ).upper()
+    direction = "COL" if direction == "COLUMN" else direction  # enhanced MR writes COLUMN, classic COL
     if matrix and len(matrix) == 4 and direction in ("ROW", "COL"):
         read, phase = (
             (matrix[1] or matrix[0], matrix[2] or matrix[3])
@@ -493,6 +494,28 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         )
         acq.set(
             "matrix", [read, phase], src(f"AcquisitionMatrix={list(matrix)}, InPlanePhaseEncodingDirection={direction}")
+        )
+    if acq.get("matrix") is None:  # enhanced MR: the acquired steps live in the MR FOV/Geometry macro
+        steps = (
+            _first(ds, "MRFOVGeometrySequence", "MRAcquisitionFrequencyEncodingSteps"),
+            _first(ds, "MRFOVGeometrySequence", "MRAcquisitionPhaseEncodingStepsInPlane"),
+        )
+        if all(isinstance(v, int) and v > 0 for v in steps):
+            acq.set(
+                "matrix",
+                list(steps),
+                src(f"MRAcquisitionFrequencyEncodingSteps={steps[0]}, PhaseEncodingStepsInPlane={steps[1]}"),
+            )
+    mosaic = "MOSAIC" in s.image_types  # Rows × Columns tile many slices: the FoV is not Rows × PixelSpacing
+    rows, columns = ds.get("Rows"), ds.get("Columns")
+    if spacing and rows and columns and direction in ("ROW", "COL") and not mosaic:
+        # The reconstructed FoV; the phase axis runs along the columns (COL: vertical, rows count it) or the rows.
+        vertical, horizontal = float(rows) * float(spacing[0]), float(columns) * float(spacing[1])
+        read_fov, phase_fov = (horizontal, vertical) if direction == "COL" else (vertical, horizontal)
+        acq.set(
+            "fov_mm",
+            [round(read_fov, 4), round(phase_fov, 4)],
+            src(f"Rows={rows}, Columns={columns} × PixelSpacing, InPlanePhaseEncodingDirection={direction}"),
         )
     bandwidth = ds.get("PixelBandwidth") or _first(ds, "MRImagingModifierSequence", "PixelBandwidth")
     if _float(bandwidth):

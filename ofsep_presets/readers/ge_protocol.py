@@ -82,7 +82,8 @@ def read(path: Path) -> Inspection:
                 if total > MAX_TOTAL:
                     raise ReadError(f"{path}: more than {MAX_TOTAL // 2**20} MiB to read (the cap); refused")
                 data = archive.extractfile(member)
-                files[member.name] = data.read(MAX_MEMBER + 1) if data else b""
+                # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
+                files[str(PurePosixPath(member.name))] = data.read(MAX_MEMBER + 1) if data else b""
     except tarfile.TarError as exc:
         raise ReadError(f"{path}: not a readable tar ({exc})") from None
     if refused:
