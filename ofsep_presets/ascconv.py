@@ -75,6 +75,7 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     for key, param in (("alTR[0]", "repetition_time_ms"), ("alTE[0]", "echo_time_ms")):
         if has(key) and values[key]:
             acq.set(param, units.to_unit(values[key], "us", "ms"), src(key) + " us")
+    _echo_times(values, acq, where)
     # ASCCONV keeps a stale alTI on sequences without inversion: trust it only when an inversion pulse is on.
     # sPrepPulses.ucInversion 0x04 = off (a TSE without IR in the fixtures), 0x02 = non-selective IR (MPRAGE).
     inversion = values.get("sPrepPulses.ucInversion")
@@ -171,13 +172,15 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     fractional = values.get("dAveragesDouble")
     if isinstance(fractional, float) and not fractional.is_integer():
         acq.set("averages", fractional, src("dAveragesDouble"))
+    if customer:
+        _cmrr_multiband(values, acq, where)
+    epi = _epi_factor(values, acq, where)
     for key, param in (
         ("sPat.lAccelFactPE", "parallel_factor"),
         ("sPat.lAccelFact3D", "parallel_factor_slice"),
         *multiband,
         ("lAverages", "averages"),
-        ("sFastImaging.lTurboFactor", "echo_train_length"),
-        ("sFastImaging.lEPIFactor", "echo_train_length"),
+        *(() if epi else (("sFastImaging.lTurboFactor", "echo_train_length"),)),  # an EPI's lTurboFactor is 1
     ):
         if has(key) and param not in acq.params:
             acq.set(param, values[key], src(key))
@@ -189,6 +192,17 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     fat = values.get("sPrepPulses.ucFatSat")
     if fat in FAT_SAT:
         acq.set("fat_suppression", FAT_SAT[fat], src("sPrepPulses.ucFatSat"))
+    # The MT pulse: sPrepPulses.ucMTC = 0x1 when "MTC On" (the spine-generic GRE-MT1 step, whose printout says
+    # "MTC On"); ASCCONV omits it at its default, off (GRE-MT0, "MTC Off"). Only sequences that offer MTC
+    # write sPrepPulses.lMTCMode, so off is stated only where that field shows the option exists.
+    if has("sPrepPulses.ucMTC"):
+        acq.set("magnetization_transfer", bool(values["sPrepPulses.ucMTC"]), src("sPrepPulses.ucMTC"))
+    elif has("sPrepPulses.lMTCMode"):
+        acq.set(
+            "magnetization_transfer",
+            False,
+            f"{where} sPrepPulses.ucMTC absent (default off; the sequence offers MTC: sPrepPulses.lMTCMode)",
+        )
     normal = [values.get(f"sSliceArray.asSlice[0].sNormal.d{axis}", 0.0) for axis in ("Sag", "Cor", "Tra")]
     if any(normal):
         from .acquisition import orientation_from_normal
@@ -206,6 +220,68 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     if values.get("sDiffusion.lDiffDirections") and max(acq.get("b_values") or [0.0]) > 0:
         # A b=0-only series (VB17 "DWI_b0" prints "Diff. directions 64") has no gradient directions to count.
         acq.set("diffusion_directions", values["sDiffusion.lDiffDirections"], src("sDiffusion.lDiffDirections"))
+
+
+def _echo_times(values: dict[str, Any], acq: Acquisition, where: str) -> None:
+    """Every echo of a multi-contrast protocol (a dual-echo PD/T2 TSE, a multi-echo GRE): alTE[0..lContrasts-1].
+
+    alTE has 256 slots and later slots keep stale defaults (a VE11 PD/T2 with lContrasts = 2 lists alTE[0..31]),
+    so only the first lContrasts are echoes; lContrasts absent means one contrast (its default).
+    """
+    contrasts = values.get("lContrasts", 1)
+    if not isinstance(contrasts, int) or not 1 <= contrasts <= 256:
+        return
+    times = [values.get(f"alTE[{i}]") for i in range(contrasts)]
+    if not all(isinstance(t, int | float) and t > 0 for t in times):
+        return  # an echo ASCCONV does not state: the list would be a guess
+    source = f"{where} alTE[0..{contrasts - 1}]={times} us (lContrasts={contrasts})"
+    acq.set("echo_times_ms", [units.to_unit(t, "us", "ms") for t in times], source)
+
+
+def _epi_factor(values: dict[str, Any], acq: Acquisition, where: str) -> bool:
+    """EPI factor of an EPI protocol: the phase-encoding lines of its single shot, as the console prints it.
+
+    sFastImaging.lEPIFactor marks an EPI sequence but is not the factor the console shows: it holds 128 in
+    every ep2d protocol at hand (VB17, VE11, XA30, XA61) whatever the matrix, while the printouts beside the
+    spine-generic exports say "EPI factor 96" (VB17, 96 phase lines) and "EPI factor 36" (VE11C and XA61, 36 phase
+    lines, with 7/8 partial Fourier). The factor printed is sKSpace.lPhaseEncodingLines of a single-shot
+    protocol; with readout or phase segments (sFastImaging.lSegments > 1) it is not known here, so it stays absent.
+    Returns whether the protocol is EPI (its lTurboFactor, 1, is then no echo train length).
+    """
+    flag = values.get("sFastImaging.lEPIFactor")
+    lines = values.get("sKSpace.lPhaseEncodingLines")
+    if not isinstance(flag, int) or flag <= 1:
+        return False
+    segments = values.get("sFastImaging.lSegments", 1)
+    if not isinstance(lines, int) or lines <= 1 or segments != 1:
+        return True
+    acq.set(
+        "echo_train_length",
+        lines,
+        f"{where} EPI factor = sKSpace.lPhaseEncodingLines={lines} (single shot; sFastImaging.lEPIFactor={flag} "
+        "marks EPI but is not the printed factor)",
+    )
+    return True
+
+
+# CMRR's multiband sequences (cmrr_mbep2d_bold / _diff / _se) keep the multiband factor in their WIP block:
+# sWipMemBlock.alFree[13] (the XA30 cmrr_mbep2d_diff DICOM in the fixtures holds 3 there, its ImageComments say
+# "MB3" and dcm2niix reports MultibandAccelerationFactor 3). Other customer sequences use the block differently.
+CMRR_MULTIBAND = "sWipMemBlock.alFree[13]"
+
+
+def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> None:
+    name = str(values.get("tSequenceFileName", "")).lower()
+    if "cmrr_mbep2d" not in name:
+        return
+    factor = values.get(CMRR_MULTIBAND, 1)  # ASCCONV omits a slot holding its default
+    if isinstance(factor, int) and 1 <= factor <= 16:
+        provenance = (
+            f"{where} {CMRR_MULTIBAND}={factor}"
+            if CMRR_MULTIBAND in values
+            else (f"{where} {CMRR_MULTIBAND} absent (default 1)")
+        )
+        acq.set("multiband_factor", factor, f"{provenance} (CMRR multiband WIP parameter)")
 
 
 def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:

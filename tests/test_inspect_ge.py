@@ -146,7 +146,8 @@ def test_a_tar_repacked_from_its_folder_reads_the_same(tmp_path):
         members = {m.name: source.extractfile(m).read() for m in source.getmembers() if m.isreg()}
     path = tmp_path / "repacked.tar"
     path.write_bytes(_tar({f"./{name}": data for name, data in members.items()}))
-    assert all(name.startswith("./") for name in tarfile.open(path).getnames())
+    with tarfile.open(path) as archive:
+        assert all(name.startswith("./") for name in archive.getnames())
     [original] = inspect_path(GE / "protocol.tar")
     [repacked] = inspect_path(path)
     assert len(repacked.acquisitions) == len(original.acquisitions) >= 8

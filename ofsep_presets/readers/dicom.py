@@ -41,8 +41,12 @@ SCAN_LIMIT = 0x00210000
 PIXEL_DATA = 0x7FE00010
 PARALLEL_FROM = 400  # files; below this a process pool costs more than it saves
 CHUNK = 64
+ECHO_TIME = 0x00180081
+GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
+GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
 FAST_TAGS = {
     0x00020002,
+    ECHO_TIME,
     0x00080016,
     0x00080008,
     0x00080070,
@@ -65,6 +69,7 @@ SCAN_TAGS = {
         (0x0008, 0x0070),
         (0x0020, 0x000E),
         (0x0020, 0x0013),
+        (0x0018, 0x0081),
         (0x0018, 0x9087),
         (0x0018, 0x9089),
         (0x0019, 0x100C),
@@ -125,6 +130,8 @@ class Series:
     image_types: set[str] = field(default_factory=set)
     b_values: list[float] = field(default_factory=list)
     vectors: list[tuple[float, float, float, float]] = field(default_factory=list)  # (b, x, y, z)
+    echo_times: set[float] = field(default_factory=set)
+    unweighted: int = 0  # files of the series that state no b-value at all
 
 
 def read(path: Path) -> Inspection:
@@ -142,6 +149,7 @@ class FileInfo:
     number: int = 0
     image_types: tuple[str, ...] = ()
     diffusion: tuple[tuple[float, tuple[float, float, float] | None], ...] = ()
+    echo_times: tuple[float, ...] = ()
 
 
 def _scan_one(path: Source, full: bool = False) -> FileInfo:
@@ -179,6 +187,8 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
     sop = str(ds.get("SOPClassUID", "") or media)
     if not full and sop in ENHANCED:
         return _scan_one(path, full=True)  # one file holds the whole series: read its frames
+    if not full and "DiffusionBValue" not in ds and manufacturer(str(ds.get("Manufacturer", ""))) == "ge":
+        return _scan_one(path, full=True)  # a GE b0 states its b-value only in (0043,1039), past the stop
     return FileInfo(
         path,
         sop=sop,
@@ -186,7 +196,23 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
         number=int(ds.get("InstanceNumber") or 0),
         image_types=tuple(str(t).upper() for t in (ds.get("ImageType") or [])),
         diffusion=tuple(_diffusion_of(ds)),
+        echo_times=tuple(_echo_times_of(ds)),
     )
+
+
+def _echo_times_of(ds):
+    """Echo times one file states: its EchoTime, or each frame's EffectiveEchoTime (enhanced)."""
+    frames = ds.get("PerFrameFunctionalGroupsSequence")
+    if frames:
+        for frame in frames:
+            for echo in frame.get("MREchoSequence") or []:
+                value = _float(echo.get("EffectiveEchoTime"))
+                if value:
+                    yield value
+        return
+    value = _float(ds.get("EchoTime")) if "EchoTime" in ds else None
+    if value:
+        yield value
 
 
 def _text(raw: tuple[bytes, bytes] | None) -> str:
@@ -214,12 +240,20 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
         direction = struct.unpack("<3d", found[0x0019100E][1])
     if direction is None and vendor == "ge" and all(t in found for t in (0x001910BB, 0x001910BC, 0x001910BD)):
         direction = tuple(_float(_text(found[t])) for t in (0x001910BB, 0x001910BC, 0x001910BD))
+    if b is None and vendor == "ge":
+        # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
+        # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
+        further = dicom_scan.walk(prefix, {GE_BVALUE}, GE_LIMIT)
+        if further is None:
+            return None  # past the prefix: pydicom reads it
+        b = _ge_bvalue(_text(further[0].get(GE_BVALUE)))
     diffusion = ()
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
         diffusion = ((b, tuple(direction) if usable else None),)
     number = _float(_text(found.get(0x00200013)))
     types = _text(found.get(0x00080008))
+    echo = _float(_text(found.get(ECHO_TIME)))
     return FileInfo(
         path,
         sop=sop,
@@ -227,7 +261,16 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
         number=int(number) if number is not None else 0,
         image_types=tuple(t.strip().upper() for t in types.split("\\")) if types else (),
         diffusion=diffusion,
+        echo_times=(echo,) if echo else (),
     )
+
+
+def _ge_bvalue(text: Any) -> float | None:
+    """GE (0043,1039) first value: the b-value, plus 1e9 on the versions that flag it (dcm2niix removes it too)."""
+    b = _float(text.split("\\")[0]) if isinstance(text, str) else _float(text)
+    if b is not None and b >= 1e9:
+        b = b % 1e9
+    return b
 
 
 def _quiet() -> None:
@@ -288,6 +331,9 @@ def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
         s.files.append(info.path)
         s.numbers.append(info.number)
         s.image_types.update(info.image_types)
+        s.echo_times.update(info.echo_times)
+        if not info.diffusion:
+            s.unweighted += 1
         for b, vector in info.diffusion:
             _add(s, b, list(vector) if vector else None)
     for s in series.values():
@@ -363,9 +409,7 @@ def _diffusion_of(ds):
     if b is None:
         tag = {"siemens": (0x0019, 0x100C), "ge": (0x0043, 0x1039), "philips": (0x2001, 0x1003)}.get(vendor or "")
         if tag and tag in ds:
-            b = _float(ds[tag].value)
-            if vendor == "ge" and b is not None and b >= 1e9:
-                b = b % 1e9  # GE adds 1e9 to flag b-values (dcm2niix does the same correction)
+            b = _ge_bvalue(ds[tag].value) if vendor == "ge" else _float(ds[tag].value)
     if direction is None:
         if vendor == "siemens" and (0x0019, 0x100E) in ds:
             direction = _vector(_siemens_vector(ds[(0x0019, 0x100E)].value))
@@ -399,6 +443,12 @@ def _first(ds, *path: str):
     name = path[-1]
     if name in ds and ds.get(name) not in (None, ""):
         return ds.get(name)
+    # Philips classic images carry an enhanced-style dataset in the private "MR series data" item (2005,140F):
+    # the SENSE factor (ParallelReductionFactorInPlane), acquisition steps and MT state are only there.
+    if PHILIPS_SERIES_DATA in ds:
+        items = ds[PHILIPS_SERIES_DATA].value
+        if items and len(items) and name in items[0] and items[0].get(name) not in (None, ""):
+            return items[0].get(name)
     for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
         seq = ds.get(groups)
         if not seq:
@@ -411,6 +461,100 @@ def _first(ds, *path: str):
                 if value not in (None, ""):
                     return value
     return None
+
+
+PHILIPS_SERIES_DATA = Tag(0x2005, 0x140F)
+GE_ASSET_FACTORS = Tag(0x0043, 0x1083)  # "Asset R Factors": 1/in-plane, 1/slice acceleration (dcm_qa_ge)
+GE_MULTIBAND = Tag(0x0043, 0x10B6)  # HyperBand: factor, slice FOV shift, calibration (dcm_qa_ge README)
+GE_DIFFUSION_DIRECTIONS = Tag(0x0019, 0x10E0)  # GE "User data 24": number of diffusion directions prescribed
+SIEMENS_PE_POSITIVE = Tag(0x0021, 0x111C)  # XA: PhaseEncodingDirectionPositive (VB/VE: in the CSA image header)
+DIRECTION_NAMES = (("RL", "LR"), ("AP", "PA"), ("FH", "HF"))  # the +x (left), +y (posterior), +z (head) ends
+
+
+def phase_direction(iop: list[float], axis: str, positive: bool) -> tuple[str, str] | None:
+    """Canonical phase-encoding direction ('AP' = from anterior to posterior, Siemens "A >> P") and why.
+
+    DICOM ImageOrientationPatient gives the row and column direction cosines in patient LPS coordinates;
+    InPlanePhaseEncodingDirection says along which of them the phase is encoded (COL: the column direction);
+    the vendor's polarity says which way. Siemens' PhaseEncodingDirectionPositive = 1 runs along the vector
+    (the VE11 DTI fixture: axial, COL, positive: dcm2niix "j-", the usual A >> P; the XA30 "DWI_dir80_AP"
+    series holds 1 and "DWI_dir80_PA" 0). The label names the patient axis the vector runs along most.
+    """
+    if len(iop) != 6 or axis not in ("ROW", "COL", "COLUMN"):
+        return None
+    vector = [float(v) for v in (iop[3:] if axis in ("COL", "COLUMN") else iop[:3])]
+    if not positive:
+        vector = [-v for v in vector]
+    main = max(range(3), key=lambda i: abs(vector[i]))
+    if abs(vector[main]) < 1e-6:
+        return None
+    toward, away = DIRECTION_NAMES[main]
+    label = toward if vector[main] > 0 else away
+    return label, f"phase along {'+' if positive else '-'}{'column' if axis != 'ROW' else 'row'} direction"
+
+
+def _siemens_pe_positive(ds) -> tuple[bool, str] | None:
+    """Siemens phase-encoding polarity: CSA image header (VB/VE) or (0021,111C) (XA, also per frame)."""
+    if (0x0029, 0x1010) in ds:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from nibabel.nicom import csareader
+
+                items = csareader.read(ds[0x0029, 0x1010].value)["tags"].get("PhaseEncodingDirectionPositive", {})
+            value = (items.get("items") or [None])[0]
+            if value in (0, 1):
+                return bool(value), f"CSA PhaseEncodingDirectionPositive={value}"
+        except Exception:  # a damaged CSA header tells nothing
+            pass
+    candidates = [ds]
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        seq = ds.get(groups)
+        if seq:
+            for element in seq[0]:
+                if element.tag.group == 0x0021 and element.VR == "SQ" and element.value:
+                    candidates.append(element.value[0])
+    for item in candidates:
+        if SIEMENS_PE_POSITIVE in item:
+            value = _float(item[SIEMENS_PE_POSITIVE].value)
+            if value in (0.0, 1.0):
+                return bool(value), f"(0021,111C) PhaseEncodingDirectionPositive={value:g}"
+    return None
+
+
+def _numbers_of(value: Any) -> list[float]:
+    """A private multi-valued tag as floats (text or bytes split at backslashes, or a MultiValue); others skipped."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    parts = str(value).strip("\0 []").replace(",", "\\").split("\\") if isinstance(value, str) else list(value)
+    numbers = []
+    for part in parts:
+        number = _float(part)
+        if number is not None:
+            numbers.append(number)
+    return numbers
+
+
+def _ge_private(ds, acq: Acquisition, src, kind: str) -> None:
+    """GE private tags: ASSET/ARC factors, HyperBand factor (dcm_qa_ge README documents both layouts)."""
+    if GE_ASSET_FACTORS in ds and "parallel_factor" not in acq.params:
+        factors = _numbers_of(ds[GE_ASSET_FACTORS].value)
+        if factors and 0 < factors[0] <= 1:
+            acq.set(
+                "parallel_factor",
+                round(1 / factors[0], 2),
+                src(f"(0043,1083) Asset R factors={factors} (in-plane = 1 / first)"),
+            )
+        if kind == "3D" and len(factors) > 1 and 0 < factors[1] <= 1:
+            acq.set(
+                "parallel_factor_slice",
+                round(1 / factors[1], 2),
+                src(f"(0043,1083) Asset R factors={factors} (slice = 1 / second)"),
+            )
+    if GE_MULTIBAND in ds:
+        values = _numbers_of(ds[GE_MULTIBAND].value)
+        if values and values[0] >= 1 and float(values[0]).is_integer():
+            acq.set("multiband_factor", int(values[0]), src(f"(0043,10B6) HyperBand={values} (factor first)"))
 
 
 def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisition:
@@ -484,8 +628,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         ds.get("InPlanePhaseEncodingDirection")
         or _first(ds, "MRFOVGeometrySequence", "InPlanePhaseEncodingDirection")
         or ""
-    ).upper()
-    direction = "COL" if direction == "COLUMN" else direction  # enhanced MR writes COLUMN, classic COL
+    )
+    if direction == "COLUMN":  # the enhanced objects' spelling (MR FOV/Geometry macro) of classic "COL"
+        direction = "COL"
     if matrix and len(matrix) == 4 and direction in ("ROW", "COL"):
         read, phase = (
             (matrix[1] or matrix[0], matrix[2] or matrix[3])
@@ -495,16 +640,14 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         acq.set(
             "matrix", [read, phase], src(f"AcquisitionMatrix={list(matrix)}, InPlanePhaseEncodingDirection={direction}")
         )
-    if acq.get("matrix") is None:  # enhanced MR: the acquired steps live in the MR FOV/Geometry macro
-        steps = (
-            _first(ds, "MRFOVGeometrySequence", "MRAcquisitionFrequencyEncodingSteps"),
-            _first(ds, "MRFOVGeometrySequence", "MRAcquisitionPhaseEncodingStepsInPlane"),
-        )
-        if all(isinstance(v, int) and v > 0 for v in steps):
+    else:  # enhanced MR (Philips, Canon, Siemens XA): the MR FOV/Geometry macro states the acquired steps
+        read = _float(_first(ds, "MRFOVGeometrySequence", "MRAcquisitionFrequencyEncodingSteps"))
+        phase = _float(_first(ds, "MRFOVGeometrySequence", "MRAcquisitionPhaseEncodingStepsInPlane"))
+        if read and phase:
             acq.set(
                 "matrix",
-                list(steps),
-                src(f"MRAcquisitionFrequencyEncodingSteps={steps[0]}, PhaseEncodingStepsInPlane={steps[1]}"),
+                [read, phase],
+                src(f"MRAcquisitionFrequencyEncodingSteps={read:g}, MRAcquisitionPhaseEncodingStepsInPlane={phase:g}"),
             )
     mosaic = "MOSAIC" in s.image_types  # Rows × Columns tile many slices: the FoV is not Rows × PixelSpacing
     rows, columns = ds.get("Rows"), ds.get("Columns")
@@ -517,12 +660,32 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             [round(read_fov, 4), round(phase_fov, 4)],
             src(f"Rows={rows}, Columns={columns} × PixelSpacing, InPlanePhaseEncodingDirection={direction}"),
         )
+    if iop and direction in ("ROW", "COL") and vendor == "siemens":
+        polarity = _siemens_pe_positive(ds)
+        found = phase_direction([float(v) for v in iop], direction, polarity[0]) if polarity else None
+        if found:
+            acq.set(
+                "phase_encoding_direction",
+                found[0],
+                src(f"InPlanePhaseEncodingDirection={direction} + {polarity[1]} + IOP ({found[1]})"),
+            )
     bandwidth = ds.get("PixelBandwidth") or _first(ds, "MRImagingModifierSequence", "PixelBandwidth")
     if _float(bandwidth):
         acq.set("pixel_bandwidth_hz", _float(bandwidth), src("PixelBandwidth"))
     parallel = _first(ds, "MRModifierSequence", "ParallelReductionFactorInPlane")
     if _float(parallel):
         acq.set("parallel_factor", _float(parallel), src("ParallelReductionFactorInPlane"))
+    if kind == "3D":
+        out_of_plane = _first(ds, "MRModifierSequence", "ParallelReductionFactorOutOfPlane")
+        if _float(out_of_plane):
+            acq.set("parallel_factor_slice", _float(out_of_plane), src("ParallelReductionFactorOutOfPlane"))
+    if vendor == "ge":
+        _ge_private(ds, acq, src, kind)
+    transfer = str(_first(ds, "MRImagingModifierSequence", "MagnetizationTransfer") or "").upper()
+    if transfer in ("NONE", "ON_RESONANCE", "OFF_RESONANCE"):
+        acq.set("magnetization_transfer", transfer != "NONE", src(f"MagnetizationTransfer={transfer}"))
+    elif vendor == "ge" and "MT_GEMS" in str(ds.get("ScanOptions") or "").upper():
+        acq.set("magnetization_transfer", True, src("ScanOptions contains MT_GEMS"))
     if "ContrastBolusAgent" in ds:
         acq.set("contrast_agent", bool(str(ds.ContrastBolusAgent or "").strip()), src("ContrastBolusAgent"))
     elif "ContrastBolusAgentSequence" in ds:
@@ -533,8 +696,15 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     if derived:
         acq.set("derived", derived, f"{here} ImageType")
     if s.b_values and max(s.b_values) >= 25:  # GE writes b=0 into every series; only a diffusion series has b > 0
-        shells = sorted({0.0 if b < 25 else 5.0 * round(b / 5) for b in s.b_values})
-        acq.set("b_values", shells, f"{len(s.files)} file(s): diffusion b-value tags")
+        shells = {0.0 if b < 25 else 5.0 * round(b / 5) for b in s.b_values}
+        how = f"{len(s.files)} file(s): diffusion b-value tags"
+        if vendor == "canon" and s.unweighted and 0.0 not in shells:
+            # Toshiba/Canon omit the b-value tag from the b=0 images of a diffusion series (dcm2niix reads such a
+            # file as b=0 too): a file of the series without one is its b0.
+            shells.add(0.0)
+            how += f"; {s.unweighted} file(s) without a b-value tag: b=0 (Canon/Toshiba omit it from b0 images)"
+        shells = sorted(shells)
+        acq.set("b_values", shells, how)
         top = max(shells)
         if top > 0 and s.vectors:
             from .bids import count_directions
@@ -545,6 +715,19 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 count_directions(vectors),
                 f"{len(s.files)} file(s): gradient directions at b≈{top:g}",
             )
+        stated = _float(ds[GE_DIFFUSION_DIRECTIONS].value) if vendor == "ge" and GE_DIFFUSION_DIRECTIONS in ds else None
+        if top > 0 and stated and stated >= 1 and float(stated).is_integer():
+            # The prescription, not the files at hand: a partial export of the series still says how many.
+            counted = acq.get("diffusion_directions")
+            if counted is not None and counted < stated:
+                warnings_out.append(
+                    f"{acq.name}: {counted} of {stated:g} prescribed diffusion directions present in the files "
+                    f"read (incomplete series?); reporting the header's {stated:g}"
+                )
+            acq.set("diffusion_directions", int(stated), src(f"(0019,10E0) number of diffusion directions={stated:g}"))
+    if s.echo_times:
+        times = sorted(s.echo_times)
+        acq.set("echo_times_ms", times, f"{len(s.files)} file(s): EchoTime / EffectiveEchoTime values")
     comments = str(ds.get("ImageComments") or "")
     mb = re.search(r"\bMB(\d+)\b", comments) if vendor == "siemens" else None
     if mb:  # CMRR multiband sequences state it here ("Unaliased MB3/PE3/LB SENSE1")

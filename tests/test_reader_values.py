@@ -1,0 +1,240 @@
+"""Values the inputs state that the readers used to drop or misread (issue 11), each against an independent source.
+
+Expected values come from the vendor's printout beside the export, dcm2niix's sidecar beside the DICOM, or the raw
+header as dcmdump shows it; where no public file has the case, the test builds a file of its own from a real header
+and says so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from ofsep_presets import ascconv
+from ofsep_presets.acquisition import Acquisition
+from ofsep_presets.readers import dicom, inspect_path
+
+from .conftest import FIXTURES
+
+EXPORTS = FIXTURES / "vendor-exports"
+DICOM = FIXTURES / "dicom"
+PRISMA = EXPORTS / "siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.exar1"
+CIMAX = EXPORTS / "siemens/CimaX_XA61_ZOOMit/spine-generic_CimaX_XA61_ZOOMit.exar1"
+TRIO = EXPORTS / "siemens/Trio_VB17/spine_generic_siemens-trio.edx"
+
+
+def _acquisitions(path: Path) -> dict[str, Acquisition]:
+    return {a.name: a for i in inspect_path(path) for a in i.acquisitions}
+
+
+def _sidecar(series: str) -> dict:
+    [path] = (DICOM / series / "bids_json_dcm2niix").glob("*.json")
+    return json.loads(path.read_text())
+
+
+def _dataset(path: Path) -> pydicom.Dataset:
+    raw = path.read_bytes()
+    return pydicom.dcmread(io.BytesIO(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
+
+
+def _one(series: str, prefix: str = "") -> Acquisition:
+    [inspection] = [i for i in inspect_path(DICOM / series) if i.format == "dicom"]
+    [acq] = [a for a in inspection.acquisitions if a.name.startswith(prefix)]
+    return acq
+
+
+# ---- Siemens protocols: EPI factor, every echo, MT pulse, CMRR multiband ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("export", "step", "printed"),
+    [
+        # The printouts beside the exports: VE11C p. "EPI factor 36", XA61 "EPI Factor 36", VB17 "EPI factor 96".
+        (PRISMA, "DWI_no-ZOOMit", 36),
+        (CIMAX, "DWI", 36),
+        (TRIO, "DWI", 96),
+        (TRIO, "DWI_b0", 96),
+    ],
+)
+def test_epi_factor_is_the_printed_one_not_lturbofactor_nor_lepifactor(export, step, printed):
+    acq = _acquisitions(export)[step]
+    assert acq.get("echo_train_length") == printed
+    assert "lPhaseEncodingLines" in acq.provenance["echo_train_length"]
+
+
+def test_turbo_factor_still_comes_from_lturbofactor_on_non_epi_protocols():
+    # XA61 printout: T1w "Turbo Factor 192", T2w "Turbo Factor 100".
+    acquisitions = _acquisitions(CIMAX)
+    assert acquisitions["T1w"].get("echo_train_length") == 192
+    assert acquisitions["T2w"].get("echo_train_length") == 100
+
+
+def test_every_echo_of_a_dual_echo_pd_t2_is_read():
+    acq = _one("Siemens/VE11_PD_T2_tse_sag_1.8mm")
+    second = _sidecar("Siemens/VE11_PD_T2_tse_sag_1.8mm")["EchoTime"] * 1000  # dcm2niix's file of echo 2
+    assert acq.get("echo_times_ms") == [acq.get("echo_time_ms"), pytest.approx(second)]
+    assert acq.get("echo_time_ms") == 11.0  # raw header (0018,0081) DS [11] of the first-echo files
+
+
+def test_echo_times_of_an_ascconv_protocol_stop_at_lcontrasts():
+    # The CSA protocol of the same PD/T2 lists alTE[0..31] (stale slots) but lContrasts = 2.
+    ds = _dataset(DICOM / "Siemens/VE11_PD_T2_tse_sag_1.8mm/0001.dcm")
+    values = ascconv.parse(dicom._siemens_protocol(ds))
+    assert values["lContrasts"] == 2 and "alTE[31]" in values
+    acq = Acquisition("pd-t2")
+    ascconv.to_acquisition(values, acq, "CSA ASCCONV")
+    assert acq.get("echo_times_ms") == [11.0, 92.0]
+
+
+def test_mt_pulse_on_and_off_as_the_printout_says():
+    # XA61 printout: GRE-MT1 "MTC On"; GRE-MT0 and GRE-T1w "MTC Off".
+    acquisitions = _acquisitions(CIMAX)
+    assert acquisitions["GRE-MT1"].get("magnetization_transfer") is True
+    assert acquisitions["GRE-MT0"].get("magnetization_transfer") is False
+    assert acquisitions["GRE-T1w"].get("magnetization_transfer") is False
+    assert _acquisitions(PRISMA)["GRE-MT1"].get("magnetization_transfer") is True  # VE11C printout "MTC On"
+
+
+def test_mt_state_of_an_enhanced_dicom_agrees_with_dcm2niix():
+    acq = _one("Siemens/XA30_enh_DWI_dir80_PA", "10 ")
+    assert acq.get("magnetization_transfer") is _sidecar("Siemens/XA30_enh_DWI_dir80_PA")["MTState"]
+
+
+def test_cmrr_multiband_factor_from_its_wip_block():
+    ds = _dataset(next((DICOM / "Siemens/XA30_enh_DWI_dir80_PA").glob("*.dcm")))
+    acq = Acquisition("cmrr")
+    ascconv.to_acquisition(ascconv.parse(dicom._siemens_protocol(ds)), acq, "ASCCONV")
+    assert acq.get("multiband_factor") == _sidecar("Siemens/XA30_enh_DWI_dir80_PA")["MultibandAccelerationFactor"]
+    assert "sWipMemBlock.alFree[13]" in acq.provenance["multiband_factor"]
+
+
+def test_a_customer_sequence_that_is_not_cmrr_states_no_multiband_factor():
+    values = {"tSequenceFileName": "%CustomerSeq%\\some_wip_epi", "sWipMemBlock.alFree[13]": 3}
+    acq = Acquisition("wip")
+    ascconv.to_acquisition(values, acq, "ASCCONV")
+    assert acq.get("multiband_factor") is None
+
+
+# ---- DICOM: acceleration, matrix, diffusion, phase-encoding direction ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "series",
+    ["GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full", "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"],
+)
+def test_ge_asset_arc_factor_from_its_private_tag(series):
+    acq = _one(series)
+    assert acq.get("parallel_factor") == _sidecar(series)["ParallelReductionFactorInPlane"]
+    assert "(0043,1083)" in acq.provenance["parallel_factor"]
+
+
+def test_ge_arc_slice_factor_of_a_3d_acquisition():
+    series = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+    assert _one(series).get("parallel_factor_slice") == _sidecar(series)["ParallelReductionOutOfPlane"]
+
+
+def test_ge_hyperband_factor_from_its_private_tag(tmp_path):
+    # No public GE HyperBand header in the fixtures: a real GE DWI header with (0043,10B6) set as dcm_qa_ge's README
+    # documents it ("(0043,10b6) LO [2\4\19\\\\]": HyperBand factor, slice FOV shift, calibration).
+    source = DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full"
+    for path in sorted(source.glob("i*")):
+        ds = _dataset(path)
+        ds.add_new((0x0043, 0x10B6), "LO", "2\\4\\19\\\\\\\\")
+        ds.save_as(tmp_path / path.name)
+    [inspection] = inspect_path(tmp_path)
+    assert inspection.acquisitions[0].get("multiband_factor") == 2
+
+
+def test_philips_classic_sense_factor_from_the_private_series_item():
+    series = "Philips/Ingenia_classic_DTI_Biobank_2mm_full"
+    acq = _one(series)
+    assert acq.get("parallel_factor") == _sidecar(series)["ParallelReductionFactorInPlane"]
+
+
+@pytest.mark.parametrize(
+    ("series", "expected"),
+    [
+        # raw header: MRFOVGeometrySequence (0018,9058) US 256, (0018,9231) US 203
+        ("Philips/ElitionX_enh_T1W_TSE_2D", [256, 203]),
+        # dcm2niix: AcquisitionMatrixPE 80 (read: (0018,9058) US 80)
+        (
+            "Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full",
+            [80, _sidecar("Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full")["AcquisitionMatrixPE"]],
+        ),
+    ],
+)
+def test_matrix_of_enhanced_dicom_from_the_mr_fov_geometry_macro(series, expected):
+    acq = _one(series)
+    assert acq.get("matrix") == expected
+
+
+def test_ge_b0_stated_only_in_the_private_diffusion_tag_is_counted():
+    series = DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full"
+    raw = {p.name: _dataset(p) for p in series.glob("i*")}
+    # raw header: i22/i23 have no (0018,9087) and (0043,1039) IS [0\8\0\0]; the others (0018,9087) FD 1000
+    b0 = [name for name, ds in raw.items() if "DiffusionBValue" not in ds]
+    assert b0 and all(int(raw[name][0x0043, 0x1039].value[0]) == 0 for name in b0)
+    assert _one("GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full").get("b_values") == [0.0, 1000.0]
+
+
+def test_ge_diffusion_directions_are_the_header_s_not_the_files_at_hand():
+    series = DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full"
+    files = sorted(series.glob("i*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    whole = dicom.read_many(series, files).acquisitions[0].get("diffusion_directions")
+    partial = dicom.read_many(series, files[:5])  # the two b0 and three diffusion-weighted files
+    [acq] = partial.acquisitions
+    # (0019,10E0) DS [6.000000] in every file, and the 14 files of the whole series hold 6 directions.
+    assert whole == 6 and acq.get("diffusion_directions") == 6
+    assert "(0019,10E0)" in acq.provenance["diffusion_directions"]
+    assert any("prescribed diffusion directions" in w for w in partial.warnings)
+
+
+def test_a_canon_file_without_a_b_value_tag_is_a_b0(tmp_path):
+    # No public Canon series lacks the tag in the fixtures (V6 writes (0018,9087) FD 0): the real V6.0 b0 file with
+    # its b-value tag removed mirrors the Toshiba layout dcm2niix reads as b=0.
+    source = DICOM / "Canon/Galan3T_V6.0_classic_DTI_PA-ortho"
+    for path in sorted(source.glob("*.dcm")):
+        ds = _dataset(path)
+        if float(ds.DiffusionBValue) == 0:
+            del ds.DiffusionBValue
+        ds.save_as(tmp_path / path.name)
+    [inspection] = inspect_path(tmp_path)
+    acq = inspection.acquisitions[0]
+    assert acq.get("b_values") == [0.0, 1500.0]
+    assert "without a b-value tag" in acq.provenance["b_values"]
+
+
+@pytest.mark.parametrize(
+    ("series", "prefix", "expected"),
+    [
+        ("Siemens/XA30_classic_DWI_dir80_AP", "", "AP"),  # series named "DWI_dir80_AP"
+        ("Siemens/XA30_enh_DWI_dir80_PA", "10 ", "PA"),  # named "DWI_dir80_PA"; dcm2niix "j" on an axial COL
+        ("Siemens/VE11_DTI_ep2d_diff_20dir_mosaic", "", "AP"),  # dcm2niix "j-" on an axial COL: +column = A >> P
+        ("Siemens/VE11_PD_T2_tse_sag_1.8mm", "", "AP"),  # dcm2niix "i" on a sagittal ROW whose row runs to P
+    ],
+)
+def test_siemens_phase_encoding_direction_from_the_header_polarity(series, prefix, expected):
+    acq = _one(series, prefix)
+    assert acq.get("phase_encoding_direction") == expected
+
+
+def test_a_file_without_polarity_states_no_phase_encoding_direction(tmp_path):
+    source = next((DICOM / "Siemens/XA30_classic_DWI_dir80_AP").iterdir())
+    ds = _dataset(source)
+    del ds[0x0021, 0x111C]
+    ds.save_as(tmp_path / "x.dcm")
+    [inspection] = inspect_path(tmp_path)
+    assert inspection.acquisitions[0].get("phase_encoding_direction") is None
+
+
+def test_fixture_copies_are_not_left_behind(tmp_path):
+    shutil.copy(next((DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full").glob("i*")), tmp_path / "one")
+    before = (tmp_path / "one").read_bytes()
+    inspect_path(tmp_path)
+    assert (tmp_path / "one").read_bytes() == before  # inputs never modified
