@@ -25,7 +25,7 @@ DUMMY_RUN_FORMATS = {"dicom", "bids-json"}
 @dataclass
 class CheckResult:
     param: str
-    rule: str
+    rule: str  # the JSON contract's form ('<= 1.0'); rule_words is what people read ('≤ 1.0 mm')
     observed: Any
     status: str
     severity: str
@@ -34,6 +34,7 @@ class CheckResult:
     vendor_label: str = ""
     vendor_value: str = ""
     provenance: str = ""
+    rule_words: str = ""
 
 
 @dataclass
@@ -150,6 +151,7 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
             CheckResult(
                 param=c.param,
                 rule=c.rule_text,
+                rule_words=c.rule_words,
                 observed=observed,
                 status=status,
                 severity=c.severity,
@@ -302,7 +304,7 @@ def session_rules(
             rule = from_mapping(raw)
             verdict = rule.evaluate(field_strength_t)
             out.append(
-                SessionResult(f"field strength {rule.rule_text} T", verdict, f"{field_strength_t:g} T", rule.source)
+                SessionResult(f"field strength {rule.rule_words}", verdict, f"{field_strength_t:g} T", rule.source)
             )
 
     missing = [s for v in variants for s in v.required if s not in matching.matches]

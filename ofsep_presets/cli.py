@@ -12,12 +12,51 @@ from .errors import OfsepError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class FieldStrength(click.ParamType):
+    """A field strength as people type it: 3, 3T, 3.0, 3 T, 1.5, 1,5, 1.5T (French decimal comma too)."""
+
+    name = "TESLA"
+    KNOWN = (1.5, 3.0)
+
+    def convert(self, value, param, ctx):
+        import re
+
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        found = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:t|tesla)?", text, re.I)
+        if found:
+            tesla = float(found.group(1).replace(",", "."))
+            for known in self.KNOWN:
+                if abs(tesla - known) < 0.2:
+                    return known
+        self.fail(f"{value!r} is not a field strength this tool knows: give 1.5 or 3 (1.5T, 3T, 3.0 work too)",
+                  param, ctx)
+
+
+FIELD = FieldStrength()
+
+
 def fail(error: OfsepError) -> None:
     click.echo(f"ofsep-presets: {error}", err=True)
     sys.exit(error.exit_code)
 
 
-@click.group(context_settings=CONTEXT)
+class Commands(click.Group):
+    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=300)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=Commands, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="ofsep-presets")
 def main() -> None:
     """Render the OFSEP MRI protocol into vendor exam cards and checklists, and check scanners against it.
@@ -25,8 +64,12 @@ def main() -> None:
     \b
     Start here:
       ofsep-presets render              every exam card and checklist into ./ofsep-presets-out/
+      ofsep-presets inspect EXPORT      what a scanner export, DICOM folder or BIDS sidecar says
+      ofsep-presets check DUMMY-RUN/    a dummy run or an export against the spec, with verdicts
       ofsep-presets validate my.yaml    check a spec or a site overlay
       ofsep-presets plan --situation first-diagnosis
+
+    Every command has its own help: ofsep-presets COMMAND --help.
     """
 
 
@@ -82,7 +125,7 @@ SPEC_OPTION = click.option(
     help="Only this vendor (repeatable).",
 )
 @click.option(
-    "--field", "fields", multiple=True, type=click.Choice(["1.5", "3"]), help="Only this field strength, in T."
+    "--field", "fields", multiple=True, type=FIELD, help="Only this field strength: 1.5 or 3 (3T, 1,5 also work)."
 )
 @click.option(
     "--exam",
@@ -140,7 +183,7 @@ def render(out, spec_ref, vendors, fields, exams, variants, langs, formats, forc
     try:
         spec = _load(spec_ref)
         selection = Selection(
-            tuple(vendors), tuple(float(f) for f in fields), tuple(exams), tuple(variants), tuple(langs), tuple(formats)
+            tuple(vendors), tuple(fields), tuple(exams), tuple(variants), tuple(langs), tuple(formats)
         )
         unknown_exams = set(exams) - set(spec.exams)
         unknown_variants = set(variants) - {v.id for v in spec.variants()}
@@ -384,6 +427,27 @@ def _parse_map(values) -> dict[str, str]:
     return forced
 
 
+def _check_map_series(forced: dict[str, str], documents) -> None:
+    """Every SERIES of --map must name a series of the input: a typo would otherwise be ignored without a word."""
+    if not forced:
+        return
+    known: set[str] = set()
+    for doc in documents:
+        for acq in doc.acquisitions:
+            number = acq.get("series_number")
+            names = (acq.name, acq.get("series_description"), None if number is None else str(number))
+            known.update(name for name in names if name)
+    absent = [series for series in forced if series not in known]
+    if absent:
+        from .specfile import did_you_mean
+
+        raise click.BadParameter(
+            f"no series {absent[0]!r} in the input{did_you_mean(absent[0], sorted(known))}; "
+            "give a series number or name as `ofsep-presets inspect` lists them",
+            param_hint="--map",
+        )
+
+
 def _emit(text: str, out: str | None) -> None:
     """Write a report to stdout or to --out (atomically; only a previous ofsep-presets report is replaced)."""
     from pathlib import Path
@@ -422,8 +486,8 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     "--field",
     "field_t",
     default=None,
-    type=click.Choice(["1.5", "3"]),
-    help="Force the field strength in tesla; read from the input otherwise.",
+    type=FIELD,
+    help="Force the field strength: 1.5 or 3 (3T, 1,5 also work); read from the input otherwise.",
 )
 @click.option(
     "--map",
@@ -490,10 +554,20 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset):
             raise click.BadParameter(
                 f"no sequence {unknown[0]!r} in {spec.id}; sequences: {', '.join(spec.sequences)}", param_hint="--map"
             )
+        if variant is not None:
+            known = sorted({v.id for v in spec.variants()})
+            if variant not in known:
+                from .specfile import did_you_mean
+
+                raise click.BadParameter(
+                    f"{spec.id} has no variant {variant!r}{did_you_mean(variant, known)}; it has {', '.join(known)}",
+                    param_hint="--variant",
+                )
         documents, failed = _read_inputs(paths, quiet)
         if failed:
             sys.exit(2)
-        report = run(documents, spec, variant=variant, field_t=float(field_t) if field_t else None, forced=forced)
+        _check_map_series(forced, documents)
+        report = run(documents, spec, variant=variant, field_t=field_t, forced=forced)
         colour = fmt == "table" and out is None and sys.stdout.isatty()
         _emit(write(report, fmt, colour), out)
     except OfsepError as error:

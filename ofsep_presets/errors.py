@@ -24,6 +24,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # Line 0 means "the file as a whole" (or no file at all): print no line number an editor would jump to.
+        if not self.file:
+            return self.message
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}: {self.message}"
 
 

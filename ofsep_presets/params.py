@@ -20,6 +20,17 @@ class Parameter:
     size: int | None = None
     integer: bool = False
 
+    display: tuple[tuple[str, str], ...] = ()
+
+    def show(self, value: Any) -> str:
+        """One value as a person reads it: an enum by its display name (mprage → MPRAGE), a number as the spec
+        wrote it (Python's shortest round-trip form: 1.0 stays 1.0, 2500 stays 2500)."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if self.type == "enum" and isinstance(value, str):
+            return dict(self.display).get(value, value)
+        return str(value)
+
     @property
     def is_list(self) -> bool:
         return self.type in ("numbers", "strings")
@@ -61,6 +72,7 @@ def registry() -> dict[str, Parameter]:
             values=tuple(str(v) for v in entry.get("values", [])),
             size=entry.get("size"),
             integer=bool(entry.get("integer", False)),
+            display=tuple((str(k), str(v)) for k, v in (entry.get("display") or {}).items()),
         )
         for name, entry in data["parameters"].items()
     }

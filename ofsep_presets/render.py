@@ -72,6 +72,24 @@ class RenderResult:
     files: list[Path] = field(default_factory=list)
 
 
+def why_empty(spec: Spec, selection: Selection) -> str:
+    """Say which option excludes everything, in the spec's own terms (e.g. "exam spine has no variant reduced")."""
+    vendors, fields, variants, _, _ = selection.pick(spec)
+    if not vendors:
+        return f"{spec.id} has no vendor {', '.join(selection.vendors)} (it has {', '.join(spec.vendors)})"
+    if not fields:
+        wanted = ", ".join(f"{f:g} T" for f in selection.fields)
+        have = ", ".join(f"{f:g} T" for f in spec.field_strengths_t)
+        return f"{spec.id} has no field strength {wanted} (it has {have})"
+    if not variants:
+        lines = []
+        for exam_id in selection.exams or tuple(spec.exams):
+            have = [v.id for v in spec.variants() if v.exam == exam_id]
+            lines.append(f"exam {exam_id} has no variant {', '.join(selection.variants)} (it has {', '.join(have)})")
+        return "; ".join(lines)
+    return "check --lang and --format"
+
+
 class BadSelection(OfsepError):
     exit_code = 2
 
@@ -235,7 +253,7 @@ def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dic
 def plan_docs(spec: Spec, selection: Selection) -> list[Doc]:
     vendors, fields, variants, langs, formats = selection.pick(spec)
     if not (vendors and fields and variants and langs and formats):
-        raise BadSelection("that selection renders nothing: check --vendor, --field, --exam, --variant, --lang")
+        raise BadSelection(f"that selection renders nothing: {why_empty(spec, selection)}")
     registry = all_vendors()
     docs = []
     for vendor_id in vendors:

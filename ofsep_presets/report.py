@@ -51,6 +51,25 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _param_label(param: str) -> str | None:
+    from .params import registry
+
+    entry = registry().get(param)
+    return entry.label.get("en") if entry is not None else None
+
+
+def scanners_of(report: Report) -> list[dict[str, Any]]:
+    """Every distinct scanner the report's acquisitions name, so a page never shows one where inputs had two."""
+    acquisitions = [m.acquisition for s in report.sequences for m in s.matched]
+    acquisitions += [a for a, _ in report.unmatched] + list(report.maps)
+    seen: list[dict[str, Any]] = []
+    for acq in acquisitions:
+        one = {k: acq.get(k) for k in ("manufacturer", "model", "software_version") if acq.get(k) is not None}
+        if one and one not in seen:
+            seen.append(one)
+    return seen or ([dict(report.scanner)] if report.scanner else [])
+
+
 def to_json(report: Report) -> dict[str, Any]:
     """The `check --format json` document (../shared/notes/canonical-model.md), plus context fields."""
     return {
@@ -61,6 +80,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "source": report.sources[0] if len(report.sources) == 1 else report.sources,
         "formats": report.formats,
         "scanner": report.scanner,
+        "scanners": scanners_of(report),
         "field_t": report.field_t,
         "inferred": report.inferred,
         "status": report.status,
@@ -80,6 +100,8 @@ def to_json(report: Report) -> dict[str, Any]:
                     {
                         "param": c.param,
                         "rule": c.rule,
+                        "rule_words": c.rule_words or c.rule,
+                        "label": _param_label(c.param),
                         "observed": _plain(c.observed),
                         "status": c.status,
                         "severity": c.severity,
@@ -155,7 +177,8 @@ def to_table(report: Report, colour: bool = False) -> str:
                 continue
             label = f"  [{c.vendor_label}: {c.vendor_value or '—'}]" if c.vendor_label else ""
             lines.append(
-                f"         {paint(c.status, c.status):<8} {c.param} {c.rule}: observed {_show(c.observed)}"
+                f"         {paint(c.status, c.status):<8} {c.param} {c.rule_words or c.rule}: "
+                f"observed {_show(c.observed)}"
                 f"{label} ({c.severity}, {c.source})"
             )
     lines.append("")

@@ -49,6 +49,24 @@ class Constraint:
         text = {"eq": "==", "le": "<=", "ge": ">="}[self.op]
         return f"{text} {_plain(self.value)}"
 
+    @property
+    def rule_words(self) -> str:
+        """The rule as a person reads it: '≤ 1.0 mm', '= 3D', 'one of MPRAGE, SPGR', '1.5 to 3 T'."""
+        from .params import registry
+
+        param = registry().get(self.param)
+        unit = f" {param.unit}" if param is not None and param.unit else ""
+        show = param.show if param is not None else _plain
+        if self.op == "between":
+            return f"{show(self.value[0])} to {show(self.value[1])}{unit}"
+        if self.op == "in":
+            return "one of " + ", ".join(show(v) for v in self.value) + unit
+        value = (
+            " × ".join(show(v) for v in self.value) if isinstance(self.value, list | tuple) else show(self.value)
+        )
+        tolerance = f" ± {self.tol:g}" if self.tol and self.op == "eq" else ""  # on ≤/≥ it only absorbs float noise
+        return f"{SYMBOLS[self.op]} {value}{tolerance}{unit}"
+
     def evaluate(self, observed: Any) -> str:
         """'pass', 'fail' or 'unknown' for one observed value (lists are checked element-wise on `axes`)."""
         if observed is None:

@@ -36,10 +36,21 @@ def resolve(ref: str, relative_to: Path | None = None) -> Path:
     bundled = bundled_spec_path(ref)
     if bundled is not None:
         return bundled
-    raise FileNotFoundError(
-        f"no spec called {ref!r}: give a path to a YAML file or one of the bundled specs "
-        f"({', '.join(bundled_spec_names())})"
-    )
+    names = bundled_spec_names()
+    raise FileNotFoundError(f"no spec called {ref!r}{did_you_mean(ref, names)}: give a path to a YAML file or one "
+                            f"of the bundled specs ({', '.join(names)})")
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean X?)' for the choice a typo or a short form most likely means, '' when none is close.
+
+    A unique prefix wins ('magnims' → 'magnims-2021'); otherwise difflib's closest spelling.
+    """
+    import difflib
+
+    prefixed = [c for c in choices if c.lower().startswith(word.lower())]
+    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def display_name(path: Path) -> str:
@@ -54,7 +65,7 @@ def read_chain(ref: str | Path) -> list[SpecFile]:
     try:
         path = resolve(str(ref))
     except FileNotFoundError as exc:
-        raise SpecError([Problem(str(ref), 0, str(exc))]) from None
+        raise SpecError([Problem("", 0, str(exc))]) from None
     chain: list[SpecFile] = []
     seen: set[Path] = set()
     while True:

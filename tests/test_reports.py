@@ -95,6 +95,8 @@ def test_json_report_follows_the_contract():
     assert check == {
         "param": "diffusion_directions",
         "rule": ">= 15",
+        "rule_words": "≥ 15",
+        "label": "Diffusion directions",
         "observed": 12,
         "status": "fail",
         "severity": "error",
