@@ -50,6 +50,11 @@ class Acquisition:
     program: str | None = None
     region: str | None = None
     region_reasons: list[str] = field(default_factory=list)
+    # What the reader saw around the values, for the exam model only (never printed as is, never a canonical
+    # value): grouping keys ("study", "scanner": one-way digests of UIDs and serials; "subject", "session",
+    # "exam", "source") and region evidence ("program", "body_part", "anatomy", "study_description", "coil",
+    # "protocol_name").
+    context: dict[str, str] = field(default_factory=dict)
 
     def set(self, param: str, value: Any, source: str) -> None:
         """Record one canonical value with where it came from; None (the input cannot tell) records nothing."""

@@ -569,6 +569,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
 
     vendor = manufacturer(str(ds.get("Manufacturer", "")))
     acq.set("manufacturer", vendor, src(f"Manufacturer={ds.get('Manufacturer')!s}"))
+    acq.context.update(_context(ds, path))
     for tag, param in (("ManufacturerModelName", "model"), ("SoftwareVersions", "software_version")):
         value = ds.get(tag)
         if value:
@@ -760,6 +761,36 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
     )
     return acq
+
+
+def _context(ds, path: Source) -> dict[str, str]:
+    """Grouping keys (UIDs and serials only as one-way digests) and region evidence, for the exam model."""
+    from ..exams import digest
+
+    out = {"source": str(path)}
+    study = str(ds.get("StudyInstanceUID") or "")
+    if study:
+        out["study"] = digest(study)
+    unit = str(ds.get("DeviceSerialNumber") or ds.get("StationName") or "")
+    out["scanner"] = (
+        f"{ds.get('Manufacturer') or ''}|{ds.get('ManufacturerModelName') or ''}|{digest(unit) if unit else ''}"
+    )
+    for tag, key in (
+        ("BodyPartExamined", "body_part"),
+        ("StudyDescription", "study_description"),
+        ("ProtocolName", "protocol_name"),
+    ):
+        if ds.get(tag):
+            out[key] = str(ds.get(tag))
+    coil = ds.get("ReceiveCoilName") or _first(ds, "MRReceiveCoilSequence", "ReceiveCoilName")
+    if coil:
+        out["coil"] = str(coil)
+    region = ds.get("AnatomicRegionSequence") or _first(ds, "FrameAnatomySequence", "AnatomicRegionSequence")
+    if region:
+        code = region[0].get("CodeValue")
+        if code:
+            out["anatomy"] = str(code)
+    return out
 
 
 def _siemens_protocol(ds) -> str | None:

@@ -96,11 +96,15 @@ def read(path: Path) -> Inspection:
             if key not in files:
                 inspection.warnings.append(f"task {task!r}: no LxProtocol in folder {folder!r}")
                 continue
-            inspection.acquisitions.append(lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}"))
+            acq = lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}")
+            acq.context.update(source=str(path), exam=str(root), program=root.name)
+            inspection.acquisitions.append(acq)
     if not sessions:  # a tar of bare series folders
         for name in sorted(n for n in files if PurePosixPath(n).name == "LxProtocol"):
             folder = PurePosixPath(name).parent.name
-            inspection.acquisitions.append(lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}"))
+            acq = lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}")
+            acq.context["source"] = str(path)
+            inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -132,6 +136,11 @@ def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
         entries.append((field.param, key, value))
     acq = acquisition_from_vendor_values(name, entries, vendor, None, where)
     acq.set("series_description", name, f"{where} task name")
+    if values.get("COIL"):
+        acq.context["coil"] = values["COIL"]
+    anatomy = re.split(r"%5C|\\", values.get("ANATOMY", ""), flags=re.I)
+    if anatomy[-1].strip():  # "SRT\None\T-11501": scheme, modifier, code (DICOM CID 4031)
+        acq.context["anatomy"] = anatomy[-1].strip()
     if diffusion and acq.get("b_values") and float(values.get("DIFNUMT2", "0") or 0) > 0:
         acq.set(
             "b_values",

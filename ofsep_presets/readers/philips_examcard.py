@@ -105,7 +105,12 @@ def read(path: Path) -> Inspection:
             inspection.warnings.append(f"scan {name!r}: parameter table unreadable ({exc}); skipped")
             continue
         fell_back_any |= fell_back
-        inspection.acquisitions.append(acquisition(name, values, contrast.get(procedure.get("id")), path.name))
+        acq = acquisition(name, values, contrast.get(procedure.get("id")), path.name)
+        acq.context["source"] = str(path)
+        coils = values.get("EX_GEO_compacted_coils")
+        if isinstance(coils, list) and any(coils):
+            acq.context["coil"] = " ".join(c for c in coils if c)
+        inspection.acquisitions.append(acq)
     if fell_back_any:
         inspection.warnings.append(
             f"enum labels missing from this ExamCard (R11?): {len(fell_back_any)} parameter(s) labelled from "

@@ -43,16 +43,38 @@ def read(path: Path) -> Inspection:
     if inflater.unconsumed_tail:
         raise ReadError(f"{path}: inflates past {MAX_INFLATED // 2**20} MiB (the cap); refused")
     inspection = Inspection(source=str(path), format=FORMAT)
+    tree: dict[str, str] = {}  # the open folders of the program tree, by section type, outermost first
+    body_parts: dict[str, str] = {}
     for section in _SECTION.split(data.decode("latin-1")):
-        if not re.search(r"^MrEdbType=Prot\s*$", section, re.M):
-            continue
+        kind = re.search(r"^MrEdbType=(\w+)\s*$", section, re.M)
         name_match = re.search(r"^MrEdbName=(.*?)\s*$", section, re.M)
         name = _utf7(name_match.group(1)) if name_match else "unnamed"
+        if kind and kind.group(1) != "Prot":
+            # Sections come in tree order (region, exam, program, then its protocols): a type seen again closes
+            # the folders opened after it.
+            if kind.group(1) in tree:
+                keys = list(tree)
+                for later in keys[keys.index(kind.group(1)) :]:
+                    del tree[later]
+            tree[kind.group(1)] = name
+            code = re.search(r"^MrEdbDicomCode=(\S+)\s*$", section, re.M)  # a body part, where the site set one
+            if code:
+                body_parts[kind.group(1)] = code.group(1)
+            else:
+                body_parts.pop(kind.group(1), None)
+            continue
+        if not kind:
+            continue
         if "### ASCCONV BEGIN" not in section:
             inspection.warnings.append(f"protocol {name!r}: no ASCCONV block; skipped")
             continue
-        inspection.acquisitions.append(
-            acquisition_from_protocol(name, section, f"{path.name} protocol {name!r} ASCCONV")
-        )
+        acq = acquisition_from_protocol(name, section, f"{path.name} protocol {name!r} ASCCONV")
+        acq.context["source"] = str(path)
+        if tree:
+            acq.context["program"] = "\\" + "\\".join(tree.values())
+            parts = [body_parts[k] for k in tree if k in body_parts]
+            if parts:
+                acq.context["body_part"] = parts[-1]
+        inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection

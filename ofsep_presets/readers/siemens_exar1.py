@@ -76,6 +76,10 @@ def read(path: Path) -> Inspection:
 
     protocols = {r[3]: r for r in rows if r[5] == "EdfProtocol"}
     steps = [r for r in rows if r[5] == "EdfMeasurementStep"]
+    programs = [r for r in rows if r[5] == "EdfProgram"]
+    # An export of one program carries the folders of its path (flat: their nesting is not in the file, but
+    # with a single program every folder is on its path); with several programs only each program's name is sure.
+    folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
     order = _child_order(rows)
     steps.sort(key=lambda r: order.get(r[0], len(order)))
     for step in steps:
@@ -88,7 +92,16 @@ def read(path: Path) -> Inspection:
         if not isinstance(data, str) or ascconv.find_block(data) is None:
             inspection.warnings.append(f"step {name!r}: no ASCCONV block in its protocol; skipped")
             continue
-        inspection.acquisitions.append(acquisition_from_protocol(name, data, f"{path.name} step {name!r} ASCCONV"))
+        acq = acquisition_from_protocol(name, data, f"{path.name} step {name!r} ASCCONV")
+        acq.context["source"] = str(path)
+        program = by_element.get(step[3])
+        if program is not None and program[5] == "EdfProgram":
+            parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
+            acq.context["program"] = "\\" + "\\".join(parts)
+            part = str(content(program).get("BodyPartExamined") or "")
+            if part:
+                acq.context["body_part"] = part
+        inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -113,4 +126,13 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisit
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
     set_family(acq, where, sequence_name=str(values.get("tSequenceFileName", "")), description=name)
+    coils = sorted(
+        {
+            str(v)
+            for k, v in values.items()
+            if k.startswith("sCoilSelectMeas.aRxCoilSelectData") and k.endswith(".tCoilID")
+        }
+    )
+    if coils:
+        acq.context["coil"] = " ".join(coils)
     return acq

@@ -60,6 +60,9 @@ def read(path: Path) -> Inspection:
             acq.params.pop("slice_gap_mm", None)
             acq.provenance.pop("slice_gap_mm", None)
         set_family(acq, where, description=name)
+        acq.context["source"] = str(path)
+        if "\\" in step:
+            acq.context["program"] = step.rstrip(" *").rsplit("\\", 1)[0]
         inspection.acquisitions.append(acq)
     if not inspection.acquisitions:
         raise ReadError(f"{path}: a print-protocol XML without any <Protocol>")
