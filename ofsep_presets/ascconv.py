@@ -287,10 +287,18 @@ def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> Non
 def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
     """Field strength and software baseline, where a protocol export states them."""
     b0 = values.get("sProtConsistencyInfo.flNominalB0")
+    source = f"{where} sProtConsistencyInfo.flNominalB0={b0}"
+    frequency = values.get("sTXSPEC.asNucleusInfo[0].lFrequency")
+    proton = str(values.get("sTXSPEC.asNucleusInfo[0].tNucleus", "1H")).strip('"') == "1H"
+    if not (isinstance(b0, int | float) and b0 > 0) and isinstance(frequency, int) and frequency > 0 and proton:
+        # XA30 protocols drop flNominalB0 (the XA30 DICOM fixtures' ASCCONV has none); one that was measured
+        # still states its 1H transmit frequency, which fixes B0 (123262377 Hz: 2.895 T, dcm2niix "3").
+        b0 = round(units.field_from_proton_larmor_hz(frequency), 3)
+        source = f"{where} sTXSPEC.asNucleusInfo[0].lFrequency={frequency} Hz (1H) = {b0:g} T"
     if isinstance(b0, int | float) and b0 > 0:
         # 2.89 T is a "3 T" system: the nominal value is what a spec matches; the raw one stays in provenance.
         nominal = 3.0 if 2.5 < b0 < 3.5 else (1.5 if 1.2 < b0 < 1.8 else round(b0, 2))
-        acq.set("field_strength_t", nominal, f"{where} sProtConsistencyInfo.flNominalB0={b0} (nominal {nominal:g} T)")
+        acq.set("field_strength_t", nominal, f"{source} (nominal {nominal:g} T)")
     baseline = values.get("sProtConsistencyInfo.tBaselineString")
     if isinstance(baseline, str) and baseline:
         acq.set("software_version", baseline, f"{where} sProtConsistencyInfo.tBaselineString")

@@ -244,6 +244,22 @@ def check(
         seq = spec.sequences[seq_id]
         matches = matching.matches.get(seq_id, [])
         if not matches:
+            holder = held_by(spec, seq_id, matching, vendor)
+            if holder is not None and seq_id in required:
+                note = seq.held_by["note"].get("en", "")
+                check_ = CheckResult(
+                    "sequence",
+                    "acquired inside another sequence",
+                    holder.acquisition.name,
+                    "warn",
+                    "warning",
+                    seq.held_by["source"],
+                    note,
+                )
+                results.append(
+                    SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, True, "warn", [], [check_])
+                )
+                continue
             status = "missing" if seq_id in required else "not-applicable"
             results.append(SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status))
             continue
@@ -299,7 +315,13 @@ def session_rules(
                 SessionResult(f"field strength {rule.rule_words}", verdict, f"{field_strength_t:g} T", rule.source)
             )
 
-    missing = [s for v in variants for s in v.required if s not in matching.matches]
+    vendor = next((a.get("manufacturer") for a in acquisitions if a.get("manufacturer")), None)
+    missing = [
+        s
+        for v in variants
+        for s in v.required
+        if s not in matching.matches and held_by(spec, s, matching, vendor) is None
+    ]
     out.append(
         SessionResult(
             "every required sequence present",
@@ -323,12 +345,16 @@ def session_rules(
     post_ids = [s for s in spec.gadolinium.get("post_contrast", []) if s in matching.matches]
     flagged = [pos for pos, a in enumerate(acquisitions) if a.get("contrast_agent") is True]
     injection = min(flagged, key=key) if flagged else None
-    rule = f"gadolinium before {flair_id}"
+    # The OFSEP sheet says the injection is "ideally" before the 3D FLAIR: a broken order is what the spec's
+    # `inject_before_severity` says (a warning there), not a failure. No rule places the post-contrast T1 after
+    # the FLAIR: no source states one.
+    broken = _status_for(spec.gadolinium.get("inject_before_severity", "error"))
     if flair_id:
+        rule = f"gadolinium before {_label(spec, flair_id)}"
         if injection is None and not post_ids:
             out.append(SessionResult(rule, "not-applicable", "no injection in this exam", source))
         elif flair is None:
-            out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
+            out.append(SessionResult(rule, "not-applicable", f"{_label(spec, flair_id)} not found", source))
         elif injection is None:
             out.append(SessionResult(rule, "unknown", "the input does not record when contrast was given", source))
         else:
@@ -346,28 +372,10 @@ def session_rules(
                 out.append(
                     SessionResult(
                         rule,
-                        "fail",
+                        broken,
                         f"{flair.acquisition.name!r} acquired before the first "
                         f"contrast-enhanced acquisition {first!r} ({basis})",
                         source,
-                    )
-                )
-        brain_post = [s for s in post_ids if spec.sequences[s].exam == spec.sequences[flair_id].exam]
-        for seq_id in brain_post:
-            m = matching.first(seq_id)
-            rule = f"{seq_id} after {flair_id}"
-            if flair is None:
-                out.append(SessionResult(rule, "not-applicable", f"{flair_id} not found", source))
-            elif key(m.position) > key(flair.position):
-                out.append(
-                    SessionResult(
-                        rule, "pass", f"{m.acquisition.name!r} after {flair.acquisition.name!r} ({basis})", source
-                    )
-                )
-            else:
-                out.append(
-                    SessionResult(
-                        rule, "fail", f"{m.acquisition.name!r} before {flair.acquisition.name!r} ({basis})", source
                     )
                 )
 
@@ -430,14 +438,66 @@ def session_rules(
     for rule in spec.session_rules:
         if "equal" in rule:
             out.append(_equal_rule(rule, matching))
+        elif "post_contrast" in rule:
+            out.append(_post_contrast_rule(rule, spec, matching, injection is not None, variants))
         elif not rule.get("if_contrast") or injection is not None:
             out.append(_order_rule(rule, spec, matching, key, basis))
     return out
 
 
+def held_by(spec: Spec, seq_id: str, matching: Matching, vendor: str | None) -> Match | None:
+    """The acquisition that holds this sequence on this console (Philips MT-off inside the GRE-MT), if found."""
+    rule = spec.sequences[seq_id].held_by
+    if not rule:
+        return None
+    vendors = (rule.get("when") or {}).get("vendor")
+    if vendors and vendor not in vendors:
+        return None
+    return matching.first(rule["sequence"])
+
+
+def _status_for(severity: str) -> str:
+    """What a broken session rule weighs: an "ideally"/"preferably" rule is a warning, never a failure."""
+    return {"error": "fail", "warning": "warn"}.get(severity, "pass")
+
+
+def _label(spec: Spec, item: str) -> str:
+    """A sequence or exam as people name it (a report never prints an internal id alone)."""
+    if item in spec.sequences:
+        return spec.sequences[item].label.get("en", item)
+    if item in spec.exams:
+        return spec.exams[item].label.get("en", item)
+    return item
+
+
+def _post_contrast_rule(
+    rule: dict[str, Any], spec: Spec, matching: Matching, injected: bool, variants: list[Variant]
+) -> SessionResult:
+    """Contrast given in a session with this exam: one of its post-contrast sequences is due."""
+    wanted = rule["post_contrast"]
+    name = f"gadolinium given: {' or '.join(_label(spec, s) for s in wanted)} due"
+    if not any(v.exam == rule["exam"] for v in variants):
+        return SessionResult(name, "not-applicable", f"no {_label(spec, rule['exam'])} in this session", rule["source"])
+    found = [s for s in wanted if s in matching.matches]
+    if found:
+        return SessionResult(
+            name, "pass", ", ".join(repr(matching.first(s).acquisition.name) for s in found), rule["source"]
+        )
+    if not injected:
+        return SessionResult(name, "not-applicable", "no contrast-enhanced acquisition in this exam", rule["source"])
+    return SessionResult(
+        name,
+        _status_for(rule.get("severity", "error")),
+        "contrast was given but no post-contrast sequence was acquired",
+        rule["source"],
+    )
+
+
 def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, basis: str) -> SessionResult:
     """Each listed exam or sequence acquired before the next (OFSEP: brain before spine, for one injection)."""
-    name = " before ".join(rule["order"]) + (" (one injection)" if rule.get("if_contrast") else "")
+    name = " before ".join(_label(spec, item) for item in rule["order"]) + (
+        " (one injection)" if rule.get("if_contrast") else ""
+    )
     positions = []
     for item in rule["order"]:
         ids = [item] if item in spec.sequences else [s for s, q in spec.sequences.items() if q.exam == item]
@@ -447,8 +507,10 @@ def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, 
     if len(positions) < 2:
         return SessionResult(name, "not-applicable", "fewer than two of these found", rule["source"])
     late = [(a[0], b[0]) for a, b in zip(positions, positions[1:], strict=False) if a[2] > b[1]]
-    detail = f"by {basis}" + "".join(f"; {b} acquired before the end of {a}" for a, b in late)
-    return SessionResult(name, "fail" if late else "pass", detail, rule["source"])
+    detail = f"by {basis}" + "".join(
+        f"; {_label(spec, b)} acquired before the end of {_label(spec, a)}" for a, b in late
+    )
+    return SessionResult(name, _status_for(rule.get("severity", "error")) if late else "pass", detail, rule["source"])
 
 
 def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:

@@ -233,9 +233,15 @@ class _NoBar:
 )
 @SPEC_OPTION
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of this MRI, to compute when the next one is due.")
+@click.option(
+    "--last-spine",
+    "last_spine",
+    metavar="YYYY-MM-DD",
+    help="Date of the last spinal cord MRI, to compute when the next one is due (the spec's cord rhythm).",
+)
 @click.option("--lang", default="en", type=click.Choice(["fr", "en"]), show_default=True)
 @click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]), show_default=True)
-def plan(situation, spec_ref, date, lang, fmt):
+def plan(situation, spec_ref, date, last_spine, lang, fmt):
     """Which exam(s), which variant, gadolinium or not, and when the next MRI is due.
 
     Rules come from the spec (OFSEP 2020 sheet, the care pathway of seed 002, and PML surveillance).
@@ -244,68 +250,25 @@ def plan(situation, spec_ref, date, lang, fmt):
     import datetime as dt
     import json
 
-    from .plan import make_plan
+    from .plan import make_plan, plan_text
+
+    def day(value, option):
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a date like 2026-11-23", param_hint=option) from None
 
     try:
         spec = _load(spec_ref)
-        today = None
-        if date:
-            try:
-                today = dt.date.fromisoformat(date)
-            except ValueError:
-                raise click.BadParameter(f"{date!r} is not a date like 2026-11-23", param_hint="--date") from None
-        result = make_plan(spec, situation, lang, today)
+        result = make_plan(spec, situation, lang, day(date, "--date"), day(last_spine, "--last-spine"))
     except OfsepError as error:
         fail(error)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(_plan_text(spec, result, lang))
-
-
-def _plan_text(spec, p, lang: str) -> str:
-    fr = lang == "fr"
-    label = lambda d: d.get(lang) or d.get("en")  # noqa: E731
-    lines = [f"{p.label} ({p.situation})"]
-    for e in p.exams:
-        exam = spec.exams[e["exam"]]
-        lines.append(
-            f"  {'examen' if fr else 'exam'}: {label(exam.label)} — {label(exam.variants[e['variant']].label)}"
-        )
-    for e in p.optional_exams:
-        exam = spec.exams[e["exam"]]
-        lines.append(f"  {'optionnel' if fr else 'optional'}: {label(exam.label)} — {e['when']}")
-    if p.within_months_before:
-        lines.append(
-            f"  {'à faire' if fr else 'within'} {p.within_months_before} "
-            f"{'mois avant le début du traitement' if fr else 'months before the treatment starts'}"
-        )
-    if p.gadolinium:
-        g = p.gadolinium
-        lines.append(f"  gadolinium: {g['level']} — {g['reason']}")
-        lines.append(
-            f"    {g['dose_mmol_per_kg']} mmol/kg, {g['agent']}; "
-            f"{'injecter avant' if fr else 'inject before'} {g['inject_before']}"
-        )
-        if len(p.exams) > 1:
-            lines.append(f"    {g['single_injection']}")
-    else:
-        lines.append(f"  gadolinium: {'non indiqué' if fr else 'not indicated'}")
-    for seq in p.consider:
-        lines.append(f"  {'à envisager' if fr else 'consider'}: {label(spec.sequences[seq].label)}")
-    if p.next_months:
-        due = f" ({p.next_due})" if p.next_due else ""
-        lines.append(
-            f"  {'prochaine IRM dans' if fr else 'next MRI in'} {p.next_months} "
-            f"{'mois' if fr else 'months'}{due}" + (f" — {p.next_note}" if p.next_note else "")
-        )
-    if p.review_months:
-        lines.append(
-            f"  {'revue CRC SEP tous les' if fr else 'MS centre review every'} {p.review_months} "
-            f"{'mois' if fr else 'months'}"
-        )
-    lines.append(f"  sources: {', '.join(p.sources)}")
-    return "\n".join(lines)
+    click.echo(plan_text(spec, result, lang))
 
 
 @main.command()

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from . import __version__
 from .errors import OfsepError, TemplateError
 from .output import prepare_dir, write_atomic
-from .plan import gadolinium_table
+from .plan import dose_text, gadolinium_table
 from .resources import templates_dir
+from .sandbox import DataOnlyEnvironment, Helper, UnplainValue, Words, plain
 from .sheets import Sheet, field_dir, field_text, sheet
 from .spec import Spec
 from .vendors import all_vendors
@@ -150,25 +150,16 @@ def _strings() -> dict[str, dict[str, str]]:
     return {k: dict(v) for k, v in load_yaml(templates_dir() / "common" / "strings.yaml").items()}
 
 
-class Words(dict):
-    """t.key in a template; an unknown key is an error, not an empty string."""
-
-    def __getattr__(self, name: str) -> str:
-        try:
-            return self[name]
-        except KeyError:
-            raise jinja2.UndefinedError(f"no interface string {name!r} in templates/common/strings.yaml") from None
-
-
 def words(lang: str) -> Words:
     return Words({k: v.get(lang) or v["en"] for k, v in _strings().items()})
 
 
-def environment(extra_templates: Path | None = None) -> SandboxedEnvironment:
+def environment(extra_templates: Path | None = None) -> DataOnlyEnvironment:
+    """Bundled templates, overridden by the user's own: both run in the data-only sandbox (sandbox.py)."""
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(templates_dir()))]
     if extra_templates is not None:
         loaders.insert(0, jinja2.FileSystemLoader(str(extra_templates)))
-    env = SandboxedEnvironment(
+    env = DataOnlyEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
@@ -191,18 +182,29 @@ def _template_location(exc: BaseException) -> tuple[str, int] | None:
     return found
 
 
-def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+def render_template(
+    env: DataOnlyEnvironment, name: str, context: dict[str, Any], memo: dict[int, Any] | None = None
+) -> str:
+    """Render `name` with `context` turned into plain data first (`memo` shares that work across documents)."""
     try:
-        return env.get_template(name).render(context)
+        data = plain(context, memo if memo is not None else {})
+    except UnplainValue as exc:
+        raise TemplateError(f"template {name}: {exc}") from None
+    try:
+        return env.get_template(name).render(data)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name} not found under {templates_dir()}") from None
-    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, KeyError) as exc:
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - whatever a template does wrong is its error
+        # A user template is code we do not control: 1 / 0, a for over a number, a recursion without end... all
+        # end in one line naming the template, exit 2. Our own bugs still show where they happened.
         where = _template_location(exc)
-        if where is None:
+        if where is None and not isinstance(exc, jinja2.TemplateError | ArithmeticError | RecursionError):
             raise
-        raise TemplateError(f"template {where[0]}, line {where[1]}: {exc}") from None
+        place = f"template {where[0]}, line {where[1]}" if where else f"template {name}"
+        detail = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TemplateError(f"{place}: {detail}") from None
 
 
 # -- documents -----------------------------------------------------------------------------------------------
@@ -221,13 +223,14 @@ class Doc:
 
 
 def base_context(spec: Spec, lang: str, stamp: str | None) -> dict[str, Any]:
+    # Helper(...) marks the only functions a template may call (sandbox.py).
     return {
         "spec": spec,
         "lang": lang,
         "t": words(lang),
         "version": __version__,
         "generated_at": stamp,
-        "text": lambda value: (value.get(lang) or value.get("en") or "") if isinstance(value, dict) else value,
+        "text": Helper(lambda value: (value.get(lang) or value.get("en") or "") if isinstance(value, dict) else value),
     }
 
 
@@ -242,7 +245,11 @@ def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dic
         exam=spec.exams[sh.variant.exam],
         variant=sh.variant,
         to_root=to_root,
-        gado={**GADO_DEFAULTS, **spec.gadolinium},
+        gado={
+            **GADO_DEFAULTS,
+            **spec.gadolinium,
+            "dose_text": dose_text(spec.gadolinium.get("dose_mmol_per_kg"), lang),
+        },
         gado_in_variant="gadolinium" in sh.variant.order,
         gado_table=gadolinium_table(spec, lang),
         post_contrast=set(spec.gadolinium.get("post_contrast", [])),
@@ -309,6 +316,7 @@ def render(
     registry = all_vendors()
     result = RenderResult(out)
     sheets: dict[tuple[str, float, str, str], Sheet] = {}
+    memo: dict[int, Any] = {}  # the spec and each sheet become plain data once, not once per document
 
     def get_sheet(doc: Doc, lang: str) -> Sheet:
         key = (doc.vendor, doc.field_t, doc.variant, lang)
@@ -328,10 +336,10 @@ def render(
             lang = doc.lang or "en"
             ctx = sheet_context(spec, get_sheet(doc, lang), stamp, "../../../")
             if doc.kind == "checklist-pdf":
-                html = render_template(env, "common/checklist.html.j2", {**ctx, "for_pdf": True})
+                html = render_template(env, "common/checklist.html.j2", {**ctx, "for_pdf": True}, memo)
                 pending.append((doc, pool.submit(html_to_pdf, html)))
                 continue
-            text = render_template(env, _template_for(doc, registry[doc.vendor]), ctx)
+            text = render_template(env, _template_for(doc, registry[doc.vendor]), ctx, memo)
             write_atomic(out / doc.path, text)
             result.files.append(out / doc.path)
             if progress:
@@ -349,9 +357,10 @@ def render(
             **base_context(spec, (selection.langs or ("en",))[0] if len(selection.langs or ()) == 1 else "en", stamp),
             "groups": _group(docs),
             "vendors": registry,
-            "field_text": field_text,
+            "field_text": Helper(field_text),
             "variants": {v.key: v for v in spec.variants()},
         },
+        memo,
     )
     write_atomic(out / "index.html", index)
     result.files.insert(0, out / "index.html")

@@ -61,9 +61,7 @@ class Constraint:
             return f"{show(self.value[0])} to {show(self.value[1])}{unit}"
         if self.op == "in":
             return "one of " + ", ".join(show(v) for v in self.value) + unit
-        value = (
-            " × ".join(show(v) for v in self.value) if isinstance(self.value, list | tuple) else show(self.value)
-        )
+        value = " × ".join(show(v) for v in self.value) if isinstance(self.value, list | tuple) else show(self.value)
         tolerance = f" ± {self.tol:g}" if self.tol and self.op == "eq" else ""  # on ≤/≥ it only absorbs float noise
         return f"{SYMBOLS[self.op]} {value}{tolerance}{unit}"
 

@@ -60,11 +60,14 @@ class SequenceView:
     stations: tuple[int, int] | None
     derived_required: tuple[str, ...]
     voxel: str
+    level: str = ""  # what the printed documents say: the spec's own word, and the group a member counts toward
+    group_required: bool = False  # a member of a required either-or group ("at least 2 of")
 
     @property
     def rows(self) -> list[Row]:
         return [row for card in self.cards for row in card.rows]
 
+    @property
     def checklist_rows(self) -> list[Row]:
         """What an operator ticks: every requirement, then each sourced suggestion for this console.
 
@@ -78,6 +81,11 @@ class SequenceView:
 class Step:
     kind: str  # "sequence" | "gadolinium"
     sequence: SequenceView | None = None
+    # For the injection step, in this exam's words (the spec's `gadolinium.steps.<exam>`): what to do now, when,
+    # and the box the operator fills. A spinal exam after a brain exam must not invite a second dose.
+    instruction: str | None = None
+    when: str | None = None
+    record: str | None = None
 
 
 @dataclass
@@ -89,6 +97,8 @@ class Sheet:
     lang: str
     steps: list[Step]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # The only ordering the spec itself states (injection timing, exam order); the rest of `steps` is a suggestion.
+    order_rules: list[str] = field(default_factory=list)
 
     @property
     def sequences(self) -> list[SequenceView]:
@@ -255,6 +265,12 @@ def sequence_view(
     group = spec.group_of(seq.id)
     products = [p for fam in seq.families() for p in vendor.products(fam)]
     voxel = targets.get("voxel_size_mm")
+    required = seq.id in variant.required
+    listed = {*variant.required, *variant.optional}
+    group_required = bool(
+        group and group.get("required") and not required and any(m in listed for m in group.get("members", []))
+    )
+    level = level_text(spec, lang, required, group if group_required else None)
     return SequenceView(
         id=seq.id,
         label=seq.label.get(lang) or seq.label["en"],
@@ -270,14 +286,52 @@ def sequence_view(
         stations=seq.stations,
         derived_required=seq.derived_required,
         voxel=units.display(voxel.value, "voxel_text", 1) if voxel else "",
+        level=level,
+        group_required=group_required,
     )
+
+
+def level_text(spec: Spec, lang: str, required: bool, group: dict[str, Any] | None) -> str:
+    """ "Recommended" (OFSEP's word) / "Required" / "Optional"; a member of a required group says which group."""
+    from .render import words  # the interface strings live with the templates
+
+    t = words(lang)
+    if required:
+        return level_word(spec, "required", lang) or t["required"]
+    if group is not None:
+        word = level_word(spec, "required", lang) or t["required"]
+        return f"{word} — {_text(group['label'], lang)}"
+    return level_word(spec, "optional", lang) or t["optional"]
+
+
+def _text(value: Any, lang: str) -> str | None:
+    if isinstance(value, dict):
+        return value.get(lang) or value.get("en") or None
+    return value or None
+
+
+def gadolinium_step(spec: Spec, exam: str, lang: str) -> Step:
+    """The injection step as this exam states it; without an exam-specific text, the spec's general `when`."""
+    gado = spec.gadolinium
+    own = (gado.get("steps") or {}).get(exam) or {}
+    return Step(
+        "gadolinium",
+        instruction=_text(own.get("instruction"), lang),
+        when=_text(own["when"], lang) if "when" in own else _text(gado.get("when"), lang),
+        record=_text(own.get("record"), lang),
+    )
+
+
+def level_word(spec: Spec, level: str, lang: str) -> str | None:
+    """The spec's own word for a required/optional sequence (OFSEP says "Recommandées"), or None for the default."""
+    return _text((spec.levels or {}).get(level), lang)
 
 
 def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: str) -> Sheet:
     steps = []
     for item in variant.order:
         if item == "gadolinium":
-            steps.append(Step("gadolinium"))
+            steps.append(gadolinium_step(spec, variant.exam, lang))
         else:
             steps.append(Step("sequence", sequence_view(spec, spec.sequences[item], vendor, field_t, variant, lang)))
     used = set()
@@ -285,5 +339,12 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
         if s.sequence:
             used |= {r.source for r in s.sequence.rows + s.sequence.requirements if r.source}
             used |= {r.requirement_source for r in s.sequence.requirements if r.requirement_source}
+    order_rules = [s.when for s in steps if s.kind == "gadolinium" and s.when]
+    order_rules += [
+        text
+        for rule in spec.session_rules
+        if "order" in rule and variant.exam in rule["order"] and (text := _text(rule.get("note"), lang))
+    ]
+    used |= {spec.gadolinium.get("source")} if any(s.kind == "gadolinium" for s in steps) else set()
     sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
-    return Sheet(spec, vendor, field_t, variant, lang, steps, sources)
+    return Sheet(spec, vendor, field_t, variant, lang, steps, sources, order_rules)

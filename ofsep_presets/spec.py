@@ -50,6 +50,7 @@ class Sequence:
     group: str | None = None
     derived_required: tuple[str, ...] = ()
     stations: tuple[int, int] | None = None
+    held_by: dict[str, Any] | None = None  # acquired inside another sequence on some consoles (see the schema)
     # The body region this sequence images (its exam's `region:`, or its own); None = the spec does not say.
     region: str | None = None
 
@@ -149,12 +150,21 @@ class Spec:
         default_factory=dict
     )  # a site preset's provenance (source, scanner)  # the spec file and every file it extends, base first
     session_rules: tuple[dict[str, Any], ...] = ()
+    levels: dict[str, dict[str, str]] = field(default_factory=dict)  # the spec's words for required / optional
+    considerations: tuple[dict[str, Any], ...] = ()  # sourced points to weigh (not rules, never advice)
 
     def variants(self) -> list[Variant]:
         return [v for exam in self.exams.values() for v in exam.variants.values()]
 
     def variant(self, exam: str, variant: str) -> Variant:
         return self.exams[exam].variants[variant]
+
+    def timing_source(self, exam: str) -> str:
+        """The source of the spec's rhythm for an exam (for a due date a plan prints)."""
+        for rule in self.timing:
+            if rule.get("exam") == exam:
+                return str(rule.get("source", ""))
+        return ""
 
     def group_of(self, seq_id: str) -> dict[str, Any] | None:
         for group in self.groups.values():
@@ -220,6 +230,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             group=raw.get("group"),
             derived_required=tuple(raw.get("derived_required", [])),
             stations=tuple(raw["stations"]) if "stations" in raw else None,
+            held_by=raw.get("held_by"),
             region=raw.get("region") or exam_regions.get(exam_id),
         )
     exams = {}
@@ -253,6 +264,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
         acquisition=doc.get("acquisition") or {},
         path=path,
         session_rules=tuple(doc.get("session_rules") or ()),
+        levels=dict(doc.get("levels") or {}),
+        considerations=tuple(doc.get("considerations") or ()),
         preset=dict(doc.get("preset") or {}),
     )
 

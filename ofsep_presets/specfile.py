@@ -37,8 +37,10 @@ def resolve(ref: str, relative_to: Path | None = None) -> Path:
     if bundled is not None:
         return bundled
     names = bundled_spec_names()
-    raise FileNotFoundError(f"no spec called {ref!r}{did_you_mean(ref, names)}: give a path to a YAML file or one "
-                            f"of the bundled specs ({', '.join(names)})")
+    raise FileNotFoundError(
+        f"no spec called {ref!r}{did_you_mean(ref, names)}: give a path to a YAML file or one "
+        f"of the bundled specs ({', '.join(names)})"
+    )
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -30,6 +30,11 @@ def fat_water_shift_hz(field_strength_t: float) -> float:
     return FAT_WATER_PPM * GYROMAGNETIC_MHZ_PER_T * field_strength_t
 
 
+def field_from_proton_larmor_hz(frequency_hz: float) -> float:
+    """B0 in tesla from the proton (1H) transmit frequency: f = gamma-bar x B0."""
+    return frequency_hz / (GYROMAGNETIC_MHZ_PER_T * 1e6)
+
+
 Context = Mapping[str, Any]
 
 

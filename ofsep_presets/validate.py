@@ -96,6 +96,7 @@ class _Checker:
         self._session_rules()
         self._gadolinium()
         self._situations()
+        self._considerations(self.doc.get("considerations") or [], "consideration")
         for block in (doc.get("acquisition") or {}).values():
             if isinstance(block, list):
                 for i, item in enumerate(block):
@@ -301,9 +302,16 @@ class _Checker:
             self._source(rule, "source", rule.get("source"))
             if "equal" in rule:
                 self._param(rule, "equal", rule["equal"])
+            if "exam" in rule and rule["exam"] not in exams:
+                self.add(
+                    rule,
+                    "exam",
+                    f"session rule names a missing exam {rule['exam']!r}{_did_you_mean(rule['exam'], exams)}",
+                )
             for key, known, what in (
                 ("sequences", set(self.sequences), "sequence"),
                 ("order", {*self.sequences, *exams}, "exam or sequence"),
+                ("post_contrast", set(self.sequences), "sequence"),
             ):
                 for i, item in enumerate(rule.get(key) or []):
                     if item not in known:
@@ -324,6 +332,22 @@ class _Checker:
         for i, seq_id in enumerate(gado.get("post_contrast") or []):
             if seq_id not in self.sequences:
                 self.add(gado["post_contrast"], i, f"gadolinium: post_contrast names a missing sequence {seq_id!r}")
+        exams = set(self.doc.get("exams") or {})
+        for exam in gado.get("steps") or {}:
+            if exam not in exams:
+                self.add(gado["steps"], exam, f"gadolinium: steps names a missing exam {exam!r}")
+        self._considerations(gado.get("considerations") or [], "gadolinium consideration")
+
+    def _considerations(self, items: Any, what: str) -> None:
+        """Every consideration names a declared source: a clinical point is never shown without one."""
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            named = [item["source"]] if "source" in item else list(item.get("sources") or [])
+            if not named:
+                self.add(items, i, f"{what} {item.get('id')!r} names no source")
+            for source in named:
+                self._source(item, "source" if "source" in item else "sources", source)
 
     def _situations(self) -> None:
         exams = self.doc.get("exams") or {}

@@ -25,8 +25,24 @@ def run(*args: str):
 
 @pytest.mark.parametrize("typed", ["3T", "3", "3.0", "3 T", "1,5", "1.5T", "1.5"])
 def test_field_strength_as_people_type_it(typed, tmp_path):
-    result = run("render", "--field", typed, "--vendor", "ge", "--exam", "brain", "--variant", "standard",
-                 "--lang", "en", "--format", "md", "--out", str(tmp_path / "out"), "--quiet")
+    result = run(
+        "render",
+        "--field",
+        typed,
+        "--vendor",
+        "ge",
+        "--exam",
+        "brain",
+        "--variant",
+        "standard",
+        "--lang",
+        "en",
+        "--format",
+        "md",
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     wanted = "3T" if typed.startswith("3") else "1.5T"
     folders = {p.name for p in (tmp_path / "out" / "ge").iterdir()}
@@ -91,8 +107,13 @@ def test_suite_without_shared_stops_in_one_line(tmp_path):
     clone = tmp_path / "clone"
     shutil.copytree(ROOT / "tests", clone / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (clone / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=clone,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode not in (0, 5), out
     assert "../shared/fixtures" in out
@@ -116,14 +137,15 @@ def test_rules_print_in_words_not_python_literals():
     doc = json.loads(result.output)
     t1 = next(s for s in doc["sequences"] if s["id"] == "brain.t1_3d")
     words = {c["param"]: c["rule_words"] for c in t1["checks"]}
-    assert words["sequence_family"] == "one of MPRAGE, SPGR"
+    # Seed 001 says "3D T1 millimétrique" without a family: 3D gradient echo or 3D fast spin echo T1 (issue 13).
+    assert words["sequence_family"] == "one of MPRAGE, SPGR, 3D TSE (SPACE/CUBE/VISTA)"
     assert words["slice_thickness_mm"] == "≤ 1.0 mm"
     assert words["acquisition_type"] == "= 3D"
     table = run("check", *map(str, SERIES)).output
     html = run("check", *map(str, SERIES), "--format", "html").output
     for text in (table, html):
         assert "in ['" not in text and "in [1.5" not in text and "&#39;mprage&#39;" not in text
-    assert "≤ 1.0 mm" in table and "one of MPRAGE, SPGR" in html
+    assert "≤ 1.0 mm" in table and "one of MPRAGE, SPGR, 3D TSE" in html
 
 
 def test_html_names_every_scanner_and_folds_not_applicable_sequences():
@@ -163,10 +185,29 @@ def test_html_report_fits_its_cards_at_1100_px(tmp_path):
     probe = probe.replace("</body>", MEASURE + "</body>")
     page = tmp_path / "probe.html"
     page.write_text(probe, encoding="utf-8")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([shutil.which("chromium"), *flags, "--window-size=1100,1600", "--virtual-time-budget=5000",
-                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [
+            shutil.which("chromium"),
+            *flags,
+            "--window-size=1100,1600",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r'data-layout="([^"]*)"', dom.stdout)
     assert found is not None, dom.stderr[-2000:]
     assert found.group(1) == "ok"

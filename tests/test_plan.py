@@ -74,7 +74,6 @@ def test_due_date_clamps_to_month_end():
     [
         ("treatment-dimethyl-fumarate", 12),
         ("treatment-fingolimod", 12),
-        ("treatment-daclizumab", 12),
         ("treatment-post-mitoxantrone", 12),
         ("treatment-natalizumab", 6),
         ("treatment-ocrelizumab", 6),
@@ -97,7 +96,7 @@ def test_unknown_situation_lists_the_known_ones():
 def test_text_output_in_french():
     result = CliRunner().invoke(main, ["plan", "--situation", "relapse", "--lang", "fr"])
     assert result.exit_code == 0
-    assert "Poussée" in result.stdout and "gadolinium: recommended — En cas de poussée" in result.stdout
+    assert "Poussée" in result.stdout and "gadolinium\u00a0: recommandée — En cas de poussée" in result.stdout
 
 
 def test_bad_date_is_a_clear_error():

@@ -45,7 +45,9 @@ def test_snapshot_then_check_preset_on_the_same_export_reports_no_drift(vendor, 
     assert report["drift"]["status"] == "none" and report["drift"]["changes"] == []
     assert report["drift"]["compared"] > 30
     # Compliance is the spec's, unchanged by the preset.
-    assert result.exit_code == 0 and report["status"] == plain["status"] == "pass"
+    # The Philips card holds MT-off inside the GRE-MT (second dynamic): a warning to verify (spine-generic spec).
+    expected = "warn" if vendor == "philips" else "pass"
+    assert result.exit_code == 0 and report["status"] == plain["status"] == expected
     assert [(s["id"], s["status"]) for s in report["sequences"]] == [(s["id"], s["status"]) for s in plain["sequences"]]
 
 

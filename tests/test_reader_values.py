@@ -238,3 +238,112 @@ def test_fixture_copies_are_not_left_behind(tmp_path):
     before = (tmp_path / "one").read_bytes()
     inspect_path(tmp_path)
     assert (tmp_path / "one").read_bytes() == before  # inputs never modified
+
+
+# ---- BIDS sidecars ----------------------------------------------------------------------------------------------
+
+SPINE_BIDS = FIXTURES / "bids/spine-generic-single-subject"
+
+
+def test_bids_phase_encoding_direction_of_spine_generic_siemens_dwi_is_the_protocol_s():
+    # spine-generic's Siemens protocol prints the DWI as "Phase Encoding Dir. A >> P" (the XA61 printout beside the
+    # export); dcm2niix wrote "j-" with the DICOM orientation of an axial image for every Siemens site.
+    [inspection] = inspect_path(SPINE_BIDS / "sub-douglas/dwi/sub-douglas_dwi.json")
+    [acq] = inspection.acquisitions
+    assert acq.get("phase_encoding_direction") == "AP"
+    siemens = [
+        a
+        for p in sorted(SPINE_BIDS.glob("sub-*/dwi/*_dwi.json"))
+        for i in inspect_path(p)
+        for a in i.acquisitions
+        if a.get("manufacturer") == "siemens" and a.get("acquisition_type") == "2D"  # older sidecars do not say
+    ]
+    assert len(siemens) >= 5 and {a.get("phase_encoding_direction") for a in siemens} == {"AP"}
+
+
+def test_bids_phase_axis_without_polarity_or_dicom_orientation_states_no_direction(tmp_path):
+    sidecar = json.loads((SPINE_BIDS / "sub-douglas/dwi/sub-douglas_dwi.json").read_text())
+    sidecar.pop("ImageOrientationPatientDICOM")
+    (tmp_path / "x_dwi.json").write_text(json.dumps(sidecar))
+    [inspection] = inspect_path(tmp_path / "x_dwi.json")
+    assert inspection.acquisitions[0].get("phase_encoding_direction") is None
+
+
+def test_bids_mt_state():
+    [inspection] = inspect_path(DICOM / "Siemens/XA30_enh_DWI_dir80_PA/bids_json_dcm2niix")
+    assert inspection.acquisitions[0].get("magnetization_transfer") is False  # "MTState": false
+
+
+# ---- Philips ExamCard -------------------------------------------------------------------------------------------
+
+EXAMCARD = EXPORTS / "philips/spine_generic_philips_R53.ExamCard"
+
+
+def test_examcard_mt_pulse_and_every_echo_as_the_printout_says():
+    acquisitions = _acquisitions(EXAMCARD)
+    # R53 printout: GRE-MT "MTC off resonance", every other scan "MTC no"
+    assert acquisitions["GRE-MT"].get("magnetization_transfer") is True
+    assert acquisitions["GRE-T1"].get("magnetization_transfer") is False
+    # GRE-ME: "Echoes 3", "Act. TR/TE1/delta TE 600 / 7.2 / 6.5"
+    assert acquisitions["GRE-ME"].get("echo_times_ms") == [7.2, 13.7, 20.2]
+    assert acquisitions["DWI"].get("echo_times_ms") == [acquisitions["DWI"].get("echo_time_ms")]
+
+
+def _r11_style(blob: bytes) -> bytes:
+    """The R53 table rewritten as the issue describes R11 cards: no enum label lists, enums stored as plain int32
+    records, and the per-stack arrays holding the one stack the scan has (a scalar record)."""
+    import struct
+
+    data = bytearray(blob)
+    count = struct.unpack_from("<8i", data)[7]
+    for i in range(count):
+        at = 32 + 50 * i
+        name = bytes(data[at : at + 34]).split(b"\0", 1)[0].decode()
+        kind, n, _, value_offset = struct.unpack_from("<4i", data, at + 34)
+        if kind == 4:
+            kind = 1
+        if name.startswith("EX_GEO_stacks_"):
+            n = 1
+        struct.pack_into("<4i", data, at + 34, kind, n, 0, value_offset)
+    return bytes(data)
+
+
+def test_an_r11_style_examcard_table_reads_slices_gap_mode_and_orientation_from_plain_numbers():
+    import base64
+
+    from lxml import etree
+
+    from ofsep_presets import xmlsafe
+    from ofsep_presets.readers import philips_examcard as reader
+
+    root = xmlsafe.parse(EXAMCARD.read_bytes(), "card", huge=True)
+    ids = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    [dwi] = [
+        e
+        for e in root.iter()
+        if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure" and e.findtext("name") == "DWI"
+    ]
+    blob = base64.b64decode(ids[dwi.find("parameterData").get("href")[1:]].text)
+    values, fell_back = reader.decode_table(_r11_style(blob))
+    assert {"EX_ACQ_scan_mode", "EX_GEO_stacks_orientations"} <= fell_back
+    acq = reader.acquisition("DWI", values, None, "card")
+    # R53 printout of the same DWI: "Scan mode MS", "slices 15", "gap (mm) 0", "slice orientation transverse"
+    assert acq.get("acquisition_type") == "2D"
+    assert acq.get("slices") == 15
+    assert acq.get("slice_gap_mm") == 0.0
+    assert acq.get("orientation") == "axial"
+
+
+def test_field_strength_of_an_xa30_protocol_without_flnominalb0():
+    # XA30 protocols drop sProtConsistencyInfo.flNominalB0 (no public XA30 .exar1 exists; the XA30 DICOM's own
+    # protocol is the same XA30 ASCCONV): its measured 1H frequency states B0. dcm2niix: MagneticFieldStrength 3,
+    # ImagingFrequency 123.262377 MHz.
+    series = "Siemens/XA30_enh_DWI_dir80_PA"
+    values = ascconv.parse(dicom._siemens_protocol(_dataset(next((DICOM / series).glob("*.dcm")))))
+    assert "sProtConsistencyInfo.flNominalB0" not in values
+    acq = Acquisition("xa30")
+    ascconv.scanner_to_acquisition(values, acq, "ASCCONV")
+    sidecar = _sidecar(series)
+    assert acq.get("field_strength_t") == sidecar["MagneticFieldStrength"]
+    assert "lFrequency" in acq.provenance["field_strength_t"]
+    assert abs(values["sTXSPEC.asNucleusInfo[0].lFrequency"] / 1e6 - sidecar["ImagingFrequency"]) < 1e-3

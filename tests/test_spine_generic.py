@@ -35,12 +35,17 @@ def sg():
 @pytest.mark.parametrize("name", sorted(CURRENT))
 def test_current_exports_pass_the_spine_generic_spec(sg, name):
     report = check(inspect_path(CURRENT[name]), sg)
-    assert report.status == "pass", [
+    # The MT ratio needs MT-off: every site acquires it. The Philips ExamCard holds it as the GRE-MT's second
+    # dynamic (its printout: "Dynamic study individual, dyn scans 2"), which the card itself does not spell out: a
+    # warning to verify, never a pass by guess.
+    held = {"sg.gre_mt0"} if "Philips" in name else set()
+    assert report.status == ("warn" if held else "pass"), [
         (c.param, c.observed, c.rule) for s in report.sequences for c in s.checks if c.status != "pass"
     ]
     required = {s.id for s in report.sequences if s.required}
-    assert required == {"sg.t1w", "sg.t2w", "sg.dwi", "sg.gre_mt1", "sg.gre_t1w", "sg.gre_me"}
-    assert all(s.matched for s in report.sequences if s.required)
+    assert required == {"sg.t1w", "sg.t2w", "sg.dwi", "sg.gre_mt1", "sg.gre_mt0", "sg.gre_t1w", "sg.gre_me"}
+    assert all(s.matched for s in report.sequences if s.required and s.id not in held)
+    assert {s.id for s in report.sequences if s.status == "warn"} == held
 
 
 def test_the_old_trio_vb17_version_is_reported_with_its_known_differences(sg):

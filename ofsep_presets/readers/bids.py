@@ -106,6 +106,9 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     iop = d.get("ImageOrientationPatientDICOM")
     if isinstance(iop, list) and len(iop) == 6 and all(_num(v) is not None for v in iop):
         acq.set("orientation", orientation_from_iop(iop), key("ImageOrientationPatientDICOM"))
+    if isinstance(d.get("MTState"), bool):
+        acq.set("magnetization_transfer", d["MTState"], key("MTState"))
+    _phase_direction(d, acq, key)
     image_type = [str(t).upper() for t in d.get("ImageType", [])] if isinstance(d.get("ImageType"), list) else []
     derived = [t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in image_type]
     if derived:
@@ -145,6 +148,36 @@ def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
     if isinstance(d.get("StudyInstanceUID"), str) and d["StudyInstanceUID"]:
         out["study"] = digest(d["StudyInstanceUID"])
     return out
+
+
+# BIDS PhaseEncodingDirection names a NIfTI voxel axis; dcm2niix writes the NIfTI with the DICOM rows flipped, so
+# i runs along the DICOM row direction and j against the column direction (the VE11 DTI fixture: axial, COL,
+# Siemens polarity positive = A >> P, dcm2niix "j-"). Each: (DICOM axis, runs along it).
+_BIDS_AXES = {"i": ("ROW", True), "i-": ("ROW", False), "j": ("COL", False), "j-": ("COL", True)}
+
+
+def _phase_direction(d: dict, acq: Acquisition, key) -> None:
+    """AP/PA/… from dcm2niix's PhaseEncodingDirection and ImageOrientationPatientDICOM, for 2D acquisitions only.
+
+    dcm2niix rotates 3D non-EPI volumes to the NIfTI identity, after which i/j no longer name the DICOM axes;
+    a 2D acquisition is written as acquired. Without the DICOM orientation (a sidecar of another converter) the
+    voxel axis names no patient direction: absent.
+    """
+    from .dicom import phase_direction
+
+    axis = _BIDS_AXES.get(str(d.get("PhaseEncodingDirection", "")))
+    iop = d.get("ImageOrientationPatientDICOM")
+    if axis is None or d.get("MRAcquisitionType") != "2D" or not isinstance(iop, list) or len(iop) != 6:
+        return
+    if not all(_num(v) is not None for v in iop):
+        return
+    found = phase_direction([float(v) for v in iop], *axis)
+    if found:
+        acq.set(
+            "phase_encoding_direction",
+            found[0],
+            key("PhaseEncodingDirection") + f" + ImageOrientationPatientDICOM (dcm2niix axes; {found[1]})",
+        )
 
 
 def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:

@@ -62,10 +62,12 @@ def decode_table(blob: bytes) -> tuple[dict[str, Any], set[str]]:
             if end > len(blob):
                 continue
             items = list(struct.unpack_from(f"<{n}{'f' if kind == 0 else 'i'}", blob, start))
-            if kind == 4:
-                labels = _enum_labels(blob, at + 42 + enum_offset) if enum_offset else []
-                if not labels and name in fallback_enums():
-                    labels, _ = fallback_enums()[name], fell_back.add(name)
+            labels = _enum_labels(blob, at + 42 + enum_offset) if kind == 4 and enum_offset else []
+            if not labels and kind in (1, 4) and name in fallback_enums():
+                # An enum stated by its index alone: an enum record without its label list, or (R11) a plain
+                # int32 record. The index means what the R5 card's label list says it means.
+                labels, _ = fallback_enums()[name], fell_back.add(name)
+            if labels:
                 items = [labels[v] if 0 <= v < len(labels) else v for v in items]
         elif kind == 2:
             items = [blob[start + 81 * k : start + 81 * (k + 1)].split(b"\0", 1)[0].decode("latin-1") for k in range(n)]
@@ -141,6 +143,35 @@ def _numbers(text: Any) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", str(text))]
 
 
+def _first_stack(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
+
+
+def _echo_times(v: dict[str, Any], acq: Acquisition, src) -> None:
+    """Every echo of a multi-echo FFE/TSE: Philips echoes are equidistant, TE1 + k × delta TE.
+
+    The actual values come from IF_act_rep_time_echo_time ("600 / 7.2 / 6.5": TR / TE1 / delta TE, as the
+    printout's "Act. TR/TE1/delta TE" says), else from EX_ACQ_first_echo_time and EX_ACQ_echo_time_step.
+    """
+    echoes = v.get("EX_ACQ_echoes")
+    if not isinstance(echoes, int) or not 1 <= echoes <= 64:
+        return
+    first = acq.get("echo_time_ms")
+    if echoes == 1:
+        if first is not None:
+            acq.set("echo_times_ms", [first], src("EX_ACQ_echoes") + " (one echo: TE)")
+        return
+    actual = _numbers(v.get("IF_act_rep_time_echo_time", ""))
+    if len(actual) == 3:
+        te1, step, how = actual[1], actual[2], src("IF_act_rep_time_echo_time") + " (TR / TE1 / delta TE)"
+    elif isinstance(v.get("EX_ACQ_first_echo_time"), float) and isinstance(v.get("EX_ACQ_echo_time_step"), float):
+        te1, step = v["EX_ACQ_first_echo_time"], v["EX_ACQ_echo_time_step"]
+        how = src("EX_ACQ_echo_time_step") + " with EX_ACQ_first_echo_time"
+    else:
+        return
+    acq.set("echo_times_ms", [round(te1 + k * step, 3) for k in range(echoes)], f"{how}, EX_ACQ_echoes={echoes}")
+
+
 ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
 FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
 
@@ -182,14 +213,15 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     matrix = _numbers(v.get("IF_meas_matrix_size", ""))
     if len(matrix) == 2:
         acq.set("matrix", matrix, src("IF_meas_matrix_size"))
-    stacks = v.get("EX_GEO_stacks_slices")
-    if isinstance(stacks, list) and stacks:
-        acq.set("slices", stacks[0], f"{where} scan {name!r} EX_GEO_stacks_slices[0]={stacks[0]}")
-    gaps = v.get("EX_GEO_stacks_slice_gaps")
-    if mode in ("MS", "M2D", "2D") and isinstance(gaps, list) and gaps:
-        acq.set("slice_gap_mm", gaps[0], f"{where} scan {name!r} EX_GEO_stacks_slice_gaps[0]={gaps[0]}")
-    orientations = v.get("EX_GEO_stacks_orientations")
-    first = orientations[0] if isinstance(orientations, list) and orientations else orientations
+    # Stack arrays hold one entry per stack (20 slots on R5 cards); a card with one slot gives a scalar, and R11
+    # cards may store counts as floats: the first stack's value either way.
+    stacks = _first_stack(v.get("EX_GEO_stacks_slices"))
+    if isinstance(stacks, int | float) and stacks >= 1 and float(stacks).is_integer():
+        acq.set("slices", int(stacks), f"{where} scan {name!r} EX_GEO_stacks_slices[0]={stacks:g}")
+    gaps = _first_stack(v.get("EX_GEO_stacks_slice_gaps"))
+    if mode in ("MS", "M2D", "2D") and isinstance(gaps, int | float):
+        acq.set("slice_gap_mm", gaps, f"{where} scan {name!r} EX_GEO_stacks_slice_gaps[0]={gaps:g}")
+    first = _first_stack(v.get("EX_GEO_stacks_orientations"))
     if first in ORIENTATION:
         acq.set("orientation", ORIENTATION[first], f"{where} scan {name!r} EX_GEO_stacks_orientations[0]={first}")
     if v.get("EX_GEO_sense_enable") == "NO":
@@ -205,6 +237,10 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
         acq.set("pixel_bandwidth_hz", shift[1], src("IF_wf_shift_bw_per_pix_echo1") + " (WFS px / BW Hz)")
     if v.get("EX_SPIR_fat_suppression") in FAT:
         acq.set("fat_suppression", FAT[v["EX_SPIR_fat_suppression"]], src("EX_SPIR_fat_suppression"))
+    mtc = v.get("EX_MTC_enable")
+    if isinstance(mtc, str) and mtc:  # "NO", or the kind of MT pulse ("OFF_RES": the printout's "off resonance")
+        acq.set("magnetization_transfer", mtc != "NO", src("EX_MTC_enable"))
+    _echo_times(v, acq, src)
     if contrast is not None:
         acq.set("contrast_agent", contrast, f"{where} ExecutionStep contrast={str(contrast).lower()}")
     if v.get("EX_DIFF_enable") not in (None, "NO"):
