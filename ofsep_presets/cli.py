@@ -488,9 +488,15 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
 @click.option(
     "--each", is_flag=True, help="The input holds several exams: one report per exam (table or json), each verdict."
 )
+@click.option(
+    "--one-exam",
+    "one_exam",
+    is_flag=True,
+    help="Judge everything given as one exam whatever its studies (a dummy run split over studies, a demo).",
+)
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, out, quiet, preset):
+def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam, out, quiet, preset):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
@@ -498,8 +504,9 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, out, quie
     What was read is grouped into exams (a DICOM study on one scanner, a BIDS subject/session, an export), and
     each acquisition is placed in its body region from the program path, body part, study description, coil and
     names. Input holding several exams is refused (exit 2) unless told which: --exam-of SERIES_OR_PATH, or
-    --each (one report and verdict per exam). Acquisitions are matched to the spec's sequences (family, name, contrast,
-    2D/3D...), each with its reasons; localizers and unmatched series are listed, not errors.
+    --each (one report and verdict per exam), or --one-exam (all of it judged as one). Acquisitions are
+    matched to the spec's sequences (family, name, contrast, 2D/3D...), each with its reasons; localizers and
+    unmatched series are listed, not errors.
     \b
     Verdicts: pass, warn, fail, missing (a required sequence not found), unknown (the input cannot tell:
     never counted as a pass), not-applicable.
@@ -540,17 +547,19 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, out, quie
                     f"{spec.id} has no variant {variant!r}{did_you_mean(variant, known)}; it has {', '.join(known)}",
                     param_hint="--variant",
                 )
-        if each and exam_of:
-            raise click.BadParameter("give --exam-of or --each, not both", param_hint="--each")
+        if sum(map(bool, (each, exam_of, one_exam))) > 1:
+            raise click.BadParameter("give one of --exam-of, --each, --one-exam", param_hint="--each")
         if each and fmt not in ("table", "json"):
             raise click.BadParameter("--each writes one report per exam as table or json", param_hint="--format")
         documents, failed = _read_inputs(paths, quiet)
         if failed:
             sys.exit(2)
         _check_map_series(forced, documents)
-        from .exams import select, split
+        from .exams import Exam, select, split
 
         exams = every = split(documents)
+        if one_exam and len(exams) > 1:
+            exams = every = [Exam(1, "as one exam", f"{len(every)} exams judged as one (--one-exam)", documents)]
         if exam_of:
             exams = [select(exams, exam_of)]
         elif len(exams) > 1 and not each:

@@ -41,11 +41,14 @@ def read(path: Path) -> Inspection:
         title = protocol.findtext("HeaderTitle") or ""
         field = re.search(r"(\d+(?:\.\d+)?)\s*T\b", title)
         entries, seen = [], set()
+        geometry: dict[str, str] = {}
         for parameter in protocol.iter("ProtParameter"):
             if parameter.get("GroupId") not in (None, "1"):
                 continue
             label = " ".join((parameter.findtext("Label") or "").split())
             value = " ".join((parameter.findtext("ValueAndUnit") or "").split())
+            if label.lower() in RESOLUTION and label.lower() not in geometry:
+                geometry[label.lower()] = value
             match = next((f for f in fields if f.named(label)), None)
             if match is None or (match.param, match.label) in seen:
                 continue
@@ -60,6 +63,7 @@ def read(path: Path) -> Inspection:
             acq.params.pop("slice_gap_mm", None)
             acq.provenance.pop("slice_gap_mm", None)
         set_family(acq, where, description=name)
+        _resolution(acq, geometry, where)
         acq.context["source"] = str(path)
         if "\\" in step:
             acq.context["program"] = step.rstrip(" *").rsplit("\\", 1)[0]
@@ -68,6 +72,27 @@ def read(path: Path) -> Inspection:
         raise ReadError(f"{path}: a print-protocol XML without any <Protocol>")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+# The Resolution card's numbers that make the acquired voxel (derived.py): label (VE and XA spellings) -> param.
+RESOLUTION = {
+    "base resolution": "base_resolution",
+    "phase resolution": "phase_resolution_pct",
+    "slice resolution": "slice_resolution_pct",
+    "interpolation": "interpolation",
+}
+
+
+def _resolution(acq, geometry: dict[str, str], where: str) -> None:
+    for label, value in geometry.items():
+        param = RESOLUTION[label]
+        if param == "interpolation":
+            if value in ("On", "Off"):
+                acq.set(param, value == "On", f"{where} {label}={value}")
+            continue
+        number = re.match(r"\s*(\d+(?:\.\d+)?)", value)
+        if number:
+            acq.set(param, float(number.group(1)), f"{where} {label}={value}")
 
 
 def _header(protocol) -> str:
