@@ -3,24 +3,48 @@
 A site's stamp is a hash of every file's relative path, size and modification time: computing it stats files
 and opens none, which is what makes a re-run over unchanged folders read nothing again. A changed, added or
 removed file changes the stamp; so does another spec (its digest) or another ofsep-presets version.
+
+The cache file sits in a folder other people may write to, so nothing in it is believed on its own word:
+- each row carries an HMAC (SHA-256) keyed by the audit folder's secret (`auditfolder.py`: a 0600 file owned by
+  the user running the audit) over its key, stamp, spec digest, tool version, report and page digest: a row
+  written by anyone without that secret — a planted file, a cache copied from elsewhere, another key layout — is
+  not ours and is dropped;
+- each row's report is validated against the shape of a `check --format json` document, and its verdict must
+  follow from its own sequence and session verdicts (a row cannot say "pass" over failing findings);
+- it never carries HTML: the per-site pages are rendered again from the document through the autoescaped
+  templates (the row keeps only a digest of the page we wrote, so an untouched page need not be rendered again);
+- a cache that is not a SQLite file, has another schema or layout, or fails its integrity check is replaced; a row
+  that fails any test is deleted and its site checked again. A damaged cache is never fatal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import __version__
+import jsonschema
 
-SCHEMA = 1
-TABLE = """CREATE TABLE IF NOT EXISTS sites (
-    key TEXT PRIMARY KEY, stamp TEXT NOT NULL, spec TEXT NOT NULL, tool TEXT NOT NULL,
-    report TEXT NOT NULL, page TEXT NOT NULL)"""
+from . import __version__
+from .resources import spec_dir
+
+SCHEMA = 2
+LAYOUT = {
+    "meta": ["name", "value"],
+    "sites": ["key", "stamp", "spec", "tool", "report", "page", "mac"],
+}
+TABLES = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE sites (key TEXT PRIMARY KEY, stamp TEXT NOT NULL, spec TEXT NOT NULL, tool TEXT NOT NULL,
+        report TEXT NOT NULL, page TEXT NOT NULL, mac TEXT NOT NULL)""",
+)
+RANK = {"pass": 0, "not-applicable": 0, "warn": 1, "unknown": 2, "fail": 3, "missing": 3}
 
 
 def fingerprint(path: Path) -> str | None:
@@ -34,11 +58,12 @@ def fingerprint(path: Path) -> str | None:
             dirs.sort()
             for name in sorted(files):
                 full = Path(root, name)
-                entries.append((full.relative_to(path).as_posix(), full.stat()))
+                entries.append((full.relative_to(path).as_posix(), full.lstat()))
     else:
         return None
     for rel, st in entries:
-        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        name = rel.encode("utf-8", "surrogateescape")
+        digest.update(name + f"\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\n".encode())
     return digest.hexdigest()
 
 
@@ -50,44 +75,173 @@ def spec_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-class Cache:
-    """Site results by (path, stamp, spec digest, tool version). A damaged cache file is replaced, never fatal."""
+def page_digest(html: str) -> str:
+    return hashlib.sha256(html.encode("utf-8")).hexdigest()
 
-    def __init__(self, path: Path | None) -> None:
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((spec_dir() / "schema" / "check-report.schema.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def report_problem(report: Any) -> str | None:
+    """Why `report` is not a `check --format json` document we could have written, or None when it is one."""
+    error = next(iter(_validator().iter_errors(report)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the document"
+        return f"{where}: {error.message[:120]}"
+    worst = "pass"
+    for item in [*report["sequences"], *report["session"]]:
+        if RANK[item["status"]] > RANK[worst]:
+            worst = "fail" if item["status"] == "missing" else item["status"]
+    if report["status"] != worst:
+        return f"its verdict {report['status']!r} does not follow from its findings ({worst!r})"
+    for seq in report["sequences"]:
+        checks = [c["status"] for c in seq["checks"]]
+        if seq["status"] == "pass" and any(RANK[s] >= RANK["fail"] for s in checks):
+            return f"sequence {seq['id']} passes over a failing check"
+    return None
+
+
+class Cache:
+    """Site results by (path, stamp, spec digest, tool version), signed with the folder's secret.
+
+    `Cache(None, ...)` keeps the rows in memory (one run, nothing written). `notes` says, in words, what was
+    found damaged or foreign and dropped; `hits` and `rejected` count rows used and refused.
+    """
+
+    def __init__(self, path: Path | None, secret: bytes) -> None:
         self.path = path
+        self.secret = secret
         self.tool = f"{__version__}/{SCHEMA}"
         self.hits = 0
+        self.rejected = 0
+        self.notes: list[str] = []
+        self.db: sqlite3.Connection | None
         try:
             self.db = self._open()
-        except sqlite3.DatabaseError:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            self.db = self._open()
+            problem = self._problem()
+        except sqlite3.DatabaseError as exc:
+            problem = f"not a readable SQLite file ({exc})"
+        if problem is not None:
+            self.notes.append(f"the cache was replaced: {problem}")
+            self._reset()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(":memory:" if self.path is None else self.path)
-        db.execute(TABLE)
+        db = sqlite3.connect(":memory:" if self.path is None else str(self.path), timeout=5)
+        db.execute("PRAGMA trusted_schema = OFF")  # a planted view or trigger never runs our SQL
         return db
 
+    def _problem(self) -> str | None:
+        assert self.db is not None
+        tables = {
+            name: [col[1] for col in self.db.execute(f"PRAGMA table_info({name})")]
+            for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not tables:
+            self._create()
+            return None
+        if tables != LAYOUT:
+            return "another table layout"
+        if self.db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+            return "it failed SQLite's integrity check"
+        meta = dict(self.db.execute("SELECT name, value FROM meta"))
+        if meta.get("schema") != str(SCHEMA):
+            return f"schema {meta.get('schema')!r}, not {SCHEMA}"
+        return None
+
+    def _create(self) -> None:
+        assert self.db is not None
+        with self.db:
+            for statement in TABLES:
+                self.db.execute(statement)
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+
+    def _reset(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        self.db = None
+        if self.path is not None:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        try:
+            self.db = self._open()
+            self._create()
+        except sqlite3.DatabaseError as exc:  # e.g. a read-only folder: the audit runs without a cache
+            self.notes.append(f"no cache this run ({exc})")
+            self.db = None
+
+    def _mac(self, *fields: str) -> str:
+        return hmac.new(self.secret, "\0".join(fields).encode("utf-8", "surrogateescape"), "sha256").hexdigest()
+
     def get(self, key: str, stamp: str, spec: str) -> tuple[dict[str, Any], str] | None:
-        row = self.db.execute(
-            "SELECT report, page FROM sites WHERE key = ? AND stamp = ? AND spec = ? AND tool = ?",
-            (key, stamp, spec, self.tool),
-        ).fetchone()
+        """The site's document and the digest of the page written from it, or None (then check the site)."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute(
+                "SELECT report, page, mac FROM sites WHERE key = ? AND stamp = ? AND spec = ? AND tool = ?",
+                (key, stamp, spec, self.tool),
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.notes.append(f"the cache could not be read ({exc}); sites were checked again")
+            self.db = None
+            return None
         if row is None:
+            return None
+        problem = self._row_problem(key, stamp, spec, row)
+        if problem is not None:
+            self.rejected += 1
+            self._drop(key)
             return None
         self.hits += 1
         return json.loads(row[0]), row[1]
 
+    def _row_problem(self, key: str, stamp: str, spec: str, row: tuple[Any, ...]) -> str | None:
+        text, page, mac = row
+        if not all(isinstance(v, str) for v in row):
+            return "a field is not text"
+        if not hmac.compare_digest(self._mac(key, stamp, spec, self.tool, text, page), mac):
+            return "not signed with this folder's secret"
+        try:
+            report = json.loads(text)
+        except ValueError:
+            return "not JSON"
+        return report_problem(report)
+
+    def _drop(self, key: str) -> None:
+        try:
+            with self.db:  # type: ignore[union-attr]
+                self.db.execute("DELETE FROM sites WHERE key = ?", (key,))  # type: ignore[union-attr]
+        except sqlite3.DatabaseError:
+            pass
+
     def put(self, key: str, stamp: str, spec: str, report: dict[str, Any], page: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO sites (key, stamp, spec, tool, report, page) VALUES (?, ?, ?, ?, ?, ?)",
-            (key, stamp, spec, self.tool, json.dumps(report, ensure_ascii=False), page),
-        )
-        self.db.commit()
+        """Keep a site's document and the digest of its page (never the page itself)."""
+        if self.db is None:
+            return
+        try:
+            text = json.dumps(report, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # a value JSON cannot carry: this site is checked again next time
+            return
+        mac = self._mac(key, stamp, spec, self.tool, text, page)
+        try:
+            with self.db:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO sites (key, stamp, spec, tool, report, page, mac) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (key, stamp, spec, self.tool, text, page, mac),
+                )
+        except sqlite3.DatabaseError as exc:
+            self.notes.append(f"the cache could not be written ({exc}); this run's results are not kept")
+            self.db = None
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
     def __enter__(self) -> Cache:
         return self

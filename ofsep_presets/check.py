@@ -14,7 +14,7 @@ from . import units
 from .acquisition import Acquisition, Inspection
 from .drift import Drift, drift, has_preset
 from .exams import prepare
-from .match import Match, Matching, match
+from .match import Match, Matching, Unmatched, contrast_phases, is_injection_step, match, mentions
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
 from .vendors import all_vendors
@@ -47,6 +47,7 @@ class SequenceResult:
     status: str
     matched: list[Match] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    repeats: list[Acquisition] = field(default_factory=list)  # later series of the same protocol, not judged
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Report:
     maps: list[Acquisition]
     warnings: list[str]
     lang: str = "en"
+    unmatched_details: list[Unmatched] = field(default_factory=list)  # why, and the closest slot with its score
     drift: Drift | None = None  # with a site preset: what changed since the site was validated
     exam: dict[str, Any] | None = None  # which exam of the input this report judges (exams.Exam.to_json)
 
@@ -133,7 +135,18 @@ def vendor_view(vendor: str | None, param: str, observed: Any, context: dict) ->
     return f.label, shown
 
 
-def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None) -> list[CheckResult]:
+EXPORT_CANNOT_KNOW = {
+    # A protocol export is the program, not an exam: nobody was injected. Its contrast state is the console's
+    # (or the dummy run's) to show, unless the program itself states it (GE CONTRAST, a Philips contrast step).
+    "contrast_agent": "a protocol export does not record the injection; verify at the console",
+}
+
+
+def evaluate(
+    seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None, export: bool = False
+) -> list[CheckResult]:
+    """Each constraint of the sequence on the matched acquisition. From a protocol export, a value that only an
+    exam can show (the injection) is `not-applicable` with what to verify, never a failure of the export."""
     seq = spec.sequences[seq_id]
     acq = m.acquisition
     context = dict(acq.params)
@@ -142,7 +155,10 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
     for c in seq.constraints_for(vendor, field_t):
         observed = acq.get(c.param)
         verdict = c.evaluate(observed)
-        if verdict == "fail":
+        note = c.note.get("en", "")
+        if verdict == "unknown" and export and c.param in EXPORT_CANNOT_KNOW:
+            status, note = "not-applicable", EXPORT_CANNOT_KNOW[c.param]
+        elif verdict == "fail":
             status = "fail" if c.severity == "error" else "warn"
         elif verdict == "unknown":
             status = "unknown"
@@ -158,7 +174,7 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
                 status=status,
                 severity=c.severity,
                 source=c.source,
-                note=c.note.get("en", ""),
+                note=note,
                 vendor_label=label,
                 vendor_value=shown,
                 provenance=acq.provenance.get(c.param, ""),
@@ -167,10 +183,16 @@ def evaluate(seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: flo
     return results
 
 
-def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tuple[list[Variant], dict[str, str]]:
+def _choose_variants(
+    spec: Spec, matching: Matching, forced: str | None, acquisitions: list[Acquisition] | None = None
+) -> tuple[list[Variant], dict[str, str]]:
+    """The variant of each exam found, failing safe: the fullest variant that holds every sequence found, unless a
+    program names a smaller one (and nothing found contradicts it). A standard exam missing its 3D T1 is the
+    standard exam with a missing sequence, never a pass of the reduced one."""
     present = [e for e in spec.exams if any(spec.sequences[s].exam == e for s in matching.matches)]
     if not present:
         present = [next(iter(spec.exams))]
+    names = sorted({a.program for a in acquisitions or [] if a.program})
     chosen, why = [], {}
     for exam_id in present:
         exam = spec.exams[exam_id]
@@ -184,18 +206,25 @@ def _choose_variants(spec: Spec, matching: Matching, forced: str | None) -> tupl
                 why[exam_id] = f"{variant.id} (--variant)"
             chosen.append(variant)
             continue
-
-        def missing(v: Variant) -> int:
-            return sum(1 for s in v.required if s not in matching.matches)
-
-        # The variant whose required sequences are best covered; with none of any variant found, the fullest one.
-        candidates = [v for v in exam.variants.values() if missing(v) < len(v.required)]
-        if candidates:
-            variant = min(candidates, key=lambda v: (missing(v), -len(v.required)))
+        found = {s for s in matching.matches if spec.sequences[s].exam == exam_id}
+        variants = list(exam.variants.values())
+        holding = [v for v in variants if found <= {*v.required, *v.optional}] or variants
+        fullest = max(holding, key=lambda v: (len(v.required), len(v.optional)))
+        named = [v for v in variants if any(mentions(n, w) for n in names for w in (v.id, *v.names))]
+        named_ok = [v for v in named if v in holding]
+        if len(named_ok) == 1:
+            variant = named_ok[0]
+            why[exam_id] = f"{variant.id} (inferred: the program is named so; force with --variant)"
         else:
-            variant = max(exam.variants.values(), key=lambda v: len(v.required))
-        found = ", ".join(s for s in variant.required if s in matching.matches) or "none"
-        why[exam_id] = f"{variant.id} (inferred: required sequences found: {found}; force with --variant)"
+            variant = fullest
+            others = [v.id for v in variants if v is not variant]
+            text = f"{variant.id} (inferred: the fullest variant holding the sequences found"
+            if named and not named_ok:
+                extra = sorted(found - {*named[0].required, *named[0].optional})
+                text += f"; the program names {named[0].id}, but {', '.join(extra)} is not part of it"
+            elif others:
+                text += f"; {', '.join(others)} only when a program is named so"
+            why[exam_id] = text + "; force with --variant)"
         chosen.append(variant)
     return chosen, why
 
@@ -230,7 +259,7 @@ def check(
         inferred["field"] = f"{field_t:g} T (--field)"
     all_sequences = list(spec.sequences)
     matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced)
-    variants, why = _choose_variants(spec, matching, variant)
+    variants, why = _choose_variants(spec, matching, variant, acquisitions)
     for exam_id, text in why.items():
         inferred[f"variant {exam_id}"] = text
     listed: list[str] = []
@@ -239,6 +268,7 @@ def check(
         listed += [s for s in (*v.required, *v.optional) if s not in listed]
     listed += [s for s in matching.matches if s not in listed]
     required = {s for v in variants for s in v.required}
+    exported = {id(a) for i in inspections if i.format not in DUMMY_RUN_FORMATS for a in i.acquisitions}
     results = []
     for seq_id in listed:
         seq = spec.sequences[seq_id]
@@ -263,12 +293,14 @@ def check(
             status = "missing" if seq_id in required else "not-applicable"
             results.append(SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status))
             continue
-        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t)]
+        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t, id(m.acquisition) in exported)]
         # An unknown that only a warning or info rule needs leaves the sequence's verdict alone (it is shown).
         status = _worst([c.status for c in checks if not (c.status == "unknown" and c.severity != "error")])
-        results.append(
-            SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks)
+        result = SequenceResult(
+            seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status, matches, checks
         )
+        result.repeats = list(matching.repeats.get(seq_id, []))
+        results.append(result)
     formats = [i.format for i in inspections]
     session = session_rules(spec, variants, matching, acquisitions, formats, scanner.get("field_strength_t"))
     warnings = [w for i in inspections for w in i.warnings]
@@ -286,6 +318,7 @@ def check(
         unmatched=matching.unmatched,
         maps=matching.maps,
         warnings=warnings,
+        unmatched_details=matching.details,
     )
     if has_preset(spec):
         firsts = {seq_id: found[0].acquisition for seq_id, found in matching.matches.items() if found}
@@ -343,7 +376,12 @@ def session_rules(
     flair_id = spec.gadolinium.get("inject_before")
     flair = matching.first(flair_id) if flair_id else None
     post_ids = [s for s in spec.gadolinium.get("post_contrast", []) if s in matching.matches]
-    flagged = [pos for pos, a in enumerate(acquisitions) if a.get("contrast_agent") is True]
+    phases = contrast_phases(acquisitions)
+    flagged = [
+        pos
+        for pos, a in enumerate(acquisitions)
+        if a.get("contrast_agent") is True or phases[pos].state == "post" or is_injection_step(a)
+    ]
     injection = min(flagged, key=key) if flagged else None
     # The OFSEP sheet says the injection is "ideally" before the 3D FLAIR: a broken order is what the spec's
     # `inject_before_severity` says (a warning there), not a failure. No rule places the post-contrast T1 after
@@ -351,7 +389,16 @@ def session_rules(
     broken = _status_for(spec.gadolinium.get("inject_before_severity", "error"))
     if flair_id:
         rule = f"gadolinium before {_label(spec, flair_id)}"
-        if injection is None and not post_ids:
+        if injection is None and not post_ids and not dummy_run:
+            out.append(
+                SessionResult(
+                    rule,
+                    "not-applicable",
+                    "a protocol export does not record the injection; verify at the console",
+                    source,
+                )
+            )
+        elif injection is None and not post_ids:
             out.append(SessionResult(rule, "not-applicable", "no injection in this exam", source))
         elif flair is None:
             out.append(SessionResult(rule, "not-applicable", f"{_label(spec, flair_id)} not found", source))

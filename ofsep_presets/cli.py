@@ -625,8 +625,15 @@ def compare(a, b, spec_ref, fmt, out, quiet):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @SPEC_OPTION
 @click.option("--out", "out", required=True, metavar="DIR", help="Folder for audit.html, audit.csv, audit.json.")
+@click.option(
+    "--executor",
+    "executor_ref",
+    metavar="local|serial|dask://HOST:PORT",
+    help="Where sites are checked: the local cores (default), this process, or a Dask scheduler.",
+)
+@click.option("--jobs", type=click.IntRange(1, 4096), metavar="N", help="Local worker processes (default: cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
-def audit(paths, spec_ref, out, quiet):
+def audit(paths, spec_ref, out, executor_ref, jobs, quiet):
     """Check many sites at once: one HTML page, a CSV and a JSON document.
 
     \b
@@ -638,32 +645,29 @@ def audit(paths, spec_ref, out, quiet):
       audit.json   the same, with each site's full `check --format json` document
       sites/       each site's own check report (HTML)
       cache.sqlite each site's result; a re-run over unchanged files opens none of them
-    DIR must be new, empty, or an earlier audit's folder (rewritten, its cache reused).
-    Exit 0 every site compliant; 1 some are not; 2 a site or the spec cannot be read (the others are reported).
+    A site is compliant, fails (a stated value breaks a rule), misses a required sequence, or cannot be told
+    (its input does not state a required value: the report says what to ask the site for).
+    DIR must be new, empty, or an earlier audit's folder (rewritten, its cache reused); one audit at a time.
+    Sites are checked in parallel on the local cores, or on a Dask cluster with --executor dask://HOST:PORT
+    (pip install 'ofsep-presets[dask]'; the workers must see the sites under the same paths).
+    Exit 0 every site compliant; 1 some are not; 2 a site or the spec cannot be read (the others are
+    reported), or DIR cannot be used.
     \b
     Examples:
       ofsep-presets audit site-*/ --out audit-2026
       ofsep-presets audit bids-dataset/ --spec spine-generic --out audit-sg
+      ofsep-presets audit /cohort/site-*/ --out audit-cohort --executor dask://scheduler:8786
     """
-    import json
     from pathlib import Path
 
     from . import audit as lib
     from .acquisition import ReadError
-    from .cache import Cache, spec_digest
-    from .output import write_atomic
+    from .auditfolder import AuditFolder
+    from .cache import spec_digest
 
-    target = Path(out)
     try:
         spec = _load(spec_ref)
         digest = spec_digest(list(spec.files))
-        if target.exists() and not target.is_dir():
-            raise OfsepError(f"{target} exists and is not a folder; choose another --out")
-        if target.is_dir() and any(target.iterdir()) and not lib.is_previous_output(target):
-            raise OfsepError(
-                f"{target} is not empty and holds no earlier audit; nothing was written. Choose another --out."
-            )
-        target.mkdir(parents=True, exist_ok=True)
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise ReadError(f"{missing[0]}: no such file or folder")
@@ -673,31 +677,21 @@ def audit(paths, spec_ref, out, quiet):
             click.echo(f"note: {only} is audited as one site; to audit each of its folders, pass {only}/*/", err=True)
         show = not quiet and sys.stderr.isatty()
         bar = click.progressbar(length=len(sites), label="auditing", file=sys.stderr) if show else _NoBar()
-        with Cache(target / "cache.sqlite") as cache, bar:
-            result = lib.run(sites, spec, digest, cache, progress=lambda site: bar.update(1))
-            hits = cache.hits
-        doc = lib.to_json(result)
-        pages = {lib.page_name(site.id): site.page for site in result.sites if site.page is not None}
-        for name, html in pages.items():
-            write_atomic(target / name, html)
-        for old in (target / "sites").glob("*.html"):  # pages of sites an earlier audit had and this one has not
-            if f"sites/{old.name}" not in pages:
-                old.unlink()
-        write_atomic(target / "audit.json", json.dumps(doc, ensure_ascii=False) + "\n")  # compact: 3× faster
-        write_atomic(target / "audit.csv", lib.to_csv(doc))
-        write_atomic(target / "audit.html", lib.to_html(doc, spec))
+        with AuditFolder(Path(out)) as folder, bar:
+            result = lib.run(
+                sites, spec, spec_ref, digest, folder, executor_ref, jobs, progress=lambda site: bar.update(1)
+            )
     except OfsepError as error:
         fail(error)
+    except OSError as error:  # the output folder's file system (read-only, full): one line, exit 2
+        fail(OfsepError(f"cannot write the audit into {out}: {error.strerror or error}"))
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
     for site in result.unreadable:
         click.echo(f"ofsep-presets: {site.id}: {site.error}", err=True)
     if not quiet:
-        s = doc["summary"]
-        click.echo(
-            f"{s['sites']} site{'' if s['sites'] == 1 else 's'}: {s['compliant']} compliant, "
-            f"{s['not_compliant']} not, {s['unreadable']} unreadable "
-            f"({hits} from the cache); open {target / 'audit.html'}",
-            err=True,
-        )
+        click.echo(f"{result.summary_line()} ({result.hits} from the cache); open {Path(out) / 'audit.html'}", err=True)
     sys.exit(2 if result.unreadable else 0 if all(site.compliant for site in result.sites) else 1)
 
 

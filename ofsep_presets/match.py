@@ -1,37 +1,73 @@
-"""Which acquisition is which spec sequence: one-to-one, scored, every match with its reasons.
+"""Which acquisition is which spec sequence: an assignment over the whole exam, every pair scored with its reasons.
 
 A physicist reading a report must be able to see *why* "5 3D Ax T1 MP-RAGE" was taken for the 3D T1, so a
-match is a score built from named pieces of evidence, strongest first: the sequence family, the series name
-(vendor product names, French and English words), the contrast flag, and the identity parameters that tell
-sequences of one family apart (2D/3D, orientation, inversion, diffusion directions). Parameters the spec merely
-limits (slice thickness, voxel) never steer the match: a 1.2 mm T1 must still be *the* T1, so that it can fail.
-Derived maps (ADC, FA) are not sequences; they are kept aside for the session rules.
+match is a score built from named pieces of evidence: our own sheet's id, the BIDS suffix, the sequence family,
+the series name (vendor product names, French and English words), the contrast phase, and the identity classes
+that tell sequences of one family apart (2D/3D, orientation, resolution class). Some properties *veto* a pair
+outright (a 2D FLAIR is never the 3D FLAIR; a known spine acquisition never a brain sequence; a short-TE spoiled
+gradient echo never the T2*; a post-contrast slot without contrast evidence stays empty). Parameters the spec
+merely limits (slice thickness, voxel) never steer the match: a 1.2 mm T1 must still be *the* T1, so it can fail.
+
+The best *global* assignment wins (Hungarian algorithm on a few dozen series), so one strong match never steals a
+series another slot needs more. Computed maps (ADC, FA, trace-weighted) are not sequences: kept aside for the
+session rules. A series that repeats a matched one is reported as its repeat, not pushed into an optional slot.
+The evidence vocabulary is data: protocol_spec/model/matching-evidence.yaml.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from .acquisition import Acquisition
+from .resources import spec_dir
 from .spec import Sequence, Spec
+from .yamlload import load_yaml
 
-THRESHOLD = 8.0
-IDENTITY = (
-    "acquisition_type",
-    "orientation",
-    "inversion_time_ms",
-    "contrast_agent",
-    "diffusion_directions",
-    "b_values",
-)
-MAPS = {"ADC", "FA"}  # series of computed maps, never acquisitions of a sequence
-LOCALIZER = re.compile(r"locali[sz]er|scout|survey|3.?plane|aahead|calibration|\bcal\b|b1.?map|\bref\b", re.I)
-POST = re.compile(r"(?:\bgd\b|gado|\+\s*c\b|\bpost\b|\bce\b|contrast|inject|apr[eè]s)", re.I)
+MAPS = {"ADC", "FA", "TRACEW", "TRACE"}  # series computed from an acquisition, never an acquisition themselves
+T1_FAMILIES = {"mprage", "spgr"}
+T2STAR_FAMILIES = {"t2star", "gre"}
 EXAM_WORDS = {
     "spine": re.compile(r"spine|cord|moelle|medul|m[ée]dullaire|rachis|cervical|dorsal|thora|c.?spine|\bcsp\b", re.I),
     "brain": re.compile(r"brain|cerveau|c[ée]r[ée]br|cr[aâ]ne|\bhead\b|enc[ée]ph", re.I),
 }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the matching vocabulary knows, compiled once."""
+
+    not_sequences: tuple[tuple[str, re.Pattern, frozenset[str]], ...]
+    ignored_entities: re.Pattern
+    post: re.Pattern
+    pre: re.Pattern
+    injection: re.Pattern
+    weightings: tuple[tuple[str, re.Pattern], ...]
+    t2star_min_te_ms: float
+    brain_min_fov_mm: float
+    points: dict[str, float]
+
+
+@cache
+def evidence() -> Evidence:
+    doc = load_yaml(spec_dir() / "model" / "matching-evidence.yaml")
+    entities = "|".join(re.escape(e) for e in doc["bids_entities_ignored"])
+    return Evidence(
+        not_sequences=tuple(
+            (why, re.compile(v["names"], re.I), frozenset(v.get("bids", []))) for why, v in doc["not_sequences"].items()
+        ),
+        ignored_entities=re.compile(rf"(?:^|(?<=[_\s]))(?:{entities})-[A-Za-z0-9]+(?=_|\s|$)"),
+        post=re.compile(doc["contrast_names"]["post"], re.I),
+        pre=re.compile(doc["contrast_names"]["pre"], re.I),
+        injection=re.compile(doc["injection_steps"], re.I),
+        weightings=tuple((w, re.compile(p, re.I)) for w, p in doc["weightings"].items()),
+        t2star_min_te_ms=float(doc["echo_time"]["t2star_min_te_ms"]),
+        brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
+        points={k: float(v) for k, v in doc["scores"].items()},
+    )
 
 
 @dataclass
@@ -51,25 +87,44 @@ class Match:
 
 
 @dataclass
+class Unmatched:
+    """An acquisition no slot took: why, and the slot it came closest to (with that slot's score)."""
+
+    acquisition: Acquisition
+    why: str
+    closest: str | None = None
+    score: float | None = None
+    repeat_of: str | None = None
+
+
+@dataclass
 class Matching:
     matches: dict[str, list[Match]] = field(default_factory=dict)
     unmatched: list[tuple[Acquisition, str]] = field(default_factory=list)
     maps: list[Acquisition] = field(default_factory=list)
+    details: list[Unmatched] = field(default_factory=list)
+    repeats: dict[str, list[Acquisition]] = field(default_factory=dict)
 
     def first(self, seq_id: str) -> Match | None:
         found = self.matches.get(seq_id)
         return found[0] if found else None
 
+    def _leave(self, item: Unmatched) -> None:
+        self.details.append(item)
+        self.unmatched.append((item.acquisition, item.why))
+        if item.repeat_of:
+            self.repeats.setdefault(item.repeat_of, []).append(item.acquisition)
 
-def is_map(acq: Acquisition, originals: bool = True) -> bool:
-    """A series computed from another: ADC and FA maps always; trace-weighted images when the exam holds the
-    diffusion series they were computed from (without it, the trace images are the DWI a site kept)."""
-    derived = set(acq.get("derived") or [])
-    return bool(derived & MAPS) or (bool(derived) and originals)
 
+def is_map(acq: Acquisition) -> bool:
+    """A series computed from another (ADC, FA, trace-weighted images): never the acquisition of a sequence.
 
-def _name(acq: Acquisition) -> str:
-    return f"{acq.name} {acq.get('series_description') or ''}"
+    A site that kept only the TRACEW images of its DWI has not shown the diffusion series itself. A BIDS
+    `rec-ADC` / `rec-TRACE` entity says the same as the DICOM ImageType (BIDS: "rec" = reconstruction)."""
+    if set(acq.get("derived") or []) & MAPS:
+        return True
+    rec = re.search(r"(?:^|_)rec-([A-Za-z0-9]+)(?=_|$)", bids_tail(acq.name) or "")
+    return bool(rec and rec.group(1).upper() in MAPS | {"MD"})
 
 
 BIDS_NAME = re.compile(r"^sub-[a-zA-Z0-9]+_(?:ses-[a-zA-Z0-9]+_)?(.+?)(?:_run-\d+)?$")
@@ -79,69 +134,295 @@ def bids_tail(name: str) -> str | None:
     """What a BIDS file name says the series is, without subject, session and run: 'flip-1_mt-on_MTS'.
 
     The suffix and entities are the dataset curator's statement (BIDS specification), as strong as a series name."""
-    match = BIDS_NAME.match(name)
-    if not match:
+    found = BIDS_NAME.match(name)
+    if not found:
         return None
-    return re.sub(r"(?:^|_)run-\d+(?=_)", "", match.group(1)).lstrip("_")
+    return re.sub(r"(?:^|_)run-\d+(?=_)", "", found.group(1)).lstrip("_")
+
+
+def bids_suffix(name: str) -> str | None:
+    tail = bids_tail(name)
+    return tail.rsplit("_", 1)[-1] if tail else None
+
+
+def words_of(acq: Acquisition) -> str:
+    """The names that describe the series, without BIDS entities that describe something else (`dir-AP` is a
+    phase-encoding direction, `run-2` a repeat): "sub-01_task-rest_dir-AP_bold" reads "bold"."""
+    text = f"{acq.name} {acq.get('series_description') or ''}"
+    text = re.sub(r"\bsub-[A-Za-z0-9]+_?", " ", text)
+    return evidence().ignored_entities.sub(" ", text)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return tuple(t for t in re.split(r"[^a-z0-9]+", plain) if t)
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """Whether `text` contains `phrase` as whole words, case- and accent-insensitive ("OFSEP réduit" ∋ "reduit")."""
+    words, wanted = _tokens(text), _tokens(phrase)
+    n = len(wanted)
+    return bool(n) and any(words[i : i + n] == wanted for i in range(len(words) - n + 1))
+
+
+def weightings_in(text: str) -> set[str]:
+    found: set[str] = set()
+    for weighting, pattern in evidence().weightings:
+        if pattern.search(text):
+            found.add(weighting)
+            text = pattern.sub(" ", text)  # "T2*" and "T2 EG" are not also a T2
+    return found
+
+
+@cache
+def _slot_weightings(hints: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for h in hints for w in weightings_in(h))
 
 
 def _hint_hits(seq: Sequence, name: str) -> list[str]:
     hits = []
     for hint in seq.hints:
-        pattern = r"(?<![A-Za-z0-9])" + re.escape(hint) + r"(?![A-Za-z])"
-        if re.search(pattern, name, re.I):
+        tail = r"(?:w|W)?(?![A-Za-z0-9*])" if hint[-1:].isdigit() else r"(?![A-Za-z])"
+        if re.search(r"(?<![A-Za-z0-9])" + re.escape(hint) + tail, name, re.I):
             hits.append(hint)
     return hits
 
 
-def score(acq: Acquisition, seq: Sequence, vendor: str | None, field_t: float | None) -> tuple[float, list[str]]:
-    """How well one acquisition fits one sequence, and the evidence, strongest first."""
-    name = _name(acq)
+def is_injection_step(acq: Acquisition) -> bool:
+    """A program step that is the injection itself (a pause card named "Gadolinium"), not an acquisition."""
+    return bool(evidence().injection.search(acq.name.strip())) and acq.get("sequence_family") is None
+
+
+def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
+    """Why this series is never a protocol's sequence (localizer, field map, fMRI, quantitative map), or None.
+
+    A spec sequence that names such a series itself (a BIDS suffix or a hint of the same kind: spine-generic's
+    MT scans) is not vetoed by it."""
+    suffix = bids_suffix(acq.name)
+    tail = bids_tail(acq.name)
+    words = words_of(acq)
+    for why, names, suffixes in evidence().not_sequences:
+        mt = acq.get("magnetization_transfer") is True and "MTS" in suffixes  # the protocol states an MT pulse
+        if (suffix and suffix in suffixes) or names.search(words) or mt:
+            if seq is not None and (
+                (tail and tail in seq.bids) or any(names.search(h) or h in suffixes for h in seq.hints + seq.bids)
+            ):
+                return None
+            return why
+    return None
+
+
+def _region_of(seq: Sequence) -> str | None:
+    region = getattr(seq, "region", None)
+    if region is None and seq.exam in EXAM_WORDS:
+        region = seq.exam  # the exam id says it where the spec has no `region:` yet
+    return region
+
+
+def region_veto(acq: Acquisition, seq: Sequence) -> str | None:
+    """A known acquisition region that the sequence's region does not admit vetoes; an unknown one vetoes nothing."""
+    region, wanted = acq.region, _region_of(seq)
+    if region is None or wanted is None:
+        return None
+    admits = getattr(seq, "admits_region", None)
+    ok = admits(region) if callable(admits) else region == wanted
+    if ok:
+        return None
+    because = f" ({'; '.join(acq.region_reasons[:2])})" if acq.region_reasons else ""
+    return f"region {region}{because}, not {wanted}"
+
+
+@dataclass
+class Phase:
+    """The contrast phase of one acquisition as far as the input tells: 'post', 'pre' or None, and why."""
+
+    state: str | None
+    why: str
+
+
+def contrast_phases(acquisitions: list[Acquisition]) -> list[Phase]:
+    """Contrast evidence per acquisition, strongest first: the header's flag when it says contrast was given, a
+    name stating post- or pre-contrast, the header's 'no contrast', then the position after an injection step
+    or a contrast-enhanced acquisition of the same program."""
+    ev = evidence()
+    out: list[Phase] = []
+    injected_in: dict[str | None, str] = {}
+    for acq in acquisitions:
+        words = words_of(acq)
+        tail = bids_tail(acq.name) or ""
+        ce = re.search(r"(?:^|_)ce-([A-Za-z0-9]+)", tail)
+        agent = acq.get("contrast_agent")
+        # A flag the input states outright (GE CONTRAST "No", a Philips contrast step) outranks a name; one implied
+        # from an absence (no DICOM Contrast/Bolus module, often left empty at the console) does not.
+        stated = agent is not None and not acq.provenance.get("contrast_agent", "").startswith("implied")
+        if agent is True:
+            phase = Phase("post", "contrast flag on")
+        elif ce and ce.group(1).lower() not in ("none", "no", "pre"):
+            phase = Phase("post", f"BIDS ce-{ce.group(1)}")
+        elif agent is False and stated:
+            phase = Phase("pre", f"contrast flag off ({acq.provenance.get('contrast_agent')})")
+        elif ev.post.search(words) and not ev.injection.search(acq.name):
+            phase = Phase("post", "name says post-contrast")
+        elif ev.pre.search(words):
+            phase = Phase("pre", "name says pre-contrast")
+        elif agent is False:
+            phase = Phase("pre", "no contrast recorded in the header")
+        elif acq.program in injected_in:
+            phase = Phase("post", f"after {injected_in[acq.program]!r} in the program")
+        else:
+            phase = Phase(None, "")
+        if is_injection_step(acq) or phase.state == "post":
+            injected_in.setdefault(acq.program, acq.name)
+        out.append(phase)
+    return out
+
+
+def _fov_max(acq: Acquisition) -> float | None:
+    fov = acq.get("fov_mm")
+    return max(fov) if fov else None
+
+
+def score(
+    acq: Acquisition,
+    seq: Sequence,
+    vendor: str | None = None,
+    field_t: float | None = None,
+    phase: Phase | None = None,
+) -> tuple[float, list[str], str | None]:
+    """How well one acquisition fits one sequence: (score, evidence strongest first, veto or None)."""
+    ev, p = evidence(), evidence().points
     if acq.name == seq.id:
-        return 100.0, [f"named {seq.id!r} (a sheet of this spec)"]
-    total, reasons = 0.0, []
+        return p["sheet_id"], [f"named {seq.id!r} (a sheet of this spec)"], None
+    name = words_of(acq)
+    total, reasons, positive = 0.0, [], False
+    veto: str | None = None
+
+    def vetoed(why: str) -> None:
+        nonlocal veto
+        veto = veto or why
+
     tail = bids_tail(acq.name)
     if tail and tail in seq.bids:
-        total += 15
+        total += p["bids_suffix"]
         reasons.append(f"BIDS name …_{tail}")
+        positive = True
     family = acq.get("sequence_family")
     families = seq.families()
     if family and families:
         if family in families:
-            total += 10
+            total += p["family"]
             reasons.append(f"family {family}")
+            positive = True
         else:
-            total -= 20
-            reasons.append(f"family {family}, not {'/'.join(families)}")
+            vetoed(f"family {family}, not {'/'.join(families)}")
     hits = _hint_hits(seq, name)
     if hits:
-        total += 5 + (len(hits) - 1)
+        total += p["hint"] + p["extra_hint"] * (len(hits) - 1)
         reasons.append("name has " + ", ".join(repr(h) for h in hits))
-    derived = set(acq.get("derived") or [])
-    if derived & {"TRACEW", "TRACE"}:
-        bonus = 5 if "epi_dwi" in families and seq.derived_required else -5
-        total += bonus
-        reasons.append("trace-weighted images" + ("" if bonus > 0 else " (not a tensor series)"))
-    agent = acq.get("contrast_agent")
-    post_name = bool(POST.search(name))
-    if seq.contrast in ("pre", "post"):
-        want = seq.contrast == "post"
-        if agent is not None:
-            total += 6 if agent == want else -6
-            reasons.append(f"contrast flag {'on' if agent else 'off'}")
-        elif post_name:
-            total += 4 if want else -4
-            reasons.append("post-contrast name")
-    for word_exam, pattern in EXAM_WORDS.items():
-        if pattern.search(name):
-            total += 4 if seq.exam == word_exam else -4
-            reasons.append(f"{word_exam} in name")
-    for constraint in seq.constraints_for(vendor, field_t):
-        identity = constraint.param in IDENTITY and constraint.param != "contrast_agent"
-        if identity and constraint.evaluate(acq.get(constraint.param)) == "fail":
-            total -= 3
-            reasons.append(f"{constraint.param} {acq.get(constraint.param)} (wants {constraint.rule_text})")
-    return total, reasons
+        positive = True
+    why_not = not_a_sequence(acq, seq)
+    if why_not:
+        vetoed(why_not)
+    region = region_veto(acq, seq)
+    if region:
+        vetoed(region)
+    if _region_of(seq) == "brain" and (_fov_max(acq) or 1e9) < ev.brain_min_fov_mm:
+        vetoed(f"field of view {_fov_max(acq):g} mm, smaller than a brain")
+    _identity(acq, seq, vendor, field_t, reasons, vetoed)
+    stated = weightings_in(name)
+    slot = _slot_weightings(seq.hints)
+    if stated and slot and not stated & slot:
+        vetoed(f"name says {'/'.join(sorted(stated))}, not {'/'.join(sorted(slot))}")
+    _echo_class(acq, families, vetoed)
+    b_values = acq.get("b_values")
+    if "epi_dwi" in families and b_values is not None and max(b_values) <= 0:
+        vetoed("b = 0 only: no diffusion weighting")
+    if seq.contrast in ("pre", "post") and phase is not None:
+        if seq.contrast == "post":
+            if phase.state == "post":
+                total += p["contrast"]
+                reasons.append(phase.why)
+            else:
+                vetoed(
+                    f"no contrast evidence ({phase.why})"
+                    if phase.state
+                    else "no contrast evidence (no flag, no post-contrast name, no injection step before it)"
+                )
+        elif phase.state == "post":
+            vetoed(f"post-contrast ({phase.why})")
+        elif phase.state == "pre":
+            reasons.append(phase.why)
+    total += _identity_classes(acq, seq, reasons)
+    if acq.region is None:
+        for word_exam, pattern in EXAM_WORDS.items():
+            if pattern.search(name) or (acq.program and pattern.search(acq.program)):
+                total += p["region_word"] if seq.exam == word_exam else -p["region_word"]
+                reasons.append(f"{word_exam} in name")
+    if not positive and veto is None:
+        vetoed("no positive evidence (family, name or BIDS suffix)")
+    return total, reasons, veto
+
+
+def _identity(acq, seq: Sequence, vendor, field_t, reasons: list[str], vetoed) -> None:
+    """2D/3D and orientation where the spec requires them: a contradiction vetoes (an oblique plane does not
+    contradict one, the bicallosal plane is oblique); other identity limits only cost points."""
+    for c in seq.constraints_for(vendor, field_t):
+        value = acq.get(c.param)
+        if value is None or c.param not in ("acquisition_type", "orientation") or c.op not in ("eq", "in"):
+            continue
+        if c.param == "orientation" and value == "oblique":
+            continue
+        if c.evaluate(value) == "fail":
+            vetoed(f"{c.param} {value}, not {c.rule_text.removeprefix('== ')}")
+
+
+def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:
+    """The echo-time class of a gradient echo: a single-echo spoiled GRE at short TE is T1-weighted (never the
+    T2*); a gradient echo at long TE is T2*-weighted (never the 3D T1)."""
+    family, te = acq.get("sequence_family"), acq.get("echo_time_ms")
+    if te is None or not families:
+        return
+    echoes = acq.get("echo_times_ms") or []
+    if len(echoes) > 1:
+        te = max(echoes)  # a multi-echo GRE (MEDIC, MERGE, mFFE) is judged by its T2*-weighted later echoes
+    limit = evidence().t2star_min_te_ms
+    if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit:
+        vetoed(f"TE {te:g} ms: a T1-weighted spoiled gradient echo, not a T2*")
+        return
+    if set(families) <= T1_FAMILIES and family == "spgr" and te >= limit:
+        vetoed(f"TE {te:g} ms: T2*-weighted, not a T1")
+
+
+def _identity_classes(acq: Acquisition, seq: Sequence, reasons: list[str]) -> float:
+    """Soft identity evidence from the spec's nominal values: the product family it names, the plane, and the
+    resolution class (a millimetric 3D vs a slab of 5 mm partitions). Never a veto: a 1.2 mm T1 is still the T1."""
+    p = evidence().points
+    total = 0.0
+    nominal = seq.nominal
+    if nominal.get("sequence_family") and acq.get("sequence_family") == nominal["sequence_family"]:
+        total += p["nominal_family"]
+    if nominal.get("orientation") and acq.get("orientation") == nominal["orientation"]:
+        total += p["nominal_orientation"]
+    wanted_type = next(
+        (c.value for c in seq.constraints if c.param == "acquisition_type" and c.op == "eq"),
+        nominal.get("acquisition_type"),
+    )
+    if wanted_type and acq.get("acquisition_type") == wanted_type:
+        total += p["dimension"]
+    thickness, nominal_t = acq.get("slice_thickness_mm"), nominal.get("slice_thickness_mm")
+    if thickness and nominal_t:
+        if thickness <= 1.5 * nominal_t:
+            total += p["resolution_class"]
+        elif thickness >= 3 * nominal_t:
+            total -= p["resolution_class"]
+            reasons.append(f"{thickness:g} mm slices for a {nominal_t:g} mm sequence")
+    directions = acq.get("diffusion_directions")
+    if directions is not None and "epi_dwi" in seq.families():
+        tensor = any(c.param == "diffusion_directions" for c in seq.constraints)
+        if (directions >= 6) == tensor:
+            total += p["diffusion_class"]
+            reasons.append(f"diffusion_directions {directions} ({'tensor' if tensor else 'trace'} class)")
+    return total
 
 
 def match(
@@ -155,62 +436,195 @@ def match(
     """Assign acquisitions to `sequences` one-to-one (a sequence of several stations takes up to its maximum)."""
     result = Matching()
     forced = forced or {}
-    free: list[tuple[int, Acquisition]] = []
-    taken: dict[str, int] = {}
-    originals = any(a.get("sequence_family") == "epi_dwi" and not a.get("derived") for a in acquisitions)
+    p = evidence().points
+    phases = contrast_phases(acquisitions)
+    free: list[int] = []
     for position, acq in enumerate(acquisitions):
         target = _forced_target(acq, forced)
         if target is not None:
             if target in spec.sequences:
                 m = Match(target, acq, position, 100.0, [f"--map {acq.name!r}={target}"], forced=True)
                 result.matches.setdefault(target, []).append(m)
-                taken[target] = taken.get(target, 0) + 1
             else:
-                result.unmatched.append((acq, "--map: left out"))
+                result._leave(Unmatched(acq, "--map: left out"))
             continue
-        if is_map(acq, originals):
+        if is_map(acq):
             result.maps.append(acq)
             continue
-        if LOCALIZER.search(_name(acq)):
-            result.unmatched.append((acq, "localizer or calibration"))
+        if is_injection_step(acq):
+            result._leave(Unmatched(acq, "injection step"))
             continue
-        free.append((position, acq))
-    candidates = []
-    for position, acq in free:
-        for seq_id in sequences:
-            seq = spec.sequences[seq_id]
-            value, reasons = score(acq, seq, vendor, field_t)
-            if value >= THRESHOLD:
-                # Ties: a post-contrast sequence takes the later acquisition, any other the earlier one.
-                order = position if seq.contrast == "post" else -position
-                candidates.append((value, order, position, seq_id, reasons))
-    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
-    used: set[int] = set()
-    for value, _, position, seq_id, reasons in candidates:
+        free.append(position)
+    # Columns: one per slot, a sequence of several stations one per station (later stations a little weaker).
+    columns: list[tuple[str, int]] = []
+    for seq_id in sequences:
         seq = spec.sequences[seq_id]
-        room = seq.stations[1] if seq.stations else 1
-        if position in used or taken.get(seq_id, 0) >= room:
-            continue
-        used.add(position)
-        taken[seq_id] = taken.get(seq_id, 0) + 1
-        acq = acquisitions[position]
-        result.matches.setdefault(seq_id, []).append(Match(seq_id, acq, position, value, reasons))
-    for position, acq in free:
-        if position not in used:
-            best = max(
-                (score(acq, spec.sequences[s], vendor, field_t) + (s,) for s in sequences),
-                default=None,
-                key=lambda t: t[0],
+        room = (seq.stations[1] if seq.stations else 1) - len(result.matches.get(seq_id, []))
+        columns += [(seq_id, k) for k in range(max(room, 0))]
+    table: dict[tuple[int, str], tuple[float, list[str], str | None]] = {}
+    for position in free:
+        for seq_id in sequences:
+            table[(position, seq_id)] = score(
+                acquisitions[position], spec.sequences[seq_id], vendor, field_t, phases[position]
             )
-            why = "no spec sequence fits"
-            if best is not None and best[0] >= THRESHOLD:
-                why = f"fits {best[2]} (score {best[0]:g}), which a better match took"
-            elif best is not None and best[0] > 0:
-                why = f"closest: {best[2]} (score {best[0]:g}, below {THRESHOLD:g})"
-            result.unmatched.append((acq, why))
-    for matches in result.matches.values():
-        matches.sort(key=lambda m: m.position)
+    weights = []
+    for position in free:
+        row = []
+        for seq_id, k in columns:
+            value, _, veto = table[(position, seq_id)]
+            if veto or value < p["threshold"]:
+                row.append(None)
+                continue
+            # Ties: a post-contrast sequence takes the later acquisition, any other the earlier one.
+            late = position if spec.sequences[seq_id].contrast == "post" else -position
+            row.append(value - p["station"] * k + late * 1e-4)
+        weights.append(row)
+    chosen = assign(weights)
+    for row, col in enumerate(chosen):
+        if col is None:
+            continue
+        position = free[row]
+        seq_id = columns[col][0]
+        value, reasons, _ = table[(position, seq_id)]
+        result.matches.setdefault(seq_id, []).append(Match(seq_id, acquisitions[position], position, value, reasons))
+    _repeats_out_of_optional_slots(result, spec)
+    taken = {m.position: m for ms in result.matches.values() for m in ms}
+    for position in free:
+        if position not in taken:
+            result._leave(_why_unmatched(acquisitions[position], position, sequences, table, result, p["threshold"]))
+    for ms in result.matches.values():
+        ms.sort(key=lambda m: m.position)
     return result
+
+
+def _same_protocol(a: Acquisition, b: Acquisition) -> bool:
+    """Two series of the same protocol: the same name once series numbers and repeat marks are set aside, and
+    the same family (a site repeating a motion-corrupted MPRAGE)."""
+    return _protocol_name(a) == _protocol_name(b) and a.get("sequence_family") == b.get("sequence_family")
+
+
+def _protocol_name(acq: Acquisition) -> str:
+    text = (acq.get("series_description") or acq.name).lower()
+    text = re.sub(r"^\s*\d+\s+", "", text)
+    text = re.sub(r"(?:[_\s-]*(?:\(\d+\)|rpt|repeat|repeated|bis|run-?\d+|_\d+))+\s*$", "", text)
+    return re.sub(r"[\s_-]+", " ", text).strip()
+
+
+def _repeats_out_of_optional_slots(result: Matching, spec: Spec) -> None:
+    """A later series of the same protocol as a matched one is its repeat: it does not fill an optional slot of
+    another sequence (a second DWI is not the DTI) unless its contrast phase made it that slot's (pre/post)."""
+    placed = sorted((m for ms in result.matches.values() for m in ms), key=lambda m: m.position)
+    for m in placed:
+        seq = spec.sequences[m.sequence]
+        if m.forced or seq.contrast == "post":
+            continue
+        original = next(
+            (
+                o
+                for o in placed
+                if o.position < m.position
+                and o.sequence != m.sequence
+                and not o.forced
+                and _same_protocol(o.acquisition, m.acquisition)
+            ),
+            None,
+        )
+        if original is None:
+            continue
+        result.matches[m.sequence].remove(m)
+        if not result.matches[m.sequence]:
+            del result.matches[m.sequence]
+        result._leave(
+            Unmatched(
+                m.acquisition,
+                f"repeat of {original.sequence} ({original.acquisition.name!r}), not taken for {m.sequence}",
+                m.sequence,
+                m.score,
+                original.sequence,
+            )
+        )
+
+
+def _why_unmatched(acq, position, sequences, table, result: Matching, threshold: float) -> Unmatched:
+    ranked = sorted(((table[(position, s)], s) for s in sequences), key=lambda t: t[0][0], reverse=True)
+    fitting = [(v, s) for v, s in ranked if v[2] is None and v[0] >= threshold]
+    if fitting:
+        (value, _, _), seq_id = fitting[0]
+        holder = result.first(seq_id)
+        if (
+            holder is not None
+            and _same_protocol(holder.acquisition, acq)
+            or (holder is not None and holder.acquisition.get("sequence_family") == acq.get("sequence_family"))
+        ):
+            return Unmatched(
+                acq,
+                f"repeat of {seq_id} ({holder.acquisition.name!r}, score {holder.score:g}; this one {value:g})",
+                seq_id,
+                value,
+                seq_id,
+            )
+        who = f"{holder.acquisition.name!r} (score {holder.score:g})" if holder else "another series"
+        return Unmatched(acq, f"fits {seq_id} (score {value:g}), taken by {who}", seq_id, value)
+    reason = not_a_sequence(acq)
+    if reason and all(v[2] for v, _ in ranked):
+        return Unmatched(acq, reason)
+    if not ranked:
+        return Unmatched(acq, "no spec sequence to match")
+    (value, _, veto), seq_id = ranked[0]
+    if veto:
+        return Unmatched(acq, f"closest: {seq_id} (score {value:g}), vetoed: {veto}", seq_id, value)
+    return Unmatched(acq, f"closest: {seq_id} (score {value:g}, below {threshold:g})", seq_id, value)
+
+
+def assign(weights: list[list[float | None]]) -> list[int | None]:
+    """Maximum-weight assignment of rows to columns (None = that pair is not allowed); a row may stay unassigned.
+
+    The Hungarian algorithm (Kuhn-Munkres, shortest augmenting paths, O(n²m)) on a square matrix padded with one
+    "leave unassigned" column per row; exact, and fast for the few dozen series of an exam."""
+    n = len(weights)
+    if n == 0:
+        return []
+    m = len(weights[0]) if weights else 0
+    big = 1e6
+    width = m + n
+    # Costs: -weight for an allowed pair, 0 for "unassigned", big for a forbidden pair.
+    cost = [[(-w if w is not None else big) for w in row] + [0.0] * n for row in weights]
+    u, v = [0.0] * (n + 1), [0.0] * (width + 1)
+    owner, way = [0] * (width + 1), [0] * (width + 1)
+    for i in range(1, n + 1):
+        owner[0] = i
+        j0 = 0
+        low = [float("inf")] * (width + 1)
+        used = [False] * (width + 1)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = owner[j0], float("inf"), 0
+            for j in range(1, width + 1):
+                if not used[j]:
+                    current = cost[i0 - 1][j - 1] - u[i0] - v[j]
+                    if current < low[j]:
+                        low[j], way[j] = current, j0
+                    if low[j] < delta:
+                        delta, j1 = low[j], j
+            for j in range(width + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    low[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    out: list[int | None] = [None] * n
+    for j in range(1, m + 1):
+        i = owner[j]
+        if i and weights[i - 1][j - 1] is not None:
+            out[i - 1] = j - 1
+    return out
 
 
 def _forced_target(acq: Acquisition, forced: dict[str, str]) -> str | None:
@@ -219,3 +633,15 @@ def _forced_target(acq: Acquisition, forced: dict[str, str]) -> str | None:
         if key is not None and key in forced:
             return forced[key]
     return None
+
+
+def explain(
+    acq: Acquisition, spec: Spec, vendor: str | None = None, field_t: float | None = None
+) -> list[dict[str, Any]]:
+    """Every slot's score and veto for one acquisition (for tests and `--format json` debugging)."""
+    phase = contrast_phases([acq])[0]
+    out = []
+    for seq_id, seq in spec.sequences.items():
+        value, reasons, veto = score(acq, seq, vendor, field_t, phase)
+        out.append({"sequence": seq_id, "score": value, "reasons": reasons, "veto": veto})
+    return sorted(out, key=lambda d: (d["veto"] is not None, -d["score"]))

@@ -95,7 +95,9 @@ def to_json(report: Report) -> dict[str, Any]:
                 "matched": s.matched[0].acquisition.name if s.matched else None,
                 "also_matched": [m.acquisition.name for m in s.matched[1:]],
                 "confidence": s.matched[0].confidence if s.matched else None,
+                "score": s.matched[0].score if s.matched else None,
                 "reason": "; ".join(s.matched[0].reasons) if s.matched else None,
+                "repeats": [a.name for a in s.repeats],
                 "checks": [
                     {
                         "param": c.param,
@@ -122,6 +124,11 @@ def to_json(report: Report) -> dict[str, Any]:
         "acquisitions": _placed(report),
         "unmatched": [a.name for a, _ in report.unmatched],
         "unmatched_reasons": {a.name: why for a, why in report.unmatched},
+        "unmatched_closest": {
+            u.acquisition.name: {"sequence": u.closest, "score": u.score, "repeat_of": u.repeat_of}
+            for u in report.unmatched_details
+            if u.closest
+        },
         "derived_maps": [a.name for a in report.maps],
         "warnings": report.warnings,
         "drift": _drift_json(report),
@@ -204,6 +211,8 @@ def to_table(report: Report, colour: bool = False) -> str:
         matched = ", ".join(repr(m.acquisition.name) for m in s.matched) or "—"
         kind = "required" if s.required else "optional"
         confidence = f" ({s.matched[0].confidence:.2f})" if s.matched else ""
+        if s.repeats:
+            confidence += f" + {len(s.repeats)} repeat(s): " + ", ".join(repr(a.name) for a in s.repeats)
         lines.append(f"{paint(f'{_tag(s.status):<8}', s.status)} {s.id:<18} {kind:<8} {matched}{confidence}")
         for c in s.checks:
             if c.status == "pass":

@@ -113,6 +113,7 @@ class Variant:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     order: tuple[str, ...]
+    names: tuple[str, ...] = ()  # words a program name uses for this variant, besides its id
 
     @property
     def key(self) -> str:
@@ -243,6 +244,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                 tuple(v["required"]),
                 tuple(v.get("optional", [])),
                 tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))),
+                tuple(v.get("names", [])),
             )
             for vid, v in raw.get("variants", {}).items()
         }

@@ -692,7 +692,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     elif "ContrastBolusAgentSequence" in ds:
         acq.set("contrast_agent", bool(ds.ContrastBolusAgentSequence), src("ContrastBolusAgentSequence"))
     else:  # PS3.3: the (Enhanced) Contrast/Bolus Module is required in an MR image if contrast was used
-        acq.set("contrast_agent", False, f"{here}: no Contrast/Bolus module (DICOM includes it when contrast is used)")
+        acq.set("contrast_agent", False, f"implied: no Contrast/Bolus module in {here}")
     derived = sorted(t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in s.image_types)
     if derived:
         acq.set("derived", derived, f"{here} ImageType")

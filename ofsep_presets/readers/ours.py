@@ -43,6 +43,7 @@ def read(path: Path) -> Inspection:
     vendor = all_vendors()[vendor_id]
     text = data.decode("utf-8")
     field = _field_strength(text)
+    program = _program(text[:4096])
     lines = {"siemens": _siemens, "philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
     inspection = Inspection(source=str(path), format=vendor.document["format"])
     injected = None  # a sheet without an injection step says nothing about contrast
@@ -56,9 +57,16 @@ def read(path: Path) -> Inspection:
         if injected is not None and "contrast_agent" not in acq.params:
             where = "after" if injected else "before"
             acq.set("contrast_agent", injected, f"{path.name}: {where} the sheet's gadolinium injection step")
+        acq.program = program
         inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+def _program(head: str) -> str | None:
+    """The sheet's header names its spec, exam and variant ("exam = brain; variant = reduced"): the program."""
+    found = re.search(r"\bexam\W+([\w.-]+)\W+variant\W+([\w.-]+)", head)
+    return f"{found.group(1)} {found.group(2)}" if found else None
 
 
 def _field_strength(text: str) -> float | None:

@@ -1,0 +1,327 @@
+"""Matching as an assignment on the real fixtures: which series is which OFSEP sequence, and what vetoes a pair.
+
+Expected values come from outside our code: the vendors' printouts beside the spine-generic exports (what each
+step is: "T1w" a 1 mm sagittal MPRAGE, "GRE-T1w" a 5 mm transversal 3D GRE, the cord DWI an 86 mm field of view),
+the raw LxProtocol bytes (GE `CONTRAST "No"`), the DICOM headers (no Contrast/Bolus module), the BIDS
+specification (`dir-` is the phase-encoding direction, `rec-TRACE` a reconstruction) and the OFSEP sheet
+(seed 001: the reduced protocol is the quarterly PML surveillance, the standard one needs its 3D T1).
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import itertools
+import re
+import tarfile
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ofsep_presets.acquisition import Acquisition, Inspection
+from ofsep_presets.check import check
+from ofsep_presets.cli import main
+from ofsep_presets.match import assign, match
+from ofsep_presets.readers import inspect_path
+
+from .conftest import FIXTURES
+from .test_render import pdf_text
+
+EXPORTS = FIXTURES / "vendor-exports"
+SPINE_GENERIC = {
+    "Siemens Prisma VE11C": EXPORTS / "siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.exar1",
+    "Siemens CimaX XA61": EXPORTS / "siemens/CimaX_XA61_ZOOMit/spine-generic_CimaX_XA61_ZOOMit.exar1",
+    "Siemens Trio VB17": EXPORTS / "siemens/Trio_VB17/spine_generic_siemens-trio.edx",
+    "Philips R5.3": EXPORTS / "philips/spine_generic_philips_R53.ExamCard",
+    "GE 750": EXPORTS / "ge/GE_750_no-FOCUS/protocol.tar",
+}
+SIEMENS_PRINTED = [k for k in SPINE_GENERIC if k.startswith("Siemens")]
+DICOM = FIXTURES / "dicom"
+REFERENCES = FIXTURES / "references"
+
+
+def _inspections(*paths):
+    return [i for p in paths for i in inspect_path(p)]
+
+
+def _seq(report, seq_id):
+    return next(s for s in report.sequences if s.id == seq_id)
+
+
+def _matched(report, seq_id):
+    s = _seq(report, seq_id)
+    return s.matched[0].acquisition.name if s.matched else None
+
+
+def _why(report, name):
+    return dict((a.name, why) for a, why in report.unmatched)[name]
+
+
+def _printed_step(pdf, step: str) -> dict[str, str]:
+    """Slice thickness and orientation of one step, as the Siemens printout of the same protocol prints them."""
+    text = pdf_text(pdf)
+    start = re.search(r"\\\\[^\n]*\\" + re.escape(step) + r"\s*\n", text).end()
+    end = re.search(r"\n\s*\\\\[^\n]*\\[^\n\\]+\s*\n", text[start:])
+    section = text[start : start + end.start()] if end else text[start:]
+    return {
+        "thickness": float(re.search(r"Slice thickness\s+([\d.]+) mm", section, re.I).group(1)),
+        "orientation": re.search(r"Orientation\s+(\w+)", section).group(1),
+        "fov_read": re.search(r"FoV read\s+([\d.]+) mm", section, re.I).group(1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SPINE_GENERIC))
+def test_spine_generic_t1w_is_the_brain_3d_t1_not_the_5mm_axial_gre(spec, name):
+    report = check(_inspections(SPINE_GENERIC[name]), spec)
+    assert _matched(report, "brain.t1_3d") == "T1w"
+    gre_t1 = next(a.name for a, _ in report.unmatched if a.name.startswith("GRE-T1"))
+    why = _why(report, gre_t1)
+    assert why.startswith("fits brain.t1_3d (score ") and "taken by 'T1w'" in why
+    detail = next(u for u in report.unmatched_details if u.acquisition.name == gre_t1)
+    assert detail.closest == "brain.t1_3d" and detail.score < _seq(report, "brain.t1_3d").matched[0].score
+    # The MT scans are no OFSEP sequence, and each says why.
+    for a, why in report.unmatched:
+        if "MT" in a.name:
+            assert why == "quantitative map or magnetization-transfer scan"
+    assert _matched(report, "brain.t1_3d_gd") is None  # no contrast evidence: the post-contrast slot stays empty
+
+
+@pytest.mark.parametrize("name", SIEMENS_PRINTED)
+def test_the_printout_says_t1w_is_the_1mm_sagittal_and_gre_t1w_the_5mm_transversal(name):
+    pdf = SPINE_GENERIC[name].with_suffix(".pdf")
+    assert _printed_step(pdf, "T1w")["thickness"] == 1.0 and _printed_step(pdf, "T1w")["orientation"] == "Sagittal"
+    gre = _printed_step(pdf, "GRE-T1w")
+    # XA61 prints a tilted plane as "T > C-6.4" (transversal towards coronal), older versions "Transversal".
+    assert gre["thickness"] == 5.0 and gre["orientation"] in ("Transversal", "T")
+
+
+@pytest.mark.parametrize("name", SIEMENS_PRINTED)
+def test_a_cord_dwi_of_86mm_is_never_the_brain_dwi(spec, name):
+    dwi = next(
+        s
+        for s in ("DWI", "DWI_no-ZOOMit")
+        if re.search(rf"\\{s}\s*\n", pdf_text(SPINE_GENERIC[name].with_suffix(".pdf")))
+    )
+    printed = float(_printed_step(SPINE_GENERIC[name].with_suffix(".pdf"), dwi)["fov_read"])
+    assert printed < 150  # the printout's FoV read: no brain fits
+    report = check(_inspections(SPINE_GENERIC[name]), spec)
+    assert _matched(report, "brain.dwi") is None
+    assert f"field of view {printed:g} mm, smaller than a brain" in _why(report, dwi)
+
+
+@pytest.mark.parametrize("name", sorted(SPINE_GENERIC))
+def test_with_the_cord_region_known_the_cord_t2_is_the_spinal_t2_and_nothing_cord_fills_the_brain(spec, name):
+    """The exam model decides regions (exams.py); here the cord series are told `spine` by hand, as the
+    printouts describe them (the spine-generic cord protocol), the T1w (head and neck, 320 mm) is left unknown."""
+    inspections = _inspections(SPINE_GENERIC[name])
+    for acq in inspections[0].acquisitions:
+        if acq.name in ("T2w", "GRE-ME") or acq.name.startswith("DWI"):
+            acq.region, acq.region_reasons = "spine", ["spine-generic cord protocol"]
+    report = check(inspections, spec)
+    assert _matched(report, "spine.t2_sag") == "T2w"
+    assert _matched(report, "brain.t2_3d") is None
+    assert _matched(report, "brain.t2star_2d") is None and _matched(report, "brain.dwi") is None
+    assert _matched(report, "brain.t1_3d") == "T1w"
+    assert "region spine (spine-generic cord protocol), not brain" in _why(
+        report, next(a.name for a, _ in report.unmatched if a.name.startswith("DWI"))
+    )
+
+
+def test_an_export_cannot_know_the_injection_so_contrast_is_not_applicable(spec):
+    report = check(_inspections(SPINE_GENERIC["Siemens Prisma VE11C"]), spec)
+    c = next(c for c in _seq(report, "brain.t1_3d").checks if c.param == "contrast_agent")
+    assert c.observed is None and c.status == "not-applicable" and "verify at the console" in c.note
+    rule = next(r for r in report.session if r.rule.startswith("gadolinium before"))
+    assert rule.status == "not-applicable" and "verify at the console" in rule.detail
+
+
+def test_a_ge_program_stating_contrast_no_is_read_and_never_fills_a_post_contrast_slot(spec):
+    path = SPINE_GENERIC["GE 750"]
+    with tarfile.open(path) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("LxProtocol") and "/T1w_" in m.name)
+        assert b'set CONTRAST "No"' in tar.extractfile(member).read()
+    inspections = _inspections(path)
+    t1w = next(a for a in inspections[0].acquisitions if a.name == "T1w")
+    assert t1w.get("contrast_agent") is False and "CONTRAST" in t1w.provenance["contrast_agent"]
+    t1w.name = "T1w MP-RAGE post"  # even named so, the program says no contrast: the flag wins over the name
+    t1w.params.pop("contrast_agent")
+    t1w.set("contrast_agent", False, "LxProtocol CONTRAST")
+    report = check(inspections, spec)
+    assert _matched(report, "brain.t1_3d_gd") is None
+    c = next(c for c in _seq(report, "brain.t1_3d").checks if c.param == "contrast_agent")
+    assert c.status == "pass"
+
+
+def test_a_second_pre_contrast_mprage_is_a_repeat_never_the_post_contrast_t1(spec):
+    import pydicom
+
+    folder = DICOM / "Siemens" / "XA30_classic_T1w_MPRAGE_tfl3d_2mm"
+    first = next(p for p in sorted(folder.iterdir()) if p.is_file())
+    with gzip.open(first) as raw:
+        ds = pydicom.dcmread(raw, stop_before_pixels=True)
+    assert "ContrastBolusAgent" not in ds and "ContrastBolusAgentSequence" not in ds  # the header: no contrast
+    inspections = _inspections(folder)
+    dicom = next(i for i in inspections if i.format == "dicom")
+    again = copy.deepcopy(dicom.acquisitions[0])
+    again.name = again.name.replace("5001", "9001")
+    again.params["series_number"] = 9001
+    dicom.acquisitions.append(again)
+    report = check(inspections, spec)
+    assert _matched(report, "brain.t1_3d") == dicom.acquisitions[0].name
+    assert _matched(report, "brain.t1_3d_gd") is None
+    assert [a.name for a in _seq(report, "brain.t1_3d").repeats] == [again.name]
+    assert _why(report, again.name).startswith("repeat of brain.t1_3d")
+
+
+def _acq(name: str, **params) -> Acquisition:
+    acq = Acquisition(name)
+    for key, value in params.items():
+        acq.set(key, value, "test")
+    return acq
+
+
+def test_qalas_and_a_ge_mprage_without_contrast_never_fill_the_post_contrast_t1(spec):
+    qalas = _acq(
+        "3D QALAS",
+        sequence_family="mprage",
+        acquisition_type="3D",
+        orientation="sagittal",
+        slice_thickness_mm=1.0,
+        inversion_time_ms=100.0,
+    )
+    report = check([Inspection("x", "siemens-exar1", acquisitions=[qalas])], spec)
+    assert _matched(report, "brain.t1_3d_gd") is None and _matched(report, "brain.t1_3d") is None
+    assert _why(report, "3D QALAS") == "quantitative map or magnetization-transfer scan"
+
+
+def test_a_2d_flair_is_never_chosen_over_3d_flairs(spec):
+    flairs = _inspections(REFERENCES / "ds004199")  # two 3D FLAIRs (dcm2niix sidecars: MRAcquisitionType 3D)
+    assert {a.get("acquisition_type") for a in flairs[0].acquisitions} == {"3D"}
+    two_d = copy.deepcopy(flairs[0].acquisitions[0])
+    two_d.name, two_d.params["acquisition_type"], two_d.params["orientation"] = "t2_tirm_tra_dark-fluid", "2D", "axial"
+    two_d.params["series_description"] = "t2_tirm_tra_dark-fluid"
+    flairs[0].acquisitions.insert(0, two_d)
+    report = check(flairs, spec)
+    assert _matched(report, "brain.flair_3d") in {a.name for a in flairs[0].acquisitions[1:]}
+    assert "vetoed: acquisition_type 2D, not 3D" in _why(report, "t2_tirm_tra_dark-fluid")
+
+
+def test_bids_dir_is_a_phase_encoding_direction_and_field_maps_and_fmri_never_the_dir(spec):
+    dwi = _inspections(REFERENCES / "on-harmony" / "sub-03286" / "ses-NOT1ACH001")
+    names = [a.name for a in dwi[0].acquisitions]
+    assert "sub-03286_ses-NOT1ACH001_dir-AP_dwi" in names
+    assert next(a for a in dwi[0].acquisitions if "dir-AP" in a.name).get("sequence_family") == "epi_dwi"
+    bold = _acq("sub-01_task-rest_dir-AP_bold", acquisition_type="2D", orientation="axial", echo_time_ms=30.0)
+    fmap = _acq("sub-01_dir-PA_epi", acquisition_type="2D", orientation="axial", echo_time_ms=60.0)
+    dwi[0].acquisitions += [bold, fmap]
+    report = check(dwi, spec)
+    assert _matched(report, "brain.dir_3d") is None
+    assert _why(report, "sub-01_task-rest_dir-AP_bold") == "functional (fMRI) or perfusion"
+    assert _why(report, "sub-01_dir-PA_epi") == "field map"
+
+
+def test_a_t1_ffe_is_never_the_t2_star(spec):
+    ffe = _acq(
+        "T1_FFE_tra",
+        sequence_family="gre",
+        acquisition_type="2D",
+        orientation="axial",
+        echo_time_ms=4.6,
+        slice_thickness_mm=3.0,
+    )
+    short = _acq(
+        "FFE_tra",
+        sequence_family="gre",
+        acquisition_type="2D",
+        orientation="axial",
+        echo_time_ms=4.6,
+        slice_thickness_mm=3.0,
+    )
+    t2star = _acq(
+        "T2*_FFE_tra",
+        sequence_family="t2star",
+        acquisition_type="2D",
+        orientation="axial",
+        echo_time_ms=16.0,
+        slice_thickness_mm=4.0,
+    )
+    report = check([Inspection("x", "philips-examcard", acquisitions=[ffe, short, t2star])], spec)
+    assert _matched(report, "brain.t2star_2d") == "T2*_FFE_tra"
+    assert "name says T1, not T2*" in _why(report, "T1_FFE_tra")
+    assert "TE 4.6 ms: a T1-weighted spoiled gradient echo" in _why(report, "FFE_tra")
+
+
+def test_trace_weighted_images_alone_are_not_the_dwi(spec):
+    trace = DICOM / "Siemens" / "XA30_classic_DWI_dir80_AP_TRACEW"
+    report = check(_inspections(trace), spec)
+    assert _seq(report, "brain.dwi").status == "missing"
+    assert [a.name for a in report.maps] == ["13001 DWI_dir80_AP_TRACEW"]
+    # BIDS rec-TRACE (a GE "B1000" series without ImageType) is a reconstruction too (BIDS "rec" entity).
+    soop = _inspections(REFERENCES / "soop" / "sub-1049")
+    report = check(soop, spec)
+    assert _matched(report, "brain.dwi") is None
+    assert {a.name for a in report.maps} == {"sub-1049_rec-ADC_dwi", "sub-1049_rec-TRACE_dwi"}
+    # Its "Sag T1 3D Post Contrast" (the series description) is the post-contrast 3D T1, not the pre-contrast one.
+    assert _matched(report, "brain.t1_3d_gd") == "sub-1049_T1w" and _matched(report, "brain.t1_3d") is None
+
+
+def test_a_standard_brain_exam_missing_its_3d_t1_is_missing_not_a_reduced_pass(spec):
+    flair = REFERENCES / "ds004199" / "sub-00001"
+    dwi = REFERENCES / "on-harmony" / "sub-03286" / "ses-NOT1ACH001" / "dwi"
+    report = check(_inspections(flair, dwi), spec)
+    assert _matched(report, "brain.flair_3d") and _matched(report, "brain.dwi")
+    assert [v.key for v in report.variants] == ["brain-standard"]
+    assert _seq(report, "brain.t1_3d").status == "missing"
+    assert "reduced only when a program is named so" in report.inferred["variant brain"]
+    result = CliRunner().invoke(main, ["check", "--quiet", str(flair), str(dwi)])
+    assert result.exit_code == 1, result.output
+
+
+def test_a_program_named_reduced_is_the_reduced_variant_unless_a_standard_only_sequence_is_found(spec, tmp_path):
+    from ofsep_presets.render import Selection, render
+
+    render(spec, tmp_path, Selection(vendors=("siemens",), fields=(3.0,), formats=("sheet",)))
+    reduced = tmp_path / "siemens" / "3T" / "brain-reduced" / "protocol.xml"
+    assert 'variant="reduced"' in reduced.read_text()
+    report = check(inspect_path(reduced), spec)
+    assert [v.key for v in report.variants] == ["brain-reduced"] and report.compliant
+    t1 = _inspections(DICOM / "Siemens" / "XA30_classic_T1w_MPRAGE_tfl3d_2mm")
+    report = check([*inspect_path(reduced), *t1], spec)
+    assert [v.key for v in report.variants] == ["brain-standard"]
+    assert "brain.t1_3d is not part of it" in report.inferred["variant brain"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda n: st.integers(1, 4).flatmap(
+            lambda m: st.lists(
+                st.lists(st.one_of(st.none(), st.integers(1, 30).map(float)), min_size=m, max_size=m),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    )
+)
+def test_the_assignment_is_the_best_global_one(weights):
+    """Against brute force: no other one-to-one choice of allowed pairs has a larger total."""
+    chosen = assign(weights)
+    n, m = len(weights), len(weights[0])
+    cols = [c for c in chosen if c is not None]
+    assert len(cols) == len(set(cols)) and all(weights[r][c] is not None for r, c in enumerate(chosen) if c is not None)
+    total = sum(weights[r][c] for r, c in enumerate(chosen) if c is not None)
+    best = 0.0
+    for perm in itertools.permutations(list(range(m)) + [None] * n, n):
+        if any(c is not None and weights[r][c] is None for r, c in enumerate(perm)):
+            continue
+        best = max(best, sum(weights[r][c] for r, c in enumerate(perm) if c is not None))
+    assert total == pytest.approx(best)
+
+
+def test_matching_stays_fast_on_a_large_exam(spec):
+    """No timing assertion (benchmarks/): only that 60 series against every slot gives a result at all."""
+    series = [_acq(f"{k} t1_mprage_sag", sequence_family="mprage", acquisition_type="3D") for k in range(60)]
+    result = match(series, spec, list(spec.sequences))
+    assert len(result.matches["brain.t1_3d"]) == 1 and len(result.unmatched) == 59
