@@ -272,10 +272,24 @@ def plan(situation, spec_ref, date, last_spine, lang, fmt):
 
 
 @main.command()
-def specs() -> None:
-    """List the bundled protocol specs with their version and source."""
+@click.argument("spec_ref", required=False, metavar="[SPEC]")
+def specs(spec_ref) -> None:
+    """List the bundled protocol specs with their version and source; with SPEC, every source it cites.
+
+    Every rule, suggestion and consideration of a spec names one of these sources, so a reader can check it.
+    """
     from .resources import bundled_spec_names
 
+    if spec_ref:
+        try:
+            spec = _load(spec_ref)
+        except OfsepError as error:
+            fail(error)
+        click.echo(f"{spec.id}\t{spec.version}\t{spec.title.get('en')}")
+        for source_id, source in spec.sources.items():
+            citation = ", ".join(str(source[k]) for k in ("title", "publisher", "url") if source.get(k))
+            click.echo(f"  {source_id}\t{source.get('kind', '')}\t{citation}")
+        return
     for name in bundled_spec_names():
         try:
             spec = _load(name)
@@ -412,26 +426,28 @@ def _check_map_series(forced: dict[str, str], documents) -> None:
         )
 
 
-def _emit(text: str, out: str | None) -> None:
-    """Write a report to stdout or to --out (atomically; only a previous ofsep-presets report is replaced)."""
+def _check_out(out: str | None) -> None:
+    """Refuse a bad --out before any input is read (a FIFO or /dev/zero is never opened, see reportfile.py)."""
     from pathlib import Path
 
-    from .errors import OutputExistsError
+    from .reportfile import check_target
+
+    if out is not None and out != "-":
+        check_target(Path(out))
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Write a report to stdout or to --out (atomically; only a provably earlier ofsep-presets report is replaced)."""
+    from pathlib import Path
+
     from .output import write_atomic
 
     if out is None or out == "-":
         click.echo(text, nl=False)
         return
-    target = Path(out)
-    if target.exists():
-        if target.is_dir():
-            raise OutputExistsError(f"{target} is a folder; --out takes a file name")
-        if b"ofsep-presets" not in target.read_bytes()[: 64 * 1024 * 1024]:
-            raise OutputExistsError(
-                f"{target} exists and is not an ofsep-presets report; nothing was written. Choose another --out."
-            )
-    write_atomic(target, text)
-    click.echo(f"report written to {target}", err=True)
+    _check_out(out)  # again: the inputs took time, the file may have changed
+    write_atomic(Path(out), text)
+    click.echo(f"report written to {out}", err=True)
 
 
 REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
@@ -525,6 +541,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     from .report import write
 
     try:
+        _check_out(out)
         forced = _parse_map(maps)
         if preset and click.get_current_context().get_parameter_source("spec_ref").name != "DEFAULT":
             raise click.BadParameter(
@@ -609,6 +626,7 @@ def compare(a, b, spec_ref, fmt, out, quiet):
     from .compare import write
 
     try:
+        _check_out(out)
         spec = _load(spec_ref)
         left, failed_a = _read_inputs([a], quiet)
         right, failed_b = _read_inputs([b], quiet)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import __version__
 from .acquisition import Acquisition, Inspection
 from .check import field_class, scanner_of, vendor_view
 from .match import match
@@ -141,6 +142,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
             }
             for p in c.pairs
         ],
+        "generator": f"ofsep-presets {__version__}",  # the mark `--out` recognises (reportfile.py)
     }
 
 

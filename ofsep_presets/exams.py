@@ -208,6 +208,8 @@ def place(exam: Exam) -> None:
     for acq in exam.acquisitions:
         ctx = acq.context
         acq.program = ctx.get("program") or acq.program
+        if acq.region is not None:
+            continue  # placed already (by an earlier pass, or by the caller who knows better): kept
         evidence: list[tuple[str, str, str]] = []  # (region, kind, reason)
         for region, word in regions_named(ctx.get("program")).items():
             evidence.append((region, "program", f"the program path names {word!r}"))

@@ -386,7 +386,10 @@ def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:
     if len(echoes) > 1:
         te = max(echoes)  # a multi-echo GRE (MEDIC, MERGE, mFFE) is judged by its T2*-weighted later echoes
     limit = evidence().t2star_min_te_ms
-    if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit:
+    # A BIDS file named T2star / MEGRE is T2*-weighted by the dataset's own statement: its sidecar may state only
+    # the first echo of a combined multi-echo image (spine-generic's Philips "sSUM"), which says nothing of the rest.
+    stated_t2star = re.search(r"_(?:T2star|MEGRE)$", acq.name) is not None and _bids_key(acq) is not None
+    if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit and not stated_t2star:
         vetoed(f"TE {te:g} ms: a T1-weighted spoiled gradient echo, not a T2*")
         return
     if set(families) <= T1_FAMILIES and family == "spgr" and te >= limit:
@@ -499,8 +502,20 @@ def match(
 
 def _same_protocol(a: Acquisition, b: Acquisition) -> bool:
     """Two series of the same protocol: the same name once series numbers and repeat marks are set aside, and
-    the same family (a site repeating a motion-corrupted MPRAGE)."""
+    the same family (a site repeating a motion-corrupted MPRAGE). Two BIDS files whose names differ in more than
+    their subject, session and run entities (`flip-1_mt-on_MTS` and `flip-1_mt-off_MTS`: Philips stores both under
+    one series description) are two acquisitions by the dataset's own statement, never repeats."""
+    bids_a, bids_b = _bids_key(a), _bids_key(b)
+    if bids_a is not None and bids_b is not None and bids_a != bids_b:
+        return False
     return _protocol_name(a) == _protocol_name(b) and a.get("sequence_family") == b.get("sequence_family")
+
+
+def _bids_key(acq: Acquisition) -> str | None:
+    """A BIDS file name without its subject, session and run entities; None for a name that is not BIDS."""
+    if not re.match(r"^sub-[A-Za-z0-9]+_", acq.name):
+        return None
+    return "_".join(p for p in acq.name.split("_") if not re.match(r"^(?:sub|ses|run)-", p))
 
 
 def _protocol_name(acq: Acquisition) -> str:

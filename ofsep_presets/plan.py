@@ -95,7 +95,7 @@ def gadolinium_decision(spec: Spec, indication: str | None, lang: str) -> dict[s
                 "inject_before": gado.get("inject_before"),
                 "when": _text(gado.get("when"), lang) or None,
                 "single_injection": _text(gado.get("single_injection"), lang),
-                "source": gado.get("source"),
+                "source": item.get("source") or gado.get("source"),
             }
     raise UnknownSituation(f"gadolinium indication {indication!r} is not in the spec")
 
@@ -139,7 +139,7 @@ def make_plan(
         escalation = {
             "text": _text(e["label"], lang),
             "exams": [{"exam": x["exam"], "variant": x["variant"]} for x in e.get("exams", [])],
-            "gadolinium": e.get("gadolinium"),
+            "gadolinium": gadolinium_decision(spec, e.get("gadolinium"), lang),
             "sources": list(e.get("sources", [])),
         }
     interval = spine_interval(spec)

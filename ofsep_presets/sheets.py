@@ -99,6 +99,8 @@ class Sheet:
     sources: list[dict[str, Any]] = field(default_factory=list)
     # The only ordering the spec itself states (injection timing, exam order); the rest of `steps` is a suggestion.
     order_rules: list[str] = field(default_factory=list)
+    # The variant's sourced instructions (PML surveillance: what a new lesion calls for), in this language.
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def sequences(self) -> list[SequenceView]:
@@ -347,4 +349,11 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
     ]
     used |= {spec.gadolinium.get("source")} if any(s.kind == "gadolinium" for s in steps) else set()
     sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
-    return Sheet(spec, vendor, field_t, variant, lang, steps, sources, order_rules)
+    notes = [
+        {"text": _text(n["label"], lang), "sources": [n["source"]] if "source" in n else list(n.get("sources", []))}
+        for n in variant.notes
+    ]
+    for note in notes:
+        used |= set(note["sources"])
+    sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
+    return Sheet(spec, vendor, field_t, variant, lang, steps, sources, order_rules, notes)

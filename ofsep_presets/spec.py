@@ -114,6 +114,7 @@ class Variant:
     optional: tuple[str, ...]
     order: tuple[str, ...]
     names: tuple[str, ...] = ()  # words a program name uses for this variant, besides its id
+    notes: tuple[dict[str, Any], ...] = ()  # sourced instructions printed with the variant (e.g. a new PML lesion)
 
     @property
     def key(self) -> str:
@@ -244,7 +245,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                 tuple(v["required"]),
                 tuple(v.get("optional", [])),
                 tuple(v.get("order") or (list(v["required"]) + list(v.get("optional", [])))),
-                tuple(v.get("names", [])),
+                names=tuple(v.get("names", [])),
+                notes=tuple(v.get("notes") or ()),
             )
             for vid, v in raw.get("variants", {}).items()
         }

@@ -274,6 +274,7 @@ class _Checker:
                                 i,
                                 f"{where}: sequence {seq_id!r} belongs to exam {self.sequences[seq_id].get('exam')!r}",
                             )
+                self._considerations(variant.get("notes") or [], f"{where} note")
                 both = set(variant.get("required") or []) & set(variant.get("optional") or [])
                 for seq_id in sorted(both):
                     self.add(variant, "optional", f"{where}: {seq_id!r} is both required and optional")
@@ -354,16 +355,32 @@ class _Checker:
         indications = {
             i.get("id") for i in ((self.doc.get("gadolinium") or {}).get("indications") or []) if isinstance(i, dict)
         }
+        for item in (self.doc.get("gadolinium") or {}).get("indications") or []:
+            if isinstance(item, dict) and "source" in item:
+                self._source(item, "source", item["source"])
         for name, situation in (self.doc.get("situations") or {}).items():
             if not isinstance(situation, dict):
                 continue
-            for part in ("exams", "optional_exams"):
-                for i, item in enumerate(situation.get(part) or []):
+            self._considerations(situation.get("considerations") or [], f"situation {name!r} consideration")
+            escalation = situation.get("if_new_lesion")
+            if isinstance(escalation, dict):
+                if not escalation.get("sources"):
+                    self.add(situation, "if_new_lesion", f"situation {name!r}: if_new_lesion names no source")
+                for i, source in enumerate(escalation.get("sources") or []):
+                    self._source(escalation["sources"], i, source)
+                if escalation.get("gadolinium") is not None and escalation["gadolinium"] not in indications:
+                    self.add(escalation, "gadolinium", f"situation {name!r}: unknown gadolinium indication")
+            for part, holder in (
+                ("exams", situation),
+                ("optional_exams", situation),
+                ("exams", escalation if isinstance(escalation, dict) else {}),
+            ):
+                for i, item in enumerate(holder.get(part) or []):
                     exam, variant = (item or {}).get("exam"), (item or {}).get("variant")
                     if exam not in exams:
-                        self.add(situation[part], i, f"situation {name!r}: unknown exam {exam!r}")
+                        self.add(holder[part], i, f"situation {name!r}: unknown exam {exam!r}")
                     elif variant not in (exams[exam].get("variants") or {}):
-                        self.add(situation[part], i, f"situation {name!r}: exam {exam!r} has no variant {variant!r}")
+                        self.add(holder[part], i, f"situation {name!r}: exam {exam!r} has no variant {variant!r}")
             gado = situation.get("gadolinium")
             if gado is not None and gado not in indications:
                 self.add(

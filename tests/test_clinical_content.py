@@ -225,3 +225,90 @@ def test_spinal_due_date_from_the_last_spinal_mri():
     assert p["spine_due"] == "2027-01-15" and p["spine_overdue"] is False
     late = _plan("--situation", "annual-follow-up", "--date", "2026-12-01", "--last-spine", "2023-06-01")
     assert "spinal cord MRI due now" in late and "2023-06-01" in late
+
+
+# -- what was missing (issue 13) ------------------------------------------------------------------------------------
+
+
+def test_pml_surveillance_plan_reporting_a_new_lesion_escalates():
+    """MAGNIMS regimen (BMC Neurol 2016 Table 1): contrast-enhanced T1 for a suspected PML lesion."""
+    for args in (
+        ("--situation", "natalizumab-high-pml-risk"),
+        ("--spec", "magnims-2021", "--situation", "natalizumab-high-pml-risk"),
+    ):
+        p = json.loads(_plan(*args, "--format", "json"))
+        escalation = p["if_new_lesion"]
+        assert escalation["gadolinium"]["level"] == "indicated"
+        assert escalation["gadolinium"]["indication"] == "suspected-pml"
+        assert escalation["sources"] == ["magnims-natalizumab-regimen"]
+        assert p["gadolinium"] is None  # the surveillance itself stays without gadolinium
+    # Today's high-risk definition is shown with its sources.
+    text = _plan("--situation", "natalizumab-high-pml-risk")
+    assert "≥ 18 months" in text and "prac-natalizumab" in text
+
+
+def test_reduced_checklist_says_what_to_do_if_a_lesion_is_seen(spec, tmp_path):
+    out = _render(spec, tmp_path, exams=("brain",), variants=("reduced",), formats=("md", "html"))
+    for name in ("checklist.en.md", "checklist.fr.html", "examcard.en.html"):
+        text = (out / "siemens" / "3T" / "brain-reduced" / name).read_text(encoding="utf-8")
+        assert "magnims-natalizumab-regimen" in text, name
+        assert ("new lesion" in text) or ("Nouvelle lésion" in text), name
+
+
+def test_stopping_or_switching_natalizumab_is_monitored_for_twelve_months():
+    p = json.loads(_plan("--situation", "natalizumab-stop-or-switch", "--format", "json"))
+    assert p["next_mri"]["in_months"] == 3 and "12 months" in p["next_mri"]["note"]
+    assert p["gadolinium"]["level"] == "recommended"
+
+
+def test_postpartum_new_baseline_with_its_source():
+    """CMSC (AJNR Table 5): brain MRI with gadolinium "postpartum to establish a new baseline"."""
+    p = json.loads(_plan("--situation", "postpartum", "--format", "json"))
+    assert p["gadolinium"]["indication"] == "postpartum" and p["gadolinium"]["source"] == "cmsc-mri-timing"
+
+
+def test_gadolinium_considerations_are_shown_with_sources_never_as_rules(spec):
+    p = json.loads(_plan("--situation", "first-diagnosis", "--format", "json"))
+    ids = {c["id"] for c in p["considerations"]}
+    assert {"renal", "dose-by-agent", "one-injection-days-apart"} <= ids
+    dose = next(c for c in p["considerations"] if c["id"] == "dose-by-agent")
+    # The gadopiclenol SmPC: 0.05 mmol/kg = 0.1 mL/kg; gadobutrol (1.0 M): 0.1 mmol/kg = 0.1 mL/kg.
+    assert "0.05 mmol/kg" in dose["text"] and dose["sources"] == ["smpc-gadopiclenol", "smpc-gadobutrol"]
+    # Without gadolinium, no injection considerations.
+    annual = json.loads(_plan("--situation", "annual-follow-up", "--format", "json"))
+    assert not {"renal", "dose-by-agent"} & {c["id"] for c in annual["considerations"]}
+
+
+def test_plan_for_magnims_gives_its_situations():
+    result = CliRunner().invoke(main, ["plan", "--spec", "magnims-2021", "--situation", "nonsense"])
+    assert result.exit_code == 2
+    for situation in ("diagnosis", "monitoring", "natalizumab-high-pml-risk", "natalizumab-stop-or-switch"):
+        assert situation in result.stderr
+    diagnosis = json.loads(_plan("--spec", "magnims-2021", "--situation", "diagnosis", "--format", "json"))
+    assert diagnosis["gadolinium"]["level"] == "indicated"
+    assert diagnosis["exams"] == [{"exam": "brain", "variant": "diagnosis"}, {"exam": "spine", "variant": "diagnosis"}]
+    assert "mcdonald-2024-optic-nerve" in {s for c in diagnosis["considerations"] for s in c["sources"]}
+    monitoring = json.loads(_plan("--spec", "magnims-2021", "--situation", "monitoring", "--format", "json"))
+    assert monitoring["gadolinium"]["level"] == "optional"
+
+
+@pytest.mark.parametrize("spec_id", ["ofsep-2020", "magnims-2021", "spine-generic", "myrads-2019"])
+def test_every_source_a_spec_names_is_listed_by_specs_with_its_citation(spec_id):
+    s = load_spec(spec_id)
+    listing = CliRunner().invoke(main, ["specs", spec_id])
+    assert listing.exit_code == 0, listing.output
+    lines = {line.split("\t")[0].strip(): line for line in listing.stdout.splitlines()[1:]}
+    named = {c.source for q in s.sequences.values() for c in q.constraints}
+    named |= {i["source"] for i in s.gadolinium.get("indications", []) if "source" in i}
+    named |= {
+        x for c in s.gadolinium.get("considerations", []) for x in ([c["source"]] if "source" in c else c["sources"])
+    }
+    for situation in s.situations.values():
+        named |= set(situation.get("sources", []))
+        named |= {x for c in situation.get("considerations", []) for x in c.get("sources", [c.get("source")])}
+        named |= set((situation.get("if_new_lesion") or {}).get("sources", []))
+    named |= {r["source"] for r in s.session_rules}
+    for source in named:
+        assert source in lines, source
+        assert s.sources[source]["title"] in lines[source]
+        assert "seed 00" not in lines[source]

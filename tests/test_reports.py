@@ -134,7 +134,7 @@ def test_out_writes_a_file_and_never_replaces_someone_elses(tmp_path):
     precious = tmp_path / "notes.txt"
     precious.write_text("my notes")
     code, _ = _run("check", folder, "--out", str(precious))
-    assert code == 1 and precious.read_text() == "my notes"
+    assert code == 2 and precious.read_text() == "my notes"  # refused: exit 2 (issue 14), 1 means non-compliant
 
 
 def test_unreadable_input_or_bad_map_exits_2(tmp_path):
