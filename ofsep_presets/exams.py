@@ -25,13 +25,17 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
-from .regions import head_fov_max_mm, region_of_code, regions_named, regions_of_coil
+from .regions import head_fov_max_mm, region_of_code, regions_named, regions_of_coil, weak_terms
 
 DICOM = "dicom"
 SIDECAR = "bids-json"
 
 # Evidence weights: what names the whole program or study outweighs what one series or its coil suggests.
-WEIGHT = {"program": 3, "body part": 3, "anatomy code": 3, "study": 2, "series": 2, "coil": 1}
+# BodyPartExamined is the console's default of the program the exam was run from, not a statement about each
+# series: spine-generic sites tag whole cervical-cord sessions BRAIN (sub-poly) or HEAD (sub-juntendo750w). It
+# counts like a coil: it places an acquisition only with other evidence agreeing.
+WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 1, "coil": 1, "weak": 1}
+DECIDES = 2  # the least weight that places an acquisition: a coil or a console's default body part alone does not
 
 
 def digest(text: str) -> str:
@@ -219,12 +223,14 @@ def place(exam: Exam) -> None:
         if part:
             region = region_of_code(part)
             if region:
-                evidence.append((region, "body part", f"BodyPartExamined {part}"))
+                weak = part.strip().upper() in weak_terms()
+                evidence.append((region, "weak" if weak else "body part", f"BodyPartExamined {part}"))
         code = ctx.get("anatomy")
         if code:
             region = region_of_code(code)
             if region:
-                evidence.append((region, "anatomy code", f"anatomy code {code}"))
+                weak = code.strip().upper() in weak_terms()
+                evidence.append((region, "weak" if weak else "anatomy code", f"anatomy code {code}"))
         names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
         for region, word in regions_named(names).items():
             evidence.append((region, "series", f"the series name names {word!r}"))
@@ -249,6 +255,8 @@ def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str 
             return "orbits", reasons + ["orbits imaged within the head"]
         return None, reasons + [f"the evidence is split ({', '.join(top)}): region not decided"]
     region = top[0]
+    if best < DECIDES:
+        return None, reasons + [f"weak evidence only (weight {best} < {DECIDES}): region not decided"]
     if spans and region in ("brain", "spine"):
         return None, reasons + [spans]
     return region, reasons

@@ -99,6 +99,12 @@ def region_of_code(code: str | None) -> str | None:
 
 
 @cache
+def weak_terms() -> frozenset[str]:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    return frozenset(str(t).upper() for t in data.get("weak_terms", []))
+
+
+@cache
 def _neutral_coils() -> tuple[tuple[str, ...], ...]:
     data = load_yaml(spec_dir() / "model" / "regions.yaml")
     return tuple(sorted({tokens(str(c)) for c in data.get("neutral_coils", [])} - {()}, key=len, reverse=True))
