@@ -57,6 +57,7 @@ def _value(raw: str) -> Any:
 
 INVERSION_OFF = 0x04
 FAT_SAT = {0x01: "fatsat", 0x04: "none", 0x20: "spair", 0x40: "water_excitation", 0x02: "water_excitation"}
+FAT_WATER_CONTRAST = {1: "none", 4096: "spair"}  # only the values a printout beside an export shows
 PARTIAL_FOURIER = {0x01: 0.5, 0x02: 0.625, 0x04: 0.75, 0x08: 0.875, 0x10: 1.0}
 
 
@@ -192,6 +193,10 @@ def to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None
     fat = values.get("sPrepPulses.ucFatSat")
     if fat in FAT_SAT:
         acq.set("fat_suppression", FAT_SAT[fat], src("sPrepPulses.ucFatSat"))
+    elif values.get("sPrepPulses.lFatWaterContrast") in FAT_WATER_CONTRAST:
+        # XA drops ucFatSat for its "Fat-Water Contrast" choice (the XA61 printout: "Standard" = 1, "SPAIR" = 4096).
+        contrast = values["sPrepPulses.lFatWaterContrast"]
+        acq.set("fat_suppression", FAT_WATER_CONTRAST[contrast], src("sPrepPulses.lFatWaterContrast"))
     # The MT pulse: sPrepPulses.ucMTC = 0x1 when "MTC On" (the spine-generic GRE-MT1 step, whose printout says
     # "MTC On"); ASCCONV omits it at its default, off (GRE-MT0, "MTC Off"). Only sequences that offer MTC
     # write sPrepPulses.lMTCMode, so off is stated only where that field shows the option exists.

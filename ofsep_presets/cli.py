@@ -44,7 +44,23 @@ def fail(error: OfsepError) -> None:
 
 
 class Commands(click.Group):
-    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters)."""
+    """The top-level help lists each command with its whole first sentence (click cuts it at 45 characters).
+
+    An OS error nobody handled (a full disk under stdout, a folder that vanished) is one line and exit 2, never a
+    traceback: CI reads exit 1 as "not compliant".
+    """
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly when the reader of stdout went away
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ofsep-presets: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -338,8 +354,12 @@ def inspection_table(inspection) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    for warning in doc["warnings"]:
-        lines.append(f"  warning: {warning}")
+    if doc["warnings"]:
+        from .notices import summarise
+
+        count = len(doc["warnings"])
+        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read, and why):")
+        lines.extend(f"  warning: {line}" for line in summarise(doc["warnings"]))
     return "\n".join(lines)
 
 
@@ -360,27 +380,55 @@ def inspect(paths, fmt, quiet):
     PATH may be a file or a folder (read recursively; files of no known format are skipped and counted).
     A value the input cannot tell is left out, never guessed. Exit 0, or 2 when an input cannot be read.
     """
-    import json
 
     documents, failed = _read_inputs(paths, quiet)
     if fmt == "json":
         payload = [d.to_json() for d in documents]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        from .textsafe import strict_json
+
+        click.echo(strict_json(payload[0] if len(payload) == 1 else payload))  # RFC 8259: no Infinity, no NaN
     else:
         click.echo("\n\n".join(inspection_table(d) for d in documents))
     if failed:
         sys.exit(2)
 
 
-def _read_inputs(paths, quiet: bool):
-    """Read every PATH (progress bar on a terminal for big folders); an unreadable one is reported, not fatal."""
+def _pull(ref: str):
+    """A study on a PACS (pacs://, dicomweb://), fetched into a temporary spool and read like a folder."""
+    import tempfile
     from pathlib import Path
 
+    from .pull import fetch
+    from .readers import inspect_path
+
+    with tempfile.TemporaryDirectory(prefix="ofsep-presets-pull-") as tmp:
+        remote = fetch(ref, Path(tmp) / "spool")
+        documents = inspect_path(Path(tmp) / "spool")
+    for document in documents:
+        document.source = remote.label
+    return documents
+
+
+def _read_inputs(paths, quiet: bool):
+    """Read every PATH (progress bar on a terminal for big folders); an unreadable one is reported, not fatal.
+
+    A PATH may also be a study on a PACS: pacs://AET@HOST:PORT/STUDY_UID or dicomweb://HOST:PORT/BASE/studies/UID.
+    """
+    from pathlib import Path
+
+    from .pull import is_remote
     from .readers import inspect_path
 
     documents, failed = [], False
     show = not quiet and sys.stderr.isatty()
     for raw in paths:
+        if is_remote(raw):
+            try:
+                documents += _pull(raw)
+            except OfsepError as error:
+                click.echo(f"ofsep-presets: {error}", err=True)
+                failed = True
+            continue
         path = Path(raw)
         total = sum(1 for p in path.rglob("*") if p.is_file()) if show and path.is_dir() else 0
         bar = click.progressbar(length=total, label=f"reading {raw}", file=sys.stderr) if total > 200 else _NoBar()
@@ -516,13 +564,14 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
-    PATH: any input `inspect` reads (a DICOM folder or .zip, an .exar1, an .ExamCard, a GE tar, BIDS, ...).
-    What was read is grouped into exams (a DICOM study on one scanner, a BIDS subject/session, an export), and
-    each acquisition is placed in its body region from the program path, body part, study description, coil and
-    names. Input holding several exams is refused (exit 2) unless told which: --exam-of SERIES_OR_PATH, or
-    --each (one report and verdict per exam), or --one-exam (all of it judged as one). Acquisitions are
-    matched to the spec's sequences (family, name, contrast, 2D/3D...), each with its reasons; localizers and
-    unmatched series are listed, not errors.
+    PATH: any input `inspect` reads (a DICOM folder or .zip, an .exar1, an .ExamCard, a GE tar, BIDS, ...),
+    or a study on a PACS: pacs://PEER_AET@HOST:PORT/STUDY_UID (C-GET) or dicomweb://HOST:PORT/BASE/studies/UID
+    (WADO-RS metadata: headers only). What was read is grouped into exams (a DICOM study on one scanner, a BIDS
+    subject/session, an export), and each acquisition is placed in its body region from the program path,
+    anatomy code, study description, names, body part and coil. Input holding several exams is refused (exit 2)
+    unless told which: --exam-of SERIES_OR_PATH, --each (one report and verdict per exam), or --one-exam (all of
+    it judged as one). Acquisitions are matched to the spec's sequences (family, name, contrast, 2D/3D...), each
+    with its reasons; localizers and unmatched series are listed, not errors.
     \b
     Verdicts: pass, warn, fail, missing (a required sequence not found), unknown (the input cannot tell:
     never counted as a pass), not-applicable.
@@ -745,3 +794,123 @@ def snapshot(export, out, spec_ref, quiet):
         fail(error)
     if not quiet:
         click.echo(f"preset written to {out}: {count} sequences of {export}", err=True)
+
+
+@main.command()
+@click.option("--out", "out", required=True, metavar="DIR", help="Spool and reports: DIR/spool/…, DIR/reports/.")
+@click.option("--port", default=11112, show_default=True, help="TCP port to listen on (0: any free port).")
+@click.option("--ae-title", "ae_title", default="OFSEP-PRESETS", show_default=True, help="This node's AE title.")
+@click.option(
+    "--bind", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="AET@HOST",
+    help="Accept associations only from this AE title at this host (AET alone: from any host). Repeatable; "
+    "without it every peer that reaches the port may send.",
+)
+@SPEC_OPTION
+@click.option("--preset", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Check against a preset.")
+@click.option(
+    "--settle",
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A study is checked once no association sending it is open and nothing came for this long.",
+)
+@click.option("--max-gb", default=50.0, show_default=True, help="Spool size budget; past it stores are refused.")
+@click.option(
+    "--min-free-gb", default=1.0, show_default=True, help="Refuse stores when the disk would have less free."
+)
+@click.option("--delete-after-check", is_flag=True, help="Delete a study's instances once its report is written.")
+@click.option(
+    "--watch",
+    "watch",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True),
+    help="Instead of listening on the network, take the DICOM files a console exports into DIR.",
+)
+def listen(out, port, ae_title, bind, allow, spec_ref, preset, settle, max_gb, min_free_gb, delete_after_check, watch):
+    """Receive a dummy run from a console or a PACS (DICOM C-STORE) and check each study as it completes.
+
+    \b
+    A DICOM Storage SCP (C-ECHO too) that accepts every storage object in every transfer syntax pydicom
+    reads. Received instances are written to DIR/spool/<study>/<series>/<instance>.dcm (atomically, never
+    outside DIR, a duplicate stored once). A study is checked like `check` checks a folder when it is complete
+    (its associations released and --settle seconds quiet); its report goes to DIR/reports/study-….html and
+    .json, and one line is printed: scanner, verdict, report. Send SIGUSR1 to check every pending study now.
+    Ctrl-C stops cleanly: in-flight instances are finished or dropped whole, pending studies are checked.
+    \b
+    The spool keeps what the console sent, patient data included: keep DIR private, or use
+    --delete-after-check. Reports carry no patient identifier.
+    \b
+    At the console (or in a PACS), add a DICOM node: AE title OFSEP-PRESETS, this machine's address, the port.
+    Examples:
+      ofsep-presets listen --out dummy-runs --bind 0.0.0.0 --allow MRC12345@10.1.2.3
+      ofsep-presets listen --out dummy-runs --watch /mnt/console-export
+    """
+    import signal
+    import threading
+    from pathlib import Path
+
+    from .listen import Listener, Peer, Watcher
+    from .node import Node
+
+    def say(text: str) -> None:
+        click.echo(text, err=not text.startswith("study-"))
+
+    try:
+        peers = tuple(Peer.parse(a) for a in allow)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--allow") from None
+    try:
+        spec = _load(preset or spec_ref)
+        node = Node(
+            Path(out),
+            spec,
+            settle=settle,
+            max_bytes=int(max_gb * 1024**3),
+            min_free_bytes=int(min_free_gb * 1024**3),
+            delete_after_check=delete_after_check,
+            say=say,
+        )
+    except OfsepError as error:
+        fail(error)
+    except OSError as error:
+        click.echo(f"ofsep-presets: cannot use {out}: {error.strerror or error}", err=True)
+        sys.exit(2)
+    stop = threading.Event()
+    now = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # also when started in the background (SIGINT ignored)
+    signal.signal(signal.SIGUSR1, lambda *_: now.set())
+    listener = None
+    try:
+        if watch:
+            watcher = Watcher(node, Path(watch), say=say)
+            click.echo(f"watching {watch}; spool and reports in {out} (Ctrl-C to stop)", err=True)
+        else:
+            listener = Listener(node, bind=bind, port=port, ae_title=ae_title, allow=peers, say=say)
+            try:
+                listener.start()
+            except OSError as error:
+                click.echo(f"ofsep-presets: cannot listen on {bind}:{port}: {error.strerror or error}", err=True)
+                sys.exit(2)
+            click.echo(f"listening as {ae_title} on {bind}:{listener.port}; reports in {out} (Ctrl-C to stop)",
+                       err=True)
+        while not stop.is_set():
+            if watch:
+                watcher.look()
+            node.check_due(force=now.is_set())
+            now.clear()
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if listener is not None:
+            listener.stop()
+    node.check_due(force=True)
+    click.echo(f"stopped: {len(node.checked)} study check(s) written to {node.reports}", err=True)

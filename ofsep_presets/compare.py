@@ -7,7 +7,6 @@ compared with the same noise tolerance as `check` (0.03 and 0.030001 are the sam
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from .match import match
 from .report import _show, page, safe_cells
 from .rules import Constraint
 from .spec import Spec
+from .textsafe import printable, strict_json
 
 SKIP = {"manufacturer", "model", "software_version", "series_description", "series_number", "acquisition_time"}
 
@@ -194,8 +194,8 @@ def to_csv(c: Comparison) -> str:
 
 def write(c: Comparison, fmt: str, colour: bool = False) -> str:
     writers = {
-        "json": lambda: json.dumps(to_json(c), indent=2, ensure_ascii=False) + "\n",
-        "csv": lambda: to_csv(c),
+        "json": lambda: strict_json(to_json(c), warnings_key=None) + "\n",
+        "csv": lambda: printable(to_csv(c)),
         "html": lambda: page("common/compare.html.j2", to_json(c), c=c),
     }
-    return writers.get(fmt, lambda: to_table(c, colour))()
+    return writers.get(fmt, lambda: printable(to_table(c, colour)))()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from typing import Any
 
 import click
@@ -17,6 +17,7 @@ from lxml import etree
 from . import __version__
 from .check import Report
 from .render import environment, render_template
+from .textsafe import printable, strict_json
 
 FORMATS = ("table", "json", "html", "junit", "csv")
 COLOURS = {
@@ -153,8 +154,8 @@ def write_each(reports: list[Report], fmt: str, colour: bool = False) -> str:
     """One report per exam (`check --each`): a JSON list, or the tables one after the other with a verdict line
     per exam and the count of exams compliant at the end."""
     if fmt == "json":
-        return json.dumps([to_json(r) for r in reports], indent=2, ensure_ascii=False) + "\n"
-    parts = [to_table(r, colour) for r in reports]
+        return strict_json([to_json(r) for r in reports]) + "\n"
+    parts = [printable(to_table(r, colour)) for r in reports]
     compliant = sum(1 for r in reports if r.compliant)
     lines = [f"{len(reports)} exams: {compliant} compliant, {len(reports) - compliant} not"]
     lines += [
@@ -301,58 +302,72 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
+# A plain decimal number (what `_show` prints for a number): a spreadsheet reads it as that number, not a formula.
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
 def safe_cells(row: list[Any]) -> list[str]:
-    """No cell starts like a spreadsheet formula: series names come from scanners and users."""
+    """No cell starts like a spreadsheet formula: series names come from scanners and users.
+
+    A number stays a number (-0.5, not '-0.5); only text starting with = + - @ (or a tab or return) is defused.
+    """
     cells = []
     for value in row:
         text = "" if value is None else str(value)
-        cells.append("'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text)
+        risky = text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text)
+        cells.append("'" + text if risky else text)
     return cells
 
 
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    """A JUnit element whose text and attributes hold only what XML 1.0 allows (file names may not)."""
+    element = etree.SubElement(parent, tag, {k: printable(str(v), xml=True) for k, v in attrs.items()})
+    if text is not None:
+        element.text = printable(str(text), xml=True)
+    return element
+
+
 def to_junit(report: Report) -> str:
-    suites = etree.Element("testsuites", name=f"ofsep-presets check {report.spec.id}")
+    suites = etree.Element("testsuites", name=printable(f"ofsep-presets check {report.spec.id}", xml=True))
     total = failures = skipped = 0
     for s in report.sequences:
-        suite = etree.SubElement(suites, "testsuite", name=s.id)
+        suite = _sub(suites, "testsuite", name=s.id)
         cases = s.checks or [None]
         n_fail = n_skip = 0
         for c in cases:
             name = f"{s.id}: {c.param} {c.rule}" if c else f"{s.id}: present"
-            case = etree.SubElement(suite, "testcase", classname=f"{report.spec.id}.{s.id}", name=name)
+            case = _sub(suite, "testcase", classname=f"{report.spec.id}.{s.id}", name=name)
             status = c.status if c else s.status
             if status in ("fail", "missing"):
                 n_fail += 1
                 text = f"observed {_show(c.observed)} ({c.provenance})" if c else "no acquisition matched"
-                etree.SubElement(case, "failure", message=status, type=c.severity if c else "error").text = text
+                _sub(case, "failure", text, message=status, type=c.severity if c else "error")
             elif status in ("unknown", "not-applicable", "warn"):
                 n_skip += 1
-                etree.SubElement(case, "skipped", message=f"{status}: observed {_show(c.observed) if c else '—'}")
+                _sub(case, "skipped", message=f"{status}: observed {_show(c.observed) if c else '—'}")
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(n_fail))
         suite.set("skipped", str(n_skip))
         total, failures, skipped = total + len(cases), failures + n_fail, skipped + n_skip
-    suite = etree.SubElement(suites, "testsuite", name="session")
+    suite = _sub(suites, "testsuite", name="session")
     for r in report.session:
-        case = etree.SubElement(suite, "testcase", classname=f"{report.spec.id}.session", name=r.rule)
+        case = _sub(suite, "testcase", classname=f"{report.spec.id}.session", name=r.rule)
         total += 1
         if r.status == "fail":
             failures += 1
-            etree.SubElement(case, "failure", message="fail", type="error").text = r.detail
+            _sub(case, "failure", r.detail, message="fail", type="error")
         elif r.status != "pass":
             skipped += 1
-            etree.SubElement(case, "skipped", message=f"{r.status}: {r.detail}")
+            _sub(case, "skipped", message=f"{r.status}: {r.detail}")
     suite.set("tests", str(len(report.session)))
     if report.drift is not None:
         # Drift is its own suite: a CI job fails on a changed value even while the site stays compliant.
-        suite = etree.SubElement(suites, "testsuite", name="drift", tests=str(report.drift.compared))
+        suite = _sub(suites, "testsuite", name="drift", tests=str(report.drift.compared))
         suite.set("failures", str(len(report.drift.items)))
         for i in report.drift.items:
-            case = etree.SubElement(
-                suite, "testcase", classname=f"{report.spec.id}.drift", name=f"{i.sequence}: {i.param}"
-            )
+            case = _sub(suite, "testcase", classname=f"{report.spec.id}.drift", name=f"{i.sequence}: {i.param}")
             text = f"preset {_show(i.preset)}, now {_show(i.observed)}"
-            etree.SubElement(case, "failure", message=i.status, type="drift").text = text
+            _sub(case, "failure", text, message=i.status, type="drift")
         total, failures = total + report.drift.compared, failures + len(report.drift.items)
     suites.set("tests", str(total))
     suites.set("failures", str(failures))
@@ -369,9 +384,10 @@ def page(template: str, data: dict[str, Any], **context: Any) -> str:
 
 def write(report: Report, fmt: str, colour: bool = False) -> str:
     writers = {
-        "json": lambda: json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n",
+        "json": lambda: strict_json(to_json(report)) + "\n",
         "html": lambda: page("common/report.html.j2", to_json(report), r=report),
         "junit": lambda: to_junit(report),
-        "csv": lambda: to_csv(report),
+        "csv": lambda: printable(to_csv(report)),
     }
-    return writers.get(fmt, lambda: to_table(report, colour))()
+    # printable/strict_json: a file name that is not UTF-8, or a value of 1e999, must not break the file.
+    return writers.get(fmt, lambda: printable(to_table(report, colour)))()

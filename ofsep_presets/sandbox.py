@@ -33,6 +33,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 from markupsafe import Markup
 
+from .textsafe import printable
+
 
 class Helper:
     """A function we hand templates on purpose (`text`, `field_text`...): the only callables they may call."""
@@ -147,7 +149,7 @@ def plain(value: Any, _memo: dict[int, tuple[Any, Any]] | None = None, _active: 
     if isinstance(value, enum.Enum):
         return plain(value.value, memo, active)
     if isinstance(value, str):
-        return str(value)
+        return printable(str(value))  # a file name that is not UTF-8 could not be written out
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

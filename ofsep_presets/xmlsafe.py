@@ -2,6 +2,9 @@
 
 Scanner exports never need a DTD, so any document type or entity declaration is refused outright (an
 external entity could read a local file; a billion-laughs payload could exhaust memory), before lxml sees it.
+The search runs on the decoded text when the document is UTF-16 or UTF-32 (by its byte-order mark or, without
+one, by how its first `<` is encoded: XML 1.0 appendix F), so the declaration cannot hide between zero bytes.
+lxml's settings (no entities, no DTD, no network) stay as the second wall.
 """
 
 from __future__ import annotations
@@ -13,10 +16,38 @@ from lxml import etree
 from .acquisition import ReadError
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+_TEXT_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.I)
+# First bytes -> the encoding they announce (XML 1.0, appendix F); UTF-32 before UTF-16 (FF FE 00 00 starts both).
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """The UTF-16/UTF-32 encoding `data` starts in, if any."""
+    for start, encoding in _WIDE:
+        if data.startswith(start):
+            return encoding
+    return None
+
+
+def declares_dtd(data: bytes) -> bool:
+    """True when a DOCTYPE or ENTITY declaration appears, in whichever of UTF-8/16/32 the document is written."""
+    if _DECLARATION.search(data):
+        return True
+    encoding = wide_encoding(data)
+    return bool(encoding) and bool(_TEXT_DECLARATION.search(data.decode(encoding, errors="replace")))
 
 
 def parse(data: bytes, where: str, huge: bool = False) -> etree._Element:
-    if _DECLARATION.search(data):
+    if declares_dtd(data):
         raise ReadError(f"{where}: XML with a DOCTYPE or ENTITY declaration refused (exports never need one)")
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=huge

@@ -6,6 +6,7 @@ Inputs are hand-built BIDS sidecars, so these tests need no shared fixture.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -134,3 +135,158 @@ def test_out_that_is_not_a_regular_file_is_refused_at_once(tmp_path, exam, kind)
     assert len(result.stderr.strip().splitlines()) == 1
     if kind == "symlink":
         assert target.is_symlink()
+
+
+# -- environment errors: one line, exit 2 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "words"),
+    [("mkstemp", errno.EROFS, "read-only"), ("replace", errno.ENOSPC, "disk is full")],
+)
+def test_read_only_or_full_output_is_exit_2(tmp_path, exam, monkeypatch, where, code, words):
+    """A read-only or full file system cannot be made in a test without root: the failing call is replaced."""
+    import ofsep_presets.output as output
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    if where == "mkstemp":
+        monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
+    else:
+        monkeypatch.setattr(output.os, "replace", refuse)
+    for args in (
+        ["check", str(exam), "--format", "json", "--out", str(tmp_path / "r.json")],
+        ["render", "--out", str(tmp_path / "cards"), "--vendor", "ge", "--field", "3", "--format", "md"],
+    ):
+        result = run(*args)
+        assert result.exit_code == 2, (args[0], result.output)
+        assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert not isinstance(result.exception, OSError) or isinstance(result.exception, SystemExit)
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+
+
+def test_full_disk_under_stdout_is_exit_2(tmp_path, exam):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "ofsep_presets", "check", str(exam), "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert "No space left" in result.stderr and "Traceback" not in result.stderr
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_name_that_is_not_utf8_or_holds_a_control_character(tmp_path, fmt):
+    """PACS exports are named by anything: every format stays valid UTF-8, JUnit stays XML, JSON stays JSON."""
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9\x01"))
+    exam = sidecar(folder, os.fsdecode(b"sub-01_acq-\xe9\x07bell_T1w.json"), SliceThickness=1.5)
+    target = tmp_path / f"report.{fmt}"
+    result = run("check", str(exam), "--format", fmt, "--out", str(target))
+    assert result.exit_code == 1, result.output  # a real verdict (the slice is too thick), not a crash
+    data = target.read_bytes()
+    text = data.decode("utf-8")  # strict: raises on a lone byte
+    if fmt == "junit":
+        from lxml import etree
+
+        etree.fromstring(data)
+    if fmt == "json":
+        _strict(text)
+    if fmt in ("junit", "json", "csv", "html", "table"):
+        assert "\\xe9" in text or "\\\\xe9" in text  # the byte is shown, escaped
+
+
+def test_strict_json_writes_null_and_says_so():
+    from ofsep_presets.textsafe import strict_json
+
+    doc = _strict(strict_json({"warnings": [], "a": [1.0, float("inf")], "b": {"c": float("nan")}}))
+    assert doc["a"] == [1.0, None] and doc["b"]["c"] is None
+    assert doc["warnings"] == ["not a finite number, written as null: a[1], b.c"]
+
+
+def test_json_reports_are_strict_whatever_the_input_says(tmp_path):
+    """Python's json reads 1e999 as infinity; what we write is RFC 8259 JSON: null, and a warning saying so."""
+    from ofsep_presets.check import check
+    from ofsep_presets.readers import inspect_path
+    from ofsep_presets.report import write
+    from ofsep_presets.spec import load_spec
+
+    exam = sidecar(tmp_path / "in", SliceThickness=1e999, RepetitionTime=float("nan"))
+    result = run("inspect", str(exam), "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = _strict(result.stdout)
+    assert doc["acquisitions"][0]["params"]["slice_thickness_mm"] is None
+    assert any("not a finite number" in w for w in doc["warnings"])
+    report = check(inspect_path(sidecar(tmp_path / "ok")), load_spec("ofsep-2020"))
+    report.sequences[0].checks[0].observed = float("inf")
+    doc = _strict(write(report, "json"))
+    assert doc["sequences"][0]["checks"][0]["observed"] is None
+    assert any("not a finite number" in w for w in doc["warnings"])
+
+
+def test_csv_numbers_stay_numbers_and_formulas_are_defused():
+    from ofsep_presets.report import safe_cells
+
+    cells = safe_cells([-0.5, "-0.5", "-2", "+3", "1e-3", "=cmd()", "-1+2", "@SUM(A1)", "-", "+x", "\tx", None])
+    assert cells == ["-0.5", "-0.5", "-2", "+3", "1e-3", "'=cmd()", "'-1+2", "'@SUM(A1)", "'-", "'+x", "'\tx", ""]
+
+
+XXE = (
+    '<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+    '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><ExamCard>&xxe;</ExamCard>'
+    "</SOAP-ENV:Envelope>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("UTF-16", True), ("UTF-16LE", False), ("UTF-16BE", False), ("UTF-32", True), ("UTF-32BE", False)],
+)
+def test_doctype_is_refused_in_utf16_and_utf32(tmp_path, encoding, bom):
+    """A GE protocol tar's session.xml goes to the XML parser whatever its encoding: the refusal must see it."""
+    import io
+    import tarfile
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("ofsep-presets-must-never-read-this", encoding="utf-8")
+    text = XXE.format(encoding=encoding.replace("LE", "").replace("BE", ""), secret=secret)
+    session = text.replace("SOAP-ENV:Envelope", "session").encode(encoding.lower())  # utf-16/32: with a BOM
+    assert (session[:2] in (b"\xff\xfe", b"\xfe\xff") or session[:4] == b"\x00\x00\xfe\xff") == bom
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in (("exam/session.xml", session), ("exam/s1/LxProtocol", b'set PSEQ "SPGR"\n')):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path = tmp_path / "evil.tar"
+    path.write_bytes(buffer.getvalue())
+    result = run("inspect", "--format", "json", str(path))
+    assert result.exit_code == 2, result.output
+    assert "DOCTYPE or ENTITY declaration refused" in result.stderr
+    assert "must-never-read" not in result.output
+
+
+def test_encrypted_zip_says_so(tmp_path):
+    import zipfile
+
+    path = tmp_path / "exam.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("IM0001", b"\0" * 128 + b"DICM" + b"\0" * 200)
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set "encrypted" (bit 0) in both headers
+        at = data.index(signature) + offset
+        data[at] |= 0x01
+    path.write_bytes(bytes(data))
+    result = run("inspect", str(path))
+    assert result.exit_code == 2
+    assert "encrypted zip: cannot be read, export without a password" in result.stderr

@@ -347,3 +347,17 @@ def test_field_strength_of_an_xa30_protocol_without_flnominalb0():
     assert acq.get("field_strength_t") == sidecar["MagneticFieldStrength"]
     assert "lFrequency" in acq.provenance["field_strength_t"]
     assert abs(values["sTXSPEC.asNucleusInfo[0].lFrequency"] / 1e6 - sidecar["ImagingFrequency"]) < 1e-3
+
+
+def test_xa_fat_water_contrast_as_the_printout_says():
+    # XA61 printout: DWI "Fat-Water Contrast SPAIR", T1w and GRE-ME "Fat-Water Contrast Standard"
+    acquisitions = _acquisitions(CIMAX)
+    assert acquisitions["DWI"].get("fat_suppression") == "spair"
+    assert acquisitions["T1w"].get("fat_suppression") == "none"
+    assert acquisitions["GRE-ME"].get("fat_suppression") == "none"
+
+
+def test_enhanced_dicom_without_partial_fourier_says_full_k_space():
+    # raw header: (0018,9081) CS [NO] in the Elition X TSE; the Philips classic DTI says [YES] (fraction unsaid)
+    assert _one("Philips/ElitionX_enh_T1W_TSE_2D").get("partial_fourier") == 1.0
+    assert _one("Philips/Ingenia_classic_DTI_Biobank_2mm_full").get("partial_fourier") is None

@@ -101,6 +101,8 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
             refused.setdefault(reason, []).append(info.filename)
         else:
             safe.append(Member(str(path), info.filename))
+    if not safe and "encrypted" in refused:  # say why nothing can be read, not "no DICOM file inside"
+        raise ReadError(f"{path}: encrypted zip: cannot be read, export without a password")
     warnings = [
         f"{path}: {len(names)} member(s) not read ({reason}), e.g. {names[0]!r}" for reason, names in refused.items()
     ]

@@ -682,6 +682,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             acq.set("parallel_factor_slice", _float(out_of_plane), src("ParallelReductionFactorOutOfPlane"))
     if vendor == "ge":
         _ge_private(ds, acq, src, kind)
+    if str(_first(ds, "MRModifierSequence", "PartialFourier") or "").upper() == "NO":
+        # Only "NO" tells a fraction (1.0, full k-space); "YES" leaves the fraction unsaid.
+        acq.set("partial_fourier", 1.0, src("PartialFourier=NO"))
     transfer = str(_first(ds, "MRImagingModifierSequence", "MagnetizationTransfer") or "").upper()
     if transfer in ("NONE", "ON_RESONANCE", "OFF_RESONANCE"):
         acq.set("magnetization_transfer", transfer != "NONE", src(f"MagnetizationTransfer={transfer}"))

@@ -1,0 +1,177 @@
+"""Fetch a study from a PACS for `check`: `pacs://AET@host:port/STUDY_UID` (C-GET) and `dicomweb://…` (WADO-RS).
+
+Both land in a spool folder (spool.py: safe names, atomic, bounded) that `check` then reads like any DICOM folder,
+so a pulled study is checked exactly as the same files on disk. DICOMweb asks for the study's *metadata* only
+(headers as DICOM JSON, no pixel data): that is everything a protocol check reads. Networking is pynetdicom's and
+dicomweb-client's; nothing here speaks a protocol by hand.
+
+URL forms:
+  pacs://PEER_AET@HOST:PORT/STUDY_UID[?aet=OUR_AET]
+  dicomweb://HOST:PORT/BASE/PATH/studies/STUDY_UID     (dicomwebs:// for HTTPS)
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from .errors import OfsepError
+from .spool import Spool, SpoolFull
+
+SCHEMES = ("pacs://", "dicomweb://", "dicomwebs://")
+DEFAULT_AET = "OFSEP-PRESETS"
+# What a dummy run holds, asked for by C-GET (a requestor may offer at most 128 presentation contexts).
+GET_SOP_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR Image Storage
+    "1.2.840.10008.5.1.4.1.1.4.3",  # Enhanced MR Color Image Storage
+    "1.2.840.10008.5.1.4.1.1.4.4",  # Legacy Converted Enhanced MR Image Storage
+    "1.2.840.10008.5.1.4.1.1.4.2",  # MR Spectroscopy Storage
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image Storage
+    "1.2.840.10008.5.1.4.1.1.11.1",  # Grayscale Softcopy Presentation State Storage
+    "1.2.840.10008.5.1.4.1.1.88.11",  # Basic Text SR
+    "1.2.840.10008.5.1.4.1.1.88.22",  # Enhanced SR
+    "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
+    "1.2.840.10008.5.1.4.1.1.66",  # Raw Data Storage
+    "1.3.12.2.1107.5.9.1",  # Siemens CSA Non-Image Storage (protocol objects of a dummy run)
+)
+
+
+class PullError(OfsepError):
+    """The study could not be fetched: the message names the peer and what it said."""
+
+
+def is_remote(ref: str) -> bool:
+    return ref.lower().startswith(SCHEMES)
+
+
+@dataclass(frozen=True)
+class Remote:
+    scheme: str
+    host: str
+    port: int
+    study: str
+    peer_aet: str = ""
+    our_aet: str = DEFAULT_AET
+    base: str = ""
+
+    @property
+    def label(self) -> str:
+        """The URL without credentials or query, as the report names its source."""
+        if self.scheme == "pacs":
+            return f"pacs://{self.peer_aet}@{self.host}:{self.port}/{self.study}"
+        return f"{self.scheme}://{self.host}:{self.port}{self.base}/studies/{self.study}"
+
+
+def parse(ref: str) -> Remote:
+    parts = urlsplit(ref)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if scheme == "pacs":
+        study = parts.path.strip("/")
+        if not parts.username or not parts.hostname or not port or not study:
+            raise PullError(f"{ref!r}: write pacs://PEER_AET@HOST:PORT/STUDY_INSTANCE_UID")
+        ours = parse_qs(parts.query).get("aet", [DEFAULT_AET])[0]
+        return Remote("pacs", parts.hostname, port, study, parts.username, ours)
+    path = parts.path.rstrip("/")
+    base, sep, study = path.rpartition("/studies/")
+    if not parts.hostname or not sep or not study or "/" in study:
+        raise PullError(f"{ref!r}: write {scheme}://HOST:PORT/BASE/studies/STUDY_INSTANCE_UID")
+    return Remote(scheme, parts.hostname, port or (443 if scheme == "dicomwebs" else 80), study, base=base)
+
+
+def fetch(ref: str, dest: Path, timeout: float = 120.0) -> Remote:
+    """Fetch the study `ref` names into the spool folder `dest`; returns what was fetched."""
+    remote = parse(ref)
+    spool = Spool(dest)
+    pull = _c_get if remote.scheme == "pacs" else _wado_metadata
+    count = pull(remote, spool, timeout)
+    if count == 0:
+        raise PullError(f"{remote.label}: the peer sent no instance of that study")
+    return remote
+
+
+def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, build_role, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
+
+    ae = AE(ae_title=remote.our_aet)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    for uid in GET_SOP_CLASSES:
+        ae.add_requested_context(uid, ALL_TRANSFER_SYNTAXES[:6])
+    roles = [build_role(uid, scp_role=True) for uid in GET_SOP_CLASSES]
+    stored = [0]
+
+    def store(event) -> int:
+        ds = event.dataset
+        try:
+            spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"),
+                        event.request.AffectedSOPInstanceUID, event.encoded_dataset(include_meta=True))
+        except SpoolFull:
+            return 0xA700
+        stored[0] += 1
+        return 0x0000
+
+    assoc = ae.associate(remote.host, remote.port, ae_title=remote.peer_aet, ext_neg=roles,
+                         evt_handlers=[(evt.EVT_C_STORE, store)])
+    if not assoc.is_established:
+        raise PullError(f"{remote.label}: the PACS did not accept an association from {remote.our_aet}")
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = remote.study
+    failure = None
+    try:
+        for status, _ in assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet):
+            if status is None:
+                failure = "no answer (timeout)"
+            elif status.Status not in (0x0000, 0xFF00, 0xFF01) and not 0xB000 <= status.Status <= 0xBFFF:
+                failure = f"C-GET status 0x{status.Status:04X}"
+    finally:
+        assoc.release()
+    if failure and not stored[0]:
+        raise PullError(f"{remote.label}: {failure}")
+    return stored[0]
+
+
+def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
+    try:
+        import requests
+        from dicomweb_client.api import DICOMwebClient
+    except ImportError:
+        raise PullError("dicomweb:// needs dicomweb-client: pip install 'ofsep-presets[pacs]'") from None
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    http = "https" if remote.scheme == "dicomwebs" else "http"
+    client = DICOMwebClient(url=f"{http}://{remote.host}:{remote.port}{remote.base}", timeout=timeout)
+    try:
+        metadata = client.retrieve_study_metadata(remote.study)
+    except requests.RequestException as error:
+        raise PullError(f"{remote.label}: {error}") from None
+    count = 0
+    for item in metadata:
+        ds = Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
+        for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
+            if keyword in ds:
+                del ds[keyword]
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.4")
+        meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID", "")
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta = meta
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        try:
+            spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"),
+                        buffer.getvalue())
+        except SpoolFull as full:
+            raise PullError(f"{remote.label}: {full}") from None
+        count += 1
+    return count
