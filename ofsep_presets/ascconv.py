@@ -289,6 +289,18 @@ def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> Non
         acq.set("multiband_factor", factor, f"{provenance} (CMRR multiband WIP parameter)")
 
 
+def coils(values: dict[str, Any]) -> str | None:
+    """The receive coils a protocol selects (their tCoilID, e.g. "Head_32", "HeadNeck_64 Spine_32")."""
+    found = sorted(
+        {
+            str(v)
+            for k, v in values.items()
+            if k.startswith("sCoilSelectMeas.aRxCoilSelectData") and k.endswith(".tCoilID")
+        }
+    )
+    return " ".join(found) or None
+
+
 def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:
     """Field strength and software baseline, where a protocol export states them."""
     b0 = values.get("sProtConsistencyInfo.flNominalB0")

@@ -126,13 +126,7 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisit
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
     set_family(acq, where, sequence_name=str(values.get("tSequenceFileName", "")), description=name)
-    coils = sorted(
-        {
-            str(v)
-            for k, v in values.items()
-            if k.startswith("sCoilSelectMeas.aRxCoilSelectData") and k.endswith(".tCoilID")
-        }
-    )
-    if coils:
-        acq.context["coil"] = " ".join(coils)
+    coil = ascconv.coils(values)
+    if coil:
+        acq.context["coil"] = coil
     return acq
