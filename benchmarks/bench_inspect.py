@@ -1,6 +1,8 @@
-"""DICOM scan benchmark: `inspect` against a naive pydicom loop (and dicompare's loader when installed).
+"""DICOM scan benchmark: `inspect` against a naive pydicom loop, dcm2niix (sidecars only, when installed: Debian
+`dcm2niix`), the raw-read floor (the first 16 KB of every file) and dicompare's loader (when installed).
 
-    python benchmarks/bench_inspect.py [--files 20000] [--folder DIR]
+    apt-get install dcm2niix        # once, to have the C tool people already use beside us
+    python benchmarks/bench_inspect.py [--files 20000] [--folder DIR] [--no-dicompare]
 
 Builds (once, in --folder) a synthetic exam from the fixture series: copies of real headers with new UIDs, so
 every copy is its own instance of a real series; pixel data is dropped to keep the exam small on disk (neither
@@ -94,6 +96,28 @@ def checked(folder: Path) -> str:
     return report.status
 
 
+def floor(files: list[Path]) -> int:
+    """The I/O floor: read the first 16 KB of every file (where every header a check needs sits)."""
+    for path in files:
+        with open(path, "rb") as handle:
+            handle.read(16384)
+    return len(files)
+
+
+def dcm2niix(folder: Path) -> bool:
+    """dcm2niix writing BIDS sidecars only (`-b o`, no NIfTI), one core as it runs by default."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    tool = shutil.which("dcm2niix")
+    if tool is None:
+        return False
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([tool, "-b", "o", "-z", "n", "-o", out, str(folder)], capture_output=True, check=False)
+    return True
+
+
 def dicompare_loader(folder: Path):
     try:
         import dicompare  # noqa: F401
@@ -123,6 +147,14 @@ def main() -> None:
     status = checked(args.folder)
     rows.append((f"ofsep-presets check, JSON + HTML ({status})", time.perf_counter() - start))
     start = time.perf_counter()
+    if dcm2niix(args.folder):
+        rows.append(("dcm2niix -b o (sidecars only)", time.perf_counter() - start))
+    else:
+        print("dcm2niix not installed: `apt-get install dcm2niix` to compare with it")
+    start = time.perf_counter()
+    floor(files)
+    rows.append(("raw-read floor: first 16 KB of every file", time.perf_counter() - start))
+    start = time.perf_counter()
     if args.no_dicompare:
         pass
     elif dicompare_loader(args.folder) is not None:
@@ -133,7 +165,12 @@ def main() -> None:
     print(f"{'run':48s} {'seconds':>8s} {'files/s':>9s} {'vs naive':>9s}")
     for name, seconds in rows:
         print(f"{name:48s} {seconds:8.2f} {len(files) / seconds:9.0f} {base / seconds:8.2f}x")
-    print(f"check / inspect: {rows[2][1] / rows[1][1]:.2f}")
+    times = dict(rows)
+    inspect_s = rows[1][1]
+    print(f"check / inspect: {rows[2][1] / inspect_s:.2f}")
+    if "dcm2niix -b o (sidecars only)" in times:
+        print(f"inspect / dcm2niix: {inspect_s / times['dcm2niix -b o (sidecars only)']:.2f} (below 1: faster)")
+    print(f"inspect / raw-read floor: {inspect_s / times['raw-read floor: first 16 KB of every file']:.1f}")
 
 
 if __name__ == "__main__":

@@ -33,12 +33,9 @@ from typing import Any
 
 from . import __version__
 from .auditfolder import MARK, SITES, AuditFolder
-from .cache import Cache, fingerprint, page_digest
-from .check import RANK, check
+from .cache import RANK, Cache, fingerprint, page_digest
 from .errors import OfsepError
 from .executor import executor as make_executor
-from .readers import inspect_path
-from .report import to_json as report_json
 from .spec import Spec
 
 FILES = ("audit.html", "audit.csv", "audit.json")
@@ -158,6 +155,25 @@ def page_name(site_id: str) -> str:
 
 
 # -- work done where the executor runs it ---------------------------------------------------------------------
+# The readers and the checker are imported when a site is first checked: a warm re-run loads neither.
+def inspect_path(path: Path) -> Any:
+    from .readers import inspect_path as read
+
+    return read(path)
+
+
+def check(inspections: Any, spec: Spec) -> Any:
+    from .check import check as run_check
+
+    return run_check(inspections, spec)
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    from .report import to_json
+
+    return to_json(report)
+
+
 @cache
 def _spec(ref: str) -> Spec:
     from .spec import load_spec
@@ -519,6 +535,7 @@ def _plots(sites: list[Site], sequences: list[str]) -> list[dict[str, Any]]:
         for p in points:
             p["x"] = round(PLOT_LEFT + (p["value"] - low) / (high - low) * span, 1)
             p["y"] = LANE * vendors.index(p["vendor"]) + LANE // 2 + 4
+        points = _merge_dots(points)
         ticks = [low + pad, (low + high) / 2, high - pad] if len(set(values)) > 1 else [values[0]]
         plots.append(
             {
@@ -536,6 +553,24 @@ def _plots(sites: list[Site], sequences: list[str]) -> list[dict[str, Any]]:
             }
         )
     return plots
+
+
+def _merge_dots(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sites at the same place with the same verdict share one dot (larger, its title naming them): a cohort's
+    sites mostly run the same protocol values, and a thousand overlapping dots cost a browser for nothing."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault((p["x"], p["y"], p["status"], p["value"], p["rule"]), []).append(p)
+    merged = []
+    for members in groups.values():
+        first = dict(members[0])
+        names = [m["site"] for m in members]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        first["label"] = names[0] if len(names) == 1 else f"{len(names)} sites ({', '.join(names[:5])}{more})"
+        first["r"] = round(min(4 * len(names) ** 0.5, 9), 1)
+        first["sites"] = len(names)
+        merged.append(first)
+    return merged
 
 
 OPEN_LIMIT = 50  # above this many sites, every site's findings start folded (the page stays quick to open)

@@ -2,7 +2,10 @@
 
 Acquisitions meet through the spec's sequences, so a Siemens MPRAGE is compared with a Philips 3D T1-TFE even
 though no name or vendor term is shared; acquisitions no sequence takes are paired by identical name. Values are
-compared with the same noise tolerance as `check` (0.03 and 0.030001 are the same TR).
+compared with the same noise tolerance as `check` (0.03 and 0.030001 are the same TR). Only what both sides state
+and mean alike can differ: a value stated on one side only is its own group, and a parameter whose meaning differs
+by vendor (a Philips IR-TFE "TR" is the echo spacing, a Siemens MPRAGE TR the interval between inversions) is
+shown side by side with the caveat the vendor vocabularies state (protocol_spec/vendors/*.yaml `meanings`).
 """
 
 from __future__ import annotations
@@ -12,14 +15,24 @@ from typing import Any
 
 from . import __version__
 from .acquisition import Acquisition, Inspection
+from .check import _without_duplicates as prepared
 from .check import field_class, scanner_of, vendor_view
 from .match import match
 from .report import _show, page, safe_cells
 from .rules import Constraint
 from .spec import Spec
 from .textsafe import printable, strict_json
+from .vendors import all_vendors
 
-SKIP = {"manufacturer", "model", "software_version", "series_description", "series_number", "acquisition_time"}
+SKIP = {
+    "manufacturer",
+    "model",
+    "software_version",
+    "field_strength_t",
+    "series_description",
+    "series_number",
+    "acquisition_time",
+}
 
 
 @dataclass
@@ -29,6 +42,17 @@ class Difference:
     b: Any
     a_console: str
     b_console: str
+    caveat: str = ""  # set when the two vendors mean different things by this parameter
+
+
+@dataclass
+class OneSided:
+    """A value one side states and the other does not: neither the same nor a difference."""
+
+    param: str
+    side: str  # "A" or "B"
+    value: Any
+    console: str
 
 
 @dataclass
@@ -38,6 +62,8 @@ class Pair:
     b: Acquisition | None
     differences: list[Difference] = field(default_factory=list)
     same: list[str] = field(default_factory=list)
+    caveats: list[Difference] = field(default_factory=list)  # side by side, not counted as differences
+    one_sided: list[OneSided] = field(default_factory=list)
 
 
 @dataclass
@@ -58,30 +84,54 @@ def _console(vendor: str | None, param: str, value: Any, acq: Acquisition) -> st
     return f"{label}: {shown}" if label and shown else ""
 
 
-def diff(a: Acquisition, b: Acquisition) -> tuple[list[Difference], list[str]]:
-    differences, same = [], []
+def caveat(a: Acquisition, b: Acquisition, param: str) -> str:
+    """Why `param` cannot be compared across these two vendors (their consoles mean different things by it, as
+    protocol_spec/vendors/*.yaml `meanings` state), or "" when it means the same on both."""
+    va, vb = a.get("manufacturer"), b.get("manufacturer")
+    if va == vb:
+        return ""
+    vendors = all_vendors()
+    said = []
+    for vendor, acq in ((va, a), (vb, b)):
+        meaning = vendors[vendor].meaning(param, acq.get("sequence_family")) if vendor in vendors else None
+        said.append(meaning.means.get("en", "") if meaning else "")
+    if not any(said) or said[0] == said[1]:
+        return ""
+    return " | ".join(f"{v}: {m}" for v, m in zip((va, vb), said, strict=True) if m)
+
+
+def diff(a: Acquisition, b: Acquisition) -> tuple[list[Difference], list[str], list[Difference], list[OneSided]]:
+    """(differences, same, caveats, one-sided): only values both sides state and mean alike can differ."""
+    differences, same, caveats, one_sided = [], [], [], []
     for param in sorted((set(a.params) | set(b.params)) - SKIP):
         va, vb = a.get(param), b.get(param)
-        if va is not None and vb is not None:
-            expected = tuple(vb) if isinstance(vb, list) else vb
-            if Constraint(param, "eq", expected, "compare").evaluate(va) == "pass":
-                same.append(param)
-                continue
-        differences.append(
-            Difference(
-                param,
-                va,
-                vb,
-                _console(a.get("manufacturer"), param, va, a),
-                _console(b.get("manufacturer"), param, vb, b),
-            )
+        if va is None or vb is None:
+            side, acq, value = ("A", a, va) if vb is None else ("B", b, vb)
+            one_sided.append(OneSided(param, side, value, _console(acq.get("manufacturer"), param, value, acq)))
+            continue
+        item = Difference(
+            param,
+            va,
+            vb,
+            _console(a.get("manufacturer"), param, va, a),
+            _console(b.get("manufacturer"), param, vb, b),
         )
-    return differences, same
+        item.caveat = caveat(a, b, param)
+        if item.caveat:
+            caveats.append(item)
+            continue
+        expected = tuple(vb) if isinstance(vb, list) else vb
+        if Constraint(param, "eq", expected, "compare").evaluate(va) == "pass":
+            same.append(param)
+        else:
+            differences.append(item)
+    return differences, same, caveats, one_sided
 
 
 def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name: str, b_name: str) -> Comparison:
     sides = []
     for inspections in (left, right):
+        inspections = prepared(inspections)  # the same de-duplication as check
         scanner = scanner_of(inspections)
         acquisitions = [x for i in inspections for x in i.acquisitions]
         sides.append(
@@ -114,7 +164,7 @@ def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name:
         pairs.append(Pair(x.name, None, x))
     for p in pairs:
         if p.a is not None and p.b is not None:
-            p.differences, p.same = diff(p.a, p.b)
+            p.differences, p.same, p.caveats, p.one_sided = diff(p.a, p.b)
     return Comparison(a_name, b_name, sa, sb, pairs)
 
 
@@ -139,6 +189,21 @@ def to_json(c: Comparison) -> dict[str, Any]:
                     for d in p.differences
                 ],
                 "same": p.same,
+                "side_by_side": [
+                    {
+                        "param": d.param,
+                        "a": d.a,
+                        "b": d.b,
+                        "a_console": d.a_console or None,
+                        "b_console": d.b_console or None,
+                        "caveat": d.caveat,
+                    }
+                    for d in p.caveats
+                ],
+                "one_side_only": [
+                    {"param": o.param, "side": o.side, "value": o.value, "console": o.console or None}
+                    for o in p.one_sided
+                ],
             }
             for p in c.pairs
         ],
@@ -170,6 +235,13 @@ def to_table(c: Comparison, colour: bool = False) -> str:
             consoles = f"   [{d.a_console or '—'} | {d.b_console or '—'}]" if d.a_console or d.b_console else ""
             text = f"    {d.param}: {_show(d.a)} → {_show(d.b)}{consoles}"
             lines.append(click.style(text, fg="red") if colour else text)
+        if p.caveats:
+            lines.append("  side by side, not compared (the vendors mean different things):")
+            for d in p.caveats:
+                lines.append(f"    {d.param}: A {_show(d.a)} | B {_show(d.b)} — {d.caveat}")
+        if p.one_sided:
+            shown = ", ".join(f"{o.param} {_show(o.value)} ({o.side})" for o in p.one_sided)
+            lines.append(f"  stated on one side only: {shown}")
     lines.append("")
     lines.append("Same." if c.same else "Different.")
     return "\n".join(lines) + "\n"
@@ -181,14 +253,22 @@ def to_csv(c: Comparison) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["key", "a", "b", "param", "a_value", "b_value", "a_console", "b_console"])
+    writer.writerow(["key", "a", "b", "param", "a_value", "b_value", "a_console", "b_console", "kind", "caveat"])
     for p in c.pairs:
-        if not p.differences:
-            writer.writerow(safe_cells([p.key, p.a.name if p.a else "", p.b.name if p.b else "", "", "", "", "", ""]))
+        a, b = (p.a.name if p.a else ""), (p.b.name if p.b else "")
+        if not p.differences and not p.caveats and not p.one_sided:
+            writer.writerow(safe_cells([p.key, a, b, "", "", "", "", "", "", ""]))
         for d in p.differences:
             writer.writerow(
-                safe_cells([p.key, p.a.name, p.b.name, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console])
+                safe_cells([p.key, a, b, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console, "difference", ""])
             )
+        for d in p.caveats:
+            row = [p.key, a, b, d.param, _show(d.a), _show(d.b), d.a_console, d.b_console, "side by side", d.caveat]
+            writer.writerow(safe_cells(row))
+        for o in p.one_sided:
+            values = (_show(o.value), "") if o.side == "A" else ("", _show(o.value))
+            consoles = (o.console, "") if o.side == "A" else ("", o.console)
+            writer.writerow(safe_cells([p.key, a, b, o.param, *values, *consoles, "one side only", ""]))
     return out.getvalue()
 
 

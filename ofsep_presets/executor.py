@@ -17,6 +17,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
 
@@ -48,22 +49,30 @@ class _Windowed:
     def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
         raise NotImplementedError
 
-    def result(self, future: Any) -> Any:
+    def result(self, fn: Callable[[Any], Any], item: Any, future: Any) -> Any:
         raise NotImplementedError
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        pending: deque[Any] = deque()
+        pending: deque[tuple[Any, Any]] = deque()
         source = iter(items)
         for item in source:
-            pending.append(self.submit(fn, item))
+            pending.append((item, self.submit(fn, item)))
             if len(pending) >= self.window:
                 break
         while pending:
-            future = pending.popleft()
-            for item in source:  # refill before waiting, so the workers never idle on our writing
-                pending.append(self.submit(fn, item))
+            item, future = pending.popleft()
+            for more in source:  # refill before waiting, so the workers never idle on our writing
+                pending.append((more, self.submit(fn, more)))
                 break
-            yield self.result(future)
+            result, restarted = self.result(fn, item, future)
+            if restarted:  # the pool was replaced: what was in flight in the old one goes again
+                pending = deque((i, self.submit(fn, i)) for i, _ in pending)
+            yield result
+
+
+def died(item: Any) -> dict[str, Any]:
+    """The result of a site whose check killed its worker process (a signal, the kernel's out-of-memory killer)."""
+    return {"report": None, "error": "the worker process checking this site died (killed, or out of memory)"}
 
 
 class Local(_Windowed):
@@ -78,8 +87,23 @@ class Local(_Windowed):
         assert self.pool is not None
         return self.pool.submit(fn, item)
 
-    def result(self, future: Future[Any]) -> Any:
-        return future.result()
+    def result(self, fn: Callable[[Any], Any], item: Any, future: Future[Any]) -> tuple[Any, bool]:
+        """The item's result; when a worker died, the pool is replaced and the item tried once alone, so the
+        site that kills a worker is named and the innocent ones that shared the pool are checked again."""
+        try:
+            return future.result(), False
+        except BrokenProcessPool:
+            self._restart()
+            try:
+                return self.pool.submit(fn, item).result(), True  # type: ignore[union-attr]
+            except BrokenProcessPool:
+                self._restart()
+                return died(item), True
+
+    def _restart(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = ProcessPoolExecutor(max_workers=self.jobs)
 
     def __enter__(self) -> Local:
         self.pool = ProcessPoolExecutor(max_workers=self.jobs)
@@ -101,8 +125,11 @@ class Dask(_Windowed):
         # pure=False: the same site checked twice (files changed in between) is two tasks, not one cached result
         return self.client.submit(fn, item, pure=False)
 
-    def result(self, future: Any) -> Any:
-        return future.result()
+    def result(self, fn: Callable[[Any], Any], item: Any, future: Any) -> tuple[Any, bool]:
+        try:
+            return future.result(), False
+        except Exception:  # noqa: BLE001 - e.g. KilledWorker: Dask retried the site and its workers kept dying
+            return died(item), False
 
     def __enter__(self) -> Dask:
         try:

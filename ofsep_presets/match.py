@@ -333,7 +333,10 @@ def score(
     slot = _slot_weightings(seq.hints)
     if stated and slot and not stated & slot:
         vetoed(f"name says {'/'.join(sorted(stated))}, not {'/'.join(sorted(slot))}")
-    _echo_class(acq, families, vetoed)
+    # A name stating T2* (BIDS `_T2star`, "T2* FFE") is the statement to believe: a sidecar may give only the first
+    # echo of a combined multi-echo image (spine-generic's Philips "sSUM"), which says nothing of the rest.
+    if not ("T2*" in stated or (tail and tail in seq.bids) or bids_suffix(acq.name) == "MEGRE"):
+        _echo_class(acq, families, vetoed)
     b_values = acq.get("b_values")
     if "epi_dwi" in families and b_values is not None and max(b_values) <= 0:
         vetoed("b = 0 only: no diffusion weighting")
@@ -385,11 +388,10 @@ def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:
     echoes = acq.get("echo_times_ms") or []
     if len(echoes) > 1:
         te = max(echoes)  # a multi-echo GRE (MEDIC, MERGE, mFFE) is judged by its T2*-weighted later echoes
+    elif family == "gre" and (acq.get("echo_train_length") or 1) > 1:
+        return  # a gradient echo's echo train is its echoes: multi-echo, its later echoes untold
     limit = evidence().t2star_min_te_ms
-    # A BIDS file named T2star / MEGRE is T2*-weighted by the dataset's own statement: its sidecar may state only
-    # the first echo of a combined multi-echo image (spine-generic's Philips "sSUM"), which says nothing of the rest.
-    stated_t2star = re.search(r"_(?:T2star|MEGRE)$", acq.name) is not None and _bids_key(acq) is not None
-    if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit and not stated_t2star:
+    if set(families) <= T2STAR_FAMILIES and family == "gre" and te < limit:
         vetoed(f"TE {te:g} ms: a T1-weighted spoiled gradient echo, not a T2*")
         return
     if set(families) <= T1_FAMILIES and family == "spgr" and te >= limit:
@@ -491,9 +493,10 @@ def match(
         value, reasons, _ = table[(position, seq_id)]
         result.matches.setdefault(seq_id, []).append(Match(seq_id, acquisitions[position], position, value, reasons))
     _repeats_out_of_optional_slots(result, spec)
-    taken = {m.position: m for ms in result.matches.values() for m in ms}
+    taken = {m.position for ms in result.matches.values() for m in ms}
+    listed = {id(u.acquisition) for u in result.details}  # repeats taken out of a slot are listed already
     for position in free:
-        if position not in taken:
+        if position not in taken and id(acquisitions[position]) not in listed:
             result._leave(_why_unmatched(acquisitions[position], position, sequences, table, result, p["threshold"]))
     for ms in result.matches.values():
         ms.sort(key=lambda m: m.position)
@@ -519,7 +522,11 @@ def _bids_key(acq: Acquisition) -> str | None:
 
 
 def _protocol_name(acq: Acquisition) -> str:
-    text = (acq.get("series_description") or acq.name).lower()
+    """The series' own name without its series number, BIDS run and repeat marks ("5 T1 MPRAGE (2)" → "t1 mprage").
+
+    The file or series name, not the description alone: BIDS files of MT-on and MT-off scans may share one
+    description ("Axi_3D_FFE_MTC") while their names say which is which."""
+    text = re.sub(r"(?:^|_)run-\d+(?=_|$)", "", acq.name).lower()
     text = re.sub(r"^\s*\d+\s+", "", text)
     text = re.sub(r"(?:[_\s-]*(?:\(\d+\)|rpt|repeat|repeated|bis|run-?\d+|_\d+))+\s*$", "", text)
     return re.sub(r"[\s_-]+", " ", text).strip()

@@ -33,7 +33,8 @@ GENERATOR = re.compile(r"ofsep-presets \d+(\.\d+)*\S*")
 CSV_HEADERS = (
     "sequence,required,sequence_status,matched,param,rule,observed,status,severity,source,vendor_label,"
     "vendor_value,provenance",
-    "key,a,b,param,a_value,b_value,a_console,b_console",
+    "key,a,b,param,a_value,b_value,a_console,b_console",  # compare before the kind/caveat columns
+    "key,a,b,param,a_value,b_value,a_console,b_console,kind,caveat",
 )
 _CHECK_TABLE_HEAD = re.compile(r"[^\n·]+ · [^\n]+ · [^\n]+")
 

@@ -38,6 +38,20 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Meaning:
+    """What a canonical parameter means on one vendor's console where another vendor's same word means otherwise
+    (a Philips 3D T1-TFE "TR" is the echo spacing; a Siemens MPRAGE TR the interval between inversions)."""
+
+    param: str
+    means: dict[str, str]
+    source: str
+    families: tuple[str, ...] = ()  # only for these sequence families; empty = always
+
+    def applies(self, param: str, family: str | None) -> bool:
+        return param == self.param and (not self.families or family in self.families)
+
+
+@dataclass(frozen=True)
 class Vendor:
     id: str
     name: str
@@ -47,6 +61,10 @@ class Vendor:
     families: dict[str, tuple[str, ...]]
     words: dict[str, dict[str, str]]
     cards: tuple[Card, ...]
+    meanings: tuple[Meaning, ...] = ()
+
+    def meaning(self, param: str, family: str | None) -> Meaning | None:
+        return next((m for m in self.meanings if m.applies(param, family)), None)
 
     def fields(self) -> list[Field]:
         return [f for card in self.cards for f in card.fields]
@@ -69,6 +87,10 @@ def _load(path) -> Vendor:
         families={k: tuple(v) for k, v in data.get("families", {}).items()},
         words={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("words", {}).items()},
         cards=tuple(Card(card["card"], tuple(_field(f) for f in card["fields"])) for card in data["cards"]),
+        meanings=tuple(
+            Meaning(m["param"], dict(m["means"]), str(m["source"]), tuple(m.get("families", [])))
+            for m in data.get("meanings", [])
+        ),
     )
 
 

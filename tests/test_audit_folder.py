@@ -330,3 +330,22 @@ def test_a_crash_inside_check_on_one_site_is_that_sites_error_and_the_others_are
     assert by_id["sub-mgh"]["verdict"] == "fail" and by_id["sub-poly"]["report"] is not None
     assert sorted(p.name for p in (out / "sites").iterdir()) == ["sub-mgh.html", "sub-poly.html"]
     assert "sub-unf" in result.stderr
+
+
+def test_a_site_that_kills_its_worker_process_is_named_and_the_others_are_checked(tmp_path, monkeypatch):
+    real = audit_module.check
+    parent = os.getpid()
+
+    def killing(inspections, spec):
+        if any("sub-unf" in i.source for i in inspections) and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)  # the kernel's OOM killer does the same to a worker
+        return real(inspections, spec)
+
+    monkeypatch.setattr(audit_module, "check", killing)  # worker processes are forked from this one
+    out = tmp_path / "out"
+    sites = [str(DATASET / "sub-poly"), str(DATASET / "sub-unf"), str(MGH), str(DATASET / "sub-ucl")]
+    result = _audit(*sites, "--spec", "spine-generic", "--out", str(out), "--jobs", "2")
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    by_id = {s["id"]: s for s in json.loads((out / "audit.json").read_text())["sites"]}
+    assert by_id["sub-unf"]["verdict"] == "unreadable" and "worker process" in by_id["sub-unf"]["error"]
+    assert all(by_id[s]["report"] is not None for s in ("sub-poly", "sub-mgh", "sub-ucl"))

@@ -333,3 +333,58 @@ def test_matching_stays_fast_on_a_large_exam(spec):
     series = [_acq(f"{k} t1_mprage_sag", sequence_family="mprage", acquisition_type="3D") for k in range(60)]
     result = match(series, spec, list(spec.sequences))
     assert len(result.matches["brain.t1_3d"]) == 1 and len(result.unmatched) == 59
+
+
+# -- compare: canonical terms that mean the same ------------------------------------------------------------------
+
+
+def test_compare_puts_vendor_meanings_side_by_side_and_one_sided_values_apart():
+    """The Philips printout of the spine-generic T1w says "Act. TR/TE (ms) 7.8 / 3.5" with "shot interval (ms)
+    2000"; the Siemens printout of the same protocol says TR 2000 ms: the same protocol, different meanings of TR."""
+    from ofsep_presets.compare import compare
+    from ofsep_presets.spec import load_spec
+
+    philips_text = pdf_text(SPINE_GENERIC["Philips R5.3"].with_suffix(".pdf"))
+    t1w = philips_text[philips_text.index("T1w 04:22.0") :]
+    assert re.search(r"Act\. TR/TE \(ms\)\s+7\.8 / 3\.5", t1w) and re.search(r"shot interval.*\n.*\(ms\)\s+2000", t1w)
+    assert _printed_step_value(SPINE_GENERIC["Siemens Prisma VE11C"].with_suffix(".pdf"), "T1w", "TR") == "2000.0"
+    left, right = (_inspections(SPINE_GENERIC[k]) for k in ("Siemens Prisma VE11C", "Philips R5.3"))
+    c = compare(left, right, load_spec("spine-generic"), "A", "B")
+    t1 = next(p for p in c.pairs if p.key == "sg.t1w")
+    side = {d.param: d for d in t1.caveats}
+    assert (side["repetition_time_ms"].a, side["repetition_time_ms"].b) == (2000.0, 7.8)
+    assert "echo spacing" in side["repetition_time_ms"].caveat and "pixel_bandwidth_hz" in side
+    assert not {"repetition_time_ms", "pixel_bandwidth_hz"} & {d.param for d in t1.differences}
+    # Stated on one side only: its own group, never a difference.
+    for p in c.pairs:
+        if p.a is None or p.b is None:
+            continue
+        one = {o.param for o in p.one_sided}
+        assert not one & {d.param for d in p.differences}
+        for o in p.one_sided:
+            stated = (p.a if o.side == "A" else p.b).get(o.param)
+            other = (p.b if o.side == "A" else p.a).get(o.param)
+            assert stated is not None and other is None
+
+
+def _printed_step_value(pdf, step: str, label: str) -> str:
+    text = pdf_text(pdf)
+    start = re.search(r"\\\\[^\n]*\\" + re.escape(step) + r"\s*\n", text).end()
+    return re.search(rf"\n{label}\s+([\d.]+) ms", text[start:]).group(1)
+
+
+def test_compare_within_one_vendor_compares_tr_as_usual_and_dedupes_like_check():
+    from ofsep_presets.compare import compare
+    from ofsep_presets.spec import load_spec
+
+    left, right = (_inspections(SPINE_GENERIC[k]) for k in ("Siemens Prisma VE11C", "Siemens Trio VB17"))
+    c = compare(left, right, load_spec("spine-generic"), "A", "B")
+    t2 = next(p for p in c.pairs if p.key == "sg.t2w")
+    assert not t2.caveats
+    # The VB17 printout: T2w TR 2000 ms where VE11C has 1500 ms (test_spine_generic reads both printouts).
+    tr = next(d for d in t2.differences if d.param == "repetition_time_ms")
+    assert (tr.a, tr.b) == (1500.0, 2000.0)
+    folder = DICOM / "GE" / "SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"  # DICOM and its dcm2niix sidecar: one series
+    spec = load_spec("ofsep-2020")
+    c = compare(_inspections(folder), _inspections(folder), spec, "A", "B")
+    assert [p.key for p in c.pairs] == ["brain.t1_3d"] and c.same

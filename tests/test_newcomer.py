@@ -211,3 +211,16 @@ def test_html_report_fits_its_cards_at_1100_px(tmp_path):
     found = re.search(r'data-layout="([^"]*)"', dom.stdout)
     assert found is not None, dom.stderr[-2000:]
     assert found.group(1) == "ok"
+
+
+def test_a_protocol_export_is_read_without_importing_the_dicom_stack():
+    """Startup (issue 15): `inspect` of one .exar1 must not pay for pydicom/numpy (about a second of imports)."""
+    exar1 = FIXTURES / "vendor-exports/siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.exar1"
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom ofsep_presets.readers import inspect_path\n"
+        f"assert inspect_path(Path({str(exar1)!r}))[0].acquisitions\n"
+        "print(sorted(m for m in ('pydicom', 'numpy') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -19,13 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydicom.tag import Tag
-
 from .. import ascconv
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 from . import dicom_scan
 from .archive import Member
+
+
+def Tag(group: int, element: int) -> int:  # noqa: N802 - pydicom's name, kept so the tag tables read as DICOM
+    """A DICOM tag as the int pydicom uses (same value, hash and comparison as pydicom.tag.Tag), without
+    importing pydicom (numpy and its pixel handlers: about a second) for a `check` of one protocol export."""
+    return (group << 16) | element
+
 
 FORMAT = "dicom"
 MAX_DECOMPRESSED = 512 * 1024 * 1024  # a gzip-wrapped DICOM larger than this is refused (decompression bomb)
@@ -188,7 +193,7 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
     if not full and sop in ENHANCED:
         return _scan_one(path, full=True)  # one file holds the whole series: read its frames
     if not full and "DiffusionBValue" not in ds and manufacturer(str(ds.get("Manufacturer", ""))) == "ge":
-        return _scan_one(path, full=True)  # a GE b0 states its b-value only in (0043,1039), past the stop
+        _add_ge_bvalue(path, ds)  # a GE b0 states its b-value only in (0043,1039), past the stop
     return FileInfo(
         path,
         sop=sop,
@@ -198,6 +203,24 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
         diffusion=tuple(_diffusion_of(ds)),
         echo_times=tuple(_echo_times_of(ds)),
     )
+
+
+def _stop_ge(tag, vr, length) -> bool:
+    return int.__ge__(tag, GE_LIMIT)
+
+
+def _add_ge_bvalue(path: Source, ds) -> None:
+    """Read on to GE's private b-value (0043,1039) only, and add it to the scanned dataset."""
+    from pydicom.filereader import read_partial
+
+    try:
+        source = _open(path)
+        with source.open("rb") if isinstance(source, Path) else source as handle:
+            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[Tag(GE_BVALUE)])
+    except Exception:  # a damaged tail: the file states no more than the scan read
+        return
+    if Tag(GE_BVALUE) in more:
+        ds[GE_BVALUE] = more[GE_BVALUE]
 
 
 def _echo_times_of(ds):
@@ -224,7 +247,7 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
     walked = dicom_scan.walk(prefix, FAST_TAGS, SCAN_LIMIT)
     if walked is None:
         return None
-    found, _ = walked
+    found, _, stop = walked
     sop = _text(found.get(0x00080016)) or _text(found.get(0x00020002))
     if sop in ENHANCED:
         return None  # frames live past the stop: the full read handles it
@@ -243,7 +266,7 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
     if b is None and vendor == "ge":
         # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
         # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
-        further = dicom_scan.walk(prefix, {GE_BVALUE}, GE_LIMIT)
+        further = dicom_scan.walk(prefix, {GE_BVALUE}, GE_LIMIT, resume=stop)
         if further is None:
             return None  # past the prefix: pydicom reads it
         b = _ge_bvalue(_text(further[0].get(GE_BVALUE)))

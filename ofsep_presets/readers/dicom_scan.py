@@ -25,8 +25,15 @@ _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 
 
-def walk(data: bytes, wanted: set[int], limit: int) -> tuple[dict[int, tuple[bytes, bytes]], str] | None:
-    """{tag: (VR, raw value)} of `wanted` tags below `limit`, and the transfer syntax; None to decline."""
+Resume = tuple[int, bool]  # where a walk stopped (offset of the first element at or past its limit), implicit VR
+
+
+def walk(
+    data: bytes, wanted: set[int], limit: int, resume: Resume | None = None
+) -> tuple[dict[int, tuple[bytes, bytes]], str, Resume] | None:
+    """{tag: (VR, raw value)} of `wanted` tags below `limit`, the transfer syntax and where the walk stopped;
+    None to decline. `resume` (a previous walk's stop) walks on from there instead of from the start, so a
+    caller that needs a few tags further on pays only for the elements in between."""
     if len(data) < 132 or data[128:132] != b"DICM":
         return None
     found: dict[int, tuple[bytes, bytes]] = {}
@@ -35,6 +42,9 @@ def walk(data: bytes, wanted: set[int], limit: int) -> tuple[dict[int, tuple[byt
     end = len(data)
     in_meta = True
     implicit = False
+    if resume is not None:
+        at, implicit = resume
+        in_meta = False
     while at + 8 <= end:
         group, element, vr = _HEAD.unpack_from(data, at)
         tag = (group << 16) | element
@@ -45,7 +55,7 @@ def walk(data: bytes, wanted: set[int], limit: int) -> tuple[dict[int, tuple[byt
             elif syntax not in EXPLICIT_LE:
                 return None
         if tag >= limit:
-            return found, syntax
+            return found, syntax, (at, implicit)
         header = _element_header(data, at, implicit)
         if header is None:
             return None
