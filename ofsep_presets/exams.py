@@ -96,9 +96,9 @@ def merge_sidecars(inspections: list[Inspection]) -> list[Inspection]:
             filled = [p for p in sidecar.params if p not in target.params]
             for param in filled:
                 target.set(param, sidecar.params[param], f"sidecar {sidecar.provenance[param]}")
+            # Only values merge: the region evidence stays the DICOM's own, so a series is placed the same
+            # whether it is read from files, with or without its sidecar, or from a PACS's metadata.
             target.context.setdefault("sidecar", sidecar.name)
-            for key, value in sidecar.context.items():
-                target.context.setdefault(key, value)
         if kept or not inspection.acquisitions:
             out.append(_view(inspection, kept))
         merged = len(inspection.acquisitions) - len(kept)

@@ -765,8 +765,6 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             fill = Acquisition(acq.name)
             values = ascconv.parse(protocol)
             ascconv.to_acquisition(values, fill, f"{here} CSA ASCCONV")
-            if "coil" not in acq.context and ascconv.coils(values):
-                acq.context["coil"] = ascconv.coils(values)
             counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
             if counted is not None and prescribed is not None and counted < prescribed:
                 # Fewer directions in the files than the protocol prescribes: the series is incomplete here.
