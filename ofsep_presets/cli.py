@@ -559,8 +559,14 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     help="Judge everything given as one exam whatever its studies (a dummy run split over studies, a demo).",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--shareable",
+    is_flag=True,
+    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
+    "'series N'); verdicts unchanged.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam, out, quiet, preset):
+def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam, out, quiet, preset, shareable):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
@@ -637,6 +643,10 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
         for exam in exams:
             report = run(exam.inspections, spec, variant=variant, field_t=field_t, forced=forced)
             report.exam = {**exam.to_json(), "of": len(every)}
+            if shareable:
+                from .shareable import Redactor
+
+                report = Redactor(documents, paths).apply(report)
             reports.append(report)
         colour = fmt == "table" and out is None and sys.stdout.isatty()
         if each:
@@ -663,8 +673,14 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     help="table, json, html (self-contained page) or csv.",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "--shareable",
+    is_flag=True,
+    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
+    "'series N'); verdicts unchanged.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def compare(a, b, spec_ref, fmt, out, quiet):
+def compare(a, b, spec_ref, fmt, out, quiet, shareable):
     """Two exports, dummy runs or presets side by side, in canonical terms and in both vendors' words.
 
     Acquisitions of A and B are matched through the spec's sequences (so a Siemens MPRAGE meets a Philips
@@ -682,6 +698,10 @@ def compare(a, b, spec_ref, fmt, out, quiet):
         if failed_a or failed_b:
             sys.exit(2)
         result = run(left, right, spec, a, b)
+        if shareable:
+            from .shareable import Redactor
+
+            result = Redactor([*left, *right], [a, b]).apply(result)
         _emit(write(result, fmt, fmt == "table" and out is None and sys.stdout.isatty()), out)
     except OfsepError as error:
         fail(error)

@@ -60,6 +60,7 @@ class SequenceView:
     stations: tuple[int, int] | None
     derived_required: tuple[str, ...]
     voxel: str
+    diffusion: bool = False  # an EPI diffusion sequence: its checklist always lists the b-values
     level: str = ""  # what the printed documents say: the spec's own word, and the group a member counts toward
     group_required: bool = False  # a member of a required either-or group ("at least 2 of")
 
@@ -74,7 +75,12 @@ class SequenceView:
         Derived starting points (basis `nominal`) stay on the exam card: they are not something to verify.
         """
         constrained = {r.param for r in self.requirements}
-        return self.requirements + [r for r in self.rows if r.basis == "suggested" and r.param not in constrained]
+        rows = self.requirements + [r for r in self.rows if r.basis == "suggested" and r.param not in constrained]
+        # A diffusion sequence always shows its b-values, to write down from the console (no source fixes them
+        # for the OFSEP DWI: the blank stays without a target).
+        if self.diffusion and "b_values" not in {r.param for r in rows}:
+            rows += [r for r in self.rows if r.param == "b_values"][:1]
+        return rows
 
 
 @dataclass
@@ -101,6 +107,8 @@ class Sheet:
     order_rules: list[str] = field(default_factory=list)
     # The variant's sourced instructions (PML surveillance: what a new lesion calls for), in this language.
     notes: list[dict[str, Any]] = field(default_factory=list)
+    dummy_run: list[str] = field(default_factory=list)  # export steps, in this language (spec `dummy_run`)
+    dummy_run_source: str | None = None
 
     @property
     def sequences(self) -> list[SequenceView]:
@@ -290,6 +298,7 @@ def sequence_view(
         voxel=units.display(voxel.value, "voxel_text", 1) if voxel else "",
         level=level,
         group_required=group_required,
+        diffusion="epi_dwi" in seq.families(),
     )
 
 
@@ -356,4 +365,20 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
     for note in notes:
         used |= set(note["sources"])
     sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
-    return Sheet(spec, vendor, field_t, variant, lang, steps, sources, order_rules, notes)
+    dummy = spec.dummy_run
+    if dummy:
+        used.add(dummy["source"])
+    sources = [{"id": sid, **spec.sources[sid]} for sid in spec.sources if sid in used]
+    return Sheet(
+        spec,
+        vendor,
+        field_t,
+        variant,
+        lang,
+        steps,
+        sources,
+        order_rules,
+        notes,
+        [_text(step, lang) or "" for step in dummy.get("steps", [])],
+        dummy.get("source"),
+    )

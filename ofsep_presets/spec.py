@@ -86,13 +86,50 @@ class Sequence:
             value = _limit_value(c)
             if value is not None and c.param not in out:
                 out[c.param] = Target(value, "requirement", c.source)
-        for name, value in self.nominal.items():
-            out[name] = Target(value, "nominal", self.nominal_source or "")
         sugg = self.suggestion(vendor, field_t)
+        for name, value in self.nominal.items():
+            if sugg is not None and name in _geometry_contradicted(self.nominal, sugg.values):
+                continue
+            out[name] = Target(value, "nominal", self.nominal_source or "")
         if sugg is not None:
             for name, value in sugg.values.items():
                 out[name] = Target(value, "suggested", sugg.source)
+        voxel = _voxel_from(out)
+        if voxel is not None:
+            out["voxel_size_mm"] = Target(voxel, "nominal", self.nominal_source or "")
         return out
+
+
+GEOMETRY = ("voxel_size_mm", "fov_mm", "matrix", "slices")
+
+
+def _geometry_contradicted(nominal: dict[str, Any], suggested: dict[str, Any]) -> set[str]:
+    """Derived geometry a real scan's values would contradict: FOV, matrix and voxel are one set, so a card never
+    pairs a derived 256 mm / 256 matrix with a scan's own FOV, nor a 1 mm derived voxel with its 3 mm slices."""
+    if any(name in suggested for name in GEOMETRY):
+        return {name for name in GEOMETRY if name not in suggested}
+    voxel, thickness = nominal.get("voxel_size_mm"), suggested.get("slice_thickness_mm")
+    if (
+        isinstance(voxel, list | tuple)
+        and len(voxel) == 3
+        and thickness is not None
+        and abs(voxel[2] - thickness) > 0.01
+    ):
+        return {"voxel_size_mm"}
+    return set()
+
+
+def _voxel_from(targets: dict[str, Target]) -> list[float] | None:
+    """Without a voxel target, FOV / matrix and the slice thickness give it (arithmetic, so `nominal`)."""
+    if "voxel_size_mm" in targets:
+        return None
+    fov, matrix, thick = (targets.get(k) for k in ("fov_mm", "matrix", "slice_thickness_mm"))
+    if not (fov and matrix and thick):
+        return None
+    try:
+        return [round(fov.value[0] / matrix.value[0], 3), round(fov.value[1] / matrix.value[1], 3), thick.value]
+    except (TypeError, IndexError, ZeroDivisionError):
+        return None
 
 
 def _limit_value(c: Constraint) -> Any:
@@ -154,6 +191,7 @@ class Spec:
     session_rules: tuple[dict[str, Any], ...] = ()
     levels: dict[str, dict[str, str]] = field(default_factory=dict)  # the spec's words for required / optional
     considerations: tuple[dict[str, Any], ...] = ()  # sourced points to weigh (not rules, never advice)
+    dummy_run: dict[str, Any] = field(default_factory=dict)  # the export steps a checklist ends with
 
     def variants(self) -> list[Variant]:
         return [v for exam in self.exams.values() for v in exam.variants.values()]
@@ -270,6 +308,7 @@ def build(doc: Any, path: Path | None = None) -> Spec:
         session_rules=tuple(doc.get("session_rules") or ()),
         levels=dict(doc.get("levels") or {}),
         considerations=tuple(doc.get("considerations") or ()),
+        dummy_run=dict(doc.get("dummy_run") or {}),
         preset=dict(doc.get("preset") or {}),
     )
 

@@ -73,6 +73,8 @@ def read_chain(ref: str | Path) -> list[SpecFile]:
     while True:
         display = display_name(path)
         raw = load_yaml(path, display)
+        if isinstance(raw, dict) and isinstance(raw.get("suggestions_file"), str):
+            _include_suggestions(raw, path, display)
         chain.append(SpecFile(path, display, raw))
         seen.add(path.resolve())
         parent = raw.get("extends") if isinstance(raw, dict) else None
@@ -91,6 +93,43 @@ def read_chain(ref: str | Path) -> list[SpecFile]:
             raise SpecError([Problem(display, line, f"more than {MAX_EXTENDS_DEPTH} levels of `extends`")])
     chain.reverse()
     return chain
+
+
+def _include_suggestions(raw: Any, path: Path, display: str) -> None:
+    """Append a generated suggestions file's `sources` and per-sequence `suggested` lists to the spec's own.
+
+    Its values keep their own file and line, so a problem in a generated block points into that file.
+    """
+    from .resources import spec_dir
+
+    line = raw.origin_of("suggestions_file")[1] if isinstance(raw, LocatedDict) else 0
+    # Beside the spec, or (a copy of a bundled spec edited elsewhere) among the bundled specs; never outside them.
+    target = None
+    for folder in (path.parent.resolve(), spec_dir().resolve()):
+        candidate = (folder / raw["suggestions_file"]).resolve()
+        if folder in candidate.parents and candidate.is_file():
+            target = candidate
+            break
+    if target is None:
+        raise SpecError(
+            [Problem(display, line, f"suggestions_file {raw['suggestions_file']!r}: no such file beside the spec")]
+        )
+    extra = load_yaml(target, display_name(target))
+    if not isinstance(extra, dict):
+        raise SpecError(
+            [Problem(display_name(target), 1, "a suggestions file is a mapping with `sources` and `sequences`")]
+        )
+    sources = raw.get("sources")
+    for sid, source in (extra.get("sources") or {}).items():
+        if isinstance(sources, dict) and sid not in sources:
+            sources[sid] = source
+    sequences = raw.get("sequences") if isinstance(raw.get("sequences"), dict) else {}
+    for seq_id, block in (extra.get("sequences") or {}).items():
+        if seq_id not in sequences:
+            raise SpecError([Problem(display_name(target), getattr(block, "line", 0), f"unknown sequence {seq_id!r}")])
+        seq = sequences[seq_id]
+        own = list(seq.get("suggested") or [])
+        seq["suggested"] = own + list((block or {}).get("suggested") or [])
 
 
 def merge(base: Any, overlay: Any) -> Any:

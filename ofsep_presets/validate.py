@@ -97,6 +97,9 @@ class _Checker:
         self._gadolinium()
         self._situations()
         self._considerations(self.doc.get("considerations") or [], "consideration")
+        dummy = self.doc.get("dummy_run")
+        if isinstance(dummy, dict) and "source" in dummy:
+            self._source(dummy, "source", dummy["source"])
         for block in (doc.get("acquisition") or {}).values():
             if isinstance(block, list):
                 for i, item in enumerate(block):

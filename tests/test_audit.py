@@ -154,6 +154,7 @@ SUFFIXES = {
     "flip-1_mt-off_MTS": "sg.gre_mt0",
 }
 
+
 def _required() -> set[str]:
     import yaml
 
@@ -161,6 +162,7 @@ def _required() -> set[str]:
 
     doc = yaml.safe_load((ROOT / "protocol_spec" / "spine-generic.yaml").read_text())
     return {seq for exam in doc["exams"].values() for v in exam["variants"].values() for seq in v["required"]}
+
 
 STATED_BY = {"MRAcquisitionType": "acquisition_type", "SliceThickness": "slice_thickness_mm"}
 
@@ -179,10 +181,7 @@ def test_the_summary_keeps_fail_missing_and_cannot_tell_apart_and_says_what_to_a
     out, result = first
     doc = json.loads((out / "audit.json").read_text())
     participants = _participants()
-    expected_missing = {
-        site: sorted(seq for seq in _required() if seq not in _sidecars(site))
-        for site in participants
-    }
+    expected_missing = {site: sorted(seq for seq in _required() if seq not in _sidecars(site)) for site in participants}
     assert {"sg.gre_mt1", "sg.gre_t1w"} <= set(expected_missing["sub-douglas"])  # the MTS files it lacks
     by_id = {s["id"]: s for s in doc["sites"]}
     for site, entry in by_id.items():

@@ -312,3 +312,41 @@ def test_every_source_a_spec_names_is_listed_by_specs_with_its_citation(spec_id)
         assert source in lines, source
         assert s.sources[source]["title"] in lines[source]
         assert "seed 00" not in lines[source]
+
+
+# -- checklists for paper (issue 12) ---------------------------------------------------------------------------------
+
+
+def test_spine_checklist_has_one_tick_per_station_and_no_flair(spec, tmp_path):
+    """Seed 001: "La totalité de la moelle en 2 ou 3 acquisitions"."""
+    out = _render(spec, tmp_path, exams=("spine",), formats=("md", "html"), langs=("en",))
+    folder = out / "siemens" / "3T" / "spine-standard"
+    md = (folder / "checklist.en.md").read_text(encoding="utf-8")
+    sagittal = md.split("## 1. Sagittal T2")[1].split("## 2.")[0]
+    assert [f"[ ] Station {n}" in sagittal for n in (1, 2, 3)] == [True, True, True]
+    assert "Station 3 (if needed)" in sagittal and "FLAIR" not in md
+    html = (folder / "checklist.en.html").read_text(encoding="utf-8")
+    assert html.count("☐ Station 1") == 3  # the three sagittal sequences (T2, STIR, T1 after gadolinium)
+
+
+def test_checklists_have_the_dicomdir_export_step_a_dwi_b_value_item_and_observed_blanks(spec, tmp_path):
+    """Seed 001: "n'oubliez pas de générer le DICOMDIR"; a DWI's b-values are written down from the console."""
+    out = _render(spec, tmp_path, exams=("brain",), variants=("standard",), formats=("md", "html", "pdf"))
+    folder = out / "siemens" / "3T" / "brain-standard"
+    md = (folder / "checklist.en.md").read_text(encoding="utf-8")
+    assert "generate the DICOMDIR" in md and "imagerie@ofsep.org" in md
+    dwi = md.split("Axial DWI + ADC map (Recommended)\n")[-1].split("## ")[0]
+    assert "| [ ] | b-values [s/mm²] |" in dwi
+    french = (folder / "checklist.fr.html").read_text(encoding="utf-8")
+    assert "DICOMDIR" in french
+    html = (folder / "checklist.en.html").read_text(encoding="utf-8")
+    items = re.findall(r'<span class="it[^"]*">☐ (?!Station)[^<]*</span>', html)
+    assert items and all(
+        "Observed: ________" in item
+        for item in items
+        if "DICOMDIR" not in item and "Dummy" not in item and "Send" not in item
+    )
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(folder / "checklist.en.pdf").pages)
+    assert "DICOMDIR" in text and "Observed" in text

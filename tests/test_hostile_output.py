@@ -290,3 +290,75 @@ def test_encrypted_zip_says_so(tmp_path):
     result = run("inspect", str(path))
     assert result.exit_code == 2
     assert "encrypted zip: cannot be read, export without a password" in result.stderr
+
+
+# -- identifying data ---------------------------------------------------------------------------------------------
+
+PATIENT = "DUPONT_Jean_19600101"
+
+
+def _siemens_dicom(path: Path, comments: str) -> Path:
+    """A small Siemens MR image whose ImageComments carries a multiband factor and a name."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName = "MR", "SIEMENS", "Prisma"
+    ds.MagneticFieldStrength, ds.SeriesNumber, ds.InstanceNumber = 3, 7, 1
+    ds.SeriesInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.SeriesDescription = ds.ProtocolName = "ep2d_diff_mb3"
+    ds.RepetitionTime, ds.EchoTime, ds.SliceThickness, ds.FlipAngle = 3000, 80, 2, 90
+    ds.ImageComments = comments
+    ds.PatientName = ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_image_comments_are_never_copied(tmp_path):
+    dicom = _siemens_dicom(tmp_path / "in" / "IM0001.dcm", "Unaliased MB3/PE3/LB Mme Dupont, agitee")
+    result = run("inspect", "--format", "json", str(dicom))
+    assert result.exit_code == 0, result.output
+    doc = _strict(result.stdout)
+    acq = doc["acquisitions"][0]
+    assert acq["params"]["multiband_factor"] == 3  # the value is still read
+    assert "ImageComments (free text, not copied)" in acq["provenance"]["multiband_factor"]
+    assert "Dupont" not in result.stdout and "MB3/PE3" not in result.stdout
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_shareable_check_names_no_path_file_or_patient(tmp_path, fmt):
+    root = tmp_path / PATIENT / "IRM cerveau 2026-11-30"
+    exam = sidecar(root / "sub-DUPONT" / "anat", f"sub-DUPONT_acq-{PATIENT}_T1w.json", SliceThickness=1.5)
+    dicom = _siemens_dicom(root / f"{PATIENT}_IM0001.dcm", f"MB3 {PATIENT}")
+    target = tmp_path / f"report.{fmt}"
+    plain = run("check", str(root), str(exam.parent), "--format", fmt)
+    assert PATIENT in plain.stdout or fmt in ("junit",)  # the normal report does name them (the test can fail)
+    result = run("check", str(root), str(exam.parent), str(dicom), "--format", fmt, "--shareable", "--out", str(target))
+    assert result.exit_code in (0, 1), result.output
+    text = target.read_text(encoding="utf-8")
+    for secret in (PATIENT, "DUPONT", "IRM cerveau", str(tmp_path), "IM0001", "sub-DUPONT"):
+        assert secret not in text, (fmt, secret)
+    if fmt in ("json", "html", "table"):
+        assert "input 1" in text
+    if fmt == "json":
+        assert (
+            _strict(text)["status"]
+            == _strict(run("check", str(root), str(exam.parent), str(dicom), "--format", "json").stdout)["status"]
+        )
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "html", "csv"])
+def test_shareable_compare_names_no_path_or_file(tmp_path, fmt):
+    a = sidecar(tmp_path / PATIENT, f"sub-01_acq-{PATIENT}_T1w.json")
+    b = sidecar(tmp_path / "MARTIN_Paul", "sub-02_acq-MARTIN_T1w.json", FlipAngle=9)
+    result = run("compare", str(a), str(b), "--format", fmt, "--shareable")
+    assert result.exit_code == 1, result.output
+    for secret in (PATIENT, "DUPONT", "MARTIN", str(tmp_path)):
+        assert secret not in result.stdout, (fmt, secret)

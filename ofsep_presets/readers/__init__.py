@@ -18,6 +18,7 @@ from . import (
     ge_protocol,
     ours,
     philips_examcard,
+    printout,
     siemens_ascconv,
     siemens_edx,
     siemens_exar1,
@@ -35,7 +36,12 @@ READERS = (
     siemens_printxml,
     ours,
     bids,
+    printout,
 )
+
+
+# Machine-readable protocol exports: beside one of these, a printout of the same protocol is not read twice.
+PROTOCOL_EXPORTS = (siemens_exar1, siemens_edx, philips_examcard, ge_protocol, siemens_printxml)
 
 
 def formats() -> list[str]:
@@ -109,6 +115,14 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         by_reader.setdefault(reader.FORMAT, []).append(file)
     if not by_reader:
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
+    printouts = by_reader.get(printout.FORMAT, [])
+    if printouts and any(reader.FORMAT in by_reader for reader in PROTOCOL_EXPORTS):
+        # A printout beside the export it was printed from states the same protocol again: read once, from the
+        # export (a printout is read when named, or in a folder of printouts).
+        del by_reader[printout.FORMAT]
+        note = f"{len(printouts)} printout(s) beside the protocol export not read again (inspect them by name)"
+    else:
+        note = None
     results = []
     for reader in READERS:
         files = by_reader.get(reader.FORMAT)
@@ -119,6 +133,9 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection = _read_each(reader, path, files)
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
+            if note:
+                inspection.warnings.append(note)
+                note = None
             results.append(inspection)
     return results
 

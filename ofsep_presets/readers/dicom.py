@@ -755,10 +755,12 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     if s.echo_times:
         times = sorted(s.echo_times)
         acq.set("echo_times_ms", times, f"{len(s.files)} file(s): EchoTime / EffectiveEchoTime values")
-    comments = str(ds.get("ImageComments") or "")
+    comments = str(ds.get("ImageComments") or "")[:4096]
     mb = re.search(r"\bMB(\d+)\b", comments) if vendor == "siemens" else None
     if mb:  # CMRR multiband sequences state it here ("Unaliased MB3/PE3/LB SENSE1")
-        acq.set("multiband_factor", int(mb.group(1)), src(f"ImageComments={comments!r}"))
+        # ImageComments is free text (DICOM PS3.15's basic profile removes it): the factor is read, the text
+        # is never copied into provenance or any output.
+        acq.set("multiband_factor", int(mb.group(1)), src("ImageComments (free text, not copied)"))
     if vendor == "siemens":
         protocol = _siemens_protocol(ds)
         if protocol:

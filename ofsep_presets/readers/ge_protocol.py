@@ -122,6 +122,12 @@ def _tasks(xml: bytes, where: str) -> list[tuple[str, str]]:
 
 def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
     values = {key: re.sub(r"\\(.)", r"\1", value) for key, value in _SET.findall(text)}
+    return acquisition_from_lx_values(name, values, where)
+
+
+def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) -> Acquisition:
+    """One series from its LxProtocol keys and values (the export's, or the report's rows mapped to keys)."""
+    values = dict(values)
     vendor = all_vendors()["ge"]
     options = {token.strip().upper() for token in values.get("IOPT", "").split(",")}
     diffusion = "DIFF" in options

@@ -9,11 +9,12 @@ in a slice or slab group only group 1 is read. Values the card prints as words (
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 from .. import xmlsafe
-from ..acquisition import Inspection, ReadError, scanner_from
+from ..acquisition import Acquisition, Inspection, ReadError, orientation_from_normal, scanner_from
 from ..families import set_family
 from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
@@ -32,67 +33,78 @@ def read(path: Path) -> Inspection:
     root = xmlsafe.parse(path.read_bytes(), f"{path}", huge=True)
     if root.tag != "PrintOut":
         raise ReadError(f"{path}: not a Siemens print-protocol XML (root <{root.tag}>)")
-    siemens = all_vendors()["siemens"]
-    fields = [f for f in siemens.fields() if f.convert != "voxel_text"]
     inspection = Inspection(source=str(path), format=FORMAT)
     for protocol in root.iter("Protocol"):
         step = (protocol.findtext(".//HeaderProtPath") or protocol.get("Id") or "").strip()
-        name = step.rstrip(" *").rsplit("\\", 1)[-1].strip()
+        labelled = [
+            (" ".join((p.findtext("Label") or "").split()), " ".join((p.findtext("ValueAndUnit") or "").split()))
+            for p in protocol.iter("ProtParameter")
+            if p.get("GroupId") in (None, "1")
+        ]
         title = protocol.findtext("HeaderTitle") or ""
-        field = re.search(r"(\d+(?:\.\d+)?)\s*T\b", title)
-        entries, seen = [], set()
-        geometry: dict[str, str] = {}
-        for parameter in protocol.iter("ProtParameter"):
-            if parameter.get("GroupId") not in (None, "1"):
-                continue
-            label = " ".join((parameter.findtext("Label") or "").split())
-            value = " ".join((parameter.findtext("ValueAndUnit") or "").split())
-            if label.lower() in RESOLUTION and label.lower() not in geometry:
-                geometry[label.lower()] = value
-            match = next((f for f in fields if f.named(label)), None)
-            if match is None or (match.param, match.label) in seen:
-                continue
-            seen.add((match.param, match.label))
-            entries.append((match.param, match.label, value))
-        voxel = re.search(r"Voxel Size:\s*([\d.]+\s*[×x*]\s*[\d.]+\s*[×x*]\s*[\d.]+)", _header(protocol))
-        if voxel:
-            entries.append(("voxel_size_mm", "Voxel size", voxel.group(1)))
-        where = f"{path.name} {name}"
-        acq = acquisition_from_vendor_values(name, entries, siemens, float(field.group(1)) if field else None, where)
-        if acq.get("acquisition_type") == "3D":  # a 3D slab's distance factor is between slabs, not slices
-            acq.params.pop("slice_gap_mm", None)
-            acq.provenance.pop("slice_gap_mm", None)
-        set_family(acq, where, description=name)
-        _resolution(acq, geometry, where)
-        acq.context["source"] = str(path)
-        if "\\" in step:
-            acq.context["program"] = step.rstrip(" *").rsplit("\\", 1)[0]
-        inspection.acquisitions.append(acq)
+        inspection.acquisitions.append(acquisition_from_card(step, labelled, title, _header(protocol), path.name))
     if not inspection.acquisitions:
         raise ReadError(f"{path}: a print-protocol XML without any <Protocol>")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
 
-# The Resolution card's numbers that make the acquired voxel (derived.py): label (VE and XA spellings) -> param.
-RESOLUTION = {
-    "base resolution": "base_resolution",
-    "phase resolution": "phase_resolution_pct",
-    "slice resolution": "slice_resolution_pct",
-    "interpolation": "interpolation",
-}
+def step_name(step: str) -> str:
+    """The step's name from its printed path (\\\\USER\\...\\T1w, a trailing '*' marks an edited step)."""
+    return step.strip().rstrip(" *").rsplit("\\", 1)[-1].strip()
 
 
-def _resolution(acq, geometry: dict[str, str], where: str) -> None:
-    for label, value in geometry.items():
-        param = RESOLUTION[label]
-        if param == "interpolation":
-            if value in ("On", "Off"):
-                acq.set(param, value == "On", f"{where} {label}={value}")
+def acquisition_from_card(
+    step: str, labelled, title: str, header: str, where: str, sequence_name: str = ""
+) -> Acquisition:
+    """One step from its printed (label, value) pairs, as the console prints them on its cards (XML or PDF).
+
+    The first printing of a label wins (TR is printed on Routine, Contrast and Physio alike); the header's
+    "Voxel size: a×b×c mm" is the voxel; the title's "3.0T", where printed, the field strength.
+    """
+    siemens = all_vendors()["siemens"]
+    fields = [f for f in siemens.fields() if f.convert != "voxel_text"]
+    name = step_name(step)
+    field_strength = re.search(r"(\d+(?:\.\d+)?)\s*T\b", title)
+    entries, seen = [], set()
+    for label, value in labelled:
+        match = next((f for f in fields if f.named(label)), None)
+        if match is None or (match.param, match.label) in seen:
             continue
-        number = re.match(r"\s*(\d+(?:\.\d+)?)", value)
-        if number:
-            acq.set(param, float(number.group(1)), f"{where} {label}={value}")
+        if match.unit and value.endswith(match.unit) and not value.endswith(" " + match.unit):
+            value = f"{value[: -len(match.unit)].rstrip()} {match.unit}"  # "0%" as VB prints some: "0 %"
+        if match.param == "orientation":
+            value = _tilted_orientation(value, siemens.words["orientation"])
+        seen.add((match.param, match.label))
+        entries.append((match.param, label, value))
+    voxel = re.search(r"Voxel Size:\s*([\d.]+\s*[×x*]\s*[\d.]+\s*[×x*]\s*[\d.]+)", header, re.I)
+    if voxel:
+        entries.append(("voxel_size_mm", "Voxel size", voxel.group(1)))
+    where = f"{where} {name}"
+    acq = acquisition_from_vendor_values(
+        name, entries, siemens, float(field_strength.group(1)) if field_strength else None, where
+    )
+    if acq.get("acquisition_type") == "3D":  # a 3D slab's distance factor is between slabs, not slices
+        acq.params.pop("slice_gap_mm", None)
+        acq.provenance.pop("slice_gap_mm", None)
+    set_family(acq, where, sequence_name=sequence_name, description=name)
+    return acq
+
+
+_TILTED = re.compile(r"^([STC])\s*>\s*([STC])\s*(-?\d+(?:\.\d+)?)?$")
+_AXES = {"S": 0, "C": 1, "T": 2}
+
+
+def _tilted_orientation(value: str, words: dict[str, str]) -> str:
+    """XA prints a tilted slice as "S > T-0.9" (sagittal, tilted 0.9 deg towards transversal): its main plane."""
+    tilted = _TILTED.match(value)
+    if not tilted:
+        return value
+    main, towards, angle = tilted.group(1), tilted.group(2), math.radians(abs(float(tilted.group(3) or 0)))
+    normal = [0.0, 0.0, 0.0]
+    normal[_AXES[main]] = math.cos(angle)
+    normal[_AXES[towards]] = math.sin(angle)
+    return words.get(orientation_from_normal(normal), value)
 
 
 def _header(protocol) -> str:

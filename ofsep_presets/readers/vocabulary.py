@@ -7,6 +7,8 @@ Entries are (canonical parameter, console label or key, value as printed); the v
 
 from __future__ import annotations
 
+import contextlib
+
 from .. import units
 from ..acquisition import Acquisition
 from ..params import registry
@@ -55,7 +57,8 @@ def acquisition_from_vendor_values(
             if units.vendor_part(field.convert, number, partial):
                 continue
         if field.convert == "eighths":
-            acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
+            with contextlib.suppress(ValueError):  # a word other than Off ("Allowed", VE SPACE) tells no fraction
+                acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
             continue
         if number is None and not spec.is_list:
             continue

@@ -1,0 +1,75 @@
+"""The vendors' own printouts of their protocols (PDF, text, HTML), picked by what they print, not by name.
+
+Sites and studies publish protocols as the console's printout far more often than as an export: Siemens
+print-protocol PDFs, Philips ExamCard printouts, GE Protocol Exchange reports. One reader takes every printout:
+it turns the document into positioned text cells (`printout_layout`) and hands them to the vendor's module,
+chosen by the vendor's own heading ("SIEMENS MAGNETOM", "Philips MRI Protocol Dump", GE's "PATIENT POSITION"
+tables). A PDF that is none of these (our own checklists, a paper) is not taken for a printout.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..acquisition import Inspection, ReadError
+from . import ge_report, philips_printout, siemens_printout
+from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
+
+FORMAT = "printout"  # refined in the Inspection: siemens-printout, philips-printout, ge-report
+SNIFF_PAGES = 2
+_TEXT_MARKERS = (
+    re.compile(rb"SIEMENS MAGNETOM[^\n]*\n(?:.*\n){0,12}?\s*\\\\"),
+    re.compile(rb"Philips MRI Protocol Dump|INFO PAGE\s+GEOMETRY\s+CONTRAST"),
+    re.compile(rb"Protocol: [^\n]*\n(?:.*\n){0,3}?.*(?:IMAGING PARAMETERS|PATIENT POSITION)"),
+)
+VENDORS = (
+    ("siemens", siemens_printout.is_siemens, siemens_printout.read_cells),
+    ("philips", philips_printout.is_philips, philips_printout.read_cells),
+    ("ge", ge_report.is_ge, ge_report.read_cells),
+)
+FORMATS = {"siemens": "siemens-printout", "philips": "philips-printout", "ge": "ge-report"}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if head.startswith(b"%PDF-"):
+        return _vendor(_first_pages(path)) is not None
+    if ge_report.is_html(head):
+        return True
+    if b"\0" in head or b"ofsep-presets" in head:
+        return False
+    return any(marker.search(head) for marker in _TEXT_MARKERS)
+
+
+def _first_pages(path: Path):
+    try:
+        return pdf_cells(path, warnings=[], first_pages=SNIFF_PAGES)
+    except ReadError:
+        return []
+
+
+def _vendor(cells):
+    return next(((vendor, read) for vendor, test, read in VENDORS if cells and test(cells)), None)
+
+
+def read(path: Path) -> Inspection:
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    warnings: list[str] = []
+    if head.startswith(b"%PDF-"):
+        cells = pdf_cells(path, warnings=warnings)
+        kind = "PDF"
+    elif ge_report.is_html(head):
+        return ge_report.read_html(path)
+    else:
+        if path.stat().st_size > MAX_TEXT_BYTES:
+            raise ReadError(f"{path}: larger than any printout ({MAX_TEXT_BYTES // 2**20} MiB); refused")
+        cells = text_cells(path.read_bytes().decode("utf-8", errors="replace"))
+        kind = "text"
+    found = _vendor(cells)
+    if found is None:
+        raise ReadError(f"{path}: a {kind} file that is not a Siemens, Philips or GE protocol printout")
+    vendor, read_cells = found
+    inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
+    inspection.warnings[:0] = warnings
+    return inspection

@@ -1,0 +1,271 @@
+"""Vendor printouts as positioned text cells, and the label -> value pairing every printout reader shares.
+
+A console printout is a sheet of label/value columns (Siemens two, Philips three, GE two per series). What makes
+a value belong to a label is where it sits: to the right of the label on the same line, possibly wrapped onto the
+next line at the same left edge. So a printout is first turned into *cells* (one run of text with its page, left
+and right edge and height on the page) and only then paired, by position, never by guessing from flowed text.
+
+PDF text comes from pdfminer.six, chosen over pypdf because its layout analysis hands us each run of text with its
+coordinates (LTTextLine): a label and its value stay two cells with their own x. pypdf's layout mode instead
+re-flows the page into fixed-width text and, on these printouts, glues cells together ("DWI05:34.1", "R >> L350
+mm" on the Siemens VB17 and Philips R5 printouts), which loses exactly the column a value is in. pdfminer is pure
+Python, runs no external program and fetches nothing. Plain-text printouts (a console's "print to file", or text
+copied out of a PDF with its layout) give cells too: runs separated by two or more spaces, the column as x.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..acquisition import ReadError
+
+MAX_PDF_BYTES = 32 * 1024 * 1024  # the largest printout seen is ~0.5 MB; 23 pages of a Siemens exam
+MAX_PAGES = 2000
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+TEXT_CHAR_WIDTH = 5.0  # a text printout's column counted as this many points, so tolerances read like a PDF's
+TEXT_LINE_HEIGHT = 10.0
+
+
+@dataclass(frozen=True)
+class Cell:
+    page: int
+    x0: float
+    x1: float
+    top: float  # distance from the top of the page, growing downwards
+    height: float
+    text: str
+
+
+def pdf_cells(path: Path, warnings: list[str] | None = None, first_pages: int | None = None) -> list[Cell]:
+    """Every run of text of a PDF with its position (of its first pages only, when sniffing).
+
+    A damaged page is skipped and said in `warnings` (when given; otherwise it is a ReadError).
+    """
+    if path.stat().st_size > MAX_PDF_BYTES:
+        raise ReadError(f"{path}: larger than any vendor printout ({MAX_PDF_BYTES // 2**20} MiB); refused")
+    return pdf_cells_from_bytes(path.read_bytes(), str(path), warnings, first_pages)
+
+
+def pdf_cells_from_bytes(
+    data: bytes, where: str, warnings: list[str] | None = None, first_pages: int | None = None
+) -> list[Cell]:
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.layout import LAParams, LTTextLineHorizontal
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    # char_margin 1.0: a label and its value, a few character widths apart, stay two cells.
+    params = LAParams(char_margin=1.0, line_margin=0.1, word_margin=0.2)
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        pages = PDFPage.create_pages(document)
+    except Exception as exc:  # pdfminer raises many types on damaged files; all mean "not a readable PDF"
+        raise ReadError(f"{where}: not a readable PDF ({type(exc).__name__})") from None
+    manager = PDFResourceManager(caching=True)
+    device = PDFPageAggregator(manager, laparams=params)
+    interpreter = PDFPageInterpreter(manager, device)
+    cells: list[Cell] = []
+    number = 0
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            break
+        except Exception as exc:
+            _warn(warnings, where, f"the page tree is damaged after page {number} ({type(exc).__name__})")
+            break
+        if first_pages is not None and number >= first_pages:
+            break
+        number += 1
+        if number > MAX_PAGES:
+            raise ReadError(f"{where}: more than {MAX_PAGES} pages; refused")
+        try:
+            interpreter.process_page(page)
+            layout = device.get_result()
+        except Exception as exc:
+            _warn(warnings, where, f"page {number} unreadable ({type(exc).__name__}); skipped")
+            continue
+        height = float(layout.height)
+        page_cells: list[Cell] = []
+        for line in _text_lines(layout, LTTextLineHorizontal):
+            text = " ".join(line.get_text().split())
+            if text:
+                # Indentation printed as leading spaces (Siemens VB) counts: the cell starts at its first glyph.
+                first = next((c for c in line if hasattr(c, "x0") and c.get_text().strip()), line)
+                page_cells.append(
+                    Cell(number, float(first.x0), float(line.x1), height - float(line.y1), line.height, text)
+                )
+        cells += _join_words(page_cells)
+    if number == 0:
+        raise ReadError(f"{where}: a PDF without any page")
+    return cells
+
+
+def _join_words(cells: list[Cell]) -> list[Cell]:
+    """Runs a word space apart are one cell ("EPI" "factor"): a label and its value are always further apart."""
+    joined: list[Cell] = []
+    for cell in reading_order(cells):
+        last = joined[-1] if joined else None
+        if last and same_line(last, cell) and 0 <= cell.x0 - last.x1 <= 0.45 * min(last.height, cell.height):
+            joined[-1] = Cell(last.page, last.x0, cell.x1, last.top, last.height, f"{last.text} {cell.text}")
+        else:
+            joined.append(cell)
+    return joined
+
+
+def _warn(warnings: list[str] | None, where: str, message: str) -> None:
+    if warnings is None:
+        raise ReadError(f"{where}: {message}")
+    warnings.append(message)
+
+
+def _text_lines(container, kind) -> Iterator:
+    stack = [container]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, kind):
+            yield item
+        elif hasattr(item, "__iter__"):
+            stack.extend(item)
+
+
+_RUN = re.compile(r"\S+(?: \S+)*")
+
+
+def text_cells(text: str) -> list[Cell]:
+    """A text printout's cells: runs of text separated by two or more spaces; pages split at form feeds."""
+    cells = []
+    for number, page in enumerate(text.split("\f"), 1):
+        for row, line in enumerate(page.expandtabs(8).splitlines()):
+            for match in _RUN.finditer(line):
+                x0, x1 = match.start() * TEXT_CHAR_WIDTH, match.end() * TEXT_CHAR_WIDTH
+                cells.append(Cell(number, x0, x1, row * TEXT_LINE_HEIGHT, TEXT_LINE_HEIGHT, match.group()))
+    return cells
+
+
+def split_glued(cells: list[Cell], labels: list[str]) -> list[Cell]:
+    """A label glued to its value by a single space (text printouts: "Act. WFS (pix) / BW (Hz) 0.817 / 531.5")
+    is split into the label's cell and the value's, the value starting where its text starts."""
+    ordered = sorted(labels, key=len, reverse=True)
+    out = []
+    for cell in cells:
+        folded = cell.text.casefold()
+        label = next((lab for lab in ordered if folded.startswith(lab.casefold() + " ")), None)
+        if label is None:
+            out.append(cell)
+            continue
+        width = (cell.x1 - cell.x0) / max(len(cell.text), 1)
+        cut = cell.x0 + width * (len(label) + 1)
+        head = cell.text[: len(label)]
+        out.append(Cell(cell.page, cell.x0, cell.x0 + width * len(label), cell.top, cell.height, head))
+        out.append(Cell(cell.page, cut, cell.x1, cell.top, cell.height, cell.text[len(label) + 1 :]))
+    return out
+
+
+def reading_order(cells: Iterable[Cell]) -> list[Cell]:
+    """Top to bottom, left to right, page by page (cells within a third of a line count as one line)."""
+    ordered = sorted(cells, key=lambda c: (c.page, c.top, c.x0))
+    lines: list[list[Cell]] = []
+    for cell in ordered:
+        last = lines[-1] if lines else None
+        if last and last[0].page == cell.page and cell.top - last[0].top <= cell.height / 3:
+            last.append(cell)
+        else:
+            lines.append([cell])
+    return [cell for line in lines for cell in sorted(line, key=lambda c: c.x0)]
+
+
+def column_order(cells: list[Cell], is_label) -> list[Cell]:
+    """Column by column, top to bottom in each: a card's rows are read before the next column's.
+
+    The columns start where the labels start: the left edges of the cells `is_label` accepts, clustered (a new
+    column where the next label starts more than a fifth of the page further right).
+    """
+    starts: dict[int, list[float]] = {}
+    for page in {c.page for c in cells}:
+        on_page = [c for c in cells if c.page == page]
+        width = max(c.x1 for c in on_page) - min(c.x0 for c in on_page)
+        lefts = sorted(c.x0 for c in on_page if is_label(c.text))
+        columns: list[float] = []
+        for x in lefts:
+            if not columns or x - columns[-1] > width / 5:
+                columns.append(x)
+        starts[page] = [x - 3 * max(c.height for c in on_page) for x in columns[1:]]
+
+    def column(cell: Cell) -> int:
+        return sum(1 for x in starts[cell.page] if cell.x0 >= x)
+
+    return sorted(reading_order(cells), key=lambda c: (c.page, column(c)))
+
+
+def same_line(a: Cell, b: Cell) -> bool:
+    return a.page == b.page and abs(a.top - b.top) <= min(a.height, b.height) / 3
+
+
+@dataclass(frozen=True)
+class Pair:
+    label: str
+    value: str
+    cell: Cell
+    parent: str | None = None  # the label this one is indented under ("Slice group", "FOV RL (mm)")
+    parent_value: str | None = None  # what is printed beside that parent ("1" for "Slice group  1")
+
+
+def pairs(cells: list[Cell], is_label, wrap=lambda value: False) -> list[Pair]:
+    """(label, value) for every cell `is_label` accepts, in reading order.
+
+    The value is the next cell to the right on the label's line (unless that is a label itself). A value that
+    `wrap` says is unfinished ("1.25 / 1.50 /") continues with the cell just below it at the same left edge.
+    The parent is the nearest cell above whose left edge is a little left of the label's (an indented block).
+    """
+    by_page: dict[int, list[Cell]] = {}
+    for cell in cells:
+        by_page.setdefault(cell.page, []).append(cell)
+    found = []
+    for cell in column_order(cells, is_label):
+        if not is_label(cell.text):
+            continue
+        page = by_page[cell.page]
+        value_cell = _right_of(page, cell)
+        parent = _parent(page, cell)
+        parent_value = _right_of(page, parent) if parent else None
+        context = (parent.text if parent else None, parent_value.text if parent_value else None)
+        if value_cell is None or is_label(value_cell.text):
+            found.append(Pair(cell.text, "", cell, *context))
+            continue
+        value = value_cell.text
+        below = value_cell
+        for _ in range(4):
+            if not wrap(value):
+                break
+            nxt = _below(page, below)
+            if nxt is None:
+                break
+            value, below = f"{value} {nxt.text}", nxt
+        found.append(Pair(cell.text, value, cell, *context))
+    return found
+
+
+def _right_of(page: list[Cell], cell: Cell) -> Cell | None:
+    right = [c for c in page if same_line(c, cell) and c.x0 >= cell.x1 - 0.5 and c is not cell]
+    return min(right, key=lambda c: c.x0, default=None)
+
+
+def _below(page: list[Cell], cell: Cell) -> Cell | None:
+    near = max(2.0, cell.height / 2)
+    candidates = [c for c in page if 0 < c.top - cell.top <= 1.8 * cell.height and abs(c.x0 - cell.x0) <= near]
+    return min(candidates, key=lambda c: c.top, default=None)
+
+
+def _parent(page: list[Cell], cell: Cell) -> Cell | None:
+    """The nearest cell above whose left edge is a little left of this one's: the block it is indented in."""
+    window = 4 * cell.height
+    above = [c for c in page if c.top < cell.top - cell.height / 3 and cell.x0 - window <= c.x0 < cell.x0 - 1.0]
+    nearest = max(above, key=lambda c: c.top, default=None)
+    return nearest

@@ -1,0 +1,91 @@
+"""Issue 12: console suggestions derived reproducibly from real reference acquisitions, each naming its file.
+
+Expected values come from the reference sidecars themselves (raw JSON, seconds converted here by hand), never from
+our readers' output.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from ofsep_presets.readers import inspect_path
+from ofsep_presets.render import Selection, render
+from ofsep_presets.spec import load_spec
+from ofsep_presets.suggest import suggestions
+
+from .conftest import FIXTURES, ROOT
+
+REFS = FIXTURES / "references"
+GENERATED = ROOT / "protocol_spec" / "suggested" / "ofsep-2020.yaml"
+
+pytestmark = pytest.mark.skipif(not REFS.exists(), reason="../shared/fixtures/references is absent")
+
+
+def _generated():
+    return yaml.safe_load(GENERATED.read_text(encoding="utf-8"))
+
+
+def _raw(source: dict) -> dict:
+    """The reference sidecar a source's URL names, read as plain JSON."""
+    manifest = json.loads((REFS / "manifest.json").read_text(encoding="utf-8"))
+    row = next(r for r in manifest if source["url"].endswith(f"/{r['commit']}/{r['path']}"))
+    return json.loads((REFS / row["dest"]).read_text(encoding="utf-8"))
+
+
+def test_the_bundled_suggestions_are_exactly_what_the_tool_derives_from_the_references():
+    doc, _ = suggestions(load_spec("ofsep-2020"), [REFS], exams=["brain"])
+    assert doc == _generated()
+
+
+def test_each_suggestion_equals_its_source_file():
+    generated = _generated()
+    assert generated["sequences"], "no suggestion derived"
+    for seq_id, block in generated["sequences"].items():
+        for entry in block["suggested"]:
+            raw = _raw(generated["sources"][entry["source"]])
+            values = entry["values"]
+            # As the vendor's console takes it: to the precision its card shows (at most 0.05 ms off).
+            assert values["repetition_time_ms"] == pytest.approx(raw["RepetitionTime"] * 1000, abs=0.05), seq_id
+            assert values["echo_time_ms"] == pytest.approx(raw["EchoTime"] * 1000, abs=0.05), seq_id
+            assert values["flip_angle_deg"] == pytest.approx(raw["FlipAngle"]), seq_id
+            assert values["slice_thickness_mm"] == pytest.approx(raw["SliceThickness"], abs=0.005), seq_id
+
+
+def test_cards_and_sheets_carry_the_source_values_and_round_trip(tmp_path):
+    spec = load_spec("ofsep-2020")
+    generated = _generated()
+    render(spec, tmp_path, Selection(exams=("brain",), formats=("sheet", "md"), langs=("en",)))
+    checked = 0
+    for seq_id, block in generated["sequences"].items():
+        for entry in block["suggested"]:
+            if spec.sequences[seq_id].suggestion(entry["vendor"], entry["field_t"]).source != entry["source"]:
+                continue  # an earlier (spine-generic) suggestion serves this cell
+            raw = _raw(generated["sources"][entry["source"]])
+            field = "1.5T" if entry["field_t"] < 2 else "3T"
+            variants = [v.key for v in spec.variants() if seq_id in v.order]
+            folder = tmp_path / entry["vendor"] / field / variants[0]
+            sheet = next(p for p in folder.iterdir() if not p.name.endswith((".md", ".html")))
+            acq = next(a for i in inspect_path(sheet) for a in i.acquisitions if a.name == seq_id)
+            # Sheets print at the console's precision (Philips: TR to 0.1 ms).
+            assert acq.get("repetition_time_ms") == pytest.approx(raw["RepetitionTime"] * 1000, abs=0.051), sheet
+            assert acq.get("echo_time_ms") == pytest.approx(raw["EchoTime"] * 1000, abs=0.051), sheet
+            assert acq.get("flip_angle_deg") == pytest.approx(raw["FlipAngle"]), sheet
+            assert acq.get("slice_thickness_mm") == pytest.approx(raw["SliceThickness"], abs=0.01), sheet
+            card = (folder / "checklist.en.md").read_text(encoding="utf-8")
+            assert entry["source"] in card  # the card names the file its values come from
+            checked += 1
+    assert checked >= 10
+
+
+def test_one_and_a_half_and_three_tesla_cards_differ_where_the_sources_do(tmp_path):
+    spec = load_spec("ofsep-2020")
+    render(spec, tmp_path, Selection(vendors=("philips",), exams=("brain",), variants=("standard",), formats=("md",)))
+    low = (tmp_path / "philips" / "1.5T" / "brain-standard" / "checklist.en.md").read_text(encoding="utf-8")
+    high = (tmp_path / "philips" / "3T" / "brain-standard" / "checklist.en.md").read_text(encoding="utf-8")
+    t1_low = low.split("## 1. ")[1].split("## 2. ")[0]
+    t1_high = high.split("## 1. ")[1].split("## 2. ")[0]
+    assert t1_low.replace("1.5 T", "3 T") != t1_high
+    assert "ref-soop" in t1_low and "ref-soop" not in t1_high
