@@ -61,6 +61,11 @@ class Acquisition:
     # Fields of the input that could not be read into a value, one line each; `inspect_path` moves them into
     # the Inspection's warnings (they are not part of the acquisition's JSON).
     warnings: list[str] = field(default_factory=list)
+    # What the reader saw around the values, for the exam model only (never printed as is, never a canonical
+    # value): grouping keys ("study", "scanner": one-way digests of UIDs and serials; "subject", "session",
+    # "exam", "source") and region evidence ("program", "body_part", "anatomy", "study_description", "coil",
+    # "protocol_name").
+    context: dict[str, str] = field(default_factory=dict)
 
     def set(self, param: str, value: Any, source: str) -> None:
         """Record one canonical value with where it came from; None (the input cannot tell) records nothing.

@@ -196,6 +196,29 @@ def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> Non
             f"{where} sKSpace.lBaseResolution={base} × dPhaseResolution={resolution} "
             f"× dPhaseFOV/dReadoutFOV={phase_fov}/{read_fov}",
         )
+    # The acquired voxel's ingredients (derived.py does the arithmetic, for every vendor in one place).
+    if base:
+        acq.set("base_resolution", base, src("sKSpace.lBaseResolution"))
+        resolution = values.get("sKSpace.dPhaseResolution")
+        acq.set(
+            "phase_resolution_pct",
+            round(100 * resolution, 4) if resolution is not None else 100.0,
+            src("sKSpace.dPhaseResolution") if resolution is not None else f"{where} dPhaseResolution absent: 1",
+        )
+    if dimension == 4:
+        resolution = values.get("sKSpace.dSliceResolution")
+        acq.set(
+            "slice_resolution_pct",
+            round(100 * resolution, 4) if resolution is not None else 100.0,
+            src("sKSpace.dSliceResolution") if resolution is not None else f"{where} dSliceResolution absent: 1",
+        )
+    if dimension in (2, 4):
+        key = "sKSpace.uc2DInterpolation"  # the console's "Interpolation" (in-plane, 2D and 3D alike)
+        acq.set(
+            "interpolation",
+            bool(values.get(key)),
+            src(key) if has(key) else f"{where} {key} absent: default off",
+        )
     if dimension == 4 and values.get("sKSpace.lImagesPerSlab"):
         acq.set("slices", values["sKSpace.lImagesPerSlab"], src("sKSpace.lImagesPerSlab"))
     elif dimension == 2 and values.get("sSliceArray.lSize"):
@@ -335,6 +358,18 @@ def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> Non
             else (f"{where} {CMRR_MULTIBAND} absent (default 1)")
         )
         acq.set("multiband_factor", factor, f"{provenance} (CMRR multiband WIP parameter)")
+
+
+def coils(values: dict[str, Any]) -> str | None:
+    """The receive coils a protocol selects (their tCoilID, e.g. "Head_32", "HeadNeck_64 Spine_32")."""
+    found = sorted(
+        {
+            str(v)
+            for k, v in values.items()
+            if k.startswith("sCoilSelectMeas.aRxCoilSelectData") and k.endswith(".tCoilID")
+        }
+    )
+    return " ".join(found) or None
 
 
 def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> None:

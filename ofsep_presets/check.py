@@ -13,6 +13,7 @@ from typing import Any
 from . import units
 from .acquisition import Acquisition, Inspection
 from .drift import Drift, drift, has_preset
+from .exams import prepare
 from .match import Match, Matching, Unmatched, contrast_phases, is_injection_step, match, mentions
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
@@ -75,6 +76,7 @@ class Report:
     lang: str = "en"
     unmatched_details: list[Unmatched] = field(default_factory=list)  # why, and the closest slot with its score
     drift: Drift | None = None  # with a site preset: what changed since the site was validated
+    exam: dict[str, Any] | None = None  # which exam of the input this report judges (exams.Exam.to_json)
 
     @property
     def status(self) -> str:
@@ -238,16 +240,6 @@ def _order_key(acquisitions: list[Acquisition]):
     return lambda pos: (pos, pos), "order in the input"
 
 
-def _without_duplicates(inspections: list[Inspection]) -> list[Inspection]:
-    """A folder holding DICOM and dcm2niix's sidecars of the same series is one exam, read once (from DICOM)."""
-    with_dicom = {i.source for i in inspections if i.format == "dicom"}
-    kept = [i for i in inspections if not (i.format == "bids-json" and i.source in with_dicom)]
-    for dropped in (i for i in inspections if i not in kept):
-        if kept and kept[0] is not dropped:
-            kept[0].warnings.append(f"{dropped.source}: BIDS sidecars beside the DICOM files ignored (same series)")
-    return kept
-
-
 def check(
     inspections: list[Inspection],
     spec: Spec,
@@ -255,7 +247,7 @@ def check(
     field_t: float | None = None,
     forced: dict[str, str] | None = None,
 ) -> Report:
-    inspections = _without_duplicates(inspections)
+    inspections = prepare(inspections)  # the exam step: sidecars folded into their series, regions placed
     acquisitions = [a for i in inspections for a in i.acquisitions]
     scanner = scanner_of(inspections)
     vendor = scanner.get("manufacturer")
@@ -582,3 +574,8 @@ def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:
     first = values[0][1]
     same = all(Constraint(param, "eq", first, rule["source"]).evaluate(v) == "pass" for _, v in values[1:])
     return SessionResult(name, "pass" if same else "fail", detail, rule["source"])
+
+
+def _without_duplicates(inspections: list[Inspection]) -> list[Inspection]:
+    """compare.py's name for the exam step: a DICOM series and its sidecar read once (exams.prepare)."""
+    return prepare(inspections)

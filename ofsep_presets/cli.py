@@ -548,6 +548,22 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     type=click.Path(dir_okay=False),
     help="A site preset (`snapshot`): checks against the spec it extends and reports drift from its values.",
 )
+@click.option(
+    "--exam-of",
+    "exam_of",
+    default=None,
+    metavar="SERIES_OR_PATH",
+    help="The input holds several exams: check the one holding this file or folder, series number or name.",
+)
+@click.option(
+    "--each", is_flag=True, help="The input holds several exams: one report per exam (table or json), each verdict."
+)
+@click.option(
+    "--one-exam",
+    "one_exam",
+    is_flag=True,
+    help="Judge everything given as one exam whatever its studies (a dummy run split over studies, a demo).",
+)
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option(
     "--shareable",
@@ -556,15 +572,18 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     "'series N'); verdicts unchanged.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset, shareable):
+def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam, out, quiet, preset, shareable):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
     PATH: any input `inspect` reads (a DICOM folder or .zip, an .exar1, an .ExamCard, a GE tar, BIDS, ...),
     or a study on a PACS: pacs://PEER_AET@HOST:PORT/STUDY_UID (C-GET) or dicomweb://HOST:PORT/BASE/studies/UID
-    (WADO-RS metadata: headers only); several PATHs are one exam. Acquisitions are matched to the spec's
-    sequences (family, name, contrast, 2D/3D...), each with its reasons; localizers and unmatched series are
-    listed, not errors.
+    (WADO-RS metadata: headers only). What was read is grouped into exams (a DICOM study on one scanner, a BIDS
+    subject/session, an export), and each acquisition is placed in its body region from the program path,
+    anatomy code, study description, names, body part and coil. Input holding several exams is refused (exit 2)
+    unless told which: --exam-of SERIES_OR_PATH, --each (one report and verdict per exam), or --one-exam (all of
+    it judged as one). Acquisitions are matched to the spec's sequences (family, name, contrast, 2D/3D...), each
+    with its reasons; localizers and unmatched series are listed, not errors.
     \b
     Verdicts: pass, warn, fail, missing (a required sequence not found), unknown (the input cannot tell:
     never counted as a pass), not-applicable.
@@ -606,20 +625,45 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, out, quiet, preset, shar
                     f"{spec.id} has no variant {variant!r}{did_you_mean(variant, known)}; it has {', '.join(known)}",
                     param_hint="--variant",
                 )
+        if sum(map(bool, (each, exam_of, one_exam))) > 1:
+            raise click.BadParameter("give one of --exam-of, --each, --one-exam", param_hint="--each")
+        if each and fmt not in ("table", "json"):
+            raise click.BadParameter("--each writes one report per exam as table or json", param_hint="--format")
         documents, failed = _read_inputs(paths, quiet)
         if failed:
             sys.exit(2)
         _check_map_series(forced, documents)
-        report = run(documents, spec, variant=variant, field_t=field_t, forced=forced)
-        if shareable:
-            from .shareable import Redactor
+        from .exams import Exam, select, split
 
-            report = Redactor(documents, paths).apply(report)
+        exams = every = split(documents)
+        if one_exam and len(exams) > 1:
+            exams = every = [Exam(1, "as one exam", f"{len(every)} exams judged as one (--one-exam)", documents)]
+        if exam_of:
+            exams = [select(exams, exam_of)]
+        elif len(exams) > 1 and not each:
+            raise OfsepError(
+                f"the input holds {len(exams)} exams ({'; '.join(f'{e.index}. {e.label}' for e in exams[:6])}"
+                f"{'; …' if len(exams) > 6 else ''}): check one with --exam-of SERIES_OR_PATH, or each with --each"
+            )
+        reports = []
+        for exam in exams:
+            report = run(exam.inspections, spec, variant=variant, field_t=field_t, forced=forced)
+            report.exam = {**exam.to_json(), "of": len(every)}
+            if shareable:
+                from .shareable import Redactor
+
+                report = Redactor(documents, paths).apply(report)
+            reports.append(report)
         colour = fmt == "table" and out is None and sys.stdout.isatty()
-        _emit(write(report, fmt, colour), out)
+        if each:
+            from .report import write_each
+
+            _emit(write_each(reports, fmt, colour), out)
+        else:
+            _emit(write(reports[0], fmt, colour), out)
     except OfsepError as error:
         fail(error)
-    sys.exit(0 if report.compliant else 1)
+    sys.exit(0 if all(r.compliant for r in reports) else 1)
 
 
 @main.command()

@@ -23,6 +23,7 @@ class Region:
     name: str
     words: tuple[tuple[str, ...], ...]
     body_parts: frozenset[str]
+    codes: frozenset[str]
     coils: tuple[tuple[str, ...], ...]
     admits: frozenset[str]
 
@@ -43,6 +44,7 @@ def vocabulary() -> dict[str, Region]:
             name=name,
             words=tuple(sorted({tokens(str(w)) for w in entry.get("words", [])} - {()}, key=len, reverse=True)),
             body_parts=frozenset(str(b).upper() for b in entry.get("body_parts", [])),
+            codes=frozenset(str(c).upper() for c in entry.get("codes", [])),
             coils=tuple(sorted({tokens(str(c)) for c in entry.get("coils", [])} - {()}, key=len, reverse=True)),
             admits=frozenset(entry.get("admits", [])),
         )
@@ -85,11 +87,46 @@ def region_of_body_part(code: str | None) -> str | None:
     return None
 
 
+def region_of_code(code: str | None) -> str | None:
+    """The region a Body Part Examined term or an anatomic region code (SNOMED CT / SRT) names, if any."""
+    if not code:
+        return None
+    key = str(code).strip().upper()
+    for region in vocabulary().values():
+        if key in region.codes:
+            return region.name
+    return region_of_body_part(key)
+
+
+@cache
+def weak_terms() -> frozenset[str]:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    return frozenset(str(t).upper() for t in data.get("weak_terms", []))
+
+
+@cache
+def _neutral_coils() -> tuple[tuple[str, ...], ...]:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    return tuple(sorted({tokens(str(c)) for c in data.get("neutral_coils", [])} - {()}, key=len, reverse=True))
+
+
+def _without(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    out = list(words)
+    for phrase in phrases:
+        n, i = len(phrase), 0
+        while i + n <= len(out):
+            if tuple(out[i : i + n]) == phrase:
+                out[i : i + n] = ["|"]
+            else:
+                i += 1
+    return tuple(out)
+
+
 def regions_of_coil(text: str | None) -> dict[str, str]:
-    """{region: coil word} a coil name is evidence of."""
+    """{region: coil word} a coil name is evidence of (a head-and-neck coil is evidence of neither)."""
     if not text:
         return {}
-    words = tokens(text)
+    words = _without(tokens(text), _neutral_coils())
     found: dict[str, str] = {}
     for region in vocabulary().values():
         for phrase in region.coils:

@@ -121,6 +121,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "session": [
             {"rule": r.rule, "status": r.status, "detail": r.detail, "source": r.source} for r in report.session
         ],
+        "exam": report.exam,
+        "acquisitions": _placed(report),
         "unmatched": [a.name for a, _ in report.unmatched],
         "unmatched_reasons": {a.name: why for a, why in report.unmatched},
         "unmatched_closest": {
@@ -133,6 +135,34 @@ def to_json(report: Report) -> dict[str, Any]:
         "drift": _drift_json(report),
         "generator": f"ofsep-presets {__version__}",
     }
+
+
+def _placed(report: Report) -> list[dict[str, Any]]:
+    """Each acquisition judged, with the program and body region the exam model placed it in, and why."""
+    seen: dict[int, Any] = {}
+    for acq in [m.acquisition for s in report.sequences for m in s.matched] + [a for a, _ in report.unmatched]:
+        seen.setdefault(id(acq), acq)
+    for acq in report.maps:
+        seen.setdefault(id(acq), acq)
+    return [
+        {"name": a.name, "program": a.program, "region": a.region, "region_reasons": list(a.region_reasons)}
+        for a in seen.values()
+    ]
+
+
+def write_each(reports: list[Report], fmt: str, colour: bool = False) -> str:
+    """One report per exam (`check --each`): a JSON list, or the tables one after the other with a verdict line
+    per exam and the count of exams compliant at the end."""
+    if fmt == "json":
+        return strict_json([to_json(r) for r in reports]) + "\n"
+    parts = [printable(to_table(r, colour)) for r in reports]
+    compliant = sum(1 for r in reports if r.compliant)
+    lines = [f"{len(reports)} exams: {compliant} compliant, {len(reports) - compliant} not"]
+    lines += [
+        f"  exam {(r.exam or {}).get('index', i + 1)}: {r.status.upper()}  {(r.exam or {}).get('label', '')}"
+        for i, r in enumerate(reports)
+    ]
+    return "\n".join(parts) + "\n" + "\n".join(lines) + "\n"
 
 
 def _drift_json(report: Report) -> dict[str, Any] | None:
@@ -172,6 +202,9 @@ def to_table(report: Report, colour: bool = False) -> str:
         f"{report.spec.id} {report.spec.version} · {', '.join(v.key for v in report.variants)} · "
         f"{report.vendor or 'vendor unknown'} {report.field_t or '?'} T · {', '.join(report.sources)}",
     ]
+    several = bool(report.exam) and report.exam.get("of", 1) > 1
+    if several:
+        lines.insert(0, f"Exam {report.exam['index']}: {report.exam['label']}")
     for key, text in report.inferred.items():
         lines.append(f"  {key}: {text}")
     lines.append("")
@@ -200,7 +233,8 @@ def to_table(report: Report, colour: bool = False) -> str:
         lines.append("Not matched: " + "; ".join(f"{a.name!r} ({why})" for a, why in report.unmatched))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
     lines.append("")
-    lines.append(f"Result: {paint(report.status.upper(), report.status)} ({counts})")
+    which = f" (exam {report.exam['index']})" if several else ""
+    lines.append(f"Result{which}: {paint(report.status.upper(), report.status)} ({counts})")
     if report.drift is not None:
         d = report.drift
         lines.append("")

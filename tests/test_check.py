@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ofsep_presets.check import check
@@ -51,7 +52,12 @@ def test_philips_2mm_dti_with_12_directions_fails_at_least_15(spec):
     assert dti.matched[0].acquisition.name == "701 DTI_Biobank_2mm_MB3S2_EPI"
     c = _check_of(dti, "diffusion_directions")
     assert (c.observed, c.rule, c.status) == (len(directions), ">= 15", "fail") and len(directions) == 12
-    assert _check_of(dti, "voxel_size_mm").status == "pass"  # 2 mm meets the DTI's ≤ 2 mm
+    # The rule judges the acquired voxel: dcm2niix says AcquisitionMatrixPE 110 (ReconMatrixPE 112) over the
+    # 224 mm FoV, so the phase axis is 224 / 110 = 2.036 mm acquired (2 mm reconstructed): just over ≤ 2 mm.
+    truth = _sidecar(folder)
+    voxel = _check_of(dti, "voxel_size_mm")
+    assert voxel.observed[1] == pytest.approx(224 / truth["AcquisitionMatrixPE"], abs=1e-3)
+    assert voxel.status == "fail" and "acquired voxel" in voxel.provenance
     assert dti.status == "fail" and report.status == "fail" and not report.compliant
 
 

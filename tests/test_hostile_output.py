@@ -339,9 +339,20 @@ def test_shareable_check_names_no_path_file_or_patient(tmp_path, fmt):
     exam = sidecar(root / "sub-DUPONT" / "anat", f"sub-DUPONT_acq-{PATIENT}_T1w.json", SliceThickness=1.5)
     dicom = _siemens_dicom(root / f"{PATIENT}_IM0001.dcm", f"MB3 {PATIENT}")
     target = tmp_path / f"report.{fmt}"
-    plain = run("check", str(root), str(exam.parent), "--format", fmt)
+    plain = run("check", "--one-exam", str(root), str(exam.parent), "--format", fmt)
     assert PATIENT in plain.stdout or fmt in ("junit",)  # the normal report does name them (the test can fail)
-    result = run("check", str(root), str(exam.parent), str(dicom), "--format", fmt, "--shareable", "--out", str(target))
+    result = run(
+        "check",
+        "--one-exam",
+        str(root),
+        str(exam.parent),
+        str(dicom),
+        "--format",
+        fmt,
+        "--shareable",
+        "--out",
+        str(target),
+    )
     assert result.exit_code in (0, 1), result.output
     text = target.read_text(encoding="utf-8")
     for secret in (PATIENT, "DUPONT", "IRM cerveau", str(tmp_path), "IM0001", "sub-DUPONT"):
@@ -351,7 +362,9 @@ def test_shareable_check_names_no_path_file_or_patient(tmp_path, fmt):
     if fmt == "json":
         assert (
             _strict(text)["status"]
-            == _strict(run("check", str(root), str(exam.parent), str(dicom), "--format", "json").stdout)["status"]
+            == _strict(run("check", "--one-exam", str(root), str(exam.parent), str(dicom), "--format", "json").stdout)[
+                "status"
+            ]
         )
 
 

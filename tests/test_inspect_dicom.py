@@ -60,7 +60,9 @@ def test_philips_dti_has_12_directions_and_ignores_the_private_object():
     )
     assert acq.get("diffusion_directions") == 12
     assert acq.get("b_values") == [0.0, 1000.0]
-    assert acq.get("voxel_size_mm") == [2.0, 2.0, 2.0]
+    assert acq.get("reconstructed_voxel_mm") == [2.0, 2.0, 2.0]  # PixelSpacing 2 × 2, SliceThickness 2
+    # acquired: 110 phase lines (dcm2niix AcquisitionMatrixPE) over the 224 mm FoV
+    assert acq.get("voxel_size_mm") == [2.0, round(224 / 110, 4), 2.0]
     assert len(bvecs[0].split()) > 12  # dcm2niix's bvec has every volume; 12 distinct directions among them
     assert "1 DICOM object(s) that are not MR images ignored" in dicom.warnings  # Philips XX_ file
 

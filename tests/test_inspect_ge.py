@@ -137,3 +137,17 @@ def test_bare_lxprotocol(tmp_path):
     [inspection] = inspect_path(tmp_path / "LxProtocol")
     assert inspection.format == "ge-lxprotocol"
     assert inspection.acquisitions[0].params["repetition_time_ms"] == 2500.0
+
+
+def test_a_tar_repacked_from_its_folder_reads_the_same(tmp_path):
+    """`tar -cf x.tar .` (members named ./exam/...) reads as the original: same tasks, same values."""
+    with tarfile.open(GE / "protocol.tar") as source:
+        members = {m.name: source.extractfile(m).read() for m in source.getmembers() if m.isreg()}
+    path = tmp_path / "repacked.tar"
+    path.write_bytes(_tar({f"./{name}": data for name, data in members.items()}))
+    with tarfile.open(path) as archive:
+        assert all(name.startswith("./") for name in archive.getnames())
+    [original] = inspect_path(GE / "protocol.tar")
+    [repacked] = inspect_path(path)
+    assert len(repacked.acquisitions) == len(original.acquisitions) >= 8
+    assert [a.params for a in repacked.acquisitions] == [a.params for a in original.acquisitions]

@@ -131,7 +131,7 @@ SERIES = [
 
 def test_rules_print_in_words_not_python_literals():
     """The OFSEP sheet (seed 001) says '3D T1 … ≤ 1 mm' in words; the report must too, in every human format."""
-    result = run("check", *map(str, SERIES), "--format", "json")
+    result = run("check", "--one-exam", *map(str, SERIES), "--format", "json")
     import json
 
     doc = json.loads(result.output)
@@ -141,15 +141,15 @@ def test_rules_print_in_words_not_python_literals():
     assert words["sequence_family"] == "one of MPRAGE, SPGR, 3D TSE (SPACE/CUBE/VISTA)"
     assert words["slice_thickness_mm"] == "≤ 1.0 mm"
     assert words["acquisition_type"] == "= 3D"
-    table = run("check", *map(str, SERIES)).output
-    html = run("check", *map(str, SERIES), "--format", "html").output
+    table = run("check", "--one-exam", *map(str, SERIES)).output
+    html = run("check", "--one-exam", *map(str, SERIES), "--format", "html").output
     for text in (table, html):
         assert "in ['" not in text and "in [1.5" not in text and "&#39;mprage&#39;" not in text
     assert "≤ 1.0 mm" in table and "one of MPRAGE, SPGR, 3D TSE" in html
 
 
 def test_html_names_every_scanner_and_folds_not_applicable_sequences():
-    html = run("check", *map(str, SERIES), "--format", "html").output
+    html = run("check", "--one-exam", *map(str, SERIES), "--format", "html").output
     scanners = html.split("<td>Scanners</td>")[1].split("</tr>")[0]
     for model in ("SIGNA Pioneer", "Ingenia", "MAGNETOM Prisma"):  # the three scanners' ManufacturerModelName
         assert model in scanners
@@ -179,7 +179,7 @@ def test_html_report_fits_its_cards_at_1100_px(tmp_path):
     """Looked at as a physicist would, at 1100 px: no table wider than its card, no column a character wide."""
     import re
 
-    html = run("check", *map(str, SERIES), "--format", "html").output
+    html = run("check", "--one-exam", *map(str, SERIES), "--format", "html").output
     # A measuring copy: the report's CSP forbids scripts (rightly); this copy is for the browser's layout only.
     probe = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     probe = probe.replace("</body>", MEASURE + "</body>")

@@ -68,7 +68,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_no_output_of_any_format_contains_a_patient_identifier(exam_with_phi, tmp_path):
     outputs = {}
     for fmt in ("table", "json", "html", "junit", "csv"):
-        code, outputs[f"check-{fmt}"] = _run("check", str(exam_with_phi), "--format", fmt)
+        code, outputs[f"check-{fmt}"] = _run("check", "--one-exam", str(exam_with_phi), "--format", fmt)
         assert code == 1, fmt  # the exam is not compliant (no FLAIR): the report was written all the same
     code, outputs["inspect-json"] = _run("inspect", str(exam_with_phi), "--format", "json")
     code, outputs["inspect-table"] = _run("inspect", str(exam_with_phi))
@@ -179,7 +179,7 @@ def test_html_report_loads_without_console_errors_and_prints_in_chromium(tmp_pat
     from pypdf import PdfReader
 
     page = tmp_path / "report.html"
-    _run("check", *(str(p) for p in SERIES), "--format", "html", "--out", str(page))
+    _run("check", "--one-exam", *(str(p) for p in SERIES), "--format", "html", "--out", str(page))
     common = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
         [*common, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import limits
 from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
+from ..derived import fill_derived
 from . import (
     archive,
     bids,
@@ -69,9 +70,18 @@ def reader_for(path, head: bytes | None = None):
 def inspect_path(path: Path, progress=None) -> list[Inspection]:
     """Read one input (file or folder) into one Inspection per format found in it."""
     inspections = _inspect_path(path, progress)
+    if not any(inspection.acquisitions for inspection in inspections):
+        # Read without error but nothing to judge: a check of it would "pass" an empty exam.
+        why = next((w for i in inspections for w in i.warnings), None)
+        kinds = ", ".join(sorted({i.format for i in inspections}))
+        raise ReadError(
+            f"{path}: no acquisition in this {kinds} input"
+            + (f" ({why})" if why else " (it holds no protocol or image series)")
+        )
     for inspection in inspections:
         for acq in inspection.acquisitions:
             fill_implied(acq)
+            fill_derived(acq)
             inspection.warnings += acq.warnings  # fields that could not be read, each named
             acq.warnings.clear()
         _printable(inspection)

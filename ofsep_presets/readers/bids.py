@@ -61,6 +61,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
 
     if "Manufacturer" in d:
         acq.set("manufacturer", manufacturer(str(d["Manufacturer"])), key("Manufacturer"))
+    acq.context.update(_context(path, d))
     for k, param in (("ManufacturersModelName", "model"), ("SoftwareVersions", "software_version")):
         if isinstance(d.get(k), str):
             acq.set(param, d[k], key(k))
@@ -123,6 +124,29 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
     return acq
+
+
+def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
+    """The BIDS subject/session of the sidecar (from its path) and the region evidence it states."""
+    from ..exams import digest
+
+    out = {"source": str(path)}
+    parts = path.parts
+    for i, part in enumerate(parts[:-1]):
+        if part.startswith("sub-") and "subject" not in out:
+            out["subject"], out["dataset"] = part, str(Path(*parts[:i])) if i else ""
+        elif part.startswith("ses-") and "subject" in out:
+            out["session"] = part
+    unit = str(d.get("DeviceSerialNumber") or d.get("StationName") or "")
+    out["scanner"] = (
+        f"{d.get('Manufacturer') or ''}|{d.get('ManufacturersModelName') or ''}|{digest(unit) if unit else ''}"
+    )
+    for k, key in (("BodyPartExamined", "body_part"), ("ReceiveCoilName", "coil"), ("ProtocolName", "protocol_name")):
+        if isinstance(d.get(k), str) and d[k]:
+            out[key] = d[k]
+    if isinstance(d.get("StudyInstanceUID"), str) and d["StudyInstanceUID"]:
+        out["study"] = digest(d["StudyInstanceUID"])
+    return out
 
 
 # BIDS PhaseEncodingDirection names a NIfTI voxel axis; dcm2niix writes the NIfTI with the DICOM rows flipped, so

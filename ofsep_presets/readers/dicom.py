@@ -729,6 +729,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
 
     vendor = manufacturer(str(ds.get("Manufacturer", "")))
     acq.set("manufacturer", vendor, src(f"Manufacturer={ds.get('Manufacturer')!s}"))
+    acq.context.update(_context(ds, path))
     for tag, param in (("ManufacturerModelName", "model"), ("SoftwareVersions", "software_version")):
         value = ds.get(tag)
         if value:
@@ -773,9 +774,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     with acq.reading("PixelSpacing"):
         if spacing and thickness:
             acq.set(
-                "voxel_size_mm",
+                "reconstructed_voxel_mm",
                 [float(spacing[1]), float(spacing[0]), thickness],
-                src("PixelSpacing + SliceThickness (reconstructed voxel)"),
+                src(f"PixelSpacing={[float(v) for v in spacing]} + SliceThickness={thickness:g}"),
             )
     between = _first(ds, "PixelMeasuresSequence", "SpacingBetweenSlices")
     if _float(between) is not None and thickness is not None and kind == "2D":
@@ -810,6 +811,17 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 [read, phase],
                 src(f"MRAcquisitionFrequencyEncodingSteps={read:g}, MRAcquisitionPhaseEncodingStepsInPlane={phase:g}"),
             )
+    mosaic = "MOSAIC" in s.image_types  # Rows × Columns tile many slices: the FoV is not Rows × PixelSpacing
+    rows, columns = ds.get("Rows"), ds.get("Columns")
+    if spacing and rows and columns and direction in ("ROW", "COL") and not mosaic:
+        # The reconstructed FoV; the phase axis runs along the columns (COL: vertical, rows count it) or the rows.
+        vertical, horizontal = float(rows) * float(spacing[0]), float(columns) * float(spacing[1])
+        read_fov, phase_fov = (horizontal, vertical) if direction == "COL" else (vertical, horizontal)
+        acq.set(
+            "fov_mm",
+            [round(read_fov, 4), round(phase_fov, 4)],
+            src(f"Rows={rows}, Columns={columns} × PixelSpacing, InPlanePhaseEncodingDirection={direction}"),
+        )
     if iop and direction in ("ROW", "COL") and vendor == "siemens":
         polarity = _siemens_pe_positive(ds)
         found = phase_direction([float(v) for v in iop], direction, polarity[0]) if polarity else None
@@ -891,7 +903,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         protocol = _siemens_protocol(ds)
         if protocol:
             fill = Acquisition(acq.name)
-            ascconv.to_acquisition(ascconv.parse(protocol), fill, f"{here} CSA ASCCONV")
+            values = ascconv.parse(protocol)
+            ascconv.to_acquisition(values, fill, f"{here} CSA ASCCONV")
             acq.warnings += fill.warnings
             counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
             if counted is not None and prescribed is not None and counted < prescribed:
@@ -916,6 +929,36 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
     )
     return acq
+
+
+def _context(ds, path: Source) -> dict[str, str]:
+    """Grouping keys (UIDs and serials only as one-way digests) and region evidence, for the exam model."""
+    from ..exams import digest
+
+    out = {"source": str(path)}
+    study = str(ds.get("StudyInstanceUID") or "")
+    if study:
+        out["study"] = digest(study)
+    unit = str(ds.get("DeviceSerialNumber") or ds.get("StationName") or "")
+    out["scanner"] = (
+        f"{ds.get('Manufacturer') or ''}|{ds.get('ManufacturerModelName') or ''}|{digest(unit) if unit else ''}"
+    )
+    for tag, key in (
+        ("BodyPartExamined", "body_part"),
+        ("StudyDescription", "study_description"),
+        ("ProtocolName", "protocol_name"),
+    ):
+        if ds.get(tag):
+            out[key] = str(ds.get(tag))
+    coil = ds.get("ReceiveCoilName") or _first(ds, "MRReceiveCoilSequence", "ReceiveCoilName")
+    if coil:
+        out["coil"] = str(coil)
+    region = ds.get("AnatomicRegionSequence") or _first(ds, "FrameAnatomySequence", "AnatomicRegionSequence")
+    if region:
+        code = region[0].get("CodeValue")
+        if code:
+            out["anatomy"] = str(code)
+    return out
 
 
 def _siemens_protocol(ds) -> str | None:

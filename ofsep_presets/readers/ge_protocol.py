@@ -91,7 +91,8 @@ def read(path: Path) -> Inspection:
                 total += member.size
                 limits.check("read_bytes", total, f"{path}: members")
                 data = archive.extractfile(member)
-                files[member.name] = data.read(MAX_MEMBER + 1) if data else b""
+                # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
+                files[str(PurePosixPath(member.name))] = data.read(MAX_MEMBER + 1) if data else b""
     except tarfile.TarError as exc:
         raise ReadError(f"{path}: not a readable tar ({exc})") from None
     if refused:
@@ -104,11 +105,15 @@ def read(path: Path) -> Inspection:
             if key not in files:
                 inspection.warnings.append(f"task {task!r}: no LxProtocol in folder {folder!r}")
                 continue
-            inspection.acquisitions.append(lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}"))
+            acq = lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}")
+            acq.context.update(source=str(path), exam=str(root), program=root.name)
+            inspection.acquisitions.append(acq)
     if not sessions:  # a tar of bare series folders
         for name in sorted(n for n in files if PurePosixPath(n).name == "LxProtocol"):
             folder = PurePosixPath(name).parent.name
-            inspection.acquisitions.append(lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}"))
+            acq = lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}")
+            acq.context["source"] = str(path)
+            inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -146,6 +151,11 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
         entries.append((field.param, key, value))
     acq = acquisition_from_vendor_values(name, entries, vendor, None, where)
     acq.set("series_description", name, f"{where} task name")
+    if values.get("COIL"):
+        acq.context["coil"] = values["COIL"]
+    anatomy = re.split(r"%5C|\\", values.get("ANATOMY", ""), flags=re.I)
+    if anatomy[-1].strip():  # "SRT\None\T-11501": scheme, modifier, code (DICOM CID 4031)
+        acq.context["anatomy"] = anatomy[-1].strip()
     if diffusion and acq.get("b_values") and float(values.get("DIFNUMT2", "0") or 0) > 0:
         acq.set(
             "b_values",

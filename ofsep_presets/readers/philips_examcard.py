@@ -113,6 +113,10 @@ def read(path: Path) -> Inspection:
         acq = Acquisition(name)
         with acq.reading("ExamCard parameters"):  # one odd value leaves the scan's other values read
             acq = acquisition(name, values, contrast.get(procedure.get("id")), path.name)
+        acq.context["source"] = str(path)
+        coils = values.get("EX_GEO_compacted_coils")
+        if isinstance(coils, list) and any(coils):
+            acq.context["coil"] = " ".join(c for c in coils if c)
         inspection.acquisitions.append(acq)
     if fell_back_any:
         inspection.warnings.append(

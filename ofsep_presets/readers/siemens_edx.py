@@ -53,16 +53,38 @@ def read(path: Path) -> Inspection:
     if inflater.unconsumed_tail:
         raise limits.refusal("inflate_bytes", path)
     inspection = Inspection(source=str(path), format=FORMAT)
+    tree: dict[str, str] = {}  # the open folders of the program tree, by section type, outermost first
+    body_parts: dict[str, str] = {}
     for section in _SECTION.split(data.decode("latin-1")):
         fields = _header_fields(section)
-        if fields.get("MrEdbType") != "Prot":
-            continue
+        kind = fields.get("MrEdbType")
         name = _utf7(fields["MrEdbName"]) if "MrEdbName" in fields else "unnamed"
+        if kind and kind != "Prot":
+            # Sections come in tree order (region, exam, program, then its protocols): a type seen again closes
+            # the folders opened after it.
+            if kind in tree:
+                keys = list(tree)
+                for later in keys[keys.index(kind) :]:
+                    del tree[later]
+            tree[kind] = name
+            code = fields.get("MrEdbDicomCode")  # a body part, where the site set one
+            if code:
+                body_parts[kind] = code.split()[0]
+            else:
+                body_parts.pop(kind, None)
+            continue
+        if not kind:
+            continue
         if "### ASCCONV BEGIN" not in section:
             inspection.warnings.append(f"protocol {name!r}: no ASCCONV block; skipped")
             continue
-        inspection.acquisitions.append(
-            acquisition_from_protocol(name, section, f"{path.name} protocol {name!r} ASCCONV")
-        )
+        acq = acquisition_from_protocol(name, section, f"{path.name} protocol {name!r} ASCCONV")
+        acq.context["source"] = str(path)
+        if tree:
+            acq.context["program"] = "\\" + "\\".join(tree.values())
+            parts = [body_parts[k] for k in tree if k in body_parts]
+            if parts:
+                acq.context["body_part"] = parts[-1]
+        inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection

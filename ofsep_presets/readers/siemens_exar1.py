@@ -98,8 +98,10 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspec
     ).fetchall()
     limits.check("members", len(rows), f"{path}: Instance rows")
     by_element = {r[0]: r for r in rows}
-    wanted = {"EdfProtocol", "EdfMeasurementStep"}
-    needed = {r[1] for r in rows if r[5] == "EdfProtocol"}
+    # Labels of steps, programs and folders (the program path of the exam model), contents of protocols and
+    # programs (a program may state its BodyPartExamined): inflated once each.
+    wanted = {"EdfProtocol", "EdfMeasurementStep", "EdfProgram", "EdfDirectory"}
+    needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram")}
     needed |= {by_element[r[4]][1] for r in rows if r[5] in wanted and r[4] in by_element}
     contents = _Contents(con, needed, str(path))
 
@@ -117,6 +119,10 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspec
 
     protocols = {r[3]: r for r in rows if r[5] == "EdfProtocol"}
     steps = [r for r in rows if r[5] == "EdfMeasurementStep"]
+    programs = [r for r in rows if r[5] == "EdfProgram"]
+    # An export of one program carries the folders of its path (flat: their nesting is not in the file, but
+    # with a single program every folder is on its path); with several programs only each program's name is sure.
+    folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
     order = _child_order(rows)
     steps.sort(key=lambda r: order.get(r[0], len(order)))
     for step in steps:
@@ -129,7 +135,16 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspec
         if not isinstance(data, str) or ascconv.find_block(data) is None:
             inspection.warnings.append(f"step {name!r}: no ASCCONV block in its protocol; skipped")
             continue
-        inspection.acquisitions.append(acquisition_from_protocol(name, data, f"{path.name} step {name!r} ASCCONV"))
+        acq = acquisition_from_protocol(name, data, f"{path.name} step {name!r} ASCCONV")
+        acq.context["source"] = str(path)
+        program = by_element.get(step[3])
+        if program is not None and program[5] == "EdfProgram":
+            parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
+            acq.context["program"] = "\\" + "\\".join(parts)
+            part = str(content(program).get("BodyPartExamined") or "")
+            if part:
+                acq.context["body_part"] = part
+        inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -155,4 +170,7 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisit
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
     set_family(acq, where, sequence_name=str(values.get("tSequenceFileName", "")), description=name)
+    coil = ascconv.coils(values)
+    if coil:
+        acq.context["coil"] = coil
     return acq

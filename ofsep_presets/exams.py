@@ -1,0 +1,312 @@
+"""The exam model: between reading and matching, what was read is grouped into exams, and each acquisition is
+placed in its program and body region from the evidence the input states.
+
+An exam is one DICOM study on one scanner (StudyInstanceUID + model and serial or station), one BIDS
+subject/session, or one export (a Siemens .exar1/.edx or print-out, a Philips ExamCard, one GE session of a
+protocol tar). Inside an exam each acquisition gets `program` (the export's program path, the GE session) and
+`region` with `region_reasons`: the region's words in the program path, the study description or the series
+name, the DICOM body part or anatomy code, the coil (protocol_spec/model/regions.yaml); a sagittal or coronal
+field of view larger than a head spans brain and spine and names neither. No evidence, no region: matching
+then vetoes nothing.
+
+A DICOM series and the dcm2niix sidecar written from it are one acquisition: the DICOM values win, the sidecar
+fills what the DICOM headers did not say, and the provenance says which.
+
+Nothing here prints a UID: exams are told apart by an ordinal, the scanner model and the names the input gives
+its programs and subjects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from .acquisition import Acquisition, Inspection, ReadError, scanner_from
+from .regions import head_fov_max_mm, region_of_code, regions_named, regions_of_coil, weak_terms
+
+DICOM = "dicom"
+SIDECAR = "bids-json"
+
+# Evidence weights: what names the whole program or study outweighs what one series or its coil suggests.
+# BodyPartExamined is the console's default of the program the exam was run from, not a statement about each
+# series: spine-generic sites tag whole cervical-cord sessions BRAIN (sub-poly) or HEAD (sub-juntendo750w). It
+# counts like a coil: it places an acquisition only with other evidence agreeing.
+WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 1, "coil": 1, "weak": 1}
+DECIDES = 2  # the least weight that places an acquisition: a coil or a console's default body part alone does not
+
+
+def digest(text: str) -> str:
+    """A short, one-way key for a UID or serial number: groups without ever showing the value."""
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+@dataclass
+class Exam:
+    """One exam of the input: its acquisitions (with the inspections they came from) and how to name it."""
+
+    index: int
+    kind: str  # "DICOM study", "BIDS session", "export"
+    label: str  # shareable: no UID, no path beyond a file name
+    inspections: list[Inspection] = field(default_factory=list)
+
+    @property
+    def acquisitions(self) -> list[Acquisition]:
+        return [a for i in self.inspections for a in i.acquisitions]
+
+    @property
+    def regions(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for acq in self.acquisitions:
+            key = acq.region or "unknown"
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "kind": self.kind, "label": self.label, "regions": self.regions}
+
+
+# ---------------------------------------------------------------------------------------------- sidecar merge
+
+
+def merge_sidecars(inspections: list[Inspection]) -> list[Inspection]:
+    """Fold each dcm2niix sidecar into the DICOM series it was written from (same series number, and the same
+    description where both state one). The DICOM wins; the sidecar fills gaps, its provenance prefixed."""
+    series: dict[int, list[Acquisition]] = {}
+    for inspection in inspections:
+        if inspection.format == DICOM:
+            for acq in inspection.acquisitions:
+                if acq.get("series_number") is not None:
+                    series.setdefault(acq.get("series_number"), []).append(acq)
+    if not series:
+        return inspections
+    out = []
+    for inspection in inspections:
+        if inspection.format != SIDECAR:
+            out.append(inspection)
+            continue
+        kept = []
+        for sidecar in inspection.acquisitions:
+            target = _dicom_of(sidecar, series)
+            if target is None:
+                kept.append(sidecar)
+                continue
+            filled = [p for p in sidecar.params if p not in target.params]
+            for param in filled:
+                target.set(param, sidecar.params[param], f"sidecar {sidecar.provenance[param]}")
+            # Only values merge: the region evidence stays the DICOM's own, so a series is placed the same
+            # whether it is read from files, with or without its sidecar, or from a PACS's metadata.
+            target.context.setdefault("sidecar", sidecar.name)
+        if kept or not inspection.acquisitions:
+            out.append(_view(inspection, kept))
+        merged = len(inspection.acquisitions) - len(kept)
+        if merged and out:
+            note = f"{merged} dcm2niix sidecar(s) read as the DICOM series they describe (DICOM values first)"
+            (out[0] if out[0].format == DICOM else out[-1]).warnings.append(note)
+    return out
+
+
+def _dicom_of(sidecar: Acquisition, series: dict[int, list[Acquisition]]) -> Acquisition | None:
+    number = sidecar.get("series_number")
+    candidates = series.get(number, []) if number is not None else []
+    name = _plain(sidecar.get("series_description"))
+    fitting = [
+        a
+        for a in candidates
+        if not name or not a.get("series_description") or _plain(a.get("series_description")) == name
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _plain(text: Any) -> str:
+    return re.sub(r"[^a-z0-9]+", "", str(text or "").lower())
+
+
+def _view(inspection: Inspection, acquisitions: list[Acquisition]) -> Inspection:
+    """The part of an input that belongs to one exam (its scanner is that of these acquisitions only)."""
+    return Inspection(
+        source=inspection.source,
+        format=inspection.format,
+        scanner=scanner_from(acquisitions) if acquisitions else dict(inspection.scanner),
+        acquisitions=list(acquisitions),
+        warnings=list(inspection.warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- grouping
+
+
+def _exam_key(inspection: Inspection, acq: Acquisition) -> tuple[str, ...]:
+    ctx = acq.context
+    if inspection.format == DICOM:
+        return ("DICOM study", ctx.get("study", "?"), ctx.get("scanner", "?"))
+    if inspection.format == SIDECAR:
+        if ctx.get("subject"):
+            return ("BIDS session", ctx.get("dataset", ""), ctx["subject"], ctx.get("session", ""))
+        return ("BIDS session", ctx.get("dataset", inspection.source), ctx.get("scanner", "?"), "")
+    return ("export", ctx.get("source", inspection.source), ctx.get("exam", ""))
+
+
+def prepare(inspections: list[Inspection]) -> list[Inspection]:
+    """The exam step for one exam's inputs (what `check` runs before matching): sidecars folded into their
+    DICOM series, every acquisition placed in its program and region. Idempotent."""
+    merged = merge_sidecars(inspections)
+    split(merged)
+    return merged
+
+
+def split(inspections: list[Inspection]) -> list[Exam]:
+    """The exams in what was read, in input order, each acquisition placed in its program and region."""
+    inspections = merge_sidecars(inspections)
+    groups: dict[tuple[str, ...], dict[int, list[Acquisition]]] = {}
+    for pos, inspection in enumerate(inspections):
+        for acq in inspection.acquisitions:
+            groups.setdefault(_exam_key(inspection, acq), {}).setdefault(pos, []).append(acq)
+    exams: list[Exam] = []
+    counters: dict[str, int] = {}
+    warned: set[int] = set()  # an input's warnings are reported once, with the first exam drawn from it
+    for key, by_input in groups.items():
+        kind = key[0]
+        counters[kind] = counters.get(kind, 0) + 1
+        views = []
+        for pos, acqs in by_input.items():
+            view = _view(inspections[pos], acqs)
+            if pos in warned:
+                view.warnings = []
+            warned.add(pos)
+            views.append(view)
+        exam = Exam(len(exams) + 1, kind, "", views)
+        exam.label = _label(exam, key, counters[kind])
+        place(exam)
+        exams.append(exam)
+    return exams
+
+
+def _label(exam: Exam, key: tuple[str, ...], ordinal: int) -> str:
+    acqs = exam.acquisitions
+    first = acqs[0] if acqs else None
+    scanner = (
+        " ".join(str(v) for v in (first.get("manufacturer"), first.get("model")) if first is not None and v)
+        or "scanner not stated"
+    )
+    count = f"{len(acqs)} acquisition(s)"
+    if exam.kind == "DICOM study":
+        return f"DICOM study {ordinal} ({scanner}, {count})"
+    if exam.kind == "BIDS session":
+        if len(key) > 2 and key[2].startswith("sub-"):
+            name = key[2] + (f"/{key[3]}" if key[3] else "")
+            return f"BIDS {name} ({scanner}, {count})"
+        return f"sidecars {ordinal} ({scanner}, {count})"
+    name = PurePath(key[1]).name
+    program = key[2]
+    return f"{name}" + (f" · {program}" if program else "") + f" ({scanner}, {count})"
+
+
+# ---------------------------------------------------------------------------------------------- regions
+
+
+def place(exam: Exam) -> None:
+    """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess)."""
+    for acq in exam.acquisitions:
+        ctx = acq.context
+        acq.program = ctx.get("program") or acq.program
+        if acq.region is not None:
+            continue  # placed already (by an earlier pass, or by the caller who knows better): kept
+        evidence: list[tuple[str, str, str]] = []  # (region, kind, reason)
+        for region, word in regions_named(ctx.get("program")).items():
+            evidence.append((region, "program", f"the program path names {word!r}"))
+        for region, word in regions_named(ctx.get("study_description")).items():
+            evidence.append((region, "study", f"the study description names {word!r}"))
+        part = ctx.get("body_part")
+        if part:
+            region = region_of_code(part)
+            if region:
+                weak = part.strip().upper() in weak_terms()
+                evidence.append((region, "weak" if weak else "body part", f"BodyPartExamined {part}"))
+        code = ctx.get("anatomy")
+        if code:
+            region = region_of_code(code)
+            if region:
+                weak = code.strip().upper() in weak_terms()
+                evidence.append((region, "weak" if weak else "anatomy code", f"anatomy code {code}"))
+        names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
+        for region, word in regions_named(names).items():
+            evidence.append((region, "series", f"the series name names {word!r}"))
+        for region, word in regions_of_coil(ctx.get("coil")).items():
+            evidence.append((region, "coil", f"coil {word!r}"))
+        acq.region, acq.region_reasons = decide(evidence, acq)
+
+
+def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str | None, list[str]]:
+    """The region with the most weight of evidence; a tie, or nothing, decides nothing (and says so)."""
+    spans = _spans_head_and_spine(acq)
+    score: dict[str, int] = {}
+    for region, kind, _ in evidence:
+        score[region] = score.get(region, 0) + WEIGHT[kind]
+    reasons = [f"{reason} → {region}" for region, _, reason in evidence]
+    if not score:
+        return None, reasons + (["no evidence of the body region"] if not spans else [spans])
+    best = max(score.values())
+    top = sorted(r for r, s in score.items() if s == best)
+    if len(top) > 1:
+        if set(top) == {"brain", "orbits"}:
+            return "orbits", reasons + ["orbits imaged within the head"]
+        return None, reasons + [f"the evidence is split ({', '.join(top)}): region not decided"]
+    region = top[0]
+    if best < DECIDES:
+        return None, reasons + [f"weak evidence only (weight {best} < {DECIDES}): region not decided"]
+    if spans and region in ("brain", "spine"):
+        return None, reasons + [spans]
+    return region, reasons
+
+
+def _spans_head_and_spine(acq: Acquisition) -> str | None:
+    """A sagittal or coronal field of view taller than a head covers brain and cervical cord at once."""
+    fov = acq.get("fov_mm")
+    if not fov or acq.get("orientation") not in ("sagittal", "coronal"):
+        return None
+    limit = head_fov_max_mm()
+    if max(fov) <= limit:
+        return None
+    return f"{acq.get('orientation')} FoV {max(fov):g} mm > {limit:g} mm spans head and spine: no single region"
+
+
+# ---------------------------------------------------------------------------------------------- selection
+
+
+def select(exams: list[Exam], wanted: str) -> Exam:
+    """The exam holding `wanted`: a file or folder read (by path), a series number or a series name."""
+    path = Path(wanted)
+    found: list[Exam] = []
+    if path.exists():
+        target = path.resolve()
+        for exam in exams:
+            for acq in exam.acquisitions:
+                source = acq.context.get("source")
+                if source and _under(Path(source), target):
+                    found.append(exam)
+                    break
+    else:
+        for exam in exams:
+            for acq in exam.acquisitions:
+                number = acq.get("series_number")
+                names = {acq.name, str(acq.get("series_description") or "")}
+                if wanted in names or (number is not None and wanted.isdigit() and int(wanted) == number):
+                    found.append(exam)
+                    break
+    if not found:
+        raise ReadError(f"--exam-of {wanted}: no exam holds this file, series number or series name")
+    if len(found) > 1:
+        listed = "; ".join(e.label for e in found)
+        raise ReadError(f"--exam-of {wanted}: found in {len(found)} exams ({listed}); name a file or folder instead")
+    return found[0]
+
+
+def _under(path: Path, target: Path) -> bool:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return resolved == target or target in resolved.parents
