@@ -173,14 +173,14 @@ def test_a_peer_not_allowed_is_rejected_and_stores_nothing(node):
     assert "refused an association from INTRUDER@127.0.0.1" in n.stop()
 
 
-def _association(port: int, aet: str = "CONSOLE", max_pdu: int = 16382):
+def _association(port: int, aet: str = "CONSOLE", max_pdu: int = 16382, timeout: float = 300):
     from pynetdicom import AE
     from pynetdicom.sop_class import MRImageStorage
 
     ae = AE(ae_title=aet)
     ae.add_requested_context(MRImageStorage)
     ae.maximum_pdu_size = max_pdu
-    ae.dimse_timeout = ae.network_timeout = ae.acse_timeout = 300  # a loaded CI machine, not a slow node
+    ae.dimse_timeout = ae.network_timeout = ae.acse_timeout = timeout  # 300: a loaded CI machine, not a slow node
     assoc = ae.associate("127.0.0.1", port, ae_title="OFSEP-PRESETS", max_pdu=max_pdu)
     assert assoc.is_established
     return assoc
@@ -188,7 +188,7 @@ def _association(port: int, aet: str = "CONSOLE", max_pdu: int = 16382):
 
 def test_a_sender_that_disconnects_mid_instance_leaves_no_file(node):
     n = node()
-    assoc = _association(n.port, max_pdu=4096)
+    assoc = _association(n.port, max_pdu=4096, timeout=5)  # the answer never comes: don't wait 300 s for it
     ds = pydicom.dcmread(FILES[0])
     ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
     sock = assoc.dul.socket
