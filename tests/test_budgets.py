@@ -302,8 +302,10 @@ def test_examcard_table_is_bounded_by_values_decoded(tmp_path):
     path = tmp_path / "bomb.ExamCard"
     path.write_bytes(_examcard(bytes(table)))
     run = inspect_json(path, memory_mb=1024)
-    assert run.code == 0
-    assert any("loop_count limit" in w for w in run.warnings)
+    # The card's only table is refused at the limit, so the input yields no acquisition: exit 2 with the reason
+    # (issue 10: an input with nothing to judge is not an empty pass), the limit and how to raise it named.
+    assert run.code == 2
+    assert "loop_count limit" in run.err and "OFSEP_PRESETS_LIMIT_LOOP_COUNT" in run.err
     assert run.peak_mb < 400
 
 
