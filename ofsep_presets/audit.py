@@ -411,21 +411,7 @@ def sequence_ids(spec: Spec, sites: list[Site]) -> list[str]:
 
 def site_entry(site: Site, report: dict[str, Any] | None) -> dict[str, Any]:
     """One site in audit.json: its verdicts, what to ask it for, and its own `check` document under `report`."""
-    return {
-        "id": site.id,
-        "source": str(site.path),
-        "status": site.status,
-        "verdict": site.verdict,
-        "compliant": site.compliant,
-        "error": site.error,
-        "page": site.page,
-        "scanner": site.scanner,
-        "sequences": site.sequences,
-        "missing": site.missing,
-        "not_stated": site.not_stated,
-        "ask_for": site.ask_for,
-        "report": report,
-    }
+    return {**_common(site), "not_stated": site.not_stated, "report": report}
 
 
 def _count(statuses: Iterable[str]) -> dict[str, int]:
@@ -592,9 +578,15 @@ def to_html(head: dict[str, Any], sites: list[Site], spec: Spec) -> str:
 
 def _view(site: Site) -> dict[str, Any]:
     """What the overview template sees of a site: plain data only."""
+    return {**_common(site), "findings": site.findings, "session": site.session}
+
+
+def _common(site: Site) -> dict[str, Any]:
+    """The fields audit.json and the overview page both show of a site (one list, so they cannot drift apart)."""
     return {
         "id": site.id,
         "source": str(site.path),
+        "status": site.status,
         "verdict": site.verdict,
         "compliant": site.compliant,
         "error": site.error,
@@ -602,10 +594,7 @@ def _view(site: Site) -> dict[str, Any]:
         "scanner": site.scanner,
         "sequences": site.sequences,
         "missing": site.missing,
-        "findings": site.findings,
-        "session": site.session,
         "ask_for": site.ask_for,
-        "status": site.status,
     }
 
 
