@@ -63,6 +63,8 @@ class SequenceView:
     diffusion: bool = False  # an EPI diffusion sequence: its checklist always lists the b-values
     level: str = ""  # what the printed documents say: the spec's own word, and the group a member counts toward
     group_required: bool = False  # a member of a required either-or group ("at least 2 of")
+    # Where the console files this step (Siemens "\\\\USER\\...\\step"): the one path card and sheet print.
+    protocol_path: str = ""
 
     @property
     def rows(self) -> list[Row]:
@@ -109,6 +111,7 @@ class Sheet:
     notes: list[dict[str, Any]] = field(default_factory=list)
     dummy_run: list[str] = field(default_factory=list)  # export steps, in this language (spec `dummy_run`)
     dummy_run_source: str | None = None
+    console_title: str = ""  # the vendor printout's title line, where it has one ("SIEMENS MAGNETOM 3 T")
 
     @property
     def sequences(self) -> list[SequenceView]:
@@ -205,6 +208,15 @@ def sequence_view(
                 first = first or rule
         return "; ".join(texts), first
 
+    dimension = targets.get("acquisition_type")
+    dimension_value = str(dimension.value) if dimension else None
+    # The family the card sets (its target) names the label; without one, any family the spec allows.
+    family = targets.get("sequence_family")
+    families = (str(family.value),) if family else tuple(seq.families())
+
+    def label_of(f: Field) -> str:
+        return f.label_for(dimension_value, families)
+
     cards = []
     for card in vendor.cards:
         rows = []
@@ -216,7 +228,7 @@ def sequence_view(
                 Row(
                     param=f.param,
                     canonical_label=params[f.param].label.get(lang, f.param),
-                    label=f.label,
+                    label=label_of(f),
                     unit=f.unit or "",
                     key=f.key,
                     value=value,
@@ -243,7 +255,7 @@ def sequence_view(
         fields = vendor.fields_for(rule.param)
         f = fields[0] if fields else None
         target = targets.get(rule.param)
-        label = f.label if f else params[rule.param].label.get(lang, rule.param)
+        label = label_of(f) if f else params[rule.param].label.get(lang, rule.param)
         value = (
             _display_value(target.value, f, vendor, ctx)
             if (target and f)
@@ -299,6 +311,37 @@ def sequence_view(
         level=level,
         group_required=group_required,
         diffusion="epi_dwi" in seq.families(),
+        protocol_path=protocol_path(
+            spec, vendor, variant, _step_name(seq.label.get(lang) or seq.label["en"], product), lang
+        ),
+    )
+
+
+def _step_name(label: str, product: str | None) -> str:
+    """The step's name at the console: the sequence's name and the vendor's sequence, as sites name their steps
+    ("t1_mprage_sag"): a reader of the print (ours included) tells the sequence from the name, as from any site's."""
+    return f"{label} {product}" if product else label
+
+
+def protocol_path(spec: Spec, vendor: Vendor, variant: Variant, step: str, lang: str) -> str:
+    """The console's path of one step, from the vendor's pattern (`document.protocol_path`); "" without one.
+
+    The parts are the user-facing names (spec, exam, variant, sequence), each on one line and without the
+    path separator, so the step the console shows is the sequence's own name.
+    """
+    pattern = vendor.document.get("protocol_path")
+    if not pattern:
+        return ""
+
+    def part(text: str | None) -> str:
+        return " ".join(str(text or "").replace("\\", "/").split())
+
+    exam = spec.exams[variant.exam]
+    return str(pattern).format(
+        spec=part(spec.id.upper()),
+        exam=part(_text(exam.label, lang)),
+        variant=part(_text(variant.label, lang)),
+        step=part(step),
     )
 
 
@@ -381,4 +424,5 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
         notes,
         [_text(step, lang) or "" for step in dummy.get("steps", [])],
         dummy.get("source"),
+        str(vendor.document.get("title") or "").format(field=field_text(field_t, "en")),
     )

@@ -108,6 +108,22 @@ def _phase_ratio(fov: Any, ctx: Context) -> Any:
     return None if percent is None else percent / 100.0
 
 
+def _phase_resolution(matrix: Any, ctx: Context) -> Any:
+    """Siemens "Phase resolution" (%): the phase pixel relative to the read pixel, so that the phase lines are
+    base resolution x phase resolution x FoV phase / FoV read (the arithmetic `ascconv` reads the export with)."""
+    fov = ctx.get("fov_mm")
+    if not isinstance(matrix, list | tuple) or len(matrix) < 2 or not isinstance(fov, list | tuple) or len(fov) < 2:
+        return None
+    if not (matrix[0] and fov[1]):
+        return None
+    return 100.0 * float(matrix[1]) * float(fov[0]) / (float(matrix[0]) * float(fov[1]))
+
+
+def phase_lines(base: float, phase_resolution_pct: float, fov: list[float]) -> int:
+    """The acquired phase lines from Siemens' base resolution, phase resolution (%) and FoV [read, phase]."""
+    return round(base * phase_resolution_pct / 100.0 * fov[1] / fov[0])
+
+
 def _eighths(fraction: Any, ctx: Context) -> Any:
     """Siemens partial Fourier: 1.0 -> 'Off', 0.875 -> '7/8'."""
     if fraction is None:
@@ -154,6 +170,7 @@ CONVERSIONS: dict[str, Conversion] = {
     ),
     "phase_percent": Conversion(_phase_percent),
     "phase_ratio": Conversion(_phase_ratio),
+    "phase_resolution": Conversion(_phase_resolution),
     "gap_percent": Conversion(_gap_percent, _gap_from_percent, _gap_percent),
     "rbw_khz": Conversion(_rbw_khz, _rbw_from_khz, _rbw_khz),
     "wfs_pixels": Conversion(_wfs_pixels, _wfs_pixels, _wfs_pixels, decreasing=True),

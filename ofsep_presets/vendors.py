@@ -24,11 +24,38 @@ class Field:
     decimals: int | None = None
     key: str | None = None
     aliases: tuple[str, ...] = ()  # other spellings the vendor prints (VE vs XA), for reading only
+    # The console's own word for the same field on another kind of sequence (Siemens "Slices per slab" on a 3D,
+    # "EPI factor" on an EPI; Philips "TSE factor" / "TFE factor" / "EPI factor"): the first that applies.
+    variants: tuple[LabelVariant, ...] = ()
+    printout: str | None = None  # the vendor printout the label is printed in (evidence, for the tests)
 
     def named(self, label: str) -> bool:
         """Whether a printed label is this field's, in any spelling or case the vendor uses."""
         wanted = " ".join(label.split()).casefold()
-        return any(wanted == name.casefold() for name in (self.label, self.key, *self.aliases) if name)
+        names = (self.label, self.key, *self.aliases, *(v.label for v in self.variants))
+        return any(wanted == name.casefold() for name in names if name)
+
+    def label_for(self, acquisition_type: str | None, families: tuple[str, ...] | list[str]) -> str:
+        """The label this console prints for a sequence of that dimension and family."""
+        for variant in self.variants:
+            if variant.applies(acquisition_type, families):
+                return variant.label
+        return self.label
+
+
+@dataclass(frozen=True)
+class LabelVariant:
+    """Another label of one field, printed for some sequences only (by dimension and/or family)."""
+
+    label: str
+    acquisition_type: str | None = None
+    families: tuple[str, ...] = ()
+    printout: str | None = None
+
+    def applies(self, acquisition_type: str | None, families: tuple[str, ...] | list[str]) -> bool:
+        if self.acquisition_type is not None and acquisition_type != self.acquisition_type:
+            return False
+        return not self.families or any(f in self.families for f in families)
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,12 @@ def _load(path) -> Vendor:
 def _field(data) -> Field:
     values = dict(data)
     values["aliases"] = tuple(values.get("aliases", ()))
+    values["variants"] = tuple(
+        LabelVariant(
+            str(v["label"]), v.get("acquisition_type"), tuple(v.get("families", ())), v.get("printout")
+        )
+        for v in values.get("variants", ())
+    )
     return Field(**values)
 
 

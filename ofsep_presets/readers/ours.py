@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import limits, xmlsafe
+from .. import limits
 from ..acquisition import Inspection, ReadError, scanner_from
 from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
 
 MARKERS = {
-    b"ofsep-siemens-sheet": "siemens",
     b"ofsep-philips-sheet": "philips",
     b"ofsep-ge-sheet": "ge",
     b"ofsep-canon-sheet": "canon",
@@ -41,7 +40,7 @@ def read(path: Path) -> Inspection:
     text = data.decode("utf-8")
     field = _field_strength(text)
     program = _program(text[:4096])
-    lines = {"siemens": _siemens, "philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
+    lines = {"philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
     inspection = Inspection(source=str(path), format=vendor.document["format"])
     injected = None  # a sheet without an injection step says nothing about contrast
     if INJECTION in lines:
@@ -75,22 +74,6 @@ def _field_strength(text: str) -> float | None:
 # INJECTION where the sheet places the gadolinium injection step.
 Entries = dict[str, list[tuple[str, str, str]]]
 INJECTION = "gadolinium"
-
-
-def _siemens(data: bytes, text: str) -> Entries:
-    root = xmlsafe.parse(data, "Siemens sheet")
-    out: Entries = {}
-    for protocol in root.iter("Protocol", "Injection"):
-        if protocol.tag == "Injection":
-            out[INJECTION] = []
-            continue
-        entries = out.setdefault(protocol.get("Id"), [])
-        if protocol.get("product"):
-            entries.append(("sequence_family", "product", protocol.get("product")))
-        for p in protocol.iter("ProtParameter"):
-            value = (p.findtext("ValueAndUnit") or "").strip()
-            entries.append((p.get("param"), p.findtext("Label") or "", value))
-    return out
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ MAX_BYTES = 64 * 1024 * 1024
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return b"<PrintOut" in head and b"ofsep-presets" not in head
+    return b"<PrintOut" in head
 
 
 def read(path: Path) -> Inspection:
@@ -72,6 +72,7 @@ def acquisition_from_card(
     name = step_name(step)
     field_strength = re.search(r"(\d+(?:\.\d+)?)\s*T\b", title)
     entries, seen = [], set()
+    labelled = _b_values_joined(labelled)
     for label, value in labelled:
         match = next((f for f in fields if f.named(label)), None)
         if match is None or (match.param, match.label) in seen:
@@ -93,7 +94,25 @@ def acquisition_from_card(
         acq.params.pop("slice_gap_mm", None)
         acq.provenance.pop("slice_gap_mm", None)
     set_family(acq, where, sequence_name=sequence_name, description=name)
+    program = step.strip().rstrip(" *").rsplit("\\", 1)[0].rstrip("\\")
+    if program and program != step.strip():  # the folders above the step: its program in the console's tree
+        acq.context.setdefault("program", program)
     return acq
+
+
+_B_VALUE_ROW = re.compile(r"^b-value\s+\d+$", re.I)
+_B_VALUE = re.compile(r"^(-?[\d.]+)\s*s/mm²$")
+
+
+def _b_values_joined(labelled: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The card's "b-value 1  0 s/mm²", "b-value 2  800 s/mm²" rows as one "b-values" entry (rows without the
+    unit, printed under the same label, are the averages of each b-value and are not b-values)."""
+    rows = [(label, value) for label, value in labelled if _B_VALUE_ROW.match(label)]
+    found = [m.group(1) for _, value in rows if (m := _B_VALUE.match(value))]
+    if not found:
+        return labelled
+    rest = [(label, value) for label, value in labelled if not _B_VALUE_ROW.match(label)]
+    return [*rest, ("b-values", ", ".join(dict.fromkeys(found)) + " s/mm²")]
 
 
 _TILTED = re.compile(r"^([STC])\s*>\s*([STC])\s*(-?\d+(?:\.\d+)?)?$")

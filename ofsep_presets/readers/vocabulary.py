@@ -25,6 +25,7 @@ def acquisition_from_vendor_values(
     params = registry()
     parts: dict[str, list] = {}
     pending = []
+    phase_resolution = None
     families = {product: family for family, products in vendor.families.items() for product in products}
     for param, label, value in entries:
         with acq.reading(f"{label}={value}"):  # a value that does not parse is absent, warned about
@@ -39,7 +40,11 @@ def acquisition_from_vendor_values(
                 text = text[: -len(field.unit) - 1]
             spec = params[param]
             if spec.type in ("enum", "boolean"):
-                reverse = {word: key for key, word in vendor.words.get(param, {}).items()}
+                # A word several canonical values share (Siemens "Fat sat." for fat sat and SPIR) reads as the
+                # first listed: the vendor file lists the word's own meaning first.
+                reverse: dict[str, str] = {}
+                for key, word in vendor.words.get(param, {}).items():
+                    reverse.setdefault(word, key)
                 key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
                 if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
                     acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
@@ -53,6 +58,10 @@ def acquisition_from_vendor_values(
                 number = float(text)
             except ValueError:
                 number = None
+            if field.convert == "phase_resolution":
+                if number is not None:  # Siemens "Phase resolution %": the phase lines need the FoV, read last
+                    phase_resolution = (number, label, value)
+                continue
             if number is not None and param in ("fov_mm", "matrix"):
                 partial = parts.setdefault(param, [None, None])
                 if units.vendor_part(field.convert, number, partial):
@@ -65,9 +74,15 @@ def acquisition_from_vendor_values(
                 continue
             canonical = units.from_vendor(text if spec.is_list else number, field.convert, {})
             acq.set(param, canonical, f"{where} {label}={value}")
+    matrix, fov = parts.get("matrix"), parts.get("fov_mm")
+    if phase_resolution and matrix and matrix[0] and matrix[1] is None and fov and None not in fov:
+        matrix[1] = units.phase_lines(matrix[0], phase_resolution[0], fov)
     for param, partial in parts.items():
         if None not in partial:
-            acq.set(param, partial, f"{where}: {param} from its read and phase fields")
+            how = ""
+            if phase_resolution and param == "matrix":
+                how = f" (phase lines: base × {phase_resolution[1]} {phase_resolution[2]} × FoV phase / FoV read)"
+            acq.set(param, partial, f"{where}: {param} from its read and phase fields{how}")
     context = dict(acq.params)
     for param, field, text, label, value in pending:
         context["field_strength_t"] = field_t

@@ -1,0 +1,170 @@
+"""Every rendered machine sheet is read back by the reader of the vendor's real format, to every value of its card.
+
+The Siemens sheet is a print-protocol XML read by `siemens_printxml` (the reader of a console's "print to XML"),
+not by a reader of our own format. The expected side of each comparison is the card's own value: what the spec
+and its suggestions state (each suggestion names the vendor file it comes from), as `sheets.sequence_view` hands
+it to the templates, before any vendor conversion. The readers themselves are validated against the real vendor
+files elsewhere (tests/test_printouts.py, test_inspect_siemens.py: printout against export, value by value), so a
+value that survives render -> real reader is one the console would show.
+
+Vendor vocabulary (second half): each label the cards print is asserted against the text of the vendor's own
+printout in the fixtures (pdftotext, or pdfminer where pdftotext is not installed): truth from outside.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ofsep_presets.readers import inspect_path
+from ofsep_presets.render import Selection, render
+from ofsep_presets.resources import bundled_spec_names
+from ofsep_presets.rules import Constraint
+from ofsep_presets.sheets import sheet
+from ofsep_presets.spec import load_spec
+from ofsep_presets.vendors import all_vendors
+
+from .conftest import FIXTURES
+
+# vendor -> (the real format's reader, as `inspect` names it)
+REAL_READERS = {"siemens": "siemens-printxml"}
+# What every read states besides the card's values: who made it, the field strength (the card's title, compared
+# on its own) and the step's name.
+NOT_CARD_VALUES = {"manufacturer", "field_strength_t", "series_description"}
+# A value a reader states from the physics rather than the page ("implied: 3D partitions are contiguous") or
+# computes from the page (the acquired voxel, from FoV, matrix and thickness) is not a value read: it must agree
+# with the card where the card states it, and may stand where the card is silent.
+COMPUTED = ("implied:", "acquired voxel")
+# Where the reader cannot tell the card's value from the page, and why (each must still disagree: strict).
+KNOWN = {
+    # The step is named after the sequence ("Axial fat-suppressed T2 or STIR" + "TSE"): its name says STIR too,
+    # and a print-protocol names the sequence only through the step's name.
+    ("mag.optic.t2fs_ax", "sequence_family"): "the sequence's own name says 'or STIR'",
+    ("mag.optic.t2fs_cor", "sequence_family"): "the sequence's own name says 'or STIR'",
+}
+# Printed precision bounds the round trip: Siemens FoV phase to 0.1 % (320 mm x 81.3 % = 260.16 mm).
+RTOL = 0.002
+
+
+def _field_dir(field_t: float) -> str:
+    return "1.5T" if field_t == 1.5 else f"{field_t:g}T"
+
+
+@functools.cache
+def _rendered(spec_name: str, vendor_id: str, root: str) -> Path:
+    spec = load_spec(spec_name)
+    out = Path(root) / spec_name / vendor_id
+    render(spec, out, Selection(vendors=(vendor_id,), formats=("sheet",)))
+    return out
+
+
+CASES = [
+    (spec_name, vendor_id)
+    for spec_name in bundled_spec_names()
+    for vendor_id in REAL_READERS
+    if vendor_id in load_spec(spec_name).vendors
+]
+
+
+def card_values(view, vendor) -> dict[str, object]:
+    """Each canonical parameter the card prints a value for, with the value before vendor conversion; the
+    sequence the card names (the vendor's product) as its family."""
+    values: dict[str, object] = {}
+    families = [family for family, products in vendor.families.items() if view.product in products]
+    if families:
+        values["sequence_family"] = families[0]
+    for row in view.rows:
+        if row.has_value and row.canonical_value is not None:
+            values.setdefault(row.param, row.canonical_value)
+    return values
+
+
+def compare(spec, vendor_id: str, folder: Path) -> tuple[int, list[str]]:
+    """(values compared, mismatches) over every sheet of one spec for one vendor."""
+    vendor = all_vendors()[vendor_id]
+    compared, wrong = 0, []
+    for field_t in spec.field_strengths_t:
+        for variant in spec.variants():
+            path = folder / vendor_id / _field_dir(field_t) / variant.key / vendor.document["filename"]
+            [inspection] = inspect_path(path)
+            assert inspection.format == REAL_READERS[vendor_id], path
+            views = sheet(spec, vendor, field_t, variant, "en").sequences
+            assert len(inspection.acquisitions) == len(views), path
+            for view, acq in zip(views, inspection.acquisitions, strict=True):
+                where = f"{path.relative_to(folder)} {view.id}"
+                assert acq.get("field_strength_t") == field_t, where
+                expected = card_values(view, vendor)
+                for param, value in expected.items():
+                    want = tuple(value) if isinstance(value, list) else value
+                    same = Constraint(param, "eq", want, "card", rtol=RTOL).evaluate(acq.get(param)) == "pass"
+                    if (view.id, param) in KNOWN:
+                        assert not same, f"{where} {param} now reads back: drop it from KNOWN"
+                        continue
+                    if not same:
+                        wrong.append(f"{where} {param}: card {value!r}, read {acq.get(param)!r}")
+                    compared += 1
+                for param in set(acq.params) - set(expected) - NOT_CARD_VALUES:
+                    if not any(mark in acq.provenance.get(param, "") for mark in COMPUTED):
+                        wrong.append(f"{where} {param}: read {acq.get(param)!r}, which the card does not state")
+    return compared, wrong
+
+
+@pytest.mark.parametrize(("spec_name", "vendor_id"), CASES)
+def test_every_sheet_reads_back_through_the_real_format_reader(spec_name, vendor_id, tmp_path_factory):
+    spec = load_spec(spec_name)
+    folder = _rendered(spec_name, vendor_id, str(tmp_path_factory.getbasetemp() / "sheets"))
+    compared, wrong = compare(spec, vendor_id, folder)
+    assert not wrong, "\n".join(wrong[:40])
+    assert compared >= 10 * len(spec.variants()), compared  # every sheet has values to compare
+
+
+# -- vendor vocabulary, from the vendors' own printouts -------------------------------------------------------
+
+EXPORTS = FIXTURES / "vendor-exports"
+PRINTOUTS = {
+    ("siemens", "VE11C"): EXPORTS / "siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.pdf",
+    ("siemens", "VB17"): EXPORTS / "siemens/Trio_VB17/spine_generic_siemens-trio.pdf",
+    ("siemens", "XA61"): EXPORTS / "siemens/CimaX_XA61_ZOOMit/spine-generic_CimaX_XA61_ZOOMit.pdf",
+}
+
+
+@functools.cache
+def printout_text(path: Path) -> str:
+    """The printout's text by a tool other than our readers: pdftotext (poppler), else pdfminer's own extractor."""
+    if shutil.which("pdftotext"):
+        done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=120)
+        text = done.stdout.decode("utf-8", errors="replace")
+    else:
+        from pdfminer.high_level import extract_text
+
+        text = extract_text(str(path))
+    return " ".join(text.split())
+
+
+def _labels(vendor_id: str):
+    for f in all_vendors()[vendor_id].fields():
+        if f.printout:
+            yield f.label, f.printout
+        for variant in f.variants:
+            if variant.printout:
+                yield variant.label, variant.printout
+
+
+LABELS = sorted({(v, label, p) for (v, _) in PRINTOUTS for label, p in _labels(v)})
+
+
+@pytest.mark.parametrize(("vendor_id", "label", "printout"), LABELS)
+def test_each_label_is_printed_in_the_printout_it_names(vendor_id, label, printout):
+    path = PRINTOUTS[(vendor_id, printout)]
+    assert re.search(rf"(?<!\w){re.escape(label)}(?!\w)", printout_text(path)), f"{label!r} not in {path.name}"
+
+
+def test_labels_the_issue_names_are_the_consoles():
+    """Issue 12: the words an engineer finds on the console, each of them found in a real printout above."""
+    siemens = {label for vendor_id, label, _ in LABELS if vendor_id == "siemens"}
+    assert {"Slices per slab", "Phase enc. dir.", "Phase resolution", "Turbo factor", "EPI factor"} <= siemens
