@@ -112,6 +112,7 @@ class Sheet:
     dummy_run: list[str] = field(default_factory=list)  # export steps, in this language (spec `dummy_run`)
     dummy_run_source: str | None = None
     console_title: str = ""  # the vendor printout's title line, where it has one ("SIEMENS MAGNETOM 3 T")
+    injection_path: str = ""  # the program's pause step for the injection, where the console files one
 
     @property
     def sequences(self) -> list[SequenceView]:
@@ -425,4 +426,5 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
         [_text(step, lang) or "" for step in dummy.get("steps", [])],
         dummy.get("source"),
         str(vendor.document.get("title") or "").format(field=field_text(field_t, "en")),
+        protocol_path(spec, vendor, variant, str(vendor.document.get("injection_step") or ""), lang),
     )

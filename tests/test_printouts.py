@@ -55,6 +55,10 @@ NOT_VALUES = {"manufacturer", "model", "software_version", "series_description",
 # Differences on purpose: (pair, acquisition, parameter) -> why.
 DIFFERENT_ON_PURPOSE = {
     ("siemens-VB17", "DWI_b0", "averages"): "VB17 prints Averages 4 for lAverages 1 with 3 repetitions (b0 volumes)",
+    # The printed "Phase resolution" is the console's whole percent; VB17 prints "100 %" for dPhaseResolution
+    # 1.0125 (the export's 324 phase lines), so the lines read from the printout are base x 100 % = 320.
+    ("siemens-VB17", "T2w", "phase_resolution_pct"): "VB17 prints Phase resolution 100 % for 101.25 %",
+    ("siemens-VB17", "T2w", "matrix"): "VB17 prints Phase resolution 100 % for 101.25 %: 320 lines, export 324",
     ("siemens-XA61", "Localizer", "slices"): "XA61 prints slice group 2 as a copy of group 1 (5 coronal), the "
     "export's group 2 has 3 sagittal slices: the printout cannot tell the second group",
 }

@@ -1,4 +1,5 @@
-"""render -> inspect: every vendor's sheet reads back to the spec's own values, through the vendor's units."""
+"""render -> inspect: every sheet still in a format of our own (GE, Philips, Canon) reads back to the spec's own
+values, through the vendor's units."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def test_every_sheet_reads_back_to_the_spec(sheets, spec):
     compared = 0
     for vendor_id in spec.vendors:
         vendor = all_vendors()[vendor_id]
+        if not vendor.document["format"].startswith("ofsep-"):
+            continue  # a sheet in the vendor's real format: read by that format's reader in test_sheet_roundtrip.py
         for field_t in spec.field_strengths_t:
             for variant in spec.variants():
                 path = sheets / vendor_id / f"{'1.5' if field_t == 1.5 else '3'}T" / variant.key / SHEETS[vendor_id]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from ofsep_presets import units
+from ofsep_presets.match import is_injection_step
 from ofsep_presets.readers import inspect_path
 from ofsep_presets.render import Selection, render
 from ofsep_presets.resources import bundled_spec_names
@@ -81,6 +83,11 @@ def card_values(view, vendor) -> dict[str, object]:
     for row in view.rows:
         if row.has_value and row.canonical_value is not None:
             values.setdefault(row.param, row.canonical_value)
+    matrix, fov = values.get("matrix"), values.get("fov_mm")
+    if matrix and fov and any(f.convert == "phase_resolution" for f in vendor.fields()):
+        # Siemens states the matrix as base resolution and phase resolution (whole %), as the card prints them.
+        values["base_resolution"] = matrix[0]
+        values["phase_resolution_pct"] = round(units.to_vendor(matrix, "phase_resolution", {"fov_mm": fov}))
     return values
 
 
@@ -94,8 +101,12 @@ def compare(spec, vendor_id: str, folder: Path) -> tuple[int, list[str]]:
             [inspection] = inspect_path(path)
             assert inspection.format == REAL_READERS[vendor_id], path
             views = sheet(spec, vendor, field_t, variant, "en").sequences
-            assert len(inspection.acquisitions) == len(views), path
-            for view, acq in zip(views, inspection.acquisitions, strict=True):
+            # The program's pause step for the injection (a step of its own, as consoles file it) is no sequence.
+            read = [a for a in inspection.acquisitions if not is_injection_step(a)]
+            injections = len(inspection.acquisitions) - len(read)
+            assert injections == ("gadolinium" in variant.order), path
+            assert len(read) == len(views), path
+            for view, acq in zip(views, read, strict=True):
                 where = f"{path.relative_to(folder)} {view.id}"
                 assert acq.get("field_strength_t") == field_t, where
                 expected = card_values(view, vendor)
