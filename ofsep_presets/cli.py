@@ -826,9 +826,7 @@ def snapshot(export, out, spec_ref, quiet):
 @click.option("--out", "out", required=True, metavar="DIR", help="Spool and reports: DIR/spool/…, DIR/reports/.")
 @click.option("--port", default=11112, show_default=True, help="TCP port to listen on (0: any free port).")
 @click.option("--ae-title", "ae_title", default="OFSEP-PRESETS", show_default=True, help="This node's AE title.")
-@click.option(
-    "--bind", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
-)
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option(
     "--allow",
     "allow",
@@ -847,9 +845,7 @@ def snapshot(export, out, spec_ref, quiet):
     help="A study is checked once no association sending it is open and nothing came for this long.",
 )
 @click.option("--max-gb", default=50.0, show_default=True, help="Spool size budget; past it stores are refused.")
-@click.option(
-    "--min-free-gb", default=1.0, show_default=True, help="Refuse stores when the disk would have less free."
-)
+@click.option("--min-free-gb", default=1.0, show_default=True, help="Refuse stores when the disk would have less free.")
 @click.option("--delete-after-check", is_flag=True, help="Delete a study's instances once its report is written.")
 @click.option(
     "--watch",
@@ -925,8 +921,9 @@ def listen(out, port, ae_title, bind, allow, spec_ref, preset, settle, max_gb, m
             except OSError as error:
                 click.echo(f"ofsep-presets: cannot listen on {bind}:{port}: {error.strerror or error}", err=True)
                 sys.exit(2)
-            click.echo(f"listening as {ae_title} on {bind}:{listener.port}; reports in {out} (Ctrl-C to stop)",
-                       err=True)
+            click.echo(
+                f"listening as {ae_title} on {bind}:{listener.port}; reports in {out} (Ctrl-C to stop)", err=True
+            )
         while not stop.is_set():
             if watch:
                 watcher.look()

@@ -277,6 +277,11 @@ def contrast_phases(acquisitions: list[Acquisition]) -> list[Phase]:
     return out
 
 
+def _requirements_met(acq: Acquisition, seq: Sequence) -> int:
+    """How many of the sequence's requirements the acquisition's stated values pass (a tie-break only)."""
+    return sum(1 for c in seq.constraints if acq.get(c.param) is not None and c.evaluate(acq.get(c.param)) == "pass")
+
+
 def _fov_max(acq: Acquisition) -> float | None:
     fov = acq.get("fov_mm")
     return max(fov) if fov else None
@@ -480,9 +485,12 @@ def match(
             if veto or value < p["threshold"]:
                 row.append(None)
                 continue
-            # Ties: a post-contrast sequence takes the later acquisition, any other the earlier one.
+            # Ties: the sequence more of whose requirements the acquisition meets takes it (a DWI with three
+            # b-values is the three-b sequence's, not the two-b one's it also satisfies); then a post-contrast
+            # sequence takes the later acquisition, any other the earlier one.
             late = position if spec.sequences[seq_id].contrast == "post" else -position
-            row.append(value - p["station"] * k + late * 1e-4)
+            met = _requirements_met(acquisitions[position], spec.sequences[seq_id])
+            row.append(value - p["station"] * k + met * 1e-3 + late * 1e-6)
         weights.append(row)
     chosen = assign(weights)
     for row, col in enumerate(chosen):

@@ -110,9 +110,7 @@ class Node:
             return [
                 s.uid
                 for s in self.studies.values()
-                if s.received > s.checked_at
-                and not (s.senders & self.open_senders)
-                and now - s.last >= self.settle
+                if s.received > s.checked_at and not (s.senders & self.open_senders) and now - s.last >= self.settle
             ]
 
     def check_due(self, force: bool = False) -> list[Checked]:

@@ -112,15 +112,20 @@ def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
     def store(event) -> int:
         ds = event.dataset
         try:
-            spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"),
-                        event.request.AffectedSOPInstanceUID, event.encoded_dataset(include_meta=True))
+            spool.store(
+                ds.get("StudyInstanceUID"),
+                ds.get("SeriesInstanceUID"),
+                event.request.AffectedSOPInstanceUID,
+                event.encoded_dataset(include_meta=True),
+            )
         except SpoolFull:
             return 0xA700
         stored[0] += 1
         return 0x0000
 
-    assoc = ae.associate(remote.host, remote.port, ae_title=remote.peer_aet, ext_neg=roles,
-                         evt_handlers=[(evt.EVT_C_STORE, store)])
+    assoc = ae.associate(
+        remote.host, remote.port, ae_title=remote.peer_aet, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, store)]
+    )
     if not assoc.is_established:
         raise PullError(f"{remote.label}: the PACS did not accept an association from {remote.our_aet}")
     query = Dataset()
@@ -169,8 +174,9 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         try:
-            spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"),
-                        buffer.getvalue())
+            spool.store(
+                ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"), buffer.getvalue()
+            )
         except SpoolFull as full:
             raise PullError(f"{remote.label}: {full}") from None
         count += 1

@@ -5,7 +5,7 @@ Adding a vendor is adding a YAML file and a template folder; nothing here knows 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -89,6 +89,18 @@ class Vendor:
     words: dict[str, dict[str, str]]
     cards: tuple[Card, ...]
     meanings: tuple[Meaning, ...] = ()
+    # What a console word means where several canonical values print as that word (`readings` in the YAML).
+    readings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def reading(self, param: str) -> dict[str, str]:
+        """Console word -> canonical value. A word several values share (GE "A/P" for AP and PA) tells none of
+        them and is left out, unless the vendor file says what the console means by it (Siemens "Fat sat.")."""
+        keys: dict[str, list[str]] = {}
+        for key, word in self.words.get(param, {}).items():
+            keys.setdefault(word, []).append(key)
+        out = {word: found[0] for word, found in keys.items() if len(found) == 1}
+        out.update(self.readings.get(param, {}))
+        return out
 
     def meaning(self, param: str, family: str | None) -> Meaning | None:
         return next((m for m in self.meanings if m.applies(param, family)), None)
@@ -118,6 +130,7 @@ def _load(path) -> Vendor:
             Meaning(m["param"], dict(m["means"]), str(m["source"]), tuple(m.get("families", [])))
             for m in data.get("meanings", [])
         ),
+        readings={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("readings", {}).items()},
     )
 
 
@@ -125,9 +138,7 @@ def _field(data) -> Field:
     values = dict(data)
     values["aliases"] = tuple(values.get("aliases", ()))
     values["variants"] = tuple(
-        LabelVariant(
-            str(v["label"]), v.get("acquisition_type"), tuple(v.get("families", ())), v.get("printout")
-        )
+        LabelVariant(str(v["label"]), v.get("acquisition_type"), tuple(v.get("families", ())), v.get("printout"))
         for v in values.get("variants", ())
     )
     return Field(**values)

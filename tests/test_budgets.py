@@ -141,8 +141,7 @@ def test_fake_philips_sheet_with_a_long_line_is_linear(tmp_path):
     # A lazy label retried at every " =" of one long line (80 KB: 8.6 s; quadratic).
     path = tmp_path / "sheet.txt"
     path.write_text(
-        "# ofsep-presets ofsep-philips-sheet\n"
-        'sequence id = "brain.t1";\n' + "a = " * 100_000 + "\n",
+        '# ofsep-presets ofsep-philips-sheet\nsequence id = "brain.t1";\n' + "a = " * 100_000 + "\n",
         encoding="utf-8",
     )
     run = inspect_json(path)
@@ -154,8 +153,10 @@ def test_fake_philips_sheet_with_a_long_line_is_linear(tmp_path):
 def test_nested_print_protocol_xml_is_linear(tmp_path):
     # Every <Protocol> walked its whole subtree: nesting made the read quadratic in the nesting depth.
     depth, per_level = 1_000, 20
-    level = "".join(f"<ProtParameter><Label>Unknown {i}</Label><ValueAndUnit>1</ValueAndUnit></ProtParameter>"
-                    for i in range(per_level))
+    level = "".join(
+        f"<ProtParameter><Label>Unknown {i}</Label><ValueAndUnit>1</ValueAndUnit></ProtParameter>"
+        for i in range(per_level)
+    )
     text = "<PrintOut>" + f"<Protocol><HeaderProtPath>\\\\USER\\x</HeaderProtPath>{level}" * depth
     text += "</Protocol>" * depth + "</PrintOut>"
     path = tmp_path / "nested.xml"

@@ -15,11 +15,19 @@ from click.testing import CliRunner
 
 from ofsep_presets.check import check
 from ofsep_presets.cli import main
+from ofsep_presets.match import is_injection_step
 from ofsep_presets.readers import inspect_path
 from ofsep_presets.render import Selection, render
 from ofsep_presets.spec import load_spec
 
 from .conftest import FIXTURES
+
+
+def _step(acquisitions, spec, seq_id: str):
+    """The step of a rendered Siemens print that is this sequence: the console names it by the sequence's name
+    (and its vendor sequence), never by our internal id."""
+    label = spec.sequences[seq_id].label["en"]
+    return next(a for a in acquisitions if a.name == label or a.name.startswith(label + " "))
 
 
 def _render(spec, out, **selection):
@@ -76,8 +84,8 @@ def test_injection_after_the_flair_is_a_warning_and_no_rule_places_the_t1_after_
     inspections = inspect_path(out / "siemens" / "3T" / "brain-standard" / "protocol.xml")
     acquisitions = inspections[0].acquisitions
     # Move the FLAIR to the front: acquired before any contrast-enhanced acquisition.
-    # Our sheets name each protocol by its sequence (the rendered order puts the FLAIR after the injection).
-    flair = next(a for a in acquisitions if a.name == "brain.flair_3d")
+    # The rendered order puts the FLAIR after the injection (the program's "Gadolinium" pause step).
+    flair = _step(acquisitions, spec, "brain.flair_3d")
     acquisitions.remove(flair)
     acquisitions.insert(0, flair)
     flair.set("contrast_agent", False, "test: acquired before the injection")
@@ -102,14 +110,15 @@ def test_contrast_given_without_its_post_contrast_t1_fails_the_session_rule(spec
     with_t1 = check(inspections, spec)
     assert _session(with_t1, "gadolinium given").status == "pass"
     # The FLAIR acquired after the injection is flagged contrast-enhanced; the post-contrast 3D T1 is dropped.
-    acquisitions.remove(next(a for a in acquisitions if a.name == "brain.t1_3d_gd"))
-    flair = next(a for a in acquisitions if a.name == "brain.flair_3d")
+    acquisitions.remove(_step(acquisitions, spec, "brain.t1_3d_gd"))
+    flair = _step(acquisitions, spec, "brain.flair_3d")
     flair.set("contrast_agent", True, "test: contrast bolus agent recorded")
     report = check(inspections, spec)
     result = _session(report, "gadolinium given")
     assert result.status == "fail" and not report.compliant
-    # Without any injection, the rule does not apply.
+    # Without any injection (no flag, no pause step for it in the program), the rule does not apply.
     flair.set("contrast_agent", False, "test")
+    acquisitions[:] = [a for a in acquisitions if not is_injection_step(a)]
     assert _session(check(inspections, spec), "gadolinium given").status == "not-applicable"
 
 
@@ -127,7 +136,8 @@ def test_magnims_monitoring_without_gadolinium_passes_and_diagnosis_fails(magnim
     inspections = inspect_path(out / "siemens" / "3T" / "brain-diagnosis" / "protocol.xml")
     acquisitions = inspections[0].acquisitions
     # An exam without gadolinium: no post-contrast T1, nothing acquired after an injection.
-    acquisitions.remove(next(a for a in acquisitions if a.name == "mag.brain.t1_gd"))
+    acquisitions.remove(_step(acquisitions, magnims, "mag.brain.t1_gd"))
+    acquisitions[:] = [a for a in acquisitions if not is_injection_step(a)]  # and the program's pause step
     for a in acquisitions:
         if a.get("contrast_agent") is True:
             a.set("contrast_agent", False, "test: no injection")

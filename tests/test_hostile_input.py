@@ -156,8 +156,30 @@ ABSURD = st.sampled_from(
     [1e308, -1e308, 1e30, -0.0, 0, -1, 2**63, 10**40, float("nan"), float("inf"), float("-inf"), 5e-324]
 )
 ABSURD_TEXT = st.sampled_from(
-    ["nan", "NaN", "-nan", "inf", "Infinity", "-0", "1e308", "1e400", "0x7fffffff", "9" * 400, "Allowed", "", " ",
-     "1/0", "3/8", "-", "1e30", "abc", "1.2.3", "\u00e9", "0x", "--1"]
+    [
+        "nan",
+        "NaN",
+        "-nan",
+        "inf",
+        "Infinity",
+        "-0",
+        "1e308",
+        "1e400",
+        "0x7fffffff",
+        "9" * 400,
+        "Allowed",
+        "",
+        " ",
+        "1/0",
+        "3/8",
+        "-",
+        "1e30",
+        "abc",
+        "1.2.3",
+        "\u00e9",
+        "0x",
+        "--1",
+    ]
 )
 JSON_VALUE = st.recursive(
     st.none() | st.booleans() | ABSURD | st.integers() | st.floats() | ABSURD_TEXT | st.text(max_size=8),
@@ -197,11 +219,31 @@ def _read_and_check(path: Path) -> None:
 
 
 BIDS_KEYS = (
-    "Manufacturer", "ManufacturersModelName", "MagneticFieldStrength", "RepetitionTime", "EchoTime", "InversionTime",
-    "FlipAngle", "SliceThickness", "SpacingBetweenSlices", "PixelBandwidth", "ParallelReductionFactorInPlane",
-    "MultibandAccelerationFactor", "PartialFourier", "EchoTrainLength", "SeriesNumber", "SeriesDescription",
-    "MRAcquisitionType", "ImageOrientationPatientDICOM", "ImageType", "AcquisitionTime", "ScanningSequence",
-    "SequenceVariant", "SequenceName", "PhaseEncodingDirection", "ConversionSoftware",
+    "Manufacturer",
+    "ManufacturersModelName",
+    "MagneticFieldStrength",
+    "RepetitionTime",
+    "EchoTime",
+    "InversionTime",
+    "FlipAngle",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "PixelBandwidth",
+    "ParallelReductionFactorInPlane",
+    "MultibandAccelerationFactor",
+    "PartialFourier",
+    "EchoTrainLength",
+    "SeriesNumber",
+    "SeriesDescription",
+    "MRAcquisitionType",
+    "ImageOrientationPatientDICOM",
+    "ImageType",
+    "AcquisitionTime",
+    "ScanningSequence",
+    "SequenceVariant",
+    "SequenceName",
+    "PhaseEncodingDirection",
+    "ConversionSoftware",
 )
 
 
@@ -223,18 +265,44 @@ def test_bids_sidecars_of_any_json_types_never_crash(tmp_path_factory, values, r
 
 
 ASCCONV_KEYS = (
-    "sKSpace.ucDimension", "alTR[0]", "alTE[0]", "alTI[0]", "sPrepPulses.ucInversion", "adFlipAngleDegree[0]",
-    "sSliceArray.asSlice[0].dThickness", "sKSpace.lImagesPerSlab", "sGroupArray.asGroup[0].dDistFact",
-    "sSliceArray.asSlice[0].dReadoutFOV", "sSliceArray.asSlice[0].dPhaseFOV", "sKSpace.lBaseResolution",
-    "sKSpace.dPhaseResolution", "sSliceArray.lSize", "sRXSPEC.alDwellTime[0]", "dAveragesDouble", "lAverages",
-    "sPat.lAccelFactPE", "sFastImaging.lTurboFactor", "sFastImaging.lEPIFactor", "sKSpace.ucPhasePartialFourier",
-    "sPrepPulses.ucFatSat", "sSliceArray.asSlice[0].sNormal.dTra", "sDiffusion.lDiffWeightings",
-    "sDiffusion.alBValue[1]", "sDiffusion.lDiffDirections", "sProtConsistencyInfo.flNominalB0",
-    "sKSpace.lPhaseEncodingLines", "sWipMemBlock.alFree[13]", "tSequenceFileName",
+    "sKSpace.ucDimension",
+    "alTR[0]",
+    "alTE[0]",
+    "alTI[0]",
+    "sPrepPulses.ucInversion",
+    "adFlipAngleDegree[0]",
+    "sSliceArray.asSlice[0].dThickness",
+    "sKSpace.lImagesPerSlab",
+    "sGroupArray.asGroup[0].dDistFact",
+    "sSliceArray.asSlice[0].dReadoutFOV",
+    "sSliceArray.asSlice[0].dPhaseFOV",
+    "sKSpace.lBaseResolution",
+    "sKSpace.dPhaseResolution",
+    "sSliceArray.lSize",
+    "sRXSPEC.alDwellTime[0]",
+    "dAveragesDouble",
+    "lAverages",
+    "sPat.lAccelFactPE",
+    "sFastImaging.lTurboFactor",
+    "sFastImaging.lEPIFactor",
+    "sKSpace.ucPhasePartialFourier",
+    "sPrepPulses.ucFatSat",
+    "sSliceArray.asSlice[0].sNormal.dTra",
+    "sDiffusion.lDiffWeightings",
+    "sDiffusion.alBValue[1]",
+    "sDiffusion.lDiffDirections",
+    "sProtConsistencyInfo.flNominalB0",
+    "sKSpace.lPhaseEncodingLines",
+    "sWipMemBlock.alFree[13]",
+    "tSequenceFileName",
 )
 TOKEN = st.one_of(
-    ABSURD.map(repr), ABSURD_TEXT, st.integers().map(str), st.integers(0, 2**40).map(hex), st.floats().map(repr),
-    st.text(alphabet="0123456789.-+exX\"#", max_size=12),
+    ABSURD.map(repr),
+    ABSURD_TEXT,
+    st.integers().map(str),
+    st.integers(0, 2**40).map(hex),
+    st.floats().map(repr),
+    st.text(alphabet='0123456789.-+exX"#', max_size=12),
 )
 
 
@@ -248,8 +316,30 @@ def test_siemens_protocols_of_any_values_never_crash(tmp_path_factory, values, e
     _read_and_check(path)
 
 
-GE_KEYS = ("PSEQ", "IMODE", "PLANE", "TE", "TR", "TI", "FOV", "SLTHICK", "SPC", "NOSLC", "FLIPANG", "RBW",
-           "MATRIXX", "MATRIXY", "NEX", "IOPT", "MULTIBVALUE", "DIFNUMT2", "NUMDIFDIRS", "PHASEFOV", "SLABLOC", "ETL")
+GE_KEYS = (
+    "PSEQ",
+    "IMODE",
+    "PLANE",
+    "TE",
+    "TR",
+    "TI",
+    "FOV",
+    "SLTHICK",
+    "SPC",
+    "NOSLC",
+    "FLIPANG",
+    "RBW",
+    "MATRIXX",
+    "MATRIXY",
+    "NEX",
+    "IOPT",
+    "MULTIBVALUE",
+    "DIFNUMT2",
+    "NUMDIFDIRS",
+    "PHASEFOV",
+    "SLABLOC",
+    "ETL",
+)
 
 
 @FUZZ
@@ -263,9 +353,28 @@ def test_ge_lxprotocols_of_any_values_never_crash(tmp_path_factory, values):
     _read_and_check(path)
 
 
-PRINT_LABELS = ("TR", "TE", "TI", "Flip angle", "Slice thickness", "FoV read", "FoV phase", "Base resolution",
-                "Phase partial Fourier", "Averages", "Dimension", "Dist. factor", "Slices", "Bandwidth",
-                "Accel. factor PE", "Turbo factor", "b-value 1", "Diff. directions", "Fat suppr.", "Orientation")
+PRINT_LABELS = (
+    "TR",
+    "TE",
+    "TI",
+    "Flip angle",
+    "Slice thickness",
+    "FoV read",
+    "FoV phase",
+    "Base resolution",
+    "Phase partial Fourier",
+    "Averages",
+    "Dimension",
+    "Dist. factor",
+    "Slices",
+    "Bandwidth",
+    "Accel. factor PE",
+    "Turbo factor",
+    "b-value 1",
+    "Diff. directions",
+    "Fat suppr.",
+    "Orientation",
+)
 
 
 @FUZZ
@@ -287,12 +396,26 @@ def test_siemens_print_xml_of_any_values_never_crash(tmp_path_factory, values):
 
 
 DICOM_FIELDS = (
-    ("RepetitionTime", "DS"), ("EchoTime", "DS"), ("InversionTime", "DS"), ("FlipAngle", "DS"),
-    ("SliceThickness", "DS"), ("SpacingBetweenSlices", "DS"), ("PixelBandwidth", "DS"),
-    ("MagneticFieldStrength", "DS"), ("InstanceNumber", "IS"), ("SeriesNumber", "IS"), ("EchoTrainLength", "IS"),
-    ("NumberOfAverages", "DS"), ("PixelSpacing", "DS"), ("ImageOrientationPatient", "DS"),
-    ("AcquisitionMatrix", "US"), ("MRAcquisitionType", "CS"), ("InPlanePhaseEncodingDirection", "CS"),
-    ("ScanningSequence", "CS"), ("AcquisitionTime", "TM"), ("Manufacturer", "LO"),
+    ("RepetitionTime", "DS"),
+    ("EchoTime", "DS"),
+    ("InversionTime", "DS"),
+    ("FlipAngle", "DS"),
+    ("SliceThickness", "DS"),
+    ("SpacingBetweenSlices", "DS"),
+    ("PixelBandwidth", "DS"),
+    ("MagneticFieldStrength", "DS"),
+    ("InstanceNumber", "IS"),
+    ("SeriesNumber", "IS"),
+    ("EchoTrainLength", "IS"),
+    ("NumberOfAverages", "DS"),
+    ("PixelSpacing", "DS"),
+    ("ImageOrientationPatient", "DS"),
+    ("AcquisitionMatrix", "US"),
+    ("MRAcquisitionType", "CS"),
+    ("InPlanePhaseEncodingDirection", "CS"),
+    ("ScanningSequence", "CS"),
+    ("AcquisitionTime", "TM"),
+    ("Manufacturer", "LO"),
 )
 
 

@@ -47,8 +47,12 @@ def essential(doc: dict) -> dict:
 
 
 def check_json(*paths: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "ofsep_presets", "check", *paths, "--format", "json", "--quiet"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ofsep_presets", "check", *paths, "--format", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -66,9 +70,22 @@ class Node:
         self.out = out
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ofsep_presets", "listen", "--out", str(out), "--port", "0", "--settle", "0.5",
-             *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "ofsep_presets",
+                "listen",
+                "--out",
+                str(out),
+                "--port",
+                "0",
+                "--settle",
+                "0.5",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         threading.Thread(target=self._collect, daemon=True).start()
         if "--watch" in args:
@@ -144,8 +161,12 @@ def test_spool_keeps_real_uids_stores_once_and_refuses_past_its_budget(tmp_path)
 @pytest.mark.skipif(DCMTK is None, reason="dcmtk's storescu is not installed (.ci/run installs Debian's dcmtk)")
 def test_dcmtk_storescu_sends_a_series_and_the_report_equals_check_of_the_folder(node):
     n = node()
-    sent = subprocess.run([DCMTK, "-aet", "CONSOLE", "-aec", "OFSEP-PRESETS", "127.0.0.1", str(n.port),
-                           *map(str, FILES)], capture_output=True, text=True, timeout=120)
+    sent = subprocess.run(
+        [DCMTK, "-aet", "CONSOLE", "-aec", "OFSEP-PRESETS", "127.0.0.1", str(n.port), *map(str, FILES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert sent.returncode == 0, sent.stderr
     assert essential(n.report()) == essential(check_json(str(SERIES)))
     stored = list((n.out / "spool").rglob("*.dcm"))
@@ -156,8 +177,22 @@ def test_dcmtk_storescu_sends_a_series_and_the_report_equals_check_of_the_folder
 def test_pynetdicom_storescu_sends_twice_and_duplicates_are_counted_once(node):
     n = node()
     for _ in range(2):
-        sent = subprocess.run([sys.executable, "-m", "pynetdicom", "storescu", "-aet", "CONSOLE2", "127.0.0.1",
-                               str(n.port), *map(str, FILES)], capture_output=True, text=True, timeout=120)
+        sent = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pynetdicom",
+                "storescu",
+                "-aet",
+                "CONSOLE2",
+                "127.0.0.1",
+                str(n.port),
+                *map(str, FILES),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert sent.returncode == 0, sent.stderr
     assert essential(n.report()) == essential(check_json(str(SERIES)))
     assert len(list((n.out / "spool").rglob("*.dcm"))) == len(FILES)
@@ -166,8 +201,12 @@ def test_pynetdicom_storescu_sends_twice_and_duplicates_are_counted_once(node):
 
 def test_a_peer_not_allowed_is_rejected_and_stores_nothing(node):
     n = node("--allow", "CONSOLE@127.0.0.1")
-    sent = subprocess.run([sys.executable, "-m", "pynetdicom", "storescu", "-aet", "INTRUDER", "127.0.0.1",
-                           str(n.port), str(FILES[0])], capture_output=True, text=True, timeout=120)
+    sent = subprocess.run(
+        [sys.executable, "-m", "pynetdicom", "storescu", "-aet", "INTRUDER", "127.0.0.1", str(n.port), str(FILES[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "rejected" in (sent.stdout + sent.stderr).lower()
     assert not list((n.out / "spool").rglob("*.dcm"))
     assert "refused an association from INTRUDER@127.0.0.1" in n.stop()
@@ -250,11 +289,25 @@ def test_many_instances_over_four_concurrent_associations_arrive_with_none_lost(
     per, senders = 300, 4
     folders = [write_instances(tmp_path / f"scu{k}", per, 1 + k * per) for k in range(senders)]
     if DCMTK:
-        commands = [[DCMTK, "-aet", f"SCU{k}", "-aec", "OFSEP-PRESETS", "127.0.0.1", str(n.port), *map(str, f)]
-                    for k, f in enumerate(folders)]
+        commands = [
+            [DCMTK, "-aet", f"SCU{k}", "-aec", "OFSEP-PRESETS", "127.0.0.1", str(n.port), *map(str, f)]
+            for k, f in enumerate(folders)
+        ]
     else:
-        commands = [[sys.executable, "-m", "pynetdicom", "storescu", "-aet", f"SCU{k}", "127.0.0.1", str(n.port),
-                     str(f[0].parent)] for k, f in enumerate(folders)]
+        commands = [
+            [
+                sys.executable,
+                "-m",
+                "pynetdicom",
+                "storescu",
+                "-aet",
+                f"SCU{k}",
+                "127.0.0.1",
+                str(n.port),
+                str(f[0].parent),
+            ]
+            for k, f in enumerate(folders)
+        ]
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * senders, outputs
@@ -289,18 +342,35 @@ def orthanc(tmp_path):
         pytest.skip("Orthanc is not installed (.ci/run installs Debian's orthanc and orthanc-dicomweb)")
     http, dicom, listener = free_port(), free_port(), free_port()
     config = {
-        "Name": "test-pacs", "StorageDirectory": str(tmp_path / "db"), "IndexDirectory": str(tmp_path / "db"),
-        "HttpPort": http, "DicomPort": dicom, "DicomAet": "ORTHANC", "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False, "HttpServerEnabled": True, "DicomServerEnabled": True,
-        "DicomCheckCalledAet": False, "DicomAlwaysAllowGet": True, "DicomAlwaysAllowStore": True,
-        "DicomModalities": {"ofsep": {"AET": "OFSEP-PRESETS", "Host": "127.0.0.1", "Port": listener,
-                                      "AllowGet": True, "AllowStore": True}},
+        "Name": "test-pacs",
+        "StorageDirectory": str(tmp_path / "db"),
+        "IndexDirectory": str(tmp_path / "db"),
+        "HttpPort": http,
+        "DicomPort": dicom,
+        "DicomAet": "ORTHANC",
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "HttpServerEnabled": True,
+        "DicomServerEnabled": True,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowGet": True,
+        "DicomAlwaysAllowStore": True,
+        "DicomModalities": {
+            "ofsep": {
+                "AET": "OFSEP-PRESETS",
+                "Host": "127.0.0.1",
+                "Port": listener,
+                "AllowGet": True,
+                "AllowStore": True,
+            }
+        },
         "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.exists() else [],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
     }
     (tmp_path / "orthanc.json").write_text(json.dumps(config))
-    proc = subprocess.Popen([ORTHANC, str(tmp_path / "orthanc.json")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [ORTHANC, str(tmp_path / "orthanc.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{http}"
     for _ in range(300):
         try:
@@ -328,14 +398,31 @@ def test_orthanc_sends_a_study_to_listen(orthanc, tmp_path):
     n = Node.__new__(Node)
     n.out, n.lines = out, []
     n.proc = subprocess.Popen(
-        [sys.executable, "-m", "ofsep_presets", "listen", "--out", str(out), "--port", str(orthanc["listener"]),
-         "--settle", "0.5", "--allow", "ORTHANC"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ofsep_presets",
+            "listen",
+            "--out",
+            str(out),
+            "--port",
+            str(orthanc["listener"]),
+            "--settle",
+            "0.5",
+            "--allow",
+            "ORTHANC",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     threading.Thread(target=n._collect, daemon=True).start()
     try:
         n.wait_for("listening as")
         studies = json.loads(urllib.request.urlopen(orthanc["url"] + "/studies", timeout=30).read())
-        request = urllib.request.Request(orthanc["url"] + "/modalities/ofsep/store", data=json.dumps(studies).encode(),
-                                         method="POST")
+        request = urllib.request.Request(
+            orthanc["url"] + "/modalities/ofsep/store", data=json.dumps(studies).encode(), method="POST"
+        )
         urllib.request.urlopen(request, timeout=120).read()
         assert essential(n.report()) == essential(check_json(str(SERIES)))
     finally:
@@ -357,7 +444,7 @@ def test_check_dicomweb_url_reads_the_metadata_only(orthanc):
 
 def test_bad_pacs_urls_say_how_to_write_them():
     for url in ("pacs://127.0.0.1:1/x", "dicomweb://host/nostudy"):
-        proc = subprocess.run([sys.executable, "-m", "ofsep_presets", "check", url], capture_output=True,
-                              text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "ofsep_presets", "check", url], capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 2 and "write " in proc.stderr and "Traceback" not in proc.stderr
-

@@ -152,7 +152,9 @@ def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
 
 
 def test_siemens_gap_is_a_distance_factor_in_percent(rendered):
-    flair = _siemens_step(rendered / "siemens/1.5T/brain-standard/protocol.xml", load_spec("ofsep-2020"), "brain.flair_3d")
+    flair = _siemens_step(
+        rendered / "siemens/1.5T/brain-standard/protocol.xml", load_spec("ofsep-2020"), "brain.flair_3d"
+    )
     values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in flair.iter("ProtParameter")}
     assert values["Dist. factor"] == "0 %"
     assert values["Slice thickness"] == "1.00 mm"

@@ -40,11 +40,7 @@ def acquisition_from_vendor_values(
                 text = text[: -len(field.unit) - 1]
             spec = params[param]
             if spec.type in ("enum", "boolean"):
-                # A word several canonical values share (Siemens "Fat sat." for fat sat and SPIR) reads as the
-                # first listed: the vendor file lists the word's own meaning first.
-                reverse: dict[str, str] = {}
-                for key, word in vendor.words.get(param, {}).items():
-                    reverse.setdefault(word, key)
+                reverse = vendor.reading(param)
                 key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
                 if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
                     acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
