@@ -73,4 +73,4 @@ def test_every_sheet_reads_back_to_the_spec(sheets, spec):
                             target.value,
                         )
                         compared += 1
-    assert compared >= 950
+    assert compared >= 800  # Siemens is compared in test_sheet_roundtrip.py (its sheet is a real print-protocol)
