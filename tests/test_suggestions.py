@@ -68,7 +68,14 @@ def test_cards_and_sheets_carry_the_source_values_and_round_trip(tmp_path):
             variants = [v.key for v in spec.variants() if seq_id in v.order]
             folder = tmp_path / entry["vendor"] / field / variants[0]
             sheet = next(p for p in folder.iterdir() if not p.name.endswith((".md", ".html")))
-            acq = next(a for i in inspect_path(sheet) for a in i.acquisitions if a.name == seq_id)
+            # Our own sheets name a step by its id; a Siemens print-protocol by the sequence's name.
+            label = spec.sequences[seq_id].label["en"]
+            acq = next(
+                a
+                for i in inspect_path(sheet)
+                for a in i.acquisitions
+                if a.name == seq_id or a.name == label or a.name.startswith(label + " ")
+            )
             # Sheets print at the console's precision (Philips: TR to 0.1 ms).
             assert acq.get("repetition_time_ms") == pytest.approx(raw["RepetitionTime"] * 1000, abs=0.051), sheet
             assert acq.get("echo_time_ms") == pytest.approx(raw["EchoTime"] * 1000, abs=0.051), sheet
