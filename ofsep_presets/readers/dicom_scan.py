@@ -234,8 +234,8 @@ def _skip_undefined(data: bytes, at: int, implicit: bool, depth: int) -> int | s
 # boundary both agree on. The result is, by construction, the plain walk's.
 
 TEMPLATES = True  # False: every file walked element by element (the tests compare both)
-MAX_TEMPLATES = 8  # layouts remembered per process (series interleaved in one folder)
-MAX_LEARNED = 32  # elements newly seen to differ before a file is taken as another layout
+MAX_TEMPLATES = 32  # layouts remembered per process (a few KB each: series, and file types within a series)
+MAX_LEARNED = 16  # elements newly seen to differ before a file is taken as another series' layout
 
 
 class Template:
@@ -275,12 +275,14 @@ def _templated(
                 break  # declined or short somewhere: the plain walk from the start says which
             at, departed = got
             if departed is None:  # at the template's stop: the plain walk goes on from there (more elements?)
+                _templates.remove(t)
+                _templates.insert(0, t)  # the next file is most likely of the same series and type
                 return _dataset(data, at, implicit, wanted, limit, found, syntax)
             # The file departs from this layout at a true element boundary: on with the layout that holds
             # the element found there (another file type of the same series: b0 and b1000, echo 1 and 2).
             other = next((u for u in mine if u is not t and departed in u.index), None)
             if other is None:
-                if len(mine) < MAX_TEMPLATES // 2:
+                if len(mine) < MAX_TEMPLATES:
                     break  # a new layout: remember it
                 return _dataset(data, at, implicit, wanted, limit, found, syntax)
             t, i = other, other.index[departed]
@@ -307,7 +309,7 @@ def _follow(
     tdata, starts, tags, volatile, values, wanted_at = t.data, t.starts, t.tags, t.volatile, t.values, t.wanted_at
     unpack, unpack32, unpack_implicit, vrs = _ELEMENT.unpack_from, _U32.unpack_from, _IMPLICIT.unpack_from, VRS
     n, size = len(tags), len(data)
-    learned = 0
+    learned: list[int] = []
     while i < n:
         if not volatile[i]:
             v = volatile.find(1, i)  # the next element known to differ (the stop is marked)
@@ -351,9 +353,11 @@ def _follow(
                 return None
         if not volatile[i] and data[at:after] != tdata[starts[i] : starts[i + 1]]:
             volatile[i] = 1
-            learned += 1
-            if learned > MAX_LEARNED:
-                return at, 0  # another series' values in this layout: not worth following
+            learned.append(i)
+            if len(learned) > MAX_LEARNED:  # another series' values in this layout: not worth following
+                for k in learned:
+                    volatile[k] = 0  # and not what this template's own files differ in
+                return at, 0
         if start is not None and tag in wanted:
             found[tag] = (vr, data[start:after])
         at = after
