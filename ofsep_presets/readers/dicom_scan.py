@@ -275,8 +275,9 @@ def _templated(
                 break  # declined or short somewhere: the plain walk from the start says which
             at, departed = got
             if departed is None:  # at the template's stop: the plain walk goes on from there (more elements?)
-                _templates.remove(t)
-                _templates.insert(0, t)  # the next file is most likely of the same series and type
+                if _templates and _templates[0] is not t and t in _templates:
+                    _templates.remove(t)
+                    _templates.insert(0, t)  # the next file is most likely of the same series and type
                 return _dataset(data, at, implicit, wanted, limit, found, syntax)
             # The file departs from this layout at a true element boundary: on with the layout that holds
             # the element found there (another file type of the same series: b0 and b1000, echo 1 and 2).
