@@ -177,6 +177,25 @@ def _echo_times(v: dict[str, Any], acq: Acquisition, src) -> None:
     acq.set("echo_times_ms", [round(te1 + k * step, 3) for k in range(echoes)], f"{how}, EX_ACQ_echoes={echoes}")
 
 
+def _half_scan(v: dict[str, Any], acq: Acquisition, src) -> None:
+    """Philips half scan (the fraction of phase-encoding profiles acquired) as the partial Fourier fraction.
+
+    The console's actual factor (IF_act_half_scan_factor, printed "Act. half scan factor") wins: a 3D VISTA with
+    Halfscan "default" applies one; else Halfscan YES with its factor; Halfscan NO acquires all of k-space.
+    """
+    actual, mode, factor = (
+        v.get("IF_act_half_scan_factor"),
+        v.get("EX_ACQ_partial_matrix"),
+        v.get("EX_ACQ_partial_matrix_factor"),
+    )
+    if isinstance(actual, float) and 0 < actual <= 1:
+        acq.set("partial_fourier", round(actual, 4), src("IF_act_half_scan_factor"))
+    elif mode == "YES" and isinstance(factor, float) and 0 < factor <= 1:
+        acq.set("partial_fourier", round(factor, 4), src("EX_ACQ_partial_matrix_factor") + " (Halfscan yes)")
+    elif mode == "NO":
+        acq.set("partial_fourier", 1.0, src("EX_ACQ_partial_matrix") + " (Halfscan no)")
+
+
 ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
 FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
 
@@ -245,6 +264,7 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     mtc = v.get("EX_MTC_enable")
     if isinstance(mtc, str) and mtc:  # "NO", or the kind of MT pulse ("OFF_RES": the printout's "off resonance")
         acq.set("magnetization_transfer", mtc != "NO", src("EX_MTC_enable"))
+    _half_scan(v, acq, src)
     _echo_times(v, acq, src)
     if contrast is not None:
         acq.set("contrast_agent", contrast, f"{where} ExecutionStep contrast={str(contrast).lower()}")
