@@ -462,6 +462,15 @@ def test_inspect_cli_reads_a_printout_as_table_and_json(path):
     assert names == [a.name for a in read_one(path).acquisitions] and len(names) >= 7
 
 
+@needs_fixtures
+def test_a_damaged_printout_pdf_says_why_it_cannot_be_read(tmp_path):
+    """A printout cut in transfer is refused with the reason (not "not a format ofsep-presets reads")."""
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(PAIRS["siemens-VB17"][1].read_bytes()[:40_000])
+    with pytest.raises(ReadError, match=r"not a readable PDF \(PSEOF\)"):
+        inspect_path(cut)
+
+
 def test_inspect_cli_says_one_line_for_a_broken_printout(tmp_path):
     from click.testing import CliRunner
 

@@ -18,6 +18,7 @@ from . import (
     archive,
     bids,
     dicom,
+    dicom_protocol,
     ge_protocol,
     ours,
     philips_examcard,
@@ -30,6 +31,7 @@ from . import (
 
 HEAD_BYTES = 4096
 READERS = (
+    dicom_protocol,  # before dicom: a Philips private object that carries its scan's protocol
     dicom,
     siemens_exar1,
     siemens_edx,
@@ -189,14 +191,20 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         note = f"{len(printouts)} printout(s) beside the protocol export not read again (inspect them by name)"
     else:
         note = None
-    results = []
+    results, failed = [], []
     for reader in READERS:
         files = by_reader.get(reader.FORMAT)
         if files:
-            if reader is dicom:  # DICOM groups files into series across the folder
-                inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, progress))
-            else:
-                inspection = _read_each(reader, path, files)
+            try:
+                if reader is dicom:  # DICOM groups files into series across the folder
+                    inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, progress))
+                else:
+                    inspection = _read_each(reader, path, files)
+            except limits.LimitError:
+                raise  # a budget refusal stops the input, naming its limit
+            except ReadError as exc:  # one format's files unreadable: said, and the folder's other formats read
+                failed.append(exc)
+                continue
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             inspection.warnings += walk_warnings
@@ -204,6 +212,12 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(note)
                 note = None
             results.append(inspection)
+    if len(failed) == 1 and not results:
+        raise failed[0]
+    if not results:
+        raise ReadError(f"{path}: nothing readable; " + "; ".join(str(exc) for exc in failed))
+    results[0].warnings += [f"not read: {exc}" for exc in failed]
+    dicom_protocol.compare_with_images(results)
     return results
 
 

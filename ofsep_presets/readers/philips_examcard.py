@@ -90,10 +90,15 @@ def _enum_labels(blob: bytes, start: int) -> list[str]:
 
 
 def read(path: Path) -> Inspection:
-    root = xmlsafe.parse(limits.read_file(path), str(path), huge=True)  # base64 tables make long text nodes
+    return read_card(limits.read_file(path), str(path), path.name)
+
+
+def read_card(data: bytes, source: str, where: str) -> Inspection:
+    """An ExamCard's SOAP XML (a file's bytes, or a card stored inside DICOM) read scan by scan."""
+    root = xmlsafe.parse(data, source, huge=True)  # base64 tables make long text nodes
     ids = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
     contrast, order = _steps(root, ids)
-    inspection = Inspection(source=str(path), format=FORMAT)
+    inspection = Inspection(source=source, format=FORMAT)
     fell_back_any: set[str] = set()
     procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
     procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
@@ -112,8 +117,8 @@ def read(path: Path) -> Inspection:
         fell_back_any |= fell_back
         acq = Acquisition(name)
         with acq.reading("ExamCard parameters"):  # one odd value leaves the scan's other values read
-            acq = acquisition(name, values, contrast.get(procedure.get("id")), path.name)
-        acq.context["source"] = str(path)
+            acq = acquisition(name, values, contrast.get(procedure.get("id")), where)
+        acq.context["source"] = source
         coils = values.get("EX_GEO_compacted_coils")
         if isinstance(coils, list) and any(coils):
             acq.context["coil"] = " ".join(c for c in coils if c)
