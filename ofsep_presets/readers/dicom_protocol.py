@@ -42,7 +42,7 @@ TABLES, NAME, ENCODING, DATA = 0x32, 0x37, 0x39, 0x44  # element offsets in the 
 
 
 def _bytes(path: Path, head_only: bool = False) -> bytes:
-    """The file's DICOM bytes (a .gz inflated, bounded); only the first 4 KiB when sniffing."""
+    """The file's DICOM bytes (a .gz inflated, bounded); only the first bytes when sniffing."""
     with path.open("rb") as handle:
         if handle.read(2) != GZIP_MAGIC:
             handle.seek(0)
@@ -50,7 +50,7 @@ def _bytes(path: Path, head_only: bool = False) -> bytes:
         handle.seek(0)
         raw = limits.read_capped(handle, path)
     inflater = zlib.decompressobj(31)
-    cap = 4096 if head_only else limits.get("inflate_bytes")
+    cap = 1024 if head_only else limits.get("inflate_bytes")  # the file meta (SOP class) is in the first bytes
     try:
         data = inflater.decompress(raw, cap)
     except zlib.error:
