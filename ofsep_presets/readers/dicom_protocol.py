@@ -41,31 +41,28 @@ GZIP_MAGIC = b"\x1f\x8b"
 TABLES, NAME, ENCODING, DATA = 0x32, 0x37, 0x39, 0x44  # element offsets in the private block
 
 
-def _bytes(path: Path, head_only: bool = False) -> bytes:
-    """The file's DICOM bytes (a .gz inflated, bounded); only the first bytes when sniffing."""
+def _bytes(path: Path) -> bytes:
+    """The file's DICOM bytes, a .gz inflated (both bounded by limits)."""
     with path.open("rb") as handle:
-        if handle.read(2) != GZIP_MAGIC:
-            handle.seek(0)
-            return handle.read(4096) if head_only else limits.read_capped(handle, path)
-        handle.seek(0)
         raw = limits.read_capped(handle, path)
+    if raw[:2] != GZIP_MAGIC:
+        return raw
     inflater = zlib.decompressobj(31)
-    cap = 1024 if head_only else limits.get("inflate_bytes")  # the file meta (SOP class) is in the first bytes
     try:
-        data = inflater.decompress(raw, cap)
+        data = inflater.decompress(raw, limits.get("inflate_bytes"))
     except zlib.error:
         raise ReadError(f"{path}: a damaged gzip file") from None
-    if not head_only and inflater.unconsumed_tail:
+    if inflater.unconsumed_tail:
         raise limits.refusal("inflate_bytes", path)
     return data
 
 
 def sniff(path: Path, head: bytes) -> bool:
     """A Philips private object that carries a protocol table or an ExamCard (not any private object)."""
-    if head[:2] == GZIP_MAGIC:
+    if head[:2] == GZIP_MAGIC:  # the file meta inflated from the head already read: no second open per file
         try:
-            head = _bytes(path, head_only=True)
-        except (OSError, ReadError):
+            head = zlib.decompressobj(31).decompress(head, 1024)
+        except zlib.error:
             return False
     if head[128:132] != b"DICM" or not any(uid in head for uid in SOP_CLASSES):
         return False
@@ -170,19 +167,28 @@ def _agree(a, b) -> bool:
 
 
 def compare_with_images(inspections: list[Inspection]) -> None:
-    """Where a folder holds embedded protocols and image series, say per series what they disagree on.
+    """Where a folder holds embedded protocols and the image series they ran, say what they disagree on.
 
     A protocol is set beside the image series of the same name (the private object carries its series'
-    description). The lines go to the protocol's Inspection, under one heading line with the counts.
+    description). The images are what was acquired and what a check judges: the lines (one heading with the
+    counts, one per disagreement) go to the images' Inspection, and a protocol whose series is there is not kept
+    as a second acquisition (inspect the private object by name to see it alone).
     """
     protocols = [i for i in inspections if i.format == FORMAT]
+    dicoms = [i for i in inspections if i.format == "dicom"]
+    if not protocols or not dicoms:
+        return
     images: dict[str, list[Acquisition]] = {}
-    for acq in (a for i in inspections if i.format == "dicom" for a in i.acquisitions):
+    for acq in (a for i in dicoms for a in i.acquisitions):
         images.setdefault(str(acq.params.get("series_description", acq.name)), []).append(acq)
+    lines, compared, scans = [], 0, 0
     for inspection in protocols:
-        lines, compared, scans = [], 0, 0
+        kept = []
         for acq in inspection.acquisitions:
-            for series in images.get(acq.name, []):  # the images' SeriesDescription is the scan's name
+            matched = images.get(acq.name, [])  # the images' SeriesDescription is the scan's name
+            if not matched:
+                kept.append(acq)
+            for series in matched:
                 scans += 1
                 for param in COMPARED:
                     ours, theirs = acq.params.get(param), series.params.get(param)
@@ -193,8 +199,12 @@ def compare_with_images(inspections: list[Inspection]) -> None:
                         lines.append(
                             f"embedded protocol vs images, {series.name}: {param} protocol {ours!r}, images {theirs!r}"
                         )
-        if scans:
-            inspection.warnings.append(
-                f"embedded protocol vs images: {scans} series, {compared} value(s) compared, {len(lines)} disagree"
-            )
-            inspection.warnings += lines
+        inspection.acquisitions[:] = kept
+        if not kept:  # every scan it carries is beside its images: its notes go with them
+            dicoms[0].warnings += [w for w in inspection.warnings if w not in dicoms[0].warnings]
+            inspections.remove(inspection)
+    if scans:
+        dicoms[0].warnings.append(
+            f"embedded protocol vs images: {scans} series, {compared} value(s) compared, {len(lines)} disagree"
+        )
+        dicoms[0].warnings += lines
