@@ -73,6 +73,17 @@ def sniff(path: Path, head: bytes) -> bool:
     return any(marker in data for marker in MARKERS)
 
 
+def takes(path, sop: str) -> bool:
+    """For a file the DICOM scan already identified (its SOP class read): whether it is one this reader reads."""
+    if sop.encode() not in SOP_CLASSES:
+        return False
+    try:
+        data = _bytes(Path(path))
+    except (OSError, ReadError):
+        return False
+    return any(marker in data for marker in MARKERS)
+
+
 def read(path: Path) -> Inspection:
     import pydicom
 
