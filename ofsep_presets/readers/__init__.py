@@ -31,8 +31,7 @@ from . import (
 
 HEAD_BYTES = 4096
 READERS = (
-    dicom_protocol,  # before dicom: a Philips private object that carries its scan's protocol
-    dicom,
+    dicom,  # a Philips private object carrying its scan's protocol is handed on to dicom_protocol (see below)
     siemens_exar1,
     siemens_edx,
     philips_examcard,
@@ -130,6 +129,8 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
         return [_inspect_zip(path, progress)]
     if reader is None:
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
+    if reader is dicom and dicom_protocol.sniff(path, head):
+        reader = dicom_protocol  # not an image: the Philips object that carries its series' protocol
     return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
 
 
@@ -207,7 +208,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     else:
         note = None
     results, failed = [], []
-    for reader in READERS:
+    for reader in (dicom_protocol, *READERS):  # the embedded protocols first: compared with the images below
         files = by_reader.get(reader.FORMAT)
         if files:
             try:
