@@ -31,6 +31,10 @@ class Suggestion:
     product: str | None
     note: dict[str, str]
     values: dict[str, Any]
+    # Values of the source that break a requirement: param -> {value, breaks, rule_source}; never suggested.
+    withheld: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A sequence planned in stations: each station's name and own values, top to bottom, as the source lists them.
+    stations: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class Sequence:
     held_by: dict[str, Any] | None = None  # acquired inside another sequence on some consoles (see the schema)
     # The body region this sequence images (its exam's `region:`, or its own); None = the spec does not say.
     region: str | None = None
+    # The sequence this one acquires again (post-contrast 3D T1 = the pre-contrast protocol): its values are that
+    # sequence's, by construction (see `build`).
+    same_as: str | None = None
 
     def admits_region(self, region: str | None) -> bool:
         """Whether an acquisition decided to be of `region` may be this sequence (None, not known, vetoes nothing).
@@ -259,6 +266,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                     s.get("product"),
                     s.get("note") or {},
                     dict(s["values"]),
+                    dict(s.get("withheld") or {}),
+                    tuple(s.get("stations") or ()),
                 )
                 for s in raw.get("suggested", [])
             ),
@@ -272,7 +281,16 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             stations=tuple(raw["stations"]) if "stations" in raw else None,
             held_by=raw.get("held_by"),
             region=raw.get("region") or exam_regions.get(exam_id),
+            same_as=raw.get("same_as"),
         )
+    for seq_id, seq in list(sequences.items()):
+        # One protocol acquired twice: the repeat takes its protocol's derived and suggested values (validate
+        # refuses a `same_as` sequence with values of its own, so nothing is overwritten).
+        if seq.same_as and seq.same_as in sequences:
+            base = sequences[seq.same_as]
+            sequences[seq_id] = replace(
+                seq, nominal=dict(base.nominal), nominal_source=base.nominal_source, suggested=base.suggested
+            )
     exams = {}
     for exam_id, raw in doc["exams"].items():
         variants = {

@@ -14,7 +14,7 @@ import yaml
 from ofsep_presets.readers import inspect_path
 from ofsep_presets.render import Selection, render
 from ofsep_presets.spec import load_spec
-from ofsep_presets.suggest import suggestions
+from ofsep_presets.suggest import from_config, suggestions
 
 from .conftest import FIXTURES, ROOT
 
@@ -36,7 +36,7 @@ def _raw(source: dict) -> dict:
 
 
 def test_the_bundled_suggestions_are_exactly_what_the_tool_derives_from_the_references():
-    doc, _ = suggestions(load_spec("ofsep-2020"), [REFS], exams=["brain"])
+    doc, _ = from_config(ROOT / "tools" / "references.yaml", FIXTURES)
     assert doc == _generated()
 
 
