@@ -121,9 +121,18 @@ def _manifest(path: Path) -> dict[str, Any] | None:
     return None
 
 
+def _dataset(path: Path) -> str:
+    """The collection a file belongs to: the nearest folder that describes itself (BIDS dataset_description.json,
+    a PROVENANCE.md), else the file's own folder."""
+    for parent in path.parents:
+        if (parent / "dataset_description.json").is_file() or (parent / "PROVENANCE.md").is_file():
+            return parent.name
+    return path.parent.name
+
+
 def source_id(path: Path, row: dict[str, Any] | None) -> str:
     """A stable, readable id: the dataset, the file's suffix, and 8 hex of its sha256 (no subject code)."""
-    dataset = (row or {}).get("source") or path.parent.name
+    dataset = (row or {}).get("source") or _dataset(path)
     suffix = path.name.split(".")[0].split("_")[-1]
     digest = (row or {}).get("sha256") or hashlib.sha256(path.read_bytes()).hexdigest()
     text = f"{dataset}-{suffix}-{digest[:8]}".lower()
@@ -413,13 +422,15 @@ def suggestions(
     scoped: Iterable[tuple[str, Path]] = (),
     only: dict[Path, list[str]] | None = None,
     given: list[dict[str, Any]] | None = None,
+    root: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """(YAML document, report lines): sources and per-sequence suggestions from the reference files.
 
     `exams` limits the sequences the `paths` may be matched to (a BIDS sidecar of a head study does not say it is
     a head scan: a sagittal 3D T2 would otherwise match the spinal T2); `scoped` pairs (exam, path) limit one path
     each, and `only` limits a path to some sequences (a spine-generic T1w is a brain-and-cord MPRAGE, no spinal
-    post-contrast T1). `given` states what a file cannot (see the module's docstring).
+    post-contrast T1). `given` states what a file cannot (see the module's docstring). With `root`, the document
+    also lists each source's file relative to it (`files:`), so a test or a maintainer re-reads the very bytes.
     """
     exams = set(exams)
     jobs = [(p, exams) for p in paths] + [(p, {e}) for e, p in scoped]
@@ -427,10 +438,10 @@ def suggestions(
     report: list[str] = []
     candidates: dict[tuple[str, str, float], list[Candidate]] = {}
     seen: set[Path] = set()
-    for root, scope in jobs:
+    for top, scope in jobs:
         wanted = [s for s, q in spec.sequences.items() if not scope or q.exam in scope]
-        wanted = [s for s in wanted if s in (only or {}).get(root, wanted)]
-        for path in _files([root]):
+        wanted = [s for s in wanted if s in (only or {}).get(top, wanted)]
+        for path in _files([top]):
             if path in seen:
                 continue
             seen.add(path)
@@ -440,11 +451,15 @@ def suggestions(
             for c in found:
                 candidates.setdefault(c.cell, []).append(c)
     sources: dict[str, Any] = {}
+    files: dict[str, str] = {}
     blocks: dict[str, list[dict[str, Any]]] = {}
     for cell in sorted(candidates, key=lambda k: (k[0], spec.vendors.index(k[1]), k[2])):
         ranked = sorted(candidates[cell], key=Candidate.rank)
         winner = ranked[0]
-        blocks.setdefault(cell[0], []).append(_entry(spec, winner, sources, report))
+        entry = _entry(spec, winner, sources, report)
+        blocks.setdefault(cell[0], []).append(entry)
+        if root is not None:
+            files[entry["source"]] = winner.path.relative_to(root).as_posix()
         kept = f" ({len(winner.withheld)} value(s) withheld: {', '.join(winner.withheld)})" if winner.withheld else ""
         report.append(f"use  {winner.path}: {cell[0]} {cell[1]} {cell[2]:g} T{kept}")
         for other in ranked[1:]:
@@ -453,6 +468,8 @@ def suggestions(
         "sources": dict(sorted(sources.items())),
         "sequences": {seq: {"suggested": items} for seq, items in sorted(blocks.items())},
     }
+    if root is not None:
+        doc["files"] = dict(sorted(files.items()))
     return doc, report
 
 
@@ -468,7 +485,8 @@ def from_config(config: Path, refs: Path) -> tuple[dict[str, Any], list[str]]:
     items = conf.get("exam_paths") or []
     scoped = [(item["exam"], refs / item["path"]) for item in items]
     only = {refs / item["path"]: list(item["sequences"]) for item in items if item.get("sequences")}
-    return suggestions(load_spec(conf["spec"]), [], scoped=scoped, only=only, given=conf.get("given") or [])
+    given = conf.get("given") or []
+    return suggestions(load_spec(conf["spec"]), [], scoped=scoped, only=only, given=given, root=refs)
 
 
 def main(argv: list[str] | None = None) -> int:
