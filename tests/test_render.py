@@ -120,19 +120,20 @@ def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
     report = (FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/spine_generic_ge_750_no-FOCUS.html").read_text("latin-1")
     assert re.search(r"FOV\s*(<[^>]+>\s*)*25\.6", report)
     sheet = (rendered / "ge/1.5T/brain-standard/LxProtocol.txt").read_text(encoding="utf-8")
-    flair = sheet.split("# ---- brain.flair_3d")[1].split("# ----")[0]
-    assert 'set FOV "25.6"' in flair
-    assert 'set SPC "0.0"' in flair
-    assert 'set SLTHICK "1.0"' in flair
-    assert 'set PLANE "SAGITTAL"' in flair
-    # "TI >= 1 ms" only says the FLAIR has an inversion; no public 1.5 T GE value exists, so no TI is set.
-    assert "set TI " not in flair
+    # The 3D DIR: no real source at any field, so its values are derived from the OFSEP requirements.
+    dir_3d = sheet.split("# ---- brain.dir_3d")[1].split("# ----")[0]
+    assert 'set FOV "25.6"' in dir_3d
+    assert 'set SPC "0.0"' in dir_3d
+    assert 'set SLTHICK "1.0"' in dir_3d
+    assert 'set PLANE "SAGITTAL"' in dir_3d
+    # No public GE value for its inversion times exists, so no TI is set.
+    assert "set TI " not in dir_3d
 
 
 def test_siemens_gap_is_a_distance_factor_in_percent(rendered):
     tree = etree.parse(str(rendered / "siemens/1.5T/brain-standard/protocol.xml"))
-    flair = tree.find(".//Protocol[@Id='brain.flair_3d']")
-    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in flair.iter("ProtParameter")}
+    dir_3d = tree.find(".//Protocol[@Id='brain.dir_3d']")  # derived values only: no source at any field
+    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in dir_3d.iter("ProtParameter")}
     assert values["Dist. factor"] == "0 %"
     assert values["Slice thickness"] == "1.00 mm"
     assert values["FoV read"] == "256 mm"
