@@ -38,6 +38,7 @@ from .acquisition import Acquisition
 from .check import evaluate, field_class
 from .match import Match, Phase, bids_tail, contrast_phases, evidence, is_map, score
 from .readers import inspect_path
+from .resources import spec_dir
 from .spec import Spec, load_spec
 
 # What a console needs, in canonical names, when the file states it (family and contrast stay the spec's).
@@ -69,7 +70,6 @@ PARAMS = (
 STATION_PARAMS = ("fov_mm", "matrix", "slices", "repetition_time_ms", "echo_time_ms", "parallel_factor", "averages")
 SKIP_NAMES = {"dataset_description.json", "participants.json", "manifest.json"}
 SUFFIXES = (".json", ".html", ".htm", ".pdf")
-STATIONS = Path(__file__).resolve().parent.parent / "protocol_spec" / "model" / "stations.yaml"
 
 
 @dataclass
@@ -211,7 +211,7 @@ def _as_acquisition(acq: Acquisition, path: Path, stated: dict[str, Any]) -> Acq
 
 def _station_order(names: list[str]) -> list[int | None]:
     """Each name's station (1 = the top one), from the station words; None for a name without one."""
-    words = yaml.safe_load(STATIONS.read_text(encoding="utf-8"))["stations"]
+    words = yaml.safe_load((spec_dir() / "model" / "stations.yaml").read_text(encoding="utf-8"))["stations"]
     out: list[int | None] = []
     for name in names:
         found = None
