@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -263,6 +264,40 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
     assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+
+
+def test_render_force_leaves_no_stale_documents_and_keeps_the_users_files(tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    base = ["render", "--out", str(out), "--exam", "spine", "--field", "3", "--format", "sheet"]
+    assert runner.invoke(main, [*base, "--vendor", "ge", "--vendor", "siemens"]).exit_code == 0
+    assert (out / "siemens/3T/spine-standard/protocol.xml").is_file()
+    # The user's own files, beside ours and inside our folders.
+    (out / "precious.txt").write_text("keep me", encoding="utf-8")
+    (out / "siemens/3T/spine-standard/my-notes.txt").write_text("mine", encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not ours", encoding="utf-8")
+    (out / "ge/3T/spine-standard/link.txt").symlink_to(outside)
+    result = runner.invoke(main, [*base, "--vendor", "ge", "--force"])
+    assert result.exit_code == 0, result.output
+    # The Siemens sheet of the first render is gone: only what this render wrote, and the user's files, remain.
+    assert not (out / "siemens/3T/spine-standard/protocol.xml").exists()
+    assert (out / "siemens/3T/spine-standard/my-notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
+    assert outside.read_text(encoding="utf-8") == "not ours"
+    assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+    # A manifest edited to name a user's file or a path outside the folder deletes nothing.
+    manifest = out / ".ofsep-render.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc["files"] += ["precious.txt", "../outside.txt", "siemens/3T/spine-standard/../../../../outside.txt"]
+    manifest.write_text(json.dumps(doc), encoding="utf-8")
+    assert runner.invoke(main, [*base, "--vendor", "ge", "--force"]).exit_code == 0
+    assert (out / "precious.txt").is_file() and outside.is_file()
+    # A folder the stale documents leave empty goes too; one holding a user's file stays.
+    assert (out / "siemens/3T/spine-standard").is_dir()
+    (out / "siemens/3T/spine-standard/my-notes.txt").unlink()
+    assert runner.invoke(main, [*base, "--vendor", "siemens", "--force"]).exit_code == 0
+    assert not (out / "ge").exists() or not any((out / "ge").rglob("LxProtocol.txt"))
 
 
 def test_options_narrow_the_render(tmp_path):
