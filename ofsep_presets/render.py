@@ -363,6 +363,12 @@ def render(
             "vendors": registry,
             "field_text": Helper(field_text),
             "variants": {v.key: v for v in spec.variants()},
+            # The index is read in both languages: each page's links in its own language, labels in both.
+            "fr": words("fr"),
+            "en": words("en"),
+            "vendor_order": list(dict.fromkeys(d.vendor for d in docs)),
+            "fields": sorted({d.field_t for d in docs}),
+            "variant_order": list(dict.fromkeys(d.variant for d in docs)),
         },
         memo,
     )
