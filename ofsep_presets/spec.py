@@ -75,10 +75,12 @@ class Sequence:
         return [c for c in self.constraints if c.applies(vendor, field_t)]
 
     def suggestion(self, vendor: str, field_t: float) -> Suggestion | None:
-        for s in self.suggested:
-            if s.vendor == vendor and abs(s.field_t - field_t) < 0.2:
-                return s
-        return None
+        """The most complete of this console's suggestions: TR, TE and flip angle (the contrast) count twice,
+        the geometry once; the first listed wins a tie (a spec's own before the generated file's)."""
+        found = [s for s in self.suggested if s.vendor == vendor and abs(s.field_t - field_t) < 0.2]
+        if not found:
+            return None
+        return max(found, key=lambda s: (_completeness(s), -found.index(s)))
 
     def families(self) -> list[str]:
         for c in self.constraints:
@@ -108,6 +110,13 @@ class Sequence:
 
 
 GEOMETRY = ("voxel_size_mm", "fov_mm", "matrix", "slices")
+CONTRAST = ("repetition_time_ms", "echo_time_ms", "flip_angle_deg")
+
+
+def _completeness(s: Suggestion) -> int:
+    return sum(2 for p in CONTRAST if p in s.values) + sum(
+        1 for p in (*GEOMETRY, "slice_thickness_mm") if p in s.values
+    )
 
 
 def _geometry_contradicted(nominal: dict[str, Any], suggested: dict[str, Any]) -> set[str]:

@@ -258,11 +258,17 @@ def _checked(spec: Spec, seq_id: str, acq: Acquisition, vendor: str, field_t: fl
             rule = next(r for r in spec.sequences[seq_id].constraints_for(vendor, field_t) if r.param == c.param)
             axis = rule.axes is None or 2 in rule.axes
             if axis and rule.severity == "error" and rule.evaluate(thickness) == "fail":
+                words = c.rule_words or c.rule
                 withheld["voxel_size_mm"] = {
                     "value": f"slice thickness {_clean(thickness)}",
-                    "breaks": c.rule_words or c.rule,
+                    "breaks": words,
                     "rule_source": c.source,
                 }
+                # The slice is the voxel's side: suggesting it would suggest the voxel the rule refuses.
+                withheld.setdefault(
+                    "slice_thickness_mm",
+                    {"value": _clean(thickness), "breaks": f"voxel {words}", "rule_source": c.source},
+                )
             continue
         if c.status != "fail":
             continue
