@@ -324,7 +324,8 @@ def test_options_narrow_the_render(tmp_path):
     )
     assert result.exit_code == 0, result.output
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == ["canon/1.5T/brain-reduced/checklist.fr.md", "index.html"]
+    # The documents asked for, the index, and the manifest `render --force` reads to remove stale documents.
+    assert files == [".ofsep-render.json", "canon/1.5T/brain-reduced/checklist.fr.md", "index.html"]
 
 
 def test_unknown_exam_is_a_clear_error(tmp_path):
