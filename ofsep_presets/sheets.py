@@ -74,6 +74,7 @@ class SequenceView:
     # sources say (or do not say) about the plan: FOV per station, overlap.
     station_table: list[list[str]] = field(default_factory=list)
     station_plan: str = ""
+    station_fov: list[str] = field(default_factory=list)  # per station, "FOV 22.0 cm", where a source lists them
 
     @property
     def rows(self) -> list[Row]:
@@ -227,9 +228,9 @@ def sequence_view(
             shown = held["value"]
             if isinstance(shown, int | float | list) and not isinstance(shown, bool):
                 shown = f"{_display_value(shown, f, vendor, ctx) or shown} {f.unit or ''}".strip()
-            return t["source_breaks"].format(source=sugg.source, value=shown, rule=held["breaks"])
+            return t["source_breaks"].format(value=shown, rule=held["breaks"])
         if param in KEY_PARAMS:
-            return t["source_silent"].format(source=sugg.source)
+            return t["source_silent"]
         return ""
 
     cards = []
@@ -329,6 +330,7 @@ def sequence_view(
         same_as_label=_text(spec.sequences[seq.same_as].label, lang) if seq.same_as in spec.sequences else None,
         station_table=_station_table(sugg, vendor, ctx, lang) if (sugg and seq.stations) else [],
         station_plan=_station_plan(seq, sugg, t) if seq.stations else "",
+        station_fov=_station_fov(sugg, vendor, ctx) if (sugg and seq.stations) else [],
     )
 
 
@@ -381,11 +383,29 @@ def _station_table(sugg: Any, vendor: Vendor, ctx: dict[str, Any], lang: str) ->
     return rows
 
 
+def _station_fov(sugg: Any, vendor: Vendor, ctx: dict[str, Any]) -> list[str]:
+    """Each listed station's FOV in this console's label and unit, for the checklist's station ticks."""
+    fields = vendor.fields_for("fov_mm")
+    f = fields[0] if fields else None
+    out = []
+    for st in sugg.stations:
+        fov = st["values"].get("fov_mm")
+        if fov is None:
+            out.append("")
+        elif f is not None:
+            out.append(f"{f.label} {_display_value(fov, f, vendor, {**ctx, **st['values']})} {f.unit or ''}".strip())
+        else:
+            out.append(f"FOV {_canonical_text(registry()['fov_mm'], fov, 'en')}")
+    return out
+
+
 def _station_plan(seq: Sequence, sugg: Any, t: Any) -> str:
     """What the sources say about planning the stations: FOV per station only where a source lists them."""
     low, high = seq.stations or (2, 3)
+    if sugg is not None and len(sugg.stations) == 1:
+        return t["stations_one_from_source"].format(low, high)
     if sugg is not None and sugg.stations:
-        return t["stations_from_source"].format(low, high, source=sugg.source, n=len(sugg.stations))
+        return t["stations_from_source"].format(low, high, n=len(sugg.stations))
     return t["stations_unsourced"].format(low, high)
 
 

@@ -260,7 +260,7 @@ def _checked(spec: Spec, seq_id: str, acq: Acquisition, vendor: str, field_t: fl
             if axis and rule.severity == "error" and rule.evaluate(thickness) == "fail":
                 words = c.rule_words or c.rule
                 withheld["voxel_size_mm"] = {
-                    "value": f"slice thickness {_clean(thickness)}",
+                    "value": f"a {_clean(thickness)} mm slice",
                     "breaks": words,
                     "rule_source": c.source,
                 }
