@@ -397,3 +397,51 @@ def test_user_templates_are_sandboxed(tmp_path):
     assert result.exit_code == 2
     assert "lxprotocol.txt.j2" in result.stderr
     assert "unsafe" in result.stderr or "not safely accessible" in result.stderr
+
+
+def test_the_index_reads_in_both_languages_and_names_documents_as_people_do(rendered):
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring((rendered / "index.html").read_bytes())
+    text = tree.text_content()
+    # Both titles and both summaries, as the spec states them.
+    assert "Protocole IRM OFSEP 2020" in text and "OFSEP 2020 MRI protocol" in text
+    assert "Documents de protocole générés" in text and "Rendered protocol documents" in text
+    links = {a.get("href"): a.text_content() for a in tree.xpath("//a[@href]")}
+    assert links["siemens/3T/brain-standard/examcard.fr.html"] == "Carte d'examen"
+    assert links["siemens/3T/brain-standard/examcard.en.html"] == "Exam card"
+    assert links["ge/1.5T/spine-standard/checklist.fr.pdf"] == "PDF"
+    # No link is a bare file name: every document is named by what it is.
+    assert not [t for t in links.values() if re.fullmatch(r"[\w.-]+\.(?:html|pdf|md|txt|xml|csv)", t)]
+    # Every rendered document is linked once.
+    documents = {p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()}
+    assert documents - {"index.html", ".ofsep-render.json"} == set(links)
+
+
+def test_printed_documents_show_no_internal_ids(rendered):
+    # Sequence ids (brain.flair_3d) are for files and tests; people read the sequence names.
+    from lxml import html as lxml_html
+
+    for path in sorted(rendered.rglob("*")):
+        if path.suffix == ".html":
+            tree = lxml_html.fromstring(path.read_bytes())
+            for bad in tree.xpath("//style|//script"):
+                bad.drop_tree()
+            text = tree.text_content()
+        elif path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        assert not re.search(r"\b(?:brain|spine)\.[a-z0-9_]+", text), path
+        assert "seed 00" not in text.lower(), path
+
+
+def test_french_documents_use_french_typography(rendered):
+    for name in ("examcard.fr.html", "checklist.fr.html", "checklist.fr.md"):
+        for path in sorted(rendered.glob(f"*/*/*/{name}")):
+            text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))
+            text = re.sub(r"<style>.*?</style>", " ", text, flags=re.S)
+            assert "0,1 mmol/kg" in text or "mmol/kg" not in text, path
+            # A colon after a French word always has its (non-breaking) space before it.
+            for word in ("Séquence constructeur", "Dose", "Observé", "Champ magnétique"):
+                assert not re.search(rf"{word}:", text), (path, word)

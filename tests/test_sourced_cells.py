@@ -253,6 +253,11 @@ def test_the_post_contrast_3d_t1_is_the_pre_contrast_protocol_again(out):
             en = (folder / "examcard.en.html").read_text(encoding="utf-8")
             fr = (folder / "examcard.fr.html").read_text(encoding="utf-8")
             assert f"Same parameters as #{number} (3D T1, millimetric)" in en
+            # The machine sheet, read back by our reader, holds one protocol twice.
+            _, pre_acq = _sheet_acquisition(out, "brain.t1_3d", vendor, field)
+            _, post_acq = _sheet_acquisition(out, "brain.t1_3d_gd", vendor, field)
+            for param in ("repetition_time_ms", "echo_time_ms", "flip_angle_deg", "fov_mm", "matrix", "slices"):
+                assert pre_acq.get(param) == post_acq.get(param), (vendor, field, param)
             assert f"Mêmes paramètres que le n°\u00a0{number} (3D T1 millimétrique)" in fr
 
 
