@@ -294,7 +294,7 @@ class _Checker:
             if not self._param(values, name, name):
                 continue
             self._value(values, name, name, value, f"sequence {seq_id!r} {what}")
-            self._plausible(values, name, value, f"sequence {seq_id!r} {what}")
+            self._plausible(values, name, value, f"sequence {seq_id!r} {what}", self._region(seq_id))
             for rule in rules:
                 if rule.param == name and rule.applies(vendor, field_t) and rule.evaluate(value) == "fail":
                     self.add(
@@ -304,6 +304,15 @@ class _Checker:
                         f"requirement {name} {rule.rule_text} ({rule.source})",
                     )
         self._geometry(values, f"sequence {seq_id!r} {what}")
+
+    def _region(self, seq_id: str) -> str | None:
+        """The body region a sequence images: its own `region`, else its exam's (None when the spec does not say)."""
+        seq = self.sequences.get(seq_id)
+        if not isinstance(seq, dict):
+            return None
+        exams = self.doc.get("exams") or {}
+        exam = exams.get(seq.get("exam") or str(seq_id).split(".", 1)[0])
+        return seq.get("region") or (exam.get("region") if isinstance(exam, dict) else None)
 
     def _same_as(self, seq_id: str, seq: dict[str, Any]) -> None:
         """`same_as`: another sequence of this spec, itself no repeat, and no values of its own to disagree with."""
@@ -323,9 +332,12 @@ class _Checker:
                     f"{target!r}'s; set them there",
                 )
 
-    def _plausible(self, values: Any, name: str, value: Any, what: str) -> None:
-        """A value outside the plausible range of its unit (plausible.yaml): most often a unit slip."""
+    def _plausible(self, values: Any, name: str, value: Any, what: str, region: str | None = None) -> None:
+        """A value outside the plausible range of its unit (plausible.yaml), for the body region the sequence
+        images where the file narrows it (a brain must fit in its FOV): most often a unit slip."""
         limits = plausible().get(name)
+        if limits is not None and region in (limits.get("regions") or {}):
+            limits = {**limits, **limits["regions"][region]}
         numbers = value if isinstance(value, list) else [value]
         if limits is None or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
             return
