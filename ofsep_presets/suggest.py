@@ -389,9 +389,19 @@ def _entry(spec: Spec, c: Candidate, sources: dict[str, Any], report: list[str])
         + (f", a '{_label(spec, other, 'en')}' series that also meets these requirements" if other else "")
         + ": an example, not a requirement",
     }
-    entry["values"] = _values(vendor, acq, c.withheld, c.path, report)
-    if c.withheld:
-        entry["withheld"] = c.withheld
+    withheld = dict(c.withheld)
+    thick = withheld.get("slice_thickness_mm")
+    if thick is not None and acq.get("slice_gap_mm") is not None:
+        # The gap is the source's spacing minus its own slice: beside a slice it withholds it means another
+        # spacing (a Siemens distance factor is gap / slice), so it is withheld with it.
+        withheld["slice_gap_mm"] = {
+            "value": _clean(acq.get("slice_gap_mm")),
+            "breaks": f"{thick['breaks']} (with its {thick['value']} mm slice)",
+            "rule_source": thick.get("rule_source", ""),
+        }
+    entry["values"] = _values(vendor, acq, withheld, c.path, report)
+    if withheld:
+        entry["withheld"] = withheld
     if c.listing and spec.sequences[c.seq_id].stations:
         entry["stations"] = [
             {
