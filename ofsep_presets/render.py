@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import traceback
@@ -312,6 +313,9 @@ def render(
     docs = plan_docs(spec, selection)
     env = environment(templates)
     prepare_dir(out, force)
+    earlier = _rendered_before(out) if force else set()
+    # Listed before anything is written: a render killed half-way still names every file it may have left.
+    _write_manifest(out, earlier | {d.path for d in docs} | {"index.html"})
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat() if timestamp else None
     registry = all_vendors()
     result = RenderResult(out)
@@ -359,12 +363,69 @@ def render(
             "vendors": registry,
             "field_text": Helper(field_text),
             "variants": {v.key: v for v in spec.variants()},
+            # The index is read in both languages: each page's links in its own language, labels in both.
+            "fr": words("fr"),
+            "en": words("en"),
+            "vendor_order": list(dict.fromkeys(d.vendor for d in docs)),
+            "fields": sorted({d.field_t for d in docs}),
+            "variant_order": list(dict.fromkeys(d.variant for d in docs)),
         },
         memo,
     )
     write_atomic(out / "index.html", index)
     result.files.insert(0, out / "index.html")
+    written = {f.relative_to(out).as_posix() for f in result.files}
+    _remove_stale(out, earlier - written)
+    _write_manifest(out, written)
     return result
+
+
+# `render` lists what it wrote in this file of its --out folder; `render --force` deletes what an earlier render
+# listed and this one did not write again, and nothing else: a user's own files there are never touched.
+MANIFEST = ".ofsep-render.json"
+MANIFEST_MARK = "ofsep-presets render"
+# The only names a render writes (index.html, VENDOR/FIELD/EXAM-VARIANT/document): a listed name of another shape
+# (an edited manifest naming ../x, or a user's notes.txt at the top) is never deleted.
+RENDERED_NAME = re.compile(
+    r"^(?:index\.html|[a-z0-9]+/[0-9.]+T/[a-z0-9-]+/[A-Za-z0-9_-]+(?:\.[a-z]{2})?\.[a-z0-9]{1,8})$"
+)
+
+
+def _rendered_before(out: Path) -> set[str]:
+    """The files an earlier render listed in its manifest (empty when there is none or it is not ours)."""
+    path = out / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return set()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return set()
+    if not isinstance(doc, dict) or doc.get("render") != MANIFEST_MARK or not isinstance(doc.get("files"), list):
+        return set()
+    return {f for f in doc["files"] if isinstance(f, str) and RENDERED_NAME.match(f)}
+
+
+def _write_manifest(out: Path, files: set[str]) -> None:
+    write_atomic(out / MANIFEST, json.dumps({"render": MANIFEST_MARK, "files": sorted(files)}, indent=1) + "\n")
+
+
+def _remove_stale(out: Path, stale: set[str]) -> None:
+    """Delete an earlier render's documents this one did not write (plain files only, never through a link),
+    then the folders that leaves empty."""
+    for name in sorted(stale):
+        path = out / name
+        parts = [out.joinpath(*Path(name).parts[: i + 1]) for i in range(len(Path(name).parts))]
+        if any(p.is_symlink() for p in parts) or not path.is_file():
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        for folder in reversed(parts[:-1]):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
 
 
 def _template_for(doc: Doc, vendor) -> str:

@@ -32,6 +32,9 @@ class Row:
     requirement_source: str | None
     severity: str | None
     canonical_value: Any = None
+    # What the sourced suggestion says of this parameter when it gives no value: the source's value and the rule
+    # it breaks (withheld), or that the source file does not state it. Empty when the suggestion gives the value.
+    note: str = ""
 
     @property
     def has_value(self) -> bool:
@@ -65,6 +68,15 @@ class SequenceView:
     group_required: bool = False  # a member of a required either-or group ("at least 2 of")
     # Where the console files this step (Siemens "\\\\USER\\...\\step"): the one path card and sheet print.
     protocol_path: str = ""
+    # The sequence this one acquires again (spec `same_as`): its label, and its step number on this sheet.
+    same_as: str | None = None
+    same_as_label: str | None = None
+    same_as_number: int | None = None
+    # A sequence planned in stations: the source's stations (header row, then one row per station), and what the
+    # sources say (or do not say) about the plan: FOV per station, overlap.
+    station_table: list[list[str]] = field(default_factory=list)
+    station_plan: str = ""
+    station_fov: list[str] = field(default_factory=list)  # per station, "FOV 22.0 cm", where a source lists them
 
     @property
     def rows(self) -> list[Row]:
@@ -217,6 +229,21 @@ def sequence_view(
 
     def label_of(f: Field) -> str:
         return f.label_for(dimension_value, families)
+    sugg = seq.suggestion(vendor.id, field_t)
+    t = _strings(lang)
+
+    def note_for(param: str, f: Field, target: Target | None) -> str:
+        if sugg is None or (target is not None and target.basis == "suggested"):
+            return ""
+        held = sugg.withheld.get(param)
+        if held is not None:
+            shown = held["value"]
+            if isinstance(shown, int | float | list) and not isinstance(shown, bool):
+                shown = f"{_display_value(shown, f, vendor, ctx) or shown} {f.unit or ''}".strip()
+            return t["source_breaks"].format(value=shown, rule=held["breaks"])
+        if param in KEY_PARAMS:
+            return t["source_silent"]
+        return ""
 
     cards = []
     for card in vendor.cards:
@@ -239,11 +266,10 @@ def sequence_view(
                     requirement_source=rule.source if rule else None,
                     severity=rule.severity if rule else None,
                     canonical_value=target.value if target else None,
+                    note=note_for(f.param, f, target),
                 )
             )
         cards.append(CardView(card.name, rows))
-
-    sugg = seq.suggestion(vendor.id, field_t)
     family = targets.get("sequence_family")
     product = (
         sugg.product
@@ -312,6 +338,11 @@ def sequence_view(
         level=level,
         group_required=group_required,
         diffusion="epi_dwi" in seq.families(),
+        same_as=seq.same_as,
+        same_as_label=_text(spec.sequences[seq.same_as].label, lang) if seq.same_as in spec.sequences else None,
+        station_table=_station_table(sugg, vendor, ctx, lang) if (sugg and seq.stations) else [],
+        station_plan=_station_plan(seq, sugg, t) if seq.stations else "",
+        station_fov=_station_fov(sugg, vendor, ctx) if (sugg and seq.stations) else [],
         protocol_path=protocol_path(
             spec, vendor, variant, _step_name(seq.label.get(lang) or seq.label["en"], product), lang
         ),
@@ -344,6 +375,81 @@ def protocol_path(spec: Spec, vendor: Vendor, variant: Variant, step: str, lang:
         variant=part(_text(variant.label, lang)),
         step=part(step),
     )
+
+
+# The parameters a console cannot do without: a sourced card says so when its source does not state one.
+KEY_PARAMS = (
+    "repetition_time_ms",
+    "echo_time_ms",
+    "flip_angle_deg",
+    "fov_mm",
+    "matrix",
+    "slice_thickness_mm",
+    "slices",
+)
+STATION_COLUMNS = ("fov_mm", "matrix", "slices", "repetition_time_ms", "echo_time_ms", "parallel_factor", "averages")
+
+
+def _strings(lang: str) -> Any:
+    from .render import words  # the interface strings live with the templates
+
+    return words(lang)
+
+
+def _station_table(sugg: Any, vendor: Vendor, ctx: dict[str, Any], lang: str) -> list[list[str]]:
+    """The source's stations in this vendor's labels and units: a header row, then one row per station."""
+    if not sugg.stations:
+        return []
+    columns = [p for p in STATION_COLUMNS if any(p in st["values"] for st in sugg.stations)]
+    fields = {p: (vendor.fields_for(p) or [None])[0] for p in columns}
+    params = registry()
+    header = [_strings(lang)["station_word"]]
+    for p in columns:
+        f = fields[p]
+        label = f.label if f else params[p].label.get(lang, p)
+        unit = (f.unit if f else params[p].unit) or ""
+        header.append(f"{label} [{unit}]" if unit else label)
+    rows = [header]
+    for number, st in enumerate(sugg.stations, start=1):
+        row = [f"{number}. {st['name']}"]
+        for p in columns:
+            value = st["values"].get(p)
+            f = fields[p]
+            station_ctx = {**ctx, **st["values"]}
+            if value is None:
+                row.append("—")
+            elif f is not None:
+                row.append(_display_value(value, f, vendor, station_ctx))
+            else:
+                row.append(_canonical_text(params[p], value, lang))
+        rows.append(row)
+    return rows
+
+
+def _station_fov(sugg: Any, vendor: Vendor, ctx: dict[str, Any]) -> list[str]:
+    """Each listed station's FOV in this console's label and unit, for the checklist's station ticks."""
+    fields = vendor.fields_for("fov_mm")
+    f = fields[0] if fields else None
+    out = []
+    for st in sugg.stations:
+        fov = st["values"].get("fov_mm")
+        if fov is None:
+            out.append("")
+        elif f is not None:
+            out.append(f"{f.label} {_display_value(fov, f, vendor, {**ctx, **st['values']})} {f.unit or ''}".strip())
+        else:
+            out.append(f"FOV {_canonical_text(registry()['fov_mm'], fov, 'en')}")
+    return out
+
+
+def _station_plan(seq: Sequence, sugg: Any, t: Any) -> str:
+    """What the sources say about planning the stations: FOV per station only where a source lists them."""
+    low, high = seq.stations or (2, 3)
+    if sugg is not None and len(sugg.stations) == 1:
+        return t["stations_one_from_source"].format(low, high)
+    if sugg is not None and sugg.stations:
+        return t["stations_from_source"].format(low, high, n=len(sugg.stations))
+    return t["stations_unsourced"].format(low, high)
 
 
 def level_text(spec: Spec, lang: str, required: bool, group: dict[str, Any] | None) -> str:
@@ -389,6 +495,10 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
             steps.append(gadolinium_step(spec, variant.exam, lang))
         else:
             steps.append(Step("sequence", sequence_view(spec, spec.sequences[item], vendor, field_t, variant, lang)))
+    numbers = {s.sequence.id: n for n, s in enumerate(steps, start=1) if s.sequence}  # as the documents number them
+    for s in steps:
+        if s.sequence and s.sequence.same_as:
+            s.sequence.same_as_number = numbers.get(s.sequence.same_as)
     used = set()
     for s in steps:
         if s.sequence:

@@ -31,6 +31,10 @@ class Suggestion:
     product: str | None
     note: dict[str, str]
     values: dict[str, Any]
+    # Values of the source that break a requirement: param -> {value, breaks, rule_source}; never suggested.
+    withheld: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A sequence planned in stations: each station's name and own values, top to bottom, as the source lists them.
+    stations: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class Sequence:
     held_by: dict[str, Any] | None = None  # acquired inside another sequence on some consoles (see the schema)
     # The body region this sequence images (its exam's `region:`, or its own); None = the spec does not say.
     region: str | None = None
+    # The sequence this one acquires again (post-contrast 3D T1 = the pre-contrast protocol): its values are that
+    # sequence's, by construction (see `build`).
+    same_as: str | None = None
 
     def admits_region(self, region: str | None) -> bool:
         """Whether an acquisition decided to be of `region` may be this sequence (None, not known, vetoes nothing).
@@ -68,10 +75,12 @@ class Sequence:
         return [c for c in self.constraints if c.applies(vendor, field_t)]
 
     def suggestion(self, vendor: str, field_t: float) -> Suggestion | None:
-        for s in self.suggested:
-            if s.vendor == vendor and abs(s.field_t - field_t) < 0.2:
-                return s
-        return None
+        """The most complete of this console's suggestions: TR, TE and flip angle (the contrast) count twice,
+        the geometry once; the first listed wins a tie (a spec's own before the generated file's)."""
+        found = [s for s in self.suggested if s.vendor == vendor and abs(s.field_t - field_t) < 0.2]
+        if not found:
+            return None
+        return max(found, key=lambda s: (_completeness(s), -found.index(s)))
 
     def families(self) -> list[str]:
         for c in self.constraints:
@@ -101,6 +110,13 @@ class Sequence:
 
 
 GEOMETRY = ("voxel_size_mm", "fov_mm", "matrix", "slices")
+CONTRAST = ("repetition_time_ms", "echo_time_ms", "flip_angle_deg")
+
+
+def _completeness(s: Suggestion) -> int:
+    return sum(2 for p in CONTRAST if p in s.values) + sum(
+        1 for p in (*GEOMETRY, "slice_thickness_mm") if p in s.values
+    )
 
 
 def _geometry_contradicted(nominal: dict[str, Any], suggested: dict[str, Any]) -> set[str]:
@@ -259,6 +275,8 @@ def build(doc: Any, path: Path | None = None) -> Spec:
                     s.get("product"),
                     s.get("note") or {},
                     dict(s["values"]),
+                    dict(s.get("withheld") or {}),
+                    tuple(s.get("stations") or ()),
                 )
                 for s in raw.get("suggested", [])
             ),
@@ -272,7 +290,16 @@ def build(doc: Any, path: Path | None = None) -> Spec:
             stations=tuple(raw["stations"]) if "stations" in raw else None,
             held_by=raw.get("held_by"),
             region=raw.get("region") or exam_regions.get(exam_id),
+            same_as=raw.get("same_as"),
         )
+    for seq_id, seq in list(sequences.items()):
+        # One protocol acquired twice: the repeat takes its protocol's derived and suggested values (validate
+        # refuses a `same_as` sequence with values of its own, so nothing is overwritten).
+        if seq.same_as and seq.same_as in sequences:
+            base = sequences[seq.same_as]
+            sequences[seq_id] = replace(
+                seq, nominal=dict(base.nominal), nominal_source=base.nominal_source, suggested=base.suggested
+            )
     exams = {}
     for exam_id, raw in doc["exams"].items():
         variants = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,14 @@ from .rules import OPERATORS, Constraint, from_mapping
 from .specfile import SpecFile, merged, read_chain
 from .vendors import all_vendors
 from .yamlload import origin
+
+
+@cache
+def plausible() -> dict[str, dict[str, Any]]:
+    """Plausible ranges per canonical parameter (protocol_spec/model/plausible.yaml)."""
+    import yaml
+
+    return yaml.safe_load((spec_dir() / "model" / "plausible.yaml").read_text(encoding="utf-8"))["ranges"]
 
 
 @cache
@@ -54,8 +63,57 @@ def schema_problems(spec_file: SpecFile) -> list[Problem]:
             path += extra[:1]  # point at the unexpected key itself
         file, line = _walk(spec_file.raw, path)
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        problems.append(Problem(file if file != "?" else spec_file.display, line, f"{where}: {_schema_message(error)}"))
+        message = _suggestion_message(error) or f"{where}: {_schema_message(error)}"
+        problems.append(Problem(file if file != "?" else spec_file.display, line, message))
     return problems
+
+
+SUGGESTION_KEYS = {
+    "vendor": "the console's vendor (siemens, philips, ge, canon)",
+    "field_t": "the field strength in tesla (field_t: 3.0)",
+    "source": "the id of a `sources:` entry naming the document the values come from",
+    "values": "the values, canonical parameter: value (repetition_time_ms: 5000)",
+}
+
+
+def _suggestion_message(error: jsonschema.ValidationError) -> str | None:
+    """A malformed `suggested:` entry in words a person acts on, not the schema's: which suggestion, what is
+    missing or unexpected, and what a suggestion looks like."""
+    path = list(error.absolute_path)
+    if "suggested" not in path:
+        return None
+    at = path.index("suggested")
+    seq = path[at - 1] if at >= 1 else "?"
+    if len(path) == at + 1:
+        return f"sequence {seq}: `suggested` is a list of suggestions (- vendor: …, field_t: …, source: …, values: …)"
+    number = path[at + 1]
+    entry = error.instance if len(path) == at + 2 else None
+    what = f"sequence {seq}, suggestion {number + 1 if isinstance(number, int) else number}"
+    shape = "each has vendor, field_t, source and values (optionally product, note, withheld, stations)"
+    if len(path) == at + 2:
+        if error.validator == "type":
+            return f"{what}: a suggestion is a mapping, not {error.instance!r}; {shape}"
+        if error.validator == "required":
+            found = re.match(r"'([^']+)' is a required property", error.message)
+            missing = found.group(1) if found else None
+            if missing in SUGGESTION_KEYS:
+                return f"{what}: `{missing}` is missing — {SUGGESTION_KEYS[missing]}"
+        if error.validator == "additionalProperties" and isinstance(entry, dict):
+            allowed = error.schema.get("properties", {})
+            extra = [k for k in entry if k not in allowed]
+            if extra:
+                hint = _did_you_mean(extra[0], allowed)
+                return f"{what}: unknown key `{extra[0]}`{hint}; {shape}"
+    field = path[at + 2] if len(path) > at + 2 else None
+    if field == "values" and len(path) == at + 3 and error.validator == "type":
+        return (
+            f"{what}: `values` is a mapping of canonical parameters (repetition_time_ms: 5000), not {error.instance!r}"
+        )
+    if field == "values" and len(path) >= at + 4:
+        return f"{what}: {path[at + 3]} = {error.instance!r} is not a number, a word or a list of them"
+    if field in SUGGESTION_KEYS and len(path) == at + 3:
+        return f"{what}: `{field}` must be {SUGGESTION_KEYS[field]}, not {error.instance!r}"
+    return f"{what}: {error.message}"
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -139,7 +197,10 @@ class _Checker:
             expected = spec.type if not spec.values else f"one of {', '.join(spec.values)}"
             if spec.size:
                 expected += f" (a list of {spec.size})"
-            self.add(container, key, f"{what}: {value!r} is not a valid {param} (expected {expected})")
+            hint = ""
+            if isinstance(value, str) and re.match(r"^\s*-?\d+(?:[.,]\d+)?\s*\S+", value) and spec.unit:
+                hint = f"; write the number alone, in {spec.unit}"
+            self.add(container, key, f"{what}: {value!r} is not a valid {param} (expected {expected}){hint}")
 
     def _constraint(self, container: Any, key: Any, item: Any, where: str) -> Constraint | None:
         if not isinstance(item, dict) or "param" not in item or not any(op in item for op in OPERATORS):
@@ -194,6 +255,7 @@ class _Checker:
             if rule is not None:
                 rules.append(rule)
         self._contradictions(seq_id, seq, rules)
+        self._same_as(seq_id, seq)
         nominal = seq.get("nominal")
         if isinstance(nominal, dict):
             self._source(nominal, "source", nominal.get("source"))
@@ -226,10 +288,13 @@ class _Checker:
             )
 
     def _values(self, seq_id: str, values: Any, rules: list[Constraint], vendor: Any, field_t: Any, what: str) -> None:
+        if not isinstance(values, dict):
+            return  # the schema already said what `values` must be
         for name, value in values.items():
             if not self._param(values, name, name):
                 continue
             self._value(values, name, name, value, f"sequence {seq_id!r} {what}")
+            self._plausible(values, name, value, f"sequence {seq_id!r} {what}", self._region(seq_id))
             for rule in rules:
                 if rule.param == name and rule.applies(vendor, field_t) and rule.evaluate(value) == "fail":
                     self.add(
@@ -238,6 +303,94 @@ class _Checker:
                         f"sequence {seq_id!r}: {what} {name} = {value!r} breaks its own "
                         f"requirement {name} {rule.rule_text} ({rule.source})",
                     )
+        self._geometry(values, f"sequence {seq_id!r} {what}")
+
+    def _region(self, seq_id: str) -> str | None:
+        """The body region a sequence images: its own `region`, else its exam's (None when the spec does not say)."""
+        seq = self.sequences.get(seq_id)
+        if not isinstance(seq, dict):
+            return None
+        exams = self.doc.get("exams") or {}
+        exam = exams.get(seq.get("exam") or str(seq_id).split(".", 1)[0])
+        return seq.get("region") or (exam.get("region") if isinstance(exam, dict) else None)
+
+    def _same_as(self, seq_id: str, seq: dict[str, Any]) -> None:
+        """`same_as`: another sequence of this spec, itself no repeat, and no values of its own to disagree with."""
+        target = seq.get("same_as")
+        if target is None:
+            return
+        if target not in self.sequences or target == seq_id:
+            self.add(seq, "same_as", f"sequence {seq_id!r}: same_as {target!r} is not another sequence of this spec")
+        elif isinstance(self.sequences[target], dict) and self.sequences[target].get("same_as"):
+            self.add(seq, "same_as", f"sequence {seq_id!r}: same_as {target!r}, which is itself a repeat")
+        for key in ("nominal", "suggested"):
+            if seq.get(key):
+                self.add(
+                    seq,
+                    key,
+                    f"sequence {seq_id!r} is {target!r} acquired again (same_as): its {key} values are "
+                    f"{target!r}'s; set them there",
+                )
+
+    def _plausible(self, values: Any, name: str, value: Any, what: str, region: str | None = None) -> None:
+        """A value outside the plausible range of its unit (plausible.yaml), for the body region the sequence
+        images where the file narrows it (a brain must fit in its FOV): most often a unit slip."""
+        limits = plausible().get(name)
+        if limits is not None and region in (limits.get("regions") or {}):
+            limits = {**limits, **limits["regions"][region]}
+        numbers = value if isinstance(value, list) else [value]
+        if limits is None or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            return
+        unit = self.params[name].unit or ""
+        for v in numbers:
+            if limits["min"] <= v <= limits["max"]:
+                continue
+            slip = limits.get("slip")
+            hint = ""
+            if slip and limits["min"] <= v * slip["factor"] <= limits["max"]:
+                fixed = v * slip["factor"]
+                hint = f"; was it written in {slip['unit']}? {v:g} {slip['unit']} is {fixed:g} {unit}"
+            self.add(
+                values,
+                name,
+                f"{what}: {name} = {value!r} is outside the plausible range {limits['min']:g}–{limits['max']:g}"
+                f" {unit}{hint}",
+            )
+            return
+
+    def _geometry(self, values: Any, what: str) -> None:
+        """FOV / matrix / voxel and slice thickness / voxel are one set: values that disagree contradict
+        themselves (a 250 mm FOV over 256 lines is a 0.98 mm voxel, not 0.5 mm)."""
+        if not isinstance(values, dict):
+            return
+        fov, matrix, voxel = values.get("fov_mm"), values.get("matrix"), values.get("voxel_size_mm")
+        thickness = values.get("slice_thickness_mm")
+
+        def numbers(v: Any) -> list[float] | None:
+            items = v if isinstance(v, list) else None
+            if items and all(isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in items):
+                return [float(x) for x in items]
+            return None
+
+        f, m, vx = numbers(fov), numbers(matrix), numbers(voxel)
+        if f and m and vx:
+            for axis, (fa, ma, va) in enumerate(zip(f, m, vx, strict=False)):
+                derived = fa / ma
+                if abs(derived - va) > max(0.01, 0.05 * va):
+                    self.add(
+                        values,
+                        "voxel_size_mm",
+                        f"{what}: fov_mm {fa:g} mm / matrix {ma:g} is a {derived:.3g} mm voxel on axis {axis}, but "
+                        f"voxel_size_mm says {va:g} mm: FOV, matrix and voxel contradict each other",
+                    )
+                    break
+        thick = thickness if isinstance(thickness, int | float) and not isinstance(thickness, bool) else None
+        if vx and len(vx) == 3 and thick is not None and abs(vx[2] - thick) > 0.01:
+            self.add(
+                values,
+                "slice_thickness_mm",
+                f"{what}: slice_thickness_mm {thickness:g} mm, but voxel_size_mm's third side is {vx[2]:g} mm",
+            )
 
     def _contradictions(self, seq_id: str, seq: Any, rules: list[Constraint]) -> None:
         # Rules on different elements of a list (the lowest and the highest b-value) cannot contradict each other.

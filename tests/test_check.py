@@ -140,7 +140,7 @@ def test_our_rendered_sheets_pass_for_every_vendor_field_and_variant(spec, tmp_p
     from ofsep_presets.render import Selection, render
 
     render(spec, tmp_path, Selection(formats=("sheet",)), force=True)
-    sheets = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "index.html"]
+    sheets = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "index.html" and not p.name.startswith(".")]
     assert len(sheets) == 4 * 2 * 3
     for sheet in sheets:
         report = check(inspect_path(sheet), spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -142,20 +143,21 @@ def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
     report = (FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/spine_generic_ge_750_no-FOCUS.html").read_text("latin-1")
     assert re.search(r"FOV\s*(<[^>]+>\s*)*25\.6", report)
     sheet = (rendered / "ge/1.5T/brain-standard/LxProtocol.txt").read_text(encoding="utf-8")
-    flair = sheet.split("# ---- brain.flair_3d")[1].split("# ----")[0]
-    assert 'set FOV "25.6"' in flair
-    assert 'set SPC "0.0"' in flair
-    assert 'set SLTHICK "1.0"' in flair
-    assert 'set PLANE "SAGITTAL"' in flair
-    # "TI >= 1 ms" only says the FLAIR has an inversion; no public 1.5 T GE value exists, so no TI is set.
-    assert "set TI " not in flair
+    # The 3D DIR: no real source at any field, so its values are derived from the OFSEP requirements.
+    dir_3d = sheet.split("# ---- brain.dir_3d")[1].split("# ----")[0]
+    assert 'set FOV "25.6"' in dir_3d
+    assert 'set SPC "0.0"' in dir_3d
+    assert 'set SLTHICK "1.0"' in dir_3d
+    assert 'set PLANE "SAGITTAL"' in dir_3d
+    # No public GE value for its inversion times exists, so no TI is set.
+    assert "set TI " not in dir_3d
 
 
 def test_siemens_gap_is_a_distance_factor_in_percent(rendered):
-    flair = _siemens_step(
-        rendered / "siemens/1.5T/brain-standard/protocol.xml", load_spec("ofsep-2020"), "brain.flair_3d"
-    )
-    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in flair.iter("ProtParameter")}
+    dir_3d = _siemens_step(
+        rendered / "siemens/1.5T/brain-standard/protocol.xml", load_spec("ofsep-2020"), "brain.dir_3d"
+    )  # derived values only: no source at any field
+    values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in dir_3d.iter("ProtParameter")}
     assert values["Dist. factor"] == "0 %"
     assert values["Slice thickness"] == "1.00 mm"
     assert values["FoV read"] == "256 mm"
@@ -286,6 +288,40 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path):
     assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
 
 
+def test_render_force_leaves_no_stale_documents_and_keeps_the_users_files(tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    base = ["render", "--out", str(out), "--exam", "spine", "--field", "3", "--format", "sheet"]
+    assert runner.invoke(main, [*base, "--vendor", "ge", "--vendor", "siemens"]).exit_code == 0
+    assert (out / "siemens/3T/spine-standard/protocol.xml").is_file()
+    # The user's own files, beside ours and inside our folders.
+    (out / "precious.txt").write_text("keep me", encoding="utf-8")
+    (out / "siemens/3T/spine-standard/my-notes.txt").write_text("mine", encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not ours", encoding="utf-8")
+    (out / "ge/3T/spine-standard/link.txt").symlink_to(outside)
+    result = runner.invoke(main, [*base, "--vendor", "ge", "--force"])
+    assert result.exit_code == 0, result.output
+    # The Siemens sheet of the first render is gone: only what this render wrote, and the user's files, remain.
+    assert not (out / "siemens/3T/spine-standard/protocol.xml").exists()
+    assert (out / "siemens/3T/spine-standard/my-notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
+    assert outside.read_text(encoding="utf-8") == "not ours"
+    assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+    # A manifest edited to name a user's file or a path outside the folder deletes nothing.
+    manifest = out / ".ofsep-render.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc["files"] += ["precious.txt", "../outside.txt", "siemens/3T/spine-standard/../../../../outside.txt"]
+    manifest.write_text(json.dumps(doc), encoding="utf-8")
+    assert runner.invoke(main, [*base, "--vendor", "ge", "--force"]).exit_code == 0
+    assert (out / "precious.txt").is_file() and outside.is_file()
+    # A folder the stale documents leave empty goes too; one holding a user's file stays.
+    assert (out / "siemens/3T/spine-standard").is_dir()
+    (out / "siemens/3T/spine-standard/my-notes.txt").unlink()
+    assert runner.invoke(main, [*base, "--vendor", "siemens", "--force"]).exit_code == 0
+    assert not (out / "ge").exists() or not any((out / "ge").rglob("LxProtocol.txt"))
+
+
 def test_options_narrow_the_render(tmp_path):
     out = tmp_path / "narrow"
     result = CliRunner().invoke(
@@ -310,7 +346,8 @@ def test_options_narrow_the_render(tmp_path):
     )
     assert result.exit_code == 0, result.output
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == ["canon/1.5T/brain-reduced/checklist.fr.md", "index.html"]
+    # The documents asked for, the index, and the manifest `render --force` reads to remove stale documents.
+    assert files == [".ofsep-render.json", "canon/1.5T/brain-reduced/checklist.fr.md", "index.html"]
 
 
 def test_unknown_exam_is_a_clear_error(tmp_path):
@@ -381,3 +418,51 @@ def test_user_templates_are_sandboxed(tmp_path):
     assert result.exit_code == 2
     assert "lxprotocol.txt.j2" in result.stderr
     assert "unsafe" in result.stderr or "not safely accessible" in result.stderr
+
+
+def test_the_index_reads_in_both_languages_and_names_documents_as_people_do(rendered):
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring((rendered / "index.html").read_bytes())
+    text = tree.text_content()
+    # Both titles and both summaries, as the spec states them.
+    assert "Protocole IRM OFSEP 2020" in text and "OFSEP 2020 MRI protocol" in text
+    assert "Documents de protocole générés" in text and "Rendered protocol documents" in text
+    links = {a.get("href"): a.text_content() for a in tree.xpath("//a[@href]")}
+    assert links["siemens/3T/brain-standard/examcard.fr.html"] == "Carte d'examen"
+    assert links["siemens/3T/brain-standard/examcard.en.html"] == "Exam card"
+    assert links["ge/1.5T/spine-standard/checklist.fr.pdf"] == "PDF"
+    # No link is a bare file name: every document is named by what it is.
+    assert not [t for t in links.values() if re.fullmatch(r"[\w.-]+\.(?:html|pdf|md|txt|xml|csv)", t)]
+    # Every rendered document is linked once.
+    documents = {p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()}
+    assert documents - {"index.html", ".ofsep-render.json"} == set(links)
+
+
+def test_printed_documents_show_no_internal_ids(rendered):
+    # Sequence ids (brain.flair_3d) are for files and tests; people read the sequence names.
+    from lxml import html as lxml_html
+
+    for path in sorted(rendered.rglob("*")):
+        if path.suffix == ".html":
+            tree = lxml_html.fromstring(path.read_bytes())
+            for bad in tree.xpath("//style|//script"):
+                bad.drop_tree()
+            text = tree.text_content()
+        elif path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        assert not re.search(r"\b(?:brain|spine)\.[a-z0-9_]+", text), path
+        assert "seed 00" not in text.lower(), path
+
+
+def test_french_documents_use_french_typography(rendered):
+    for name in ("examcard.fr.html", "checklist.fr.html", "checklist.fr.md"):
+        for path in sorted(rendered.glob(f"*/*/*/{name}")):
+            text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))
+            text = re.sub(r"<style>.*?</style>", " ", text, flags=re.S)
+            assert "0,1 mmol/kg" in text or "mmol/kg" not in text, path
+            # A colon after a French word always has its (non-breaking) space before it.
+            for word in ("Séquence constructeur", "Dose", "Observé", "Champ magnétique"):
+                assert not re.search(rf"{word}:", text), (path, word)

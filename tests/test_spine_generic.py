@@ -85,7 +85,8 @@ def test_specs_lists_it_and_the_spine_generic_sheets_round_trip(sg, tmp_path):
         main, ["render", "--spec", "spine-generic", "--format", "sheet", "--out", str(tmp_path / "out"), "--quiet"]
     )
     assert result.exit_code == 0, result.stderr
-    sheets = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != "index.html"]
+    out = tmp_path / "out"
+    sheets = [p for p in out.rglob("*") if p.is_file() and p.name != "index.html" and not p.name.startswith(".")]
     assert len(sheets) == 3  # Siemens, Philips, GE at 3 T
     for sheet in sheets:
         assert check(inspect_path(sheet), sg).status == "pass", sheet

@@ -167,8 +167,10 @@ def test_overlay_value_is_validated_and_located_in_the_overlay(tmp_path):
     )
     problems = [str(p) for p in validate([overlay])]
     assert problems == [
+        f"{overlay}:8: sequence 'brain.flair_3d' nominal value: slice_thickness_mm 1.5 mm, but voxel_size_mm's third "
+        "side is 1 mm",  # the bundled voxel it merges onto: the overlay contradicts itself
         f"{overlay}:8: sequence 'brain.flair_3d': nominal value slice_thickness_mm = 1.5 breaks its own requirement "
-        "slice_thickness_mm <= 1.0 (ofsep-2020)"
+        "slice_thickness_mm <= 1.0 (ofsep-2020)",
     ]
 
 
@@ -179,7 +181,8 @@ def test_valid_overlay_passes_and_changes_only_what_it_says(tmp_path):
     overlay.write_text(
         "schema: ofsep-presets/spec-1\nid: site-lyon\nextends: ofsep-2020\n"
         "sequences:\n  brain.flair_3d:\n    nominal:\n      source: ofsep-2020-derived\n"
-        "      values: {slice_thickness_mm: 0.9, voxel_size_mm: [0.9, 0.9, 0.9]}\n",
+        # 256 mm over 284 lines is the 0.9 mm voxel: FOV, matrix and voxel agree.
+        "      values: {slice_thickness_mm: 0.9, voxel_size_mm: [0.9, 0.9, 0.9], matrix: [284, 284]}\n",
         encoding="utf-8",
     )
     assert list(validate([overlay])) == []
@@ -188,9 +191,8 @@ def test_valid_overlay_passes_and_changes_only_what_it_says(tmp_path):
     changed = site.sequences["brain.flair_3d"].nominal
     original = base.sequences["brain.flair_3d"].nominal
     assert changed["slice_thickness_mm"] == 0.9 and changed["voxel_size_mm"] == [0.9, 0.9, 0.9]
-    assert {k: v for k, v in changed.items() if k not in ("slice_thickness_mm", "voxel_size_mm")} == {
-        k: v for k, v in original.items() if k not in ("slice_thickness_mm", "voxel_size_mm")
-    }
+    said = ("slice_thickness_mm", "voxel_size_mm", "matrix")
+    assert {k: v for k, v in changed.items() if k not in said} == {k: v for k, v in original.items() if k not in said}
     assert site.sequences["brain.t1_3d"] == base.sequences["brain.t1_3d"]
 
 
@@ -215,3 +217,76 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("!!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8")
     problems = [str(p) for p in validate([path])]
     assert problems and "YAML" in problems[0]
+
+
+def _overlay(tmp_path: Path, body: str) -> tuple[Path, str]:
+    text = "schema: ofsep-presets/spec-1\nid: site-lyon\nextends: ofsep-2020\nsequences:\n" + body
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def _problems(path: Path) -> list[tuple[str, int, str]]:
+    return [(Path(p.file).name, p.line, p.message) for p in validate([path])]
+
+
+def test_an_overlay_with_a_25_mm_brain_fov_is_refused_as_a_unit_slip(tmp_path):
+    path, text = _overlay(
+        tmp_path,
+        "  brain.flair_3d:\n    suggested:\n      - vendor: siemens\n        field_t: 3.0\n        source: ofsep-2020\n"
+        "        values:\n          repetition_time_ms: 5000\n          fov_mm: [25, 25]   # FOV\n",
+    )
+    problems = _problems(path)
+    line = _line_of(text, "# FOV")
+    assert any(f == "site.yaml" and n == line and "fov_mm" in m and "25 cm is 250 mm" in m for f, n, m in problems)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code != 0 and f"site.yaml:{line}:" in result.output
+
+
+def test_fov_matrix_and_voxel_that_contradict_each_other_are_refused(tmp_path):
+    # 250 mm over 256 lines is a 0.98 mm voxel: a voxel of 0.5 mm cannot go with them.
+    path, text = _overlay(
+        tmp_path,
+        "  brain.t1_3d:\n    suggested:\n      - vendor: ge\n        field_t: 1.5\n        source: ofsep-2020\n"
+        "        values:\n          fov_mm: [250, 250]\n          matrix: [256, 256]\n"
+        "          voxel_size_mm: [0.5, 0.5, 1.0]   # VOXEL\n          slice_thickness_mm: 0.8   # THICK\n",
+    )
+    problems = _problems(path)
+    assert any(n == _line_of(text, "# VOXEL") and "contradict" in m for _, n, m in problems), problems
+    assert any(n == _line_of(text, "# THICK") and "third side is 1 mm" in m for _, n, m in problems), problems
+
+
+def test_a_malformed_suggestion_gets_a_message_a_person_acts_on(tmp_path):
+    path, text = _overlay(
+        tmp_path,
+        "  brain.flair_3d:\n    suggested:\n"
+        "      - vendor: siemens\n        field: 3   # FIELD\n        values: {repetition_time_ms: 5000}\n"
+        "      - siemens 3 T TR 5000   # TEXT\n"
+        "      - {vendor: ge, field_t: 3.0, source: ofsep-2020, values: {repetition_time_ms: 5000 ms}}   # UNIT\n",
+    )
+    messages = [m for _, _, m in _problems(path)]
+    text_of = "\n".join(messages)
+    assert "suggestion 1: `field_t` is missing — the field strength in tesla" in text_of
+    assert "suggestion 1: `source` is missing" in text_of
+    assert "suggestion 1: unknown key `field` (did you mean 'field_t'?)" in text_of
+    assert "suggestion 2: a suggestion is a mapping, not 'siemens 3 T TR 5000'" in text_of
+    assert not any("is not of type" in m or "required property" in m for m in messages)
+    # Shape first: the unit slip in suggestion 3 is reported once the shape is right.
+    fixed = text.replace("        field: 3   # FIELD\n", "        field_t: 3.0\n        source: ofsep-2020\n")
+    fixed = fixed.replace("      - siemens 3 T TR 5000   # TEXT\n", "")
+    path.write_text(fixed, encoding="utf-8")
+    assert any(
+        "'5000 ms' is not a valid repetition_time_ms" in m and "write the number alone, in ms" in m
+        for _, _, m in _problems(path)
+    )
+
+
+def test_same_as_names_another_sequence_and_keeps_no_values_of_its_own(tmp_path):
+    path, text = _overlay(
+        tmp_path,
+        "  brain.t1_3d_gd:\n    nominal:   # NOMINAL\n      source: ofsep-2020-derived\n"
+        "      values: {slices: 160}\n  brain.dir_3d:\n    same_as: brain.nothing   # TARGET\n",
+    )
+    problems = _problems(path)
+    assert any(n == _line_of(text, "# NOMINAL") and "acquired again (same_as)" in m for _, n, m in problems)
+    assert any(n == _line_of(text, "# TARGET") and "is not another sequence" in m for _, n, m in problems)

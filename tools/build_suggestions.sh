@@ -1,7 +1,7 @@
 #!/bin/sh
 # Re-derive the bundled specs' suggestions from the real reference acquisitions (maintainers; needs ../shared).
-# The OpenNeuro references are head studies: they may only suggest brain sequences (--exam brain).
+# What is read, for which exam, and what a document states for files that do not: tools/references.yaml.
 set -e
 cd "$(dirname "$0")/.."
-REFS="${REFS:-../shared/fixtures/references}"
-python -m ofsep_presets.suggest --spec ofsep-2020 --exam brain "$REFS" --out protocol_spec/suggested/ofsep-2020.yaml
+REFS="${REFS:-../shared/fixtures}"
+python -m ofsep_presets.suggest --config tools/references.yaml --refs "$REFS" --out protocol_spec/suggested/ofsep-2020.yaml
