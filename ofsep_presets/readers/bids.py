@@ -87,12 +87,15 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         ("ParallelReductionFactorInPlane", "parallel_factor"),
         ("ParallelReductionFactorOutOfPlane", "parallel_factor_slice"),
         ("MultibandAccelerationFactor", "multiband_factor"),
-        ("PartialFourier", "partial_fourier"),
         ("EchoTrainLength", "echo_train_length"),
         ("SeriesNumber", "series_number"),
+        ("NumberOfExcitations", "averages"),  # GE's NEX (dcm2niix writes it for GE only)
     ):
         if _num(d.get(k)) is not None:
             acq.set(param, d[k], key(k))
+    _partial_fourier(d, acq, key)
+    _matrix(d, acq, key)
+    _echo_times(d, acq, key)
     thickness, spacing = _num(d.get("SliceThickness")), _num(d.get("SpacingBetweenSlices"))
     if thickness is not None and spacing is not None:
         acq.set(
@@ -124,6 +127,74 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
     return acq
+
+
+def _partial_fourier(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """PartialFourier as the fraction of k-space sampled, where the sidecar states one.
+
+    dcm2niix maps Siemens' ucPhasePartialFourier (CSA) to 0.5 … 0.875. For Philips and GE, versions of 2018-2019
+    wrote EchoTrainLength / phase-encoding steps under the same key (the spine-generic single-subject sidecars:
+    sub-juntendoAchieva 3/320 = 0.009375, sub-juntendo750w 3/448 = 0.00669643, sub-glen DWI 47/63 = 0.746032):
+    no header of theirs states a fraction (Philips DICOM says partial Fourier on or off only, rordenlab/dcm2niix
+    issue 377). That ratio is not read as partial Fourier (the key means something else there: no warning, nothing
+    is unreadable); any other value outside one half to one is absent with a warning.
+    """
+    value = _num(d.get("PartialFourier"))
+    if value is None:
+        return
+    if manufacturer(str(d.get("Manufacturer") or "")) != "siemens":
+        train = _num(d.get("EchoTrainLength"))
+        lines = [_num(d.get(k)) for k in ("PhaseEncodingSteps", "AcquisitionMatrixPE")]
+        if train and any(n and abs(train / n - value) < 1e-5 for n in lines):
+            return
+    if not 0.5 <= value <= 1.0:
+        acq.warn(f"partial_fourier: PartialFourier={value:g} is not a fraction of k-space (0.5 to 1)")
+        return
+    acq.set("partial_fourier", value, key("PartialFourier"))
+
+
+def _count(value: Any) -> int | None:
+    number = _num(value)
+    return int(number) if number is not None and number.is_integer() and 0 < number <= 65536 else None
+
+
+def _matrix(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """The acquired matrix (read × phase) and, for Siemens, its base and phase resolution.
+
+    dcm2niix's AcquisitionMatrixPE is the phase entry of the DICOM AcquisitionMatrix; the read entry is
+    BaseResolution (Siemens, from the CSA protocol) or FrequencyEncodingSteps (Philips and Canon enhanced
+    DICOM, MR FOV/Geometry). The sidecars beside the DICOM fixtures read to the DICOM reader's matrix. Without a
+    read entry (GE, older Philips sidecars) the matrix is absent: half of it is no matrix.
+    """
+    phase = _count(d.get("AcquisitionMatrixPE"))
+    for read_key in ("BaseResolution", "FrequencyEncodingSteps"):
+        read = _count(d.get(read_key))
+        if read and phase:
+            acq.set(
+                "matrix",
+                [read, phase],
+                f"{key(read_key)}, AcquisitionMatrixPE={phase} (acquisition matrix read × phase)",
+            )
+            break
+    base = _count(d.get("BaseResolution"))
+    if base:
+        acq.set("base_resolution", base, key("BaseResolution"))
+        resolution = _num(d.get("PhaseResolution"))
+        if resolution is not None and 0 < resolution <= 4:
+            acq.set("phase_resolution_pct", round(100 * resolution, 4), key("PhaseResolution"))
+    if d.get("Interpolation2D") in (1, True):  # dcm2niix writes it only when the protocol interpolates
+        acq.set("interpolation", True, key("Interpolation2D"))
+
+
+def _echo_times(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """Both echoes of a dual-echo field map: dcm2niix states EchoTime1 and EchoTime2 (seconds) in its sidecars."""
+    first, second = _num(d.get("EchoTime1")), _num(d.get("EchoTime2"))
+    if first is not None and second is not None and 0 < first < second:
+        acq.set(
+            "echo_times_ms",
+            [units.to_unit(first, "s", "ms"), units.to_unit(second, "s", "ms")],
+            f"{key('EchoTime1')}, EchoTime2={d['EchoTime2']} s",
+        )
 
 
 def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
