@@ -213,3 +213,80 @@ def test_a_utf8_pro_with_a_byte_order_mark_reads_its_name_as_written(tmp_path):
 def test_a_latin1_pro_still_reads(tmp_path):
     [inspection] = inspect_path(_pro(tmp_path, "t2_tse_tra_µ", XA50_PRO, encoding="latin-1"))
     assert inspection.acquisitions[0].name == "t2_tse_tra_µ"
+
+
+REFERENCES = FIXTURES / "references"
+
+
+def _read(path: Path) -> tuple[Acquisition, dict]:
+    [inspection] = inspect_path(path)
+    return inspection.acquisitions[0], json.loads(path.read_text(encoding="utf-8-sig"))
+
+
+def test_out_of_plane_factor_of_a_3d_sidecar_is_the_slice_factor_the_dicom_states():
+    # dcm2niix writes the DICOM (0018,9155) factor as ParallelReductionOutOfPlane, not BIDS' longer name.
+    sidecar, dicom = _sidecar_and_dicom("GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm")
+    assert sidecar.get("parallel_factor_slice") == dicom.get("parallel_factor_slice") == 2.0
+    assert "ParallelReductionOutOfPlane" in sidecar.provenance["parallel_factor_slice"]
+
+
+def test_out_of_plane_factor_of_a_2d_sidecar_is_its_multiband_factor():
+    # ON-Harmony (OpenNeuro ds004712) Philips Ingenia: the protocol is named for it, "MB3" and "S1p5" (SENSE 1.5).
+    acq, raw = _read(REFERENCES / "on-harmony/sub-03286/ses-NOT2ING001/dwi/sub-03286_ses-NOT2ING001_dir-AP_dwi.json")
+    assert raw["SeriesDescription"] == "DTI_Biobank_2mm_MB3S1p5_EPI" and raw["MRAcquisitionType"] == "2D"
+    assert acq.get("multiband_factor") == 3 and acq.get("parallel_factor") == 1.5
+    assert acq.get("parallel_factor_slice") is None
+
+
+def test_a_3d_philips_sidecar_states_its_slice_sense_factor():
+    acq, raw = _read(REFERENCES / "on-harmony/sub-03286/ses-NOT1ACH001/anat/sub-03286_ses-NOT1ACH001_T2w.json")
+    assert raw["ParallelReductionOutOfPlane"] == 2 and raw["MRAcquisitionType"] == "3D"
+    assert acq.get("parallel_factor_slice") == 2.0 and acq.get("multiband_factor") is None
+    assert acq.get("averages") == raw["NumberOfAverages"] == 2  # NumberOfAverages, as the sidecar states it
+
+
+def test_a_2017_dcm2niix_sidecar_states_its_in_plane_factor_as_accelfactpe():
+    # spine-generic sub-tokyoSkyra (dcm2niix v1.0.20170818): no ParallelReductionFactorInPlane key yet.
+    acq, raw = _read(BIDS / "sub-tokyoSkyra/anat/sub-tokyoSkyra_T2star.json")
+    assert "ParallelReductionFactorInPlane" not in raw and raw["AccelFactPE"] == 2
+    assert acq.get("parallel_factor") == 2.0
+
+
+def test_a_sidecar_written_with_a_byte_order_mark_reads(tmp_path):
+    path = tmp_path / "sub-01_T1w.json"
+    sidecar = {"Manufacturer": "Siemens", "MagneticFieldStrength": 3, "RepetitionTime": 2.3, "EchoTime": 0.00226}
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(sidecar).encode())
+    acq, _ = _read(path)
+    assert acq.get("repetition_time_ms") == 2300.0 and acq.get("field_strength_t") == 3.0
+
+
+def test_numbers_written_as_strings_are_read_and_words_are_not(tmp_path):
+    path = tmp_path / "sub-01_T2w.json"
+    sidecar = {
+        "Manufacturer": "GE",
+        "RepetitionTime": "3.2",
+        "EchoTime": "0.09",
+        "FlipAngle": "90",
+        "SliceThickness": "n/a",
+    }
+    path.write_text(json.dumps(sidecar))
+    acq, _ = _read(path)
+    assert (acq.get("repetition_time_ms"), acq.get("echo_time_ms"), acq.get("flip_angle_deg")) == (3200.0, 90.0, 90.0)
+    assert acq.get("slice_thickness_mm") is None
+    assert '"3.2"' in acq.provenance["repetition_time_ms"]
+
+
+def test_an_echo_time_list_gives_every_echo_and_the_first_as_the_echo_time(tmp_path):
+    path = tmp_path / "sub-01_MEGRE.json"
+    sidecar = {"Manufacturer": "Philips", "RepetitionTime": 0.05, "EchoTime": [0.0046, 0.0092, 0.0138]}
+    path.write_text(json.dumps(sidecar))
+    acq, _ = _read(path)
+    assert acq.get("echo_time_ms") == 4.6 and acq.get("echo_times_ms") == [4.6, 9.2, 13.8]
+
+
+def test_a_non_finite_sidecar_value_is_absent(tmp_path):
+    path = tmp_path / "sub-01_T2w.json"
+    path.write_text('{"Manufacturer": "GE", "RepetitionTime": Infinity, "EchoTime": 0.09, "FlipAngle": NaN}')
+    acq, _ = _read(path)
+    assert acq.get("repetition_time_ms") is None and acq.get("flip_angle_deg") is None
+    assert acq.get("echo_time_ms") == 90.0
