@@ -290,3 +290,36 @@ def test_a_non_finite_sidecar_value_is_absent(tmp_path):
     acq, _ = _read(path)
     assert acq.get("repetition_time_ms") is None and acq.get("flip_angle_deg") is None
     assert acq.get("echo_time_ms") == 90.0
+
+
+EXAMCARD = FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.ExamCard"
+
+
+def _by_name(path: Path) -> dict[str, Acquisition]:
+    return {a.name: a for i in inspect_path(path) for a in i.acquisitions}
+
+
+def test_a_scan_name_the_soap_writer_refers_to_by_href_is_read(tmp_path):
+    # .NET's SoapFormatter writes a string once and refers to it again by href (the fixture card itself points its
+    # methodDescription at an empty geometryName that way): a second scan named like an earlier one has
+    # <name href="#ref-N"/>. The card rewritten so GRE-T1 reuses GRE-MT's name reads that name, not "unnamed".
+    text = EXAMCARD.read_text(encoding="utf-8")
+    assert '<name id="ref-203">GRE-T1</name>' in text and '<name id="ref-180">GRE-MT</name>' in text
+    card = tmp_path / "reused.ExamCard"
+    card.write_text(text.replace('<name id="ref-203">GRE-T1</name>', '<name href="#ref-180"/>'), encoding="utf-8")
+    names = [a.name for i in inspect_path(card) for a in i.acquisitions]
+    assert names.count("GRE-MT") == 2 and "unnamed" not in names
+
+
+def test_a_parameter_table_written_inline_is_read_like_one_referred_to(tmp_path):
+    import re
+
+    text = EXAMCARD.read_text(encoding="utf-8")
+    table = re.search(r'<SOAP-ENC:Array id="ref-170" xsi:type="SOAP-ENC:base64">([^<]*)<', text).group(1)
+    inline = text.replace(
+        '<parameterData href="#ref-170"/>', f'<parameterData xsi:type="SOAP-ENC:base64">{table}</parameterData>'
+    )
+    card = tmp_path / "inline.ExamCard"
+    card.write_text(inline, encoding="utf-8")
+    original, rewritten = _by_name(EXAMCARD)["T1w"], _by_name(card)["T1w"]
+    assert rewritten.params == original.params and original.get("inversion_time_ms") == 1000.0
