@@ -360,6 +360,28 @@ def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> Non
         acq.set("multiband_factor", factor, f"{provenance} (CMRR multiband WIP parameter)")
 
 
+def protocol_name(values: dict[str, Any]) -> str | None:
+    """The protocol's own name, tProtocolName. VB and VE consoles escape characters outside a small set the UTF-7
+    way ("t1+AF8-mprage" is t1_mprage, the escape the .edx section names use too); XA writes them as they are."""
+    name = values.get("tProtocolName")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return _UTF7_ESCAPE.sub(_unescape, name.strip()) or None
+
+
+# "+AF8-" (UTF-7 for "_"): only escapes that decode to ASCII punctuation are undone, so a name that merely holds a
+# plus sign ("pd+t2-tse", "T1+Gd-sag") stays as written.
+_UTF7_ESCAPE = re.compile(r"\+([A-Za-z0-9/]{3,8})-")
+
+
+def _unescape(match: re.Match) -> str:
+    try:
+        text = match.group(0).encode("ascii").decode("utf-7")
+    except UnicodeDecodeError:
+        return match.group(0)
+    return text if text and all(c.isascii() and not c.isalnum() and c.isprintable() for c in text) else match.group(0)
+
+
 def coils(values: dict[str, Any]) -> str | None:
     """The receive coils a protocol selects (their tCoilID, e.g. "Head_32", "HeadNeck_64 Spine_32")."""
     found = sorted(

@@ -358,6 +358,10 @@ def _values(vendor: str, acq: Acquisition, withheld: dict[str, Any], path: Path,
     values = {p: _console(vendor, p, _clean(acq.get(p))) for p in stated}
     for param in [p for p in values if not _card_states(vendor, p, values[p], acq.params)]:
         report.append(f"note {path}: {param} {values.pop(param)!r} left out: the {vendor} card cannot state it")
+    if "matrix" in values and "fov_mm" not in values:
+        # A sidecar states the matrix but no FOV: half a geometry, which the sheets would print instead of the
+        # spec's derived one (a real scan's geometry is never mixed with derived geometry), leaving no voxel.
+        report.append(f"note {path}: matrix {values.pop('matrix')!r} left out: the file states no FOV beside it")
     return values
 
 

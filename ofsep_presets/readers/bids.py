@@ -21,7 +21,7 @@ _NOT_SIDECARS = {"dataset_description.json", "participants.json"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    text = head.lstrip()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # sidecars written on Windows may open with a BOM
     return text.startswith(b"{") and path.name not in _NOT_SIDECARS and sum(k in head for k in _KEYS) >= 2
 
 
@@ -34,7 +34,7 @@ def read(path: Path) -> Inspection:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(limits.read_file(path).decode("utf-8"))
+        data = json.loads(limits.read_file(path).decode("utf-8-sig"))
     except RecursionError:
         raise limits.too_deep(path) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -45,9 +45,15 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _num(value: Any) -> float | None:
+    """A finite number, or a string that is one ("2.5": hand-written sidecars quote numbers); else None."""
+    if isinstance(value, str) and 0 < len(value) <= 32:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return None
-    return float(value)
+    return float(value)  # infinity passes: Acquisition.set leaves it absent with a warning naming the field
 
 
 def acquisition(path: Path, warnings: list[str]) -> Acquisition:
@@ -66,7 +72,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         if isinstance(d.get(k), str):
             acq.set(param, d[k], key(k))
     if _num(d.get("MagneticFieldStrength")) is not None:
-        acq.set("field_strength_t", d["MagneticFieldStrength"], key("MagneticFieldStrength"))
+        acq.set("field_strength_t", _num(d["MagneticFieldStrength"]), key("MagneticFieldStrength"))
     for k in ("SeriesDescription", "ProtocolName"):
         if isinstance(d.get(k), str):
             acq.set("series_description", d[k], key(k))
@@ -79,20 +85,27 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         ("InversionTime", "inversion_time_ms"),
     ):
         if _num(d.get(k)) is not None:
-            acq.set(param, units.to_unit(d[k], "s", "ms"), key(k) + " s")
+            acq.set(param, units.to_unit(_num(d[k]), "s", "ms"), key(k) + " s")
+    _echo_time_list(d, acq, key)
     for k, param in (
         ("FlipAngle", "flip_angle_deg"),
         ("SliceThickness", "slice_thickness_mm"),
         ("PixelBandwidth", "pixel_bandwidth_hz"),
         ("ParallelReductionFactorInPlane", "parallel_factor"),
-        ("ParallelReductionFactorOutOfPlane", "parallel_factor_slice"),
+        ("AccelFactPE", "parallel_factor"),  # dcm2niix before 2018 (v1.0.20170818): Siemens sPat.lAccelFactPE
         ("MultibandAccelerationFactor", "multiband_factor"),
-        ("PartialFourier", "partial_fourier"),
         ("EchoTrainLength", "echo_train_length"),
         ("SeriesNumber", "series_number"),
+        ("NumberOfExcitations", "averages"),  # GE's NEX (dcm2niix writes it for GE only)
+        ("NumberOfAverages", "averages"),  # DICOM (0018,0083), as dcm2niix writes it when it is not 1
     ):
-        if _num(d.get(k)) is not None:
-            acq.set(param, d[k], key(k))
+        if _num(d.get(k)) is not None and param not in acq.params:
+            value = _num(d[k])
+            acq.set(param, int(value) if isinstance(d[k], int) else value, key(k))
+    _out_of_plane(d, acq, key)
+    _partial_fourier(d, acq, key)
+    _matrix(d, acq, key)
+    _echo_times(d, acq, key)
     thickness, spacing = _num(d.get("SliceThickness")), _num(d.get("SpacingBetweenSlices"))
     if thickness is not None and spacing is not None:
         acq.set(
@@ -104,7 +117,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         acq.set("acquisition_time", d["AcquisitionTime"], key("AcquisitionTime"))
     iop = d.get("ImageOrientationPatientDICOM")
     if isinstance(iop, list) and len(iop) == 6 and all(_num(v) is not None for v in iop):
-        acq.set("orientation", orientation_from_iop(iop), key("ImageOrientationPatientDICOM"))
+        acq.set("orientation", orientation_from_iop([_num(v) for v in iop]), key("ImageOrientationPatientDICOM"))
     if isinstance(d.get("MTState"), bool):
         acq.set("magnetization_transfer", d["MTState"], key("MTState"))
     _phase_direction(d, acq, key)
@@ -124,6 +137,103 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
     return acq
+
+
+def _out_of_plane(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """The out-of-plane reduction factor: dcm2niix writes ParallelReductionOutOfPlane (DICOM (0018,9155)), BIDS
+    names it ParallelReductionFactorOutOfPlane. In a 3D acquisition it is the slice-direction parallel factor
+    (GE ARC, Philips SENSE S); a 2D acquisition has no slice direction to undersample, so there it is the
+    simultaneous-multislice factor (ON-Harmony's Philips "DTI_Biobank_2mm_MB3S1p5_EPI": in-plane 1.5, out of plane
+    3), unless the sidecar states MultibandAccelerationFactor itself. With the dimension unstated it is absent.
+    """
+    found = next((k for k in ("ParallelReductionFactorOutOfPlane", "ParallelReductionOutOfPlane") if k in d), None)
+    value = _num(d.get(found)) if found else None
+    if value is None:
+        return
+    if d.get("MRAcquisitionType") == "3D":
+        acq.set("parallel_factor_slice", value, key(found) + " (3D: slice direction)")
+    elif d.get("MRAcquisitionType") == "2D" and "multiband_factor" not in acq.params and value.is_integer():
+        acq.set("multiband_factor", int(value), key(found) + " (2D: simultaneous multislice)")
+
+
+def _partial_fourier(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """PartialFourier as the fraction of k-space sampled, where the sidecar states one.
+
+    dcm2niix maps Siemens' ucPhasePartialFourier (CSA) to 0.5 … 0.875. For Philips and GE, versions of 2018-2019
+    wrote EchoTrainLength / phase-encoding steps under the same key (the spine-generic single-subject sidecars:
+    sub-juntendoAchieva 3/320 = 0.009375, sub-juntendo750w 3/448 = 0.00669643, sub-glen DWI 47/63 = 0.746032):
+    no header of theirs states a fraction (Philips DICOM says partial Fourier on or off only, rordenlab/dcm2niix
+    issue 377). That ratio is not read as partial Fourier (the key means something else there: no warning, nothing
+    is unreadable); any other value outside one half to one is absent with a warning.
+    """
+    value = _num(d.get("PartialFourier"))
+    if value is None:
+        return
+    if manufacturer(str(d.get("Manufacturer") or "")) != "siemens":
+        train = _num(d.get("EchoTrainLength"))
+        lines = [_num(d.get(k)) for k in ("PhaseEncodingSteps", "AcquisitionMatrixPE")]
+        if train and any(n and abs(train / n - value) < 1e-5 for n in lines):
+            return
+    if not 0.5 <= value <= 1.0:
+        acq.warn(f"partial_fourier: PartialFourier={value:g} is not a fraction of k-space (0.5 to 1)")
+        return
+    acq.set("partial_fourier", value, key("PartialFourier"))
+
+
+def _count(value: Any) -> int | None:
+    number = _num(value)
+    return int(number) if number is not None and number.is_integer() and 0 < number <= 65536 else None
+
+
+def _matrix(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """The acquired matrix (read × phase) and, for Siemens, its base and phase resolution.
+
+    dcm2niix's AcquisitionMatrixPE is the phase entry of the DICOM AcquisitionMatrix; the read entry is
+    BaseResolution (Siemens, from the CSA protocol) or FrequencyEncodingSteps (Philips and Canon enhanced
+    DICOM, MR FOV/Geometry). The sidecars beside the DICOM fixtures read to the DICOM reader's matrix. Without a
+    read entry (GE, older Philips sidecars) the matrix is absent: half of it is no matrix.
+    """
+    phase = _count(d.get("AcquisitionMatrixPE"))
+    for read_key in ("BaseResolution", "FrequencyEncodingSteps"):
+        read = _count(d.get(read_key))
+        if read and phase:
+            acq.set(
+                "matrix",
+                [read, phase],
+                f"{key(read_key)}, AcquisitionMatrixPE={phase} (acquisition matrix read × phase)",
+            )
+            break
+    base = _count(d.get("BaseResolution"))
+    if base:
+        acq.set("base_resolution", base, key("BaseResolution"))
+        resolution = _num(d.get("PhaseResolution"))
+        if resolution is not None and 0 < resolution <= 4:
+            acq.set("phase_resolution_pct", round(100 * resolution, 4), key("PhaseResolution"))
+    if d.get("Interpolation2D") in (1, True):  # dcm2niix writes it only when the protocol interpolates
+        acq.set("interpolation", True, key("Interpolation2D"))
+
+
+def _echo_time_list(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """EchoTime as a list (converters other than dcm2niix write one sidecar for all echoes of a multi-echo
+    series): every echo, the first as the echo time."""
+    times = d.get("EchoTime")
+    if not isinstance(times, list) or not 1 <= len(times) <= 64:
+        return
+    numbers = [_num(t) for t in times]
+    if all(t is not None and t > 0 for t in numbers):
+        acq.set("echo_time_ms", units.to_unit(numbers[0], "s", "ms"), key("EchoTime") + " s (first echo)")
+        acq.set("echo_times_ms", [units.to_unit(t, "s", "ms") for t in numbers], key("EchoTime") + " s")
+
+
+def _echo_times(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """Both echoes of a dual-echo field map: dcm2niix states EchoTime1 and EchoTime2 (seconds) in its sidecars."""
+    first, second = _num(d.get("EchoTime1")), _num(d.get("EchoTime2"))
+    if first is not None and second is not None and 0 < first < second:
+        acq.set(
+            "echo_times_ms",
+            [units.to_unit(first, "s", "ms"), units.to_unit(second, "s", "ms")],
+            f"{key('EchoTime1')}, EchoTime2={d['EchoTime2']} s",
+        )
 
 
 def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:

@@ -103,9 +103,9 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
     procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
     procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
     for procedure in procedures:
-        name = (procedure.findtext("name") or "unnamed").strip()
+        name = (_resolved(procedure.find("name"), ids).text or "unnamed").strip() or "unnamed"
         data = procedure.find("parameterData")
-        target = ids.get((data.get("href") or "")[1:]) if data is not None else None
+        target = _resolved(data, ids) if data is not None else None
         if target is None or not (target.text or "").strip():
             inspection.warnings.append(f"scan {name!r}: no parameter table; skipped")
             continue
@@ -130,6 +130,24 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
         )
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+class _Empty:
+    text = None
+
+
+def _resolved(element, ids):
+    """The element a SOAP field stands for: itself, or the element its href names. .NET's SoapFormatter writes an
+    object once and refers to it again by href: a second scan named like an earlier one gets
+    `<name href="#ref-162"/>` (the R5.3 fixture card's methodDescription points at an empty geometryName that
+    way), and a byte array its own `<SOAP-ENC:base64 id=...>`."""
+    if element is None:
+        return _Empty
+    href = element.get("href") or ""
+    if href.startswith("#"):
+        target = ids.get(href[1:])
+        return target if target is not None else _Empty
+    return element
 
 
 def _steps(root, ids) -> tuple[dict[str, bool], dict[str, int]]:

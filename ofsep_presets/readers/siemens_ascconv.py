@@ -12,15 +12,26 @@ FORMAT = "siemens-ascconv"
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return b"### ASCCONV BEGIN" in head or (head.lstrip().startswith(b"<XProtocol>") and path.suffix.lower() == ".pro")
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 byte-order mark before <XProtocol>
+    return b"### ASCCONV BEGIN" in head or (start.startswith(b"<XProtocol>") and path.suffix.lower() == ".pro")
+
+
+def decode_text(data: bytes) -> str:
+    """Protocol text as written: XA consoles write UTF-8 (the cestineers XA .pro names hold "µT"), VB/VE ones
+    an 8-bit code page; UTF-8 when the bytes are UTF-8 (a byte-order mark dropped), else Latin-1, which decodes
+    any byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def read(path: Path) -> Inspection:
-    text = limits.read_file(path).decode("latin-1")
+    text = decode_text(limits.read_file(path))
     if "### ASCCONV BEGIN" not in text:
         raise ReadError(f"{path}: no ASCCONV block in this protocol")
     inspection = Inspection(source=str(path), format=FORMAT)
-    name = path.stem
-    inspection.acquisitions.append(acquisition_from_protocol(name, text, f"{path.name} ASCCONV"))
+    acq = acquisition_from_protocol(path.stem, text, f"{path.name} ASCCONV", named_by_file=True)
+    inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection

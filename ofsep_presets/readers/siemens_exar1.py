@@ -161,12 +161,18 @@ def _child_order(rows) -> dict[str, int]:
     return order
 
 
-def acquisition_from_protocol(name: str, xprotocol: str, where: str) -> Acquisition:
-    """One acquisition from XProtocol/ASCCONV text (shared by .exar1, .edx and .pro)."""
+def acquisition_from_protocol(name: str, xprotocol: str, where: str, named_by_file: bool = False) -> Acquisition:
+    """One acquisition from XProtocol/ASCCONV text (shared by .exar1, .edx and .pro).
+
+    `named_by_file`: `name` is only the file's name (a .pro or bare ASCCONV text, not a named exam step); the
+    protocol's own tProtocolName, where it states one, names the acquisition instead.
+    """
     values = ascconv.parse(xprotocol)
+    stated = ascconv.protocol_name(values) if named_by_file else None
+    name = stated or name
     acq = Acquisition(name)
     acq.set("manufacturer", "siemens", f"{where} (Siemens protocol format)")
-    acq.set("series_description", name, f"{where} step name")
+    acq.set("series_description", name, f"{where} tProtocolName" if stated else f"{where} step name")
     ascconv.to_acquisition(values, acq, where)
     ascconv.scanner_to_acquisition(values, acq, where)
     set_family(acq, where, sequence_name=str(values.get("tSequenceFileName", "")), description=name)
