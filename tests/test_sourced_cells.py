@@ -216,11 +216,11 @@ def _sheet_acquisition(out: Path, seq_id: str, vendor: str, field: float):
     folder = out / vendor / ("1.5T" if field < 2 else "3T") / variant.key
     sheet = next(p for p in sorted(folder.iterdir()) if not p.name.endswith((".md", ".html", ".pdf")))
     acqs = [a for i in inspect_path(sheet) for a in i.acquisitions]
-    by_name = [a for a in acqs if a.name == seq_id]
-    if by_name:
-        return sheet, by_name[0]
-    sequences = [s for s in variant.order if s != "gadolinium"]
-    return sheet, acqs[sequences.index(seq_id)]  # a real-format sheet lists the sequences in the card's order
+    # Our own sheets name a step by its id; a real-format (Siemens print-protocol) sheet by the sequence's name.
+    label = spec.sequences[seq_id].label["en"]
+    by_name = [a for a in acqs if a.name == seq_id or a.name == label or a.name.startswith(label + " ")]
+    assert len(by_name) == 1, (seq_id, [a.name for a in acqs])
+    return sheet, by_name[0]
 
 
 @pytest.mark.parametrize("cell", SOURCED, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]:g}T")
