@@ -25,17 +25,27 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
-from .regions import head_fov_max_mm, region_of_code, regions_named, regions_of_coil, weak_terms
+from .regions import (
+    geometry_excludes,
+    head_fov_max_mm,
+    region_of_code,
+    regions_named,
+    regions_of_coil,
+    weak_terms,
+)
 
 DICOM = "dicom"
 SIDECAR = "bids-json"
 
 # Evidence weights: what names the whole program or study outweighs what one series or its coil suggests.
-# BodyPartExamined is the console's default of the program the exam was run from, not a statement about each
-# series: spine-generic sites tag whole cervical-cord sessions BRAIN (sub-poly) or HEAD (sub-juntendo750w). It
-# counts like a coil: it places an acquisition only with other evidence agreeing.
-WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 1, "coil": 1, "weak": 1}
+# A deliberate BodyPartExamined (SPINE, CSPINE, KNEE…) or anatomy code places an acquisition when nothing
+# contradicts it; the terms a console fills in for any head(-neck) coil exam (HEAD, BRAIN: spine-generic sites
+# tag whole cervical-cord sessions so, regions.yaml `weak_terms`) count like a coil: they place an acquisition
+# only with other evidence agreeing. The slice stack itself (regions.yaml `coverage_evidence`) overrules such
+# weak evidence: a sagittal stack 51 mm wide is no brain whatever the console's body part or the coil says.
+WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 2, "coil": 1, "weak": 1}
 DECIDES = 2  # the least weight that places an acquisition: a coil or a console's default body part alone does not
+INHERITED = "no region evidence of its own"
 
 
 def digest(text: str) -> str:
@@ -208,7 +218,9 @@ def _label(exam: Exam, key: tuple[str, ...], ordinal: int) -> str:
 
 
 def place(exam: Exam) -> None:
-    """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess)."""
+    """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess), then
+    let a series with no evidence at all take the one region the exam's other series were placed in."""
+    fresh = [acq for acq in exam.acquisitions if acq.region is None]
     for acq in exam.acquisitions:
         ctx = acq.context
         acq.program = ctx.get("program") or acq.program
@@ -236,16 +248,50 @@ def place(exam: Exam) -> None:
             evidence.append((region, "series", f"the series name names {word!r}"))
         for region, word in regions_of_coil(ctx.get("coil")).items():
             evidence.append((region, "coil", f"coil {word!r}"))
+        for region, word in regions_named(ctx.get("dataset_name")).items():
+            evidence.append((region, "study", f"the dataset's name names {word!r}"))
+        anatomy = ctx.get("exam_anatomy")
+        if anatomy and region_of_code(anatomy):
+            evidence.append((region_of_code(anatomy), "anatomy code", f"the exam card's anatomy {anatomy}"))
         acq.region, acq.region_reasons = decide(evidence, acq)
+        if not evidence:
+            acq.context["no_region_evidence"] = "1"
+    _inherit(exam, fresh)
+
+
+def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
+    """A series with no region evidence at all, in an exam whose other series were all placed in one region,
+    is of that region (a "sag T2" without words in a study whose every other series says brain), unless its own
+    slice stack rules that region out or spans head and spine."""
+    placed = [a for a in exam.acquisitions if a.region is not None and INHERITED not in " ".join(a.region_reasons)]
+    regions = {a.region for a in placed}
+    if len(regions) != 1:
+        return
+    (region,) = regions
+    for acq in fresh:
+        if acq.region is not None or not acq.context.get("no_region_evidence"):
+            continue
+        if region in geometry_excludes(acq) or _spans_head_and_spine(acq):
+            continue
+        acq.region = region
+        acq.region_reasons = [f"{INHERITED}; the exam's other {len(placed)} placed series are {region}"]
 
 
 def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str | None, list[str]]:
     """The region with the most weight of evidence; a tie, or nothing, decides nothing (and says so)."""
     spans = _spans_head_and_spine(acq)
+    excluded = geometry_excludes(acq)
     score: dict[str, int] = {}
+    overruled: set[str] = set()
     for region, kind, _ in evidence:
+        # The slice stack overrules what a console fills in or a coil suggests, not what a program, a study or
+        # the series' own name states (a pituitary sagittal T2 of a Head program is still of the head).
+        if region in excluded and WEIGHT[kind] < DECIDES:
+            overruled.add(region)
+            continue
         score[region] = score.get(region, 0) + WEIGHT[kind]
     reasons = [f"{reason} → {region}" for region, _, reason in evidence]
+    reasons += [f"{excluded[region]}: not {region}" for region in sorted(overruled)]
     if not score:
         return None, reasons + (["no evidence of the body region"] if not spans else [spans])
     best = max(score.values())
