@@ -157,7 +157,9 @@ def test_a_series_with_no_evidence_takes_the_one_region_of_its_exam(spec):
     epi = next(a for a in exam.acquisitions if "ax_asc" in a.name)
     mprage = next(a for a in exam.acquisitions if a is not epi)
     assert mprage.region == "brain"
-    assert epi.region == "brain" and epi.region_reasons[0].startswith("no region evidence of its own"), epi.region_reasons
+    assert epi.region == "brain" and epi.region_reasons[0].startswith("no region evidence of its own"), (
+        epi.region_reasons
+    )
 
     inspections = one_study(mprage_dir, epi_dir)
     spinal = copy.deepcopy(inspections[0].acquisitions[0])
