@@ -574,8 +574,3 @@ def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:
     first = values[0][1]
     same = all(Constraint(param, "eq", first, rule["source"]).evaluate(v) == "pass" for _, v in values[1:])
     return SessionResult(name, "pass" if same else "fail", detail, rule["source"])
-
-
-def _without_duplicates(inspections: list[Inspection]) -> list[Inspection]:
-    """compare.py's name for the exam step: a DICOM series and its sidecar read once (exams.prepare)."""
-    return prepare(inspections)

@@ -222,41 +222,45 @@ def place(exam: Exam) -> None:
     let a series with no evidence at all take the one region the exam's other series were placed in."""
     fresh = [acq for acq in exam.acquisitions if acq.region is None]
     for acq in exam.acquisitions:
-        ctx = acq.context
-        acq.program = ctx.get("program") or acq.program
+        acq.program = acq.context.get("program") or acq.program
         if acq.region is not None:
             continue  # placed already (by an earlier pass, or by the caller who knows better): kept
-        evidence: list[tuple[str, str, str]] = []  # (region, kind, reason)
-        for region, word in regions_named(ctx.get("program")).items():
-            evidence.append((region, "program", f"the program path names {word!r}"))
-        for region, word in regions_named(ctx.get("study_description")).items():
-            evidence.append((region, "study", f"the study description names {word!r}"))
-        part = ctx.get("body_part")
-        if part:
-            region = region_of_code(part)
-            if region:
-                weak = part.strip().upper() in weak_terms()
-                evidence.append((region, "weak" if weak else "body part", f"BodyPartExamined {part}"))
-        code = ctx.get("anatomy")
-        if code:
-            region = region_of_code(code)
-            if region:
-                weak = code.strip().upper() in weak_terms()
-                evidence.append((region, "weak" if weak else "anatomy code", f"anatomy code {code}"))
-        names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
-        for region, word in regions_named(names).items():
-            evidence.append((region, "series", f"the series name names {word!r}"))
-        for region, word in regions_of_coil(ctx.get("coil")).items():
-            evidence.append((region, "coil", f"coil {word!r}"))
-        for region, word in regions_named(ctx.get("dataset_name")).items():
-            evidence.append((region, "study", f"the dataset's name names {word!r}"))
-        anatomy = ctx.get("exam_anatomy")
-        if anatomy and region_of_code(anatomy):
-            evidence.append((region_of_code(anatomy), "anatomy code", f"the exam card's anatomy {anatomy}"))
+        evidence = evidence_of(acq)
         acq.region, acq.region_reasons = decide(evidence, acq)
         if not evidence:
             acq.context["no_region_evidence"] = "1"
     _inherit(exam, fresh)
+
+
+# Free texts read for region words, and coded statements looked up: (context key, kind of evidence, words).
+_NAMED = (
+    ("program", "program", "the program path names"),
+    ("study_description", "study", "the study description names"),
+    ("dataset_name", "study", "the dataset's name names"),
+)
+_CODED = (
+    ("body_part", "body part", "BodyPartExamined"),
+    ("anatomy", "anatomy code", "anatomy code"),
+    ("exam_anatomy", "anatomy code", "the exam card's anatomy"),  # chosen for the card: never a console default
+)
+
+
+def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
+    """Every piece of region evidence the input states for one acquisition: (region, kind, reason)."""
+    ctx = acq.context
+    out: list[tuple[str, str, str]] = []
+    for key, kind, words in _NAMED:
+        out += [(region, kind, f"{words} {word!r}") for region, word in regions_named(ctx.get(key)).items()]
+    for key, kind, words in _CODED:
+        code = ctx.get(key)
+        region = region_of_code(code) if code else None
+        if region:
+            weak = key != "exam_anatomy" and code.strip().upper() in weak_terms()
+            out.append((region, "weak" if weak else kind, f"{words} {code}"))
+    names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
+    out += [(region, "series", f"the series name names {word!r}") for region, word in regions_named(names).items()]
+    out += [(region, "coil", f"coil {word!r}") for region, word in regions_of_coil(ctx.get("coil")).items()]
+    return out
 
 
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
