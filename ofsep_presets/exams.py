@@ -323,6 +323,42 @@ def _spans_head_and_spine(acq: Acquisition) -> str | None:
     return f"{acq.get('orientation')} FoV {max(fov):g} mm > {limit:g} mm spans head and spine: no single region"
 
 
+# ---------------------------------------------------------------------------------------------- scanners
+
+
+def _scanner_key(exam: Exam) -> str:
+    """The scanner an exam ran on: the readers' grouping key (manufacturer, model, digest of the serial or
+    station), or the manufacturer and model the input states; "" when it states neither."""
+    for acq in exam.acquisitions:
+        if acq.context.get("scanner"):
+            return acq.context["scanner"]
+    first = exam.acquisitions[0] if exam.acquisitions else None
+    if first is None:
+        return ""
+    return f"{first.get('manufacturer') or ''}|{first.get('model') or ''}|"
+
+
+def by_scanner(exams: list[Exam]) -> list[Exam]:
+    """The exams of one scanner joined into one (a site's brain and spine dummy runs are its whole protocol),
+    in order of first appearance. Exams whose scanner the input does not state stay one each."""
+    groups: dict[str, list[Exam]] = {}
+    for exam in exams:
+        key = _scanner_key(exam)
+        groups.setdefault(key if key.strip("|") else f"unstated {exam.index}", []).append(exam)
+    out: list[Exam] = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        inspections = [view for exam in members for view in exam.inspections]
+        scanner = members[0].label.split("(", 1)[-1].split(",", 1)[0] if "(" in members[0].label else "scanner"
+        label = f"{scanner} ({len(members)} exams: {', '.join(str(e.index) for e in members)})"
+        out.append(Exam(len(out) + 1, "scanner", label, inspections))
+    for index, exam in enumerate(out, 1):
+        exam.index = index
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- selection
 
 
