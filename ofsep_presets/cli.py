@@ -120,6 +120,13 @@ def _load(spec_ref: str):
     return load_spec(spec_ref)
 
 
+# check and compare write the same kind of report: one wording of what "shareable" removes.
+SHAREABLE_OPTION = click.option(
+    "--shareable",
+    is_flag=True,
+    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
+    "'series N'); verdicts unchanged.",
+)
 SPEC_OPTION = click.option(
     "--spec",
     "spec_ref",
@@ -565,12 +572,7 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     help="Judge everything given as one exam whatever its studies (a dummy run split over studies, a demo).",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write the report to FILE instead of stdout.")
-@click.option(
-    "--shareable",
-    is_flag=True,
-    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
-    "'series N'); verdicts unchanged.",
-)
+@SHAREABLE_OPTION
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam, out, quiet, preset, shareable):
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
@@ -679,12 +681,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     help="table, json, html (self-contained page) or csv.",
 )
 @click.option("--out", "out", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option(
-    "--shareable",
-    is_flag=True,
-    help="A report to share: no input path, file name or free text (inputs become 'input N', patient series "
-    "'series N'); verdicts unchanged.",
-)
+@SHAREABLE_OPTION
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def compare(a, b, spec_ref, fmt, out, quiet, shareable):
     """Two exports, dummy runs or presets side by side, in canonical terms and in both vendors' words.

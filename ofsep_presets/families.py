@@ -89,6 +89,11 @@ def classify(h: Hints) -> tuple[str | None, str]:
             return family, f"name {_shown(h)!r} matches {family}"
     if "EP" in parts and "SE" in parts:
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
+    if "EP" in parts or re.search(r"\bepfid|\bepi?fid", names):
+        # An echo-planar readout with no diffusion weighting stated (no b-value > 0, no diffusion name, no spin
+        # echo): gradient-echo EPI, the readout of BOLD fMRI and perfusion (Siemens *epfid2d1_64), never one of
+        # a protocol's structural sequences, whatever its TE.
+        return "other", f"ScanningSequence={h.scanning_sequence or '?'}, {_shown(h)!r}: echo-planar, no diffusion"
     if "GR" in parts and "IR" in parts:
         return "mprage", f"ScanningSequence={h.scanning_sequence} (gradient echo with inversion)"
     if "GR" in parts and "MP" in variant:

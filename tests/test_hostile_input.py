@@ -9,10 +9,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import io
 import json
 import os
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from ofsep_presets.cli import main
 from ofsep_presets.readers import inspect_path
 
 from .conftest import FIXTURES
+from .support import tar_of
 
 SECRET = "ofsep-presets-must-never-read-this"
 XXE = (
@@ -59,14 +58,8 @@ def test_examcard_with_entities_is_refused(tmp_path, secret_file, payload):
 
 def test_ge_session_xml_with_entities_is_refused(tmp_path, secret_file):
     session = XXE.format(secret=secret_file).replace("SOAP-ENV:Envelope", "session").encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in (("exam/session.xml", session), ("exam/s1/LxProtocol", b'set PSEQ "SPGR"\n')):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
     path = tmp_path / "evil.tar"
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(tar_of([("exam/session.xml", session), ("exam/s1/LxProtocol", b'set PSEQ "SPGR"\n')]))
     with pytest.raises(ReadError, match="declaration refused"):
         inspect_path(path)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from ofsep_presets.cli import main
+
+from .support import bounded_cli, tar_of
 
 SIDECAR = {
     "Manufacturer": "Siemens",
@@ -97,21 +98,6 @@ def test_a_file_that_only_mentions_us_is_never_replaced(tmp_path, exam, name):
     assert precious.read_text(encoding="utf-8") == LOOKALIKES[name]
 
 
-def _limited() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
-
-
-def _subprocess(*args: str) -> subprocess.CompletedProcess:
-    """In a subprocess with a memory limit and a timeout: a regression fails instead of hanging the suite."""
-    return subprocess.run(
-        [sys.executable, "-m", "ofsep_presets", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=_limited,
-    )
-
-
 @pytest.mark.parametrize("kind", ["dev-zero", "dev-null", "fifo", "folder", "symlink"])
 def test_out_that_is_not_a_regular_file_is_refused_at_once(tmp_path, exam, kind):
     if kind == "dev-zero":
@@ -129,7 +115,7 @@ def test_out_that_is_not_a_regular_file_is_refused_at_once(tmp_path, exam, kind)
         assert run("check", str(exam), "--format", "json", "--out", str(real)).exit_code in (0, 1)
         target = tmp_path / "link.json"
         target.symlink_to(real)
-    result = _subprocess("check", str(exam), "--format", "json", "--out", str(target))
+    result = bounded_cli("check", str(exam), "--format", "json", "--out", str(target))
     assert result.returncode == 2, result.stderr
     assert str(target) in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -255,22 +241,14 @@ XXE = (
 )
 def test_doctype_is_refused_in_utf16_and_utf32(tmp_path, encoding, bom):
     """A GE protocol tar's session.xml goes to the XML parser whatever its encoding: the refusal must see it."""
-    import io
-    import tarfile
 
     secret = tmp_path / "secret.txt"
     secret.write_text("ofsep-presets-must-never-read-this", encoding="utf-8")
     text = XXE.format(encoding=encoding.replace("LE", "").replace("BE", ""), secret=secret)
     session = text.replace("SOAP-ENV:Envelope", "session").encode(encoding.lower())  # utf-16/32: with a BOM
     assert (session[:2] in (b"\xff\xfe", b"\xfe\xff") or session[:4] == b"\x00\x00\xfe\xff") == bom
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in (("exam/session.xml", session), ("exam/s1/LxProtocol", b'set PSEQ "SPGR"\n')):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
     path = tmp_path / "evil.tar"
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(tar_of([("exam/session.xml", session), ("exam/s1/LxProtocol", b'set PSEQ "SPGR"\n')]))
     result = run("inspect", "--format", "json", str(path))
     assert result.exit_code == 2, result.output
     assert "DOCTYPE or ENTITY declaration refused" in result.stderr

@@ -8,16 +8,13 @@ taking the machine's memory.
 from __future__ import annotations
 
 import re
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .conftest import FIXTURES
+from .support import bounded_cli
 
-MEMORY = 1536 * 2**20  # far above what a check of a small export needs, far below what a bomb expands to
 LEVELS = "abcdefghi"
 # The "billion laughs" of YAML: nine levels of nine aliases, 9**9 values in a few hundred bytes.
 BOMB = "".join(
@@ -25,20 +22,6 @@ BOMB = "".join(
     for i, name in enumerate(LEVELS)
 )
 EXPORT = FIXTURES / "vendor-exports" / "philips" / "spine_generic_philips_R53.ExamCard"
-
-
-def _limited() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ofsep_presets", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_limited,
-    )
 
 
 def _overlay(tmp_path: Path, body: str, name: str = "site.yaml") -> Path:
@@ -79,7 +62,7 @@ def test_the_bomb_is_small():
 def test_spec_option_refuses_at_load(tmp_path, case):
     body, words, lines = CASES[case]
     spec = _overlay(tmp_path, body)
-    result = _run("plan", "--situation", "first-diagnosis", "--spec", str(spec))
+    result = bounded_cli("plan", "--situation", "first-diagnosis", "--spec", str(spec), timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     assert _line(result.stderr, "site.yaml") - 1 in lines and words in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -91,7 +74,7 @@ def test_preset_option_refuses_at_load(tmp_path, case):
         pytest.skip("../shared/fixtures is absent")
     body, words, lines = CASES[case]
     preset = _preset(tmp_path, body)
-    result = _run("check", "--preset", str(preset), str(EXPORT))
+    result = bounded_cli("check", "--preset", str(preset), str(EXPORT), timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     assert _line(result.stderr, "preset.yaml") - 3 in lines and words in result.stderr
     assert "Traceback" not in result.stderr
@@ -99,7 +82,7 @@ def test_preset_option_refuses_at_load(tmp_path, case):
 
 def test_validate_reports_the_bomb_as_a_problem(tmp_path):
     spec = _overlay(tmp_path, BOMB)
-    result = _run("validate", str(spec))
+    result = bounded_cli("validate", str(spec), timeout=120)
     assert result.returncode == 2
     assert "alias" in result.stdout and "Traceback" not in result.stderr
 

@@ -1,0 +1,52 @@
+"""Sequence families from what a header states: an echo-planar readout without diffusion is no structural sequence.
+
+Truth: the fixture's own DICOM header (ScanningSequence EP, SequenceName *epfid2d1_64: Siemens' gradient-echo EPI,
+the BOLD readout; read with pydicom here, independently of our reader).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pydicom
+from click.testing import CliRunner
+
+from ofsep_presets.cli import main
+from ofsep_presets.families import Hints, classify
+
+from .conftest import FIXTURES
+
+BOLD = FIXTURES / "dicom/Siemens/VB17_EPI_TrioTim_jpeg_ls_ts"
+
+
+def test_the_fixture_header_is_a_gradient_echo_epi():
+    header = pydicom.dcmread(next(BOLD.iterdir()), stop_before_pixels=True)
+    assert header.ScanningSequence == "EP" and header.SequenceName.startswith("*epfid")
+
+
+def test_a_gradient_echo_epi_is_family_other_whatever_its_te():
+    family, why = classify(
+        Hints(
+            scanning_sequence="EP",
+            sequence_variant="SK",
+            sequence_name="*epfid2d1_64",
+            description="ax_asc_35sl",
+            acquisition_type="2D",
+            echo_time_ms=30,
+        )
+    )
+    assert family == "other" and "echo-planar" in why
+    # GE writes EP\GR for its gradient-echo EPI (BOLD, DSC perfusion).
+    assert classify(Hints(scanning_sequence="EP\\GR", description="Ax perf", echo_time_ms=35))[0] == "other"
+
+
+def test_diffusion_stays_diffusion():
+    assert classify(Hints(scanning_sequence="EP", sequence_name="*ep_b1000t", description="DWI"))[0] == "epi_dwi"
+    assert classify(Hints(scanning_sequence="EP", description="ax", max_b=1000))[0] == "epi_dwi"
+
+
+def test_a_bold_series_fills_no_slot_of_the_protocol():
+    result = CliRunner().invoke(main, ["check", str(BOLD), "--spec", "ofsep-2020", "--format", "json", "--quiet"])
+    report = json.loads(result.output)
+    assert [s["id"] for s in report["sequences"] if s.get("matched")] == []
+    assert "1 ax_asc_35sl" in report["unmatched"]
