@@ -193,13 +193,12 @@ def checked_parts(inspections: Any, spec: Spec, per: str = "folder") -> list[tup
     """The reports one PATH gives: one for the folder (its exams judged together, as before), or one per exam or
     per scanner (exams.split, exams.by_scanner), each naming the exam(s) it judged. (suffix, report) pairs; the
     suffix is None where the PATH holds one exam, so its site keeps the folder's name."""
-    from .exams import Exam, by_scanner, split
+    from .exams import as_one, by_scanner, split
 
     exams = split(inspections)
     if per == "folder" or len(exams) <= 1:
-        whole = exams[0] if len(exams) == 1 else Exam(1, "as one exam", f"{len(exams)} exams judged as one site", [])
         report = check(inspections, spec)
-        report.exam = {**whole.to_json(), "of": len(exams)}
+        report.exam = as_one(inspections)
         return [(None, report)]
     parts = by_scanner(exams) if per == "scanner" else exams
     if len(parts) == 1:

@@ -156,6 +156,10 @@ def evaluate(
         observed = acq.get(c.param)
         verdict = c.evaluate(observed)
         note = c.note.get("en", "")
+        if c.param == "orientation" and observed == "oblique" and verdict == "fail":
+            # A GE program's PLANE "OBLIQUE" (or a plane tilted off every axis) does not say which plane it is
+            # tilted from: as in matching, it does not contradict a plane; it cannot confirm one either.
+            verdict, note = "unknown", "an oblique plane: the input does not say which plane it is tilted from"
         if verdict == "unknown" and export and c.param in EXPORT_CANNOT_KNOW:
             status, note = "not-applicable", EXPORT_CANNOT_KNOW[c.param]
         elif verdict == "fail":

@@ -323,6 +323,16 @@ def _spans_head_and_spine(acq: Acquisition) -> str | None:
     return f"{acq.get('orientation')} FoV {max(fov):g} mm > {limit:g} mm spans head and spine: no single region"
 
 
+def as_one(inspections: list[Inspection]) -> dict[str, Any]:
+    """The `exam` a report names when its caller judges the whole input as one (an audit site, a study `listen`
+    received): that exam, or how many exams were joined, with their regions."""
+    exams = split(inspections)
+    if len(exams) == 1:
+        return {**exams[0].to_json(), "of": 1}
+    joined = Exam(1, "as one exam", f"{len(exams)} exams judged as one", [v for e in exams for v in e.inspections])
+    return {**joined.to_json(), "of": 1}
+
+
 # ---------------------------------------------------------------------------------------------- scanners
 
 

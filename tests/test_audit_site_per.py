@@ -59,7 +59,7 @@ def test_a_folder_of_studies_is_one_site_by_default_and_a_site_per_exam_or_scann
     assert len(studies) == 4 and len(scanners) == 3  # the two XA30 studies ran on one Prisma Fit
 
     [whole] = _audit(folder, tmp_path / "a-folder")
-    assert whole["id"] == "site-a" and whole["report"]["exam"]["label"] == "4 exams judged as one site"
+    assert whole["id"] == "site-a" and whole["report"]["exam"]["label"] == "4 exams judged as one"
 
     per_exam = _audit(folder, tmp_path / "a-exam", "exam")
     assert [s["id"] for s in per_exam] == [f"site-a · exam {n}" for n in range(1, 5)]

@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import re
+import tarfile
 
 import pydicom
 import pytest
@@ -188,3 +189,74 @@ def test_spine_generic_exports_against_ofsep_by_the_exam_model_alone(spec, name)
     assert t2star.matched and t2star.matched[0].acquisition.name == "GRE-ME"
     thickness = next(c for c in t2star.checks if c.param == "slice_thickness_mm")
     assert thickness.status == "fail" and thickness.observed == 5
+
+
+def test_a_ge_oblique_plane_neither_fails_nor_confirms_an_axial_rule(spec):
+    """The GE tar's LxProtocol of the ME-GRE states PLANE "OBLIQUE" and no other plane (the raw bytes): the
+    check of `orientation = axial` cannot tell, it does not fail."""
+    tar = SPINE_GENERIC["GE 750"]
+    with tarfile.open(tar) as archive:
+        member = next(m for m in archive.getmembers() if "MERGE" in m.name and m.name.endswith("/LxProtocol"))
+        raw = archive.extractfile(member).read().decode("latin-1")
+    assert re.findall(r'set PLANE "([^"]+)"', raw) == ["OBLIQUE"]
+    report = check(inspect_path(tar), spec)
+    t2star = next(s for s in report.sequences if s.id == "spine.t2star_ax")
+    orientation = next(c for c in t2star.checks if c.param == "orientation")
+    assert (orientation.observed, orientation.status) == ("oblique", "unknown")
+    assert "does not say which plane" in orientation.note
+
+
+def _repacked_ge(tmp_path, program: str, anatomy: str):
+    """The spine-generic GE tar re-filed as another program: its session folder renamed and every LxProtocol's
+    ANATOMY set to `anatomy` (SNOMED-RT, as GE writes it), the series themselves untouched."""
+    source = SPINE_GENERIC["GE 750"]
+    old = "adult_spine_20190130_spine_generic_without_FOCUS"
+    out = tmp_path / f"{program}.tar"
+    with tarfile.open(source) as src, tarfile.open(out, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read() if member.isfile() else None
+            member.name = member.name.replace(old, program)
+            if data is not None:
+                data = data.replace(old.encode(), program.encode()).replace(b"spine_generic", program.encode())
+                data = re.sub(rb'set ANATOMY "[^"]*"', b'set ANATOMY "SRT%5CNone%5C' + anatomy.encode() + b'"', data)
+                member.size = len(data)
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out
+
+
+def test_a_prostate_only_ge_protocol_fills_no_ofsep_slot(spec, tmp_path):
+    """Built from the real GE tar (no prostate protocol export is public): filed under SNOMED-RT T-92000,
+    Prostate (DICOM CID 4031), in a program named for it. Every series is of region "other": no OFSEP slot
+    is filled, and each unmatched series says why."""
+    tar = _repacked_ge(tmp_path, "adult_prostate_mpMRI", "T-92000")
+    report = check(inspect_path(tar), spec)
+    assert [s.id for s in report.sequences if s.matched] == []
+    for acq, why in report.unmatched:
+        assert acq.region == "other", (acq.name, acq.region_reasons)
+        assert "region other" in why or why in ("localizer or calibration",) or "magnetization" in why, why
+
+
+def test_a_siemens_library_of_brain_spine_neck_and_knee_programs_fills_slots_from_brain_and_spine_only(spec, tmp_path):
+    """Built from the real Trio .edx (no public library holds these programs): its program copied under the names
+    Brain, Spine, Neck and Knee, as a site library files them (the .edx's own MrEdbName lines). Nothing of Neck or
+    Knee fills a slot (the neck DWI is never the brain DWI, the knee T1 never a spinal T1), and each says why."""
+    import zlib
+
+    text = zlib.decompress((EXPORTS / "siemens/Trio_VB17/spine_generic_siemens-trio.edx").read_bytes()).decode(
+        "latin-1"
+    )
+    assert "MrEdbName=spine+AF8-generic" in text
+    parts = re.split(r"(\r?\n@{10,}\r?\n)", text)
+    header, body = "".join(parts[:2]), "".join(parts[2:])
+    programs = [
+        body.replace("MrEdbName=spine+AF8-generic", f"MrEdbName={p}") for p in ("Brain", "Spine", "Neck", "Knee")
+    ]
+    path = tmp_path / "library.edx"
+    path.write_bytes(zlib.compress((header + parts[1].join(programs)).encode("latin-1")))
+    report = check(inspect_path(path), spec)
+    filled = {s.id: m.acquisition.program for s in report.sequences for m in s.matched}
+    assert filled and set(filled.values()) <= {"\\Brain", "\\Spine"}, filled
+    assert all(program == "\\Spine" for seq, program in filled.items() if seq.startswith("spine."))
+    for acq, why in report.unmatched:
+        if acq.program in ("\\Neck", "\\Knee") and not acq.name.startswith(("Localizer", "GRE-MT")):
+            assert "region other" in why, (acq.program, acq.name, why)
