@@ -139,46 +139,59 @@ def walk(root: Path) -> tuple[list[Path], list[str]]:
     /etc/passwd or another patient's data reads neither). FIFOs, sockets and devices are skipped, not opened.
     """
     base = root.resolve()
-    files: list[Path] = []
+    names: list[str] = []
     outside = special = 0
-    for folder, _dirs, names in os.walk(root, followlinks=False):
-        for name in names:
-            file = Path(folder) / name
+    pending = [os.fspath(root)]
+    while pending:  # os.scandir: an entry's type comes with the listing, no stat per regular file
+        try:
+            with os.scandir(pending.pop()) as entries:
+                listed = list(entries)
+        except OSError:  # an unreadable folder is left out, as os.walk leaves it
+            continue
+        for entry in listed:
             try:
-                if file.is_symlink():
-                    target = file.resolve()
+                if entry.is_symlink():
+                    if entry.is_dir():
+                        continue  # a linked folder is never entered
+                    target = Path(entry.path).resolve()
                     if not target.is_relative_to(base):
                         outside += 1
                         continue
-                mode = file.stat().st_mode
+                    regular = stat.S_ISREG(os.stat(entry.path).st_mode)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                    continue
+                else:
+                    regular = entry.is_file(follow_symlinks=False)
             except (OSError, RuntimeError):  # a dangling or looping link
                 outside += 1
                 continue
-            if stat.S_ISREG(mode):
-                files.append(file)
+            if regular:
+                names.append(entry.path)
             else:
                 special += 1
+    files = sorted(map(Path, names))
     warnings = []
     if outside:
         warnings.append(f"{root}: {outside} link(s) pointing outside the folder (or nowhere) not followed")
     if special:
         warnings.append(f"{root}: {special} entry(ies) that are not regular files (FIFO, socket, device) skipped")
-    return sorted(files), warnings
+    return files, warnings
 
 
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
     skipped = 0
     found, walk_warnings = walk(path)
-    for file in found:
-        try:
-            reader = reader_for(file)
-        except OSError:
-            reader = None
-        if reader is None:
+    # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
+    scanned = []
+    for info in dicom.scan(found, progress, sniff=True):
+        if info.format == dicom.FORMAT:
+            scanned.append(info)
+        if not info.format:
             skipped += 1
             continue
-        by_reader.setdefault(reader.FORMAT, []).append(file)
+        by_reader.setdefault(info.format, []).append(info.path)
     if not by_reader:
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
     printouts = by_reader.get(printout.FORMAT, [])
@@ -194,7 +207,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         files = by_reader.get(reader.FORMAT)
         if files:
             if reader is dicom:  # DICOM groups files into series across the folder
-                inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, progress))
+                inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, infos=scanned))
             else:
                 inspection = _read_each(reader, path, files)
             if skipped:

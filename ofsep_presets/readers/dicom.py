@@ -44,7 +44,7 @@ ENHANCED = {"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"}  # per
 SCAN_LIMIT = 0x00210000
 PIXEL_DATA = 0x7FE00010
 PARALLEL_FROM = 400  # files; below this a process pool costs more than it saves
-CHUNK = 64
+CHUNK = 256  # files per task sent to a worker
 ECHO_TIME = 0x00180081
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
@@ -64,7 +64,10 @@ FAST_TAGS = {
     0x001910BC,
     0x001910BD,
 }
-PREFIX = 64 * 1024  # bytes read at once for the scan; group 0x0021 starts well within it in real headers
+PREFIX = 64 * 1024  # bytes the scan reads at most; group 0x0021 starts well within it in real headers
+GZIP_READ = 1024 * 1024  # compressed bytes read at most for the fast walk of a gzip-wrapped file
+HEAD = 16 * 1024  # bytes read first: a whole real header up to group 0x0021 (and GE's to 0x0043) fits
+FAST = True  # the fast header walk (dicom_scan); False reads every file with pydicom (the tests compare both)
 SCAN_TAGS = {
     Tag(*t)
     for t in (
@@ -253,14 +256,32 @@ class FileInfo:
     image_types: tuple[str, ...] = ()
     diffusion: tuple[tuple[float, tuple[float, float, float] | None], ...] = ()
     echo_times: tuple[float, ...] = ()
+    format: str = FORMAT  # when the scan also sniffed: the reader that takes a file that is not DICOM ("": none)
 
 
-def _scan_one(path: Source, full: bool = False) -> FileInfo:
+def _scan_one(path: Source, full: bool = False, sniff: bool = False) -> FileInfo:
     """Read one file's header only as far as the grouping and diffusion tags (group < 0x0021), unless `full`.
+
+    The fast walk first (one read of the header's start, no pydicom); pydicom, under the per-file deadline, for
+    whatever it declines. With `sniff`, the file is not known to be DICOM yet: the bytes read for the walk also
+    tell its format (`format` of the result), so a folder's files are each opened once.
 
     Whatever one file holds (a damaged header, an InstanceNumber "abc", a sequence nested 10,000 deep), only that
     file is lost: it comes back as a FileInfo with an error, counted in the warnings, and the folder goes on.
     """
+    if FAST and not full:
+        try:
+            fast = _fast_scan(path, sniff)
+        except Exception:  # an unreadable file: the pydicom path below says why, as it always has
+            fast = None
+        if fast is not None:
+            return fast
+    if sniff:
+        other = _sniff_other(path)
+        if other is not None:
+            return other
+    if isinstance(path, str):
+        path = Path(path)
     try:
         with limits.deadline(path):
             return _scan_fields(path, full)
@@ -270,6 +291,79 @@ def _scan_one(path: Source, full: bool = False) -> FileInfo:
         return FileInfo(path, error=str(limits.too_deep(path)))
     except Exception as exc:  # pydicom raises many types on damaged files
         return FileInfo(path, error=f"{path}: not readable DICOM ({type(exc).__name__}: {exc})")
+
+
+def _sniff_other(path: Source) -> FileInfo | None:
+    """The format of a file that is not DICOM (`format` "" when no reader takes it), or None when it is."""
+    from . import HEAD_BYTES, reader_for
+
+    try:
+        with open(path, "rb") if isinstance(path, str | Path) else path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        reader = reader_for(path if not isinstance(path, str) else Path(path), head)
+    except OSError:
+        return FileInfo(path, format="")
+    if reader is not None and reader.FORMAT == FORMAT:
+        return None
+    return FileInfo(path, format=reader.FORMAT if reader is not None else "")
+
+
+def _fast_scan(path: Source | str, sniff: bool) -> FileInfo | None:
+    """The scan's FileInfo from the first HEAD bytes of the file (more, up to PREFIX, only when the wanted tags
+    run past them); None where pydicom must read it. Bounded without a deadline: at most PREFIX bytes are read
+    (GZIP_READ of a gzip-wrapped file, inflated to PREFIX at most) and the walk steps forward through them."""
+    if isinstance(path, str | Path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, HEAD)
+            if data[:2] == GZIP_MAGIC:
+                return _fast_gzip(path, data + os.read(fd, GZIP_READ - len(data)), sniff)
+            if sniff and data[128:132] != b"DICM":
+                return _other(path, data)
+            while True:
+                info = _fast_walk(path, data)
+                if info is not dicom_scan.SHORT:
+                    return info
+                more = os.read(fd, PREFIX - len(data)) if len(data) < PREFIX else b""
+                if not more:
+                    return None  # truncated, or its tags run past PREFIX: pydicom's job
+                data += more
+        finally:
+            os.close(fd)
+    with path.open("rb") as handle:
+        data = handle.read(GZIP_READ)
+    if data[:2] == GZIP_MAGIC:
+        return _fast_gzip(path, data, sniff)
+    data = data[:PREFIX]
+    if sniff and data[128:132] != b"DICM":
+        return _other(path, data)
+    info = _fast_walk(path, data)
+    return None if info is dicom_scan.SHORT else info
+
+
+def _fast_gzip(path: Source | str, compressed: bytes, sniff: bool) -> FileInfo | None:
+    """A gzip-wrapped file (as some public test sets store DICOM): its first PREFIX bytes inflated (never more,
+    whatever the compression ratio) and walked; None for anything else (pydicom's path inflates it whole under
+    limit `inflate_bytes`, or the sniffers tell what it is)."""
+    import zlib
+
+    inflater = zlib.decompressobj(wbits=31)  # gzip framing, one member
+    data = inflater.decompress(compressed, PREFIX)
+    if len(data) < PREFIX and not inflater.eof or inflater.unused_data or data[128:132] != b"DICM":
+        return None
+    info = _fast_walk(path, data)
+    return None if info is dicom_scan.SHORT else info
+
+
+def _other(path: Source | str, data: bytes) -> FileInfo | None:
+    """A file without DICM at byte 128: its format as the readers' sniffers tell it from its head; None for a
+    gzip-wrapped DICOM (the pydicom path inflates it)."""
+    from . import HEAD_BYTES, reader_for
+
+    reader = reader_for(Path(path) if isinstance(path, str) else path, data[:HEAD_BYTES])
+    if reader is not None and reader.FORMAT == FORMAT:
+        return None
+    return FileInfo(path, format=reader.FORMAT if reader is not None else "")
 
 
 def _scan_fields(path: Source, full: bool) -> FileInfo:
@@ -284,9 +378,6 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
             handle.seek(0)
             ds = _partial(handle, _stop_full, where=path)
         else:
-            fast = _fast_info(path, prefix)
-            if fast is not None:
-                return fast
             # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
             # element-by-element reads. A header whose tags run past the prefix is read from the file.
             try:
@@ -308,10 +399,17 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
         sop=sop,
         uid=str(ds.get("SeriesInstanceUID", "")),
         number=_order(ds.get("InstanceNumber")),
-        image_types=tuple(str(t).upper() for t in (ds.get("ImageType") or [])),
+        image_types=_image_types(ds.get("ImageType")),
         diffusion=tuple(_diffusion_of(ds)),
         echo_times=tuple(_echo_times_of(ds)),
     )
+
+
+def _image_types(value: Any) -> tuple[str, ...]:
+    """ImageType's values, upper case; pydicom gives a single value as a str (not its characters)."""
+    if not value:
+        return ()
+    return (str(value).upper(),) if isinstance(value, str) else tuple(str(t).upper() for t in value)
 
 
 def _stop_ge(tag, vr, length) -> bool:
@@ -325,10 +423,10 @@ def _add_ge_bvalue(path: Source, ds) -> None:
     try:
         source = _open(path)
         with source.open("rb") if isinstance(source, Path) else source as handle:
-            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[Tag(GE_BVALUE)])
+            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[GE_BVALUE])
     except Exception:  # a damaged tail: the file states no more than the scan read
         return
-    if Tag(GE_BVALUE) in more:
+    if GE_BVALUE in more:
         ds[GE_BVALUE] = more[GE_BVALUE]
 
 
@@ -351,12 +449,54 @@ def _text(raw: tuple[bytes, bytes] | None) -> str:
     return raw[1].decode("latin-1").strip("\0 ") if raw else ""
 
 
+# The values the fast path decodes itself, as pydicom would decode them only when they are written as DICOM
+# says (PS3.5 table 6.2-1): anything else (leading blanks, NULs, a UID with a backslash, "1.5" as an IS, a
+# non-ASCII byte that the character set would decode) goes to pydicom, whose reading is the reference.
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+PLAIN = {
+    0x00020002: re.compile(rb"[0-9.]*\Z"),  # UI, after its trailing NUL or space padding
+    0x00080016: re.compile(rb"[0-9.]*\Z"),
+    0x0020000E: re.compile(rb"[0-9.]*\Z"),
+    0x00080008: re.compile(rb"[A-Z0-9_\\]*\Z"),  # CS, multi-valued
+    0x00200013: re.compile(rb"(?:[+-]?[0-9]+)?\Z"),  # IS
+    0x0019100C: re.compile(rb"(?:[+-]?[0-9]+)?\Z"),
+    GE_BVALUE: re.compile(rb"(?:[+-]?[0-9]+(?:\\[+-]?[0-9]+)*)?\Z"),  # IS, multi-valued
+    ECHO_TIME: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),  # DS
+    0x001910BB: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
+    0x001910BC: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
+    0x001910BD: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
+}
+BINARY = {0x00189087, 0x00189089, 0x0019100E}  # FD values, unpacked with struct
+
+
+def _plain(found: dict[int, tuple[bytes, bytes]]) -> bool:
+    """True when every text value found is written plainly (see PLAIN); Manufacturer only has to be ASCII."""
+    for tag, (_, value) in found.items():
+        if tag in BINARY:
+            continue
+        if not value.isascii():
+            return False
+        pattern = PLAIN.get(tag)
+        if pattern is not None and not pattern.match(value.rstrip(b"\0 ")):
+            return False
+    return True
+
+
 def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
     """The scan's FileInfo from the fast header walk, or None where only pydicom can read the header."""
+    info = _fast_walk(path, prefix)
+    return None if info is dicom_scan.SHORT else info
+
+
+def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
+    """The scan's FileInfo from the fast header walk; None where only pydicom can read the header, SHORT
+    where the walk needs more of the file than `prefix`."""
     walked = dicom_scan.walk(prefix, FAST_TAGS, SCAN_LIMIT)
-    if walked is None:
-        return None
+    if walked is None or walked is dicom_scan.SHORT:
+        return walked
     found, _, stop = walked
+    if not _plain(found):
+        return None
     sop = _text(found.get(0x00080016)) or _text(found.get(0x00020002))
     if sop in ENHANCED:
         return None  # frames live past the stop: the full read handles it
@@ -376,8 +516,10 @@ def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
         # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
         # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
         further = dicom_scan.walk(prefix, {GE_BVALUE}, GE_LIMIT, resume=stop)
-        if further is None:
-            return None  # past the prefix: pydicom reads it
+        if further is None or further is dicom_scan.SHORT:
+            return further  # past the prefix: read on, or pydicom reads it
+        if not _plain(further[0]):
+            return None
         b = _ge_bvalue(_text(further[0].get(GE_BVALUE)))
     diffusion = ()
     if b is not None:
@@ -419,35 +561,72 @@ def _stop_full(tag, vr, length) -> bool:
     return int.__eq__(tag, PIXEL_DATA)
 
 
-def scan(files: list[Source], progress=None, workers: int | None = None, full: bool = False) -> list[FileInfo]:
-    """Scan headers, on both cores for a large folder (header parsing is CPU-bound)."""
+def scan(
+    files: list[Source], progress=None, workers: int | None = None, full: bool = False, sniff: bool = False
+) -> list[FileInfo]:
+    """Scan headers: in this process for a small input (no pool to start), on every core for a large one
+    (header parsing is CPU-bound). Workers get file names in chunks and send back plain tuples: what crosses
+    between processes is a few hundred bytes per file."""
     names = list(files)
-    count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    count = _workers() if workers is None else workers
     results: list[FileInfo] = []
-    if count <= 1 or len(names) < PARALLEL_FROM:
+    if _in_worker or count <= 1 or len(names) < PARALLEL_FROM:
         with warnings.catch_warnings():
             _quiet()
             for name in names:
-                results.append(_scan_one(name, full))
+                results.append(_scan_one(name, full, sniff))
                 if progress:
                     progress(1)
         return results
     from concurrent.futures import ProcessPoolExecutor
-    from functools import partial
 
-    with ProcessPoolExecutor(max_workers=count, initializer=_quiet) as pool:
-        for info in pool.map(partial(_scan_one, full=full), names, chunksize=CHUNK):
-            results.append(info)
+    size = max(16, min(CHUNK, len(names) // (4 * count) or 1))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    wire = [[str(n) if isinstance(n, Path) else n for n in chunk] for chunk in chunks]
+    with ProcessPoolExecutor(max_workers=count, initializer=_worker_start) as pool:
+        done = pool.map(_scan_chunk, wire, [full] * len(wire), [sniff] * len(wire))
+        if not full:
+            _warm()  # the representatives' reading needs pydicom: imported here while the workers scan
+        for chunk, rows in zip(chunks, done, strict=True):
+            for path, row in zip(chunk, rows, strict=True):
+                results.append(FileInfo(path, *row))
             if progress:
-                progress(1)
+                progress(len(chunk))
     return results
 
 
-def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
+def _workers() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _warm() -> None:
+    """Import what reading a full header needs (pydicom: about a second), so a pool forked later inherits it."""
+    import pydicom.filereader  # noqa: F401
+
+
+def _scan_chunk(names: list, full: bool, sniff: bool) -> list[tuple]:
+    """A worker's share: each file scanned, sent back as a tuple of FileInfo's fields after the path."""
+    out = []
+    for name in names:
+        info = _scan_one(name, full, sniff)
+        out.append(
+            (info.error, info.sop, info.uid, info.number, info.image_types, info.diffusion, info.echo_times,
+             info.format)
+        )  # fmt: skip
+    return out
+
+
+def read_many(root: Path, files: list[Source], progress=None, infos: list[FileInfo] | None = None) -> Inspection:
+    """The DICOM files of one input as acquisitions; `infos`: the files already scanned (a folder's sniffing
+    scan), else they are scanned here."""
     inspection = Inspection(source=str(root), format=FORMAT)
     series: dict[str, Series] = {}
     others = 0
-    for info in scan(files, progress):
+    for info in scan(files, progress) if infos is None else infos:
         if info.error:
             inspection.warnings.append(info.error)
             continue
@@ -468,8 +647,8 @@ def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
             s.unweighted += 1
         for b, vector in info.diffusion:
             _add(s, b, list(vector) if vector else None)
-    for s in series.values():
-        found = _series_acquisition(s, inspection.warnings)
+    large = (len(infos) if infos is not None else len(files)) >= PARALLEL_FROM
+    for found in _acquisitions(list(series.values()), inspection.warnings, large):
         if found is None:
             continue
         representative, acq = found
@@ -486,6 +665,36 @@ def read_many(root: Path, files: list[Source], progress=None) -> Inspection:
 
 
 REPRESENTATIVES = 3  # files of one series tried in turn when the first chosen cannot be read
+PARALLEL_SERIES = 4  # series of a large input read on every core from this many
+_in_worker = False  # a pool worker never starts a pool of its own
+
+
+def _acquisitions(series: list[Series], warnings_out: list[str], large: bool) -> list:
+    """Each series' (representative, acquisition) or None, in series order; the representatives of a large
+    input are read on every core (a full header with its CSA protocol costs milliseconds each)."""
+    count = _workers()
+    if _in_worker or not large or count <= 1 or len(series) < PARALLEL_SERIES:
+        return [_series_acquisition(s, warnings_out) for s in series]
+    from concurrent.futures import ProcessPoolExecutor
+
+    _warm()
+    out = []
+    with ProcessPoolExecutor(max_workers=count, initializer=_worker_start) as pool:
+        for found, said in pool.map(_series_task, series):
+            warnings_out += said
+            out.append(found)
+    return out
+
+
+def _worker_start() -> None:
+    global _in_worker
+    _in_worker = True
+    _quiet()
+
+
+def _series_task(s: Series) -> tuple:
+    said: list[str] = []
+    return _series_acquisition(s, said), said
 
 
 def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acquisition] | None:

@@ -1,0 +1,285 @@
+"""The fast DICOM scan (readers/dicom_scan.py: a struct walk, files walked against remembered layouts) against
+pydicom, the reference: on every fixture file, and on files made to leave the fast path's assumptions (implicit
+VR, big endian, deflate, a series UID past the bytes read first, a file of a series that differs, a truncated
+header, random damage). Whatever the fast path does, `inspect` must read exactly what it reads with it off."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import random
+import tempfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import BaseTag
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
+
+from ofsep_presets.acquisition import ReadError
+from ofsep_presets.readers import dicom, dicom_scan, inspect_path
+
+from .conftest import FIXTURES
+
+DICOM = FIXTURES / "dicom"
+FILES = sorted(
+    p for p in DICOM.rglob("*") if p.is_file() and p.suffix not in (".json", ".bval", ".bvec", ".md", ".txt")
+)
+FILES = [p for p in FILES if "LICENSES" not in p.parts]
+SERIES = sorted({p.parent for p in FILES})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layouts():
+    """Each test starts with no remembered layout, and leaves the switches as it found them."""
+    dicom_scan._templates.clear()
+    yield
+    dicom_scan._templates.clear()
+    dicom.FAST, dicom_scan.TEMPLATES = True, True
+
+
+def _scan(paths, fast: bool, templates: bool = True) -> list:
+    dicom.FAST, dicom_scan.TEMPLATES = fast, templates
+    try:
+        return [dicom._scan_one(p, sniff=True) for p in paths]
+    finally:
+        dicom.FAST, dicom_scan.TEMPLATES = True, True
+
+
+def _inspect(path: Path, fast: bool):
+    dicom.FAST = fast
+    try:
+        return [dataclasses.asdict(i) for i in inspect_path(path)]
+    except ReadError as exc:
+        return str(exc)
+    finally:
+        dicom.FAST = True
+
+
+def test_every_fixture_file_scans_as_pydicom_reads_it():
+    """File by file, in folder order and again shuffled (layouts remembered across series and vendors)."""
+    slow = _scan(FILES, fast=False)
+    assert _scan(FILES, fast=True) == slow
+    order = list(range(len(FILES)))
+    random.Random(15).shuffle(order)
+    shuffled = _scan([FILES[i] for i in order], fast=True)
+    assert [shuffled[order.index(i)] for i in range(len(FILES))] == slow
+    assert sum(1 for info in slow if info.format == dicom.FORMAT and not info.error) > 300
+
+
+def test_fast_path_reads_most_fixture_files_without_pydicom(monkeypatch):
+    """Not a path that always declines: the fixtures' headers are mostly walked without pydicom."""
+    fallbacks = []
+    real = dicom._scan_fields
+    monkeypatch.setattr(dicom, "_scan_fields", lambda path, full: fallbacks.append(path) or real(path, full))
+    infos = _scan(FILES, fast=True)
+    dicom_files = [i for i in infos if i.format == dicom.FORMAT]
+    assert len(fallbacks) < len(dicom_files) / 20, fallbacks[:5]  # enhanced multi-frame files, by design
+
+
+def test_walking_against_remembered_layouts_gives_the_plain_walk():
+    """Templates on and off, over every fixture header in a shuffled order: the same tags, values and stop."""
+    heads = []
+    for path in FILES:
+        raw = path.read_bytes()
+        raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        heads.append(raw[: dicom.PREFIX])
+    random.Random(5).shuffle(heads)
+    heads = heads + heads[::-1]  # each layout met again once others were learned
+
+    def walk_all(templates: bool):
+        dicom_scan.TEMPLATES = templates
+        out = []
+        for head in heads:
+            first = dicom_scan.walk(head, dicom.FAST_TAGS, dicom.SCAN_LIMIT)
+            further = None
+            if isinstance(first, tuple):
+                further = dicom_scan.walk(head, {dicom.GE_BVALUE}, dicom.GE_LIMIT, resume=first[2])
+            out.append((first, further))
+        return out
+
+    plain = walk_all(False)
+    assert walk_all(True) == plain
+    assert dicom_scan._templates, "no layout was remembered"
+    assert sum(isinstance(first, tuple) for first, _ in plain) > 300
+
+
+@pytest.mark.parametrize("folder", [DICOM / vendor for vendor in ("Siemens", "GE", "Philips", "Canon")])
+def test_inspect_is_identical_with_the_fast_path_on_and_off(folder: Path):
+    """The canonical acquisitions (values, provenance, warnings) of every fixture series."""
+    slow = _inspect(folder, fast=False)
+    assert _inspect(folder, fast=True) == slow
+    assert isinstance(slow, list) and slow[0]["acquisitions"]
+
+
+# -- files made to leave the fast path ----------------------------------------------------------------------
+
+
+def _raw(path: Path) -> bytes:
+    raw = path.read_bytes()
+    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+
+def _load(path: Path):
+    return pydicom.dcmread(io.BytesIO(_raw(path)), stop_before_pixels=True)
+
+
+def _series(name: str, count: int = 6) -> list[Path]:
+    return sorted(p for p in (DICOM / name).iterdir() if p.is_file() and p.suffix != ".json")[:count]
+
+
+def _same_both_ways(folder: Path) -> list:
+    """inspect of `folder` with the fast path on and off; the two must be equal."""
+    dicom_scan._templates.clear()
+    slow = _inspect(folder, fast=False)
+    fast = _inspect(folder, fast=True)
+    dicom_scan._templates.clear()
+    assert fast == slow
+    return slow
+
+
+def _copy_series(name: str, to: Path, count: int = 6) -> list[Path]:
+    to.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, path in enumerate(_series(name, count)):
+        target = to / f"{i:04d}.dcm"
+        target.write_bytes(_raw(path))  # unwrapped: a cut or an edit lands in the header itself
+        out.append(target)
+    return out
+
+
+@pytest.mark.parametrize(
+    "syntax", [ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian], ids=lambda s: s.name
+)
+def test_other_transfer_syntaxes_read_the_same(tmp_path, syntax):
+    for path in _series("Siemens/VE11_PD_T2_tse_sag_1.8mm", 4):
+        ds = _load(path)
+        ds.file_meta.TransferSyntaxUID = syntax
+        if syntax == ExplicitVRBigEndian:  # pydicom converts endianness only when forced
+            pydicom.dcmwrite(tmp_path / path.name, ds, implicit_vr=False, little_endian=False, force_encoding=True)
+        else:
+            ds.save_as(tmp_path / path.name, enforce_file_format=True)
+    result = _same_both_ways(tmp_path)
+    assert result[0]["acquisitions"][0]["params"]["echo_time_ms"]
+
+
+def test_a_series_uid_past_the_bytes_read_first_reads_the_same(tmp_path, monkeypatch):
+    """A 70 kB private element before (0020,000E): past PREFIX, the walk gives the file to pydicom."""
+    for path in _series("Siemens/VE11_PD_T2_tse_sag_1.8mm", 4):
+        ds = _load(path)
+        ds.private_block(0x0019, "OFSEP TEST", create=True).add_new(0x01, "OB", b"\x01" * 70000)
+        ds.save_as(tmp_path / path.name, enforce_file_format=True)
+    fallbacks = []
+    real = dicom._scan_fields
+    monkeypatch.setattr(dicom, "_scan_fields", lambda path, full: fallbacks.append(path) or real(path, full))
+    result = _same_both_ways(tmp_path)
+    assert len(fallbacks) >= 8  # every file, both ways
+    assert result[0]["acquisitions"]
+
+
+def test_a_file_that_differs_in_its_series_is_counted_the_same(tmp_path):
+    """One file of a diffusion series with another b-value and image type, one with another echo time: the
+    remembered layout marks them as differing and they are read from the file itself."""
+    files = _copy_series("Siemens/XA30_classic_DWI_dir80_AP", tmp_path, 8)
+    ds = _load(files[-1])
+    ds.DiffusionBValue = 2500.0
+    ds[0x0019, 0x100C].value = "2500"
+    ds.ImageType = ["DERIVED", "SECONDARY", "DIFFUSION", "OTHER"]
+    ds.save_as(files[-1], enforce_file_format=True)
+    ds = _load(files[-2])
+    ds.EchoTime = 77.5
+    ds.save_as(files[-2], enforce_file_format=True)
+    result = _same_both_ways(tmp_path)
+    params = result[0]["acquisitions"][0]["params"]
+    assert 2500 in params["b_values"]
+    assert 77.5 in params["echo_times_ms"]
+
+
+def test_a_dataset_encoded_against_its_transfer_syntax_reads_the_same(tmp_path):
+    """Meta says explicit VR, elements are implicit: pydicom switches on the first element; the walk declines."""
+    path = _series("Siemens/VE11_PD_T2_tse_sag_1.8mm", 1)[0]
+    ds = _load(path)
+    buffer = io.BytesIO()
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds.save_as(buffer, enforce_file_format=True)
+    implicit = buffer.getvalue()
+    at, _, _ = dicom_scan._meta(implicit)
+    meta = io.BytesIO()
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    pydicom.filewriter.write_file_meta_info(meta, ds.file_meta, enforce_standard=True)
+    (tmp_path / "mixed.dcm").write_bytes(implicit[:128] + b"DICM" + meta.getvalue() + implicit[at:])
+    assert dicom_scan.walk((tmp_path / "mixed.dcm").read_bytes(), dicom.FAST_TAGS, dicom.SCAN_LIMIT) is None
+    assert _scan([tmp_path / "mixed.dcm"], fast=True) == _scan([tmp_path / "mixed.dcm"], fast=False)
+
+
+@pytest.mark.parametrize("cut", [200, 700, 1500, 2500, 4000])
+def test_truncated_files_read_the_same(tmp_path, cut):
+    files = _copy_series("Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm", tmp_path, 4)
+    files[1].write_bytes(files[1].read_bytes()[:cut])
+    result = _same_both_ways(tmp_path)
+    assert result[0]["acquisitions"]
+    if cut < 1500:  # cut before the series UID: the file is lost, and said to be
+        assert any(files[1].name in w for w in result[0]["warnings"])
+
+
+def test_the_process_pool_scans_as_one_process_does():
+    """A large input goes to every core in chunks; what comes back is the in-process scan, in order."""
+    files = (FILES * (dicom.PARALLEL_FROM // len(FILES) + 1))[: dicom.PARALLEL_FROM + 10]
+    alone = dicom.scan(files, workers=1, sniff=True)
+    assert dicom.scan(files, workers=2, sniff=True) == alone
+
+
+# -- random damage: the fast path either reads what pydicom reads or hands the file to it -----------------
+
+SAMPLES = [p for p in FILES if p.stat().st_size < 400_000 and p.read_bytes()[128:132] == b"DICM"][::7]
+_scratch = Path(tempfile.mkdtemp(prefix="ofsep-fast-"))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sample=st.sampled_from(SAMPLES),
+    damage=st.lists(st.tuples(st.integers(128, 4095), st.integers(0, 255)), min_size=1, max_size=4),
+    cut=st.one_of(st.none(), st.integers(132, 6000)),
+)
+def test_damaged_headers_scan_as_pydicom_reads_them(sample: Path, damage, cut):
+    raw = bytearray(sample.read_bytes())
+    target = _scratch / "damaged.dcm"
+    dicom_scan._templates.clear()
+    _scan([sample], fast=True)  # the undamaged layout remembered first: the damaged file is walked against it
+    for offset, value in damage:
+        if offset < len(raw):
+            raw[offset] = value
+    target.write_bytes(bytes(raw[:cut] if cut else raw))
+    fast = _scan([target], fast=True)
+    assert fast == _scan([target], fast=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    number=st.text(st.sampled_from(" 0123456789+-.eE\\abc\0"), max_size=12),
+    image_type=st.text(st.sampled_from(" ORIGNALPMYDV\\\0_"), max_size=30),
+    echo=st.text(st.sampled_from(" 0123456789.-eE\\\0"), max_size=16),
+    uid=st.text(st.sampled_from(" 0123456789.\0"), min_size=1, max_size=64),
+)
+def test_odd_values_scan_as_pydicom_reads_them(number, image_type, echo, uid):
+    """Values as a damaged or odd writer leaves them (padding, NULs, backslashes, non-numbers)."""
+    sample = _series("Siemens/VE11_PD_T2_tse_sag_1.8mm", 1)[0]
+    ds = _load(sample)
+    for tag, vr, text in (
+        (0x00200013, "IS", number),
+        (0x00080008, "CS", image_type),
+        (0x00180081, "DS", echo),
+        (0x0020000E, "UI", uid),
+    ):
+        value = text.encode("latin-1")
+        value += (b"\0" if vr == "UI" else b" ") * (len(value) % 2)  # even length, as PS3.5 pads
+        ds[tag] = RawDataElement(BaseTag(tag), vr, len(value), value, 0, False, True)  # written as is
+    target = _scratch / "odd.dcm"
+    ds.save_as(target, enforce_file_format=True)
+    dicom_scan._templates.clear()
+    _scan([sample], fast=True)
+    assert _scan([target], fast=True) == _scan([target], fast=False)
