@@ -221,12 +221,17 @@ def place(exam: Exam) -> None:
     """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess), then
     let a series with no evidence at all take the one region the exam's other series were placed in."""
     fresh = [acq for acq in exam.acquisitions if acq.region is None]
+    pending = []
     for acq in exam.acquisitions:
         acq.program = acq.context.get("program") or acq.program
-        if acq.region is not None:
-            continue  # placed already (by an earlier pass, or by the caller who knows better): kept
-        evidence = evidence_of(acq)
+        if acq.region is None:  # placed already (by an earlier pass, or by the caller who knows better): kept
+            pending.append((acq, evidence_of(acq)))
+    mixed = _filed_but_mixed(pending)
+    for acq, evidence in pending:
+        filed = {r for r, kind, _ in evidence if kind in FILED and r in mixed}
+        evidence = [(r, "weak" if kind in FILED and r in mixed else kind, why) for r, kind, why in evidence]
         acq.region, acq.region_reasons = decide(evidence, acq)
+        acq.region_reasons += [f"{r} is filed for the whole exam, which also holds {mixed[r]}" for r in sorted(filed)]
         if not evidence:
             acq.context["no_region_evidence"] = "1"
     _inherit(exam, fresh)
@@ -243,6 +248,31 @@ _CODED = (
     ("anatomy", "anatomy code", "anatomy code"),
     ("exam_anatomy", "anatomy code", "the exam card's anatomy"),  # chosen for the card: never a console default
 )
+
+
+FILED = ("body part", "anatomy code")  # what is filed for a program or a registration, not said by the series
+
+
+def _filed_but_mixed(pending: list[tuple[Acquisition, list[tuple[str, str, str]]]]) -> dict[str, str]:
+    """{region: why} for the regions filed as a body part or anatomy that this exam shows to be only part of it.
+
+    A site registering a combined brain and cord exam (OFSEP: "de préférence lors du même examen") files one body
+    part for every series; a series whose own slice stack rules that region out (a 176 mm wide sagittal brain
+    slab filed SPINE), or a name of the exam or a series naming the other region, shows the filing is the
+    exam's, not each series': it then counts as a console default (weak) for every series of the exam."""
+    out: dict[str, str] = {}
+    filed = {r for _, evidence in pending for r, kind, _ in evidence if kind in FILED}
+    for region in sorted(filed):
+        for acq, evidence in pending:
+            excluded = geometry_excludes(acq)
+            if region in excluded and any(r == region and kind in FILED for r, kind, _ in evidence):
+                out[region] = f"{acq.name!r}, whose {excluded[region]}"
+                break
+            named = [r for r, kind, _ in evidence if kind in ("program", "study", "series") and r != region]
+            if region in ("brain", "spine") and set(named) & {"brain", "spine"} - {region}:
+                out[region] = f"{acq.name!r}, named for {'/'.join(sorted(set(named)))}"
+                break
+    return out
 
 
 def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:

@@ -260,3 +260,37 @@ def test_a_siemens_library_of_brain_spine_neck_and_knee_programs_fills_slots_fro
     for acq, why in report.unmatched:
         if acq.program in ("\\Neck", "\\Knee") and not acq.name.startswith(("Localizer", "GRE-MT")):
             assert "region other" in why, (acq.program, acq.name, why)
+
+
+def test_a_body_part_filed_for_a_combined_exam_does_not_place_its_brain_series_in_the_spine(spec):
+    """Built from real headers (no fixture holds a combined brain and cord study): the XA30 MPRAGE and DWI of one
+    study, with the BodyPartExamined sub-juntendoPrisma's sidecars carry (CSPINE) filed for both, as a site
+    registering a combined exam would (OFSEP: brain and cord "de préférence lors du même examen"). The MPRAGE's
+    own slab (the header: sagittal, 96 partitions of 2 mm = 192 mm wide) is no spine: the filing is the exam's,
+    so it places neither series, and the MPRAGE is the brain 3D T1. The DWI filed CSPINE alone is spine."""
+    filed = json.loads((BIDS / "sub-juntendoPrisma/dwi/sub-juntendoPrisma_dwi.json").read_text())["BodyPartExamined"]
+    assert filed == "CSPINE"
+    mprage_dir = DICOM / "Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm"
+    dwi_dir = DICOM / "Siemens/XA30_classic_DWI_dir80_AP"
+    first = _raw(next(p for p in sorted(mprage_dir.iterdir()) if p.is_file()))
+    assert first.MRAcquisitionType == "3D" and float(first.SliceThickness) == 2.0
+
+    def filed_as(folders, part):
+        out = [i for folder in folders for i in inspect_path(folder) if i.format == "dicom"]
+        for acq in (a for i in out for a in i.acquisitions):
+            acq.context["body_part"] = part
+        return out
+
+    inspections = filed_as([mprage_dir, dwi_dir], filed)
+    [exam] = split(inspections)
+    by_name = {a.name: a for a in exam.acquisitions}
+    mprage = next(a for n, a in by_name.items() if "T1w" in n)
+    dwi = next(a for n, a in by_name.items() if "DWI" in n)
+    assert mprage.get("slices") * mprage.get("slice_thickness_mm") > 130
+    assert mprage.region is None and dwi.region is None, (mprage.region_reasons, dwi.region_reasons)
+    assert any("filed for the whole exam" in r for r in dwi.region_reasons), dwi.region_reasons
+    report = check(filed_as([mprage_dir, dwi_dir], filed), spec)
+    assert _matched(report, "brain.t1_3d") == mprage.name
+
+    [alone] = split(filed_as([dwi_dir], filed))
+    assert {a.region for a in alone.acquisitions} == {"spine"}
