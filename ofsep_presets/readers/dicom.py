@@ -48,22 +48,25 @@ CHUNK = 256  # files per task sent to a worker
 ECHO_TIME = 0x00180081
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
-FAST_TAGS = {
-    0x00020002,
-    ECHO_TIME,
-    0x00080016,
-    0x00080008,
-    0x00080070,
-    0x0020000E,
-    0x00200013,
-    0x00189087,
-    0x00189089,
-    0x0019100C,
-    0x0019100E,
-    0x001910BB,
-    0x001910BC,
-    0x001910BD,
-}
+GE_TAGS = frozenset({GE_BVALUE})
+FAST_TAGS = frozenset(
+    {
+        0x00020002,
+        ECHO_TIME,
+        0x00080016,
+        0x00080008,
+        0x00080070,
+        0x0020000E,
+        0x00200013,
+        0x00189087,
+        0x00189089,
+        0x0019100C,
+        0x0019100E,
+        0x001910BB,
+        0x001910BC,
+        0x001910BD,
+    }
+)
 PREFIX = 64 * 1024  # bytes the scan reads at most; group 0x0021 starts well within it in real headers
 GZIP_READ = 1024 * 1024  # compressed bytes read at most for the fast walk of a gzip-wrapped file
 HEAD = 16 * 1024  # bytes read first: a whole real header up to group 0x0021 (and GE's to 0x0043) fits
@@ -466,20 +469,6 @@ PLAIN = {
     0x001910BC: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
     0x001910BD: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
 }
-BINARY = {0x00189087, 0x00189089, 0x0019100E}  # FD values, unpacked with struct
-
-
-def _plain(found: dict[int, tuple[bytes, bytes]]) -> bool:
-    """True when every text value found is written plainly (see PLAIN); Manufacturer only has to be ASCII."""
-    for tag, (_, value) in found.items():
-        if tag in BINARY:
-            continue
-        if not value.isascii():
-            return False
-        pattern = PLAIN.get(tag)
-        if pattern is not None and not pattern.match(value.rstrip(b"\0 ")):
-            return False
-    return True
 
 
 def _fast_info(path: Source, prefix: bytes) -> FileInfo | None:
@@ -495,48 +484,98 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
     if walked is None or walked is dicom_scan.SHORT:
         return walked
     found, _, stop = walked
-    if not _plain(found):
+    got = _decoded(found)
+    if got is None:
         return None
-    sop = _text(found.get(0x00080016)) or _text(found.get(0x00020002))
+    sop = got.get(0x00080016) or got.get(0x00020002, "")
     if sop in ENHANCED:
         return None  # frames live past the stop: the full read handles it
-    vendor = manufacturer(_text(found.get(0x00080070)))
-    b = direction = None
-    if 0x00189087 in found and len(found[0x00189087][1]) >= 8:
-        b = struct.unpack_from("<d", found[0x00189087][1])[0]
-    if 0x00189089 in found and len(found[0x00189089][1]) >= 24:
-        direction = struct.unpack_from("<3d", found[0x00189089][1])
-    if b is None and vendor == "siemens" and 0x0019100C in found:
-        b = _float(_text(found[0x0019100C]))
-    if direction is None and vendor == "siemens" and 0x0019100E in found and len(found[0x0019100E][1]) == 24:
-        direction = struct.unpack("<3d", found[0x0019100E][1])
-    if direction is None and vendor == "ge" and all(t in found for t in (0x001910BB, 0x001910BC, 0x001910BD)):
-        direction = tuple(_float(_text(found[t])) for t in (0x001910BB, 0x001910BC, 0x001910BD))
+    vendor = got.get(0x00080070)
+    b, direction = got.get(0x00189087), got.get(0x00189089)
+    if b is None and vendor == "siemens":
+        b = got.get(0x0019100C)
+    if direction is None and vendor == "siemens":
+        direction = got.get(0x0019100E)
+    if direction is None and vendor == "ge" and all(t in got for t in GE_DIRECTION):
+        direction = tuple(got[t] for t in GE_DIRECTION)
     if b is None and vendor == "ge":
         # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
         # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
-        further = dicom_scan.walk(prefix, {GE_BVALUE}, GE_LIMIT, resume=stop)
+        further = dicom_scan.walk(prefix, GE_TAGS, GE_LIMIT, resume=stop)
         if further is None or further is dicom_scan.SHORT:
             return further  # past the prefix: read on, or pydicom reads it
-        if not _plain(further[0]):
+        more = _decoded(further[0])
+        if more is None:
             return None
-        b = _ge_bvalue(_text(further[0].get(GE_BVALUE)))
+        b = more.get(GE_BVALUE)
     diffusion = ()
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
         diffusion = ((b, tuple(direction) if usable else None),)
-    number = _order(_text(found.get(0x00200013)))
-    types = _text(found.get(0x00080008))
-    echo = _float(_text(found.get(ECHO_TIME)))
+    echo = got.get(ECHO_TIME)
     return FileInfo(
         path,
         sop=sop,
-        uid=_text(found.get(0x0020000E)),
-        number=number,
-        image_types=tuple(t.strip().upper() for t in types.split("\\")) if types else (),
+        uid=got.get(0x0020000E, ""),
+        number=got.get(0x00200013, 0),
+        image_types=got.get(0x00080008, ()),
         diffusion=diffusion,
         echo_times=(echo,) if echo else (),
     )
+
+
+GE_DIRECTION = (0x001910BB, 0x001910BC, 0x001910BD)
+_BAD = object()  # a value the fast path does not decode itself (see PLAIN)
+
+
+def _decode(tag: int, raw: bytes) -> Any:
+    """One wanted value as the scan uses it, or _BAD; a function of the tag and the bytes only."""
+    if tag == 0x00189087:
+        return struct.unpack_from("<d", raw)[0] if len(raw) >= 8 else None
+    if tag == 0x00189089:
+        return struct.unpack_from("<3d", raw) if len(raw) >= 24 else None
+    if tag == 0x0019100E:
+        return struct.unpack("<3d", raw) if len(raw) == 24 else None
+    if not raw.isascii():
+        return _BAD
+    pattern = PLAIN.get(tag)
+    if pattern is not None and not pattern.match(raw.rstrip(b"\0 ")):
+        return _BAD
+    text = raw.decode("latin-1").strip("\0 ")
+    if tag == 0x00080070:
+        return manufacturer(text)
+    if tag == 0x00080008:
+        return tuple(t.strip().upper() for t in text.split("\\")) if text else ()
+    if tag == 0x00200013:
+        return _order(text)
+    if tag == GE_BVALUE:
+        return _ge_bvalue(text)
+    if tag in (ECHO_TIME, 0x0019100C) or tag in GE_DIRECTION:
+        return _float(text)
+    return text
+
+
+_DECODE_CACHE: dict[tuple[int, bytes], Any] = {}
+DECODE_CACHE_SIZE = 8192  # values remembered per process (the files of a series repeat most of theirs)
+
+
+def _decoded(found: dict[int, tuple[bytes, bytes]]) -> dict[int, Any] | None:
+    """{tag: decoded value} of a walk's values (remembered: most repeat from file to file), None if one of
+    them is not written plainly."""
+    out = {}
+    cache = _DECODE_CACHE
+    for tag, (_, raw) in found.items():
+        key = (tag, raw)
+        value = cache.get(key, _BAD)
+        if value is _BAD:
+            value = _decode(tag, raw)
+            if value is _BAD:
+                return None
+            if len(cache) >= DECODE_CACHE_SIZE:
+                cache.clear()
+            cache[key] = value
+        out[tag] = value
+    return out
 
 
 def _ge_bvalue(text: Any) -> float | None:

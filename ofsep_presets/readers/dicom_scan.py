@@ -234,7 +234,7 @@ def _skip_undefined(data: bytes, at: int, implicit: bool, depth: int) -> int | s
 # boundary both agree on. The result is, by construction, the plain walk's.
 
 TEMPLATES = True  # False: every file walked element by element (the tests compare both)
-MAX_TEMPLATES = 32  # layouts remembered per process (a few KB each: series, and file types within a series)
+MAX_TEMPLATES = 32  # layouts remembered per process and key (a few KB each: series, file types of a series)
 MAX_LEARNED = 16  # elements newly seen to differ before a file is taken as another series' layout
 
 
@@ -255,7 +255,7 @@ class Template:
         self.key = key
 
 
-_templates: list[Template] = []
+_templates: dict[tuple, list[Template]] = {}  # per (implicit VR, limit, wanted tags): most recently fitted first
 
 
 def _templated(
@@ -264,8 +264,10 @@ def _templated(
     """The plain walk's result, reached through the remembered layouts where they fit."""
     if not TEMPLATES:
         return _dataset(data, at, implicit, wanted, limit, found, syntax)
-    key = (implicit, limit, frozenset(wanted))
-    mine = [t for t in _templates if t.key == key]
+    key = (implicit, limit, wanted if isinstance(wanted, frozenset) else frozenset(wanted))
+    mine = _templates.get(key)
+    if mine is None:
+        mine = _templates[key] = []
     origin, before = at, dict(found)
     if mine:
         t, i = mine[0], 0
@@ -275,9 +277,9 @@ def _templated(
                 break  # declined or short somewhere: the plain walk from the start says which
             at, departed = got
             if departed is None:  # at the template's stop: the plain walk goes on from there (more elements?)
-                if _templates and _templates[0] is not t and t in _templates:
-                    _templates.remove(t)
-                    _templates.insert(0, t)  # the next file is most likely of the same series and type
+                if mine[0] is not t and t in mine:
+                    mine.remove(t)
+                    mine.insert(0, t)  # the next file is most likely of the same series and type
                 return _dataset(data, at, implicit, wanted, limit, found, syntax)
             # The file departs from this layout at a true element boundary: on with the layout that holds
             # the element found there (another file type of the same series: b0 and b1000, echo 1 and 2).
@@ -295,8 +297,8 @@ def _templated(
     if walked is not None and not isinstance(walked, str) and chain and len(set(tags)) == len(tags):
         stop = walked[2][0]
         rebased = [(offset - origin, tag) for offset, tag in chain]
-        _templates.insert(0, Template(data[origin:stop], rebased, stop - origin, found, key))
-        del _templates[MAX_TEMPLATES:]
+        mine.insert(0, Template(data[origin:stop], rebased, stop - origin, found, key))
+        del mine[MAX_TEMPLATES:]
     return walked
 
 
