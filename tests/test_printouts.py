@@ -47,9 +47,23 @@ MRAAT_REPORT = MRAAT / "adult_spine_Ultrafast3partwspine_20220326170523213_12"
 ROUNDED = {
     # Siemens prints the bandwidth in whole Hz/Px, cut, not rounded (export 754.8 -> printed "754 Hz/Px").
     "pixel_bandwidth_hz": 1.0,
-    # Siemens prints the phase FoV as a percentage with one decimal ("81.3 %" of 320 mm = 260.16, export 260).
+    # Siemens prints the phase FoV as a percentage with one decimal ("81.3 %" of 320 mm = 260.16, export 260);
+    # the Philips ExamCard stores float32 sizes (236.8000030517578), the printout "236.8".
     "fov_mm": 0.2,
 }
+# Rounding one vendor's printout does (pair prefix, parameter) -> tolerance:
+ROUNDED_BY_VENDOR = {
+    # Philips prints "Act. TE (ms)" in whole ms for SE/EPI scans (DWI "70"; ExamCard EX_ACQ_first_echo_time 69.663).
+    ("philips", "echo_time_ms"): 0.5,
+    ("philips", "echo_times_ms"): 0.5,
+    # The ExamCard's float32 slice thickness (0.800000011920929), the printout's "ACQ voxel size RL (mm) 0.8".
+    ("philips", "slice_thickness_mm"): 1e-6 + 1e-7,
+}
+# Warnings a printout must give, by pair: a value printed as a word that tells no number.
+EXPECTED_WARNINGS = {
+    pair: ["T2w: partial_fourier from Phase partial Fourier='Allowed': a word, not a fraction; left absent"]
+    for pair in ("siemens-VE11C", "siemens-VB17")
+} | {"siemens-XA61": ["T2w: partial_fourier from Phase Partial Fourier='Allowed': a word, not a fraction; left absent"]}
 # Not compared: what only the export's container states or what names rather than measures.
 NOT_VALUES = {"manufacturer", "model", "software_version", "series_description", "sequence_family"}
 # Differences on purpose: (pair, acquisition, parameter) -> why.
@@ -57,25 +71,69 @@ DIFFERENT_ON_PURPOSE = {
     ("siemens-VB17", "DWI_b0", "averages"): "VB17 prints Averages 4 for lAverages 1 with 3 repetitions (b0 volumes)",
     ("siemens-XA61", "Localizer", "slices"): "XA61 prints slice group 2 as a copy of group 1 (5 coronal), the "
     "export's group 2 has 3 sagittal slices: the printout cannot tell the second group",
+    ("siemens-VB17", "T2w", "phase_resolution_pct"): "VB17 SPACE: the console prints 'Phase resolution 100 %' "
+    "while the export holds sKSpace.dPhaseResolution 1.0125 (lPhaseEncodingLines 324): lines the sequence adds",
+    ("siemens-VB17", "T2w", "matrix"): "the same: the printout's 100 % gives 320 phase lines, the export's 324",
 }
 # Where the printout states a value the export reader still misreads (a defect of the export reader). Strict
 # xfail: when the export reader is fixed these fail as XPASS, and the entry must go (the EPI factors of VB17, VE11C
 # and XA61 went that way when the export readers learnt the printed EPI factor).
 EXPORT_MISREADS = {
-    ("siemens-VE11C", "T1w", "echo_train_length"),  # MPRAGE: printed "Turbo factor 192", export lTurboFactor=16
+    # MPRAGE (tfl): printed "Turbo factor 192"; the .exar1's only turbo value is ASCCONV sFastImaging.lTurboFactor
+    # 16 (a stale field the VE tfl does not use: the console shows the partition lines per inversion, lPartitions
+    # 192). XA61 writes the console's 192 into lTurboFactor, VB17 keeps 1 (its printout prints no turbo factor).
+    # The export states no 192 the reader could take: see test_ve11c_mprage_turbo_factor_raw_bytes.
+    ("siemens-VE11C", "T1w", "echo_train_length"),
 }
 # Exports whose program order the reader cannot tell (the .exar1 program's child list is not the exam order:
 # the printout's table of contents, the console's own order, differs from it).
 ORDER_UNKNOWN = {"siemens-VE11C", "siemens-XA61"}
+
+# Values compared per pair (both documents state them): a reader that stops reading a row fails here.
+MIN_COMPARED = {
+    "siemens-VE11C": 168,
+    "siemens-XA61": 176,
+    "siemens-VB17": 179,
+    "philips-R53": 125,
+    "ge-750-html": 93,
+    "ge-750-pdf": 93,
+}
 
 needs_fixtures = pytest.mark.skipif(not EXPORTS.exists(), reason="../shared/fixtures not present")
 
 
 @functools.cache
 def read_one(path) -> Inspection:
-    """Each fixture read once per test session (a printout PDF takes seconds to lay out)."""
-    [inspection] = inspect_path(path)
+    """Each fixture read once per test session (a printout PDF takes seconds to lay out: its cells are laid out
+    once, `printed_cells`, and `inspect` reads them as it reads any PDF)."""
+    if path.suffix != ".pdf":
+        [inspection] = inspect_path(path)
+        return inspection
+
+    def cached(where, warnings=None, first_pages=None):
+        cells = list(printed_cells(where))
+        return cells if first_pages is None else [c for c in cells if c.page <= first_pages]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(printout, "pdf_cells", cached)
+        [inspection] = inspect_path(path)
     return inspection
+
+
+@functools.cache
+def printed_cells(path) -> tuple:
+    """A printout PDF's cells, laid out once per session (reading the printout again reuses them)."""
+    from ofsep_presets.readers.printout_layout import pdf_cells
+
+    return tuple(pdf_cells(path))
+
+
+@functools.cache
+def read_printout_as_printed(path) -> Inspection:
+    """The printout reader's own result, before `inspect` derives anything (the header voxel as printed)."""
+    from ofsep_presets.readers import siemens_printout
+
+    return siemens_printout.read_cells(list(printed_cells(path)), str(path), "siemens-printout", path.name)
 
 
 def _same(a, b, tolerance: float) -> bool:
@@ -100,7 +158,8 @@ def compare(pair: str, export: Inspection, printed: Inspection) -> tuple[int, li
             key = (pair, acq.name, param)
             if key in DIFFERENT_ON_PURPOSE:
                 continue
-            ok = _same(acq.params[param], other.params[param], ROUNDED.get(param, 0.0))
+            tolerance = ROUNDED_BY_VENDOR.get((pair.split("-")[0], param), ROUNDED.get(param, 0.0))
+            ok = _same(acq.params[param], other.params[param], tolerance)
             if key in EXPORT_MISREADS:
                 misreads.append((key, ok))
                 continue
@@ -124,8 +183,8 @@ def test_printout_reads_to_the_export_values(pair):
         assert printed_names == export_names
     compared, wrong, _ = compare(pair, export, printed)
     assert not wrong, wrong
-    assert compared >= 8 * len(export_names), compared  # every step states at least its core values
-    assert not printed.warnings, printed.warnings
+    assert compared >= MIN_COMPARED[pair], compared  # the values both state, counted when these readers last grew
+    assert printed.warnings == EXPECTED_WARNINGS.get(pair, []), printed.warnings
 
 
 @needs_fixtures
@@ -155,6 +214,111 @@ def test_siemens_printout_values_as_printed():
     assert acq["T1w"].params["voxel_size_mm"] == [1.0, 1.0, 1.0]  # header "Voxel size: 1.0×1.0×1.0 mm"
     assert "partial_fourier" not in acq["T2w"].params  # "Phase partial Fourier  Allowed" tells no fraction
     assert "TR=2000.0 ms" in acq["T1w"].provenance["repetition_time_ms"]
+
+
+@needs_fixtures
+def test_ve11c_mprage_turbo_factor_raw_bytes():
+    """Why the VE11C T1w turbo factor is a strict xfail: what each document holds, from their own bytes."""
+    import re
+    import sqlite3
+    import zlib
+
+    export, pdf = PAIRS["siemens-VE11C"]
+    printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    t1w = printed.split("\\T1w\n", 1)[1].split("\\T2w\n", 1)[0]
+    assert re.findall(r"Turbo factor\s+(\d+)", t1w) == ["192"]
+    con = sqlite3.connect(f"{export.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    texts = [
+        zlib.decompress(blob, -15).decode("utf-8", "replace") for (blob,) in con.execute("select Data from Content")
+    ]
+    [mprage] = [t for t in texts if "tfl" in t and "sFastImaging.lTurboFactor" in t]
+    # The record is JSON: the ASCCONV's tabs are escaped ("lTurboFactor\\t = \\t16").
+    numbers = dict(re.findall(r"(sFastImaging\.lTurboFactor|sKSpace\.lPartitions)\\t = \\t(\d+)", mprage))
+    assert numbers == {"sFastImaging.lTurboFactor": "16", "sKSpace.lPartitions": "192"}
+    # No other turbo value anywhere in the step's protocol (XProtocol and ASCCONV): the slice turbo factor is 1.
+    turbo = dict(re.findall(r"(\w*[Tt]urbo\w*)\\t = \\t(\d+)", mprage))
+    assert turbo == {"lTurboFactor": "16", "lSliceTurboFactor": "1"} and len(re.findall("[Tt]urbo", mprage)) == 2
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pair", ["siemens-VB17", "siemens-VE11C", "siemens-XA61"])
+def test_siemens_header_voxel_is_read_in_its_printed_order(pair):
+    """The header's "Voxel size: a×b×c" is phase × read × slice: read back as [read, phase, slice] it is the
+    export's acquired voxel to the printed decimal; with Interpolation On VE and XA print the interpolated pixel
+    (FoV read / (2 × base) on both axes), kept as the reconstructed voxel, VB the acquired voxel."""
+    export = {a.name: a for a in read_one(PAIRS[pair][0]).acquisitions}
+    printed = read_printout_as_printed(PAIRS[pair][1])
+    checked = interpolated = 0
+    for acq in printed.acquisitions:
+        truth = export[acq.name]
+        acquired = truth.get("voxel_size_mm")
+        if "voxel_size_mm" in acq.params:
+            assert "phase × read × slice" in acq.provenance["voxel_size_mm"]
+            assert acq.params["voxel_size_mm"] == [float(f"{v + 1e-9:.1f}") for v in acquired], acq.name
+            checked += 1
+        else:
+            assert truth.get("interpolation") and pair != "siemens-VB17", acq.name
+            half = truth.get("fov_mm")[0] / (2 * truth.get("base_resolution"))
+            assert acq.params["reconstructed_voxel_mm"] == [round(half, 1), round(half, 1), acquired[2]]
+            interpolated += 1
+    assert checked >= 7 and (interpolated == 1) == (pair != "siemens-VB17")
+    if pair == "siemens-VB17":  # "2.2×2.0×6.0": read 500/256 = 1.95, phase 500/(256 × 90 %) = 2.17
+        assert {a.name: a for a in printed.acquisitions}["Localizer"].params["voxel_size_mm"] == [2.0, 2.2, 6.0]
+
+
+@needs_fixtures
+def test_siemens_printout_states_the_acquired_voxel_ingredients():
+    """Rows the VE11C printout prints ("Base resolution 96", "Phase resolution 100 %", "FoV phase 37.5 %",
+    "Interpolation Off", "PAT mode None", "Frequency 1H 123.259452 MHz", "Contrasts 1") read as the export's."""
+    dwi = {a.name: a for a in read_one(PAIRS["siemens-VE11C"][1]).acquisitions}["DWI_no-ZOOMit"].params
+    assert dwi["base_resolution"] == 96 and dwi["phase_resolution_pct"] == 100.0 and dwi["matrix"] == [96, 36]
+    assert dwi["interpolation"] is False and dwi["partial_fourier"] == 0.875  # "Phase partial Fourier 7/8"
+    assert dwi["parallel_factor"] == 1.0 and dwi["field_strength_t"] == 3.0  # 123.259452 MHz / 42.577 = 2.895 T
+    vb17 = {a.name: a.params for a in read_one(PAIRS["siemens-VB17"][1]).acquisitions}
+    assert vb17["DWI"]["fat_suppression"] == "water_excitation"  # "Fat suppr. Water excit. normal"
+    assert vb17["GRE-MT1"]["magnetization_transfer"] is True and vb17["GRE-MT0"]["magnetization_transfer"] is False
+
+
+@needs_fixtures
+def test_philips_printout_geometry_and_half_scan_as_printed():
+    """R5.3 printout rows: "FOV FH (mm) 320" / "AP (mm) 260" / "RL (mm) 192", "slice orientation sagittal",
+    "fold-over direction AP" (phase AP, read FH); "TFE prepulse invert" > "delay user defined" / "(ms) 1000";
+    3D "ACQ voxel size RL (mm) 1"; "Halfscan yes" > "factor 0.7450981"; "Act. half scan factor 0.6278125"."""
+    printed = {a.name: a.params for a in read_one(PAIRS["philips-R53"][1]).acquisitions}
+    t1w, t2w, dwi = printed["T1w"], printed["T2w"], printed["DWI"]
+    assert t1w["fov_mm"] == [320.0, 260.0] and t1w["inversion_time_ms"] == 1000.0
+    assert t1w["slice_thickness_mm"] == 1.0 and t1w["partial_fourier"] == 1.0  # "Halfscan no"
+    assert t2w["fov_mm"] == [256.0, 236.8] and t2w["slice_thickness_mm"] == 0.8 and t2w["partial_fourier"] == 0.6278
+    assert dwi["fov_mm"] == [56.0, 42.0] and dwi["partial_fourier"] == 0.7451 and dwi["echo_time_ms"] == 70.0
+    assert printed["SURVEY"]["fov_mm"] == [300.0, 300.0]  # coronal, fold-over FH: read RL 300, phase FH 300
+
+
+@needs_fixtures
+def test_ge_report_pdf_reads_a_label_wrapped_onto_two_lines():
+    """The 750 PDF prints "Number of Diffusion" / "Directions" on two lines, its value "30" beside the first."""
+    dwi = {a.name: a.params for a in read_one(PAIRS["ge-750-pdf"][1]).acquisitions}["DWI"]
+    assert dwi["diffusion_directions"] == 30 and dwi["contrast_agent"] is False  # "Contrast Yes/No  No"
+
+
+def test_print_xml_partial_fourier_allowed_is_warned_by_name(tmp_path):
+    """A print-XML "Phase partial Fourier  Allowed" (VE SPACE): absent, said by its field, the rest read."""
+    rows = "".join(
+        f"<ProtParameter><Label>{label}</Label><ValueAndUnit>{value}</ValueAndUnit></ProtParameter>"
+        for label, value in (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Base resolution", "256"))
+    )
+    path = tmp_path / "print.xml"
+    path.write_text(
+        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderProtPath>\\\\USER\\x\\t1</HeaderProtPath>"
+        f"<Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>",
+        encoding="utf-8",
+    )
+    [inspection] = inspect_path(path)
+    [acq] = inspection.acquisitions
+    assert acq.get("repetition_time_ms") == 2300 and acq.get("base_resolution") == 256
+    assert "partial_fourier" not in acq.params
+    assert inspection.warnings == [
+        "t1: partial_fourier from Phase partial Fourier='Allowed': a word, not a fraction; left absent"
+    ]
 
 
 @needs_fixtures
@@ -296,6 +460,15 @@ def test_inspect_cli_reads_a_printout_as_table_and_json(path):
     [document] = json.loads(result.output) if result.output.lstrip().startswith("[") else [json.loads(result.output)]
     names = [a["name"] for a in document["acquisitions"]]
     assert names == [a.name for a in read_one(path).acquisitions] and len(names) >= 7
+
+
+@needs_fixtures
+def test_a_damaged_printout_pdf_says_why_it_cannot_be_read(tmp_path):
+    """A printout cut in transfer is refused with the reason (not "not a format ofsep-presets reads")."""
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(PAIRS["siemens-VB17"][1].read_bytes()[:40_000])
+    with pytest.raises(ReadError, match=r"not a readable PDF \(PSEOF\)"):
+        inspect_path(cut)
 
 
 def test_inspect_cli_says_one_line_for_a_broken_printout(tmp_path):

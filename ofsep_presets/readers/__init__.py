@@ -18,6 +18,7 @@ from . import (
     archive,
     bids,
     dicom,
+    dicom_protocol,
     ge_protocol,
     ours,
     philips_examcard,
@@ -30,7 +31,7 @@ from . import (
 
 HEAD_BYTES = 4096
 READERS = (
-    dicom,
+    dicom,  # a Philips private object carrying its scan's protocol is handed on to dicom_protocol (see below)
     siemens_exar1,
     siemens_edx,
     philips_examcard,
@@ -128,6 +129,8 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
         return [_inspect_zip(path, progress)]
     if reader is None:
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
+    if reader is dicom and dicom_protocol.sniff(path, head):
+        reader = dicom_protocol  # not an image: the Philips object that carries its series' protocol
     return [_guarded(reader.FORMAT, path, lambda: reader.read(path))]
 
 
@@ -186,6 +189,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
     scanned = []
     for info in dicom.scan(found, progress, sniff=True):
+        if info.format == dicom.FORMAT and dicom_protocol.takes(info.path, info.sop):
+            info = dicom.FileInfo(info.path, format=dicom_protocol.FORMAT)  # a Philips object with its protocol
         if info.format == dicom.FORMAT:
             scanned.append(info)
         if not info.format:
@@ -202,14 +207,20 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         note = f"{len(printouts)} printout(s) beside the protocol export not read again (inspect them by name)"
     else:
         note = None
-    results = []
-    for reader in READERS:
+    results, failed = [], []
+    for reader in (dicom_protocol, *READERS):  # the embedded protocols first: compared with the images below
         files = by_reader.get(reader.FORMAT)
         if files:
-            if reader is dicom:  # DICOM groups files into series across the folder
-                inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, infos=scanned))
-            else:
-                inspection = _read_each(reader, path, files)
+            try:
+                if reader is dicom:  # DICOM groups files into series across the folder
+                    inspection = _guarded(reader.FORMAT, path, lambda f=files: dicom.read_many(path, f, infos=scanned))
+                else:
+                    inspection = _read_each(reader, path, files)
+            except limits.LimitError:
+                raise  # a budget refusal stops the input, naming its limit
+            except ReadError as exc:  # one format's files unreadable: said, and the folder's other formats read
+                failed.append(exc)
+                continue
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
             inspection.warnings += walk_warnings
@@ -217,6 +228,12 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(note)
                 note = None
             results.append(inspection)
+    if len(failed) == 1 and not results:
+        raise failed[0]
+    if not results:
+        raise ReadError(f"{path}: nothing readable; " + "; ".join(str(exc) for exc in failed))
+    results[0].warnings += [f"not read: {exc}" for exc in failed]
+    dicom_protocol.compare_with_images(results)
     return results
 
 

@@ -20,7 +20,7 @@ from ..acquisition import Inspection, ReadError, scanner_from
 from ..resources import spec_dir
 from ..yamlload import load_yaml
 from .ge_protocol import acquisition_from_lx_values
-from .printout_layout import Cell, pairs, reading_order
+from .printout_layout import Cell, join_wrapped_labels, pairs, reading_order
 
 FORMAT = "ge-report"
 MAX_HTML_BYTES = 16 * 1024 * 1024
@@ -110,6 +110,11 @@ def read_html(path: Path) -> Inspection:
     return inspection
 
 
+def _unsectioned(label: str, sections: set[str]) -> str:
+    head, _, tail = label.partition("/")
+    return tail if tail and head in sections else label
+
+
 def _section(cell: Cell, headings: list[Cell]) -> str:
     """The heading a row is printed under: the nearest one above it in its column."""
     above = [h for h in headings if h.top < cell.top and abs(h.x0 - cell.x0) <= 2 * cell.height]
@@ -119,11 +124,14 @@ def _section(cell: Cell, headings: list[Cell]) -> str:
 
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
     inspection = Inspection(source=source, format=fmt)
-    labels = {label.rsplit("/", 1)[-1] for label in report_labels()} | {"series description"}
     sections = report_sections()
+    # "SECTION/label" keys name the label under that section; a label may hold a slash itself ("Contrast Yes/No").
+    labels = {_unsectioned(label, sections) for label in report_labels()} | {"series description"}
 
     def is_label(text: str) -> bool:
         return _norm(text) in labels
+
+    cells = join_wrapped_labels(cells, is_label)  # "Number of Diffusion" / "Directions" (750 PDF)
 
     field_t = _field_strength(c.text for c in reading_order(cells) if c.page == 1 and c.top < 100)
     series: list[tuple[str, list[tuple[str, str]]]] = []

@@ -90,10 +90,15 @@ def _enum_labels(blob: bytes, start: int) -> list[str]:
 
 
 def read(path: Path) -> Inspection:
-    root = xmlsafe.parse(limits.read_file(path), str(path), huge=True)  # base64 tables make long text nodes
+    return read_card(limits.read_file(path), str(path), path.name)
+
+
+def read_card(data: bytes, source: str, where: str) -> Inspection:
+    """An ExamCard's SOAP XML (a file's bytes, or a card stored inside DICOM) read scan by scan."""
+    root = xmlsafe.parse(data, source, huge=True)  # base64 tables make long text nodes
     ids = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
     contrast, order = _steps(root, ids)
-    inspection = Inspection(source=str(path), format=FORMAT)
+    inspection = Inspection(source=source, format=FORMAT)
     fell_back_any: set[str] = set()
     procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
     procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
@@ -115,8 +120,8 @@ def read(path: Path) -> Inspection:
         fell_back_any |= fell_back
         acq = Acquisition(name)
         with acq.reading("ExamCard parameters"):  # one odd value leaves the scan's other values read
-            acq = acquisition(name, values, contrast.get(procedure.get("id")), path.name)
-        acq.context["source"] = str(path)
+            acq = acquisition(name, values, contrast.get(procedure.get("id")), where)
+        acq.context["source"] = source
         # Region evidence for the exam model: the ExamCard's own name and the anatomy it is filed under
         # (Philips files ExamCards by anatomy: Brain, Spine, Knee…); a scan's own anatomy, when set, wins.
         if card_name:
@@ -197,6 +202,25 @@ def _echo_times(v: dict[str, Any], acq: Acquisition, src) -> None:
     acq.set("echo_times_ms", [round(te1 + k * step, 3) for k in range(echoes)], f"{how}, EX_ACQ_echoes={echoes}")
 
 
+def _half_scan(v: dict[str, Any], acq: Acquisition, src) -> None:
+    """Philips half scan (the fraction of phase-encoding profiles acquired) as the partial Fourier fraction.
+
+    The console's actual factor (IF_act_half_scan_factor, printed "Act. half scan factor") wins: a 3D VISTA with
+    Halfscan "default" applies one; else Halfscan YES with its factor; Halfscan NO acquires all of k-space.
+    """
+    actual, mode, factor = (
+        v.get("IF_act_half_scan_factor"),
+        v.get("EX_ACQ_partial_matrix"),
+        v.get("EX_ACQ_partial_matrix_factor"),
+    )
+    if isinstance(actual, float) and 0 < actual <= 1:
+        acq.set("partial_fourier", round(actual, 4), src("IF_act_half_scan_factor"))
+    elif mode == "YES" and isinstance(factor, float) and 0 < factor <= 1:
+        acq.set("partial_fourier", round(factor, 4), src("EX_ACQ_partial_matrix_factor") + " (Halfscan yes)")
+    elif mode == "NO":
+        acq.set("partial_fourier", 1.0, src("EX_ACQ_partial_matrix") + " (Halfscan no)")
+
+
 ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
 FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
 
@@ -265,6 +289,7 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     mtc = v.get("EX_MTC_enable")
     if isinstance(mtc, str) and mtc:  # "NO", or the kind of MT pulse ("OFF_RES": the printout's "off resonance")
         acq.set("magnetization_transfer", mtc != "NO", src("EX_MTC_enable"))
+    _half_scan(v, acq, src)
     _echo_times(v, acq, src)
     if contrast is not None:
         acq.set("contrast_agent", contrast, f"{where} ExecutionStep contrast={str(contrast).lower()}")

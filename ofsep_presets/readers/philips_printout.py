@@ -10,6 +10,7 @@ absent, as it does in the ExamCard.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from functools import cache
 from typing import Any
@@ -68,10 +69,83 @@ def _value(key: str, printed: str) -> Any:
     return words.get(text.casefold(), text.upper().replace(" ", ""))
 
 
+_AXIS = re.compile(r"^(?:(.+?) )?(RL|AP|FH) \(mm\)$")  # "FOV RL (mm)", "AP (mm)", "stack AP (mm)"
+_NORMAL = {"TRANSVERSAL": "FH", "SAGITTAL": "RL", "CORONAL": "AP"}  # the axis a stack's slices are stacked along
+
+
+def _is_label(text: str, labels: dict[str, str]) -> bool:
+    """A row's label: one the map knows, the last part of an indented one ("factor"), a wrapped "(ms)", an axis."""
+    name = _norm(text)
+    return name in labels or name in _tails(labels) or name == "(ms)" or bool(_AXIS.match(text))
+
+
+@cache
+def _tails_of(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name.rsplit(" > ", 1)[1] for name in names if " > " in name)
+
+
+def _tails(labels: dict[str, str]) -> frozenset[str]:
+    return _tails_of(tuple(labels))
+
+
+def _above(page: list[Cell], cell: Cell) -> Cell | None:
+    """The cell right above, at the same left edge: the first line of a label wrapped onto two ("delay" / "(ms)")."""
+    near = [c for c in page if 0 < cell.top - c.top <= 1.8 * cell.height and abs(c.x0 - cell.x0) <= 2.0]
+    return max(near, key=lambda c: c.top, default=None)
+
+
+def _qualified(pair, body: list[Cell], labels: dict[str, str]) -> str:
+    """The row's name as the label map knows it: "parent > label" for an indented row, else the label."""
+    label, parent = pair.label, pair.parent
+    if _norm(label) == "(ms)":
+        first = _above([c for c in body if c.page == pair.cell.page], pair.cell)
+        if first is None:
+            return _norm(label)
+        label = f"{first.text} (ms)"
+        parent = None
+        for other in pairs([c for c in body if c.page == first.page], lambda t: t == first.text):
+            if other.cell is first:
+                parent = other.parent
+    if parent and _norm(f"{parent} > {label}") in labels:
+        return _norm(f"{parent} > {label}")
+    return _norm(label)
+
+
+def _axis_row(pair, body: list[Cell]) -> tuple[str, str] | None:
+    """(group, axis) of a row printed per patient axis, e.g. ("fov", "AP") for "AP (mm)" under "FOV FH (mm)"."""
+    groups = {_norm(k): v for k, v in _printout()["axes"].items()}
+    match = _AXIS.match(pair.label)
+    if not match:
+        return None
+    head = match.group(1)
+    if head is None and pair.parent:  # an indented row: its group is its parent's
+        parent = _AXIS.match(pair.parent)
+        head = parent.group(1) if parent else None
+    group = groups.get(_norm(head or ""))
+    return (group, match.group(2)) if group else None
+
+
+def _from_axes(values: dict[str, Any], axes: dict[tuple[str, str], float]) -> None:
+    """The ExamCard's FOV [read, phase] and a 3D slice thickness from the rows printed per patient axis."""
+    normal = _NORMAL.get(str(values.get("EX_GEO_stacks_orientations")))
+    phase = str(values.get("EX_GEO_stacks_prep_dirs", ""))  # the fold-over (preparation) direction
+    if normal is None or phase not in ("RL", "AP", "FH") or phase == normal:
+        return
+    [read] = [axis for axis in ("RL", "AP", "FH") if axis not in (normal, phase)]
+    if ("fov", read) in axes and ("fov", phase) in axes:
+        values.setdefault("EX_GEO_fov", axes[("fov", read)])
+        values.setdefault("EX_GEO_fov_p", axes[("fov", phase)])
+    if values.get("EX_ACQ_scan_mode") == "3D" and ("acquired_voxel", normal) in axes:
+        values.setdefault("EX_GEO_slice_thickness", axes[("acquired_voxel", normal)])
+
+
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
     inspection = Inspection(source=source, format=fmt)
     labels = {_norm(k): v for k, v in _printout()["labels"].items()}
-    cells = split_glued(cells, [k for k in _printout()["labels"] if " " in k])
+    axis_rows = [
+        f"{head}{axis} (mm)" for head in ("", *(f"{g} " for g in _printout()["axes"])) for axis in _NORMAL.values()
+    ]
+    cells = split_glued(cells, [k for k in _printout()["labels"] if " " in k] + axis_rows)
     starts = _scan_starts(cells)
     if not starts:
         raise ReadError(f"{source}: a Philips printout without any scan (no 'card | scan mm:ss.s' line)")
@@ -86,11 +160,22 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
         last = bounds[index + 1][1] if index + 1 < len(bounds) else len(ordered)
         body = ordered[first:last]
         values: dict[str, Any] = {}
-        for pair in pairs(body, lambda t: _norm(t) in labels, wrap=lambda v: v.endswith(("/", ","))):
-            key = labels[_norm(pair.label)]
-            value = _value(key, pair.value) if pair.value else None
+        axes: dict[tuple[str, str], float] = {}
+        for pair in pairs(body, lambda t: _is_label(t, labels), wrap=lambda v: v.endswith(("/", ","))):
+            axis = _axis_row(pair, body)
+            if axis is not None:
+                if pair.value and (axis[0], axis[1]) not in axes:
+                    with contextlib.suppress(ValueError):  # "shortest" and the like: no size
+                        axes[axis] = float(pair.value)
+                continue
+            key = labels.get(_qualified(pair, body, labels))
+            value = _value(key, pair.value) if key and pair.value else None
             if value is not None and key not in values:
                 values[key] = value
+        _from_axes(values, axes)
+        actual_te = values.pop("IF_act_echo_time", None)
+        if actual_te and re.fullmatch(r"[\d.]+", str(values.get("IF_act_rep_time_echo_time", ""))):
+            values["IF_act_rep_time_echo_time"] = f"{values['IF_act_rep_time_echo_time']} / {actual_te}"
         if not values:
             inspection.warnings.append(f"scan {name!r}: no parameter could be read; skipped")
             continue

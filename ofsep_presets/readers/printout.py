@@ -33,7 +33,10 @@ FORMATS = {"siemens": "siemens-printout", "philips": "philips-printout", "ge": "
 
 def sniff(path: Path, head: bytes) -> bool:
     if head.startswith(b"%PDF-"):
-        return _vendor(_first_pages(path)) is not None
+        cells = _first_pages(path)
+        # A PDF that cannot be laid out at all is taken, so that `read` says why (damaged, truncated, no page)
+        # instead of "not a format": a vendor printout cut in transfer is still the user's printout.
+        return cells is None or _vendor(cells) is not None
     if ge_report.is_html(head):
         return True
     if b"\0" in head or b"ofsep-presets" in head:
@@ -42,10 +45,11 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _first_pages(path: Path):
+    """The first pages' cells, or None when the PDF cannot be read at all."""
     try:
         return pdf_cells(path, warnings=[], first_pages=SNIFF_PAGES)
     except ReadError:
-        return []
+        return None
 
 
 def _vendor(cells):

@@ -170,6 +170,28 @@ def split_glued(cells: list[Cell], labels: list[str]) -> list[Cell]:
     return out
 
 
+def join_wrapped_labels(cells: list[Cell], is_label) -> list[Cell]:
+    """A label wrapped onto a second line at the same left edge ("Number of Diffusion" / "Directions", its value
+    beside the first line) is one label: the two cells joined when `is_label` knows the joined text."""
+    by_page: dict[int, list[Cell]] = {}
+    for cell in cells:
+        by_page.setdefault(cell.page, []).append(cell)
+    dropped: set[int] = set()
+    out = []
+    for cell in cells:
+        if id(cell) in dropped:
+            continue
+        if not is_label(cell.text):
+            below = _below(by_page[cell.page], cell)
+            if below is not None and is_label(f"{cell.text} {below.text}"):
+                dropped.add(id(below))
+                cell = Cell(
+                    cell.page, cell.x0, max(cell.x1, below.x1), cell.top, cell.height, f"{cell.text} {below.text}"
+                )
+        out.append(cell)
+    return [c for c in out if id(c) not in dropped]
+
+
 def reading_order(cells: Iterable[Cell]) -> list[Cell]:
     """Top to bottom, left to right, page by page (cells within a third of a line count as one line)."""
     ordered = sorted(cells, key=lambda c: (c.page, c.top, c.x0))

@@ -14,11 +14,13 @@ import re
 from ..acquisition import Inspection, ReadError, scanner_from
 from ..vendors import all_vendors
 from .printout_layout import Cell, pairs, reading_order, same_line
+from .siemens_printout_extras import extra_labels
 from .siemens_printxml import acquisition_from_card
 
 MARKER = re.compile(r"^SIEMENS MAGNETOM\b")
 _GROUP = re.compile(r"^(?:slice|slab) group\s*(\d*)$", re.I)
 _SEQUENCE = re.compile(r"(?:^|\s)(?:[A-Z]+)?:\s*([A-Za-z]\w*)\s*$")
+_FOOTER = re.compile(r"-\s*\d+\s*-|\d+/\+")  # page numbers: VE/XA "- 3 -", VB "3/+" (not a value such as "7/8")
 _B_VALUE = re.compile(r"^b-value(?:\s+\d+)?$", re.I)  # "b-value 2  800 s/mm²"; without a unit it is averages
 
 
@@ -29,7 +31,7 @@ def is_siemens(cells: list[Cell]) -> bool:
 def _labels() -> set[str]:
     fields = all_vendors()["siemens"].fields()
     names = {n for f in fields for n in (f.label, *f.aliases) if n}
-    return {" ".join(n.split()).casefold() for n in names} | {"slice group", "slab group"}
+    return {" ".join(n.split()).casefold() for n in names} | {"slice group", "slab group"} | extra_labels()
 
 
 def _is_label(text: str, labels: set[str]) -> bool:
@@ -45,7 +47,7 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
     for cell in ordered:
         if cell.text.startswith("\\\\"):
             steps.append((cell, []))
-        elif steps and not MARKER.match(cell.text) and not re.fullmatch(r"-\s*\d+\s*-|\d+/\+?\d*", cell.text):
+        elif steps and not MARKER.match(cell.text) and not _FOOTER.fullmatch(cell.text):
             steps[-1][1].append(cell)
     for path_cell, body in steps:
         labelled = _labelled(body, labels)

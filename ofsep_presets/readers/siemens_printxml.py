@@ -20,6 +20,7 @@ from .. import xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, orientation_from_normal, scanner_from
 from ..families import set_family
 from ..vendors import all_vendors
+from .siemens_printout_extras import add_printed_values
 from .vocabulary import acquisition_from_vendor_values
 
 FORMAT = "siemens-printxml"
@@ -65,7 +66,8 @@ def acquisition_from_card(
     """One step from its printed (label, value) pairs, as the console prints them on its cards (XML or PDF).
 
     The first printing of a label wins (TR is printed on Routine, Contrast and Physio alike); the header's
-    "Voxel size: a×b×c mm" is the voxel; the title's "3.0T", where printed, the field strength.
+    "Voxel size: a×b×c mm" is read in its printed order (`siemens_printout_extras`); the title's "3.0T", where
+    printed, the field strength.
     """
     siemens = all_vendors()["siemens"]
     fields = [f for f in siemens.fields() if f.convert != "voxel_text"]
@@ -82,13 +84,11 @@ def acquisition_from_card(
             value = _tilted_orientation(value, siemens.words["orientation"])
         seen.add((match.param, match.label))
         entries.append((match.param, label, value))
-    voxel = re.search(r"Voxel Size:\s*([\d.]+\s*[×x*]\s*[\d.]+\s*[×x*]\s*[\d.]+)", header, re.I)
-    if voxel:
-        entries.append(("voxel_size_mm", "Voxel size", voxel.group(1)))
     where = f"{where} {name}"
     acq = acquisition_from_vendor_values(
         name, entries, siemens, float(field_strength.group(1)) if field_strength else None, where
     )
+    add_printed_values(acq, labelled, title, header, where)  # the voxel's ingredients, the header voxel's order
     if acq.get("acquisition_type") == "3D":  # a 3D slab's distance factor is between slabs, not slices
         acq.params.pop("slice_gap_mm", None)
         acq.provenance.pop("slice_gap_mm", None)

@@ -7,8 +7,6 @@ Entries are (canonical parameter, console label or key, value as printed); the v
 
 from __future__ import annotations
 
-import contextlib
-
 from .. import units
 from ..acquisition import Acquisition
 from ..params import registry
@@ -58,8 +56,10 @@ def acquisition_from_vendor_values(
                 if units.vendor_part(field.convert, number, partial):
                     continue
             if field.convert == "eighths":
-                with contextlib.suppress(ValueError):  # a word other than Off ("Allowed", VE SPACE): no fraction
+                try:
                     acq.set(param, units.from_vendor(text, "eighths", {}), f"{where} {label}={value}")
+                except ValueError:  # a word other than Off ("Allowed", VE SPACE): no fraction, said by name
+                    acq.warn(f"{param} from {label}={value!r}: a word, not a fraction")
                 continue
             if number is None and not spec.is_list:
                 continue
