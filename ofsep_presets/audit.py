@@ -186,12 +186,43 @@ def _one_line(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def check_site(job: tuple[str, str]) -> dict[str, Any]:
+SITE_PER = ("folder", "exam", "scanner")  # what one site is: each PATH, each exam in it, each scanner in it
+
+
+def checked_parts(inspections: Any, spec: Spec, per: str = "folder") -> list[tuple[str | None, Any]]:
+    """The reports one PATH gives: one for the folder (its exams judged together, as before), or one per exam or
+    per scanner (exams.split, exams.by_scanner), each naming the exam(s) it judged. (suffix, report) pairs; the
+    suffix is None where the PATH holds one exam, so its site keeps the folder's name."""
+    from .exams import as_one, by_scanner, split
+
+    exams = split(inspections)
+    if per == "folder" or len(exams) <= 1:
+        report = check(inspections, spec)
+        report.exam = as_one(inspections)
+        return [(None, report)]
+    parts = by_scanner(exams) if per == "scanner" else exams
+    if len(parts) == 1:
+        report = check(parts[0].inspections, spec)
+        report.exam = {**parts[0].to_json(), "of": 1}
+        return [(None, report)]
+    out: list[tuple[str | None, Any]] = []
+    for part in parts:
+        report = check(part.inspections, spec)
+        report.exam = {**part.to_json(), "of": len(parts)}
+        out.append((f"{per} {part.index}", report))
+    return out
+
+
+def check_site(job: tuple[str, ...]) -> dict[str, Any]:
     """Check one site: its `check --format json` document, or why it has none. Never raises: a crash on one
-    site's data is that site's error (named, with the reason), and every other site is still audited."""
-    path, spec_ref = job
+    site's data is that site's error (named, with the reason), and every other site is still audited.
+    With a `per` of exam or scanner, the document of each part is in `parts` as (suffix, document)."""
+    path, spec_ref, per = (*job, "folder")[:3]
     try:
-        return {"report": report_json(check(inspect_path(Path(path)), _spec(spec_ref))), "error": None}
+        parts = checked_parts(inspect_path(Path(path)), _spec(spec_ref), per)
+        if per == "folder":
+            return {"report": report_json(parts[0][1]), "error": None}
+        return {"parts": [(suffix, report_json(report)) for suffix, report in parts], "report": None, "error": None}
     except (OfsepError, OSError) as exc:
         return {"report": None, "error": _one_line(str(exc))}
     except Exception as exc:  # noqa: BLE001 - one site's data must not end the audit of the others
@@ -272,9 +303,11 @@ def run(
     executor: str | None = None,
     jobs: int | None = None,
     progress: Callable[[Site], None] = lambda site: None,
+    per: str = "folder",
 ) -> Audit:
     """Check every site (`discover`), from the cache when its files, the spec and the tool are unchanged, and
-    write the folder: per-site pages, audit.csv, audit.json, audit.html."""
+    write the folder: per-site pages, audit.csv, audit.json, audit.html. With `per` exam or scanner, each
+    PATH gives one site per exam or scanner it holds (read again each run: the cache keeps one site a PATH)."""
     audit = Audit(spec)
     ref = _spec_job_ref(spec_ref)
     with Cache(folder.cache_path, folder.secret) as store:
@@ -282,12 +315,12 @@ def run(
         for site_id, path in sites:
             key = str(path.resolve())
             try:
-                stamp = fingerprint(path)
+                stamp = fingerprint(path) if per == "folder" else None
             except OSError:  # an unlistable folder: not cached; the reader says what is wrong
                 stamp = None
             hit = store.get(key, stamp, spec_hash) if stamp else None
             plan.append((site_id, path, key, stamp, hit))
-        misses = [(str(path), ref) for _, path, _, _, hit in plan if hit is None]
+        misses = [(str(path), ref, per) for _, path, _, _, hit in plan if hit is None]
         with (
             make_executor(executor, jobs, len(misses)) as pool,
             _Writer(folder, spec) as writer,
@@ -299,6 +332,16 @@ def run(
                 else:
                     outcome = next(results)
                     report, digest, error = outcome["report"], None, outcome["error"]
+                    if outcome.get("parts"):
+                        for suffix, part in outcome["parts"]:
+                            part_id = f"{site_id} · {suffix}" if suffix else site_id
+                            site = summarize(part_id, path, part, None)
+                            site.page = page_name(part_id)
+                            writer.page(site.page, part, None)
+                            writer.add(site, part)
+                            audit.sites.append(site)
+                        progress(site)
+                        continue
                 site = summarize(site_id, path, report, error)
                 site.cached = hit is not None
                 if report is not None:

@@ -156,6 +156,10 @@ def evaluate(
         observed = acq.get(c.param)
         verdict = c.evaluate(observed)
         note = c.note.get("en", "")
+        if c.param == "orientation" and observed == "oblique" and verdict == "fail":
+            # A GE program's PLANE "OBLIQUE" (or a plane tilted off every axis) does not say which plane it is
+            # tilted from: as in matching, it does not contradict a plane; it cannot confirm one either.
+            verdict, note = "unknown", "an oblique plane: the input does not say which plane it is tilted from"
         if verdict == "unknown" and export and c.param in EXPORT_CANNOT_KNOW:
             status, note = "not-applicable", EXPORT_CANNOT_KNOW[c.param]
         elif verdict == "fail":
@@ -574,8 +578,3 @@ def _equal_rule(rule: dict[str, Any], matching: Matching) -> SessionResult:
     first = values[0][1]
     same = all(Constraint(param, "eq", first, rule["source"]).evaluate(v) == "pass" for _, v in values[1:])
     return SessionResult(name, "pass" if same else "fail", detail, rule["source"])
-
-
-def _without_duplicates(inspections: list[Inspection]) -> list[Inspection]:
-    """compare.py's name for the exam step: a DICOM series and its sidecar read once (exams.prepare)."""
-    return prepare(inspections)

@@ -722,8 +722,16 @@ def compare(a, b, spec_ref, fmt, out, quiet, shareable):
     help="Where sites are checked: the local cores (default), this process, or a Dask scheduler.",
 )
 @click.option("--jobs", type=click.IntRange(1, 4096), metavar="N", help="Local worker processes (default: cores).")
+@click.option(
+    "--site-per",
+    "site_per",
+    type=click.Choice(["folder", "exam", "scanner"]),
+    default="folder",
+    show_default=True,
+    help="What one site is: each PATH; each exam a PATH holds; or each scanner (its exams judged together).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
-def audit(paths, spec_ref, out, executor_ref, jobs, quiet):
+def audit(paths, spec_ref, out, executor_ref, jobs, site_per, quiet):
     """Check many sites at once: one HTML page, a CSV and a JSON document.
 
     \b
@@ -735,6 +743,9 @@ def audit(paths, spec_ref, out, executor_ref, jobs, quiet):
       audit.json   the same, with each site's full `check --format json` document
       sites/       each site's own check report (HTML)
       cache.sqlite each site's result; a re-run over unchanged files opens none of them
+    A PATH holding several exams (DICOM studies, scanners) is one site judged as one unless --site-per exam
+    (a site per exam, named "PATH · exam N") or --site-per scanner (a site per scanner, its exams together);
+    those re-read their inputs on every run (the cache keeps one site per PATH).
     A site is compliant, fails (a stated value breaks a rule), misses a required sequence, or cannot be told
     (its input does not state a required value: the report says what to ask the site for).
     DIR must be new, empty, or an earlier audit's folder (rewritten, its cache reused); one audit at a time.
@@ -763,13 +774,22 @@ def audit(paths, spec_ref, out, executor_ref, jobs, quiet):
             raise ReadError(f"{missing[0]}: no such file or folder")
         sites = lib.discover(Path(p) for p in paths)
         only = Path(paths[0])
-        if len(sites) == 1 and not quiet and only.is_dir() and all(p.is_dir() for p in only.iterdir()):
+        lone = len(sites) == 1 and site_per == "folder" and not quiet and only.is_dir()
+        if lone and all(p.is_dir() for p in only.iterdir()):
             click.echo(f"note: {only} is audited as one site; to audit each of its folders, pass {only}/*/", err=True)
         show = not quiet and sys.stderr.isatty()
         bar = click.progressbar(length=len(sites), label="auditing", file=sys.stderr) if show else _NoBar()
         with AuditFolder(Path(out)) as folder, bar:
             result = lib.run(
-                sites, spec, spec_ref, digest, folder, executor_ref, jobs, progress=lambda site: bar.update(1)
+                sites,
+                spec,
+                spec_ref,
+                digest,
+                folder,
+                executor_ref,
+                jobs,
+                progress=lambda site: bar.update(1),
+                per=site_per,
             )
     except OfsepError as error:
         fail(error)

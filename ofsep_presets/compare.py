@@ -15,8 +15,8 @@ from typing import Any
 
 from . import __version__
 from .acquisition import Acquisition, Inspection
-from .check import _without_duplicates as prepared
 from .check import field_class, scanner_of, vendor_view
+from .exams import prepare
 from .match import match
 from .report import _show, page, safe_cells
 from .rules import Constraint
@@ -131,7 +131,7 @@ def diff(a: Acquisition, b: Acquisition) -> tuple[list[Difference], list[str], l
 def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name: str, b_name: str) -> Comparison:
     sides = []
     for inspections in (left, right):
-        inspections = prepared(inspections)  # the same de-duplication as check
+        inspections = prepare(inspections)  # the exam step check runs: sidecars folded, regions placed
         scanner = scanner_of(inspections)
         acquisitions = [x for i in inspections for x in i.acquisitions]
         sides.append(
@@ -168,6 +168,11 @@ def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name:
     return Comparison(a_name, b_name, sa, sb, pairs)
 
 
+def _both_sides(d: Difference) -> dict[str, Any]:
+    """One parameter's two values, canonical and in each console's words (a difference or a caveat)."""
+    return {"param": d.param, "a": d.a, "b": d.b, "a_console": d.a_console or None, "b_console": d.b_console or None}
+
+
 def to_json(c: Comparison) -> dict[str, Any]:
     return {
         "a": {"source": c.a_source, "scanner": c.a_scanner},
@@ -178,28 +183,9 @@ def to_json(c: Comparison) -> dict[str, Any]:
                 "key": p.key,
                 "a": p.a.name if p.a else None,
                 "b": p.b.name if p.b else None,
-                "differences": [
-                    {
-                        "param": d.param,
-                        "a": d.a,
-                        "b": d.b,
-                        "a_console": d.a_console or None,
-                        "b_console": d.b_console or None,
-                    }
-                    for d in p.differences
-                ],
+                "differences": [_both_sides(d) for d in p.differences],
                 "same": p.same,
-                "side_by_side": [
-                    {
-                        "param": d.param,
-                        "a": d.a,
-                        "b": d.b,
-                        "a_console": d.a_console or None,
-                        "b_console": d.b_console or None,
-                        "caveat": d.caveat,
-                    }
-                    for d in p.caveats
-                ],
+                "side_by_side": [_both_sides(d) | {"caveat": d.caveat} for d in p.caveats],
                 "one_side_only": [
                     {"param": o.param, "side": o.side, "value": o.value, "console": o.console or None}
                     for o in p.one_sided

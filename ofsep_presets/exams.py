@@ -25,17 +25,27 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
-from .regions import head_fov_max_mm, region_of_code, regions_named, regions_of_coil, weak_terms
+from .regions import (
+    geometry_excludes,
+    head_fov_max_mm,
+    region_of_code,
+    regions_named,
+    regions_of_coil,
+    weak_terms,
+)
 
 DICOM = "dicom"
 SIDECAR = "bids-json"
 
 # Evidence weights: what names the whole program or study outweighs what one series or its coil suggests.
-# BodyPartExamined is the console's default of the program the exam was run from, not a statement about each
-# series: spine-generic sites tag whole cervical-cord sessions BRAIN (sub-poly) or HEAD (sub-juntendo750w). It
-# counts like a coil: it places an acquisition only with other evidence agreeing.
-WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 1, "coil": 1, "weak": 1}
+# A deliberate BodyPartExamined (SPINE, CSPINE, KNEE…) or anatomy code places an acquisition when nothing
+# contradicts it; the terms a console fills in for any head(-neck) coil exam (HEAD, BRAIN: spine-generic sites
+# tag whole cervical-cord sessions so, regions.yaml `weak_terms`) count like a coil: they place an acquisition
+# only with other evidence agreeing. The slice stack itself (regions.yaml `coverage_evidence`) overrules such
+# weak evidence: a sagittal stack 51 mm wide is no brain whatever the console's body part or the coil says.
+WEIGHT = {"program": 3, "anatomy code": 2, "study": 2, "series": 2, "body part": 2, "coil": 1, "weak": 1}
 DECIDES = 2  # the least weight that places an acquisition: a coil or a console's default body part alone does not
+INHERITED = "no region evidence of its own"
 
 
 def digest(text: str) -> str:
@@ -208,44 +218,114 @@ def _label(exam: Exam, key: tuple[str, ...], ordinal: int) -> str:
 
 
 def place(exam: Exam) -> None:
-    """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess)."""
+    """Set each acquisition's `program`, `region` and `region_reasons` from the evidence (never a guess), then
+    let a series with no evidence at all take the one region the exam's other series were placed in."""
+    fresh = [acq for acq in exam.acquisitions if acq.region is None]
+    pending = []
     for acq in exam.acquisitions:
-        ctx = acq.context
-        acq.program = ctx.get("program") or acq.program
-        if acq.region is not None:
-            continue  # placed already (by an earlier pass, or by the caller who knows better): kept
-        evidence: list[tuple[str, str, str]] = []  # (region, kind, reason)
-        for region, word in regions_named(ctx.get("program")).items():
-            evidence.append((region, "program", f"the program path names {word!r}"))
-        for region, word in regions_named(ctx.get("study_description")).items():
-            evidence.append((region, "study", f"the study description names {word!r}"))
-        part = ctx.get("body_part")
-        if part:
-            region = region_of_code(part)
-            if region:
-                weak = part.strip().upper() in weak_terms()
-                evidence.append((region, "weak" if weak else "body part", f"BodyPartExamined {part}"))
-        code = ctx.get("anatomy")
-        if code:
-            region = region_of_code(code)
-            if region:
-                weak = code.strip().upper() in weak_terms()
-                evidence.append((region, "weak" if weak else "anatomy code", f"anatomy code {code}"))
-        names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
-        for region, word in regions_named(names).items():
-            evidence.append((region, "series", f"the series name names {word!r}"))
-        for region, word in regions_of_coil(ctx.get("coil")).items():
-            evidence.append((region, "coil", f"coil {word!r}"))
+        acq.program = acq.context.get("program") or acq.program
+        if acq.region is None:  # placed already (by an earlier pass, or by the caller who knows better): kept
+            pending.append((acq, evidence_of(acq)))
+    mixed = _filed_but_mixed(pending)
+    for acq, evidence in pending:
+        filed = {r for r, kind, _ in evidence if kind in FILED and r in mixed}
+        evidence = [(r, "weak" if kind in FILED and r in mixed else kind, why) for r, kind, why in evidence]
         acq.region, acq.region_reasons = decide(evidence, acq)
+        acq.region_reasons += [f"{r} is filed for the whole exam, which also holds {mixed[r]}" for r in sorted(filed)]
+        if not evidence:
+            acq.context["no_region_evidence"] = "1"
+    _inherit(exam, fresh)
+
+
+# Free texts read for region words, and coded statements looked up: (context key, kind of evidence, words).
+_NAMED = (
+    ("program", "program", "the program path names"),
+    ("study_description", "study", "the study description names"),
+    ("dataset_name", "study", "the dataset's name names"),
+)
+_CODED = (
+    ("body_part", "body part", "BodyPartExamined"),
+    ("anatomy", "anatomy code", "anatomy code"),
+    ("exam_anatomy", "anatomy code", "the exam card's anatomy"),  # chosen for the card: never a console default
+)
+
+
+FILED = ("body part", "anatomy code")  # what is filed for a program or a registration, not said by the series
+
+
+def _filed_but_mixed(pending: list[tuple[Acquisition, list[tuple[str, str, str]]]]) -> dict[str, str]:
+    """{region: why} for the regions filed as a body part or anatomy that this exam shows to be only part of it.
+
+    A site registering a combined brain and cord exam (OFSEP: "de préférence lors du même examen") files one body
+    part for every series; a series whose own slice stack rules that region out (a 176 mm wide sagittal brain
+    slab filed SPINE), or a name of the exam or a series naming the other region, shows the filing is the
+    exam's, not each series': it then counts as a console default (weak) for every series of the exam."""
+    out: dict[str, str] = {}
+    filed = {r for _, evidence in pending for r, kind, _ in evidence if kind in FILED}
+    for region in sorted(filed):
+        for acq, evidence in pending:
+            excluded = geometry_excludes(acq)
+            if region in excluded and any(r == region and kind in FILED for r, kind, _ in evidence):
+                out[region] = f"{acq.name!r}, whose {excluded[region]}"
+                break
+            named = [r for r, kind, _ in evidence if kind in ("program", "study", "series") and r != region]
+            if region in ("brain", "spine") and set(named) & {"brain", "spine"} - {region}:
+                out[region] = f"{acq.name!r}, named for {'/'.join(sorted(set(named)))}"
+                break
+    return out
+
+
+def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
+    """Every piece of region evidence the input states for one acquisition: (region, kind, reason)."""
+    ctx = acq.context
+    out: list[tuple[str, str, str]] = []
+    for key, kind, words in _NAMED:
+        out += [(region, kind, f"{words} {word!r}") for region, word in regions_named(ctx.get(key)).items()]
+    for key, kind, words in _CODED:
+        code = ctx.get(key)
+        region = region_of_code(code) if code else None
+        if region:
+            weak = key != "exam_anatomy" and code.strip().upper() in weak_terms()
+            out.append((region, "weak" if weak else kind, f"{words} {code}"))
+    names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
+    out += [(region, "series", f"the series name names {word!r}") for region, word in regions_named(names).items()]
+    out += [(region, "coil", f"coil {word!r}") for region, word in regions_of_coil(ctx.get("coil")).items()]
+    return out
+
+
+def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
+    """A series with no region evidence at all, in an exam whose other series were all placed in one region,
+    is of that region (a "sag T2" without words in a study whose every other series says brain), unless its own
+    slice stack rules that region out or spans head and spine."""
+    placed = [a for a in exam.acquisitions if a.region is not None and INHERITED not in " ".join(a.region_reasons)]
+    regions = {a.region for a in placed}
+    if len(regions) != 1:
+        return
+    (region,) = regions
+    for acq in fresh:
+        if acq.region is not None or not acq.context.get("no_region_evidence"):
+            continue
+        if region in geometry_excludes(acq) or _spans_head_and_spine(acq):
+            continue
+        acq.region = region
+        acq.region_reasons = [f"{INHERITED}; the exam's other {len(placed)} placed series are {region}"]
 
 
 def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str | None, list[str]]:
     """The region with the most weight of evidence; a tie, or nothing, decides nothing (and says so)."""
     spans = _spans_head_and_spine(acq)
+    excluded = geometry_excludes(acq)
     score: dict[str, int] = {}
+    overruled: set[str] = set()
     for region, kind, _ in evidence:
+        # The slice stack overrules what a console fills in or a coil suggests, not what a program, a study or
+        # the series' own name states (a pituitary sagittal T2 of a Head program is still of the head).
+        if region in excluded and WEIGHT[kind] < DECIDES:
+            overruled.add(region)
+            continue
         score[region] = score.get(region, 0) + WEIGHT[kind]
     reasons = [f"{reason} → {region}" for region, _, reason in evidence]
+    reasons += [f"{excluded[region]}: not {region}" for region in sorted(overruled)]
     if not score:
         return None, reasons + (["no evidence of the body region"] if not spans else [spans])
     best = max(score.values())
@@ -271,6 +351,52 @@ def _spans_head_and_spine(acq: Acquisition) -> str | None:
     if max(fov) <= limit:
         return None
     return f"{acq.get('orientation')} FoV {max(fov):g} mm > {limit:g} mm spans head and spine: no single region"
+
+
+def as_one(inspections: list[Inspection]) -> dict[str, Any]:
+    """The `exam` a report names when its caller judges the whole input as one (an audit site, a study `listen`
+    received): that exam, or how many exams were joined, with their regions."""
+    exams = split(inspections)
+    if len(exams) == 1:
+        return {**exams[0].to_json(), "of": 1}
+    joined = Exam(1, "as one exam", f"{len(exams)} exams judged as one", [v for e in exams for v in e.inspections])
+    return {**joined.to_json(), "of": 1}
+
+
+# ---------------------------------------------------------------------------------------------- scanners
+
+
+def _scanner_key(exam: Exam) -> str:
+    """The scanner an exam ran on: the readers' grouping key (manufacturer, model, digest of the serial or
+    station), or the manufacturer and model the input states; "" when it states neither."""
+    for acq in exam.acquisitions:
+        if acq.context.get("scanner"):
+            return acq.context["scanner"]
+    first = exam.acquisitions[0] if exam.acquisitions else None
+    if first is None:
+        return ""
+    return f"{first.get('manufacturer') or ''}|{first.get('model') or ''}|"
+
+
+def by_scanner(exams: list[Exam]) -> list[Exam]:
+    """The exams of one scanner joined into one (a site's brain and spine dummy runs are its whole protocol),
+    in order of first appearance. Exams whose scanner the input does not state stay one each."""
+    groups: dict[str, list[Exam]] = {}
+    for exam in exams:
+        key = _scanner_key(exam)
+        groups.setdefault(key if key.strip("|") else f"unstated {exam.index}", []).append(exam)
+    out: list[Exam] = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        inspections = [view for exam in members for view in exam.inspections]
+        scanner = members[0].label.split("(", 1)[-1].split(",", 1)[0] if "(" in members[0].label else "scanner"
+        label = f"{scanner} ({len(members)} exams: {', '.join(str(e.index) for e in members)})"
+        out.append(Exam(len(out) + 1, "scanner", label, inspections))
+    for index, exam in enumerate(out, 1):
+        exam.index = index
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- selection

@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from .acquisition import Acquisition
+from .regions import REGIONS, geometry_excludes, regions_named
 from .resources import spec_dir
 from .spec import Sequence, Spec
 from .yamlload import load_yaml
@@ -30,10 +31,7 @@ from .yamlload import load_yaml
 MAPS = {"ADC", "FA", "TRACEW", "TRACE"}  # series computed from an acquisition, never an acquisition themselves
 T1_FAMILIES = {"mprage", "spgr"}
 T2STAR_FAMILIES = {"t2star", "gre"}
-EXAM_WORDS = {
-    "spine": re.compile(r"spine|cord|moelle|medul|m[ée]dullaire|rachis|cervical|dorsal|thora|c.?spine|\bcsp\b", re.I),
-    "brain": re.compile(r"brain|cerveau|c[ée]r[ée]br|cr[aâ]ne|\bhead\b|enc[ée]ph", re.I),
-}
+WORD_REGIONS = ("brain", "spine")  # the regions whose words in a name nudge an unplaced series (regions.yaml)
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,7 @@ class Evidence:
     weightings: tuple[tuple[str, re.Pattern], ...]
     t2star_min_te_ms: float
     brain_min_fov_mm: float
+    cord_station_min_fov_mm: float
     points: dict[str, float]
 
 
@@ -66,6 +65,7 @@ def evidence() -> Evidence:
         weightings=tuple((w, re.compile(p, re.I)) for w, p in doc["weightings"].items()),
         t2star_min_te_ms=float(doc["echo_time"]["t2star_min_te_ms"]),
         brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
+        cord_station_min_fov_mm=float(doc["cord_station_min_fov_mm"]),
         points={k: float(v) for k, v in doc["scores"].items()},
     )
 
@@ -214,7 +214,7 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
 
 def _region_of(seq: Sequence) -> str | None:
     region = getattr(seq, "region", None)
-    if region is None and seq.exam in EXAM_WORDS:
+    if region is None and seq.exam in REGIONS:
         region = seq.exam  # the exam id says it where the spec has no `region:` yet
     return region
 
@@ -333,6 +333,10 @@ def score(
         vetoed(region)
     if _region_of(seq) == "brain" and (_fov_max(acq) or 1e9) < ev.brain_min_fov_mm:
         vetoed(f"field of view {_fov_max(acq):g} mm, smaller than a brain")
+    if _region_of(seq) == "brain" and "brain" in geometry_excludes(acq):
+        vetoed(geometry_excludes(acq)["brain"])
+    if _region_of(seq) == "spine" and _sagittal_slot(seq) and (_fov_max(acq) or 1e9) < ev.cord_station_min_fov_mm:
+        vetoed(f"field of view {_fov_max(acq):g} mm, shorter than a spinal station ({ev.cord_station_min_fov_mm:g} mm)")
     _identity(acq, seq, vendor, field_t, reasons, vetoed)
     stated = weightings_in(name)
     slot = _slot_weightings(seq.hints)
@@ -361,14 +365,22 @@ def score(
         elif phase.state == "pre":
             reasons.append(phase.why)
     total += _identity_classes(acq, seq, reasons)
-    if acq.region is None:
-        for word_exam, pattern in EXAM_WORDS.items():
-            if pattern.search(name) or (acq.program and pattern.search(acq.program)):
-                total += p["region_word"] if seq.exam == word_exam else -p["region_word"]
-                reasons.append(f"{word_exam} in name")
+    if acq.region is None:  # words the exam model found too weak to place the series still nudge it
+        named = regions_named(name) | regions_named(acq.program)
+        for word_region in WORD_REGIONS:
+            if word_region in named:
+                total += p["region_word"] if _region_of(seq) == word_region else -p["region_word"]
+                reasons.append(f"{word_region} in name ({named[word_region]!r})")
     if not positive and veto is None:
         vetoed("no positive evidence (family, name or BIDS suffix)")
     return total, reasons, veto
+
+
+def _sagittal_slot(seq: Sequence) -> bool:
+    """Whether the spec asks for a sagittal acquisition (a constraint or the nominal plane says so)."""
+    if seq.nominal.get("orientation") == "sagittal":
+        return True
+    return any(c.param == "orientation" and c.op == "eq" and c.value == "sagittal" for c in seq.constraints)
 
 
 def _identity(acq, seq: Sequence, vendor, field_t, reasons: list[str], vetoed) -> None:

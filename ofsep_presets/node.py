@@ -121,6 +121,7 @@ class Node:
 
     def check_study(self, uid: str) -> Checked | None:
         from .check import check
+        from .exams import as_one
         from .output import write_atomic
         from .readers import inspect_path
         from .report import write
@@ -140,6 +141,7 @@ class Node:
             for document in documents:
                 document.source = state.label
             report = check(documents, self.spec)
+            report.exam = as_one(documents)  # the report names the exam (or how many were joined) and its regions
             html = self.reports / f"{state.label}.html"
             doc = self.reports / f"{state.label}.json"
             write_atomic(doc, write(report, "json"))

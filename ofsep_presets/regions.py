@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from .resources import spec_dir
 from .yamlload import load_yaml
@@ -55,6 +56,44 @@ def vocabulary() -> dict[str, Region]:
 def head_fov_max_mm() -> float:
     data = load_yaml(spec_dir() / "model" / "regions.yaml")
     return float((data.get("orientation_evidence") or {}).get("head_fov_max_mm", 300))
+
+
+@cache
+def coverage_limits() -> tuple[float, float]:
+    """(brain_min_width_mm, spine_max_width_mm) from regions.yaml's coverage_evidence."""
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    entry = data.get("coverage_evidence") or {}
+    return float(entry.get("brain_min_width_mm", 100)), float(entry.get("spine_max_width_mm", 130))
+
+
+def stack_coverage_mm(acq: Any) -> float | None:
+    """What a sagittal or coronal stack covers across its slices (mm): slices × (thickness + gap).
+
+    None when the input does not state the slices, the thickness or the plane, or states one slice only (a GE 3D
+    slab whose locations per slab are not in the export): absent, never guessed."""
+    if acq.get("orientation") not in ("sagittal", "coronal"):
+        return None
+    slices, thickness = acq.get("slices"), acq.get("slice_thickness_mm")
+    if not slices or slices < 2 or not thickness:
+        return None
+    gap = acq.get("slice_gap_mm") or 0.0
+    return float(slices) * (float(thickness) + max(float(gap), 0.0))
+
+
+def geometry_excludes(acq: Any) -> dict[str, str]:
+    """{region: why} for the regions the slice stack itself rules out (regions.yaml, coverage_evidence)."""
+    covered = stack_coverage_mm(acq)
+    if covered is None:
+        return {}
+    brain_min, spine_max = coverage_limits()
+    plane = acq.get("orientation")
+    across = "left-right" if plane == "sagittal" else "antero-posterior"
+    out = {}
+    if covered < brain_min:
+        out["brain"] = f"{plane} stack covers {covered:g} mm {across}, less than a brain ({brain_min:g} mm)"
+    if plane == "sagittal" and covered > spine_max:
+        out["spine"] = f"sagittal stack covers {covered:g} mm left-right, wider than a spine ({spine_max:g} mm)"
+    return out
 
 
 def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

@@ -43,6 +43,8 @@ def essential(doc: dict) -> dict:
             for s in doc["sequences"]
         ],
         "session": [(r["rule"], r["status"]) for r in doc["session"]],
+        # Which exam the report judged, and its regions: `listen` names it as `check` does.
+        "exam": {k: (doc["exam"] or {}).get(k) for k in ("kind", "label", "regions", "of")},
     }
 
 

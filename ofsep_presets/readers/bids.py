@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -251,12 +252,30 @@ def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
     out["scanner"] = (
         f"{d.get('Manufacturer') or ''}|{d.get('ManufacturersModelName') or ''}|{digest(unit) if unit else ''}"
     )
+    if "dataset" in out:
+        name = _dataset_name(out["dataset"] or ".")
+        if name:
+            out["dataset_name"] = name
     for k, key in (("BodyPartExamined", "body_part"), ("ReceiveCoilName", "coil"), ("ProtocolName", "protocol_name")):
         if isinstance(d.get(k), str) and d[k]:
             out[key] = d[k]
     if isinstance(d.get("StudyInstanceUID"), str) and d["StudyInstanceUID"]:
         out["study"] = digest(d["StudyInstanceUID"])
     return out
+
+
+@lru_cache(maxsize=64)
+def _dataset_name(root: str) -> str | None:
+    """The `Name` of the dataset_description.json at a BIDS root (BIDS: REQUIRED, "Name of the dataset"): the
+    curator's statement of what the dataset images ("Spinal Cord MRI Public Database"), read as the study
+    description of each of its sessions. None when the file is absent or unreadable: absent, never guessed."""
+    path = Path(root) / "dataset_description.json"
+    try:
+        data = json.loads(limits.read_file(path).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, RecursionError, ValueError, ReadError):
+        return None
+    name = data.get("Name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 # BIDS PhaseEncodingDirection names a NIfTI voxel axis; dcm2niix writes the NIfTI with the DICOM rows flipped, so

@@ -102,6 +102,9 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
     fell_back_any: set[str] = set()
     procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
     procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
+    card = next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ExamCard"), None)
+    card_name = _text(card, "name")
+    card_anatomy = _text(card, "anatomy")
     for procedure in procedures:
         name = (_resolved(procedure.find("name"), ids).text or "unnamed").strip() or "unnamed"
         data = procedure.find("parameterData")
@@ -119,6 +122,13 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
         with acq.reading("ExamCard parameters"):  # one odd value leaves the scan's other values read
             acq = acquisition(name, values, contrast.get(procedure.get("id")), where)
         acq.context["source"] = source
+        # Region evidence for the exam model: the ExamCard's own name and the anatomy it is filed under
+        # (Philips files ExamCards by anatomy: Brain, Spine, Knee…); a scan's own anatomy, when set, wins.
+        if card_name:
+            acq.context["program"] = card_name
+        anatomy = _text(procedure, "anatomy") or card_anatomy
+        if anatomy:
+            acq.context["exam_anatomy"] = anatomy
         coils = values.get("EX_GEO_compacted_coils")
         if isinstance(coils, list) and any(coils):
             acq.context["coil"] = " ".join(c for c in coils if c)
@@ -148,6 +158,16 @@ def _resolved(element, ids):
         target = ids.get(href[1:])
         return target if target is not None else _Empty
     return element
+
+
+def _text(element, child: str) -> str | None:
+    """The stripped text of `element`'s direct child named `child` (any namespace), or None."""
+    if element is None:
+        return None
+    for e in element:
+        if isinstance(e.tag, str) and etree.QName(e).localname == child and (e.text or "").strip():
+            return e.text.strip()
+    return None
 
 
 def _steps(root, ids) -> tuple[dict[str, bool], dict[str, int]]:
