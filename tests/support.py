@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterable
+from pathlib import Path
 
 # Far above what a check of a small export needs, far below what a YAML or XML bomb expands to.
 MEMORY = 1536 * 2**20
@@ -37,3 +38,19 @@ def bounded_cli(*args: str, timeout: float = 60, memory: int = MEMORY) -> subpro
         timeout=timeout,
         preexec_fn=lambda: _limited(memory),
     )
+
+
+def print_xml(folder: Path, parameters: Iterable[tuple[str, str]]) -> Path:
+    """A minimal Siemens print-protocol XML (PrintOut / Protocol / Card / ProtParameter {Label, ValueAndUnit}, the
+    layout of the VE11C fixture printout) holding one step with these (label, value) rows."""
+    rows = "".join(
+        f"<ProtParameter><Label>{label}</Label><ValueAndUnit>{value}</ValueAndUnit></ProtParameter>"
+        for label, value in parameters
+    )
+    path = folder / "print.xml"
+    path.write_text(
+        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderProtPath>\\\\USER\\x\\t1</HeaderProtPath>"
+        f"<Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>",
+        encoding="utf-8",
+    )
+    return path

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import FIXTURES
+from .support import print_xml
 
 ROOT = Path(__file__).resolve().parents[1]
 SIEMENS_DICOM = FIXTURES / "dicom" / "Siemens" / "VE11_PD_T2_tse_sag_1.8mm"
@@ -516,16 +517,7 @@ def test_enhanced_inversion_times_with_one_value_is_read(tmp_path):
 
 
 def test_print_xml_partial_fourier_allowed_is_absent_and_the_rest_read(tmp_path):
-    rows = "".join(
-        f"<ProtParameter><Label>{label}</Label><ValueAndUnit>{value}</ValueAndUnit></ProtParameter>"
-        for label, value in (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Slice thickness", "1.0 mm"))
-    )
-    path = tmp_path / "print.xml"
-    path.write_text(
-        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderProtPath>\\\\USER\\x\\t1</HeaderProtPath>"
-        f"<Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>",
-        encoding="utf-8",
-    )
+    path = print_xml(tmp_path, (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Slice thickness", "1.0 mm")))
     from ofsep_presets.readers import inspect_path
 
     [inspection] = inspect_path(path)

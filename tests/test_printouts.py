@@ -19,6 +19,7 @@ from ofsep_presets.acquisition import Inspection, ReadError
 from ofsep_presets.readers import inspect_path, printout
 
 from .conftest import FIXTURES
+from .support import print_xml
 
 EXPORTS = FIXTURES / "vendor-exports"
 SIEMENS = EXPORTS / "siemens"
@@ -302,16 +303,7 @@ def test_ge_report_pdf_reads_a_label_wrapped_onto_two_lines():
 
 def test_print_xml_partial_fourier_allowed_is_warned_by_name(tmp_path):
     """A print-XML "Phase partial Fourier  Allowed" (VE SPACE): absent, said by its field, the rest read."""
-    rows = "".join(
-        f"<ProtParameter><Label>{label}</Label><ValueAndUnit>{value}</ValueAndUnit></ProtParameter>"
-        for label, value in (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Base resolution", "256"))
-    )
-    path = tmp_path / "print.xml"
-    path.write_text(
-        "<?xml version='1.0'?><PrintOut><PrintProtocol><Protocol><HeaderProtPath>\\\\USER\\x\\t1</HeaderProtPath>"
-        f"<Card>{rows}</Card></Protocol></PrintProtocol></PrintOut>",
-        encoding="utf-8",
-    )
+    path = print_xml(tmp_path, (("TR", "2300 ms"), ("Phase partial Fourier", "Allowed"), ("Base resolution", "256")))
     [inspection] = inspect_path(path)
     [acq] = inspection.acquisitions
     assert acq.get("repetition_time_ms") == 2300 and acq.get("base_resolution") == 256
