@@ -247,12 +247,13 @@ def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> Non
         ("sPat.lAccelFact3D", "parallel_factor_slice"),
         *multiband,
         ("lAverages", "averages"),
-        *(() if epi else (("sFastImaging.lTurboFactor", "echo_train_length"),)),  # an EPI's lTurboFactor is 1
     ):
         if has(key) and param not in acq.params:
             acq.set(param, values[key], src(key))
     if "averages" not in acq.params:
         acq.set("averages", 1, f"{where} lAverages absent: default 1")
+    if not epi:  # an EPI's lTurboFactor is 1: its echo train is the EPI factor above
+        _turbo_factor(values, acq, where)
     pf = values.get("sKSpace.ucPhasePartialFourier")
     if pf in PARTIAL_FOURIER:
         acq.set("partial_fourier", PARTIAL_FOURIER[pf], src("sKSpace.ucPhasePartialFourier"))
@@ -338,6 +339,32 @@ def _epi_factor(values: dict[str, Any], acq: Acquisition, where: str) -> bool:
         "marks EPI but is not the printed factor)",
     )
     return True
+
+
+def _turbo_factor(values: dict[str, Any], acq: Acquisition, where: str) -> None:
+    """The turbo factor (echo train length) of a non-EPI protocol: sFastImaging.lTurboFactor, except where that
+    field is known not to hold the console's value.
+
+    A 3D turbo-FLASH (tfl: MPRAGE, MP2RAGE) before XA keeps a stale lTurboFactor the sequence does not use: the
+    VE11C spine-generic MPRAGE stores 16 while its printout says "Turbo factor 192" (the echoes per inversion,
+    the partition loop of lPartitions = 192), the VB17 MPRAGE stores 1 (its printout prints no turbo factor).
+    XA writes the console's value there (XA61, the same protocol: lTurboFactor 192, printed "Turbo Factor 192").
+    The partition loop's length also depends on slice oversampling and slice partial Fourier in ways no export
+    at hand shows, so the value is not computed: it is left absent with a warning saying why.
+    """
+    key = "sFastImaging.lTurboFactor"
+    if key not in values:
+        return
+    sequence = str(values.get("tSequenceFileName", "")).replace("\\", "/").strip('"').rsplit("/", 1)[-1].lower()
+    baseline = str(values.get("sProtConsistencyInfo.tBaselineString", ""))
+    pre_xa = baseline.upper().startswith(("N4_VA", "N4_VB", "N4_VD", "N4_VE"))
+    if sequence.endswith("tfl") and values.get("sKSpace.ucDimension") == 4 and pre_xa:
+        acq.warn(
+            f"echo_train_length from {where} {key}={values[key]}: a 3D tfl of {baseline} keeps a stale "
+            "lTurboFactor (the console's turbo factor is the echoes per inversion, not stored in the protocol)"
+        )
+        return
+    acq.set("echo_train_length", values[key], f"{where} {key}={values[key]}")
 
 
 # CMRR's multiband sequences (cmrr_mbep2d_bold / _diff / _se) keep the multiband factor in their WIP block:

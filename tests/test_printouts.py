@@ -79,13 +79,10 @@ DIFFERENT_ON_PURPOSE = {
 # Where the printout states a value the export reader still misreads (a defect of the export reader). Strict
 # xfail: when the export reader is fixed these fail as XPASS, and the entry must go (the EPI factors of VB17, VE11C
 # and XA61 went that way when the export readers learnt the printed EPI factor).
-EXPORT_MISREADS = {
-    # MPRAGE (tfl): printed "Turbo factor 192"; the .exar1's only turbo value is ASCCONV sFastImaging.lTurboFactor
-    # 16 (a stale field the VE tfl does not use: the console shows the partition lines per inversion, lPartitions
-    # 192). XA61 writes the console's 192 into lTurboFactor, VB17 keeps 1 (its printout prints no turbo factor).
-    # The export states no 192 the reader could take: see test_ve11c_mprage_turbo_factor_raw_bytes.
-    ("siemens-VE11C", "T1w", "echo_train_length"),
-}
+EXPORT_MISREADS: set[tuple[str, str, str]] = set()
+# (The VE11C MPRAGE's "Turbo factor 192" left this list when the .exar1 reader learnt that a pre-XA 3D tfl keeps a
+# stale lTurboFactor, 16 there: the export now states no turbo factor, with a warning, rather than a wrong one;
+# see test_ve11c_mprage_turbo_factor_raw_bytes.)
 # Exports whose program order the reader cannot tell (the .exar1 program's child list is not the exam order:
 # the printout's table of contents, the console's own order, differs from it).
 ORDER_UNKNOWN = {"siemens-VE11C", "siemens-XA61"}
@@ -219,15 +216,18 @@ def test_siemens_printout_values_as_printed():
 
 @needs_fixtures
 def test_ve11c_mprage_turbo_factor_raw_bytes():
-    """Why the VE11C T1w turbo factor is a strict xfail: what each document holds, from their own bytes."""
+    """The VE11C T1w turbo factor: what each document holds, from their own bytes, and what the reader makes of it.
+
+    The printout says 192; the export's only turbo value is a stale lTurboFactor 16 (the console's 192 is the
+    partition loop, lPartitions, not stored as a turbo factor): the export reader states none, and says why."""
     import re
     import sqlite3
     import zlib
 
     export, pdf = PAIRS["siemens-VE11C"]
     printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    t1w = printed.split("\\T1w\n", 1)[1].split("\\T2w\n", 1)[0]
-    assert re.findall(r"Turbo factor\s+(\d+)", t1w) == ["192"]
+    t1w_printed = printed.split("\\T1w\n", 1)[1].split("\\T2w\n", 1)[0]
+    assert re.findall(r"Turbo factor\s+(\d+)", t1w_printed) == ["192"]
     con = sqlite3.connect(f"{export.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     texts = [
         zlib.decompress(blob, -15).decode("utf-8", "replace") for (blob,) in con.execute("select Data from Content")
@@ -239,6 +239,15 @@ def test_ve11c_mprage_turbo_factor_raw_bytes():
     # No other turbo value anywhere in the step's protocol (XProtocol and ASCCONV): the slice turbo factor is 1.
     turbo = dict(re.findall(r"(\w*[Tt]urbo\w*)\\t = \\t(\d+)", mprage))
     assert turbo == {"lTurboFactor": "16", "lSliceTurboFactor": "1"} and len(re.findall("[Tt]urbo", mprage)) == 2
+    # The reader: no 16 (a wrong number) and no 192 (a number the export does not state), a warning naming why.
+    inspection = read_one(export)
+    t1w = {a.name: a for a in inspection.acquisitions}["T1w"]
+    assert "echo_train_length" not in t1w.params
+    [warning] = [w for w in inspection.warnings if w.startswith("T1w: echo_train_length")]
+    assert "sFastImaging.lTurboFactor=16" in warning and "stale" in warning and warning.endswith("left absent")
+    # The same protocol exported by XA61 states the console's value, read as such ("Turbo Factor 192" printed).
+    xa61 = {a.name: a for a in read_one(PAIRS["siemens-XA61"][0]).acquisitions}["T1w"]
+    assert xa61.params["echo_train_length"] == int(re.findall(r"Turbo factor\s+(\d+)", t1w_printed)[0])
 
 
 @needs_fixtures
