@@ -106,3 +106,30 @@ def test_card_without_enum_labels_falls_back_and_says_so(tmp_path):
 def test_decode_table_rejects_a_lying_header():
     with pytest.raises(ValueError):
         decode_table(b"\0" * 28 + (10_000).to_bytes(4, "little"))
+
+
+def test_epi_bandwidth_is_the_readout_one_the_printout_states():
+    """An EPI's water-fat shift is along phase: its "WFS (pix) / BW (Hz) 23.594 / 18.4" is no readout bandwidth.
+    The R5.3 printout's DWI states the readout's own: "BW in EPI freq. dir. (Hz) 1505.5"."""
+    dwi = printout_sections()["DWI"]
+    [printed] = numbers_after(dwi, "BW in EPI freq. dir. (Hz)")
+    assert numbers_after(dwi, "WFS (pix) / BW (Hz)")[1] != printed
+    [inspection] = inspect_path(CARD)
+    acq = {a.name: a for a in inspection.acquisitions}["DWI"]
+    assert acq.get("pixel_bandwidth_hz") == printed
+    assert "IF_bw_per_pix_EPI_read_out" in acq.provenance["pixel_bandwidth_hz"]
+
+
+def test_epi_without_its_readout_bandwidth_leaves_it_absent(tmp_path):
+    """A card whose EPI lacks the readout row (the WFS pair only): absent and warned, never the phase BW."""
+    from ofsep_presets.acquisition import Acquisition
+    from ofsep_presets.readers.philips_examcard import _bandwidth
+
+    acq = Acquisition("DWI")
+    values = {"IF_wf_shift_bw_per_pix_echo1": "13.963 / 31.1"}
+    _bandwidth(values, acq, lambda key: f"card {key}={values[key]!r}", epi=True)
+    assert "pixel_bandwidth_hz" not in acq.params
+    assert acq.warnings and "phase direction" in acq.warnings[0]
+    other = Acquisition("T2w")
+    _bandwidth(values, other, lambda key: f"card {key}={values[key]!r}", epi=False)
+    assert other.get("pixel_bandwidth_hz") == 31.1

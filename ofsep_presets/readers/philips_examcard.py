@@ -239,6 +239,35 @@ def _half_scan(v: dict[str, Any], acq: Acquisition, src) -> None:
         acq.set("partial_fourier", 1.0, src("EX_ACQ_partial_matrix") + " (Halfscan no)")
 
 
+# "BW in EPI freq. dir. (Hz)" on the printout's info page: an EPI's readout bandwidth per pixel (R5.3 DWI 1505.5;
+# Philips' DICOM PixelBandwidth of an EPI is this one: the dcm_qa Biobank DTI states 2502 Hz/px beside a water-fat
+# shift of 13.96 px, which would give 31 Hz/px).
+READOUT_BW_EPI = "IF_bw_per_pix_EPI_read_out"
+WFS_BW = "IF_wf_shift_bw_per_pix_echo1"
+
+
+def _bandwidth(v: dict[str, Any], acq: Acquisition, src, epi: bool) -> None:
+    """Pixel bandwidth (the readout's Hz per pixel, as Siemens, GE and DICOM state it).
+
+    Philips states a water-fat shift and the bandwidth it implies ("WFS (pix) / BW (Hz) 2.268 / 191.5"). That shift
+    is along the readout, except in an EPI, whose fat shifts along the phase-encoding direction: there the pair's
+    BW is the phase direction's (R5.3 DWI "23.594 / 18.4"), and the readout's is printed on its own ("BW in EPI
+    freq. dir. (Hz) 1505.5"). An EPI without that row has no readout bandwidth the card tells: absent, warned.
+    """
+    shift = _numbers(v.get(WFS_BW, ""))
+    if epi:
+        readout = _numbers(v.get(READOUT_BW_EPI, ""))
+        if readout:
+            acq.set("pixel_bandwidth_hz", readout[0], src(READOUT_BW_EPI) + " (BW in EPI freq. dir., Hz per pixel)")
+        elif len(shift) == 2:
+            acq.warn(
+                f"pixel_bandwidth_hz from {WFS_BW}={v[WFS_BW]!r}: an EPI's water-fat shift is along the phase "
+                f"direction, not the readout's, and {READOUT_BW_EPI} is absent"
+            )
+    elif len(shift) == 2:
+        acq.set("pixel_bandwidth_hz", shift[1], src(WFS_BW) + " (WFS px / BW Hz)")
+
+
 ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
 FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
 
@@ -299,9 +328,7 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     factor_key = {"TFE": "EX_TFE_factor", "TSE": "EX_RFE_tse_factor", "EPI": "IF_epi_factor"}.get(str(fast))
     if factor_key and _numbers(v.get(factor_key, "")):
         acq.set("echo_train_length", _numbers(v[factor_key])[0], src(factor_key))
-    shift = _numbers(v.get("IF_wf_shift_bw_per_pix_echo1", ""))
-    if len(shift) == 2:
-        acq.set("pixel_bandwidth_hz", shift[1], src("IF_wf_shift_bw_per_pix_echo1") + " (WFS px / BW Hz)")
+    _bandwidth(v, acq, src, epi=fast == "EPI" or READOUT_BW_EPI in v)
     if v.get("EX_SPIR_fat_suppression") in FAT:
         acq.set("fat_suppression", FAT[v["EX_SPIR_fat_suppression"]], src("EX_SPIR_fat_suppression"))
     mtc = v.get("EX_MTC_enable")
