@@ -233,6 +233,66 @@ def test_a_file_without_polarity_states_no_phase_encoding_direction(tmp_path):
     assert inspection.acquisitions[0].get("phase_encoding_direction") is None
 
 
+GE_DWI = "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full"
+
+
+def _dcm2niix_direction(sidecar: dict) -> str:
+    """The patient direction dcm2niix's PhaseEncodingDirection names, by hand: its NIfTI keeps the DICOM row
+    direction as +i and flips the rows, so +j runs against the DICOM column direction; the vector in LPS
+    (+x left, +y posterior, +z head) is named by its largest component."""
+    iop = sidecar["ImageOrientationPatientDICOM"]
+    axis = sidecar["PhaseEncodingDirection"]
+    vector = iop[:3] if axis.startswith("i") else [-v for v in iop[3:]]
+    if axis.endswith("-"):
+        vector = [-v for v in vector]
+    main = max(range(3), key=lambda i: abs(vector[i]))
+    return (("RL", "LR"), ("AP", "PA"), ("FH", "HF"))[main][0 if vector[main] > 0 else 1]
+
+
+def test_ge_epi_phase_encoding_direction_is_dcm2niix_s():
+    """GE EPI polarity from the binary user data (0043,102A), read as dcm2niix does: its sidecar says "Flipped"
+    and "j" on this axial DWI, which is P >> A."""
+    sidecar = _sidecar(GE_DWI)
+    assert sidecar["PhaseEncodingPolarityGE"] == "Flipped" and sidecar["PhaseEncodingDirection"] == "j"
+    acq = _one(GE_DWI)
+    assert acq.get("phase_encoding_direction") == _dcm2niix_direction(sidecar) == "PA"
+    assert "(0043,102A)" in acq.provenance["phase_encoding_direction"]
+
+
+def test_ge_non_epi_states_no_phase_encoding_direction():
+    """The GE MP-RAGE's user data marks no EPI: no polarity, as dcm2niix (its sidecar has no PhaseEncodingDirection)."""
+    series = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+    assert "PhaseEncodingDirection" not in _sidecar(series)
+    assert _one(series).get("phase_encoding_direction") is None
+
+
+def _ge_dwi_with_user_data(tmp_path: Path, edit) -> Acquisition:
+    source = sorted((DICOM / GE_DWI).glob("i*"))[0]
+    ds = _dataset(source)
+    ds[0x0043, 0x102A].value = edit(bytearray(ds[0x0043, 0x102A].value))
+    ds.save_as(tmp_path / source.name)
+    [inspection] = inspect_path(tmp_path)
+    return inspection.acquisitions[0]
+
+
+def test_ge_polarity_bit_reverses_the_direction(tmp_path):
+    """The same header with the polarity bit (+0x30, 0x4) set: with the bottom-up view order it is unflipped."""
+    import struct
+
+    def set_bit(data: bytearray) -> bytes:
+        at = struct.unpack_from("<H", data, 24)[0] + 0x4C + 0x30  # version 28.003: the RX25+ layout
+        data[at] |= 0x4
+        return bytes(data)
+
+    assert _ge_dwi_with_user_data(tmp_path, set_bit).get("phase_encoding_direction") == "AP"
+
+
+def test_ge_damaged_user_data_leaves_the_direction_absent(tmp_path):
+    acq = _ge_dwi_with_user_data(tmp_path, lambda data: bytes(data[:400]))
+    assert acq.get("phase_encoding_direction") is None
+    assert acq.get("repetition_time_ms") and acq.get("matrix")  # the rest read
+
+
 def test_fixture_copies_are_not_left_behind(tmp_path):
     shutil.copy(next((DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full").glob("i*")), tmp_path / "one")
     before = (tmp_path / "one").read_bytes()

@@ -930,6 +930,42 @@ def _siemens_pe_positive(ds) -> tuple[bool, str] | None:
     return None
 
 
+GE_USER_DATA = Tag(0x0043, 0x102A)  # "User define data": the raw header's rdb_hdr block (binary, little-endian)
+
+
+def _ge_pe_positive(ds) -> tuple[bool, str] | None:
+    """GE phase-encoding polarity of an EPI, from the binary user data (0043,102A), as dcm2niix reads it.
+
+    The block starts with the offset of a header whose first float is its version; from version 25.002 (RX25) the
+    fields sit 0x4C bytes further and the view-order field 0x8C bytes nearer. At +0x3A bit 0x800 marks an EPI, at
+    +0x30 bit 0x4 a flipped phase polarity, and the view order (ky direction) at +0x394 holds 2 for bottom-up,
+    which reverses it. Unflipped runs along the column/row vector (dcm2niix "PhaseEncodingPolarityGE": "Unflipped"
+    = Siemens PhaseEncodingDirectionPositive 1). Only EPI states it: for other sequences dcm2niix, and we, say none.
+    The dcm_qa_ge Ax DWI TENSOR fixture: polarity bit 0, view order 2, dcm2niix "Flipped" and "j".
+    """
+    element = ds.get(GE_USER_DATA)
+    data = element.value if element is not None else None
+    if not isinstance(data, bytes) or len(data) < 26:
+        return None
+    offset = struct.unpack_from("<H", data, 24)[0]
+    if len(data) < offset + 916:
+        return None
+    version = struct.unpack_from("<f", data, offset)[0]
+    if not 5.0 <= version <= 40.0:
+        return None
+    header, view_order_at = (offset + 0x4C, 0x394 - 0x8C) if version >= 25.002 else (offset, 0x394)
+    if header + max(0x3A, view_order_at) + 2 > len(data):
+        return None
+    if not struct.unpack_from("<H", data, header + 0x3A)[0] & 0x800:
+        return None  # not an EPI: the block states no polarity
+    flipped = bool(struct.unpack_from("<H", data, header + 0x30)[0] & 0x4)
+    bottom_up = struct.unpack_from("<H", data, header + view_order_at)[0] == 2
+    if bottom_up:
+        flipped = not flipped
+    why = f"GE user data (0043,102A) v{version:.3f}: polarity {'flipped' if flipped else 'unflipped'}"
+    return not flipped, why + (" (bottom-up view order reverses the polarity bit)" if bottom_up else "")
+
+
 def _numbers_of(value: Any) -> list[float]:
     """A private multi-valued tag as floats (text or bytes split at backslashes, or a MultiValue); others skipped."""
     if isinstance(value, bytes):
@@ -1070,8 +1106,10 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             [round(read_fov, 4), round(phase_fov, 4)],
             src(f"Rows={rows}, Columns={columns} × PixelSpacing, InPlanePhaseEncodingDirection={direction}"),
         )
-    if iop and direction in ("ROW", "COL") and vendor == "siemens":
-        polarity = _siemens_pe_positive(ds)
+    if iop and direction in ("ROW", "COL") and vendor in ("siemens", "ge"):
+        polarity = None
+        with acq.reading("phase-encoding polarity"):  # a damaged private block leaves only this value absent
+            polarity = _siemens_pe_positive(ds) if vendor == "siemens" else _ge_pe_positive(ds)
         found = phase_direction([float(v) for v in iop], direction, polarity[0]) if polarity else None
         if found:
             acq.set(
