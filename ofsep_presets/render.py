@@ -343,8 +343,10 @@ def render(
                 html = render_template(env, "common/checklist.html.j2", {**ctx, "for_pdf": True}, memo)
                 pending.append((doc, pool.submit(html_to_pdf, html)))
                 continue
-            text = render_template(env, _template_for(doc, registry[doc.vendor]), ctx, memo)
-            write_atomic(out / doc.path, text)
+            if doc.kind == "sheet" and registry[doc.vendor].document.get("archive") == "tar":
+                write_atomic(out / doc.path, protocol_tar(env, registry[doc.vendor], ctx, memo))
+            else:
+                write_atomic(out / doc.path, render_template(env, _template_for(doc, registry[doc.vendor]), ctx, memo))
             result.files.append(out / doc.path)
             if progress:
                 progress(1)
@@ -426,6 +428,87 @@ def _remove_stale(out: Path, stale: set[str]) -> None:
                 folder.rmdir()  # only when empty
             except OSError:
                 break
+
+
+# -- the GE sheet: a protocol tar in the console's Protocol Exchange layout ---------------------------------------
+
+# Every member's mode, owner and time are fixed, so the same input gives the same bytes (the time is the epoch, as
+# the PDFs pin SOURCE_DATE_EPOCH; a tar member's time says nothing about the protocol).
+_TAR_FILE_MODE, _TAR_DIR_MODE = 0o644, 0o755
+
+
+def _console_folder(name: str, limit: int = 40) -> str:
+    """A folder name as the GE console writes one from a task name: its letters and digits, spaces dropped
+    ("Cal HNS CTL123" -> "CalHNSCTL123"); never empty, never a path."""
+    return (re.sub(r"[^A-Za-z0-9-]+", "", name)[:limit]) or "series"
+
+
+# An LxProtocol is Latin-1 text (the console's, and our reader's, encoding): the few signs our sheets print outside
+# Latin-1 are written as the console would type them; anything else becomes "?".
+_LATIN1 = str.maketrans({"≤": "<=", "≥": ">=", "—": "-", "–": "-", "×": "x", "…": "...", "’": "'", "→": "->"})
+
+
+def _latin1(text: str) -> bytes:
+    return text.translate(_LATIN1).encode("latin-1", errors="replace")
+
+
+def _tar_member(archive: Any, name: str, data: bytes | None = None) -> None:
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+    if data is None:
+        info.type, info.mode = tarfile.DIRTYPE, _TAR_DIR_MODE
+        archive.addfile(info)
+        return
+    info.mode, info.size = _TAR_FILE_MODE, len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+def protocol_tar(env: DataOnlyEnvironment, vendor: Any, ctx: dict[str, Any], memo: dict[int, Any]) -> bytes:
+    """One exam as the GE console exports it (Protocol Notebook / Exchange): a tar of one exam folder holding
+    session.xml (the tasks in scan order, each naming its series folder) and per series its LxProtocol and its
+    Protocol Notes (.pn/notes.html). A real GE user gets this file from the console; our GE protocol reader takes
+    it by content (a ustar header, then session.xml and LxProtocol members), as it takes the console's own.
+
+    The injection is no series on a GE console: it is said in the Protocol Notes of the series it precedes.
+    """
+    import tarfile
+
+    sh: Sheet = ctx["sheet"]
+    doc = vendor.document
+    exam_folder = _console_folder(f"{sh.spec.id}_{sh.variant.exam}_{sh.variant.id}", 80)
+    tasks: list[dict[str, Any]] = []
+    injection = None
+    for step in sh.steps:
+        if step.sequence is None:
+            injection = step
+            continue
+        number = len(tasks) + 1
+        name = step.sequence.step_name
+        folder = f"{_console_folder(name)}_{number}"
+        tasks.append({"number": number, "name": name, "folder": folder, "injection": injection, "s": step.sequence})
+        injection = None
+    numbers = {task["s"].id: task["number"] for task in tasks}
+    for task in tasks:  # "same parameters as series N": N as the console numbers its series (no injection step)
+        task["same_as"] = numbers.get(task["s"].same_as or "")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        _tar_member(archive, f"{exam_folder}/")
+        session = render_template(
+            env, f"{vendor.id}/{doc['session_template']}", {**ctx, "tasks": tasks, "exam_folder": exam_folder}, memo
+        )
+        _tar_member(archive, f"{exam_folder}/session.xml", session.encode("utf-8"))
+        for task in tasks:
+            series_ctx = {**ctx, "task": task, "s": task["s"]}
+            base = f"{exam_folder}/{task['folder']}"
+            _tar_member(archive, f"{base}/")
+            lx = render_template(env, f"{vendor.id}/{doc['template']}", series_ctx, memo)
+            _tar_member(archive, f"{base}/LxProtocol", _latin1(lx))
+            _tar_member(archive, f"{base}/.pn/")
+            notes = render_template(env, f"{vendor.id}/{doc['notes_template']}", series_ctx, memo)
+            _tar_member(archive, f"{base}/.pn/notes.html", notes.encode("utf-8"))
+    return buffer.getvalue()
 
 
 def _template_for(doc: Doc, vendor) -> str:

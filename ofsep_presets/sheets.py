@@ -68,6 +68,8 @@ class SequenceView:
     group_required: bool = False  # a member of a required either-or group ("at least 2 of")
     # Where the console files this step (Siemens "\\\\USER\\...\\step"): the one path card and sheet print.
     protocol_path: str = ""
+    # The step's name at the console (the sequence's name and the vendor's sequence): the GE task's name.
+    step_name: str = ""
     # The sequence this one acquires again (spec `same_as`): its label, and its step number on this sheet.
     same_as: str | None = None
     same_as_label: str | None = None
@@ -320,6 +322,7 @@ def sequence_view(
         group and group.get("required") and not required and any(m in listed for m in group.get("members", []))
     )
     level = level_text(spec, lang, required, group if group_required else None)
+    step_name = _step_name(seq.label.get(lang) or seq.label["en"], product)
     return SequenceView(
         id=seq.id,
         label=seq.label.get(lang) or seq.label["en"],
@@ -343,9 +346,8 @@ def sequence_view(
         station_table=_station_table(sugg, vendor, ctx, lang) if (sugg and seq.stations) else [],
         station_plan=_station_plan(seq, sugg, t) if seq.stations else "",
         station_fov=_station_fov(sugg, vendor, ctx) if (sugg and seq.stations) else [],
-        protocol_path=protocol_path(
-            spec, vendor, variant, _step_name(seq.label.get(lang) or seq.label["en"], product), lang
-        ),
+        protocol_path=protocol_path(spec, vendor, variant, step_name, lang),
+        step_name=step_name,
     )
 
 

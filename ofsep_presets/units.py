@@ -208,6 +208,7 @@ _SCALES = {
     ("mm", "mm"): 1.0,
     ("m", "mm"): 1000.0,
     ("T", "T"): 1.0,
+    ("G", "T"): 1e-4,  # GE session.xml MRSessionData "fieldstrength" is in gauss: 30000 for a 3 T MR750
     ("deg", "deg"): 1.0,
     ("s", "s"): 1.0,
     ("ms", "s"): 0.001,

@@ -86,6 +86,29 @@ def test_tar_semantics():
     assert "fov_mm" not in acq["T2w"]  # FOV "25.6" cm but no PHASEFOV: the pair is not fully stated
 
 
+def test_tar_field_strength_from_the_session_agrees_with_the_report():
+    """session.xml MRSessionData `fieldstrength` "30000" (gauss) is the MR750's 3 T, as the Protocol report's header
+    prints it ("DISCOVERY 750 3T"): every series of the tar states it, from the session."""
+    [tar] = inspect_path(GE / "protocol.tar")
+    [report] = inspect_path(GE / "spine_generic_ge_750_no-FOCUS.html")
+    assert report.scanner["field_strength_t"] == 3.0
+    assert {a.params.get("field_strength_t") for a in tar.acquisitions} == {3.0}
+    assert all("MRSessionData fieldstrength" in a.provenance["field_strength_t"] for a in tar.acquisitions)
+
+
+def test_a_session_without_a_plausible_field_strength_states_none(tmp_path):
+    for value in ("", "abc", "-15000", "1e12", "nan"):
+        session = (
+            '<session xmlns="http://wf.di.med.ge.com/2006/session"><data name="MRSessionData">'
+            f'<property name="fieldstrength" value="{value}"/></data><task name="T1w">'
+            '<data name="LxProtocol"><property name="CONTENT_PROPERTY" value="s1"/></data></task></session>'
+        ).encode()
+        path = tmp_path / "p.tar"
+        path.write_bytes(_tar({"exam/session.xml": session, "exam/s1/LxProtocol": b'set PSEQ "SPGR"\nset TR "7.0"\n'}))
+        [inspection] = inspect_path(path)
+        assert "field_strength_t" not in inspection.acquisitions[0].params, value
+
+
 def _tar(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from lxml import etree, html
 
 from ofsep_presets.cli import main
+from ofsep_presets.readers import inspect_path
 from ofsep_presets.render import Selection, render
 from ofsep_presets.spec import load_spec
 
@@ -22,7 +23,7 @@ from .conftest import FIXTURES
 VENDOR_SHEETS = {
     "siemens": "protocol.xml",
     "philips": "examcard-printout.txt",
-    "ge": "LxProtocol.txt",
+    "ge": "protocol.tar",
     "canon": "parameter-sheet.csv",
 }
 
@@ -71,7 +72,7 @@ def test_every_combination_has_every_document(rendered, spec):
 def test_every_sequence_named_in_every_document(rendered, spec):
     for vendor, field_t, variant in combos(spec):
         d = folder(rendered, vendor, field_t, variant)
-        sheet = (d / VENDOR_SHEETS[vendor]).read_text(encoding="utf-8")
+        sheet = "" if vendor == "ge" else (d / VENDOR_SHEETS[vendor]).read_text(encoding="utf-8")
         for lang in ("fr", "en"):
             pdf = words(pdf_text(d / f"checklist.{lang}.pdf"))
             card = html.fromstring((d / f"examcard.{lang}.html").read_bytes()).text_content()
@@ -84,8 +85,26 @@ def test_every_sequence_named_in_every_document(rendered, spec):
         for seq_id in variant.required + variant.optional:
             if vendor == "siemens":  # a console's print names each step by its name, never our internal id
                 assert spec.sequences[seq_id].label["en"] in _step_paths(d / "protocol.xml"), (d, seq_id)
+            elif vendor == "ge":  # so does a GE session's task
+                assert any(name.startswith(spec.sequences[seq_id].label["en"]) for name in _ge_series(d)), (d, seq_id)
             else:
                 assert seq_id in sheet, (d, seq_id)
+
+
+def _ge_series(folder: Path) -> dict[str, str]:
+    """A GE sheet's series, task name -> its LxProtocol text, in session.xml's order (the tar's own links)."""
+    import tarfile
+
+    with tarfile.open(folder / "protocol.tar") as archive:
+        members = {m.name: m for m in archive.getmembers()}
+        [session] = [name for name in members if name.endswith("/session.xml")]
+        root = etree.fromstring(archive.extractfile(members[session]).read())
+        exam = session.rsplit("/", 1)[0]
+        out = {}
+        for task in root.iter("{*}task"):
+            series = next(p.get("value") for p in task.iter("{*}property") if p.get("name") == "CONTENT_PROPERTY")
+            out[task.get("name")] = archive.extractfile(members[f"{exam}/{series}/LxProtocol"]).read().decode("latin-1")
+    return out
 
 
 def _step_paths(path: Path) -> str:
@@ -142,9 +161,9 @@ def test_ge_sheet_states_fov_in_cm_and_gap_as_spacing(rendered):
     # "FOV 25.6" for the spine-generic T2w, whose field of view is 256 mm).
     report = (FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/spine_generic_ge_750_no-FOCUS.html").read_text("latin-1")
     assert re.search(r"FOV\s*(<[^>]+>\s*)*25\.6", report)
-    sheet = (rendered / "ge/1.5T/brain-standard/LxProtocol.txt").read_text(encoding="utf-8")
+    series = _ge_series(rendered / "ge/1.5T/brain-standard")
     # The 3D DIR: no real source at any field, so its values are derived from the OFSEP requirements.
-    dir_3d = sheet.split("# ---- brain.dir_3d")[1].split("# ----")[0]
+    [dir_3d] = [text for name, text in series.items() if name.startswith("3D DIR")]
     assert 'set FOV "25.6"' in dir_3d
     assert 'set SPC "0.0"' in dir_3d
     assert 'set SLTHICK "1.0"' in dir_3d
@@ -285,7 +304,7 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
-    assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+    assert (out / "ge/3T/spine-standard/protocol.tar").is_file()
 
 
 def test_render_force_leaves_no_stale_documents_and_keeps_the_users_files(tmp_path):
@@ -307,7 +326,7 @@ def test_render_force_leaves_no_stale_documents_and_keeps_the_users_files(tmp_pa
     assert (out / "siemens/3T/spine-standard/my-notes.txt").read_text(encoding="utf-8") == "mine"
     assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
     assert outside.read_text(encoding="utf-8") == "not ours"
-    assert (out / "ge/3T/spine-standard/LxProtocol.txt").is_file()
+    assert (out / "ge/3T/spine-standard/protocol.tar").is_file()
     # A manifest edited to name a user's file or a path outside the folder deletes nothing.
     manifest = out / ".ofsep-render.json"
     doc = json.loads(manifest.read_text(encoding="utf-8"))
@@ -319,7 +338,7 @@ def test_render_force_leaves_no_stale_documents_and_keeps_the_users_files(tmp_pa
     assert (out / "siemens/3T/spine-standard").is_dir()
     (out / "siemens/3T/spine-standard/my-notes.txt").unlink()
     assert runner.invoke(main, [*base, "--vendor", "siemens", "--force"]).exit_code == 0
-    assert not (out / "ge").exists() or not any((out / "ge").rglob("LxProtocol.txt"))
+    assert not (out / "ge").exists() or not any((out / "ge").rglob("protocol.tar"))
 
 
 def test_options_narrow_the_render(tmp_path):
@@ -389,8 +408,19 @@ def test_markup_in_a_sequence_name_renders_as_text(tmp_path):
     card = html.fromstring((out / "siemens/3T/brain-reduced/examcard.en.html").read_bytes())
     assert label in card.text_content()
     assert label in _step_paths(out / "siemens/3T/brain-reduced/protocol.xml")
-    ge = (out / "ge/3T/brain-reduced/LxProtocol.txt").read_text(encoding="utf-8")
-    assert r'set SERIESDESC "<script>alert(1)</script> \"q\" \$\[x\] =cmd"' in ge
+    # GE: the name is the session's task name (XML, escaped above), read back as it was written; in the series'
+    # LxProtocol it is inert text on a comment line: every other line is one `set KEY "VALUE"` command.
+    import tarfile
+
+    with tarfile.open(out / "ge/3T/brain-reduced/protocol.tar") as archive:
+        for member in archive.getmembers():
+            if member.name.endswith((".xml", ".html")):  # session.xml and each series' Protocol Notes
+                assert b"<script>" not in archive.extractfile(member).read(), member.name
+    [ge] = inspect_path(out / "ge/3T/brain-reduced/protocol.tar")
+    assert any(a.name.startswith(label) for a in ge.acquisitions)
+    for lx in _ge_series(out / "ge/3T/brain-reduced").values():
+        for line in lx.splitlines():
+            assert line.startswith("#") or re.fullmatch(r'    set \w+ "(?:[^"\\$\[\]]|\\.)*"(?: ;#.*)?', line), line
     csv_text = (out / "canon/3T/brain-reduced/parameter-sheet.csv").read_text(encoding="utf-8")
     assert "'" + label.split(" ")[0] not in csv_text  # only a *leading* = is defused
     assert "&lt;script&gt;" in (out / "siemens/3T/brain-reduced/checklist.en.md").read_text(encoding="utf-8")

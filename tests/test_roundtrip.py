@@ -1,4 +1,4 @@
-"""render -> inspect: every sheet still in a format of our own (GE, Philips, Canon) reads back to the spec's own
+"""render -> inspect: every sheet still in a format of our own (Philips, Canon) reads back to the spec's own
 values, through the vendor's units."""
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ def sheets(tmp_path_factory, spec):
 
 
 def test_every_sheet_reads_back_to_the_spec(sheets, spec):
-    compared = 0
+    compared, ours = 0, 0
     for vendor_id in spec.vendors:
         vendor = all_vendors()[vendor_id]
         if not vendor.document["format"].startswith("ofsep-"):
             continue  # a sheet in the vendor's real format: read by that format's reader in test_sheet_roundtrip.py
+        ours += 1
         for field_t in spec.field_strengths_t:
             for variant in spec.variants():
                 path = sheets / vendor_id / f"{'1.5' if field_t == 1.5 else '3'}T" / variant.key / SHEETS[vendor_id]
@@ -73,4 +74,6 @@ def test_every_sheet_reads_back_to_the_spec(sheets, spec):
                             target.value,
                         )
                         compared += 1
-    assert compared >= 800  # Siemens is compared in test_sheet_roundtrip.py (its sheet is a real print-protocol)
+    # About 300 values per vendor (the three-vendor 800 of before); Siemens and GE, whose sheets are in the
+    # vendor's real format, are compared by that format's reader in test_sheet_roundtrip.py.
+    assert ours == 0 or compared >= 250 * ours, (compared, ours)

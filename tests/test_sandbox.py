@@ -116,7 +116,12 @@ def test_user_template_still_reads_the_view_model(tmp_path):
     )
     result = _render(tmp_path, body)
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "out/ge/3T/brain-standard/LxProtocol.txt").read_text(encoding="utf-8")
+    # The GE sheet is a protocol tar: the template is each series' LxProtocol (Latin-1, as the console's).
+    import tarfile
+
+    with tarfile.open(tmp_path / "out/ge/3T/brain-standard/protocol.tar") as archive:
+        first = next(m for m in archive.getmembers() if m.name.endswith("/LxProtocol"))
+        text = archive.extractfile(first).read().decode("latin-1")
     assert text.startswith("ofsep-2020|OFSEP 2020 MRI protocol|GE HealthCare|ofsep-2020.yaml|")
     assert "|3.0-en|True|2|True|[0, 1, 2]" in text
 

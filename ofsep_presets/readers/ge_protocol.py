@@ -12,7 +12,7 @@ import re
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from .. import limits, xmlsafe
+from .. import limits, units, xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import set_family
 from ..vendors import all_vendors
@@ -100,13 +100,16 @@ def read(path: Path) -> Inspection:
     sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]
     for session in sessions:
         root = PurePosixPath(session).parent
-        for task, folder in _tasks(files[session], str(path)):
+        tasks, field_t = _session(files[session], str(path))
+        for task, folder in tasks:
             key = str(root / folder / "LxProtocol")
             if key not in files:
                 inspection.warnings.append(f"task {task!r}: no LxProtocol in folder {folder!r}")
                 continue
             acq = lx_acquisition(task, files[key].decode("latin-1"), f"{path.name}:{key}")
             acq.context.update(source=str(path), exam=str(root), program=root.name)
+            if field_t is not None and "field_strength_t" not in acq.params:
+                acq.set("field_strength_t", field_t, f"{path.name}:{session} MRSessionData fieldstrength (gauss)")
             inspection.acquisitions.append(acq)
     if not sessions:  # a tar of bare series folders
         for name in sorted(n for n in files if PurePosixPath(n).name == "LxProtocol"):
@@ -118,8 +121,27 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def _tasks(xml: bytes, where: str) -> list[tuple[str, str]]:
+def _session(xml: bytes, where: str) -> tuple[list[tuple[str, str]], float | None]:
+    """The session's tasks (name, series folder) in order, and the field strength its MRSessionData states
+    (`<property name="fieldstrength" value="30000"/>`, gauss, in the MR750 export), or None."""
     root = xmlsafe.parse(xml, f"{where}: session.xml")
+    field_t = None
+    for data in root.iter("{*}data"):
+        if data.get("name") != "MRSessionData":
+            continue
+        for prop in data.iter("{*}property"):
+            if prop.get("name") == "fieldstrength":
+                try:
+                    gauss = float(prop.get("value") or "")
+                except ValueError:
+                    continue
+                tesla = units.to_unit(gauss, "G", "T")
+                field_t = tesla if 0 < tesla <= 20 else None  # past any MR magnet: not a field strength
+        break
+    return _tasks(root), field_t
+
+
+def _tasks(root) -> list[tuple[str, str]]:
     tasks = []
     for task in root.iter("{*}task"):
         for prop in task.iter("{*}property"):

@@ -21,7 +21,6 @@ from .vocabulary import acquisition_from_vendor_values
 
 MARKERS = {
     b"ofsep-philips-sheet": "philips",
-    b"ofsep-ge-sheet": "ge",
     b"ofsep-canon-sheet": "canon",
 }
 FORMAT = "ofsep-sheet"  # refined per vendor in the Inspection: ofsep-siemens-sheet, ...
