@@ -111,3 +111,30 @@ def test_family_from_what_the_sidecars_state_and_absent_when_they_do_not():
         [inspection] = inspect_path(BIDS / site)
         acq = next(a for a in inspection.acquisitions if a.name == f"{site}_{suffix}")
         assert acq.get("sequence_family") == family, (site, suffix, acq.provenance.get("sequence_family"))
+
+
+REFERENCES = FIXTURES / "references"
+
+
+def test_3d_overlapping_reconstruction_is_no_negative_gap():
+    """SOOP's GE 3D T1w sidecar: SliceThickness 1.2, SpacingBetweenSlices 0.6 (slices reconstructed overlapping),
+    MRAcquisitionType 3D. Its partitions are contiguous: gap 0, as the DICOM reader says of a GE 3D (the dcm_qa_ge
+    MP-RAGE), never 0.6 - 1.2 = -0.6."""
+    path = REFERENCES / "soop/sub-1049/anat/sub-1049_T1w.json"
+    raw = json.loads(path.read_text())
+    assert raw["MRAcquisitionType"] == "3D" and raw["SpacingBetweenSlices"] < raw["SliceThickness"]
+    [inspection] = inspect_path(path)
+    [acq] = inspection.acquisitions
+    assert acq.get("slice_gap_mm") == 0.0 and acq.provenance["slice_gap_mm"].startswith("implied")
+    [dicom] = [
+        i for i in inspect_path(FIXTURES / "dicom/GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm") if i.format == "dicom"
+    ]
+    assert dicom.acquisitions[0].get("slice_gap_mm") == acq.get("slice_gap_mm")
+
+
+def test_2d_gap_is_still_spacing_minus_thickness():
+    """The same site's 2D DWI: "SliceThickness": 5, "SpacingBetweenSlices": 6: a 1 mm gap."""
+    path = REFERENCES / "soop/sub-1049/dwi/sub-1049_rec-TRACE_dwi.json"
+    raw = json.loads(path.read_text())
+    [inspection] = inspect_path(path)
+    assert inspection.acquisitions[0].get("slice_gap_mm") == raw["SpacingBetweenSlices"] - raw["SliceThickness"] == 1
