@@ -32,6 +32,7 @@ from .regions import (
     regions_named,
     regions_of_coil,
     weak_terms,
+    whole_head,
 )
 
 DICOM = "dicom"
@@ -332,13 +333,18 @@ def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str 
     top = sorted(r for r, s in score.items() if s == best)
     if len(top) > 1:
         if set(top) == {"brain", "orbits"}:
-            return "orbits", reasons + ["orbits imaged within the head"]
-        return None, reasons + [f"the evidence is split ({', '.join(top)}): region not decided"]
+            top = ["orbits"]
+            reasons = reasons + ["orbits imaged within the head"]
+        else:
+            return None, reasons + [f"the evidence is split ({', '.join(top)}): region not decided"]
     region = top[0]
     if best < DECIDES:
         return None, reasons + [f"weak evidence only (weight {best} < {DECIDES}): region not decided"]
     if spans and region in ("brain", "spine"):
         return None, reasons + [spans]
+    head = whole_head(acq) if region == "orbits" and "brain" not in excluded else None
+    if head:  # the orbits lie in the head: a slab of the whole head is a brain acquisition that also shows them
+        return "brain", reasons + [f"{head}, orbits included: brain"]
     return region, reasons
 
 

@@ -78,6 +78,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
         return "epi_dwi", f"b-value {h.max_b:g} s/mm²"
     for pattern, family in NAME_RULES:
         if re.search(pattern, description):
+            if family == "tse" and h.acquisition_type == "3D":
+                family = "space"  # a 3D turbo spin echo is the single-slab TSE (SPACE / CUBE / VISTA)
             return family, f"name {h.description.strip()!r} matches {family}"
     family, why = _siemens_file(h)
     if family:
@@ -85,7 +87,7 @@ def classify(h: Hints) -> tuple[str | None, str]:
     for pattern, family in NAME_RULES:
         if re.search(pattern, names):
             if family == "tse" and h.acquisition_type == "3D":
-                family = "space"
+                family = "space"  # as above
             return family, f"name {_shown(h)!r} matches {family}"
     if "EP" in parts and "SE" in parts:
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"

@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from .acquisition import Acquisition
-from .regions import REGIONS, geometry_excludes, regions_named
+from .regions import REGIONS, geometry_excludes, regions_named, regions_of_coil
 from .resources import spec_dir
 from .spec import Sequence, Spec
 from .yamlload import load_yaml
@@ -44,6 +44,8 @@ class Evidence:
     pre: re.Pattern
     injection: re.Pattern
     weightings: tuple[tuple[str, re.Pattern], ...]
+    planes: tuple[tuple[str, re.Pattern], ...]
+    stir_needs_inversion: bool
     t2star_min_te_ms: float
     brain_min_fov_mm: float
     cord_station_min_fov_mm: float
@@ -63,6 +65,8 @@ def evidence() -> Evidence:
         pre=re.compile(doc["contrast_names"]["pre"], re.I),
         injection=re.compile(doc["injection_steps"], re.I),
         weightings=tuple((w, re.compile(p, re.I)) for w, p in doc["weightings"].items()),
+        planes=tuple((w, re.compile(p, re.I)) for w, p in (doc.get("plane_names") or {}).items()),
+        stir_needs_inversion=bool(doc.get("stir_needs_inversion", False)),
         t2star_min_te_ms=float(doc["echo_time"]["t2star_min_te_ms"]),
         brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
         cord_station_min_fov_mm=float(doc["cord_station_min_fov_mm"]),
@@ -172,6 +176,11 @@ def weightings_in(text: str) -> set[str]:
             found.add(weighting)
             text = pattern.sub(" ", text)  # "T2*" and "T2 EG" are not also a T2
     return found
+
+
+def planes_in(text: str) -> set[str]:
+    """The planes a series name states (matching-evidence.yaml `plane_names`)."""
+    return {plane for plane, pattern in evidence().planes if pattern.search(text)}
 
 
 @cache
@@ -338,6 +347,8 @@ def score(
     if _region_of(seq) == "spine" and _sagittal_slot(seq) and (_fov_max(acq) or 1e9) < ev.cord_station_min_fov_mm:
         vetoed(f"field of view {_fov_max(acq):g} mm, shorter than a spinal station ({ev.cord_station_min_fov_mm:g} mm)")
     _identity(acq, seq, vendor, field_t, reasons, vetoed)
+    _named_plane(acq, seq, name, vendor, field_t, vetoed)
+    _inversion(acq, seq, name, vetoed)
     stated = weightings_in(name)
     slot = _slot_weightings(seq.hints)
     if stated and slot and not stated & slot:
@@ -365,12 +376,13 @@ def score(
         elif phase.state == "pre":
             reasons.append(phase.why)
     total += _identity_classes(acq, seq, reasons)
-    if acq.region is None:  # words the exam model found too weak to place the series still nudge it
-        named = regions_named(name) | regions_named(acq.program)
+    if acq.region is None:  # words and a coil the exam model found too weak to place the series still nudge it
+        named = {r: f"in name ({w!r})" for r, w in (regions_named(name) | regions_named(acq.program)).items()}
+        named |= {r: f"coil ({w!r})" for r, w in regions_of_coil(acq.context.get("coil")).items() if r not in named}
         for word_region in WORD_REGIONS:
             if word_region in named:
                 total += p["region_word"] if _region_of(seq) == word_region else -p["region_word"]
-                reasons.append(f"{word_region} in name ({named[word_region]!r})")
+                reasons.append(f"{word_region} {named[word_region]}")
     if not positive and veto is None:
         vetoed("no positive evidence (family, name or BIDS suffix)")
     return total, reasons, veto
@@ -394,6 +406,32 @@ def _identity(acq, seq: Sequence, vendor, field_t, reasons: list[str], vetoed) -
             continue
         if c.evaluate(value) == "fail":
             vetoed(f"{c.param} {value}, not {c.rule_text.removeprefix('== ')}")
+
+
+def _named_plane(acq, seq: Sequence, name: str, vendor, field_t, vetoed) -> None:
+    """Where the input does not state the plane, a name stating one plane that the slot's required plane
+    contradicts vetoes it ("Ax T2 FRFSE" is not the sagittal T2)."""
+    if acq.get("orientation") is not None:
+        return
+    stated = planes_in(name)
+    if len(stated) != 1:
+        return
+    (plane,) = stated
+    for c in seq.constraints_for(vendor, field_t):
+        if c.param == "orientation" and c.op in ("eq", "in") and c.evaluate(plane) == "fail":
+            vetoed(f"the name says {plane}, not {c.rule_text.removeprefix('== ')}")
+
+
+def _inversion(acq, seq: Sequence, name: str, vetoed) -> None:
+    """A STIR slot needs an inversion: family stir, an inversion time, or a STIR/TIRM name."""
+    if not evidence().stir_needs_inversion or seq.nominal.get("fat_suppression") != "stir":
+        return
+    family = acq.get("sequence_family")
+    if family == "stir" or acq.get("inversion_time_ms") is not None:
+        return
+    if re.search(r"stir|tirm", name, re.I) or acq.get("fat_suppression") == "stir":
+        return
+    vetoed(f"{'family ' + family if family else 'no family'}, no inversion stated: not a short-tau inversion recovery")
 
 
 def _echo_class(acq: Acquisition, families: list[str], vetoed) -> None:

@@ -30,8 +30,11 @@ class Region:
 
 
 def tokens(text: str) -> tuple[str, ...]:
-    """Lower-case, accent-free words of `text` (`_`, `-`, `\\`, digits-letters boundaries separate words)."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    """Lower-case, accent-free words of `text` (`_`, `-`, `\\`, digits-letters boundaries and a lower-case letter
+    run followed by a capital separate words: Siemens writes coils in CamelCase, "HeadMatrix", "NeckMatrix";
+    "dStream" stays one word)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = re.sub(r"(?<=[a-z]{2})(?=[A-Z])", " ", plain).lower()
     plain = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", plain)
     return tuple(t for t in re.split(r"[^a-z0-9]+", plain) if t)
 
@@ -78,6 +81,18 @@ def stack_coverage_mm(acq: Any) -> float | None:
         return None
     gap = acq.get("slice_gap_mm") or 0.0
     return float(slices) * (float(thickness) + max(float(gap), 0.0))
+
+
+def whole_head(acq: Any) -> str | None:
+    """Why a 3D slab images the whole head (its in-plane field covers a whole brain section), or None."""
+    fov = acq.get("fov_mm")
+    if acq.get("acquisition_type") != "3D" or not fov or len(fov) < 2:
+        return None
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    limit = float((data.get("coverage_evidence") or {}).get("whole_head_fov_mm", 170))
+    if min(float(v) for v in fov[:2]) < limit:
+        return None
+    return f"3D field of view {' × '.join(f'{float(v):g}' for v in fov[:2])} mm covers the whole head"
 
 
 def geometry_excludes(acq: Any) -> dict[str, str]:

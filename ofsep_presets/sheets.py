@@ -231,6 +231,7 @@ def sequence_view(
 
     def label_of(f: Field) -> str:
         return f.label_for(dimension_value, families)
+
     sugg = seq.suggestion(vendor.id, field_t)
     t = _strings(lang)
 

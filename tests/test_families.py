@@ -50,3 +50,11 @@ def test_a_bold_series_fills_no_slot_of_the_protocol():
     report = json.loads(result.output)
     assert [s["id"] for s in report["sequences"] if s.get("matched")] == []
     assert "1 ax_asc_35sl" in report["unmatched"]
+
+
+def test_a_3d_tse_named_tse_is_the_single_slab_space_family():
+    """A name saying TSE with MRAcquisitionType 3D (ARC's "T2 3D TSE SAG 160sl", Siemens *spc3d1 / tse_vfl) is a
+    3D turbo spin echo: the SPACE / CUBE / VISTA family, as the same name with 2D is a TSE."""
+    three = classify(Hints(scanning_sequence="SE", description="T2 3D TSE SAG 160sl", acquisition_type="3D"))
+    two = classify(Hints(scanning_sequence="SE", description="T2 TSE SAG", acquisition_type="2D"))
+    assert three[0] == "space" and two[0] == "tse"

@@ -359,6 +359,12 @@ def test_ge_report_html_and_pdf_of_the_1_5t_spine_protocol_agree():
             assert a.params.get(param) == b.params.get(param), (a.name, param)
             compared += 1
     assert compared >= 150
+    # The PDF prints each page's series name at a right angle in both margins (pdftotext shows it): the same
+    # names, in the same order, as the HTML's series tables; and the "Protocol:" line is both documents' program.
+    assert [a.name for a in pdf.acquisitions] == [a.name for a in html.acquisitions]
+    assert {a.context.get("program") for a in html.acquisitions + pdf.acquisitions} == {
+        "adult_spine_Ultrafast 3 part w spine"
+    }
     # As printed for "Sag T1 TOP - Sag T1 TOP": Imaging Options "... ARC" with Phase 2.00 under IMAGING
     # PARAMETERS (the ARC factor), TR 699.0, Echo Train Length 4, FOV 22.0 (cm), Freq 384, Phase 288 (ACQ TIMING).
     sag_t1 = html.acquisitions[3].params

@@ -294,3 +294,73 @@ def test_a_body_part_filed_for_a_combined_exam_does_not_place_its_brain_series_i
 
     [alone] = split(filed_as([dwi_dir], filed))
     assert {a.region for a in alone.acquisitions} == {"spine"}
+
+
+REFS = FIXTURES / "references"
+
+
+def test_a_whole_head_mprage_filed_orbit_is_the_brain_3d_t1(spec):
+    """nibabel's Philips Achieva MPRAGE: the console filed BodyPartExamined ORBIT (and the orbit anatomy code), but
+    the header's own geometry is a 3D sagittal slab of 256 × 256 mm (Rows × PixelSpacing): a whole head, orbits
+    included. It is the brain's 3D T1, not an orbit scan kept out of every brain slot."""
+    path = DICOM / "Philips/Achieva_enh_MPRAGE_nibabel_stripped/philips_mprage.dcm.gz"
+    ds = _raw(path)
+    assert ds.BodyPartExamined == "ORBIT" and ds.MRAcquisitionType == "3D"
+    frame = ds.PerFrameFunctionalGroupsSequence[0] if "PerFrameFunctionalGroupsSequence" in ds else None
+    spacing = (
+        ds.PixelSpacing
+        if "PixelSpacing" in ds
+        else (frame or ds.SharedFunctionalGroupsSequence[0]).PixelMeasuresSequence[0].PixelSpacing
+    )
+    assert min(ds.Rows * float(spacing[0]), ds.Columns * float(spacing[1])) >= 170
+    [exam] = split(inspect_path(path.parent))
+    [acq] = exam.acquisitions
+    assert acq.region == "brain", acq.region_reasons
+    assert any("covers the whole head" in r for r in acq.region_reasons)
+    report = check(inspect_path(path.parent), spec)
+    assert _matched(report, "brain.t1_3d") == acq.name
+
+
+def test_a_camelcase_siemens_head_coil_nudges_a_3d_space_t2_into_the_brain(spec):
+    """ARC sub-M2002: dcm2niix's sidecar says "T2 3D TSE SAG 160sl", MRAcquisitionType 3D, SequenceName *spc3d1
+    (SPACE), ReceiveCoilName "HeadMatrix" (the Siemens Head Matrix coil, written in CamelCase) and nothing else about
+    the body region: 160 sagittal 1 mm slices of the head. Its family is SPACE (a 3D TSE), its coil a head coil;
+    it is the brain's 3D T2, never the spinal sagittal T2."""
+    path = REFS / "arc/sub-M2002/ses-3770/anat/sub-M2002_ses-3770_acq-spc3_run-3_T2w.json"
+    sidecar = json.loads(path.read_text())
+    assert sidecar["ReceiveCoilName"] == "HeadMatrix" and sidecar["MRAcquisitionType"] == "3D"
+    assert sidecar["SequenceName"].startswith("*spc3d")
+    [inspection] = inspect_path(path)
+    [acq] = inspection.acquisitions
+    assert acq.get("sequence_family") == "space"
+    report = check([inspection], spec)
+    assert _matched(report, "brain.t2_3d") == acq.name
+    assert _matched(report, "spine.t2_sag") is None
+
+
+MRAAT = REFS / "mraat/ge_artist_and_premier_aat_example_protocols/SIGNA Artist/GE_ProtocolExchange"
+
+
+@pytest.mark.parametrize("suffix", [".html", ".pdf"])
+def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_series_is(spec, suffix):
+    """The MR-AAT GE SIGNA Artist report "Protocol: adult_spine_Ultrafast 3 part w spine" (HTML and its PDF print):
+    a whole-spine program of sagittal T2, T1 and STIR stations and axial T2s; the report prints no plane. Its
+    program name places every series in the spine. "SAG STIR BOT" (TI 150 ms, as printed) is the sagittal STIR,
+    never the "Sag T1" TSEs (TR 699 ms, no TI printed: no inversion); the "Ax T2 FRFSE" series, named axial,
+    are no station of the sagittal T2."""
+    path = MRAAT / f"adult_spine_Ultrafast3partwspine_20220326170523213_12{suffix}"
+    [inspection] = inspect_path(path)
+    stir = next(a for a in inspection.acquisitions if a.name.startswith("SAG STIR BOT"))
+    assert stir.get("inversion_time_ms") == 150.0
+    assert all(a.region == "spine" for a in split([inspection])[0].acquisitions)
+    report = check([inspection], spec)
+    stir_slot = next(s for s in report.sequences if s.id == "spine.stir_sag")
+    assert [m.acquisition.name for m in stir_slot.matched] == [stir.name]
+    t2 = next(s for s in report.sequences if s.id == "spine.t2_sag")
+    taken = [m.acquisition.name for m in t2.matched] + [a.name for a in getattr(t2, "repeats", [])]
+    assert taken and all(n.upper().startswith("SAG T2") for n in taken), taken
+    axial = [a for a, _ in report.unmatched if a.name.startswith("Ax T2")]
+    assert len(axial) == 2
+    for acq in axial:
+        veto = next(e["veto"] for e in explain(acq, spec) if e["sequence"] == "spine.t2_sag")
+        assert veto == "the name says axial, not sagittal"

@@ -106,6 +106,7 @@ def read_html(path: Path) -> Inspection:
         inspection.acquisitions.append(_series(name, rows, field_t, path.name))
     if not inspection.acquisitions:
         raise ReadError(f"{path}: a GE protocol report without any series table")
+    _place(inspection, _protocol_name(" ".join(b.text_content().split()) for b in document.iter("b")))
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
@@ -122,8 +123,31 @@ def _section(cell: Cell, headings: list[Cell]) -> str:
     return nearest.text if nearest else ""
 
 
+def _margin_name(cells: list[Cell], page: int) -> str | None:
+    """The series name a GE Protocol Exchange PDF prints at a right angle in the margins of the series' page."""
+    names = [c.text for c in cells if c.rotated and c.page == page]
+    return max(set(names), key=names.count) if names else None
+
+
+PROTOCOL = re.compile(r"^\s*Protocol:\s*(.+?)\s*$")
+
+
+def _protocol_name(texts) -> str | None:
+    """The report's "Protocol: NAME" line: the program's name, as the console library stores it."""
+    return next((m.group(1) for m in (PROTOCOL.match(str(t)) for t in texts) if m), None)
+
+
+def _place(inspection: Inspection, program: str | None) -> None:
+    """Every series of one report belongs to that one program (its name is region evidence, exams.py)."""
+    if program:
+        for acq in inspection.acquisitions:
+            acq.context.setdefault("program", program)
+
+
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
     inspection = Inspection(source=source, format=fmt)
+    margins = [c for c in cells if c.rotated]
+    cells = [c for c in cells if not c.rotated]
     sections = report_sections()
     # "SECTION/label" keys name the label under that section; a label may hold a slash itself ("Contrast Yes/No").
     labels = {_unsectioned(label, sections) for label in report_labels()} | {"series description"}
@@ -142,10 +166,11 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
         headings = [c for c in cells if c.page == page and _norm(c.text) in sections]
         rows = [(_section(p.cell, headings), p.label, p.value) for p in by_page[page]]
         name = next((v for _, label, v in rows if label.casefold() == "series description" and v), None)
-        series.append((name or f"series {number}", rows))
+        series.append((name or _margin_name(margins, page) or f"series {number}", rows))
     for name, rows in series:
         inspection.acquisitions.append(_series(name, rows, field_t, where))
     if not inspection.acquisitions:
         raise ReadError(f"{source}: a GE protocol report without any series")
+    _place(inspection, _protocol_name(c.text for c in cells if c.page == 1))
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection

@@ -74,6 +74,8 @@ def read(path: Path) -> Inspection:
     if found is None:
         raise ReadError(f"{path}: a {kind} file that is not a Siemens, Philips or GE protocol printout")
     vendor, read_cells = found
+    if vendor != "ge":  # text at a right angle is a GE report's margin series name; others print none we read
+        cells = [c for c in cells if not c.rotated]
     inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
     inspection.warnings[:0] = warnings
     return inspection

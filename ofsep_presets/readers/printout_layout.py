@@ -38,6 +38,7 @@ class Cell:
     top: float  # distance from the top of the page, growing downwards
     height: float
     text: str
+    rotated: bool = False  # printed at a right angle (a GE report's series name in the page margin)
 
 
 def pdf_cells(path: Path, warnings: list[str] | None = None, first_pages: int | None = None) -> list[Cell]:
@@ -104,8 +105,39 @@ def pdf_cells_from_bytes(
                     Cell(number, float(first.x0), float(line.x1), height - float(line.y1), line.height, text)
                 )
         cells += _join_words(page_cells)
+        cells += _rotated_runs(layout, number, height)
     if number == 0:
         raise ReadError(f"{where}: a PDF without any page")
+    return cells
+
+
+def _rotated_runs(layout, number: int, height: float) -> list[Cell]:
+    """Text printed at a right angle, which pdfminer leaves as loose characters (inside a form XObject, never in a
+    text line): one cell per column of characters, read along the baseline (bottom-up when turned anticlockwise).
+    A GE Protocol Exchange PDF prints each page's series name so, in both margins, and nowhere else."""
+    from pdfminer.layout import LTChar, LTFigure
+
+    columns: dict[tuple[int, int], list] = {}
+    chars = (ch for figure in _text_lines(layout, LTFigure) for ch in _text_lines(figure, LTChar))
+    for item in chars:
+        a, b, c, d = (round(float(v)) for v in item.matrix[:4])
+        if a == 0 and d == 0 and b and c:
+            columns.setdefault((b, round(float(item.matrix[4]))), []).append(item)
+    cells = []
+    for (direction, _), chars in sorted(columns.items()):
+        chars.sort(key=lambda ch: float(ch.matrix[5]) * direction)
+        run: list = []
+        for ch in chars + [None]:
+            gap = ch is not None and run and abs(float(ch.matrix[5]) - float(run[-1].matrix[5])) > 3 * ch.size
+            if (ch is None or gap) and run:
+                text = " ".join("".join(c.get_text() for c in run).split())
+                if text:
+                    x0, x1 = min(c.x0 for c in run), max(c.x1 for c in run)
+                    top = height - max(c.y1 for c in run)
+                    cells.append(Cell(number, float(x0), float(x1), float(top), float(x1 - x0), text, rotated=True))
+                run = []
+            if ch is not None:
+                run.append(ch)
     return cells
 
 
