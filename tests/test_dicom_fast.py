@@ -283,3 +283,126 @@ def test_odd_values_scan_as_pydicom_reads_them(number, image_type, echo, uid):
     dicom_scan._templates.clear()
     _scan([sample], fast=True)
     assert _scan([target], fast=True) == _scan([target], fast=False)
+
+
+LEARNED = [
+    "Siemens/VE11_PD_T2_tse_sag_1.8mm",
+    "Siemens/VE11_DTI_ep2d_diff_20dir_mosaic",
+    "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full",
+    "Philips/Ingenia_classic_DTI_Biobank_2mm_full",
+    "Canon/Galan3T_V6.0_classic_DTI_PA-ortho",
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(LEARNED),
+    damage=st.lists(st.tuples(st.integers(128, 8191), st.integers(0, 255)), min_size=1, max_size=3),
+    cut=st.one_of(st.none(), st.integers(132, 9000)),
+)
+def test_damaged_files_of_a_learned_series_scan_as_pydicom_reads_them(name, damage, cut):
+    """The layout learned from several files of a series (their UIDs, positions, b-values marked as differing,
+    so a damaged length or value there is followed in the file itself, not compared): a damaged copy of one of
+    them is read exactly as pydicom reads it, whatever the damage hits."""
+    series = _series(name, 8)
+    dicom_scan._templates.clear()
+    _scan(series, fast=True)
+    raw = bytearray(_raw(series[1]))
+    for offset, value in damage:
+        if offset < len(raw):
+            raw[offset] = value
+    target = _scratch / "damaged-learned.dcm"
+    target.write_bytes(bytes(raw[:cut] if cut else raw))
+    assert _scan([target], fast=True) == _scan([target], fast=False)
+
+
+def test_the_files_of_a_series_are_read_against_its_learned_layout(monkeypatch):
+    """Not a plan that never fits: after a few files of a series the others are read without the plain walk,
+    and what they give is the plain walk's (the files differ in UIDs, instance numbers, positions)."""
+    files = _series("Philips/Ingenia_classic_DTI_Biobank_2mm_full", 60)
+    plain_walks = []
+    real = dicom_scan._plain
+    monkeypatch.setattr(dicom_scan, "_plain", lambda *args: plain_walks.append(1) or real(*args))
+    fast = _scan(files, fast=True)
+    assert len(files) >= 20 and len(plain_walks) < len(files) / 2
+    assert fast == _scan(files, fast=False)
+
+
+def _learned_walks(series: list[Path], heads: list[bytes]) -> tuple[list, list]:
+    """Each head walked after the series' layout was learned, and walked plainly."""
+
+    def walks() -> list:
+        out = []
+        for head in heads:
+            first = dicom_scan.walk(head, dicom.FAST_TAGS, dicom.SCAN_LIMIT)
+            further = None
+            if isinstance(first, tuple):
+                further = dicom_scan.walk(head, dicom.GE_TAGS, dicom.GE_LIMIT, resume=first[2])
+            out.append((first, further))
+        return out
+
+    dicom_scan._templates.clear()
+    for path in series:
+        dicom_scan.walk(_raw(path)[: dicom.PREFIX], dicom.FAST_TAGS, dicom.SCAN_LIMIT)
+    learned = walks()
+    dicom_scan.TEMPLATES = False
+    try:
+        return learned, walks()
+    finally:
+        dicom_scan.TEMPLATES = True
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_files_that_leave_a_learned_layout_walk_as_plainly(name):
+    """Edits the layout's comparisons must notice: an element more before the stop, a meta UID longer with the
+    group length left stale (the plain walk declines) or made right, a longer SOP instance UID (a differing
+    element's own length is followed), an instance number past 4 digits, a shorter ImageType."""
+    series = _series(name, 8)
+    ds = _load(series[1])
+    heads, before = [], max(int(e.tag) for e in ds if int(e.tag) < dicom.SCAN_LIMIT)
+
+    def written(ds) -> bytes:
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        return buffer.getvalue()[: dicom.PREFIX]
+
+    heads.append(written(_load(series[1])))  # as it is, rewritten
+    extra = _load(series[1])
+    extra.add_new(before + 1, "LO", "one more")
+    heads.append(written(extra))
+    longer = _load(series[1])
+    longer.SOPInstanceUID = longer.file_meta.MediaStorageSOPInstanceUID + ".12"  # pydicom keeps meta's the same
+    right = written(longer)
+    stale = written(_load(series[1]))[140:144]  # the group length of the meta group as it was
+    heads += [right, right[:140] + stale + right[144:]]
+    uid = _load(series[1])
+    uid.SOPInstanceUID = uid.SOPInstanceUID + ".1234"
+    heads.append(written(uid))
+    number = _load(series[1])
+    number.InstanceNumber = 123456
+    heads.append(written(number))
+    kind = _load(series[1])
+    kind.ImageType = ["ORIGINAL"]
+    heads.append(written(kind))
+    learned, plain = _learned_walks(series, heads)
+    assert learned == plain
+    assert plain[1][0][2][0] > plain[0][0][2][0]  # the element more moves the stop
+    assert plain[3][0] is None and isinstance(plain[2][0], tuple)  # the stale group length is declined
+
+
+@pytest.mark.parametrize(
+    "charset",
+    [b"ISO_IR 100", b"ISO_IR\x00100", b"ISO_IR 999", b"HEX       ", b"ZLIB      ", b"\\ISO_IR 10", b"ISO 2022 I"],
+)
+def test_a_character_set_pydicom_refuses_or_doubts_is_read_by_it(tmp_path, charset):
+    """(0008,0005) bytes replaced in place (same length): a NUL inside makes pydicom's codec lookup raise, a
+    codec name that is not a text encoding fails its decoding; the fast path hands anything but a plain
+    single value to pydicom, so the two agree, the layout of the series learned or not."""
+    files = _copy_series("Siemens/VE11_PD_T2_tse_sag_1.8mm", tmp_path / "series", 5)
+    raw = files[2].read_bytes()
+    element = b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100"
+    assert raw.count(element) == 1
+    target = tmp_path / "charset.dcm"
+    target.write_bytes(raw.replace(element, element[:8] + charset))
+    _scan(files, fast=True)
+    assert _scan([target], fast=True) == _scan([target], fast=False)

@@ -49,9 +49,17 @@ ECHO_TIME = 0x00180081
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
 GE_TAGS = frozenset({GE_BVALUE})
+CHARSET = 0x00080005
+# Character sets the fast path reads past (single values, ASCII-compatible, as pydicom's table names them):
+# any other value (a NUL inside, an unknown or bytes-to-bytes codec name, code extensions) is pydicom's to read,
+# which may refuse the file (a NUL inside "ISO_IR 100" makes Python's codec lookup raise).
+CHARSETS = {b"", b"GB18030", b"GBK"} | {
+    b"ISO_IR %d" % n for n in (6, 100, 101, 109, 110, 126, 127, 138, 144, 148, 166, 192)
+}
 FAST_TAGS = frozenset(
     {
         0x00020002,
+        CHARSET,
         ECHO_TIME,
         0x00080016,
         0x00080008,
@@ -536,6 +544,8 @@ def _decode(tag: int, raw: bytes) -> Any:
         return struct.unpack_from("<3d", raw) if len(raw) >= 24 else None
     if tag == 0x0019100E:
         return struct.unpack("<3d", raw) if len(raw) == 24 else None
+    if tag == CHARSET:
+        return raw.rstrip(b"\0 ").decode("ascii") if raw.rstrip(b"\0 ") in CHARSETS else _BAD
     if not raw.isascii():
         return _BAD
     pattern = PLAIN.get(tag)

@@ -16,7 +16,6 @@ The walk is bounded by construction: every step moves forward by at least 8 byte
 from __future__ import annotations
 
 import struct
-from bisect import bisect_left
 
 EXPLICIT_LE = (
     {"1.2.840.10008.1.2.1"}
@@ -48,19 +47,39 @@ Walked = tuple[dict[int, tuple[bytes, bytes]], str, Resume]
 def walk(data: bytes, wanted: set[int], limit: int, resume: Resume | None = None) -> Walked | str | None:
     """({tag: (VR, raw value)} of `wanted` top-level tags below `limit`, the transfer syntax, where the walk
     stopped); DECLINE (None) or SHORT. `resume` (a previous walk's stop) walks on from there instead of from
-    the start, so a caller that needs a few tags further on pays only for the elements in between."""
+    the start, so a caller that needs a few tags further on pays only for the elements in between. The files
+    of a layout already walked are read against it (see Plan); the plain walk reads the others and teaches it."""
+    wanted = wanted if isinstance(wanted, frozenset) else frozenset(wanted)
+    key = (limit, wanted, None if resume is None else resume[1])
+    at = FRESH if resume is None else resume[0]
+    plans = _templates.get(key) if TEMPLATES else None
+    if plans:
+        got = _fitted(data, at, limit, plans)
+        if got is not None:
+            return got
+    chain: list[tuple[int, int]] | None = [] if TEMPLATES else None
+    meta: list[int] = []
+    walked = _plain(data, wanted, limit, resume, chain, meta)
+    if chain is not None and isinstance(walked, tuple):
+        _learn(data, key, at, meta, chain, walked, wanted)
+    return walked
+
+
+def _plain(
+    data: bytes, wanted: frozenset, limit: int, resume: Resume | None, chain: list | None, meta: list[int]
+) -> Walked | str | None:
+    """The walk element by element; the offsets of the meta elements and the dataset's chain collected."""
     if resume is not None:
         at, implicit = resume
-        found: dict[int, tuple[bytes, bytes]] = {}
-        return _templated(data, at, implicit, wanted, limit, found, "")
+        return _dataset(data, at, implicit, wanted, limit, {}, "", chain)
     if len(data) < 132:
         return SHORT if data[128:132] == b"DICM"[: max(0, len(data) - 128)] else DECLINE
     if data[128:132] != b"DICM":
         return DECLINE
-    meta = _meta(data)
-    if meta is None or isinstance(meta, str):
-        return meta
-    at, syntax, found = meta
+    got = _meta(data, meta)
+    if got is None or isinstance(got, str):
+        return got
+    at, syntax, found = got
     if syntax == IMPLICIT_LE:
         implicit = True
     elif syntax in EXPLICIT_LE:
@@ -77,11 +96,12 @@ def walk(data: bytes, wanted: set[int], limit: int, resume: Resume | None = None
     vr = data[at + 4 : at + 6]
     if (not (0x40 < vr[0] < 0x5B and 0x40 < vr[1] < 0x5B)) != implicit:
         return DECLINE
-    return _templated(data, at, implicit, wanted, limit, found, syntax)
+    return _dataset(data, at, implicit, wanted, limit, found, syntax, chain)
 
 
-def _meta(data: bytes) -> tuple[int, str, dict] | str | None:
-    """The file meta group (always explicit VR little endian): where the dataset starts and its syntax."""
+def _meta(data: bytes, starts: list[int] | None = None) -> tuple[int, str, dict] | str | None:
+    """The file meta group (always explicit VR little endian): where the dataset starts and its syntax;
+    `starts` collects each element's offset (for a Plan)."""
     at, end, syntax, declared = 132, len(data), "", None
     found: dict[int, tuple[bytes, bytes]] = {}
     while True:
@@ -90,6 +110,8 @@ def _meta(data: bytes) -> tuple[int, str, dict] | str | None:
         group, element, vr, length = _ELEMENT.unpack_from(data, at)
         if group != 0x0002:
             break
+        if starts is not None:
+            starts.append(at)
         long = VRS.get(vr)
         if long is None:
             return DECLINE  # an implicit or damaged meta group: pydicom has a retry for it
@@ -221,148 +243,214 @@ def _skip_undefined(data: bytes, at: int, implicit: bool, depth: int) -> int | s
                 at += length
 
 
-# -- Walking a file against a template ---------------------------------------------------------------------
+# -- Walking a file against a remembered layout --------------------------------------------------------------
 #
 # The files of one series share their header layout: the same elements in the same order, most of them byte
 # for byte (manufacturer, protocol, geometry, timing); only a few differ from file to file (UIDs, instance
-# number, times, position, b-value). A Template is one walked header's chain of top-level elements. A file
-# is walked against it by comparing bytes: where a run of the file's bytes equals the template's run between
-# two element boundaries, the walk from the same boundary would read the same elements (the walk is a
-# function of the bytes it reads), so the run is crossed in one comparison (C speed) and its wanted values
-# are the template's. Elements seen to differ are marked volatile and decoded one by one, each checked to be
-# the template's tag; a file that departs from the layout is walked on element by element from the last
-# boundary both agree on. The result is, by construction, the plain walk's.
+# number, times, position, b-value). A Plan is such a layout, learned from the plain walks of the files that
+# showed it: the bytes of its elements from byte 128 (or from where a resumed walk starts) to the stop, and
+# which elements were seen to differ (volatile). A file is read against a plan in a few comparisons: each run
+# of constant elements is one `startswith` (C speed); a volatile element has its header compared (tag, VR) but
+# its own length followed (a position written with more digits shifts what comes after) and its value taken
+# from the file. Every decision of the plain walk is a function of the header bytes it reads (tags, VRs,
+# lengths) and of two values (the transfer syntax, the meta group length, both checked here): a file that agrees
+# with the plan in all of them is walked, step by step, as the plan's own file was, so the plan's result with the
+# file's own values is the plain walk's. Any disagreement (another layout, damage, a length past the bytes at
+# hand, an undefined length) sends the file to the plain walk, whose chain of elements then teaches the plan
+# what else differs, or becomes a new plan.
 
 TEMPLATES = True  # False: every file walked element by element (the tests compare both)
-MAX_TEMPLATES = 32  # layouts remembered per process and key (a few KB each: series, file types of a series)
-MAX_LEARNED = 16  # elements newly seen to differ before a file is taken as another series' layout
+MAX_TEMPLATES = 32  # plans remembered per process and key (a few KB each: series, file types of a series)
+_U16 = struct.Struct("<H")
+_TAG = struct.Struct("<HH")
+FRESH = 128  # a fresh walk's plan starts at "DICM"
+TRANSFER_SYNTAX, GROUP_LENGTH, MEDIA_SOP_CLASS = 0x00020010, 0x00020000, 0x00020002
+
+# One element of a learned chain: offset and end (relative to the plan's start), where its length field sits
+# and how it is unpacked, whether the length is undefined, the tag, the VR the walk records, whether kept.
+Element = tuple[int, int, int, object, bool, int, bytes, bool]
 
 
-class Template:
-    """The top-level chain of one walked header, from `origin` to its stop, with the wanted values in it."""
+class Plan:
+    """One learned layout; `meta` and `ops` are the comparisons a file is read with (see _read)."""
 
-    __slots__ = ("data", "starts", "tags", "index", "volatile", "values", "wanted_at", "key")
+    __slots__ = ("data", "elements", "n_meta", "volatile", "syntax", "implicit", "signature", "check_length",
+                 "meta", "meta_tail", "ops", "tail", "constant")  # fmt: skip
 
-    def __init__(self, data: bytes, chain: list[tuple[int, int]], stop: int, found: dict, key: tuple):
-        self.data = data[:stop]
-        self.starts = [at for at, _ in chain] + [stop]
-        self.tags = [tag for _, tag in chain]
-        self.index = {tag: i for i, tag in enumerate(self.tags)}
-        self.volatile = bytearray(len(chain) + 1)
-        self.volatile[len(chain)] = 1  # the stop is always checked in the file itself
-        self.values = {i: found[tag] for i, tag in enumerate(self.tags) if tag in found}
-        self.wanted_at = sorted(self.values)
-        self.key = key
+    def __init__(self, data: bytes, elements: list, n_meta: int, syntax: str, implicit: bool, signature: tuple):
+        self.data, self.elements, self.n_meta = data, elements, n_meta
+        self.syntax, self.implicit, self.signature = syntax, implicit, signature
+        self.volatile = bytearray(len(elements))
+        self._compile()
 
+    def _compile(self) -> None:
+        """The comparisons: runs of constant bytes between the volatile elements, and the constant values kept."""
+        data, elements, volatile, n_meta = self.data, self.elements, self.volatile, self.n_meta
+        # The meta group length (element 0 when present, see _elements) as pydicom's check of it sees it.
+        self.check_length = bool(n_meta) and _group_length(elements[0])
+        self.constant = {}
+        for k, (_, end, at, unpack, _, tag, vr, keep) in enumerate(elements):
+            if keep and not volatile[k]:
+                head = at + (4 if unpack is _U32 else 2)
+                self.constant[tag] = (vr, data[head:end])
 
-_templates: dict[tuple, list[Template]] = {}  # per (implicit VR, limit, wanted tags): most recently fitted first
+        def ops(lo: int, hi: int, start: int, end: int) -> tuple[list, bytes]:
+            out = []
+            for k in range(lo, hi):
+                if not volatile[k]:
+                    continue
+                offset, after, at, unpack, undefined, tag, vr, keep = elements[k]
+                run = data[start:offset]
+                fixed = at - offset + (2 if k == 0 and self.check_length else 0)  # its length compared too
+                size = at - offset + (4 if unpack is _U32 else 2)
+                out.append((run, len(run), data[offset : offset + fixed], at - offset, unpack.unpack_from, size, tag,
+                            vr, keep))  # fmt: skip
+                start = after
+            return out, data[start:end]
 
+        meta_end = elements[n_meta - 1][1] if n_meta else 4
+        self.meta, self.meta_tail = ops(0, n_meta, 0, meta_end) if n_meta else ([], b"")
+        self.ops, self.tail = ops(n_meta, len(elements), meta_end if n_meta else 0, len(data))
 
-def _templated(
-    data: bytes, at: int, implicit: bool, wanted: set[int], limit: int, found: dict, syntax: str
-) -> Walked | str | None:
-    """The plain walk's result, reached through the remembered layouts where they fit."""
-    if not TEMPLATES:
-        return _dataset(data, at, implicit, wanted, limit, found, syntax)
-    key = (implicit, limit, wanted if isinstance(wanted, frozenset) else frozenset(wanted))
-    mine = _templates.get(key)
-    if mine is None:
-        mine = _templates[key] = []
-    origin, before = at, dict(found)
-    if mine:
-        t, i = mine[0], 0
-        for _ in range(len(mine)):
-            got = _follow(data, at, implicit, t, i, wanted, found)
-            if got is None:
-                break  # declined or short somewhere: the plain walk from the start says which
-            at, departed = got
-            if departed is None:  # at the template's stop: the plain walk goes on from there (more elements?)
-                if mine[0] is not t and t in mine:
-                    mine.remove(t)
-                    mine.insert(0, t)  # the next file is most likely of the same series and type
-                return _dataset(data, at, implicit, wanted, limit, found, syntax)
-            # The file departs from this layout at a true element boundary: on with the layout that holds
-            # the element found there (another file type of the same series: b0 and b1000, echo 1 and 2).
-            other = next((u for u in mine if u is not t and departed in u.index), None)
-            if other is None:
-                if len(mine) < MAX_TEMPLATES:
-                    break  # a new layout: remember it
-                return _dataset(data, at, implicit, wanted, limit, found, syntax)
-            t, i = other, other.index[departed]
-        found.clear()
-        found.update(before)
-    chain: list[tuple[int, int]] = []
-    walked = _dataset(data, origin, implicit, wanted, limit, found, syntax, chain)
-    tags = [tag for _, tag in chain]
-    if walked is not None and not isinstance(walked, str) and chain and len(set(tags)) == len(tags):
-        stop = walked[2][0]
-        rebased = [(offset - origin, tag) for offset, tag in chain]
-        mine.insert(0, Template(data[origin:stop], rebased, stop - origin, found, key))
-        del mine[MAX_TEMPLATES:]
-    return walked
-
-
-def _follow(
-    data: bytes, at: int, implicit: bool, t: Template, i: int, wanted: set[int], found: dict
-) -> tuple[int, int | None] | None:
-    """Walk `data` from `at` (a true element boundary) against template `t` from its element `i`:
-    (offset of the template's stop in the file, None), with the wanted values in `found`; (offset, tag) when
-    the file holds another element (`tag`) there, or has differed in too many values (`tag` 0); None when the
-    walk would decline or run short (the caller then walks the file plainly, which says which)."""
-    tdata, starts, tags, volatile, values, wanted_at = t.data, t.starts, t.tags, t.volatile, t.values, t.wanted_at
-    unpack, unpack32, unpack_implicit, vrs = _ELEMENT.unpack_from, _U32.unpack_from, _IMPLICIT.unpack_from, VRS
-    n, size = len(tags), len(data)
-    learned: list[int] = []
-    while i < n:
-        if not volatile[i]:
-            v = volatile.find(1, i)  # the next element known to differ (the stop is marked)
-            a, b = starts[i], starts[v]
-            if data[at : at + b - a] == tdata[a:b]:
-                k = bisect_left(wanted_at, i)
-                while k < len(wanted_at) and wanted_at[k] < v:
-                    found[tags[wanted_at[k]]] = values[wanted_at[k]]
-                    k += 1
-                at += b - a
-                i = v
-                continue
-        # Element i decoded from the file itself (inline: this runs for every element that differs).
+    def read(self, data: bytes, at: int, limit: int) -> tuple[dict, int] | None:
+        """(the kept values, the stop) of `data` walked from `at` against this plan; None where it departs."""
+        found = dict(self.constant)
         try:
-            if implicit:
-                group, element, length = unpack_implicit(data, at)
-                vr, start = b"", at + 8
-            else:
-                group, element, vr, length = unpack(data, at)
-                long = vrs.get(vr)
-                if long is None:
+            if self.n_meta:
+                at = _read(data, at, self.meta, self.meta_tail, found)
+                if at < 0 or self.check_length and _U32.unpack_from(data, FRESH + 12)[0] != at - (FRESH + 16):
                     return None
-                start = at + 8
-                if long:
-                    length, start = unpack32(data, start)[0], at + 12
-        except struct.error:  # past the end of the bytes read
+            at = _read(data, at, self.ops, self.tail, found)
+            if at < 0 or at + 8 > len(data):
+                return None
+            group, element = _TAG.unpack_from(data, at)
+        except struct.error:  # a length field past the bytes read
             return None
-        tag = (group << 16) | element
-        if tag != tags[i]:
-            return at, tag
+        if (group << 16) | element < limit:
+            return None  # the file has more elements before the stop: the plain walk reads them
+        return found, at
+
+
+def _read(data: bytes, at: int, ops: list, tail: bytes, found: dict) -> int:
+    """Offset past `ops` and `tail` read from `at`, the volatile values kept into `found`; -1 where it departs."""
+    startswith, size = data.startswith, len(data)
+    for run, n, head, lengthat, unpack, header, tag, vr, keep in ops:
+        if n:
+            if not startswith(run, at):
+                return -1
+            at += n
+        if not startswith(head, at):
+            return -1
+        length = unpack(data, at + lengthat)[0]
         if length == UNDEFINED:
-            if vr not in (b"", b"SQ"):
-                return None
-            after = _skip_undefined(data, start, implicit, 0)
-            if after is None or isinstance(after, str):
-                return None
-            start = None  # the plain walk keeps no value of an undefined-length sequence
+            return -1
+        start = at + header
+        at = start + length
+        if keep:
+            if at > size:
+                return -1
+            found[tag] = (vr, data[start:at])
+    if not startswith(tail, at):
+        return -1
+    return at + len(tail)
+
+
+_templates: dict[tuple, list[Plan]] = {}  # per (limit, wanted tags, resumed VR or None): most recently fitted first
+_signatures: dict[tuple, dict[tuple, Plan]] = {}  # per key: the plan of each element layout, to learn into
+
+
+def _fitted(data: bytes, at: int, limit: int, plans: list[Plan]) -> Walked | None:
+    """The walk of `data` from `at` read against the first plan it fits, or None."""
+    for n, plan in enumerate(plans):
+        got = plan.read(data, at, limit)
+        if got is not None:
+            if n:
+                plans.insert(0, plans.pop(n))  # the next file is most likely of the same series and type
+            return got[0], plan.syntax, (got[1], plan.implicit)
+    return None
+
+
+def _elements(data: bytes, origin: int, meta: list[int], chain: list[tuple[int, int]], stop: int, implicit: bool,
+              wanted: frozenset) -> list[Element] | None:  # fmt: skip
+    """The walked chain (meta group then dataset, absolute offsets) as Elements relative to `origin`."""
+    out: list[Element] = []
+    starts = meta + [at for at, _ in chain]
+    tags = [_TAG.unpack_from(data, at) for at in meta]
+    tags = [(g << 16) | e for g, e in tags] + [tag for _, tag in chain]
+    if len(set(tags)) != len(tags):
+        return None  # a repeated tag: the plain walk keeps the last one; not worth a plan
+    if GROUP_LENGTH in tags[1 : len(meta)]:
+        return None  # a group length after other meta elements: checked only where it is first
+    for k, at in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else stop
+        explicit = k < len(meta) or not implicit
+        if explicit:
+            vr = data[at + 4 : at + 6]
+            long = VRS[vr]
+            lengthat, unpack = (at + 8, _U32) if long else (at + 6, _U16)
         else:
-            after = start + length
-            if after > size:
-                return None
-        if not volatile[i] and data[at:after] != tdata[starts[i] : starts[i + 1]]:
-            volatile[i] = 1
-            learned.append(i)
-            if len(learned) > MAX_LEARNED:  # another series' values in this layout: not worth following
-                for k in learned:
-                    volatile[k] = 0  # and not what this template's own files differ in
-                return at, 0
-        if start is not None and tag in wanted:
-            found[tag] = (vr, data[start:after])
-        at = after
-        i += 1
-    return at, None
+            vr, lengthat, unpack = b"", at + 4, _U32
+        length = unpack.unpack_from(data, lengthat)[0]
+        undefined = length == UNDEFINED
+        header = lengthat + (4 if unpack is _U32 else 2)
+        if not undefined and header + length != end:
+            return None  # not a chain of adjacent elements (cannot happen): no plan
+        keep = not undefined and (tags[k] == MEDIA_SOP_CLASS if k < len(meta) else tags[k] in wanted)
+        out.append((at - origin, end - origin, lengthat - origin, unpack, undefined, tags[k], vr, keep))
+    return out
+
+
+def _learn(data: bytes, key: tuple, origin: int, meta: list[int], chain: list, walked: Walked, wanted: frozenset):
+    """Teach the plan of this file's layout what differs in it, or remember the layout as a new plan."""
+    found, syntax, (stop, implicit) = walked
+    elements = _elements(data, origin, meta, chain, stop, implicit, wanted)
+    if elements is None:
+        return
+    mine = data[origin:stop]
+    signature = (len(meta), implicit, syntax) + tuple(
+        (tag, mine[offset:at], undefined) for offset, _, at, _, undefined, tag, _, _ in elements
+    )
+    plans = _templates.setdefault(key, [])
+    known = _signatures.setdefault(key, {})
+    plan = known.get(signature)
+    if plan is not None and plan in plans:
+        grown = _grown(plan, mine, elements)
+        if grown is not None:
+            if grown:
+                plan._compile()
+            if plans[0] is not plan:
+                plans.remove(plan)
+                plans.insert(0, plan)
+            return
+    plan = Plan(mine, elements, len(meta), syntax, implicit, signature)
+    known[signature] = plan
+    plans.insert(0, plan)
+    for dropped in plans[MAX_TEMPLATES:]:
+        known.pop(dropped.signature, None)
+    del plans[MAX_TEMPLATES:]
+
+
+def _grown(plan: Plan, mine: bytes, elements: list[Element]) -> bool | None:
+    """Mark the elements where `mine` differs from the plan's file volatile: True if any was new, False if none,
+    None where one differs that must stay constant (the transfer syntax, an undefined length, the group length
+    unless first and 4 bytes, an implicit dataset's first element: the walk decides on their bytes)."""
+    theirs, volatile, new = plan.data, plan.volatile, []
+    for k, (element, other) in enumerate(zip(plan.elements, elements, strict=True)):
+        if volatile[k] or theirs[element[0] : element[1]] == mine[other[0] : other[1]]:
+            continue
+        tag, undefined = element[5], element[4]
+        movable = tag != GROUP_LENGTH or plan.check_length and _group_length(other)
+        if undefined or tag == TRANSFER_SYNTAX or not movable:
+            return None
+        if plan.implicit and plan.n_meta and k == plan.n_meta:
+            return None  # its length's bytes are where pydicom looks for a VR
+        new.append(k)
+    for k in new:
+        volatile[k] = 1
+    return bool(new)
+
+
+def _group_length(element: Element) -> bool:
+    """Whether a meta element is a group length the walk checks (4 bytes long: _meta's `declared`)."""
+    offset, end, at, unpack, undefined, tag, vr, keep = element
+    return tag == GROUP_LENGTH and not undefined and end - at - (4 if unpack is _U32 else 2) == 4
