@@ -326,8 +326,8 @@ class Plan:
             group, element = _TAG.unpack_from(data, at)
         except struct.error:  # a length field past the bytes read
             return None
-        if (group << 16) | element < limit:
-            return None  # the file has more elements before the stop: the plain walk reads them
+        if (group << 16) | element < limit or group == 0x0002:
+            return None  # more elements before the stop (or meta ones, for a low limit): the plain walk reads them
         return found, at
 
 
