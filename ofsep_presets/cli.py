@@ -559,8 +559,9 @@ REPORT_FORMATS = ["table", "json", "html", "junit", "csv"]
     "--exam-of",
     "exam_of",
     default=None,
-    metavar="SERIES_OR_PATH",
-    help="The input holds several exams: check the one holding this file or folder, series number or name.",
+    metavar="SERIES_PATH_OR_PROGRAM",
+    help="The input holds several exams: check the one holding this file or folder, series number or name, or "
+    "export program (its path or name: a library holding two head programs holds two exams).",
 )
 @click.option(
     "--each", is_flag=True, help="The input holds several exams: one report per exam (table or json), each verdict."
@@ -583,7 +584,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     (WADO-RS metadata: headers only). What was read is grouped into exams (a DICOM study on one scanner, a BIDS
     subject/session, an export), and each acquisition is placed in its body region from the program path,
     anatomy code, study description, names, body part and coil. Input holding several exams is refused (exit 2)
-    unless told which: --exam-of SERIES_OR_PATH, --each (one report and verdict per exam), or --one-exam (all of
+    unless told which: --exam-of SERIES_PATH_OR_PROGRAM, --each (one report and verdict per exam), or --one-exam (all of
     it judged as one). Acquisitions are matched to the spec's sequences (family, name, contrast, 2D/3D...), each
     with its reasons; localizers and unmatched series are listed, not errors.
     \b
@@ -645,7 +646,8 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
         elif len(exams) > 1 and not each:
             raise OfsepError(
                 f"the input holds {len(exams)} exams ({'; '.join(f'{e.index}. {e.label}' for e in exams[:6])}"
-                f"{'; …' if len(exams) > 6 else ''}): check one with --exam-of SERIES_OR_PATH, or each with --each"
+                f"{'; …' if len(exams) > 6 else ''}): check one with --exam-of SERIES_PATH_OR_PROGRAM, "
+                "or each with --each"
             )
         reports = []
         for exam in exams:

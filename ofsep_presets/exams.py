@@ -191,8 +191,46 @@ def split(inspections: list[Inspection]) -> list[Exam]:
         exam = Exam(len(exams) + 1, kind, "", views)
         exam.label = _label(exam, key, counters[kind])
         place(exam)
-        exams.append(exam)
+        parts = _competing_programs(exam)
+        if parts is None:
+            exams.append(exam)
+            continue
+        counters[kind] -= 1
+        for program, acqs in parts:
+            counters[kind] += 1
+            wanted = {id(a) for a in acqs}
+            part = Exam(len(exams) + 1, kind, "", [])
+            for view in views:
+                kept = [a for a in view.acquisitions if id(a) in wanted]
+                if kept:
+                    sub = _view(view, kept)
+                    sub.warnings = view.warnings if not part.inspections else []
+                    part.inspections.append(sub)
+            part.label = _label(part, (*key[:2], program), counters[kind])
+            exams.append(part)
     return exams
+
+
+def _competing_programs(exam: Exam) -> list[tuple[str, list[Acquisition]]] | None:
+    """An export's programs as exams of their own when two of them image the same region: a site library holding
+    several head programs (a routine head and the OFSEP brain, a standard and a reduced variant) holds several
+    exams; put together, one program's 3D T1 and another's FLAIR would pass a protocol neither program is.
+    Programs of different regions (the OFSEP brain and spinal programs of one export) stay one exam."""
+    if exam.kind != "export":
+        return None
+    programs: dict[str, list[Acquisition]] = {}
+    for acq in exam.acquisitions:
+        programs.setdefault(acq.program or "", []).append(acq)
+    if len(programs) < 2:
+        return None
+    holders: dict[str, set[str]] = {}
+    for program, acqs in programs.items():
+        for acq in acqs:
+            if acq.region in ("brain", "spine") and program:
+                holders.setdefault(acq.region, set()).add(program)
+    if not any(len(h) > 1 for h in holders.values()):
+        return None
+    return list(programs.items())
 
 
 def _label(exam: Exam, key: tuple[str, ...], ordinal: int) -> str:
@@ -409,7 +447,7 @@ def by_scanner(exams: list[Exam]) -> list[Exam]:
 
 
 def select(exams: list[Exam], wanted: str) -> Exam:
-    """The exam holding `wanted`: a file or folder read (by path), a series number or a series name."""
+    """The exam holding `wanted`: a file or folder read (by path), a series number or name, or a program."""
     path = Path(wanted)
     found: list[Exam] = []
     if path.exists():
@@ -425,6 +463,8 @@ def select(exams: list[Exam], wanted: str) -> Exam:
             for acq in exam.acquisitions:
                 number = acq.get("series_number")
                 names = {acq.name, str(acq.get("series_description") or "")}
+                if acq.program:  # an export's program, by its path or its own name
+                    names |= {acq.program, re.split(r"[\\/]", acq.program.rstrip("\\/"))[-1]}
                 if wanted in names or (number is not None and wanted.isdigit() and int(wanted) == number):
                     found.append(exam)
                     break

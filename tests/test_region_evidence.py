@@ -364,3 +364,40 @@ def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_seri
     for acq in axial:
         veto = next(e["veto"] for e in explain(acq, spec) if e["sequence"] == "spine.t2_sag")
         assert veto == "the name says axial, not sagittal"
+
+
+def _library(tmp_path, programs):
+    """The real Trio .edx program copied under other program names, as a site library files them."""
+    import zlib
+
+    text = zlib.decompress((EXPORTS / "siemens/Trio_VB17/spine_generic_siemens-trio.edx").read_bytes()).decode(
+        "latin-1"
+    )
+    parts = re.split(r"(\r?\n@{10,}\r?\n)", text)
+    header, body = "".join(parts[:2]), "".join(parts[2:])
+    copies = [body.replace("MrEdbName=spine+AF8-generic", f"MrEdbName={p}") for p in programs]
+    path = tmp_path / "library.edx"
+    path.write_bytes(zlib.compress((header + parts[1].join(copies)).encode("latin-1")))
+    return path
+
+
+def test_two_head_programs_of_one_library_are_two_exams_never_one_assembled(tmp_path):
+    """A library holding two head programs (a routine head and the OFSEP one) holds two exams: `check` says so and
+    stops (exit 2) rather than passing one program's sequences with the other's; --exam-of names a program."""
+    path = _library(tmp_path, ("Head+AF8-Routine", "Head+AF8-OFSEP"))
+    exams = split(inspect_path(path))
+    assert [sorted({a.program for a in e.acquisitions}) for e in exams] == [["\\Head_Routine"], ["\\Head_OFSEP"]]
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2 and "holds 2 exams" in result.output, result.output
+    chosen = CliRunner().invoke(main, ["check", str(path), "--exam-of", "Head_OFSEP", "--format", "json"])
+    assert chosen.exit_code in (0, 1), chosen.output
+    document = json.loads(chosen.output)
+    assert {a["program"] for a in document["acquisitions"]} == {"\\Head_OFSEP"}
+
+
+def test_a_brain_and_a_spine_program_of_one_export_stay_one_exam(tmp_path):
+    """The OFSEP brain and spinal programs of one export are one combined exam (seed 001: "de préférence lors du
+    même examen"): nothing competes, nothing is split."""
+    path = _library(tmp_path, ("Brain", "Spine"))
+    [exam] = split(inspect_path(path))
+    assert {a.program for a in exam.acquisitions} == {"\\Brain", "\\Spine"}

@@ -92,7 +92,7 @@ def _matrix(acq: Acquisition, where: str) -> None:
     base, pct, fov = acq.get("base_resolution"), acq.get("phase_resolution_pct"), acq.get("fov_mm")
     if not base or not pct or not fov or not fov[0]:
         return
-    phase = round(base * pct / 100.0 * fov[1] / fov[0])
+    phase = units.phase_lines(base, pct, fov)
     acq.set(
         "matrix",
         [base, phase],
