@@ -437,10 +437,11 @@ def _remove_stale(out: Path, stale: set[str]) -> None:
 _TAR_FILE_MODE, _TAR_DIR_MODE = 0o644, 0o755
 
 
-def _console_folder(name: str, limit: int = 40) -> str:
+def _console_folder(name: str, limit: int = 40, keep: str = "-") -> str:
     """A folder name as the GE console writes one from a task name: its letters and digits, spaces dropped
-    ("Cal HNS CTL123" -> "CalHNSCTL123"); never empty, never a path."""
-    return (re.sub(r"[^A-Za-z0-9-]+", "", name)[:limit]) or "series"
+    ("Cal HNS CTL123" -> "CalHNSCTL123"); never empty, never a path. The exam folder keeps its underscores, as
+    the console's own does ("adult_spine_20190130_spine_generic_…"): its words are the program's name."""
+    return (re.sub(rf"[^A-Za-z0-9{re.escape(keep)}]+", "", name)[:limit]) or "series"
 
 
 # An LxProtocol is Latin-1 text (the console's, and our reader's, encoding): the few signs our sheets print outside
@@ -477,7 +478,7 @@ def protocol_tar(env: DataOnlyEnvironment, vendor: Any, ctx: dict[str, Any], mem
 
     sh: Sheet = ctx["sheet"]
     doc = vendor.document
-    exam_folder = _console_folder(f"{sh.spec.id}_{sh.variant.exam}_{sh.variant.id}", 80)
+    exam_folder = _console_folder(f"{sh.spec.id}_{sh.variant.exam}_{sh.variant.id}", 80, keep="-_")
     tasks: list[dict[str, Any]] = []
     injection = None
     for step in sh.steps:

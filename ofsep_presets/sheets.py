@@ -6,7 +6,7 @@ can never disagree about a value, a unit or a source. All unit conversion is del
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import units
@@ -491,6 +491,26 @@ def level_word(spec: Spec, level: str, lang: str) -> str | None:
     return _text((spec.levels or {}).get(level), lang)
 
 
+def _after_injection(view: SequenceView, vendor: Vendor, spec: Spec) -> None:
+    """A series the order places after the injection step is acquired with contrast. Where a console files that per
+    series (GE's CONTRAST), the card and sheet say so, derived from the spec's order and injection timing: a GE
+    protocol whose 3D FLAIR says "No" while the post-contrast T1 says "Yes" is one injected after the FLAIR."""
+    for card in view.cards:
+        for i, row in enumerate(card.rows):
+            if row.param != "contrast_agent" or row.value:
+                continue
+            f = next(iter(vendor.fields_for("contrast_agent")), None)
+            if f is None:
+                continue
+            card.rows[i] = replace(
+                row,
+                value=_display_value(True, f, vendor, {}),
+                basis="nominal",
+                source=f"{spec.gadolinium.get('source')}-derived",
+                canonical_value=True,
+            )
+
+
 def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: str) -> Sheet:
     steps = []
     for item in variant.order:
@@ -498,6 +518,11 @@ def sheet(spec: Spec, vendor: Vendor, field_t: float, variant: Variant, lang: st
             steps.append(gadolinium_step(spec, variant.exam, lang))
         else:
             steps.append(Step("sequence", sequence_view(spec, spec.sequences[item], vendor, field_t, variant, lang)))
+    injected = False
+    for s in steps:
+        injected = injected or s.kind == "gadolinium"
+        if injected and s.sequence:
+            _after_injection(s.sequence, vendor, spec)
     numbers = {s.sequence.id: n for n, s in enumerate(steps, start=1) if s.sequence}  # as the documents number them
     for s in steps:
         if s.sequence and s.sequence.same_as:
