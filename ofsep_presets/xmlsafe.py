@@ -61,5 +61,24 @@ def parse(data: bytes, where: str, huge: bool = False) -> etree._Element:
         raise ReadError(f"{where}: not well-formed XML ({exc})") from None
 
 
+def parse_salvaged(data: bytes, where: str, huge: bool = False) -> tuple[etree._Element, str | None]:
+    """The document's root and, when it is not well-formed (a file cut short), why: the elements before the break
+    are kept (lxml's recovering parser closes what the cut left open), so a reader can take what is whole. The
+    same refusals as `parse` (a DTD or entity declaration) apply first."""
+    try:
+        return parse(data, where, huge), None
+    except ReadError as exc:
+        if "not well-formed" not in str(exc):
+            raise
+        problem = str(exc).split(": ", 1)[-1]
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=huge, recover=True
+    )
+    root = etree.fromstring(_unpadded(data), parser)
+    if root is None:
+        raise ReadError(f"{where}: {problem}")
+    return root, problem
+
+
 def _unpadded(data: bytes) -> bytes:
     return data.rstrip(b"\0 \t\r\n")

@@ -126,7 +126,7 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
     except OSError as exc:
         raise ReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if archive.is_zip(head):
-        return [_inspect_zip(path, progress)]
+        return _inspect_zip(path, progress)
     if reader is None:
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
     if reader is dicom and dicom_protocol.sniff(path, head):
@@ -237,32 +237,73 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     return results
 
 
-def _zip_dicom(path: Path) -> tuple[list[archive.Member], int, list[str]]:
-    """The DICOM members of a .zip (checked, in memory), how many other members were skipped, and why."""
+def _zip_members(path: Path) -> tuple[dict[str, list[archive.Member]], int, list[str]]:
+    """The members of a .zip (checked, in memory) by the format they hold (DICOM, and the protocol objects read from
+    memory: Philips ExamCards, Siemens .exar1), how many other members were skipped, and why."""
     members, warnings = archive.members(path)
-    found, skipped = [], 0
+    found: dict[str, list[archive.Member]] = {}
+    skipped = 0
     for member in members:
         try:
-            is_dicom = dicom.sniff(member, archive.head(member, HEAD_BYTES))
+            head = archive.head(member, HEAD_BYTES)
+            fmt = next((r.FORMAT for r in (dicom, philips_examcard) if r.sniff(member, head)), None)
+            if fmt is None and head.startswith(siemens_exar1.SQLITE_MAGIC):
+                fmt = siemens_exar1.FORMAT
         except Exception:  # a damaged member is skipped and counted like any unreadable file
-            is_dicom = False
-        if is_dicom:
-            found.append(member)
+            fmt = None
+        if fmt:
+            found.setdefault(fmt, []).append(member)
         else:
             skipped += 1
     return found, skipped, warnings
 
 
-def _inspect_zip(path: Path, progress=None) -> Inspection:
-    """A zipped exam: its DICOM members are read like a folder's files, without extracting anything."""
-    members, skipped, warnings = _zip_dicom(path)
-    if not members:
-        raise ReadError(f"{path}: no DICOM file inside this .zip (inside a .zip ofsep-presets reads DICOM)")
-    inspection = _guarded(dicom.FORMAT, path, lambda: dicom.read_many(path, members, progress))
-    inspection.warnings[:0] = warnings
+ZIP_PROTOCOLS = {
+    philips_examcard.FORMAT: lambda data, member: philips_examcard.read_card(data, str(member), member.name),
+    siemens_exar1.FORMAT: siemens_exar1.read_bytes,
+}
+
+
+def _inspect_zip(path: Path, progress=None) -> list[Inspection]:
+    """A zipped exam or protocol export: its DICOM members read like a folder's files, its ExamCards and .exar1
+    read from their bytes, nothing extracted."""
+    found, skipped, warnings = _zip_members(path)
+    if not found:
+        raise ReadError(
+            f"{path}: nothing readable inside this .zip (inside a .zip ofsep-presets reads DICOM, Philips "
+            "ExamCards and Siemens .exar1)"
+        )
+    results: list[Inspection] = []
+    lost: list[str] = []
+    if dicom.FORMAT in found:
+        members = found[dicom.FORMAT]
+        results.append(_guarded(dicom.FORMAT, path, lambda: dicom.read_many(path, members, progress)))
+    for fmt, read in ZIP_PROTOCOLS.items():
+        if fmt not in found:
+            continue
+        inspection = Inspection(source=str(path), format=fmt)
+        for member in found[fmt]:
+            try:
+                one = _guarded(fmt, member, lambda m=member, r=read: r(m.read_bytes(), m))
+            except limits.LimitError:
+                raise
+            except ReadError as exc:
+                inspection.warnings.append(str(exc))
+                continue
+            inspection.acquisitions += one.acquisitions
+            inspection.warnings += one.warnings
+        inspection.scanner = scanner_from(inspection.acquisitions)
+        if inspection.acquisitions or dicom.FORMAT in found:
+            results.append(inspection)
+        else:  # nothing of this format could be read: said on the first inspection, not as an empty one
+            lost += inspection.warnings
+    if not results:
+        raise ReadError(f"{path}: no member of this .zip could be read; first problem: {lost[0]}")
+    results[0].warnings[:0] = warnings
+    results[0].warnings += lost
     if skipped:
-        inspection.warnings.append(f"{skipped} member(s) of the .zip skipped: not DICOM")
-    return inspection
+        results[0].warnings.append(f"{skipped} member(s) of the .zip skipped: not DICOM, nor an ExamCard or .exar1")
+    return results
 
 
 def _read_each(reader, root: Path, files: list[Path]) -> Inspection:

@@ -18,10 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from .. import limits, xmlsafe
-from ..acquisition import Acquisition, Inspection, scanner_from
+from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import set_family
 from ..resources import spec_dir
 from ..yamlload import load_yaml
@@ -95,14 +93,17 @@ def read(path: Path) -> Inspection:
 
 def read_card(data: bytes, source: str, where: str) -> Inspection:
     """An ExamCard's SOAP XML (a file's bytes, or a card stored inside DICOM) read scan by scan."""
-    root = xmlsafe.parse(data, source, huge=True)  # base64 tables make long text nodes
+    # base64 tables make long text nodes; a card cut short keeps the scans whose tables are whole
+    root, broken = xmlsafe.parse_salvaged(data, source, huge=True)
     ids = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
     contrast, order = _steps(root, ids)
     inspection = Inspection(source=source, format=FORMAT)
+    if broken:
+        inspection.warnings.append(f"{source}: not a complete Philips ExamCard ({broken}); the scans it holds read")
     fell_back_any: set[str] = set()
-    procedures = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ScanProcedure"]
+    procedures = [e for e in root.iter() if _local(e) == "ScanProcedure"]
     procedures.sort(key=lambda e: order.get(e.get("id"), len(order)))  # the ExamCard's execution order
-    card = next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ExamCard"), None)
+    card = next((e for e in root.iter() if _local(e) == "ExamCard"), None)
     card_name = _text(card, "name")
     card_anatomy = _text(card, "anatomy")
     for procedure in procedures:
@@ -138,12 +139,23 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
             f"enum labels missing from this ExamCard (R11?): {len(fell_back_any)} parameter(s) labelled from "
             "protocol_spec/vendors/enums/philips.yaml, learned from an R5 card"
         )
+    if broken and not inspection.acquisitions:
+        raise ReadError(f"{source}: not a complete Philips ExamCard ({broken}): no scan could be read")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
 
 class _Empty:
     text = None
+
+
+def _local(element) -> str | None:
+    """An element's local name; None for comments and the like. By hand, not etree.QName: a card cut short can
+    leave a prefixed tag whose namespace declaration was lost ("a2:OutputDescriptorData"), which QName refuses."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return None
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _resolved(element, ids):
@@ -165,7 +177,7 @@ def _text(element, child: str) -> str | None:
     if element is None:
         return None
     for e in element:
-        if isinstance(e.tag, str) and etree.QName(e).localname == child and (e.text or "").strip():
+        if _local(e) == child and (e.text or "").strip():
             return e.text.strip()
     return None
 
@@ -174,7 +186,7 @@ def _steps(root, ids) -> tuple[dict[str, bool], dict[str, int]]:
     """ScanProcedure id -> its ExecutionStep's contrast flag, and -> its position among the execution steps
     (ExecutionStep -> SingleScan -> ScanProcedure)."""
     contrast, order = {}, {}
-    for step in (e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "ExecutionStep"):
+    for step in (e for e in root.iter() if _local(e) == "ExecutionStep"):
         link = step.find("singleScan")
         scan = ids.get((link.get("href") or "")[1:]) if link is not None else None
         if scan is None or scan.find("scanProcedure") is None:

@@ -22,15 +22,42 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 REQUIRED_TABLES = {"Content", "Instance"}
 
 
+# The schema an .exar1 declares on its first page: seen there even when the rest of the file is cut off.
+SCHEMA_MARKS = (b"CREATE TABLE Content", b"CREATE TABLE Instance")
+
+
 def sniff(path: Path, head: bytes) -> bool:
     if not head.startswith(SQLITE_MAGIC):
         return False
     try:
         with _connect(path) as con:
             tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        if tables >= REQUIRED_TABLES:
+            return True
     except sqlite3.Error:
-        return False
-    return tables >= REQUIRED_TABLES
+        pass
+    # A damaged or truncated .exar1 (SQLite refuses it as "malformed") is still one: its first page says so. A
+    # file cut inside its first page cannot show its schema; no whole SQLite file is that short, so it is taken
+    # as the incomplete .exar1 it most likely is (read() then says it is cut before its schema).
+    with path.open("rb") as handle:
+        first = handle.read(_page_size(head))
+    return len(first) < _page_size(head) or all(mark in first for mark in SCHEMA_MARKS)
+
+
+def _page_size(head: bytes) -> int:
+    """SQLite's page size (header bytes 16-17, big-endian; 1 means 65536)."""
+    size = int.from_bytes(head[16:18], "big") if len(head) >= 18 else 4096
+    return 65536 if size == 1 else (size if 512 <= size <= 32768 and size & (size - 1) == 0 else 4096)
+
+
+def _missing_bytes(data: bytes) -> int:
+    """How many bytes short of the page count its header states the file is (0: complete, or it cannot tell).
+
+    The in-header page count (bytes 28-31) is valid only when bytes 92-95 match the change counter (24-27)."""
+    if len(data) < 100 or data[92:96] != data[24:28]:
+        return 0
+    expected = int.from_bytes(data[28:32], "big") * _page_size(data)
+    return max(0, expected - len(data))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -58,15 +85,19 @@ class _Contents:
     table) and inflated once each (a label shared by every step is not re-inflated per step); the blobs kept
     count against limit `inflate_total`."""
 
-    def __init__(self, con: sqlite3.Connection, needed: set, where: str):
+    def __init__(self, con: sqlite3.Connection, needed: set, where: str, salvage: bool = False):
         self._where = where
         self._blobs: dict[object, bytes] = {}
         self._cache: dict[object, dict] = {}
         budget = limits.Budget(where)
-        for digest, data in con.execute("select Hash, Data from Content"):
-            if digest in needed and digest not in self._blobs and isinstance(data, bytes):
+        for digest, data in _rows(con, "select Hash, Data from Content", (), salvage):
+            if (salvage or digest in needed) and digest not in self._blobs and isinstance(data, bytes):
                 budget.spend(len(data))
                 self._blobs[digest] = data
+
+    def unread(self, used: set) -> list[tuple[object, bytes]]:
+        """The records not taken through the Instance tree (a damaged file's orphans), in table order."""
+        return [(digest, blob) for digest, blob in self._blobs.items() if digest not in used]
 
     def get(self, digest: object, what: str) -> dict:
         if digest not in self._cache:
@@ -80,22 +111,90 @@ class _Contents:
 
 def read(path: Path) -> Inspection:
     inspection = Inspection(source=str(path), format=FORMAT)
+    with path.open("rb") as handle:
+        head = handle.read(100)
+    missing = _missing_bytes_of(path, head)
+    if not missing:
+        try:
+            with _connect(path) as con:
+                return _read(con, path, inspection)
+        except sqlite3.Error as exc:
+            if "too big" in str(exc):
+                raise limits.refusal("read_bytes", f"{path}: a database value") from None
+            problem = str(exc)
+    else:
+        problem = f"{missing} bytes missing at its end (truncated)"
+    return read_damaged(limits.read_file(path), path, problem)
+
+
+def _missing_bytes_of(path: Path, head: bytes) -> int:
+    size = path.stat().st_size
+    if len(head) < 100 or head[92:96] != head[24:28]:
+        return 0
+    return max(0, int.from_bytes(head[28:32], "big") * _page_size(head) - size)
+
+
+def read_bytes(data: bytes, where) -> Inspection:
+    """An .exar1 held in memory (a member of a .zip): the same reading, from a deserialized database."""
+    missing = _missing_bytes(data)
+    if missing:
+        return read_damaged(data, where, f"{missing} bytes missing at its end (truncated)")
+    con = sqlite3.connect(":memory:")
     try:
-        with _connect(path) as con:
-            return _read(con, path, inspection)
+        con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(limits.get("read_bytes"), 2**31 - 1))
+        con.deserialize(data)
+        return _read(con, where, Inspection(source=str(where), format=FORMAT))
     except sqlite3.Error as exc:
-        if "too big" in str(exc):
-            raise limits.refusal("read_bytes", f"{path}: a database value") from None
-        raise ReadError(f"{path}: not a readable .exar1 database ({exc})") from None
+        return read_damaged(data, where, str(exc))
+    finally:
+        con.close()
 
 
-def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspection:
+def read_damaged(data: bytes, path: Path, problem: str) -> Inspection:
+    """What a damaged or truncated .exar1 still holds: the database in memory, its missing pages as zeros, every
+    row read up to the first unreadable page, each step without its protocol said; nothing read is an error that
+    says the file is incomplete, never "not a format"."""
+    inspection = Inspection(source=str(path), format=FORMAT)
+    where = f"{path}: not a complete Siemens .exar1 file ({problem})"
+    data = data + b"\0" * _missing_bytes(data)
+    con = sqlite3.connect(":memory:")
+    try:
+        con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(limits.get("read_bytes"), 2**31 - 1))
+        con.deserialize(data)
+        _read(con, path, inspection, salvage=True)
+    except sqlite3.Error as exc:
+        raise ReadError(f"{where}: {exc}") from None
+    finally:
+        con.close()
+    if not inspection.acquisitions:
+        raise ReadError(f"{where}: no measurement step could be read")
+    inspection.warnings.insert(
+        0, f"{where}: {len(inspection.acquisitions)} step(s) read; whatever its missing part held is lost"
+    )
+    return inspection
+
+
+def _rows(con: sqlite3.Connection, sql: str, args: tuple, salvage: bool) -> list:
+    """The query's rows; in a damaged database, those before the first unreadable page."""
+    rows = []
+    try:
+        for row in con.execute(sql, args):
+            rows.append(row)
+    except sqlite3.DatabaseError:
+        if not salvage:
+            raise
+    return rows
+
+
+def _read(con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: bool = False) -> Inspection:
     cap = limits.get("members")
-    rows = con.execute(
+    rows = _rows(
+        con,
         "select Element_id, ContentHash, Children, ParentElementId, LabelElement_id, InstanceType from Instance "
         "limit ?",
         (cap + 1,),
-    ).fetchall()
+        salvage,
+    )
     limits.check("members", len(rows), f"{path}: Instance rows")
     by_element = {r[0]: r for r in rows}
     # Labels of steps, programs and folders (the program path of the exam model), contents of protocols and
@@ -103,16 +202,21 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspec
     wanted = {"EdfProtocol", "EdfMeasurementStep", "EdfProgram", "EdfDirectory"}
     needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram")}
     needed |= {by_element[r[4]][1] for r in rows if r[5] in wanted and r[4] in by_element}
-    contents = _Contents(con, needed, str(path))
+    contents = _Contents(con, needed, str(path), salvage)
 
-    def content(row) -> dict:
-        return contents.get(row[1], f"{row[5]} {row[0]}")
+    def content(row, required: bool = True) -> dict:
+        try:
+            return contents.get(row[1], f"{row[5]} {row[0]}")
+        except ReadError:
+            if required or not salvage:
+                raise
+            return {}  # a label or program record in the lost part of a damaged file: the step reads unnamed
 
     def label(row) -> str:
         target = by_element.get(row[4])
         if target is None:
             return "unnamed"
-        texts = content(target).get("Texts") or {}
+        texts = content(target, required=False).get("Texts") or {}
         if not isinstance(texts, dict):
             return "unnamed"
         return next((str(v) for k, v in texts.items() if not str(k).startswith("$")), "unnamed")
@@ -125,28 +229,64 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection) -> Inspec
     folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
     order = _child_order(rows)
     steps.sort(key=lambda r: order.get(r[0], len(order)))
+    used: set = set()
     for step in steps:
         protocol = protocols.get(step[0])
         name = label(step)
         if protocol is None:
             inspection.warnings.append(f"step {name!r} has no protocol; skipped")
             continue
-        data = content(protocol).get("Data")
+        try:
+            data = content(protocol).get("Data")
+        except ReadError as exc:
+            if not salvage:
+                raise
+            inspection.warnings.append(f"step {name!r}: its protocol is in the lost part ({exc}); skipped")
+            continue
         if not isinstance(data, str) or ascconv.find_block(data) is None:
             inspection.warnings.append(f"step {name!r}: no ASCCONV block in its protocol; skipped")
             continue
-        acq = acquisition_from_protocol(name, data, f"{path.name} step {name!r} ASCCONV")
+        used.add(protocol[1])
+        # A step whose label is lost (a damaged file) is named by its protocol's own tProtocolName.
+        acq = acquisition_from_protocol(
+            name, data, f"{path.name} step {name!r} ASCCONV", named_by_file=name == "unnamed"
+        )
         acq.context["source"] = str(path)
         program = by_element.get(step[3])
         if program is not None and program[5] == "EdfProgram":
             parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
             acq.context["program"] = "\\" + "\\".join(parts)
-            part = str(content(program).get("BodyPartExamined") or "")
+            part = str(content(program, required=False).get("BodyPartExamined") or "")
             if part:
                 acq.context["body_part"] = part
         inspection.acquisitions.append(acq)
+    if salvage:
+        _orphan_protocols(contents, used, path, inspection)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+def _orphan_protocols(contents: _Contents, used: set, path: Path, inspection: Inspection) -> None:
+    """Protocol records of a damaged file whose step is lost (the Instance table sits at the end of the file, so a
+    truncation loses it first): each record is whole on its own (XProtocol + ASCCONV), named by its
+    tProtocolName; their step order and program are not known."""
+    found = 0
+    for _digest, blob in contents.unread(used):
+        try:
+            record = _inflate(blob, str(path))
+        except (ReadError, zlib.error, ValueError):
+            continue  # a label, a program, or a record cut in two
+        data = record.get("Data") if isinstance(record, dict) else None
+        if not isinstance(data, str) or ascconv.find_block(data) is None:
+            continue
+        found += 1
+        acq = acquisition_from_protocol(
+            f"protocol {found}", data, f"{path.name} protocol record {found} ASCCONV (its step lost)", True
+        )
+        acq.context["source"] = str(path)
+        inspection.acquisitions.append(acq)
+    if found:
+        inspection.warnings.append(f"{found} protocol(s) read without their step: order and program unknown")
 
 
 def _child_order(rows) -> dict[str, int]:
