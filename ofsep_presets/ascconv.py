@@ -410,12 +410,14 @@ def _unescape(match: re.Match) -> str:
 
 
 def coils(values: dict[str, Any]) -> str | None:
-    """The receive coils a protocol selects (their tCoilID, e.g. "Head_32", "HeadNeck_64 Spine_32")."""
+    """The receive coils a protocol selects (their tCoilID, e.g. "Head_32", "HeadNeck_64 Spine_32"): VD/VE/XA list
+    them under sCoilSelectMeas.aRxCoilSelectData, VB under asCoilSelectMeas (the transmit coil, "Body", is not
+    listed there on VB and is a separate aTxCoilSelectData list later)."""
     found = sorted(
         {
-            str(v)
+            str(v).strip('"')
             for k, v in values.items()
-            if k.startswith("sCoilSelectMeas.aRxCoilSelectData") and k.endswith(".tCoilID")
+            if k.endswith(".tCoilID") and k.startswith(("sCoilSelectMeas.aRxCoilSelectData", "asCoilSelectMeas["))
         }
     )
     return " ".join(found) or None

@@ -273,6 +273,9 @@ def place(exam: Exam) -> None:
         acq.region_reasons += [f"{r} is filed for the whole exam, which also holds {mixed[r]}" for r in sorted(filed)]
         if not evidence:
             acq.context["no_region_evidence"] = "1"
+        elif acq.region is None and len({r for r, _, _ in evidence}) == 1:
+            # Too weak to place it alone (a coil), but of one region only: agreeing with its exam, it is that region's
+            acq.context["weak_region_evidence"] = evidence[0][0]
     _inherit(exam, fresh)
 
 
@@ -333,21 +336,23 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
 
 
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
-    """A series with no region evidence at all, in an exam whose other series were all placed in one region,
-    is of that region (a "sag T2" without words in a study whose every other series says brain), unless its own
-    slice stack rules that region out or spans head and spine."""
+    """A series with no region evidence at all (or only a weak hint of that same region), in an exam whose other
+    series were all placed in one region, is of that region (a "sag T2" without words in a study whose every other
+    series says brain), unless its own slice stack rules that region out or spans head and spine."""
     placed = [a for a in exam.acquisitions if a.region is not None and INHERITED not in " ".join(a.region_reasons)]
     regions = {a.region for a in placed}
     if len(regions) != 1:
         return
     (region,) = regions
     for acq in fresh:
-        if acq.region is not None or not acq.context.get("no_region_evidence"):
+        weak = acq.context.get("weak_region_evidence")
+        if acq.region is not None or not (acq.context.get("no_region_evidence") or weak == region):
             continue
         if region in geometry_excludes(acq) or _spans_head_and_spine(acq):
             continue
         acq.region = region
-        acq.region_reasons = [f"{INHERITED}; the exam's other {len(placed)} placed series are {region}"]
+        hint = f" that places it (a {weak} coil alone)" if weak else ""
+        acq.region_reasons = [f"{INHERITED}{hint}; the exam's other {len(placed)} placed series are {region}"]
 
 
 def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str | None, list[str]]:

@@ -401,3 +401,14 @@ def test_a_brain_and_a_spine_program_of_one_export_stay_one_exam(tmp_path):
     path = _library(tmp_path, ("Brain", "Spine"))
     [exam] = split(inspect_path(path))
     assert {a.program for a in exam.acquisitions} == {"\\Brain", "\\Spine"}
+
+
+@pytest.mark.parametrize("folder", ["Siemens/VE11_PD_T2_tse_sag_1.8mm", "Siemens/VE11_DTI_ep2d_diff_20dir_mosaic"])
+def test_a_siemens_classic_dicom_names_its_coil_from_the_protocol_it_carries(folder):
+    """VE11 classic DICOM leaves ReceiveCoilName (0018,1250) empty; the coil is in the protocol the CSA header
+    carries. dcm2niix reads the same coil from it (its sidecar's ReceiveCoilName): the series' coil evidence."""
+    sidecar = json.loads(next((DICOM / folder / "bids_json_dcm2niix").glob("*.json")).read_text())
+    first = sorted(p for p in (DICOM / folder).iterdir() if p.is_file())[0]
+    assert "ReceiveCoilName" not in _raw(first)
+    [exam] = split(inspect_path(DICOM / folder))
+    assert {a.context.get("coil") for a in exam.acquisitions} == {sidecar["ReceiveCoilName"]}

@@ -1201,6 +1201,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             fill = Acquisition(acq.name)
             values = ascconv.parse(protocol)
             ascconv.to_acquisition(values, fill, f"{here} CSA ASCCONV")
+            coil = ascconv.coils(values)
+            if coil:  # region evidence where (0018,1250) is empty (VB/VE classic): the coils the protocol selects
+                acq.context.setdefault("coil", coil)
             acq.warnings += fill.warnings
             counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
             if counted is not None and prescribed is not None and counted < prescribed:
