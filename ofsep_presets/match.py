@@ -45,6 +45,7 @@ class Evidence:
     injection: re.Pattern
     weightings: tuple[tuple[str, re.Pattern], ...]
     planes: tuple[tuple[str, re.Pattern], ...]
+    stations: tuple[tuple[str, re.Pattern], ...]
     stir_needs_inversion: bool
     t2star_min_te_ms: float
     brain_min_fov_mm: float
@@ -66,6 +67,7 @@ def evidence() -> Evidence:
         injection=re.compile(doc["injection_steps"], re.I),
         weightings=tuple((w, re.compile(p, re.I)) for w, p in doc["weightings"].items()),
         planes=tuple((w, re.compile(p, re.I)) for w, p in (doc.get("plane_names") or {}).items()),
+        stations=tuple((w, re.compile(p, re.I)) for w, p in (doc.get("station_names") or {}).items()),
         stir_needs_inversion=bool(doc.get("stir_needs_inversion", False)),
         t2star_min_te_ms=float(doc["echo_time"]["t2star_min_te_ms"]),
         brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
@@ -527,22 +529,28 @@ def match(
             table[(position, seq_id)] = score(
                 acquisitions[position], spec.sequences[seq_id], vendor, field_t, phases[position]
             )
-    weights = []
-    for position in free:
-        row = []
-        for seq_id, k in columns:
-            value, _, veto = table[(position, seq_id)]
-            if veto or value < p["threshold"]:
-                row.append(None)
-                continue
-            # Ties: the sequence more of whose requirements the acquisition meets takes it (a DWI with three
-            # b-values is the three-b sequence's, not the two-b one's it also satisfies); then a post-contrast
-            # sequence takes the later acquisition, any other the earlier one.
-            late = position if spec.sequences[seq_id].contrast == "post" else -position
-            met = _requirements_met(acquisitions[position], spec.sequences[seq_id])
-            row.append(value - p["station"] * k + met * 1e-3 + late * 1e-6)
-        weights.append(row)
-    chosen = assign(weights)
+    banned: set[tuple[int, str]] = set()  # (acquisition, sequence): a station that sequence holds already
+    for _ in range(len(free) + 1):
+        weights = []
+        for position in free:
+            row = []
+            for seq_id, k in columns:
+                value, _, veto = table[(position, seq_id)]
+                if veto or value < p["threshold"] or (position, seq_id) in banned:
+                    row.append(None)
+                    continue
+                # Ties: the sequence more of whose requirements the acquisition meets takes it (a DWI with three
+                # b-values is the three-b sequence's, not the two-b one's it also satisfies); then a post-contrast
+                # sequence takes the later acquisition, any other the earlier one.
+                late = position if spec.sequences[seq_id].contrast == "post" else -position
+                met = _requirements_met(acquisitions[position], spec.sequences[seq_id])
+                row.append(value - p["station"] * k + met * 1e-3 + late * 1e-6)
+            weights.append(row)
+        chosen = assign(weights)
+        again = _station_taken_twice(chosen, free, columns, acquisitions, table)
+        if not again:
+            break
+        banned |= again
     for row, col in enumerate(chosen):
         if col is None:
             continue
@@ -559,6 +567,35 @@ def match(
     for ms in result.matches.values():
         ms.sort(key=lambda m: m.position)
     return result
+
+
+def stations_in(text: str) -> set[str]:
+    """The spinal stations a series name states (matching-evidence.yaml `station_names`)."""
+    return {station for station, pattern in evidence().stations if pattern.search(text)}
+
+
+def _station_taken_twice(chosen, free, columns, acquisitions, table) -> set[tuple[int, str]]:
+    """(acquisition, sequence) pairs where a sequence of several stations took two series naming the same one
+    station: the weaker (then later) of the two is that station again, not another station."""
+    by_seq: dict[str, list[int]] = {}
+    for row, col in enumerate(chosen):
+        if col is not None:
+            by_seq.setdefault(columns[col][0], []).append(free[row])
+    out: set[tuple[int, str]] = set()
+    for seq_id, positions in by_seq.items():
+        if len(positions) < 2:
+            continue
+        held: dict[str, int] = {}
+        for position in sorted(positions, key=lambda q: (-table[(q, seq_id)][0], q)):
+            named = stations_in(words_of(acquisitions[position]))
+            if len(named) != 1:
+                continue
+            (station,) = named
+            if station in held:
+                out.add((position, seq_id))
+            else:
+                held[station] = position
+    return out
 
 
 def _same_protocol(a: Acquisition, b: Acquisition) -> bool:

@@ -347,7 +347,7 @@ def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_seri
     a whole-spine program of sagittal T2, T1 and STIR stations and axial T2s; the report prints no plane. Its
     program name places every series in the spine. "SAG STIR BOT" (TI 150 ms, as printed) is the sagittal STIR,
     never the "Sag T1" TSEs (TR 699 ms, no TI printed: no inversion); the "Ax T2 FRFSE" series, named axial,
-    are no station of the sagittal T2."""
+    are no station of the sagittal T2; each of its stations (TOP, MID, BOT) is taken once."""
     path = MRAAT / f"adult_spine_Ultrafast3partwspine_20220326170523213_12{suffix}"
     [inspection] = inspect_path(path)
     stir = next(a for a in inspection.acquisitions if a.name.startswith("SAG STIR BOT"))
@@ -359,6 +359,10 @@ def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_seri
     t2 = next(s for s in report.sequences if s.id == "spine.t2_sag")
     taken = [m.acquisition.name for m in t2.matched] + [a.name for a in getattr(t2, "repeats", [])]
     assert taken and all(n.upper().startswith("SAG T2") for n in taken), taken
+    # The report prints two "SAG T2 TOP" (TR 5956 and 4497 ms), one MID and one BOT: the three stations are TOP,
+    # MID and BOT; the second TOP is that station again, never the lower station's place.
+    stations = [re.search(r"TOP|MID|BOT", m.acquisition.name).group(0) for m in t2.matched]
+    assert sorted(stations) == ["BOT", "MID", "TOP"], stations
     axial = [a for a, _ in report.unmatched if a.name.startswith("Ax T2")]
     assert len(axial) == 2
     for acq in axial:
