@@ -34,7 +34,10 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"ep_b|ep2d_diff|ep2d_dti|\bdwi\b|\bdti\b|diffusion|resolve|tensor", "epi_dwi"),
     (r"\bspc|space|cube|vista|mvox", "space"),
     (r"t2\*|t2star|t2_star|merge|medic|hemo|mffe|\bgre.me\b|\bme.gre\b", "t2star"),
-    (r"\btse|\bfse|frfse|turbo.?spin|tse2d|\bts?e\b", "tse"),
+    # PROPELLER (GE), BLADE (Siemens) and MultiVane (Philips): turbo spin echoes read out in rotating blades
+    # ("conventional PROPELLER based on fast spin echo (FSE)", Srinivasan et al., MRM 2018, doi:10.1002/mrm.26898);
+    # a diffusion PROPELLER states its b-values, which decide first.
+    (r"\btse|\bfse|frfse|turbo.?spin|tse2d|\bts?e\b|propeller|\bblade\b|multivane", "tse"),
     (r"\bfl3d|fspgr|\bspgr|vibe|\bffe\b.*3d", "spgr"),
 )
 

@@ -58,3 +58,19 @@ def test_a_3d_tse_named_tse_is_the_single_slab_space_family():
     three = classify(Hints(scanning_sequence="SE", description="T2 3D TSE SAG 160sl", acquisition_type="3D"))
     two = classify(Hints(scanning_sequence="SE", description="T2 TSE SAG", acquisition_type="2D"))
     assert three[0] == "space" and two[0] == "tse"
+
+
+def test_a_ge_propeller_series_is_a_turbo_spin_echo():
+    """The MR-AAT GE SIGNA Artist report prints "Sag T1 TOP Prop" with Pulse Sequence PROPELLER (GE's FSE read out
+    in rotating blades): family tse, like the report's FSE-XL series, and so a candidate for the spinal T1."""
+    from ofsep_presets.readers import inspect_path
+
+    report = FIXTURES / (
+        "references/mraat/ge_artist_and_premier_aat_example_protocols/SIGNA Artist/GE_ProtocolExchange/"
+        "adult_spine_Ultrafast3partwspine_20220326170523213_12.html"
+    )
+    text = report.read_text(errors="replace")
+    assert ">PROPELLER<" in text and ">Sag T1 TOP Prop - Sag T1 TOP Prop<" in text
+    [inspection] = inspect_path(report)
+    prop = next(a for a in inspection.acquisitions if a.name == "Sag T1 TOP Prop - Sag T1 TOP Prop")
+    assert prop.get("sequence_family") == "tse"
