@@ -74,3 +74,22 @@ def test_a_ge_propeller_series_is_a_turbo_spin_echo():
     [inspection] = inspect_path(report)
     prop = next(a for a in inspection.acquisitions if a.name == "Sag T1 TOP Prop - Sag T1 TOP Prop")
     assert prop.get("sequence_family") == "tse"
+
+
+def test_a_ge_gradient_echo_pulse_sequence_is_a_gradient_echo_and_its_loc_a_localizer(spec):
+    """The same report's "TOP LOC" series: Pulse Sequence "Gradient Echo", Imaging Mode 2D (as printed). Its readout
+    is a gradient echo (ge.yaml `scanning_sequences`), and its name, GE's "LOC", says localizer: it is listed as
+    one, never weighed for a slot."""
+    from ofsep_presets.check import check
+    from ofsep_presets.readers import inspect_path
+
+    report = FIXTURES / (
+        "references/mraat/ge_artist_and_premier_aat_example_protocols/SIGNA Artist/GE_ProtocolExchange/"
+        "adult_spine_Ultrafast3partwspine_20220326170523213_12.html"
+    )
+    assert ">Gradient Echo<" in report.read_text(errors="replace")
+    [inspection] = inspect_path(report)
+    locs = [a for a in inspection.acquisitions if " LOC" in a.name]
+    assert len(locs) == 3 and {a.get("sequence_family") for a in locs} == {"gre"}
+    result = check([inspection], spec)
+    assert {why for acq, why in result.unmatched if acq in locs} == {"localizer or calibration"}

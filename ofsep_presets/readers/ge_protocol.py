@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 import tarfile
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 from .. import limits, units, xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
 from ..families import set_family
+from ..resources import spec_dir
 from ..vendors import all_vendors
+from ..yamlload import load_yaml
 from .vocabulary import acquisition_from_vendor_values
 
 FORMAT = "ge-protocol-tar"
@@ -156,6 +159,13 @@ def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
     return acquisition_from_lx_values(name, values, where)
 
 
+@cache
+def _readouts() -> dict[str, str]:
+    """GE pulse-sequence names → the readout they are (ge.yaml `scanning_sequences`)."""
+    data = load_yaml(spec_dir() / "vendors" / "ge.yaml")
+    return {str(k).upper(): str(v) for k, v in (data.get("scanning_sequences") or {}).items()}
+
+
 def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) -> Acquisition:
     """One series from its LxProtocol keys and values (the export's, or the report's rows mapped to keys)."""
     values = dict(values)
@@ -187,10 +197,11 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
     inversion = "IRP" in options or bool(acq.get("inversion_time_ms"))
     if not inversion and "inversion_time_ms" in acq.params:
         del acq.params["inversion_time_ms"], acq.provenance["inversion_time_ms"]
+    pseq = values.get("PSEQ", "").strip().upper()
     set_family(
         acq,
         f"{where} PSEQ/IOPT",
-        scanning_sequence="GR\\IR" if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options else "",
+        scanning_sequence="GR\\IR" if pseq == "SPGR" and "IRP" in options else _readouts().get(pseq, ""),
         sequence_name="IR-FSPGR"
         if values.get("PSEQ", "").upper() == "SPGR" and "IRP" in options
         else f"{values.get('PSEQ', '')} {values.get('IOPT', '')}",
