@@ -10,7 +10,6 @@ certain the canonical value is filled and its provenance says `default`.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -39,37 +38,39 @@ def parse(text: str) -> dict[str, Any]:
     """ASCCONV lines -> {dotted key: value}; accepts the block with or without its BEGIN/END markers.
 
     Each line is split at its first '=' and its '#' comment with string operations (linear in the line);
-    only the key, a short token, is checked by a regex anchored at its end.
+    only the key, a short token, is checked by a regex anchored at its end. A protocol holds thousands of lines
+    and every Siemens series representative has one: the comment and the value are split inline.
     """
     body = find_block(text)
     body = text if body is None else body
     values: dict[str, Any] = {}
+    key_match = _KEY.match
     for line in body.splitlines():
         key, equals, raw = line.partition("=")
-        key = key.strip()
-        if not equals or not _KEY.match(key) or "__attribute__" in key:
+        if not equals:
             continue
-        values[key] = _value(_uncomment(raw))
+        key = key.strip()
+        if not key_match(key) or "__attribute__" in key:
+            continue
+        raw = raw.strip()
+        if raw[:1] == '"':  # to the last quote: XA writes ""%CustomerSeq%\\name"" (quotes doubled)
+            close = raw.rfind('"')
+            values[key] = (raw if close <= 0 else raw[: close + 1]).strip('"')
+        else:
+            values[key] = _number(raw.partition("#")[0].strip())
     return values
 
 
-def _uncomment(raw: str) -> str:
-    """The value before a trailing '#' comment; a '#' inside a quoted string is part of the value."""
-    raw = raw.strip()
-    if raw.startswith('"'):  # to the last quote: XA writes ""%CustomerSeq%\\name"" (quotes doubled)
-        close = raw.rfind('"')
-        return raw if close <= 0 else raw[: close + 1]
-    return raw.partition("#")[0].strip()
-
-
-def _value(raw: str) -> Any:
-    raw = raw.strip()
-    if raw.startswith('"'):
-        return raw.strip('"')
-    try:
-        return int(raw, 16) if raw.lower().startswith("0x") else int(raw)
-    except ValueError:
-        pass
+def _number(raw: str) -> Any:
+    """An unquoted value: int (decimal or 0x hex), else float, else the text. The usual cases first, without the
+    exception int() raises on a float (the result is int()'s, then float()'s, as when both are tried in turn)."""
+    if raw.isdigit() and raw.isascii():
+        return int(raw)
+    if "." not in raw:  # int() never takes a '.', with or without base 16
+        try:
+            return int(raw, 16) if raw[:2] in ("0x", "0X") else int(raw)
+        except ValueError:
+            pass
     try:
         return float(raw)
     except ValueError:
@@ -92,8 +93,10 @@ class _Numbers(dict):
         super().__init__()
         self._bad: dict[str, Any] = {}
         self._acq = acq
+        limit = 2**53
         for key, value in values.items():
-            if _is_number(value) or key.rsplit(".", 1)[-1].startswith("t"):
+            kind = type(value)  # parse gives int, float or str; -limit <= nan is False, as is inf
+            if (kind is int or kind is float) and -limit <= value <= limit or key.rsplit(".", 1)[-1].startswith("t"):
                 self[key] = value
             else:
                 self._bad[key] = value
@@ -109,12 +112,6 @@ class _Numbers(dict):
     def __contains__(self, key: object) -> bool:
         self._seen(key)
         return super().__contains__(key)
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and abs(value) <= 2**53
 
 
 def _short(value: Any) -> str:

@@ -406,3 +406,17 @@ def test_a_character_set_pydicom_refuses_or_doubts_is_read_by_it(tmp_path, chars
     target.write_bytes(raw.replace(element, element[:8] + charset))
     _scan(files, fast=True)
     assert _scan([target], fast=True) == _scan([target], fast=False)
+
+
+def test_a_folder_is_listed_in_the_order_its_paths_sort(tmp_path):
+    """readers.walk lists depth first, each folder by name: the order pathlib sorts the paths in (part by part:
+    "a/z" before "a.txt", though "/" sorts after "." as text), on names that tell the two apart."""
+    from ofsep_presets.readers import walk
+
+    for name in ("a/z", "a.txt", "a b/c", "a-b", "A", "b/a/b/c", "b/a.b", "b/a/a", "é", "e", "~", "0/1", "_"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    expected = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert walk(tmp_path)[0] == expected
+    assert walk(DICOM)[0] == sorted(p for p in DICOM.rglob("*") if p.is_file())
+    assert [str(p) for p in expected] != sorted(str(p) for p in expected)  # not the order of the strings

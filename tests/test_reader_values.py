@@ -121,6 +121,17 @@ def test_a_customer_sequence_that_is_not_cmrr_states_no_multiband_factor():
     assert acq.get("multiband_factor") is None
 
 
+def test_one_number_too_large_for_a_float_costs_its_field_only():
+    """A 400-digit value (a damaged or hostile protocol) is not a number the mapping reads: it is left absent with
+    a warning naming it, and the rest of the protocol is read (it once cost the whole protocol: OverflowError)."""
+    text = "alTR[0] = 2500000\nalTE[0] = 30000\nsKSpace.lBaseResolution = 1" + "0" * 400 + "\n"
+    acq = Acquisition("huge")
+    ascconv.to_acquisition(ascconv.parse(text), acq, "ASCCONV")
+    assert acq.get("repetition_time_ms") == 2500 and acq.get("echo_time_ms") == 30  # µs in the text
+    assert acq.get("base_resolution") is None
+    assert any("sKSpace.lBaseResolution" in w and "not a number" in w for w in acq.warnings)
+
+
 # ---- DICOM: acceleration, matrix, diffusion, phase-encoding direction ---------------------------------------------
 
 

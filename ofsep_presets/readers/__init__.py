@@ -144,42 +144,55 @@ def walk(root: Path) -> tuple[list[Path], list[str]]:
     base = root.resolve()
     names: list[str] = []
     outside = special = 0
-    pending = [os.fspath(root)]
-    while pending:  # os.scandir: an entry's type comes with the listing, no stat per regular file
-        try:
-            with os.scandir(pending.pop()) as entries:
-                listed = list(entries)
-        except OSError:  # an unreadable folder is left out, as os.walk leaves it
+    # Depth first, each folder's entries in name order: the order of the paths sorted (Path compares part by
+    # part, and no file's path is a prefix of another's), without sorting 20,000 Paths (~0.3 s) or making one
+    # per entry before it is kept. os.scandir: an entry's type comes with the listing, no stat per regular file.
+    stack = [_listing(os.fspath(root))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
             continue
-        for entry in listed:
-            try:
-                if entry.is_symlink():
-                    if entry.is_dir():
-                        continue  # a linked folder is never entered
-                    target = Path(entry.path).resolve()
-                    if not target.is_relative_to(base):
-                        outside += 1
-                        continue
-                    regular = stat.S_ISREG(os.stat(entry.path).st_mode)
-                elif entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
+        try:
+            if entry.is_symlink():
+                if entry.is_dir():
+                    continue  # a linked folder is never entered
+                target = Path(entry.path).resolve()
+                if not target.is_relative_to(base):
+                    outside += 1
                     continue
-                else:
-                    regular = entry.is_file(follow_symlinks=False)
-            except (OSError, RuntimeError):  # a dangling or looping link
-                outside += 1
+                regular = stat.S_ISREG(os.stat(entry.path).st_mode)
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append(_listing(entry.path))
                 continue
-            if regular:
-                names.append(entry.path)
             else:
-                special += 1
-    files = sorted(map(Path, names))
+                regular = entry.is_file(follow_symlinks=False)
+        except (OSError, RuntimeError):  # a dangling or looping link
+            outside += 1
+            continue
+        if regular:
+            names.append(entry.path)
+        else:
+            special += 1
+    files = list(map(Path, names))
     warnings = []
     if outside:
         warnings.append(f"{root}: {outside} link(s) pointing outside the folder (or nowhere) not followed")
     if special:
         warnings.append(f"{root}: {special} entry(ies) that are not regular files (FIFO, socket, device) skipped")
     return files, warnings
+
+
+def _listing(folder: str):
+    """A folder's entries in the order Path sorts their paths (by name; case-folded where paths compare so);
+    an unreadable folder is left out, as os.walk leaves it."""
+    try:
+        with os.scandir(folder) as entries:
+            listed = list(entries)
+    except OSError:
+        return iter(())
+    listed.sort(key=lambda entry: os.path.normcase(entry.name))
+    return iter(listed)
 
 
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
