@@ -488,3 +488,20 @@ def test_inspect_cli_says_one_line_for_a_broken_printout(tmp_path):
     result = CliRunner().invoke(main, ["inspect", str(broken)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "GE protocol report without any series" in result.output
+
+
+@needs_fixtures
+def test_a_folder_of_a_report_and_its_pdf_reads_the_protocol_once_and_two_reports_as_two_exams(tmp_path):
+    """The MR-AAT folder holds one GE report as HTML and as its PDF print (they read to the same values, above):
+    one protocol, 15 series, said once. Two different reports in one folder are two documents: two exams."""
+    from ofsep_presets.exams import split
+
+    [inspection] = inspect_path(MRAAT)
+    assert len(inspection.acquisitions) == 15
+    assert any("prints the same protocol as" in w for w in inspection.warnings), inspection.warnings
+    both = tmp_path / "reports"
+    both.mkdir()
+    shutil.copy(MRAAT_REPORT.with_suffix(".html"), both / "a.html")  # in the test's own folder (walks follow no link)
+    shutil.copy(GE / "spine_generic_ge_750_no-FOCUS.html", both / "b.html")
+    exams = split(inspect_path(both))
+    assert sorted(len(e.acquisitions) for e in exams) == [9, 15]

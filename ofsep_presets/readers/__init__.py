@@ -322,18 +322,46 @@ def _inspect_zip(path: Path, progress=None) -> list[Inspection]:
 def _read_each(reader, root: Path, files: list[Path]) -> Inspection:
     """One Inspection for a folder of files of one format: each read alone; an unreadable one is a warning."""
     inspection = Inspection(source=str(root), format=reader.FORMAT)
+    printed: dict[tuple, Path] = {}
     for file in files:
         try:
             one = _guarded(reader.FORMAT, file, lambda f=file: reader.read(f))
         except ReadError as exc:
             inspection.warnings.append(str(exc))
             continue
+        for acq in one.acquisitions:  # each file is its own document (its own exam), not the folder's
+            acq.context.setdefault("source", str(file))
+        if reader is printout:
+            same = _printed_protocol(one)
+            if same in printed:
+                inspection.warnings.append(
+                    f"{file.name}: prints the same protocol as {printed[same].name} (same program, series and "
+                    "values): read once"
+                )
+                continue
+            printed[same] = file
         inspection.acquisitions += one.acquisitions
         inspection.warnings += one.warnings
     if not inspection.acquisitions and inspection.warnings:
         raise ReadError(f"{root}: no readable {reader.FORMAT} file; first problem: {inspection.warnings[0]}")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+_NOT_PRINTED_ALIKE = {"manufacturer", "model", "software_version", "series_description", "sequence_family"}
+
+
+def _printed_protocol(inspection: Inspection) -> tuple:
+    """What a printout states, to tell two prints of one protocol (a GE report saved as HTML and printed to PDF):
+    the program, and each series' name and values (not the names a layout may word differently)."""
+    return tuple(
+        (
+            a.context.get("program"),
+            a.name,
+            tuple(sorted((k, repr(v)) for k, v in a.params.items() if k not in _NOT_PRINTED_ALIKE)),
+        )
+        for a in inspection.acquisitions
+    )
 
 
 def _guarded(fmt: str, path: Path, read):
