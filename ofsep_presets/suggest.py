@@ -93,6 +93,9 @@ class Candidate:
             not self.best,  # then one of this sequence's own kind (a DTI serves the DWI only when it is cleaner)
             self.seq_id != self.cell[0],  # a pre-contrast file for the pre-contrast protocol first
             self.computed,
+            # then the file that states the most (a full protocol beats a terse one; the match score, which also
+            # weighs how the file names its region, only breaks ties)
+            -min(len(a.params) for a in self.acquisitions),
             -self.fit,
             str(self.path),
         )
