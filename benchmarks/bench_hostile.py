@@ -29,7 +29,8 @@ def ge_blank(n: int) -> bytes:
 
 
 def philips_line(n: int) -> bytes:
-    return ('# ofsep-presets ofsep-philips-sheet\nsequence id = "x";\n' + "a = " * n + "\n").encode()
+    head = "Philips MRI Protocol Dump\n     InBox (1) |     card (1) |     x\n  Flip angle (deg)      9\n  NSA      "
+    return (head + "a = " * n + "\n").encode()
 
 
 def printxml_nested(n: int) -> bytes:

@@ -255,7 +255,17 @@ def sheet_context(spec: Spec, sh: Sheet, stamp: str | None, to_root: str) -> dic
         gado_table=gadolinium_table(spec, lang),
         post_contrast=set(spec.gadolinium.get("post_contrast", [])),
     )
+    if sh.vendor.document.get("layout") == "philips-printout":
+        ctx["printout"] = _printout_scans(sh)
     return ctx
+
+
+def _printout_scans(sh: Sheet) -> dict[str, Any]:
+    """Each sequence of the sheet as the Philips printout's rows (printout_sheet.py), by sequence id."""
+    from .printout_sheet import scan
+
+    families = {product: family for family, products in sh.vendor.families.items() for product in products}
+    return {s.id: scan(s, families.get(s.product or "")) for s in sh.sequences}
 
 
 def plan_docs(spec: Spec, selection: Selection) -> list[Doc]:

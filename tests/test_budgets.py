@@ -139,10 +139,12 @@ def test_ge_lxprotocol_of_newlines_is_linear(tmp_path):
 
 
 def test_fake_philips_sheet_with_a_long_line_is_linear(tmp_path):
-    # A lazy label retried at every " =" of one long line (80 KB: 8.6 s; quadratic).
+    # A lazy label retried at every " =" of one long line (80 KB: 8.6 s; quadratic), in our old Philips sheet;
+    # the sheet is now a printout in the console's layout: the same 400 KB line beside one of its labels.
     path = tmp_path / "sheet.txt"
     path.write_text(
-        '# ofsep-presets ofsep-philips-sheet\nsequence id = "brain.t1";\n' + "a = " * 100_000 + "\n",
+        "Philips MRI Protocol Dump\n     InBox (1) |     card (1) |     brain.t1\n  Flip angle (deg)      9\n"
+        "  NSA      " + "a = " * 100_000 + "\n",
         encoding="utf-8",
     )
     run = inspect_json(path)

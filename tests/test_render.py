@@ -87,6 +87,10 @@ def test_every_sequence_named_in_every_document(rendered, spec):
                 assert spec.sequences[seq_id].label["en"] in _step_paths(d / "protocol.xml"), (d, seq_id)
             elif vendor == "ge":  # so does a GE session's task
                 assert any(name.startswith(spec.sequences[seq_id].label["en"]) for name in _ge_series(d)), (d, seq_id)
+            elif vendor == "philips":  # and a Philips printout's breadcrumb
+                label = " ".join(spec.sequences[seq_id].label["en"].split())
+                assert re.search(rf"\|\s+{re.escape(label)}", sheet), (d, seq_id)
+                assert seq_id not in sheet, (d, seq_id)
             else:
                 assert seq_id in sheet, (d, seq_id)
 
@@ -205,14 +209,14 @@ def test_philips_suggestion_matches_the_vendor_printout(rendered):
     t1_page = printout[printout.index("T1w 04:22.0") :]
     assert re.search(r"Act\. TR/TE \(ms\)\s+7\.8 / 3\.5", t1_page)
     assert re.search(r"Act\. WFS \(pix\) / BW \(Hz\)\s+2\.268 / 191\.5", t1_page)
+    # The sheet is a printout in the console's layout: the T1 scan's page holds the printout's own rows.
     sheet = (rendered / "philips/3T/brain-standard/examcard-printout.txt").read_text(encoding="utf-8")
-    t1 = sheet.split('sequence id = "brain.t1_3d"')[1].split("Scan =")[0]
-    assert re.search(r"^TR \(ms\) =\s+7\.8;", t1, re.M)
-    assert re.search(r"^TE \(ms\) =\s+3\.5;", t1, re.M)
-    assert re.search(r"^Flip angle \(deg\) =\s+9;", t1, re.M)
+    t1 = next(page for page in sheet.split("\f") if re.search(r"\|\s+3D T1, millimetric", page))
+    assert re.search(r"^  Act\. TR/TE \(ms\)\s+7\.8 / 3\.5 ", t1, re.M)
+    assert re.search(r"^  Flip angle \(deg\)\s+9 ", t1, re.M)
     # Philips states bandwidth as a water-fat shift: 191.5 Hz/px at 3 T is 2.268 px (printed to 2 decimals).
-    assert re.search(r"^Water-fat shift \(pixels\) =\s+2\.27;", t1, re.M)
-    assert re.search(r"^NSA =\s+1;", t1, re.M)
+    assert re.search(r"^  Act\. WFS \(pix\) / BW \(Hz\)\s+2\.27 / 191\.5 ", t1, re.M)
+    assert re.search(r"^  NSA\s+1 ", t1, re.M)
 
 
 def test_canon_sheet_says_labels_are_unverified_and_matrix_is_phase_first(rendered):

@@ -1,5 +1,8 @@
 """Our own machine-readable sheets (render --format sheet), read back through each vendor's vocabulary.
 
+Only the Canon sheet is still in a format of our own (no public Canon protocol export exists): the Siemens, GE and
+Philips sheets are in the consoles' own layouts, read by those formats' readers.
+
 The round trip `render` -> `inspect` exercises the inverse of every vendor conversion: values are read from
 the vendor's labels, words and units, not from the canonical annotations the sheets also carry (those only
 name the parameter a line belongs to, which a console label alone cannot always tell).
@@ -10,8 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import limits
@@ -20,7 +21,6 @@ from ..vendors import all_vendors
 from .vocabulary import acquisition_from_vendor_values
 
 MARKERS = {
-    b"ofsep-philips-sheet": "philips",
     b"ofsep-canon-sheet": "canon",
 }
 FORMAT = "ofsep-sheet"  # refined per vendor in the Inspection: ofsep-siemens-sheet, ...
@@ -39,7 +39,7 @@ def read(path: Path) -> Inspection:
     text = data.decode("utf-8")
     field = _field_strength(text)
     program = _program(text[:4096])
-    lines = {"philips": _philips, "ge": _ge, "canon": _canon}[vendor_id](data, text)
+    lines = {"canon": _canon}[vendor_id](data, text)
     inspection = Inspection(source=str(path), format=vendor.document["format"])
     injected = None  # a sheet without an injection step says nothing about contrast
     if INJECTION in lines:
@@ -73,76 +73,6 @@ def _field_strength(text: str) -> float | None:
 # INJECTION where the sheet places the gadolinium injection step.
 Entries = dict[str, list[tuple[str, str, str]]]
 INJECTION = "gadolinium"
-
-
-@dataclass(frozen=True)
-class _LineSheet:
-    """A line-oriented sheet (Philips printout, GE LxProtocol): where a sequence starts, its product line, its value
-    lines, and how a value is unquoted. One walker reads both; only these patterns differ."""
-
-    injection: str
-    sequence: str
-    product: str
-    value: str  # groups: console label, value, canonical parameter
-    unquote: Callable[[str], str]
-    product_unquote: Callable[[str], str] = str  # as written
-    skip: tuple[str, ...] = ()
-
-    def read(self, text: str) -> Entries:
-        out: Entries = {}
-        current = None
-        for line in text.splitlines():
-            if line.startswith(self.injection):
-                out[INJECTION] = []
-                current = None
-                continue
-            match = re.match(self.sequence, line)
-            if match:
-                current = out.setdefault(match.group(1), [])
-                continue
-            if current is None:
-                continue
-            product = re.match(self.product, line)
-            if product:
-                current.append(("sequence_family", "product", self.product_unquote(product.group(1))))
-                continue
-            match = re.match(self.value, line)
-            if match and not line.startswith(self.skip):
-                label, value, param = match.groups()
-                current.append((param, label.strip(), self.unquote(value)))
-        return out
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value)
-
-
-PHILIPS = _LineSheet(
-    injection="# Gadolinium injection here",
-    sequence=r'^\s*sequence id = "([^"]+)";',
-    product=r'^\s*technique = "((?:[^"\\]|\\.)*)";',
-    # The label runs to the first " =" (`[^=]`, not `.*?`: a lazy label retried at every '=' of an 80 KB line
-    # was quadratic, 8.6 s); the value is a quoted string or runs to the first ';'.
-    value=r"^(\S[^=]*?) =[ \t]+(\"(?:[^\"\\]|\\.)*\"|[^;]*);[ \t]+# (\w+) ",
-    unquote=lambda v: v.strip().strip('"'),
-    skip=("#", "ExamCard", "Scan ="),
-)
-GE = _LineSheet(
-    injection="# ---- gadolinium injection",
-    sequence=r'^\s*set OFSEPSEQ "([^"]+)"',
-    product=r'^\s*set PSEQ "((?:[^"\\]|\\.)*)"',
-    value=r'^\s*set (\w+) "((?:[^"\\]|\\.)*)" ;# (\w+) ',
-    unquote=_unescape,
-    product_unquote=_unescape,
-)
-
-
-def _philips(data: bytes, text: str) -> Entries:
-    return PHILIPS.read(text)
-
-
-def _ge(data: bytes, text: str) -> Entries:
-    return GE.read(text)
 
 
 def _canon(data: bytes, text: str) -> Entries:

@@ -280,6 +280,9 @@ def _bandwidth(v: dict[str, Any], acq: Acquisition, src, epi: bool) -> None:
         acq.set("pixel_bandwidth_hz", shift[1], src(WFS_BW) + " (WFS px / BW Hz)")
 
 
+# The named directional resolutions and their direction counts (dcm2niix's Philips notes, rordenlab/dcm2niix
+# Philips/README.md: "Low which acquires 6 directions ..., Medium (15 directions), High (32 directions)").
+NAMED_DIRECTIONS = {"LOW": 6, "MEDIUM": 15, "HIGH": 32}
 ORIENTATION = {"TRANSVERSAL": "axial", "SAGITTAL": "sagittal", "CORONAL": "coronal"}
 FAT = {"NO": "none", "SPIR": "spir", "SPAIR": "spair", "PROSET": "water_excitation"}
 
@@ -343,6 +346,10 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     _bandwidth(v, acq, src, epi=fast == "EPI" or READOUT_BW_EPI in v)
     if v.get("EX_SPIR_fat_suppression") in FAT:
         acq.set("fat_suppression", FAT[v["EX_SPIR_fat_suppression"]], src("EX_SPIR_fat_suppression"))
+    if isinstance(v.get("EX_ACQ_dixon"), str) and v["EX_ACQ_dixon"] not in ("", "NO"):
+        # mDIXON is a separate switch (R5.3 ExamCard EX_ACQ_dixon "NO", printed "mDIXON no"): on, it is the fat
+        # suppression, whatever the SPIR/SPAIR switch says
+        acq.set("fat_suppression", "dixon", src("EX_ACQ_dixon"))
     mtc = v.get("EX_MTC_enable")
     if isinstance(mtc, str) and mtc:  # "NO", or the kind of MT pulse ("OFF_RES": the printout's "off resonance")
         acq.set("magnetization_transfer", mtc != "NO", src("EX_MTC_enable"))
@@ -358,9 +365,12 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
                 sorted({0.0 if x < 25 else float(round(x)) for x in b}),
                 f"{where} scan {name!r} EX_DIFF_array_b",
             )
-        scheme = re.match(r"OPT(\d+)$", str(v.get("EX_DIFF_directional_resolution", "")))
+        resolution = str(v.get("EX_DIFF_directional_resolution", ""))
+        scheme = re.match(r"OPT(\d+)$", resolution)
         if scheme:
             acq.set("diffusion_directions", int(scheme.group(1)), src("EX_DIFF_directional_resolution"))
+        elif resolution in NAMED_DIRECTIONS:
+            acq.set("diffusion_directions", NAMED_DIRECTIONS[resolution], src("EX_DIFF_directional_resolution"))
     set_family(
         acq,
         where,

@@ -23,6 +23,9 @@ from .printout_layout import Cell, pairs, reading_order, same_line, split_glued
 
 MARKER = "Philips MRI Protocol Dump"
 _SCAN = re.compile(r"^(.+?) (?:\d+:)?\d\d:\d\d\.\d$")  # "T1w 04:22.0": a scan and its duration
+# The ExamCard's own breadcrumb cell: its name, its scan count, and (when the console computed it) its duration,
+# "spine_generic_philips_R53_2020_09_29 (7) 25:06.7 |". The scan after it is the line's last cell.
+_CARD = re.compile(r"^.+ \(\d+\)(?: (?:\d+:)?\d\d:\d\d\.\d)? \|$")
 
 
 @cache
@@ -41,13 +44,22 @@ def is_philips(cells: list[Cell]) -> bool:
 
 
 def _scan_starts(cells: list[Cell]) -> list[tuple[Cell, str]]:
-    """The breadcrumb cells naming a scan: "name mm:ss.s" right after a cell ending in "|"."""
+    """The breadcrumb cells naming a scan: "name mm:ss.s" right after a cell ending in "|"; or, where no duration
+    was computed (a printout of a card no console has timed), the line's last cell right after the ExamCard's
+    own "name (N) |" cell."""
     starts = []
     ordered = reading_order(cells)
-    for before, cell in zip(ordered, ordered[1:], strict=False):
+    for index, (before, cell) in enumerate(zip(ordered, ordered[1:], strict=False)):
+        if not (before.text.endswith("|") and same_line(before, cell)):
+            continue
         match = _SCAN.match(cell.text)
-        if match and before.text.endswith("|") and same_line(before, cell):
+        if match:
             starts.append((cell, match.group(1)))
+            continue
+        after = ordered[index + 2] if index + 2 < len(ordered) else None
+        last = after is None or not same_line(cell, after)
+        if last and _CARD.match(before.text) and not cell.text.endswith("|"):
+            starts.append((cell, cell.text.strip()))
     return starts
 
 
@@ -129,14 +141,25 @@ def _from_axes(values: dict[str, Any], axes: dict[tuple[str, str], float]) -> No
     """The ExamCard's FOV [read, phase] and a 3D slice thickness from the rows printed per patient axis."""
     normal = _NORMAL.get(str(values.get("EX_GEO_stacks_orientations")))
     phase = str(values.get("EX_GEO_stacks_prep_dirs", ""))  # the fold-over (preparation) direction
+    if normal is not None and "EX_GEO_stacks_prep_dirs" not in values:
+        # No fold-over direction printed: the FOV is [read, phase] still where both in-plane axes print the same
+        # size (whichever of them is phase); a non-square FOV without it tells neither half.
+        in_plane = [axis for axis in ("RL", "AP", "FH") if axis != normal]
+        sizes = {axes.get(("fov", axis)) for axis in in_plane}
+        if len(sizes) == 1 and None not in sizes:
+            [size] = sizes
+            values.setdefault("EX_GEO_fov", size)
+            values.setdefault("EX_GEO_fov_p", size)
+    if normal is not None and values.get("EX_ACQ_scan_mode") == "3D" and ("acquired_voxel", normal) in axes:
+        values.setdefault("EX_GEO_slice_thickness", axes[("acquired_voxel", normal)])
+    if "EX_GEO_stacks_prep_dirs" not in values:
+        return
     if normal is None or phase not in ("RL", "AP", "FH") or phase == normal:
         return
     [read] = [axis for axis in ("RL", "AP", "FH") if axis not in (normal, phase)]
     if ("fov", read) in axes and ("fov", phase) in axes:
         values.setdefault("EX_GEO_fov", axes[("fov", read)])
         values.setdefault("EX_GEO_fov_p", axes[("fov", phase)])
-    if values.get("EX_ACQ_scan_mode") == "3D" and ("acquired_voxel", normal) in axes:
-        values.setdefault("EX_GEO_slice_thickness", axes[("acquired_voxel", normal)])
 
 
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
@@ -176,6 +199,8 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
         actual_te = values.pop("IF_act_echo_time", None)
         if actual_te and re.fullmatch(r"[\d.]+", str(values.get("IF_act_rep_time_echo_time", ""))):
             values["IF_act_rep_time_echo_time"] = f"{values['IF_act_rep_time_echo_time']} / {actual_te}"
+        elif actual_te and "IF_act_rep_time_echo_time" not in values and re.fullmatch(r"\d+(?:\.\d+)?", actual_te):
+            values.setdefault("EX_ACQ_first_echo_time", float(actual_te))  # "Act. TE (ms)" without a TR row
         if not values:
             inspection.warnings.append(f"scan {name!r}: no parameter could be read; skipped")
             continue

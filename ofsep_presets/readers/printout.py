@@ -18,6 +18,7 @@ from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
 
 FORMAT = "printout"  # refined in the Inspection: siemens-printout, philips-printout, ge-report
 SNIFF_PAGES = 2
+_PHILIPS_FIRST_LINE = b"Philips MRI Protocol Dump"
 _TEXT_MARKERS = (
     re.compile(rb"SIEMENS MAGNETOM[^\n]*\n(?:.*\n){0,12}?\s*\\\\"),
     re.compile(rb"Philips MRI Protocol Dump|INFO PAGE\s+GEOMETRY\s+CONTRAST"),
@@ -39,7 +40,11 @@ def sniff(path: Path, head: bytes) -> bool:
         return cells is None or _vendor(cells) is not None
     if ge_report.is_html(head):
         return True
-    if b"\0" in head or b"ofsep-presets" in head:
+    if b"\0" in head:
+        return False
+    # Our own documents quote console titles and paths (a Siemens checklist: "SIEMENS MAGNETOM 3 T", "\\USER\..."):
+    # not printouts. Our Philips sheet is one, in the console's layout: it starts as the printout does.
+    if b"ofsep-presets" in head and not head.startswith(_PHILIPS_FIRST_LINE):
         return False
     return any(marker.search(head) for marker in _TEXT_MARKERS)
 
