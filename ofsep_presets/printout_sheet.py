@@ -80,8 +80,12 @@ def _number(value: Any, decimals: int | None = None) -> str:
     return units.format_number(value, decimals)
 
 
-def scan(view: SequenceView, family: str | None) -> PrintedScan:
-    """One card as the printout's rows, page by page."""
+def scan(view: SequenceView, family: str | None, after_injection: bool = False) -> PrintedScan:
+    """One card as the printout's rows, page by page.
+
+    A printout records no injection (the ExamCard's contrast flag is not printed): a scan after the exam's
+    injection step says so in its name (" +Gd", as sites name post-contrast scans), the only place the printout
+    has for it, so that a reader of the printout can still tell which scans come after the injection."""
     rows = {}
     for row in view.rows:
         if row.has_value:
@@ -94,7 +98,7 @@ def scan(view: SequenceView, family: str | None) -> PrintedScan:
     def value(param: str) -> Any:
         return rows[param].canonical_value if param in rows else None
 
-    out = PrintedScan(" ".join(view.step_name.split()))
+    out = PrintedScan(" ".join(view.step_name.split()) + (" +Gd" if after_injection else ""))
 
     def unprinted(param: str, text: str, why: str = "") -> None:
         line = f"{text} {note(param)}" + (f": {why}" if why else "")

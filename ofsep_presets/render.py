@@ -265,7 +265,13 @@ def _printout_scans(sh: Sheet) -> dict[str, Any]:
     from .printout_sheet import scan
 
     families = {product: family for family, products in sh.vendor.families.items() for product in products}
-    return {s.id: scan(s, families.get(s.product or "")) for s in sh.sequences}
+    out, injected = {}, False
+    for step in sh.steps:
+        if step.sequence is None:
+            injected = True
+        else:
+            out[step.sequence.id] = scan(step.sequence, families.get(step.sequence.product or ""), injected)
+    return out
 
 
 def plan_docs(spec: Spec, selection: Selection) -> list[Doc]:
@@ -498,7 +504,15 @@ def protocol_tar(env: DataOnlyEnvironment, vendor: Any, ctx: dict[str, Any], mem
         number = len(tasks) + 1
         name = step.sequence.step_name
         folder = f"{_console_folder(name)}_{number}"
-        tasks.append({"number": number, "name": name, "folder": folder, "injection": injection, "s": step.sequence})
+        tasks.append(
+            {
+                "number": number,
+                "name": name,
+                "folder": folder,
+                "injection": injection,
+                "s": step.sequence,
+            }
+        )
         injection = None
     numbers = {task["s"].id: task["number"] for task in tasks}
     for task in tasks:  # "same parameters as series N": N as the console numbers its series (no injection step)

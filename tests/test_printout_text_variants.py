@@ -83,3 +83,20 @@ def test_a_named_directional_resolution_is_its_direction_count(tmp_path):
     assert read(tmp_path, real_text(), "opt.txt")["DWI"]["diffusion_directions"] == 32
     text = re.sub(r"(directional +)opt 32", r"\1medium", real_text())
     assert read(tmp_path, text, "medium.txt")["DWI"]["diffusion_directions"] == 15
+
+
+def test_the_printout_files_each_scan_in_its_examcard_as_the_examcard_does(tmp_path):
+    """The breadcrumb's "spine_generic_philips_R53_2020_09_29 (7) 25:06.7 |" names the ExamCard: each scan's
+    program, as the ExamCard itself names it (its <name>), timed or not."""
+    [card] = inspect_path(PDF.with_suffix(".ExamCard"))
+    assert {a.context["program"] for a in card.acquisitions} == {"spine_generic_philips_R53_2020_09_29"}
+    for name, text in (
+        ("timed.txt", real_text()),
+        ("untimed.txt", re.sub(r" \d\d:\d\d\.\d( \||$)", r"\1", real_text(), flags=re.M)),
+    ):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        [printed] = inspect_path(path)
+        assert [a.context.get("program") for a in printed.acquisitions] == [
+            a.context["program"] for a in card.acquisitions
+        ]

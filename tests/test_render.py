@@ -500,3 +500,19 @@ def test_french_documents_use_french_typography(rendered):
             # A colon after a French word always has its (non-breaking) space before it.
             for word in ("Séquence constructeur", "Dose", "Observé", "Champ magnétique"):
                 assert not re.search(rf"{word}:", text), (path, word)
+
+
+def test_siemens_card_and_sheet_print_one_protocol_path(rendered, spec):
+    """Issue 12: each step's program path on the card is the sheet's HeaderProtPath, step for step, and the card's
+    header is their common program folder (no second spelling of the path)."""
+    for field_t in spec.field_strengths_t:
+        for variant in spec.variants():
+            d = folder(rendered, "siemens", field_t, variant)
+            steps = [p for p in _step_paths(d / "protocol.xml").splitlines() if not p.endswith("\\Gadolinium")]
+            for lang in ("en", "fr"):
+                card = html.fromstring((d / f"examcard.{lang}.html").read_bytes())
+                paths = [e.text_content() for e in card.find_class("protpath")]
+                header, own = paths[0], paths[1:]
+                if lang == "en":
+                    assert own == steps, d
+                assert len(own) == len(steps) and all(p.startswith(header.split(" — ")[0] + "\\") for p in own), d

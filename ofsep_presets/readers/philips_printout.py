@@ -25,7 +25,7 @@ MARKER = "Philips MRI Protocol Dump"
 _SCAN = re.compile(r"^(.+?) (?:\d+:)?\d\d:\d\d\.\d$")  # "T1w 04:22.0": a scan and its duration
 # The ExamCard's own breadcrumb cell: its name, its scan count, and (when the console computed it) its duration,
 # "spine_generic_philips_R53_2020_09_29 (7) 25:06.7 |". The scan after it is the line's last cell.
-_CARD = re.compile(r"^.+ \(\d+\)(?: (?:\d+:)?\d\d:\d\d\.\d)? \|$")
+_CARD = re.compile(r"^(.+) \(\d+\)(?: (?:\d+:)?\d\d:\d\d\.\d)? \|$")
 
 
 @cache
@@ -43,23 +43,24 @@ def is_philips(cells: list[Cell]) -> bool:
     }
 
 
-def _scan_starts(cells: list[Cell]) -> list[tuple[Cell, str]]:
+def _scan_starts(cells: list[Cell]) -> list[tuple[Cell, str, str | None]]:
     """The breadcrumb cells naming a scan: "name mm:ss.s" right after a cell ending in "|"; or, where no duration
     was computed (a printout of a card no console has timed), the line's last cell right after the ExamCard's
-    own "name (N) |" cell."""
+    own "name (N) |" cell. Each with the ExamCard's name, where the breadcrumb prints it."""
     starts = []
     ordered = reading_order(cells)
     for index, (before, cell) in enumerate(zip(ordered, ordered[1:], strict=False)):
         if not (before.text.endswith("|") and same_line(before, cell)):
             continue
         match = _SCAN.match(cell.text)
+        card = _CARD.match(before.text)
         if match:
-            starts.append((cell, match.group(1)))
+            starts.append((cell, match.group(1), card.group(1) if card else None))
             continue
         after = ordered[index + 2] if index + 2 < len(ordered) else None
         last = after is None or not same_line(cell, after)
-        if last and _CARD.match(before.text) and not cell.text.endswith("|"):
-            starts.append((cell, cell.text.strip()))
+        if last and card and not cell.text.endswith("|"):
+            starts.append((cell, cell.text.strip(), card.group(1)))
     return starts
 
 
@@ -175,9 +176,12 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
     # A scan runs from its breadcrumb to the next scan's (its pages repeat the same breadcrumb).
     order = {id(c): i for i, c in enumerate(sorted(cells, key=lambda c: (c.page, c.top, c.x0)))}
     bounds: list[tuple[str, int]] = []
-    for cell, name in starts:
+    cards: dict[str, str] = {}
+    for cell, name, card in starts:
         if not bounds or bounds[-1][0] != name:
             bounds.append((name, order[id(cell)]))
+        if card:
+            cards.setdefault(name, card)
     ordered = sorted(cells, key=lambda c: order[id(c)])
     for index, (name, first) in enumerate(bounds):
         last = bounds[index + 1][1] if index + 1 < len(bounds) else len(ordered)
@@ -204,7 +208,10 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
         if not values:
             inspection.warnings.append(f"scan {name!r}: no parameter could be read; skipped")
             continue
-        inspection.acquisitions.append(acquisition(name, values, None, where))
+        acq = acquisition(name, values, None, where)
+        if name in cards:  # the ExamCard the scan is filed in, as the ExamCard reader states it (its <name>)
+            acq.context["program"] = cards[name]
+        inspection.acquisitions.append(acq)
     if not inspection.acquisitions:
         raise ReadError(f"{source}: a Philips printout without any readable scan")
     inspection.scanner = scanner_from(inspection.acquisitions)
