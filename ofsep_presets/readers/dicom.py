@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import ascconv, limits
+from .. import ascconv, csa, limits
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
 from ..families import set_family
 from . import dicom_scan
@@ -654,15 +654,11 @@ def _workers() -> int:
 
 def _warm(full: bool = False) -> None:
     """Import what reading a full header needs (pydicom: about a second), so a pool forked later inherits it;
-    `full`: also what a representative's acquisition needs (nibabel's CSA reader, the exam model's digest), or
-    every worker of the representatives' pool imports them again (a second and more of a 2-core machine)."""
+    `full`: also what a representative's acquisition needs (the exam model's digest), or every worker of the
+    representatives' pool imports it again."""
     import pydicom.filereader  # noqa: F401
 
     if full:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nibabel warns about its experimental DICOM readers on import
-            from nibabel.nicom import csareader  # noqa: F401
-
         from .. import exams  # noqa: F401
 
 
@@ -929,10 +925,8 @@ def _siemens_pe_positive(ds) -> tuple[bool, str] | None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from nibabel.nicom import csareader
-
-                items = csareader.read(ds[0x0029, 0x1010].value)["tags"].get("PhaseEncodingDirectionPositive", {})
-            value = (items.get("items") or [None])[0]
+                items = csa.tags(ds[0x0029, 0x1010].value).get("PhaseEncodingDirectionPositive")
+            value = (items or [None])[0]
             if value in (0, 1):
                 return bool(value), f"CSA PhaseEncodingDirectionPositive={value}"
         except Exception:  # a damaged CSA header tells nothing
@@ -1278,12 +1272,10 @@ def _siemens_protocol(ds) -> str | None:
         if tag in ds:
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # nibabel warns about its experimental DICOM readers on import
-                    from nibabel.nicom import csareader
-
-                    csa = csareader.read(ds[tag].value)
+                    warnings.simplefilter("ignore")
+                    header = csa.tags(ds[tag].value)
                 for key in ("MrPhoenixProtocol", "MrProtocol"):
-                    items = csa["tags"].get(key, {}).get("items")
+                    items = header.get(key)
                     if items:
                         return str(items[0])
             except Exception:  # a damaged CSA header: the standard tags still stand
