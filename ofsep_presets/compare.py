@@ -10,6 +10,7 @@ shown side by side with the caveat the vendor vocabularies state (protocol_spec/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,16 +157,48 @@ def compare(left: list[Inspection], right: list[Inspection], spec: Spec, a_name:
     used_a = {id(p.a) for p in pairs}
     used_b = {id(p.b) for p in pairs}
     rest_b = {x.name: x for x in acq_b if id(x) not in used_b}
-    for x in acq_a:
-        if id(x) in used_a:
-            continue
-        pairs.append(Pair(x.name, x, rest_b.pop(x.name, None)))
+    rest_a = [x for x in acq_a if id(x) not in used_a]
+    alike = _alike(
+        [x for x in rest_a if x.name not in rest_b],
+        [x for x in rest_b.values() if x.name not in {a.name for a in rest_a}],
+    )
+    for x in rest_a:
+        other = rest_b.pop(x.name, None)
+        if other is None and id(x) in alike:
+            other = rest_b.pop(alike[id(x)].name, None)
+        pairs.append(Pair(x.name if other is None or other.name == x.name else f"{x.name} ~ {other.name}", x, other))
     for x in rest_b.values():
         pairs.append(Pair(x.name, None, x))
     for p in pairs:
         if p.a is not None and p.b is not None:
             p.differences, p.same, p.caveats, p.one_sided = diff(p.a, p.b)
     return Comparison(a_name, b_name, sa, sb, pairs)
+
+
+def _alike(left: list[Acquisition], right: list[Acquisition]) -> dict[int, Acquisition]:
+    """Series no spec sequence took, paired across the two sides when they are evidently the same protocol: the
+    same family, and either the only one of it on each side or each other's most similar name (a cord "DWI" and
+    "DWI_no-ZOOMit", "GRE-T1w" and "GRE-T1"). Anything less is left unpaired, never guessed."""
+    from difflib import SequenceMatcher
+
+    def name(acq: Acquisition) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", acq.name.lower()).strip()
+
+    out: dict[int, Acquisition] = {}
+    families = {a.get("sequence_family") for a in left} & {b.get("sequence_family") for b in right} - {None}
+    for family in sorted(families):
+        xs = [a for a in left if a.get("sequence_family") == family]
+        ys = [b for b in right if b.get("sequence_family") == family]
+        if len(xs) == 1 and len(ys) == 1:
+            out[id(xs[0])] = ys[0]
+            continue
+        ratio = {(id(x), id(y)): SequenceMatcher(None, name(x), name(y)).ratio() for x in xs for y in ys}
+        for x in xs:
+            best = max(ys, key=lambda y: ratio[(id(x), id(y))])
+            mutual = max(xs, key=lambda z: ratio[(id(z), id(best))]) is x
+            if mutual and ratio[(id(x), id(best))] >= 0.6:
+                out[id(x)] = best
+    return out
 
 
 def _both_sides(d: Difference) -> dict[str, Any]:

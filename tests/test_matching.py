@@ -388,3 +388,22 @@ def test_compare_within_one_vendor_compares_tr_as_usual_and_dedupes_like_check()
     spec = load_spec("ofsep-2020")
     c = compare(_inspections(folder), _inspections(folder), spec, "A", "B")
     assert [p.key for p in c.pairs] == ["brain.t1_3d"] and c.same
+
+
+def test_compare_pairs_the_series_no_slot_took_when_they_are_plainly_the_same_protocol(spec):
+    """The Siemens VE11C and Philips R5.3 exports of the spine-generic protocol, against OFSEP: the cord DWI
+    (Siemens "DWI_no-ZOOMit", Philips "DWI": each side's only diffusion series, their printouts both list one) and
+    the MT protocol's T1w GRE ("GRE-T1w" / "GRE-T1") fill no OFSEP slot, yet they are one protocol on two
+    consoles: compared, not listed as "only in A" and "only in B"."""
+    from ofsep_presets.compare import compare
+
+    for key, name in (("Siemens Prisma VE11C", "DWI_no-ZOOMit"), ("Philips R5.3", "DWI")):
+        assert re.search(
+            rf"\\{re.escape(name)}\s*\n|{re.escape(name)} \d\d:\d\d", pdf_text(SPINE_GENERIC[key].with_suffix(".pdf"))
+        )
+    left, right = (_inspections(SPINE_GENERIC[k]) for k in ("Siemens Prisma VE11C", "Philips R5.3"))
+    c = compare(left, right, spec, "A", "B")
+    paired = {(p.a.name, p.b.name) for p in c.pairs if p.a is not None and p.b is not None}
+    assert ("DWI_no-ZOOMit", "DWI") in paired and ("GRE-T1w", "GRE-T1") in paired, paired
+    dwi = next(p for p in c.pairs if p.a is not None and p.a.name == "DWI_no-ZOOMit")
+    assert dwi.same or dwi.differences
