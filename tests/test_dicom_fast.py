@@ -408,10 +408,11 @@ def test_a_character_set_pydicom_refuses_or_doubts_is_read_by_it(tmp_path, chars
     assert _scan([target], fast=True) == _scan([target], fast=False)
 
 
-def test_a_folder_is_listed_in_the_order_its_paths_sort(tmp_path):
+def test_a_folder_is_listed_in_the_order_its_paths_sort(tmp_path, monkeypatch):
     """readers.walk lists depth first, each folder by name: the order pathlib sorts the paths in (part by part:
-    "a/z" before "a.txt", though "/" sorts after "." as text), on names that tell the two apart."""
-    from ofsep_presets.readers import walk
+    "a/z" before "a.txt", though "/" sorts after "." as text), on names that tell the two apart; the names a
+    folder's scan goes by are what str() of those Paths gives, "." included."""
+    from ofsep_presets.readers import _names, walk
 
     for name in ("a/z", "a.txt", "a b/c", "a-b", "A", "b/a/b/c", "b/a.b", "b/a/a", "é", "e", "~", "0/1", "_"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -420,3 +421,5 @@ def test_a_folder_is_listed_in_the_order_its_paths_sort(tmp_path):
     assert walk(tmp_path)[0] == expected
     assert walk(DICOM)[0] == sorted(p for p in DICOM.rglob("*") if p.is_file())
     assert [str(p) for p in expected] != sorted(str(p) for p in expected)  # not the order of the strings
+    monkeypatch.chdir(tmp_path)
+    assert _names(Path("."))[0] == [str(p) for p in sorted(p for p in Path(".").rglob("*") if p.is_file())]

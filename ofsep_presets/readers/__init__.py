@@ -135,7 +135,15 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
 
 
 def walk(root: Path) -> tuple[list[Path], list[str]]:
-    """The regular files under `root`, sorted, and one warning per kind of entry left out.
+    """The regular files under `root`, sorted, and one warning per kind of entry left out (see _names)."""
+    names, warnings = _names(root)
+    return list(map(Path, names)), warnings
+
+
+def _names(root: Path) -> tuple[list[str], list[str]]:
+    """The regular files under `root` as path strings (each what str() of its Path gives), sorted as their Paths
+    sort, and one warning per kind of entry left out: a large folder's files are scanned by name, and only the
+    few that become a representative or another format's input are made Paths (20,000 Paths: ~0.1 s).
 
     Symbolic links are never followed out of the folder: a linked folder is not entered (os.walk does not follow
     links), and a linked file is read only when it resolves inside `root` (an exam folder pointing at
@@ -174,13 +182,14 @@ def walk(root: Path) -> tuple[list[Path], list[str]]:
             names.append(entry.path)
         else:
             special += 1
-    files = list(map(Path, names))
+    if os.fspath(root) == ".":
+        names = [name[2:] for name in names]  # "./a.dcm" as Path("./a.dcm") spells it: "a.dcm"
     warnings = []
     if outside:
         warnings.append(f"{root}: {outside} link(s) pointing outside the folder (or nowhere) not followed")
     if special:
         warnings.append(f"{root}: {special} entry(ies) that are not regular files (FIFO, socket, device) skipped")
-    return files, warnings
+    return names, warnings
 
 
 def _listing(folder: str):
@@ -198,7 +207,7 @@ def _listing(folder: str):
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
     skipped = 0
-    found, walk_warnings = walk(path)
+    found, walk_warnings = _names(path)
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
     scanned = []
     for info in dicom.scan(found, progress, sniff=True):
@@ -209,7 +218,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         if not info.format:
             skipped += 1
             continue
-        by_reader.setdefault(info.format, []).append(info.path)
+        by_reader.setdefault(info.format, []).append(info.path if info.format == dicom.FORMAT else Path(info.path))
     if not by_reader:
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
     printouts = by_reader.get(printout.FORMAT, [])

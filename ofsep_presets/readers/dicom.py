@@ -259,7 +259,7 @@ def read(path: Path) -> Inspection:
 class FileInfo:
     """What the scan keeps of one file: enough to group, order and count diffusion, and nothing else."""
 
-    path: Source
+    path: Source | str  # a folder's files travel by name (see readers._names)
     error: str | None = None
     sop: str = ""
     uid: str = ""
@@ -760,7 +760,7 @@ def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acq
     its series."""
     order = sorted(range(len(s.files)), key=lambda i: s.numbers[i] if i < len(s.numbers) else 0)
     for i in order[:REPRESENTATIVES]:
-        representative = s.files[i]
+        representative = Path(s.files[i]) if isinstance(s.files[i], str) else s.files[i]  # a folder's: by name
         try:
             with limits.deadline(representative):
                 acq = _acquisition(representative, s, warnings_out)
