@@ -423,3 +423,17 @@ def test_a_folder_is_listed_in_the_order_its_paths_sort(tmp_path, monkeypatch):
     assert [str(p) for p in expected] != sorted(str(p) for p in expected)  # not the order of the strings
     monkeypatch.chdir(tmp_path)
     assert _names(Path("."))[0] == [str(p) for p in sorted(p for p in Path(".").rglob("*") if p.is_file())]
+
+
+def test_representatives_read_on_every_core_as_in_process(monkeypatch):
+    """A large input with many series has its representatives read by a pool (from PARALLEL_SERIES series): the
+    acquisitions, provenance and warnings are those read in this process."""
+    folder = DICOM / "Philips"  # > PARALLEL_FROM files, several series
+    alone = _inspect(folder, fast=True)
+    monkeypatch.setattr(dicom, "PARALLEL_SERIES", 2)
+    warmed = []
+    real = dicom._warm
+    monkeypatch.setattr(dicom, "_warm", lambda full=False: warmed.append(full) or real(full))
+    pooled = _inspect(folder, fast=True)
+    assert True in warmed  # the representatives' pool was started
+    assert pooled == alone and isinstance(alone, list) and len(alone[0]["acquisitions"]) >= 4
