@@ -348,16 +348,25 @@ def render(
     from .pdf import executor, html_to_pdf
 
     wants_pdf = any(doc.kind == "checklist-pdf" for doc in docs)
+    # Processes laying out PDFs, this one included: it renders the HTML, text and XML documents while the pool's
+    # workers lay out the first PDFs, then lays out those no worker has started yet (see below).
     count = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pending: list[tuple[Doc, Any]] = []
-    # PDF layout runs in worker processes while this one renders the HTML, text and XML documents.
-    with executor(count if wants_pdf else 1) as pool:
+    pending: list[tuple[Doc, str, Any]] = []
+    contexts: dict[tuple[str, float, str, str], dict[str, Any]] = {}  # one context per sheet, not per document
+
+    def context(doc: Doc, lang: str) -> dict[str, Any]:
+        key = (doc.vendor, doc.field_t, doc.variant, lang)
+        if key not in contexts:
+            contexts[key] = sheet_context(spec, get_sheet(doc, lang), stamp, "../../../")
+        return contexts[key]
+
+    with executor(count - 1 if wants_pdf else 0) as pool:
         for doc in docs:
             lang = doc.lang or "en"
-            ctx = sheet_context(spec, get_sheet(doc, lang), stamp, "../../../")
+            ctx = context(doc, lang)
             if doc.kind == "checklist-pdf":
                 html = render_template(env, "common/checklist.html.j2", {**ctx, "for_pdf": True}, memo)
-                pending.append((doc, pool.submit(html_to_pdf, html)))
+                pending.append((doc, html, pool.submit(html_to_pdf, html)))
                 continue
             if doc.kind == "sheet" and registry[doc.vendor].document.get("archive") == "tar":
                 write_atomic(out / doc.path, protocol_tar(env, registry[doc.vendor], ctx, memo))
@@ -366,8 +375,16 @@ def render(
             result.files.append(out / doc.path)
             if progress:
                 progress(1)
-        for doc, future in pending:
-            write_atomic(out / doc.path, future.result())
+        # Work sharing: the PDFs no worker has started yet are laid out here, last first, while the workers go on
+        # from the front. A PDF is the same bytes whichever process lays it out.
+        done: dict[int, bytes] = {}
+        if count > 1:
+            for index in range(len(pending) - 1, -1, -1):
+                _, html, future = pending[index]
+                if future.cancel():
+                    done[index] = html_to_pdf(html)
+        for index, (doc, _, future) in enumerate(pending):
+            write_atomic(out / doc.path, done[index] if index in done else future.result())
             result.files.append(out / doc.path)
             if progress:
                 progress(1)

@@ -516,3 +516,25 @@ def test_siemens_card_and_sheet_print_one_protocol_path(rendered, spec):
                 if lang == "en":
                     assert own == steps, d
                 assert len(own) == len(steps) and all(p.startswith(header.split(" — ")[0] + "\\") for p in own), d
+
+
+def test_a_pdf_is_the_same_bytes_whichever_process_lays_it_out(spec, tmp_path):
+    """PDFs laid out in this process, in a pool (work shared with this process), or from scratch each (no shared
+    font configuration or parsed stylesheet: pdf.SHARE_LAYOUT_STATE off) are byte for byte the same."""
+    from ofsep_presets import pdf
+
+    selection = Selection(vendors=("philips",), formats=("pdf",))
+
+    def digests(out: Path) -> dict[str, str]:
+        return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*.pdf")}
+
+    render(spec, tmp_path / "inline", selection, workers=1)
+    render(spec, tmp_path / "pool", selection, workers=2)
+    pdf.SHARE_LAYOUT_STATE = False
+    try:
+        render(spec, tmp_path / "scratch", selection, workers=1)
+    finally:
+        pdf.SHARE_LAYOUT_STATE = True
+    inline = digests(tmp_path / "inline")
+    assert len(inline) == 2 * 3 * 2  # fields x variants x languages
+    assert inline == digests(tmp_path / "pool") == digests(tmp_path / "scratch")
