@@ -328,8 +328,8 @@ def test_the_files_of_a_series_are_read_against_its_learned_layout(monkeypatch):
     assert fast == _scan(files, fast=False)
 
 
-def _learned_walks(series: list[Path], heads: list[bytes]) -> tuple[list, list]:
-    """Each head walked after the series' layout was learned, and walked plainly."""
+def _learned_walks(series: list[Path], heads: list[bytes], also: tuple[bytes, ...] = ()) -> tuple[list, list]:
+    """Each head walked after the series' layout was learned (from its files and `also`), and walked plainly."""
 
     def walks() -> list:
         out = []
@@ -342,8 +342,8 @@ def _learned_walks(series: list[Path], heads: list[bytes]) -> tuple[list, list]:
         return out
 
     dicom_scan._templates.clear()
-    for path in series:
-        dicom_scan.walk(_raw(path)[: dicom.PREFIX], dicom.FAST_TAGS, dicom.SCAN_LIMIT)
+    for head in [_raw(path)[: dicom.PREFIX] for path in series] + list(also):
+        dicom_scan.walk(head, dicom.FAST_TAGS, dicom.SCAN_LIMIT)
     learned = walks()
     dicom_scan.TEMPLATES = False
     try:
@@ -356,7 +356,8 @@ def _learned_walks(series: list[Path], heads: list[bytes]) -> tuple[list, list]:
 def test_files_that_leave_a_learned_layout_walk_as_plainly(name):
     """Edits the layout's comparisons must notice: an element more before the stop, a meta UID longer with the
     group length left stale (the plain walk declines) or made right, a longer SOP instance UID (a differing
-    element's own length is followed), an instance number past 4 digits, a shorter ImageType."""
+    element's own length is followed), an instance number past 4 digits, a shorter ImageType, a wrong group
+    length in a file whose elements all have the layout's lengths (once group lengths were seen to differ)."""
     series = _series(name, 8)
     ds = _load(series[1])
     heads, before = [], max(int(e.tag) for e in ds if int(e.tag) < dicom.SCAN_LIMIT)
@@ -384,8 +385,12 @@ def test_files_that_leave_a_learned_layout_walk_as_plainly(name):
     kind = _load(series[1])
     kind.ImageType = ["ORIGINAL"]
     heads.append(written(kind))
-    learned, plain = _learned_walks(series, heads)
+    base = written(_load(series[1]))
+    wrong = int.from_bytes(base[140:144], "little") + 2  # a group length off by 2, where no UID is longer
+    heads.append(base[:140] + wrong.to_bytes(4, "little") + base[144:])
+    learned, plain = _learned_walks(series, heads, also=(right,))  # a longer meta UID learned: its length differs
     assert learned == plain
+    assert plain[-1][0] is None  # the wrong group length is declined
     assert plain[1][0][2][0] > plain[0][0][2][0]  # the element more moves the stop
     assert plain[3][0] is None and isinstance(plain[2][0], tuple)  # the stale group length is declined
 

@@ -565,25 +565,29 @@ def _decode(tag: int, raw: bytes) -> Any:
     return text
 
 
-_DECODE_CACHE: dict[tuple[int, bytes], Any] = {}
-DECODE_CACHE_SIZE = 8192  # values remembered per process (the files of a series repeat most of theirs)
+_DECODE_CACHE: dict[int, dict[bytes, Any]] = {}  # per tag: raw value -> decoded (or _BAD)
+DECODE_CACHE_SIZE = 8192  # values remembered per process and tag (the files of a series repeat most of theirs)
 
 
 def _decoded(found: dict[int, tuple[bytes, bytes]]) -> dict[int, Any] | None:
-    """{tag: decoded value} of a walk's values (remembered: most repeat from file to file), None if one of
-    them is not written plainly."""
+    """{tag: decoded value} of a walk's values (remembered per tag: most repeat from file to file, and a plan
+    hands out the same bytes objects, whose hash Python keeps), None if one of them is not written plainly."""
     out = {}
-    cache = _DECODE_CACHE
+    caches = _DECODE_CACHE
     for tag, (_, raw) in found.items():
-        key = (tag, raw)
-        value = cache.get(key, _BAD)
+        cache = caches.get(tag)
+        if cache is None:
+            cache = caches[tag] = {}
+        value = cache.get(raw, _BAD)
         if value is _BAD:
+            if raw in cache:
+                return None  # remembered as not plain
             value = _decode(tag, raw)
-            if value is _BAD:
-                return None
             if len(cache) >= DECODE_CACHE_SIZE:
                 cache.clear()
-            cache[key] = value
+            cache[raw] = value
+            if value is _BAD:
+                return None
         out[tag] = value
     return out
 
