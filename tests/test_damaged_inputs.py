@@ -160,3 +160,15 @@ def test_a_truncated_zip_still_checks_member_names(tmp_path):
     text = "\n".join(inspection.warnings)
     assert "unsafe name" in text and "'../escape.ExamCard'" in text
     assert all(a.context["source"].endswith("ok.ExamCard") for a in inspection.acquisitions)
+
+
+def test_a_header_claiming_terabytes_is_not_padded_to_them(tmp_path):
+    """The page count a damaged header states (4 G pages of 64 KiB) is never allocated: it is refused as incomplete."""
+    data = bytearray(XA61.read_bytes()[: int(XA61.stat().st_size * 0.5)])
+    data[16:18] = (1).to_bytes(2, "big")  # page size 65536
+    data[28:32] = (2**32 - 1).to_bytes(4, "big")
+    data[92:96] = data[24:28]  # the in-header page count declared valid
+    path = tmp_path / "liar.exar1"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ReadError, match="not a complete Siemens .exar1 file"):
+        inspect_path(path)

@@ -57,6 +57,8 @@ def _missing_bytes(data: bytes) -> int:
     if len(data) < 100 or data[92:96] != data[24:28]:
         return 0
     expected = int.from_bytes(data[28:32], "big") * _page_size(data)
+    if expected > limits.get("read_bytes"):
+        return 0  # a header claiming more than any file read whole: no padding to that size (a memory bomb)
     return max(0, expected - len(data))
 
 
@@ -131,7 +133,8 @@ def _missing_bytes_of(path: Path, head: bytes) -> int:
     size = path.stat().st_size
     if len(head) < 100 or head[92:96] != head[24:28]:
         return 0
-    return max(0, int.from_bytes(head[28:32], "big") * _page_size(head) - size)
+    expected = int.from_bytes(head[28:32], "big") * _page_size(head)
+    return max(0, expected - size) if expected <= limits.get("read_bytes") else 0
 
 
 def read_bytes(data: bytes, where) -> Inspection:
