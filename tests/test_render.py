@@ -197,7 +197,7 @@ def test_siemens_suggestion_matches_the_vendor_printout(rendered):
     printout = _siemens_printout()
     t1 = _siemens_step(rendered / "siemens/3T/brain-standard/protocol.xml", load_spec("ofsep-2020"), "brain.t1_3d")
     values = {p.findtext("Label"): p.findtext("ValueAndUnit") for p in t1.iter("ProtParameter")}
-    for label in ("TR", "TE", "TI", "Flip angle", "FoV read", "FoV phase", "Base resolution"):
+    for label in ("TR", "TE", "TI", "Flip angle", "FoV read", "FoV phase", "Base resolution", "PAT mode"):
         assert re.search(rf"^\s*{re.escape(label)}\s+{re.escape(values[label])}(?=\s|$)", printout, re.M), (
             label,
             values[label],

@@ -216,7 +216,8 @@ def test_each_label_is_printed_in_the_printout_it_names(vendor_id, label, printo
 def test_labels_the_issue_names_are_the_consoles():
     """Issue 12: the words an engineer finds on the console, each of them found in a real printout above."""
     siemens = {label for vendor_id, label, _ in LABELS if vendor_id == "siemens"}
-    assert {"Slices per slab", "Phase enc. dir.", "Phase resolution", "Turbo factor", "EPI factor"} <= siemens
+    wanted = {"Slices per slab", "Phase enc. dir.", "Phase resolution", "Turbo factor", "EPI factor", "PAT mode"}
+    assert wanted <= siemens
 
 
 GE_CASES = [spec_name for spec_name in bundled_spec_names() if "ge" in load_spec(spec_name).vendors]
@@ -257,3 +258,20 @@ def test_ge_sheet_says_the_injection_in_the_protocol_notes(spec_name, tmp_path_f
             assert "NOT a file to import into a scanner" in notes[after]
             checked += 1
     assert checked >= 1 or not any("gadolinium" in v.order for v in spec.variants())
+
+
+def test_philips_card_and_sheet_name_one_examcard(tmp_path):
+    """The exam card's "ExamCard: <name>" is the ExamCard the printout files every scan in (read as its program)."""
+    from lxml import html as lxml_html
+
+    spec = load_spec("ofsep-2020")
+    out = tmp_path / "out"
+    render(spec, out, Selection(vendors=("philips",), exams=("brain",), langs=("en",), formats=("html", "sheet")))
+    checked = 0
+    for sheet_path in out.rglob("examcard-printout.txt"):
+        card = lxml_html.fromstring((sheet_path.parent / "examcard.en.html").read_bytes())
+        [name] = [e.text_content().split(": ", 1)[1] for e in card.find_class("examcard-name")]
+        [inspection] = inspect_path(sheet_path)
+        assert {a.context.get("program") for a in inspection.acquisitions} == {name}, sheet_path
+        checked += 1
+    assert checked == 2 * 2  # fields x brain variants

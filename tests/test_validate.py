@@ -91,8 +91,8 @@ BROKEN = [
     ),
     (
         "suggested value breaks the requirement beside it",
-        "values: {repetition_time_ms: 2000, echo_time_ms: 3.72, inversion_time_ms: 1000, flip_angle_deg: 9, fov_mm: [320, 260], matrix: [320, 260], slices: 192, parallel_factor: 2, averages: 1}",
-        "values: {slice_thickness_mm: 1.2, repetition_time_ms: 2000, echo_time_ms: 3.72, inversion_time_ms: 1000, flip_angle_deg: 9, fov_mm: [320, 260], matrix: [320, 260], slices: 192, parallel_factor: 2, averages: 1}",
+        "values: {repetition_time_ms: 2000, echo_time_ms: 3.72, inversion_time_ms: 1000, flip_angle_deg: 9, fov_mm: [320, 260], matrix: [320, 260], slices: 192, parallel_factor: 2, parallel_mode: grappa, averages: 1}",
+        "values: {slice_thickness_mm: 1.2, repetition_time_ms: 2000, echo_time_ms: 3.72, inversion_time_ms: 1000, flip_angle_deg: 9, fov_mm: [320, 260], matrix: [320, 260], slices: 192, parallel_factor: 2, parallel_mode: grappa, averages: 1}",
         "slice_thickness_mm: 1.2",
         ["breaks its own requirement", "slice_thickness_mm <= 1.0"],
     ),
