@@ -323,3 +323,57 @@ def test_dicom_one_odd_value_costs_only_that_value(tmp_path_factory, field, toke
         assert acq.get("echo_time_ms") == 30.0
     if field[0] != "FlipAngle":
         assert acq.get("flip_angle_deg") == 90.0
+
+
+# ---- Printouts as text (pdftotext -layout of the VE11C and R5.3 printout PDFs, one value changed) --------------
+
+VE11C_PDF = EXPORTS / "siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.pdf"
+R53_PDF = EXPORTS / "philips/spine_generic_philips_R53.pdf"
+PLAIN = st.one_of(WORDS, TOKEN).map(lambda t: "".join(t.split()) or "?")  # one cell: no spaces inside
+
+
+@functools.cache
+def _layout_text(pdf: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _plant(text: str, label: str, which: int, token: str) -> str:
+    """The value cell right of the `which`-th row labelled `label` (columns are two spaces or more apart)."""
+    rows = list(re.finditer(rf"(?:^|\s{{2}}){re.escape(label)}(\s{{2,}})(\S+)", text, re.M))
+    cell = rows[which % len(rows)]
+    return text[: cell.start(2)] + token + text[cell.end(2) :]
+
+
+@needs_fixtures
+@PROPERTY
+@given(label=st.sampled_from(("TE", "Flip angle", "Averages", "Base resolution")), token=PLAIN, which=st.integers())
+def test_siemens_text_printout_one_odd_value_costs_only_that_value(tmp_path_factory, label, token, which):
+    text = _layout_text(VE11C_PDF)
+    trs = {float(v) for v in re.findall(r"^TR\s{2,}([\d.]+) ms", text, re.M)}  # each protocol's TR as printed
+    path = tmp_path_factory.mktemp("txt") / "printout.txt"
+    path.write_text(_plant(text, label, which, token), encoding="utf-8")
+    acquisitions, _ = _read(path)
+    assert len(acquisitions) == 8
+    assert {a.get("repetition_time_ms") for a in acquisitions.values()} == trs
+    _never_a_value(acquisitions, token, label)
+
+
+@needs_fixtures
+@PROPERTY
+@given(label=st.sampled_from(("Flip angle (deg)", "NSA", "EPI factor")), token=PLAIN, which=st.integers())
+def test_philips_text_printout_one_odd_value_costs_only_that_value(tmp_path_factory, label, token, which):
+    path = tmp_path_factory.mktemp("txt") / "printout.txt"
+    path.write_text(_plant(_layout_text(R53_PDF), label, which, token), encoding="utf-8")
+    acquisitions, _ = _read(path)
+    sections = _sections()
+    assert sorted(acquisitions) == sorted(sections)
+    for name, acq in acquisitions.items():  # every scan's TR as the printout prints it
+        printed = (
+            numbers_after(sections[name], "Act. TR/TE (ms)")
+            or numbers_after(sections[name], "Act. TR/TE1/delta TE")
+            or numbers_after(sections[name], "Act. TR (ms)")
+        )
+        assert acq.get("repetition_time_ms") == pytest.approx(printed[0]), name
+    _never_a_value(acquisitions, token, label)
