@@ -432,3 +432,34 @@ def test_enhanced_dicom_without_partial_fourier_says_full_k_space():
     # raw header: (0018,9081) CS [NO] in the Elition X TSE; the Philips classic DTI says [YES] (fraction unsaid)
     assert _one("Philips/ElitionX_enh_T1W_TSE_2D").get("partial_fourier") == 1.0
     assert _one("Philips/Ingenia_classic_DTI_Biobank_2mm_full").get("partial_fourier") is None
+
+
+def _ve11c_mprage_protocol() -> str:
+    """The VE11C spine-generic MPRAGE's XProtocol + ASCCONV text, from the .exar1's raw record (JSON)."""
+    import sqlite3
+    import zlib
+
+    con = sqlite3.connect(f"{PRISMA.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    for (blob,) in con.execute("select Data from Content"):
+        text = zlib.decompress(blob, -15).decode("utf-8", "replace")
+        if "tfl" in text and "sFastImaging.lTurboFactor" in text:
+            return json.loads(text.split(";", 1)[1])["Data"]
+    raise AssertionError("no MPRAGE record")
+
+
+def test_a_protocol_value_the_image_header_states_is_not_warned_as_lost(tmp_path, monkeypatch):
+    """A VE MPRAGE's CSA protocol leaves its stale lTurboFactor absent with a warning; a DICOM header that states
+    EchoTrainLength itself loses nothing, so the warning is not repeated there (it is, where the header is silent)."""
+    monkeypatch.setattr(dicom, "_siemens_protocol", lambda ds: _ve11c_mprage_protocol())
+    series = DICOM / "Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm"
+    stated = _dataset(sorted(series.iterdir())[0]).EchoTrainLength
+    [inspection] = inspect_path(series)
+    assert inspection.acquisitions[0].get("echo_train_length") == stated
+    assert not [w for w in inspection.warnings if "echo_train_length" in w]
+    for path in sorted(series.iterdir()):
+        ds = _dataset(path)
+        del ds.EchoTrainLength
+        ds.save_as(tmp_path / path.name.removesuffix(".gz"))
+    [inspection] = inspect_path(tmp_path)
+    assert inspection.acquisitions[0].get("echo_train_length") is None
+    assert [w for w in inspection.warnings if "echo_train_length" in w and "stale" in w]

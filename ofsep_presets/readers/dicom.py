@@ -1214,7 +1214,10 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             coil = ascconv.coils(values)
             if coil:  # region evidence where (0018,1250) is empty (VB/VE classic): the coils the protocol selects
                 acq.context.setdefault("coil", coil)
-            acq.warnings += fill.warnings
+            # A protocol value left absent that the image header states anyway is no loss: not warned about.
+            acq.warnings += [
+                w for w in fill.warnings if not any(w.startswith(f"{fill.name}: {p} from ") for p in acq.params)
+            ]
             counted, prescribed = acq.get("diffusion_directions"), fill.get("diffusion_directions")
             if counted is not None and prescribed is not None and counted < prescribed:
                 # Fewer directions in the files than the protocol prescribes: the series is incomplete here.
