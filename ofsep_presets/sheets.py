@@ -132,6 +132,12 @@ class Sheet:
     def sequences(self) -> list[SequenceView]:
         return [s.sequence for s in self.steps if s.sequence is not None]
 
+    @property
+    def citations(self) -> dict[str, str]:
+        """How a printed card or checklist cites a source: its number in the document's list of sources ("[2]"),
+        not the spec's file id (people read the list; the machine sheets keep the ids)."""
+        return {s["id"]: f"[{n}]" for n, s in enumerate(self.sources, start=1)}
+
 
 def field_text(field_t: float, lang: str = "en") -> str:
     text = units.format_number(field_t, None)

@@ -261,8 +261,12 @@ def test_reduced_checklist_says_what_to_do_if_a_lesion_is_seen(spec, tmp_path):
     out = _render(spec, tmp_path, exams=("brain",), variants=("reduced",), formats=("md", "html"))
     for name in ("checklist.en.md", "checklist.fr.html", "examcard.en.html"):
         text = (out / "siemens" / "3T" / "brain-reduced" / name).read_text(encoding="utf-8")
-        assert "magnims-natalizumab-regimen" in text, name
-        assert ("new lesion" in text) or ("Nouvelle lésion" in text), name
+        plain = re.sub(r"<[^>]+>", " ", text).replace("\\[", "[").replace("\\]", "]")
+        note = re.search(r"(?:new lesion|Nouvelle lésion)[^\n]*?\[(\d+)\]", plain)
+        assert note, name
+        # The note cites its source by number; the document's list names it: the MAGNIMS natalizumab regimen.
+        listed = re.search(rf"\[{note.group(1)}\]\s*\((?:requirement|exigence)?[^)]*\)\s*—\s*([^\n]+)", plain)
+        assert listed and listed.group(1).startswith("MAGNIMS consensus guideline"), (name, listed)
 
 
 def test_stopping_or_switching_natalizumab_is_monitored_for_twelve_months():

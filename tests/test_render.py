@@ -235,12 +235,28 @@ def test_requirements_and_suggestions_are_distinct_on_every_card(rendered):
     card = (rendered / "philips/3T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
     row_badge = '<span class="basis suggested" title='
     assert row_badge in card and '<span class="basis requirement" title=' in card
-    assert "spine-generic-philips-r53" in card and "ofsep-2020" in card
+    # Each source is cited by its number in the card's list of sources, which names it as people know it.
+    listed = _listed_sources(card)
+    assert "spine-generic protocol, Philips R5.3 ExamCard and printout" in " ".join(listed.values())
+    assert listed["[1]"].startswith("(requirement) — Protocole IRM OFSEP 2020")
+    assert re.search(r"Suggested values from \[\d+\]", card) and "<td>[1]</td>" in card
     card_15 = (rendered / "philips/1.5T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
     # The reference coverage note lists real Philips 1.5 T 3D T1 scans (SOOP, Ingenia Ambition X): the 1.5 T card
     # cites one; sequences without any public 1.5 T source still say so, with nothing invented.
-    assert row_badge in card_15 and "ref-soop-t1w-" in card_15
+    assert row_badge in card_15 and any("SOOP" in t and "T1w" in t for t in _listed_sources(card_15).values())
     assert "No public nominal value" in card_15
+
+
+def _listed_sources(card: str) -> dict[str, str]:
+    """A printed card's list of sources: {"[n]": what it says of source n}."""
+    from lxml import html as lxml_html
+
+    items = lxml_html.fromstring(card).xpath("//h3[.='Sources']/following-sibling::ul[1]/li")
+    out = {}
+    for li in items:
+        number, _, rest = " ".join(li.text_content().split()).partition(" ")
+        out[number] = rest
+    return out
 
 
 def test_checklist_has_blank_site_fields_and_no_patient_field(rendered):
@@ -489,6 +505,9 @@ def test_printed_documents_show_no_internal_ids(rendered):
             continue
         assert not re.search(r"\b(?:brain|spine)\.[a-z0-9_]+", text), path
         assert "seed 00" not in text.lower(), path
+        # Nor the spec's source ids: a source is cited by its number in the document's list ("[2]").
+        source_ids = r"\b(?:ref-[a-z0-9-]+|spine-generic-(?:siemens|philips|ge)-[a-z0-9-]+|ofsep-2020-derived)\b"
+        assert not re.search(source_ids, text), path
 
 
 def test_french_documents_use_french_typography(rendered):

@@ -7,6 +7,8 @@ our readers' output.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -113,7 +115,8 @@ def test_cards_and_sheets_carry_the_source_values_and_round_trip(tmp_path):
         if "slice_thickness_mm" not in (entry.get("withheld") or {}):
             assert acq.get("slice_thickness_mm") == pytest.approx(raw["SliceThickness"], abs=0.01), sheet
         card = (folder / "checklist.en.md").read_text(encoding="utf-8")
-        assert entry["source"] in card  # the card names the file its values come from
+        # The checklist cites the source by number, and its list of sources names the file the values come from.
+        assert Path(generated["files"][entry["source"]]).name in _cited_title(card, label), (sheet, label)
         checked += 1
     assert checked >= 10
 
@@ -126,4 +129,15 @@ def test_one_and_a_half_and_three_tesla_cards_differ_where_the_sources_do(tmp_pa
     t1_low = low.split("## 1. ")[1].split("## 2. ")[0]
     t1_high = high.split("## 1. ")[1].split("## 2. ")[0]
     assert t1_low.replace("1.5 T", "3 T") != t1_high
-    assert "ref-soop" in t1_low and "ref-soop" not in t1_high
+    t1 = "3D T1, millimetric"
+    assert "(SOOP)" in _cited_title(low, t1) and "(SOOP)" not in _cited_title(high, t1)
+
+
+def _cited_title(checklist: str, label: str) -> str:
+    """What a Markdown checklist's list of sources says of the source the step `label` cites ("[n]")."""
+    plain = checklist.replace("\\[", "[").replace("\\]", "]").replace("\\_", "_")
+    step = re.search(rf"## \d+\. {re.escape(label)}.*?Suggested values from \[(\d+)\]", plain, flags=re.S)
+    assert step, label
+    listed = re.search(rf"^- \[{step.group(1)}\] (.*)$", plain, flags=re.M)
+    assert listed, step.group(1)
+    return listed.group(1)
