@@ -158,7 +158,7 @@ def compare(spec, vendor_id: str, folder: Path) -> tuple[int, list[str]]:
                     if not any(mark in acq.provenance.get(param, "") for mark in COMPUTED):
                         wrong.append(f"{where} {param}: read {acq.get(param)!r}, which the card does not state")
     # A value said in words instead of a row is the exception: at most one in ten of the card's values (the
-    # OFSEP Philips sheets: 24 beside 311 read back, most of them SENSE factors of cards without a fold-over).
+    # OFSEP Philips sheets: 23 beside 318 read back, most of them SENSE factors of cards without a fold-over).
     assert len(skipped) * 10 <= compared, skipped
     return compared, wrong
 
