@@ -83,6 +83,18 @@ def test_a_slightly_truncated_exar1_keeps_every_protocol(tmp_path):
     assert any("read without their step" in w for w in inspection.warnings)
 
 
+def test_records_sqlite_cannot_reach_are_read_from_their_leaf_pages(tmp_path):
+    """Cut 10 % short, the XA61 b-tree's interior page is lost before its leaves: SQL reaches 7 of the 8 protocol
+    records, the leaf pages themselves (and their overflow chains) hold the eighth."""
+    path = _cut(XA61, 0.9, tmp_path / "cut.exar1")
+    [inspection] = inspect_path(path)
+    assert len(inspection.acquisitions) == _steps(XA61) == 8
+    raw = _raw_protocols(XA61)
+    assert {a.name: a.get("repetition_time_ms") for a in inspection.acquisitions} == {
+        name: int(tr) / 1000 for name, tr in raw.items()
+    }
+
+
 def test_an_exar1_cut_inside_its_first_page_is_incomplete_not_unknown(tmp_path):
     path = _cut(XA61, 0.01, tmp_path / "cut.exar1")
     with pytest.raises(ReadError, match="not a complete Siemens .exar1 file"):

@@ -7,6 +7,7 @@ XProtocol text ending in an ASCCONV block (mapped by `ascconv`). The database is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -160,20 +161,28 @@ def read_damaged(data: bytes, path: Path, problem: str) -> Inspection:
     inspection = Inspection(source=str(path), format=FORMAT)
     where = f"{path}: not a complete Siemens .exar1 file ({problem})"
     data = data + b"\0" * _missing_bytes(data)
+    seen: set = set()
+    failure = None
     con = sqlite3.connect(":memory:")
     try:
         con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(limits.get("read_bytes"), 2**31 - 1))
         con.deserialize(data)
-        _read(con, path, inspection, salvage=True)
+        _read(con, path, inspection, salvage=True, seen=seen)
     except sqlite3.Error as exc:
-        raise ReadError(f"{where}: {exc}") from None
+        failure = exc
     finally:
         con.close()
+    # The records SQLite could not reach (their b-tree's interior pages lost), read from the leaf pages themselves.
+    _orphan_protocols(_raw_blobs(data), seen, path, inspection)
     if not inspection.acquisitions:
-        raise ReadError(f"{where}: no measurement step could be read")
+        raise ReadError(f"{where}: {failure or 'no measurement step could be read'}")
+    orphans = sum(1 for a in inspection.acquisitions if a.context.pop("step_lost", None))
+    if orphans:
+        inspection.warnings.append(f"{orphans} protocol(s) read without their step: order and program unknown")
     inspection.warnings.insert(
         0, f"{where}: {len(inspection.acquisitions)} step(s) read; whatever its missing part held is lost"
     )
+    inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
 
@@ -189,7 +198,9 @@ def _rows(con: sqlite3.Connection, sql: str, args: tuple, salvage: bool) -> list
     return rows
 
 
-def _read(con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: bool = False) -> Inspection:
+def _read(
+    con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: bool = False, seen: set | None = None
+) -> Inspection:
     cap = limits.get("members")
     rows = _rows(
         con,
@@ -250,6 +261,8 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: 
             inspection.warnings.append(f"step {name!r}: no ASCCONV block in its protocol; skipped")
             continue
         used.add(protocol[1])
+        if seen is not None:
+            seen.add(data)
         # A step whose label is lost (a damaged file) is named by its protocol's own tProtocolName.
         acq = acquisition_from_protocol(
             name, data, f"{path.name} step {name!r} ASCCONV", named_by_file=name == "unnamed"
@@ -264,32 +277,116 @@ def _read(con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: 
                 acq.context["body_part"] = part
         inspection.acquisitions.append(acq)
     if salvage:
-        _orphan_protocols(contents, used, path, inspection)
+        _orphan_protocols(
+            (blob for _, blob in contents.unread(used)), set() if seen is None else seen, path, inspection
+        )
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
 
 
-def _orphan_protocols(contents: _Contents, used: set, path: Path, inspection: Inspection) -> None:
+def _orphan_protocols(blobs, seen: set, path, inspection: Inspection) -> None:
     """Protocol records of a damaged file whose step is lost (the Instance table sits at the end of the file, so a
     truncation loses it first): each record is whole on its own (XProtocol + ASCCONV), named by its
-    tProtocolName; their step order and program are not known."""
-    found = 0
-    for _digest, blob in contents.unread(used):
+    tProtocolName; their step order and program are not known. `seen`: the protocol texts already read."""
+    for blob in blobs:
         try:
             record = _inflate(blob, str(path))
-        except (ReadError, zlib.error, ValueError):
+        except (ReadError, limits.LimitError, zlib.error, ValueError):
             continue  # a label, a program, or a record cut in two
         data = record.get("Data") if isinstance(record, dict) else None
-        if not isinstance(data, str) or ascconv.find_block(data) is None:
+        if not isinstance(data, str) or data in seen or ascconv.find_block(data) is None:
             continue
-        found += 1
+        seen.add(data)
+        number = sum(1 for a in inspection.acquisitions if a.context.get("step_lost")) + 1
         acq = acquisition_from_protocol(
-            f"protocol {found}", data, f"{path.name} protocol record {found} ASCCONV (its step lost)", True
+            f"protocol {number}", data, f"{path.name} protocol record {number} ASCCONV (its step lost)", True
         )
         acq.context["source"] = str(path)
+        acq.context["step_lost"] = "yes"
         inspection.acquisitions.append(acq)
-    if found:
-        inspection.warnings.append(f"{found} protocol(s) read without their step: order and program unknown")
+
+
+def _raw_blobs(data: bytes) -> list[bytes]:
+    """Every blob of every table-leaf page of an SQLite file, read from the pages themselves (SQLite's file format:
+    sqlite.org/fileformat2.html), overflow chains followed while their pages exist. A truncation loses the b-tree's
+    interior pages before its leaves are lost; the leaves that remain still hold their records."""
+    if len(data) < 100:
+        return []
+    size = _page_size(data)
+    usable = size - data[20]
+    pages = len(data) // size
+    limits.check("members", pages, "an .exar1's pages")
+    blobs: list[bytes] = []
+    for page in range(pages):
+        base = page * size
+        header = base + (100 if page == 0 else 0)
+        if data[header] != 0x0D:  # a table b-tree leaf
+            continue
+        cells = int.from_bytes(data[header + 3 : header + 5], "big")
+        for i in range(min(cells, size // 2)):
+            pointer = int.from_bytes(data[header + 8 + 2 * i : header + 10 + 2 * i], "big")
+            with contextlib.suppress(IndexError, ValueError):
+                payload = _cell_payload(data, base + pointer, size, usable, pages)
+                if payload is not None:
+                    blobs += _record_blobs(payload)
+    return blobs
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = 0
+    for i in range(9):
+        byte = data[at + i]
+        if i == 8:
+            return (value << 8) | byte, at + 9
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + i + 1
+    raise ValueError("varint")
+
+
+def _cell_payload(data: bytes, at: int, size: int, usable: int, pages: int) -> bytes | None:
+    """A table-leaf cell's record, its overflow pages joined; None when one of them is lost."""
+    length, at = _varint(data, at)
+    _, at = _varint(data, at)  # the rowid
+    if length > limits.get("inflate_bytes"):
+        return None
+    most = usable - 35
+    if length <= most:
+        return data[at : at + length]
+    least = (usable - 12) * 32 // 255 - 23
+    local = least + (length - least) % (usable - 4)
+    local = local if local <= most else least
+    parts = [data[at : at + local]]
+    following = int.from_bytes(data[at + local : at + local + 4], "big")
+    remaining = length - local
+    while remaining > 0:
+        if not 1 <= following <= pages:
+            return None  # the rest of the record was in the lost part
+        start = (following - 1) * size
+        chunk = data[start + 4 : start + 4 + min(remaining, usable - 4)]
+        parts.append(chunk)
+        remaining -= len(chunk)
+        following = int.from_bytes(data[start : start + 4], "big")
+        if len(parts) > pages:
+            return None  # a looping chain
+    return b"".join(parts)
+
+
+def _record_blobs(payload: bytes) -> list[bytes]:
+    """The blob columns of one record (serial types >= 12 and even)."""
+    header_size, at = _varint(payload, 0)
+    types = []
+    while at < header_size:
+        kind, at = _varint(payload, at)
+        types.append(kind)
+    sizes = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 8, 8: 0, 9: 0}
+    blobs, position = [], header_size
+    for kind in types:
+        width = sizes.get(kind, (kind - 12) // 2 if kind >= 12 and kind % 2 == 0 else (kind - 13) // 2)
+        if kind >= 12 and kind % 2 == 0:
+            blobs.append(payload[position : position + width])
+        position += width
+    return blobs
 
 
 def _child_order(rows) -> dict[str, int]:

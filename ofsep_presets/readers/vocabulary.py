@@ -72,10 +72,12 @@ def acquisition_from_vendor_values(
             acq.set(param, canonical, f"{where} {label}={value}")
     matrix, fov = parts.get("matrix"), parts.get("fov_mm")
     if phase_resolution and matrix and matrix[0] and matrix[1] is None and fov and None not in fov:
-        matrix[1] = units.phase_lines(matrix[0], phase_resolution[0], fov)
-        # The acquired voxel's ingredients as the console states them (derived.py does the arithmetic).
-        acq.set("base_resolution", matrix[0], f"{where}: the read matrix")
-        acq.set("phase_resolution_pct", phase_resolution[0], f"{where} {phase_resolution[1]}={phase_resolution[2]}")
+        # A read matrix of 1e308 makes the phase lines infinite: that value is absent, the rest read.
+        with acq.reading(f"phase lines from {phase_resolution[1]}={phase_resolution[2]} and the read matrix"):
+            matrix[1] = units.phase_lines(matrix[0], phase_resolution[0], fov)
+            # The acquired voxel's ingredients as the console states them (derived.py does the arithmetic).
+            acq.set("base_resolution", matrix[0], f"{where}: the read matrix")
+            acq.set("phase_resolution_pct", phase_resolution[0], f"{where} {phase_resolution[1]}={phase_resolution[2]}")
     for param, partial in parts.items():
         if None not in partial:
             how = ""
