@@ -442,3 +442,17 @@ def test_representatives_read_on_every_core_as_in_process(monkeypatch):
     pooled = _inspect(folder, fast=True)
     assert True in warmed  # the representatives' pool was started
     assert pooled == alone and isinstance(alone, list) and len(alone[0]["acquisitions"]) >= 4
+
+
+def test_the_cycle_collector_is_back_on_after_reading_even_on_failure(tmp_path):
+    """The scan pauses Python's cycle collector (see dicom._gc_paused); it is on again after a folder is read,
+    and after one that fails to read."""
+    import gc
+
+    assert gc.isenabled()
+    _inspect(DICOM / "Siemens" / "VE11_PD_T2_tse_sag_1.8mm", fast=True)
+    assert gc.isenabled()
+    (tmp_path / "a.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\xff" * 64)
+    with pytest.raises(ReadError):
+        dicom.read_many(tmp_path, [tmp_path / "a.dcm"])
+    assert gc.isenabled()
