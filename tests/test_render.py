@@ -557,3 +557,26 @@ def test_a_pdf_is_the_same_bytes_whichever_process_lays_it_out(spec, tmp_path):
     inline = digests(tmp_path / "inline")
     assert len(inline) == 2 * 3 * 2  # fields x variants x languages
     assert inline == digests(tmp_path / "pool") == digests(tmp_path / "scratch")
+
+
+def test_the_cycle_collector_runs_again_after_a_pdf(monkeypatch):
+    """A PDF is laid out with the cycle collector paused; it is back on afterwards, failed or not."""
+    import gc
+
+    import weasyprint
+
+    from ofsep_presets.pdf import html_to_pdf
+
+    assert gc.isenabled()
+    assert html_to_pdf("<html><body><p>x</p></body></html>").startswith(b"%PDF-")
+    assert gc.isenabled()
+    seen = []
+
+    def failing(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr(weasyprint, "HTML", failing)
+    with pytest.raises(RuntimeError, match="layout failed"):
+        html_to_pdf("<html><body><p>x</p></body></html>")
+    assert seen == [False] and gc.isenabled()
