@@ -257,7 +257,7 @@ def sequence_view(
     cards = []
     for card in vendor.cards:
         rows = []
-        for f in card.fields:
+        for f in (f.resolved(dimension_value, families) for f in card.fields):
             target = targets.get(f.param)
             value = _display_value(target.value, f, vendor, ctx) if target else ""
             req, rule = req_for(f.param, f)

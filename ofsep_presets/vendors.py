@@ -5,6 +5,7 @@ Adding a vendor is adding a YAML file and a template folder; nothing here knows 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -37,10 +38,20 @@ class Field:
 
     def label_for(self, acquisition_type: str | None, families: tuple[str, ...] | list[str]) -> str:
         """The label this console prints for a sequence of that dimension and family."""
-        for variant in self.variants:
-            if variant.applies(acquisition_type, families):
-                return variant.label
-        return self.label
+        return self.resolved(acquisition_type, families).label
+
+    def resolved(self, acquisition_type: str | None, families: tuple[str, ...] | list[str]) -> Field:
+        """This field as the console shows it for a sequence of that dimension and family: the variant's label,
+        and its own unit and conversion where it has them (Philips shows an EPI's bandwidth in Hz along the
+        readout, "BW in EPI freq. dir.", where other scans show a water-fat shift in pixels)."""
+        variant = next((v for v in self.variants if v.applies(acquisition_type, families)), None)
+        return self if variant is None else variant.applied_to(self)
+
+    def as_printed(self, label: str) -> Field:
+        """This field as a printed `label` of it means it (a variant's label brings its unit and conversion)."""
+        wanted = " ".join(label.split()).casefold()
+        variant = next((v for v in self.variants if v.label.casefold() == wanted), None)
+        return self if variant is None else variant.applied_to(self)
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,11 @@ class LabelVariant:
     acquisition_type: str | None = None
     families: tuple[str, ...] = ()
     printout: str | None = None
+    # What this label shows differently, when it does (YAML keys present; `convert: null` = the canonical unit).
+    shows: tuple[tuple[str, Any], ...] = ()
+
+    def applied_to(self, f: Field) -> Field:
+        return dataclasses.replace(f, label=self.label, variants=(), **dict(self.shows))
 
     def applies(self, acquisition_type: str | None, families: tuple[str, ...] | list[str]) -> bool:
         if self.acquisition_type is not None and acquisition_type != self.acquisition_type:
@@ -138,7 +154,13 @@ def _field(data) -> Field:
     values = dict(data)
     values["aliases"] = tuple(values.get("aliases", ()))
     values["variants"] = tuple(
-        LabelVariant(str(v["label"]), v.get("acquisition_type"), tuple(v.get("families", ())), v.get("printout"))
+        LabelVariant(
+            str(v["label"]),
+            v.get("acquisition_type"),
+            tuple(v.get("families", ())),
+            v.get("printout"),
+            tuple((k, v[k]) for k in ("unit", "convert", "decimals") if k in v),
+        )
         for v in values.get("variants", ())
     )
     return Field(**values)

@@ -580,3 +580,22 @@ def test_the_cycle_collector_runs_again_after_a_pdf(monkeypatch):
     with pytest.raises(RuntimeError, match="layout failed"):
         html_to_pdf("<html><body><p>x</p></body></html>")
     assert seen == [False] and gc.isenabled()
+
+
+def test_a_philips_epi_card_shows_the_readout_bandwidth_as_the_console_prints_it(rendered):
+    """The Philips R5.3 printout prints its DWI's bandwidth as "BW in EPI freq. dir. (Hz)" and other scans' as a
+    water-fat shift in pixels (pdftotext of the fixture). The 3 T DWI card's source, the ON-Harmony Ingenia sidecar,
+    states PixelBandwidth 1891.61 Hz: the EPI cards show that readout bandwidth, never a 0.2-pixel water-fat shift."""
+    printed = pdf_text(FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.pdf")
+    assert re.search(r"BW in EPI freq\. dir\. \(Hz\)\s+1505\.5", printed)
+    raw = json.loads(
+        (
+            FIXTURES / "references/on-harmony/sub-03286/ses-NOT2ING001/dwi/sub-03286_ses-NOT2ING001_dir-AP_dwi.json"
+        ).read_text(encoding="utf-8")
+    )
+    card = (rendered / "philips/3T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
+    dwi = plain[plain.index("Axial DWI + ADC map Recommended") :]
+    dwi = dwi[: dwi.index("Requirement Parameter")]
+    assert f"BW in EPI freq. dir. (Hz) {raw['PixelBandwidth']:.1f}" in dwi
+    assert "Water-fat shift" not in dwi

@@ -33,6 +33,7 @@ def acquisition_from_vendor_values(
             field = next((f for f in vendor.fields_for(param) if f.named(label)), None)
             if field is None:
                 continue
+            field = field.as_printed(label)
             text = value
             if field.unit and text.endswith(" " + field.unit):
                 text = text[: -len(field.unit) - 1]
