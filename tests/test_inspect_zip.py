@@ -80,3 +80,39 @@ def test_a_zip_without_dicom_says_what_it_reads(tmp_path):
         out.writestr("readme.txt", "hello")
     with pytest.raises(ReadError, match="inside a .zip ofsep-presets reads DICOM"):
         inspect_path(target)
+
+
+def test_a_zip_in_a_folder_is_read_beside_the_folder_s_other_files(tmp_path):
+    """A folder holding a zipped dummy run beside a protocol export: both are read (the .zip in memory, as when it
+    is named), the zip's series exactly as its folder's, and nothing is extracted."""
+    import shutil
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    _zip_of(EXAM, folder / "dummy-run.zip")
+    export = FIXTURES / "vendor-exports/siemens/Trio_VB17/spine_generic_siemens-trio.edx"
+    shutil.copy(export, folder / export.name)
+    read = inspect_path(folder)
+    assert sorted(i.format for i in read) == ["dicom", "siemens-edx"]
+    zipped = [i for i in read if i.format == "dicom"]
+    assert _params(zipped) == _params([i for i in inspect_path(EXAM) if i.format == "dicom"])
+    assert sorted(p.name for p in folder.iterdir()) == ["dummy-run.zip", export.name]
+
+
+def test_a_broken_zip_in_a_folder_is_said_and_the_rest_read(tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "broken.zip").write_bytes(archive.ZIP_MAGIC + b"\0" * 64)
+    export = FIXTURES / "vendor-exports/siemens/Trio_VB17/spine_generic_siemens-trio.edx"
+    (folder / export.name).write_bytes(export.read_bytes())
+    read = inspect_path(folder)
+    assert [i.format for i in read] == ["siemens-edx"]
+    assert any("broken.zip" in w for w in read[0].warnings), read[0].warnings
+
+
+def test_a_zip_whose_local_header_has_no_name_is_refused_in_one_line(tmp_path):
+    """A damaged .zip whose first local header names nothing: said, never a traceback."""
+    broken = tmp_path / "b.zip"
+    broken.write_bytes(archive.ZIP_MAGIC + b"\0" * 64)
+    with pytest.raises(ReadError, match="not a readable .zip"):
+        inspect_path(broken)

@@ -206,6 +206,7 @@ def _listing(folder: str):
 
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
+    zips: list[Path] = []
     skipped = 0
     found, walk_warnings = _names(path)
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
@@ -216,10 +217,23 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         if info.format == dicom.FORMAT:
             scanned.append(info)
         if not info.format:
+            if _is_zip_file(info.path):
+                zips.append(Path(info.path))  # a zipped dummy run or export beside the others: read in memory
+                continue
             skipped += 1
             continue
         by_reader.setdefault(info.format, []).append(info.path if info.format == dicom.FORMAT else Path(info.path))
-    if not by_reader:
+    zipped, zip_failed = [], []
+    for member in zips:
+        try:
+            zipped += _inspect_zip(member, progress)
+        except limits.LimitError:
+            raise
+        except ReadError as exc:
+            zip_failed.append(exc)
+    if not by_reader and not zipped:
+        if zip_failed:
+            raise zip_failed[0]
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
     printouts = by_reader.get(printout.FORMAT, [])
     if printouts and any(reader.FORMAT in by_reader for reader in PROTOCOL_EXPORTS):
@@ -250,6 +264,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(note)
                 note = None
             results.append(inspection)
+    results += zipped
+    failed += zip_failed
     if len(failed) == 1 and not results:
         raise failed[0]
     if not results:
@@ -284,6 +300,15 @@ ZIP_PROTOCOLS = {
     philips_examcard.FORMAT: lambda data, member: philips_examcard.read_card(data, str(member), member.name),
     siemens_exar1.FORMAT: siemens_exar1.read_bytes,
 }
+
+
+def _is_zip_file(name) -> bool:
+    """Whether a file the folder scan could not place starts as a .zip does (4 bytes read)."""
+    try:
+        with open(name, "rb") as handle:
+            return archive.is_zip(handle.read(4))
+    except OSError:
+        return False
 
 
 def _inspect_zip(path: Path, progress=None) -> list[Inspection]:

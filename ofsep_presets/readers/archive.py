@@ -78,6 +78,8 @@ def _open_archive(path: str) -> zipfile.ZipFile:
 def _refusal(info: zipfile.ZipInfo) -> str | None:
     """Why a member is not read, or None when it is safe to inflate."""
     name = PurePosixPath(info.filename)
+    if not info.filename:
+        return "no name"  # a damaged local header (zipfile's is_dir() would fail on it)
     if info.is_dir():
         return "folder"
     if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
