@@ -599,3 +599,22 @@ def test_a_philips_epi_card_shows_the_readout_bandwidth_as_the_console_prints_it
     dwi = dwi[: dwi.index("Requirement Parameter")]
     assert f"BW in EPI freq. dir. (Hz) {raw['PixelBandwidth']:.1f}" in dwi
     assert "Water-fat shift" not in dwi
+
+
+def test_a_philips_card_names_each_echo_train_as_the_console_does(rendered):
+    """The R5.3 printout prints "TFE factor 246" on the T1-TFE, "TSE factor 92" on the T2w VISTA and "EPI factor 47"
+    on the DWI (pdftotext of the fixture): the Philips cards use the same word per kind of scan."""
+    printed = pdf_text(FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.pdf")
+    for label, value in (("TFE factor", 246), ("TSE factor", 92), ("EPI factor", 47)):
+        assert re.search(rf"{label}\s+{value}\b", printed), label
+    card = (rendered / "philips/3T/brain-standard/examcard.en.html").read_text(encoding="utf-8")
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
+
+    def section(title: str) -> str:
+        start = plain.index(f"{title} Recommended")
+        return plain[start : plain.index("Requirement Parameter", start)]
+
+    assert re.search(r"TFE factor \d+", section("3D T1, millimetric"))
+    assert re.search(r"TSE factor \d+", section("3D FLAIR, millimetric"))
+    assert re.search(r"EPI factor \d+", section("Axial DWI + ADC map"))
+    assert "TSE / TFE / EPI factor" not in section("3D T1, millimetric") + section("Axial DWI + ADC map")
