@@ -57,8 +57,12 @@ def main() -> None:
     for k, folder in enumerate(folders):
         write(folder, 1 + k * per, per)
     total = per * args.senders
-    node = subprocess.Popen([sys.executable, "-m", "ofsep_presets", "listen", "--out", str(OUT / "node"), "--port",
-                             "0", "--settle", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    node = subprocess.Popen(
+        [sys.executable, "-m", "ofsep_presets", "listen", "--out", str(OUT / "node"), "--port", "0", "--settle", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     threading.Thread(target=lambda: [lines.append(x) for x in node.stdout], daemon=True).start()
     while not any("listening as" in x for x in lines):
@@ -84,14 +88,19 @@ def main() -> None:
     node.wait()
     stored = len(list((OUT / "node/spool").rglob("*.dcm")))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ofsep_presets", "check", str(OUT / "node/spool"), "--quiet"],
-                   stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "ofsep_presets", "check", str(OUT / "node/spool"), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
     folder_check = time.perf_counter() - t0
     print(f"sent {total} instances over {args.senders} associations ({'dcmtk' if dcmtk else 'pynetdicom'} storescu)")
     print(f"stored {stored} (lost {total - stored})")
     print(f"receive: {sent - start:.1f} s = {total / (sent - start):.0f} instances/s")
-    print(f"last instance → report: {reported - sent:.1f} s (includes the 1 s settle); "
-          f"`check` of the same folder: {folder_check:.1f} s (ratio {(reported - sent) / folder_check:.2f})")
+    print(
+        f"last instance → report: {reported - sent:.1f} s (includes the 1 s settle); "
+        f"`check` of the same folder: {folder_check:.1f} s (ratio {(reported - sent) / folder_check:.2f})"
+    )
     print(f"listener peak RSS: {rss / 1024:.0f} MiB")
 
 

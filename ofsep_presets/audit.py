@@ -349,10 +349,10 @@ def run(
                     written = writer.page(site.page, report, digest)
                     if hit is None and stamp:
                         store.put(key, stamp, spec_hash, report, written)
-                writer.add(site, report)
+                writer.add(site, report, store.texts.pop(key, None) if hit is not None else None)
                 audit.sites.append(site)
                 progress(site)
-            writer.finish(audit)
+            writer.finish(audit, store, spec_hash)
         audit.hits, audit.notes = store.hits, store.notes
         if store.rejected:
             audit.notes.append(f"{store.rejected} cached result(s) failed their checks and were read again")
@@ -391,13 +391,18 @@ class _Writer:
         self.folder.write(name, html)
         return page_digest(html)
 
-    def add(self, site: Site, report: dict[str, Any] | None) -> None:
-        for row in csv_rows(site, report):
-            self.csv.writerow(row)
-        self.json_tmp.write(("" if self.first else ",\n") + json.dumps(site_entry(site, report), ensure_ascii=False))
+    def add(self, site: Site, report: dict[str, Any] | None, text: str | None = None) -> None:
+        """A site's CSV rows and audit.json entry; `text` is its report as the cache signed it (the same bytes
+        json.dumps gives the report, spliced in rather than dumped again)."""
+        self.csv.writerows(csv_rows(site, report))
+        if text is None or report is None:
+            entry = json.dumps(site_entry(site, report), ensure_ascii=False)
+        else:
+            entry = json.dumps({**site_entry(site, None), "report": 0}, ensure_ascii=False)[: -len("0}")] + text + "}"
+        self.json_tmp.write(("" if self.first else ",\n") + entry)
         self.first = False
 
-    def finish(self, audit: Audit) -> None:
+    def finish(self, audit: Audit, store: Cache | None = None, spec_hash: str = "") -> None:
         head = {
             "audit": MARK,
             "spec": audit.spec.id,
@@ -409,21 +414,51 @@ class _Writer:
         }
         self.json_tmp.close()
         fd, tmp = tempfile.mkstemp(prefix=".audit.json.", suffix=".tmp", dir=self.folder.path)
+        document = hashlib.sha256()
         with os.fdopen(fd, "w", encoding="utf-8") as out, open(self.json_path, encoding="utf-8") as entries:
-            out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "sites": [\n')
-            while chunk := entries.read(1 << 20):
-                out.write(chunk)
-            out.write("\n]}\n")
+            for text in _chunks(json.dumps(head, ensure_ascii=False)[:-1] + ', "sites": [\n', entries, "\n]}\n"):
+                out.write(text)
+                document.update(text.encode("utf-8"))
         self.csv_tmp.close()
         self.folder.prune_pages(self.pages)
         self.folder.publish(self.csv_path, "audit.csv")
         self.folder.publish(tmp, "audit.json")
-        self.folder.write("audit.html", to_html(head, audit.sites, audit.spec))
+        # audit.html follows from audit.json, the spec and our templates alone: when none changed and the page on
+        # disk is, byte for byte, the one written from them (its digest signed in the cache), it is kept as it is.
+        key = f"{document.hexdigest()}:{spec_hash}:{_templates_digest()}"
+        kept = store.noted("audit.html") if store is not None and spec_hash else None
+        if kept is not None and kept.rpartition(" ")[0] == key:
+            old = self.folder.read_page("audit.html")
+            if old is not None and hashlib.sha256(old).hexdigest() == kept.rpartition(" ")[2]:
+                return
+        html = to_html(head, audit.sites, audit.spec)
+        self.folder.write("audit.html", html)
+        if store is not None and spec_hash:
+            store.note("audit.html", f"{key} {page_digest(html)}")
 
     def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
         for handle, path in ((self.csv_tmp, self.csv_path), (self.json_tmp, self.json_path)):
             handle.close()
             Path(path).unlink(missing_ok=True)
+
+
+def _chunks(first: str, entries: Any, last: str) -> Iterable[str]:
+    yield first
+    while chunk := entries.read(1 << 20):
+        yield chunk
+    yield last
+
+
+@cache
+def _templates_digest() -> str:
+    """Our overview's templates and this version, for knowing whether an audit.html would come out the same."""
+    from .resources import templates_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(templates_dir().joinpath("common").glob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @cache

@@ -313,10 +313,14 @@ def safe_cells(row: list[Any]) -> list[str]:
     """
     cells = []
     for value in row:
-        text = "" if value is None else str(value)
-        risky = text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text)
-        cells.append("'" + text if risky else text)
+        text = "" if value is None else value if type(value) is str else str(value)
+        if text and text[0] in _RISKY and not _NUMBER.fullmatch(text):
+            text = "'" + text
+        cells.append(text)
     return cells
+
+
+_RISKY = frozenset("=+-@\t\r")
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:

@@ -349,3 +349,34 @@ def test_a_site_that_kills_its_worker_process_is_named_and_the_others_are_checke
     by_id = {s["id"]: s for s in json.loads((out / "audit.json").read_text())["sites"]}
     assert by_id["sub-unf"]["verdict"] == "unreadable" and "worker process" in by_id["sub-unf"]["error"]
     assert all(by_id[s]["report"] is not None for s in ("sub-poly", "sub-mgh", "sub-ucl"))
+
+
+def test_a_warm_rerun_with_nothing_changed_rewrites_no_overview_and_the_same_json(tmp_path):
+    """Nothing changed: audit.json comes out byte for byte as before (the cached documents spliced in as signed)
+    and audit.html, which follows from it, is left as it is. An edited audit.html is written again."""
+    out = tmp_path / "out"
+    assert _mgh(out).exit_code == 1
+    json_before = (out / "audit.json").read_bytes()
+    html = out / "audit.html"
+    stamp = html.stat().st_mtime_ns
+    result = _mgh(out)
+    assert result.exit_code == 1 and "1 from the cache" in result.stderr
+    assert (out / "audit.json").read_bytes() == json_before
+    assert html.stat().st_mtime_ns == stamp
+    html.write_text("<p>edited</p>", encoding="utf-8")
+    assert _mgh(out).exit_code == 1
+    assert "edited" not in html.read_text(encoding="utf-8") and "sub-mgh" in html.read_text(encoding="utf-8")
+
+
+def test_the_cache_signs_only_a_document_whose_verdict_follows_from_its_findings():
+    """What the cache signs it validated once (a warm audit does not validate signed rows again): a document whose
+    verdict does not follow from its findings is never kept."""
+    from ofsep_presets.cache import Cache
+
+    store = Cache(None, b"secret")
+    inconsistent = _forged_report()
+    inconsistent["session"][0]["status"] = "fail"  # the document still says "pass"
+    store.put("k", "s", "spec", inconsistent, "page-digest")
+    assert store.get("k", "s", "spec") is None
+    store.put("k", "s", "spec", _forged_report(), "page-digest")  # consistent (every verdict pass): kept
+    assert store.get("k", "s", "spec") is not None
