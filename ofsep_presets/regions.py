@@ -83,14 +83,18 @@ def stack_coverage_mm(acq: Any) -> float | None:
     return float(slices) * (float(thickness) + max(float(gap), 0.0))
 
 
+@cache
+def _whole_head_fov_mm() -> float:
+    data = load_yaml(spec_dir() / "model" / "regions.yaml")
+    return float((data.get("coverage_evidence") or {}).get("whole_head_fov_mm", 170))
+
+
 def whole_head(acq: Any) -> str | None:
     """Why a 3D slab images the whole head (its in-plane field covers a whole brain section), or None."""
     fov = acq.get("fov_mm")
     if acq.get("acquisition_type") != "3D" or not fov or len(fov) < 2:
         return None
-    data = load_yaml(spec_dir() / "model" / "regions.yaml")
-    limit = float((data.get("coverage_evidence") or {}).get("whole_head_fov_mm", 170))
-    if min(float(v) for v in fov[:2]) < limit:
+    if min(float(v) for v in fov[:2]) < _whole_head_fov_mm():
         return None
     return f"3D field of view {' × '.join(f'{float(v):g}' for v in fov[:2])} mm covers the whole head"
 
