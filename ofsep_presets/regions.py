@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .resources import spec_dir
@@ -122,16 +122,21 @@ def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 
 def regions_named(text: str | None) -> dict[str, str]:
     """{region: the word found} for every region a free text (program path, study or series name) names."""
-    if not text:
-        return {}
+    return dict(_named(text)) if text else {}
+
+
+@lru_cache(maxsize=8192)
+def _named(text: str) -> tuple[tuple[str, str], ...]:
+    # Cached by text: matching asks the same few series names and program paths once per slot and candidate.
     words = tokens(text)
-    found: dict[str, str] = {}
+    present = frozenset(words)
+    found: list[tuple[str, str]] = []
     for region in vocabulary().values():
         for phrase in region.words:
-            if _contains(words, phrase):
-                found[region.name] = " ".join(phrase)
+            if phrase[0] in present and _contains(words, phrase):
+                found.append((region.name, " ".join(phrase)))
                 break
-    return found
+    return tuple(found)
 
 
 def region_of_body_part(code: str | None) -> str | None:
@@ -182,16 +187,20 @@ def _without(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tu
 
 def regions_of_coil(text: str | None) -> dict[str, str]:
     """{region: coil word} a coil name is evidence of (a head-and-neck coil is evidence of neither)."""
-    if not text:
-        return {}
+    return dict(_of_coil(text)) if text else {}
+
+
+@lru_cache(maxsize=1024)
+def _of_coil(text: str) -> tuple[tuple[str, str], ...]:
     words = _without(tokens(text), _neutral_coils())
-    found: dict[str, str] = {}
+    present = frozenset(words)
+    found: list[tuple[str, str]] = []
     for region in vocabulary().values():
         for phrase in region.coils:
-            if _contains(words, phrase):
-                found[region.name] = " ".join(phrase)
+            if phrase[0] in present and _contains(words, phrase):
+                found.append((region.name, " ".join(phrase)))
                 break
-    return found
+    return tuple(found)
 
 
 def admits(sequence_region: str | None, acquisition_region: str | None) -> bool:
