@@ -14,13 +14,23 @@ from . import units
 from .acquisition import Acquisition, Inspection
 from .drift import Drift, drift, has_preset
 from .exams import prepare
-from .match import Match, Matching, Unmatched, contrast_phases, is_injection_step, match, mentions
+from .match import (
+    DUMMY_RUN_FORMATS,
+    Match,
+    Matching,
+    Unmatched,
+    acquisition_order,
+    contrast_phases,
+    input_is_ordered,
+    is_injection_step,
+    match,
+    mentions,
+)
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
 from .vendors import all_vendors
 
 RANK = {"pass": 0, "not-applicable": 0, "warn": 1, "unknown": 2, "fail": 3, "missing": 3}
-DUMMY_RUN_FORMATS = {"dicom", "bids-json"}
 
 
 @dataclass
@@ -233,17 +243,6 @@ def _choose_variants(
     return chosen, why
 
 
-def _order_key(acquisitions: list[Acquisition]):
-    """Acquisition order: acquisition time where every acquisition has one, else series number, else input order."""
-    times = [a.get("acquisition_time") for a in acquisitions]
-    numbers = [a.get("series_number") for a in acquisitions]
-    if acquisitions and all(t is not None for t in times):
-        return lambda pos: (times[pos], pos), "acquisition time"
-    if acquisitions and all(n is not None for n in numbers):
-        return lambda pos: (numbers[pos], pos), "series number"
-    return lambda pos: (pos, pos), "order in the input"
-
-
 def check(
     inspections: list[Inspection],
     spec: Spec,
@@ -262,7 +261,8 @@ def check(
     else:
         inferred["field"] = f"{field_t:g} T (--field)"
     all_sequences = list(spec.sequences)
-    matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced)
+    order, _ = acquisition_order(acquisitions, input_is_ordered([i.format for i in inspections]))
+    matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced, order)
     variants, why = _choose_variants(spec, matching, variant, acquisitions)
     for exam_id, text in why.items():
         inferred[f"variant {exam_id}"] = text
@@ -342,7 +342,7 @@ def session_rules(
     out: list[SessionResult] = []
     dummy_run = bool(formats) and all(f in DUMMY_RUN_FORMATS for f in formats)
     source = spec.gadolinium.get("source", "")
-    key, basis = _order_key(acquisitions)
+    key, basis = acquisition_order(acquisitions, input_is_ordered(formats))
 
     for raw in (spec.acquisition.get("field_strength") or [])[:1]:
         if field_strength_t is not None:
@@ -380,13 +380,13 @@ def session_rules(
     flair_id = spec.gadolinium.get("inject_before")
     flair = matching.first(flair_id) if flair_id else None
     post_ids = [s for s in spec.gadolinium.get("post_contrast", []) if s in matching.matches]
-    phases = contrast_phases(acquisitions)
+    phases = contrast_phases(acquisitions, key)
     flagged = [
         pos
         for pos, a in enumerate(acquisitions)
         if a.get("contrast_agent") is True or phases[pos].state == "post" or is_injection_step(a)
     ]
-    injection = min(flagged, key=key) if flagged else None
+    injection = (min(flagged, key=key) if key else flagged[0]) if flagged else None
     # The OFSEP sheet says the injection is "ideally" before the 3D FLAIR: a broken order is what the spec's
     # `inject_before_severity` says (a warning there), not a failure. No rule places the post-contrast T1 after
     # the FLAIR: no source states one.
@@ -408,6 +408,8 @@ def session_rules(
             out.append(SessionResult(rule, "not-applicable", f"{_label(spec, flair_id)} not found", source))
         elif injection is None:
             out.append(SessionResult(rule, "unknown", "the input does not record when contrast was given", source))
+        elif key is None:
+            out.append(SessionResult(rule, "unknown", basis, source))
         else:
             first = acquisitions[injection].name
             if key(flair.position) >= key(injection):
@@ -554,9 +556,12 @@ def _order_rule(rule: dict[str, Any], spec: Spec, matching: Matching, key: Any, 
         ids = [item] if item in spec.sequences else [s for s, q in spec.sequences.items() if q.exam == item]
         found = [m.position for s in ids for m in matching.matches.get(s, [])]
         if found:
-            positions.append((item, min(key(p) for p in found), max(key(p) for p in found)))
+            order = [key(p) for p in found] if key else [None]
+            positions.append((item, min(order), max(order)))
     if len(positions) < 2:
         return SessionResult(name, "not-applicable", "fewer than two of these found", rule["source"])
+    if key is None:
+        return SessionResult(name, "unknown", basis, rule["source"])
     late = [(a[0], b[0]) for a, b in zip(positions, positions[1:], strict=False) if a[2] > b[1]]
     detail = f"by {basis}" + "".join(
         f"; {_label(spec, b)} acquired before the end of {_label(spec, a)}" for a, b in late

@@ -251,14 +251,50 @@ class Phase:
     why: str
 
 
-def contrast_phases(acquisitions: list[Acquisition]) -> list[Phase]:
+# Inputs that are a dummy run's files (images or their sidecars), not a protocol: listed by file name.
+DUMMY_RUN_FORMATS = {"dicom", "bids-json"}
+
+
+def input_is_ordered(formats: list[str]) -> bool:
+    """Whether the order of what was read is the acquisition order: an export's or printout's steps are; files of a
+    dummy run (DICOM, BIDS) are listed by name."""
+    return not any(f in DUMMY_RUN_FORMATS for f in formats)
+
+
+def input_order(pos: int) -> tuple[int, int]:
+    """The order key of an input whose order is the acquisition order (an export's or printout's steps)."""
+    return (pos, pos)
+
+
+def acquisition_order(acquisitions: list[Acquisition], ordered: bool) -> tuple[Any, str]:
+    """(key of a position, what the order rests on): acquisition time where every acquisition has one, else series
+    number, else the order of the input where that order means something (an export or printout lists its steps
+    in the order they run).
+
+    Files of a dummy run (DICOM, BIDS sidecars) without times or series numbers are listed by file name: that order
+    says nothing of when each was acquired, so the key is None and what rests on the order says it is not known."""
+    times = [a.get("acquisition_time") for a in acquisitions]
+    numbers = [a.get("series_number") for a in acquisitions]
+    if acquisitions and all(t is not None for t in times):
+        return (lambda pos: (times[pos], pos)), "acquisition time"
+    if acquisitions and all(n is not None for n in numbers):
+        return (lambda pos: (numbers[pos], pos)), "series number"
+    if not ordered:
+        return None, "no acquisition time or series number in every file: the acquisition order is not known"
+    return input_order, "order in the input"
+
+
+def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> list[Phase]:
     """Contrast evidence per acquisition, strongest first: the header's flag when it says contrast was given, a
     name stating post- or pre-contrast, the header's 'no contrast', then the position after an injection step
-    or a contrast-enhanced acquisition of the same program."""
+    or a contrast-enhanced acquisition of the same program — in acquisition order (`key`, see
+    `acquisition_order`); where that order is not known (key None) position says nothing."""
     ev = evidence()
-    out: list[Phase] = []
+    out: dict[int, Phase] = {}
     injected_in: dict[str | None, str] = {}
-    for acq in acquisitions:
+    positions = sorted(range(len(acquisitions)), key=key) if key is not None else range(len(acquisitions))
+    for position in positions:
+        acq = acquisitions[position]
         words = words_of(acq)
         tail = bids_tail(acq.name) or ""
         ce = re.search(r"(?:^|_)ce-([A-Za-z0-9]+)", tail)
@@ -278,14 +314,14 @@ def contrast_phases(acquisitions: list[Acquisition]) -> list[Phase]:
             phase = Phase("pre", "name says pre-contrast")
         elif agent is False:
             phase = Phase("pre", "no contrast recorded in the header")
-        elif acq.program in injected_in:
+        elif key is not None and acq.program in injected_in:
             phase = Phase("post", f"after {injected_in[acq.program]!r} in the program")
         else:
             phase = Phase(None, "")
         if is_injection_step(acq) or phase.state == "post":
             injected_in.setdefault(acq.program, acq.name)
-        out.append(phase)
-    return out
+        out[position] = phase
+    return [out[pos] for pos in range(len(acquisitions))]
 
 
 def _requirements_met(acq: Acquisition, seq: Sequence) -> int:
@@ -494,12 +530,16 @@ def match(
     vendor: str | None = None,
     field_t: float | None = None,
     forced: dict[str, str] | None = None,
+    order: Any = input_order,
 ) -> Matching:
-    """Assign acquisitions to `sequences` one-to-one (a sequence of several stations takes up to its maximum)."""
+    """Assign acquisitions to `sequences` one-to-one (a sequence of several stations takes up to its maximum).
+
+    `order` is the acquisition order's key (`acquisition_order`; None where it is not known): a series after an
+    injection is post-contrast only in acquisition order."""
     result = Matching()
     forced = forced or {}
     p = evidence().points
-    phases = contrast_phases(acquisitions)
+    phases = contrast_phases(acquisitions, order)
     free: list[int] = []
     for position, acq in enumerate(acquisitions):
         target = _forced_target(acq, forced)
@@ -629,7 +669,8 @@ def _protocol_name(acq: Acquisition) -> str:
 
 def _repeats_out_of_optional_slots(result: Matching, spec: Spec) -> None:
     """A later series of the same protocol as a matched one is its repeat: it does not fill an optional slot of
-    another sequence (a second DWI is not the DTI) unless its contrast phase made it that slot's (pre/post)."""
+    another sequence (a second DWI is not the DTI) unless its contrast phase made it that slot's (pre/post): the
+    pre- and post-contrast 3D T1 are one protocol run twice (OFSEP: "same parameters"), each in its own slot."""
     placed = sorted((m for ms in result.matches.values() for m in ms), key=lambda m: m.position)
     for m in placed:
         seq = spec.sequences[m.sequence]
@@ -642,6 +683,8 @@ def _repeats_out_of_optional_slots(result: Matching, spec: Spec) -> None:
                 if o.position < m.position
                 and o.sequence != m.sequence
                 and not o.forced
+                # The same protocol before and after an injection is the pre/post pair, not a repeat
+                and spec.sequences[o.sequence].contrast != "post"
                 and _same_protocol(o.acquisition, m.acquisition)
             ),
             None,

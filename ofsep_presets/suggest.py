@@ -36,7 +36,17 @@ import yaml
 
 from .acquisition import Acquisition
 from .check import evaluate, field_class
-from .match import Match, Phase, bids_tail, contrast_phases, evidence, is_map, score
+from .match import (
+    Match,
+    Phase,
+    acquisition_order,
+    bids_tail,
+    contrast_phases,
+    evidence,
+    input_is_ordered,
+    is_map,
+    score,
+)
 from .readers import inspect_path
 from .resources import spec_dir
 from .spec import Spec, load_spec
@@ -291,7 +301,9 @@ def _candidates(spec: Spec, path: Path, wanted: list[str], given: list[dict[str,
     if not acqs:
         return [], "no acquisition"
     threshold = evidence().points["threshold"]
-    phases = contrast_phases(acqs)
+    # Sidecars are listed by file name: a position after an injection counts only in acquisition order.
+    ordered = input_is_ordered([i.format for i in inspections])
+    phases = contrast_phases(acqs, acquisition_order(acqs, ordered)[0])
     fits: dict[str, list[tuple[float, int]]] = {}
     best: dict[int, str] = {}
     for position, acq in enumerate(acqs):
