@@ -173,3 +173,18 @@ def test_brain_before_spine_for_one_injection_is_a_spec_session_rule(spec, tmp_p
     )
     # A brain exam alone has nothing to order.
     assert next(r for r in check(inspect_path(brain), spec).session if r.rule == rule).status == "not-applicable"
+
+
+@pytest.mark.parametrize(
+    ("stated", "nominal", "allowed"), [(2.89, 3.0, "pass"), (1.494, 1.5, "pass"), (1.0, 1.0, "fail")]
+)
+def test_field_class_is_the_nominal_field_only_near_it(spec, tmp_path, stated, nominal, allowed):
+    # Siemens headers state 2.89 T for a 3 T system and 1.494 T for a 1.5 T one (flNominalB0 2.89362 in the
+    # spine-generic exports); a 1.0 T system is not a 1.5 T one, whatever rounding would say. OFSEP: 1.5 or 3 T.
+    src = next((FIXTURES / "references" / "on-harmony").rglob("*_T1w.json"))
+    sidecar = json.loads(src.read_text())
+    sidecar["MagneticFieldStrength"] = stated
+    (tmp_path / "sub-01_T1w.json").write_text(json.dumps(sidecar))
+    report = check(inspect_path(tmp_path), spec)
+    assert report.field_t == nominal
+    assert next(r for r in report.session if r.rule.startswith("field strength")).status == allowed
