@@ -128,6 +128,8 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
     if archive.is_zip(head):
         return _inspect_zip(path, progress)
     if reader is None:
+        if not head:
+            raise ReadError(f"{path}: empty file (0 bytes): nothing to read")
         raise ReadError(f"{path}: not a format ofsep-presets reads; it reads: {', '.join(formats())}")
     if reader is dicom and dicom_protocol.sniff(path, head):
         reader = dicom_protocol  # not an image: the Philips object that carries its series' protocol
@@ -235,6 +237,18 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         if zip_failed:
             raise zip_failed[0]
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
+    inherited_note = None
+    if bids.FORMAT in by_reader:
+        kept, metadata = bids.dataset_level(by_reader[bids.FORMAT])
+        if metadata:
+            by_reader[bids.FORMAT] = kept
+            inherited_note = (
+                f"{len(metadata)} dataset-level sidecar(s) ({', '.join(p.name for p in metadata[:3])}"
+                f"{', …' if len(metadata) > 3 else ''}) read as the metadata the sidecars below them inherit "
+                "(BIDS inheritance), not as acquisitions"
+            )
+            if not kept:
+                del by_reader[bids.FORMAT]
     printouts = by_reader.get(printout.FORMAT, [])
     if printouts and any(reader.FORMAT in by_reader for reader in PROTOCOL_EXPORTS):
         # A printout beside the export it was printed from states the same protocol again: read once, from the
@@ -259,6 +273,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 continue
             if skipped:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
+            if inherited_note and reader is bids:
+                inspection.warnings.append(inherited_note)
             inspection.warnings += walk_warnings
             if note:
                 inspection.warnings.append(note)

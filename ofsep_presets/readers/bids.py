@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,38 @@ from ..families import set_family
 FORMAT = "bids-json"
 _KEYS = (b'"RepetitionTime"', b'"EchoTime"', b'"MagneticFieldStrength"', b'"ConversionSoftware"', b'"Manufacturer"')
 _NOT_SIDECARS = {"dataset_description.json", "participants.json"}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def sniff(path: Path, head: bytes) -> bool:
+    if head.startswith(_UTF16_BOMS):  # a sidecar saved as "Unicode" on Windows: UTF-16 with its byte order mark
+        head = head[: len(head) // 2 * 2].decode("utf-16", "ignore").encode("utf-8")
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # sidecars written on Windows may open with a BOM
-    return text.startswith(b"{") and path.name not in _NOT_SIDECARS and sum(k in head for k in _KEYS) >= 2
+    if not text.startswith(b"{") or path.name in _NOT_SIDECARS:
+        return False
+    return sum(k in head for k in _KEYS) >= 2 or _in_dataset(path)
+
+
+# BIDS suffixes of MRI series (BIDS specification, "Magnetic Resonance Imaging" data types anat, func, dwi, fmap,
+# perf): a sidecar of one, in its data-type folder, is a sidecar even when it states little itself and inherits
+# the rest (a subject's bold.json holding only its AcquisitionTime, under a dataset-level task-rest_bold.json).
+_MRI_SUFFIXES = frozenset(
+    "T1w T2w PDw T2starw FLAIR inplaneT1 inplaneT2 PDT2 angio T1map T2map T2starmap R1map R2map R2starmap PDmap "
+    "MTRmap MTsat UNIT1 T1rho MESE MEGRE VFA IRT1 MP2RAGE MPM MTS MTR MTw bold cbv phase sbref dwi phasediff "
+    "phase1 phase2 magnitude magnitude1 magnitude2 fieldmap epi TB1DAM TB1EPI TB1AFI TB1TFL TB1RFM TB1SRGE "
+    "RB1COR asl m0scan swi".split()
+)
+_DATATYPES = frozenset({"anat", "func", "dwi", "fmap", "perf", "swi"})
+
+
+def _in_dataset(path: Path) -> bool:
+    named = _entities(path.name)
+    return (
+        named is not None
+        and named[1] in _MRI_SUFFIXES
+        and path.parent.name in _DATATYPES
+        and any(part.startswith("sub-") for part in path.parts[:-1])
+    )
 
 
 def read(path: Path) -> Inspection:
@@ -33,15 +62,43 @@ def read(path: Path) -> Inspection:
     return inspection
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
+    """The sidecar's text. BIDS says UTF-8; what else real files are is read as what it plainly is, and said:
+    UTF-16 with its byte order mark (Windows "Unicode"), and Windows-1252 / Latin-1 (an accented name written
+    by an older editor), which every byte decodes, so one "é" never costs the whole file."""
+    if raw.startswith(_UTF16_BOMS):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"{path}: opens as UTF-16 text but is not ({exc})") from None
     try:
-        data = json.loads(limits.read_file(path).decode("utf-8-sig"))
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        notes.append(f"{path.name}: not UTF-8 (byte {exc.start}); read as Windows-1252/Latin-1 text")
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _load(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """The sidecar as a JSON object. What follows a complete object (NUL padding left by a copy tool, a second
+    object pasted after it) is not part of it: ignored, and said in `notes`."""
+    notes = [] if notes is None else notes
+    text = _decode(limits.read_file(path), path, notes)
+    body = text.lstrip()
+    try:
+        data, end = json.JSONDecoder().raw_decode(body)
     except RecursionError:
         raise limits.too_deep(path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise ReadError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ReadError(f"{path}: a sidecar is a JSON object")
+    rest = body[end:].strip()
+    if rest:
+        kind = "NUL padding" if not rest.strip("\0") else f"{len(rest)} character(s) of text"
+        notes.append(f"{path.name}: {kind} after the JSON object ignored")
     return data
 
 
@@ -57,20 +114,64 @@ def _num(value: Any) -> float | None:
     return float(value)  # infinity passes: Acquisition.set leaves it absent with a warning naming the field
 
 
+# Keys read as one value. A converter or a hand-made sidecar may write one as a one-element list ([90]): that is
+# the value; a longer list or an object is no single value (absent, with a warning naming the key). EchoTime is
+# not here: a list of echo times is a multi-echo series (_echo_time_list).
+_SCALARS = (
+    "Manufacturer", "ManufacturersModelName", "ManufacturerModelName", "SoftwareVersions", "MagneticFieldStrength",
+    "SeriesDescription", "ProtocolName", "MRAcquisitionType", "RepetitionTime", "InversionTime", "FlipAngle",
+    "SliceThickness", "SpacingBetweenSlices", "PixelBandwidth", "ParallelReductionFactorInPlane", "AccelFactPE",
+    "MultibandAccelerationFactor", "EchoTrainLength", "SeriesNumber", "NumberOfExcitations", "NumberOfAverages",
+    "ParallelReductionFactorOutOfPlane", "ParallelReductionOutOfPlane", "PartialFourier", "AcquisitionMatrixPE",
+    "BaseResolution", "FrequencyEncodingSteps", "PhaseResolution", "PhaseEncodingSteps", "AcquisitionTime",
+    "MTState", "PhaseEncodingDirection", "EchoTime1", "EchoTime2", "ScanningSequence", "SequenceVariant",
+    "SequenceName", "PulseSequenceName", "PulseSequenceDetails", "BodyPartExamined", "ReceiveCoilName",
+)
+_TEXT = ("Manufacturer", "ManufacturersModelName", "ManufacturerModelName", "SoftwareVersions", "SeriesDescription",
+         "ProtocolName", "AcquisitionTime")
+
+
+def _scalars(d: dict[str, Any], warn) -> dict[str, Any]:
+    """`d` with each single-valued key as one value (see _SCALARS); keys that hold no single value dropped."""
+    out = dict(d)
+    for k in _SCALARS:
+        v = out.get(k)
+        if isinstance(v, list) and len(v) == 1 and not isinstance(v[0], list | dict):
+            out[k] = v[0]
+        elif isinstance(v, list | dict):
+            warn(f"{k}: {'a list of ' + str(len(v)) if isinstance(v, list) else 'an object'} where one value belongs")
+            del out[k]
+    for k in _TEXT:
+        v = out.get(k)
+        if v is not None and not (isinstance(v, str) and v.strip()):
+            if not (isinstance(v, str) and not v.strip()):  # an empty name says nothing; no warning for it
+                warn(f"{k}={json.dumps(v)[:40]} is not text")
+            del out[k]
+    return out
+
+
 def acquisition(path: Path, warnings: list[str]) -> Acquisition:
-    d = _load(path)
+    notes: list[str] = []
+    own = _load(path, notes)
+    warnings += notes
     name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     acq = Acquisition(name)
     src = f"{path.name}"
+    merged, origin = _inherit(path, own, warnings)
+    d = _scalars(merged, acq.warn)
 
     def key(k: str) -> str:
-        return f"{src} {k}={json.dumps(d[k])}"
+        return f"{origin.get(k, src)} {k}={json.dumps(merged[k])}"
 
     if "Manufacturer" in d:
-        acq.set("manufacturer", manufacturer(str(d["Manufacturer"])), key("Manufacturer"))
+        acq.set("manufacturer", manufacturer(d["Manufacturer"]), key("Manufacturer"))
     acq.context.update(_context(path, d))
-    for k, param in (("ManufacturersModelName", "model"), ("SoftwareVersions", "software_version")):
-        if isinstance(d.get(k), str):
+    for k, param in (
+        ("ManufacturersModelName", "model"),
+        ("ManufacturerModelName", "model"),  # the DICOM keyword (0008,1090), as hand-made sidecars spell it
+        ("SoftwareVersions", "software_version"),
+    ):
+        if isinstance(d.get(k), str) and param not in acq.params:
             acq.set(param, d[k], key(k))
     if _num(d.get("MagneticFieldStrength")) is not None:
         acq.set("field_strength_t", _num(d["MagneticFieldStrength"]), key("MagneticFieldStrength"))
@@ -143,6 +244,80 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     return acq
 
 
+def _entities(name: str) -> tuple[frozenset[str], str] | None:
+    """A BIDS file name's key-value entities and suffix ("sub-01_task-rest_bold.json" → {sub-01, task-rest},
+    "bold"); None for a name that is not one."""
+    if not name.endswith(".json"):
+        return None
+    *pairs, suffix = name[: -len(".json")].split("_")
+    if not suffix or "-" in suffix or not all("-" in pair for pair in pairs):
+        return None
+    return frozenset(pairs), suffix
+
+
+@lru_cache(maxsize=256)
+def _json_names(folder: str) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(e.name for e in os.scandir(folder) if e.name.endswith(".json") and e.is_file()))
+    except OSError:
+        return ()
+
+
+def inherited_from(path: Path) -> list[Path]:
+    """The sidecars whose metadata `path` inherits (BIDS inheritance principle): those at the dataset root, the
+    subject or session folder, or beside it, whose entities are a subset of its own with the same suffix; least
+    specific first (a higher folder, then fewer entities), so the more specific value wins. Empty outside a
+    dataset (no sub-* folder above it)."""
+    mine = _entities(path.name)
+    parts = path.parts
+    subject = next((i for i, part in enumerate(parts[:-1]) if part.startswith("sub-")), None)
+    if mine is None or subject is None:
+        return []
+    levels = [Path(*parts[:i]) if i else Path(".") for i in range(subject, len(parts))]
+    found: list[tuple[int, int, Path]] = []
+    for depth, folder in enumerate(levels):
+        for name in _json_names(os.fspath(folder)):
+            theirs = _entities(name)
+            if (
+                theirs is not None
+                and theirs[1] == mine[1]
+                and theirs[0] <= mine[0]
+                and name not in _NOT_SIDECARS
+                and (folder / name) != path
+            ):
+                found.append((depth, len(theirs[0]), folder / name))
+    return [p for _, _, p in sorted(found)]
+
+
+def _inherit(path: Path, own: dict[str, Any], warnings: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The sidecar's metadata with what it inherits (inherited_from), and for each inherited key the file that
+    held it (its provenance). An unreadable inherited file is said and left out."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for parent in inherited_from(path):
+        try:
+            data = _load(parent, warnings)
+        except ReadError as exc:
+            warnings.append(f"{path.name}: inherited metadata not read ({exc})")
+            continue
+        for k, v in data.items():
+            merged[k] = v
+            origin[k] = f"{parent.name} (inherited)"
+    for k in own:
+        origin.pop(k, None)
+    merged.update(own)
+    return merged, origin
+
+
+def dataset_level(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Sidecars of a folder read as acquisitions, and those that only carry metadata the others inherit: a
+    sidecar outside any sub-* folder that some sidecar below it inherits (a dataset's task-rest_bold.json)
+    describes no series of its own."""
+    inherited = {p for f in files for p in inherited_from(f)}
+    kept = [f for f in files if not (f in inherited and not any(part.startswith("sub-") for part in f.parts))]
+    return kept, [f for f in files if f not in kept]
+
+
 def _out_of_plane(d: dict[str, Any], acq: Acquisition, key) -> None:
     """The out-of-plane reduction factor: dcm2niix writes ParallelReductionOutOfPlane (DICOM (0018,9155)), BIDS
     names it ParallelReductionFactorOutOfPlane. In a 3D acquisition it is the slice-direction parallel factor
@@ -171,6 +346,9 @@ def _partial_fourier(d: dict[str, Any], acq: Acquisition, key) -> None:
     is unreadable); any other value outside one half to one is absent with a warning.
     """
     value = _num(d.get("PartialFourier"))
+    stated = d.get("PartialFourier")
+    if value is None and isinstance(stated, str) and re.fullmatch(r"\s*[1-9]/(8|16)\s*", stated):
+        value = int(stated.strip()[0]) / int(stated.strip()[2:])  # "6/8": as the Siemens console states it
     if value is None:
         return
     if manufacturer(str(d.get("Manufacturer") or "")) != "siemens":
@@ -323,6 +501,9 @@ def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
         return
     if not values:
         return
+    if not all(math.isfinite(v) for v in values):
+        warnings.append(f"{bval}: holds a value that is not a finite number; b-values left absent")
+        return
     acq.set("b_values", sorted({round(v) * 1.0 for v in _rounded_shells(values)}), f"{bval.name}")
     if bvec.is_file():
         try:
@@ -333,6 +514,9 @@ def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
             ]
         except (ValueError, UnicodeDecodeError):
             warnings.append(f"{bvec}: not numbers; directions left absent")
+            return
+        if not all(math.isfinite(x) for r in rows for x in r):
+            warnings.append(f"{bvec}: holds a value that is not a finite number; directions left absent")
             return
         if len(rows) == 3 and all(len(r) == len(values) for r in rows):
             top = max(values)
