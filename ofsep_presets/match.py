@@ -51,6 +51,11 @@ class Evidence:
     brain_min_fov_mm: float
     cord_station_min_fov_mm: float
     points: dict[str, float]
+    derived_types: dict[str, str]
+    products: frozenset[str]
+    phase_types: frozenset[str]
+    magnitude_types: frozenset[str]
+    reconstructions: dict[str, str]
 
 
 @cache
@@ -73,6 +78,11 @@ def evidence() -> Evidence:
         brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
         cord_station_min_fov_mm=float(doc["cord_station_min_fov_mm"]),
         points={k: float(v) for k, v in doc["scores"].items()},
+        derived_types={str(k).upper(): str(v) for k, v in doc["image_types"]["derived"].items()},
+        products=frozenset(str(v).upper() for v in doc["image_types"].get("products", [])),
+        phase_types=frozenset(str(v).upper() for v in doc["image_types"].get("phase", [])),
+        magnitude_types=frozenset(str(v).upper() for v in doc["image_types"].get("magnitude", [])),
+        reconstructions={str(k).upper(): str(v) for k, v in doc["image_types"].get("reconstructions", {}).items()},
     )
 
 
@@ -131,6 +141,35 @@ def is_map(acq: Acquisition) -> bool:
         return True
     rec = re.search(r"(?:^|_)rec-([A-Za-z0-9]+)(?=_|$)", bids_tail(acq.name) or "")
     return bool(rec and rec.group(1).upper() in MAPS | {"MD"})
+
+
+def image_types(acq: Acquisition) -> frozenset[str]:
+    """The ImageType terms the series' files state (DICOM), as the reader recorded them; empty when not stated."""
+    return frozenset(t for t in (acq.context.get("image_type") or "").split("\\") if t)
+
+
+def derived_reason(acq: Acquisition) -> str | None:
+    """Why a series holds images computed from other images (a reformat, a projection, a computed map) or only
+    part of an acquisition's images (its phase), and is therefore never the acquisition of a sequence; None for
+    an acquisition's own images and for the diffusion maps (`is_map`), which the session rules use.
+
+    From the ImageType the DICOM header states (matching-evidence.yaml `image_types`): value 1 DERIVED in every
+    file (PS3.3 C.7.6.1.1.2), or a term naming the kind of derived image (MPR, PROJECTION IMAGE, ...)."""
+    if is_map(acq):
+        return None
+    ev = evidence()
+    types = image_types(acq)
+    if types & ev.products:
+        return None
+    named = sorted(t for t in types if t in ev.derived_types)
+    if named:
+        return f"derived series: {ev.derived_types[named[0]]} (ImageType {named[0]}), not an acquisition"
+    if "DERIVED" in (acq.get("derived") or []):
+        return "derived series (ImageType DERIVED: computed from other images), not an acquisition"
+    if types & ev.phase_types and not types & ev.magnitude_types:
+        shown = "/".join(sorted(types & ev.phase_types))
+        return f"phase images (ImageType {shown}) of an acquisition, not its magnitude images"
+    return None
 
 
 BIDS_NAME = re.compile(r"^sub-[a-zA-Z0-9]+_(?:ses-[a-zA-Z0-9]+_)?(.+?)(?:_run-\d+)?$")
@@ -295,7 +334,8 @@ def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> 
     positions = sorted(range(len(acquisitions)), key=key) if key is not None else range(len(acquisitions))
     for position in positions:
         acq = acquisitions[position]
-        words = words_of(acq)
+        # Console names join words with "_" ("t1_mprage_sag_GD", "T1_POST_GADO"), which \\b does not split.
+        words = re.sub(r"_+", " ", words_of(acq))
         tail = bids_tail(acq.name) or ""
         ce = re.search(r"(?:^|_)ce-([A-Za-z0-9]+)", tail)
         agent = acq.get("contrast_agent")
@@ -308,7 +348,7 @@ def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> 
             phase = Phase("post", f"BIDS ce-{ce.group(1)}")
         elif agent is False and stated:
             phase = Phase("pre", f"contrast flag off ({acq.provenance.get('contrast_agent')})")
-        elif ev.post.search(words) and not ev.injection.search(acq.name):
+        elif ev.post.search(ev.pre.sub(" ", words)) and not ev.injection.search(acq.name):
             phase = Phase("post", "name says post-contrast")
         elif ev.pre.search(words):
             phase = Phase("pre", "name says pre-contrast")
@@ -556,7 +596,12 @@ def match(
         if is_injection_step(acq):
             result._leave(Unmatched(acq, "injection step"))
             continue
+        derived = derived_reason(acq)
+        if derived:
+            result._leave(Unmatched(acq, derived))
+            continue
         free.append(position)
+    free = _one_series_per_acquisition(acquisitions, free, phases, result)
     # Columns: one per slot, a sequence of several stations one per station (later stations a little weaker).
     columns: list[tuple[str, int]] = []
     for seq_id in sequences:
@@ -607,6 +652,69 @@ def match(
     for ms in result.matches.values():
         ms.sort(key=lambda m: m.position)
     return result
+
+
+def _acquisition_key(acq: Acquisition, phase: Phase) -> tuple | None:
+    """What two image series of one acquisition share: the acquisition time of their first image (DICOM
+    AcquisitionTime) and what the acquisition is (family, plane, TR, slice thickness, contrast phase); None when
+    the time is not stated, or is a de-identified midnight that many series would share."""
+    time = acq.get("acquisition_time")
+    if not time or not re.sub(r"[0:.]", "", str(time)):
+        return None
+    return (
+        time,
+        acq.get("sequence_family"),
+        acq.get("orientation"),
+        acq.get("repetition_time_ms"),
+        acq.get("slice_thickness_mm"),
+        phase.state,
+    )
+
+
+def _one_series_per_acquisition(
+    acquisitions: list[Acquisition], free: list[int], phases: list[Phase], result: Matching
+) -> list[int]:
+    """One image series per acquisition: the others of one acquisition (the unfiltered copy Siemens stores beside
+    the distortion-corrected images, the images without prescan normalisation, an echo stored as a series of its
+    own, the other images of an SWI) are that acquisition again, not a repeat and never another slot's. Kept: the
+    corrected images (no ND term) first, then the lowest series number."""
+    groups: dict[tuple, list[int]] = {}
+    for position in free:
+        key = _acquisition_key(acquisitions[position], phases[position])
+        if key is not None and not_a_sequence(acquisitions[position]) is None:
+            groups.setdefault(key, []).append(position)
+    dropped: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+
+        def preference(position: int) -> tuple:
+            acq = acquisitions[position]
+            return ("ND" in image_types(acq), acq.get("series_number") or 0, position)
+
+        kept, *others = sorted(members, key=preference)
+        for position in others:
+            dropped.add(position)
+            result._leave(
+                Unmatched(acquisitions[position], _same_acquisition(acquisitions[position], acquisitions[kept]))
+            )
+    return [position for position in free if position not in dropped]
+
+
+def _same_acquisition(acq: Acquisition, kept: Acquisition) -> str:
+    """Why `acq` is another image series of the acquisition `kept` holds, in the header's own terms."""
+    ev = evidence()
+    mine, theirs = image_types(acq), image_types(kept)
+    told = [f"{t}: {ev.reconstructions[t]}" for t in sorted(mine - theirs) if t in ev.reconstructions]
+    told += [f"not {t}: {ev.reconstructions[t]}" for t in sorted(theirs - mine) if t in ev.reconstructions]
+    echoes, kept_echoes = acq.get("echo_times_ms") or [], kept.get("echo_times_ms") or []
+    if echoes and kept_echoes and set(echoes) != set(kept_echoes):
+        told.append(f"echo time {'/'.join(f'{e:g}' for e in echoes)} ms")
+    what = f"; ImageType {', '.join(told)}" if told else ""
+    return (
+        f"another image series of the acquisition {kept.name!r} (same acquisition time "
+        f"{acq.get('acquisition_time')}{what}), not a separate acquisition"
+    )
 
 
 def stations_in(text: str) -> set[str]:

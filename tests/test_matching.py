@@ -174,6 +174,8 @@ def test_a_second_pre_contrast_mprage_is_a_repeat_never_the_post_contrast_t1(spe
     again = copy.deepcopy(dicom.acquisitions[0])
     again.name = again.name.replace("5001", "9001")
     again.params["series_number"] = 9001
+    # Acquired again, so later: a series with the first one's acquisition time is the same acquisition stored twice.
+    again.set("acquisition_time", "20:15:00.000000", "test: the repeat's own AcquisitionTime")
     dicom.acquisitions.append(again)
     report = check(inspections, spec)
     assert _matched(report, "brain.t1_3d") == dicom.acquisitions[0].name

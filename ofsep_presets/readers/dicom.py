@@ -1052,6 +1052,46 @@ def _ge_private(ds, acq: Acquisition, src, kind: str) -> None:
             acq.set("multiband_factor", int(values[0]), src(f"(0043,10B6) HyperBand={values} (factor first)"))
 
 
+# ImageType terms of the maps computed from a diffusion series (Siemens ADC, TRACEW, FA; Philips ADC), which
+# older Siemens versions write with ORIGINAL rather than DERIVED (dcm2niix issue 243): kept for the session rules.
+MAP_TYPES = ("ADC", "TRACEW", "FA", "TRACE")
+# A Contrast/Bolus Agent (0018,0010) saying none was given; the attribute is Type 2 (PS3.3 C.7.6.4): present in
+# the module, and left empty where the console was told nothing, which says nothing either way.
+NO_AGENT = re.compile(r"^(?:none|no|non|nil|n/?a|sans|aucun|keine?|0|-+|no contrast|sans injection)$", re.I)
+CONTRAST_TAGS = (  # Contrast/Bolus Module attributes that state an injection when they hold a value (PS3.3 C.7.6.4)
+    ("ContrastBolusIngredient", "ContrastBolusIngredient (0018,1048)"),  # IODINE, GADOLINIUM, ...
+    ("ContrastBolusVolume", "ContrastBolusVolume (0018,1041)"),
+    ("ContrastBolusTotalDose", "ContrastBolusTotalDose (0018,1044)"),
+)
+
+
+def _contrast(ds, acq: Acquisition, src, here: str) -> None:
+    """Whether contrast was given for this series, from the Contrast/Bolus Module (PS3.3 C.7.6.4; its enhanced
+    form C.7.6.4b). The module is required in an MR image when contrast was used; a console writing its Type 2
+    agent attribute empty on every series (Philips does) states nothing, so that is read as an absence (implied),
+    which a post-contrast name still outranks. An agent naming none states the absence."""
+    agent = str(ds.get("ContrastBolusAgent") or "").strip() if "ContrastBolusAgent" in ds else None
+    if agent and NO_AGENT.match(agent):
+        acq.set("contrast_agent", False, src("ContrastBolusAgent names no agent"))
+        return
+    if agent:
+        acq.set("contrast_agent", True, src("ContrastBolusAgent"))
+        return
+    if ds.get("ContrastBolusAgentSequence"):
+        acq.set("contrast_agent", True, src("ContrastBolusAgentSequence"))
+        return
+    for keyword, label in CONTRAST_TAGS:
+        value = ds.get(keyword)
+        number = _float(value) if keyword != "ContrastBolusIngredient" else None
+        if (keyword == "ContrastBolusIngredient" and str(value or "").strip()) or (number and number > 0):
+            acq.set("contrast_agent", True, src(label))
+            return
+    if agent is not None:
+        acq.set("contrast_agent", False, f"implied: ContrastBolusAgent (0018,0010) empty in {here} (Type 2)")
+    else:  # PS3.3: the (Enhanced) Contrast/Bolus Module is required in an MR image if contrast was used
+        acq.set("contrast_agent", False, f"implied: no Contrast/Bolus module in {here}")
+
+
 def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisition:
     ds = _dcmread(path)
     name = str(ds.get("SeriesDescription") or ds.get("ProtocolName") or path.stem)
@@ -1188,15 +1228,19 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         acq.set("magnetization_transfer", transfer != "NONE", src(f"MagnetizationTransfer={transfer}"))
     elif vendor == "ge" and "MT_GEMS" in str(ds.get("ScanOptions") or "").upper():
         acq.set("magnetization_transfer", True, src("ScanOptions contains MT_GEMS"))
-    if "ContrastBolusAgent" in ds:
-        acq.set("contrast_agent", bool(str(ds.ContrastBolusAgent or "").strip()), src("ContrastBolusAgent"))
-    elif "ContrastBolusAgentSequence" in ds:
-        acq.set("contrast_agent", bool(ds.ContrastBolusAgentSequence), src("ContrastBolusAgentSequence"))
-    else:  # PS3.3: the (Enhanced) Contrast/Bolus Module is required in an MR image if contrast was used
-        acq.set("contrast_agent", False, f"implied: no Contrast/Bolus module in {here}")
-    derived = sorted(t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in s.image_types)
+    _contrast(ds, acq, src, here)
+    derived = sorted(t for t in MAP_TYPES if t in s.image_types)
+    if "DERIVED" in s.image_types and "ORIGINAL" not in s.image_types and "MIXED" not in s.image_types:
+        # ImageType value 1 (PS3.3 C.7.6.1.1.2): DERIVED = "pixel values have been derived in some manner from
+        # the pixel values of one or more other images", in every file of the series (a series mixing original
+        # and derived images, as Philips stores a DWI with its trace, stays the acquisition it holds).
+        derived.append("DERIVED")
     if derived:
         acq.set("derived", derived, f"{here} ImageType")
+    if s.image_types:
+        # Every ImageType term the series' files state (the exam model and matching read what kind of derived
+        # or partial image it is from it: matching-evidence.yaml `image_types`).
+        acq.context["image_type"] = "\\".join(sorted(s.image_types))
     if s.b_values and max(s.b_values) >= 25:  # GE writes b=0 into every series; only a diffusion series has b > 0
         shells = {0.0 if b < 25 else 5.0 * round(b / 5) for b in s.b_values}
         how = f"{len(s.files)} file(s): diffusion b-value tags"

@@ -1,0 +1,133 @@
+"""`check` of whole DICOM studies: what a real study holds besides its acquisitions (reformats, projections, the
+unfiltered copy of a series, phase images, post-contrast series named in the console's way) never fills a slot,
+and says why. Each study is built from real fixture series (tests/dicom_study.py); every element a test sets is
+the one a console writes, with its source cited beside it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ofsep_presets.acquisition import Acquisition
+from ofsep_presets.cli import main
+from ofsep_presets.match import contrast_phases
+
+from .dicom_study import Study, fixture_files, read
+
+T1 = "Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm"
+DWI = "Siemens/XA30_classic_DWI_dir80_AP"
+ADC = "Siemens/XA30_classic_DWI_dir80_AP_ADC"
+PHILIPS_T1 = "Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm"
+
+
+def _report(folder) -> dict:
+    result = CliRunner().invoke(main, ["check", "--quiet", str(folder), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _slot(doc: dict, seq_id: str) -> str | None:
+    [seq] = [s for s in doc["sequences"] if s["id"] == seq_id]
+    return seq["matched"]
+
+
+def test_reformats_projections_phase_and_unfiltered_copies_never_fill_a_slot(tmp_path):
+    original = read(fixture_files(T1)[0])
+    # The acquisition's own header: original images (PS3.3 C.7.6.1.1.2 value 1), distortion-corrected (DIS2D).
+    assert list(original.ImageType)[:2] == ["ORIGINAL", "PRIMARY"] and "DIS2D" in original.ImageType
+    study = Study(tmp_path)
+    study.add(T1, original.SeriesNumber)
+    study.add(DWI, read(fixture_files(DWI)[0]).SeriesNumber)
+    study.add(ADC, read(fixture_files(ADC)[0]).SeriesNumber)
+    # Inline reformats and projections: ImageType value 1 DERIVED (C.7.6.1.1.2), value 3 MPR / PROJECTION IMAGE
+    # (MR Image Type, C.8.3.1.1.1); Siemens names them "<protocol>_MPR_tra".
+    study.add(T1, 5002, "anat-T1w_acq-tfl_MPR_tra", image_type=["DERIVED", "PRIMARY", "MPR", "NORM", "DIS2D"])
+    study.add(T1, 5003, "anat-T1w_acq-tfl_MIP", image_type=["DERIVED", "PRIMARY", "PROJECTION IMAGE", "DIS2D"])
+    # The unfiltered copy Siemens stores beside the corrected images: ND ("no distortion correction") in place of
+    # DIS2D, named "…_ND" (ReproNim/reproin issue 58, XA30), the same acquisition (its AcquisitionTime unchanged).
+    study.add(T1, 5004, "anat-T1w_acq-tfl_ND", image_type=["ORIGINAL", "PRIMARY", "M", "ND"])
+    # A phase series of the same acquisition: value 3 "P" and PHASE, as Siemens writes it (dcm2niix sidecar of a
+    # Prisma gre_field_mapping phase series: ["ORIGINAL", "PRIMARY", "P", "ND", "PHASE"]).
+    study.add(T1, 5005, "anat-T1w_acq-tfl_Pha", image_type=["ORIGINAL", "PRIMARY", "P", "ND", "PHASE"])
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.t1_3d") == f"{original.SeriesNumber} {original.SeriesDescription}"
+    assert _slot(doc, "brain.dti") is None and _slot(doc, "brain.t1_3d_gd") is None
+    why = doc["unmatched_reasons"]
+    assert "derived series" in why["5002 anat-T1w_acq-tfl_MPR_tra"] and "MPR" in why["5002 anat-T1w_acq-tfl_MPR_tra"]
+    assert "projection" in why["5003 anat-T1w_acq-tfl_MIP"]
+    assert why["5004 anat-T1w_acq-tfl_ND"].startswith(
+        f"another image series of the acquisition '{original.SeriesNumber}"
+    )
+    assert "ND: without distortion correction" in why["5004 anat-T1w_acq-tfl_ND"]
+    assert why["5005 anat-T1w_acq-tfl_Pha"].startswith("phase images")
+    assert not any(w.startswith("repeat") for w in why.values())  # none of them is a second acquisition
+    # The ADC map is derived too, and still there for the session rule that needs it.
+    assert any(r["rule"].startswith("ADC map") and r["status"] == "pass" for r in doc["session"])
+
+
+def test_a_diffusion_series_stored_twice_is_one_acquisition_not_the_dti(tmp_path):
+    dwi = read(fixture_files(DWI)[0])
+    study = Study(tmp_path)
+    study.add(DWI, dwi.SeriesNumber)
+    study.add(DWI, dwi.SeriesNumber + 1, f"{dwi.SeriesDescription}_ND")  # same AcquisitionTime: one acquisition
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.dwi") == f"{dwi.SeriesNumber} {dwi.SeriesDescription}"
+    assert _slot(doc, "brain.dti") is None  # 80 directions would fit it: only a second acquisition may take it
+    assert doc["unmatched_reasons"][f"{dwi.SeriesNumber + 1} {dwi.SeriesDescription}_ND"].startswith(
+        "another image series of the acquisition"
+    )
+
+
+def test_a_post_contrast_name_outranks_the_empty_contrast_agent_philips_writes(tmp_path):
+    header = read(fixture_files(PHILIPS_T1)[0])
+    # The real Philips header writes (0018,0010) present and empty (Type 2, PS3.3 C.7.6.4): nothing was entered.
+    assert "ContrastBolusAgent" in header and not str(header.ContrastBolusAgent).strip()
+    study = Study(tmp_path)
+    study.add(PHILIPS_T1, header.SeriesNumber)
+    # The same program run after the injection, renamed at the console, acquired later.
+    study.add(PHILIPS_T1, 1801, "T1_3D_TFE_GADO", AcquisitionTime="133512.00")
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.t1_3d") == f"{header.SeriesNumber} {header.SeriesDescription}"
+    assert _slot(doc, "brain.t1_3d_gd") == "1801 T1_3D_TFE_GADO"
+
+
+@pytest.mark.parametrize(
+    "agent, elements, state",
+    [
+        ("Gadovist", {}, "post"),  # a product name in (0018,0010)
+        ("", {"ContrastBolusIngredient": "GADOLINIUM"}, "post"),  # (0018,1048) defined term, C.7.6.4
+        ("", {"ContrastBolusVolume": "7.5"}, "post"),  # (0018,1041) in ml
+        ("NONE", {}, "pre"),  # an agent naming none: stated
+    ],
+)
+def test_the_contrast_bolus_module_states_the_injection(tmp_path, agent, elements, state):
+    study = Study(tmp_path)
+    study.add(T1, 7, "t1_mprage_sag", ContrastBolusAgent=agent, limit=1, **elements)
+    from ofsep_presets.readers import inspect_path
+
+    [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
+    [phase] = contrast_phases([acq])
+    assert phase.state == state, (acq.provenance.get("contrast_agent"), phase)
+    assert not acq.provenance["contrast_agent"].startswith("implied")
+
+
+@pytest.mark.parametrize(
+    "name, state",
+    [
+        ("t1_mprage_sag_GD", "post"),
+        ("T1_POST_GADO", "post"),
+        ("3D_T1_TFE_+C", "post"),
+        ("AX_T1_C+", "post"),
+        ("t1_mpr_injecte", "post"),
+        ("T1 3D injecté", "post"),
+        ("post_gado_t1", "post"),
+        ("t1_mprage_pre_gd", "pre"),
+        ("T1_3D_SANS_GADO", "pre"),
+    ],
+)
+def test_post_contrast_names_as_consoles_write_them(name, state):
+    acq = Acquisition(f"12 {name}")
+    [phase] = contrast_phases([acq])
+    assert phase.state == state, phase
