@@ -138,14 +138,17 @@ def vendor_view(vendor: str | None, param: str, observed: Any, context: dict) ->
     fields = all_vendors()[vendor].fields_for(param)
     if not fields:
         return "", ""
-    f = fields[0]
+    # As the console shows it for this scan: a Philips EPI's bandwidth is "BW in EPI freq. dir. (Hz)", not a
+    # water-fat shift (the label variant's own unit and conversion).
+    family = context.get("sequence_family")
+    f = fields[0].resolved(context.get("acquisition_type"), (family,) if family else ())
     try:
         shown = units.display(
             units.to_vendor(observed, f.convert, context), f.convert, f.decimals, all_vendors()[vendor].words.get(param)
         )
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         shown = ""
-    if shown and f.unit:
+    if shown and f.unit and f"({f.unit})" not in f.label:  # "TR (ms)" says its unit already
         shown = f"{shown} {f.unit}"
     return f.label, shown
 

@@ -92,11 +92,12 @@ def caveat(a: Acquisition, b: Acquisition, param: str) -> str:
     if va == vb:
         return ""
     vendors = all_vendors()
-    said = []
+    said, differs = [], False
     for vendor, acq in ((va, a), (vb, b)):
         meaning = vendors[vendor].meaning(param, acq.get("sequence_family")) if vendor in vendors else None
         said.append(meaning.means.get("en", "") if meaning else "")
-    if not any(said) or said[0] == said[1]:
+        differs = differs or (meaning is not None and not meaning.canonical)
+    if not differs or said[0] == said[1]:
         return ""
     return " | ".join(f"{v}: {m}" for v, m in zip((va, vb), said, strict=True) if m)
 

@@ -89,9 +89,18 @@ class Meaning:
     means: dict[str, str]
     source: str
     families: tuple[str, ...] = ()  # only for these sequence families; empty = always
+    # not for these: where the console states the value itself (a Philips EPI's readout bandwidth in Hz)
+    except_families: tuple[str, ...] = ()
+    # The canonical meaning itself (Siemens's Hz per pixel): said beside another vendor's different meaning, but
+    # on its own no reason not to compare.
+    canonical: bool = False
 
     def applies(self, param: str, family: str | None) -> bool:
-        return param == self.param and (not self.families or family in self.families)
+        return (
+            param == self.param
+            and (not self.families or family in self.families)
+            and family not in self.except_families
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,14 @@ def _load(path) -> Vendor:
         words={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("words", {}).items()},
         cards=tuple(Card(card["card"], tuple(_field(f) for f in card["fields"])) for card in data["cards"]),
         meanings=tuple(
-            Meaning(m["param"], dict(m["means"]), str(m["source"]), tuple(m.get("families", [])))
+            Meaning(
+                m["param"],
+                dict(m["means"]),
+                str(m["source"]),
+                tuple(m.get("families", [])),
+                tuple(m.get("except_families", [])),
+                bool(m.get("canonical", False)),
+            )
             for m in data.get("meanings", [])
         ),
         readings={k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("readings", {}).items()},

@@ -409,3 +409,22 @@ def test_compare_pairs_the_series_no_slot_took_when_they_are_plainly_the_same_pr
     assert ("DWI_no-ZOOMit", "DWI") in paired and ("GRE-T1w", "GRE-T1") in paired, paired
     dwi = next(p for p in c.pairs if p.a is not None and p.a.name == "DWI_no-ZOOMit")
     assert dwi.same or dwi.differences
+
+
+def test_compare_compares_epi_bandwidth_that_both_consoles_state_in_hz_per_pixel():
+    """The Philips R5.3 printout prints the DWI's "BW in EPI freq. dir. (Hz) 1505.5" (the readout's Hz per pixel,
+    what a Siemens "Bandwidth … Hz/Px" is), not a water-fat shift: the two are compared, not put side by side."""
+    from ofsep_presets.compare import compare
+    from ofsep_presets.spec import load_spec
+
+    philips_text = pdf_text(SPINE_GENERIC["Philips R5.3"].with_suffix(".pdf"))
+    assert re.search(r"BW in EPI freq\. dir\. \(Hz\)\s+1505\.5", philips_text)
+    left, right = (_inspections(SPINE_GENERIC[k]) for k in ("Siemens Prisma VE11C", "Philips R5.3"))
+    c = compare(left, right, load_spec("spine-generic"), "A", "B")
+    dwi = next(p for p in c.pairs if p.b is not None and p.b.get("sequence_family") == "epi_dwi")
+    bandwidth = next(d for d in dwi.differences if d.param == "pixel_bandwidth_hz")
+    assert bandwidth.b == 1505.5 and "BW in EPI freq. dir. (Hz): 1505.5" in bandwidth.b_console
+    assert "pixel_bandwidth_hz" not in {d.param for d in dwi.caveats}
+    # Elsewhere the Philips value is derived from the water-fat shift: still side by side.
+    t1 = next(p for p in c.pairs if p.key == "sg.t1w")
+    assert "pixel_bandwidth_hz" in {d.param for d in t1.caveats}
