@@ -56,6 +56,9 @@ class Evidence:
     phase_types: frozenset[str]
     magnitude_types: frozenset[str]
     reconstructions: dict[str, str]
+    dwi_suffix_words: dict[str, str]
+    named_directions: re.Pattern
+    tensor_volumes_min: int
 
 
 @cache
@@ -83,6 +86,9 @@ def evidence() -> Evidence:
         phase_types=frozenset(str(v).upper() for v in doc["image_types"].get("phase", [])),
         magnitude_types=frozenset(str(v).upper() for v in doc["image_types"].get("magnitude", [])),
         reconstructions={str(k).upper(): str(v) for k, v in doc["image_types"].get("reconstructions", {}).items()},
+        dwi_suffix_words=dict(doc["diffusion_class"]["bids_suffix_words"]),
+        named_directions=re.compile(doc["diffusion_class"]["named_directions"], re.I),
+        tensor_volumes_min=int(doc["diffusion_class"]["tensor_volumes_min"]),
     )
 
 
@@ -195,6 +201,10 @@ def words_of(acq: Acquisition) -> str:
     phase-encoding direction, `run-2` a repeat): "sub-01_task-rest_dir-AP_bold" reads "bold"."""
     text = f"{acq.name} {acq.get('series_description') or ''}"
     text = re.sub(r"\bsub-[A-Za-z0-9]+_?", " ", text)
+    suffix = bids_suffix(acq.name)
+    word = evidence().dwi_suffix_words.get(suffix or "")
+    if word:  # a datatype suffix (`_dwi`: every diffusion series) names no sequence of its datatype over another
+        text = re.sub(rf"_{re.escape(suffix)}(?=\s|$)", f" {word}", text)
     return evidence().ignored_entities.sub(" ", text)
 
 
@@ -554,13 +564,30 @@ def _identity_classes(acq: Acquisition, seq: Sequence, reasons: list[str]) -> fl
         elif thickness >= 3 * nominal_t:
             total -= p["resolution_class"]
             reasons.append(f"{thickness:g} mm slices for a {nominal_t:g} mm sequence")
-    directions = acq.get("diffusion_directions")
+    directions, told = diffusion_class_evidence(acq)
     if directions is not None and "epi_dwi" in seq.families():
         tensor = any(c.param == "diffusion_directions" for c in seq.constraints)
-        if (directions >= 6) == tensor:
+        if (directions >= evidence().tensor_volumes_min) == tensor:
             total += p["diffusion_class"]
-            reasons.append(f"diffusion_directions {directions} ({'tensor' if tensor else 'trace'} class)")
+            reasons.append(f"{told} ({'tensor' if tensor else 'trace'} class)")
     return total
+
+
+def diffusion_class_evidence(acq: Acquisition) -> tuple[int | None, str]:
+    """How many diffusion directions the input shows, and how it says so: the stated `diffusion_directions`, a
+    count the series name states ("60dirs", "dir42"), or the diffusion-weighted volumes of the top shell that a
+    BIDS .bval counts (matching-evidence.yaml `diffusion_class`). Evidence of the class only, never a value."""
+    directions = acq.get("diffusion_directions")
+    if directions is not None:
+        return int(directions), f"diffusion_directions {directions}"
+    named = evidence().named_directions.search(f"{acq.name} {acq.get('series_description') or ''}")
+    if named:
+        count = int(next(g for g in named.groups() if g))
+        return count, f"the name states {count} directions ({named.group(0)!r})"
+    volumes = acq.context.get("diffusion_weighted_volumes")
+    if volumes and volumes.isdigit():
+        return int(volumes), f"{volumes} diffusion-weighted volumes at the top b-value (.bval)"
+    return None, ""
 
 
 def match(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import gzip
 import itertools
+import json
 import re
 import tarfile
 
@@ -276,9 +277,32 @@ def test_trace_weighted_images_alone_are_not_the_dwi(spec):
     assert _matched(report, "brain.t1_3d_gd") == "sub-1049_T1w" and _matched(report, "brain.t1_3d") is None
 
 
-def test_a_standard_brain_exam_missing_its_3d_t1_is_missing_not_a_reduced_pass(spec):
+def _trace_dwi_session(tmp_path):
+    """A clinical three-direction trace DWI as dcm2niix writes it (sidecar, b0 + three b1000 volumes): our own
+    file in the layout of the ON-Harmony sidecars, since no fixture holds a trace-class DWI."""
+    dwi = tmp_path / "sub-01" / "dwi"
+    dwi.mkdir(parents=True)
+    sidecar = {
+        "Manufacturer": "Siemens",
+        "MagneticFieldStrength": 3,
+        "SeriesDescription": "ep2d_diff_3scan_trace",
+        "ScanningSequence": "EP",
+        "SequenceVariant": "SK\\SP",
+        "MRAcquisitionType": "2D",
+        "EchoTime": 0.089,
+        "RepetitionTime": 5.2,
+        "SliceThickness": 3,
+        "ConversionSoftware": "dcm2niix",
+        "ImageOrientationPatientDICOM": [1, 0, 0, 0, 1, 0],
+    }
+    (dwi / "sub-01_dwi.json").write_text(json.dumps(sidecar))
+    (dwi / "sub-01_dwi.bval").write_text("0 1000 1000 1000\n")
+    return dwi
+
+
+def test_a_standard_brain_exam_missing_its_3d_t1_is_missing_not_a_reduced_pass(spec, tmp_path):
     flair = REFERENCES / "ds004199" / "sub-00001"
-    dwi = REFERENCES / "on-harmony" / "sub-03286" / "ses-NOT1ACH001" / "dwi"
+    dwi = _trace_dwi_session(tmp_path)
     report = check(_inspections(flair, dwi), spec)
     assert _matched(report, "brain.flair_3d") and _matched(report, "brain.dwi")
     assert [v.key for v in report.variants] == ["brain-standard"]
@@ -428,3 +452,21 @@ def test_compare_compares_epi_bandwidth_that_both_consoles_state_in_hz_per_pixel
     # Elsewhere the Philips value is derived from the water-fat shift: still side by side.
     t1 = next(p for p in c.pairs if p.key == "sg.t1w")
     assert "pixel_bandwidth_hz" in {d.param for d in t1.caveats}
+
+
+def test_a_bids_diffusion_series_of_many_directions_is_the_dti_not_the_dwi(spec, tmp_path):
+    """BIDS names every diffusion series `_dwi`: the suffix says diffusion, not which slot. A 42-direction DTI
+    (ARC's "DTI_dir42_AP", its .bval without a .bvec), ON-Harmony's "diff 60dirs b=1000" (GE) and its multi-shell
+    Siemens dMRI (50 + 50 volumes at b 1000 and 2000) are tensor acquisitions by their own names and .bval."""
+    for session in (
+        REFERENCES / "arc" / "sub-M2005" / "ses-4334",
+        REFERENCES / "on-harmony" / "sub-03286" / "ses-NOT3GEM001",
+        REFERENCES / "on-harmony" / "sub-03286" / "ses-OXF1PRI001",
+    ):
+        report = check(_inspections(session), spec)
+        assert _matched(report, "brain.dti") and _matched(report, "brain.dti").endswith("_dwi"), session
+        assert _matched(report, "brain.dwi") is None, session
+        assert _seq(report, "brain.dwi").status == "missing"
+    # A three-direction trace (b0 + 3 x b1000) stays the DWI.
+    report = check(_inspections(_trace_dwi_session(tmp_path)), spec)
+    assert _matched(report, "brain.dwi") == "sub-01_dwi" and _matched(report, "brain.dti") is None

@@ -505,6 +505,9 @@ def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
         warnings.append(f"{bval}: holds a value that is not a finite number; b-values left absent")
         return
     acq.set("b_values", sorted({round(v) * 1.0 for v in _rounded_shells(values)}), f"{bval.name}")
+    top = max(values)
+    if top > 0:  # class evidence for matching where no .bvec counts directions (matching-evidence.yaml)
+        acq.context["diffusion_weighted_volumes"] = str(sum(1 for b in values if b > 0.5 * top))
     if bvec.is_file():
         try:
             rows = [
