@@ -175,6 +175,7 @@ def split(inspections: list[Inspection]) -> list[Exam]:
     for pos, inspection in enumerate(inspections):
         for acq in inspection.acquisitions:
             groups.setdefault(_exam_key(inspection, acq), {}).setdefault(pos, []).append(acq)
+    _join_workstation_series(groups)
     exams: list[Exam] = []
     counters: dict[str, int] = {}
     warned: set[int] = set()  # an input's warnings are reported once, with the first exam drawn from it
@@ -209,6 +210,34 @@ def split(inspections: list[Inspection]) -> list[Exam]:
             part.label = _label(part, (*key[:2], program), counters[kind])
             exams.append(part)
     return exams
+
+
+def _made_later(acq: Acquisition) -> bool:
+    """A series computed from others (ImageType value 1 DERIVED in every file) or created after the examination
+    (value 2 SECONDARY, PS3.3 C.7.6.1.1.2): what a workstation adds to a study, not what a scanner acquired."""
+    types = set((acq.context.get("image_type") or "").split("\\"))
+    return "DERIVED" in (acq.get("derived") or []) or "SECONDARY" in types
+
+
+def _join_workstation_series(groups: dict[tuple[str, ...], dict[int, list[Acquisition]]]) -> None:
+    """Series a workstation or PACS added to a study (reformats, projections, maps: derived or secondary images
+    written under its own model, station and serial) belong to the exam of the scanner that acquired the study:
+    one DICOM study whose other series were acquired on one scanner is one exam, not one per device."""
+    studies: dict[str, list[tuple[str, ...]]] = {}
+    for key in groups:
+        if key[0] == "DICOM study" and key[1] != "?":
+            studies.setdefault(key[1], []).append(key)
+    for keys in studies.values():
+        if len(keys) < 2:
+            continue
+        acquired = [k for k in keys if not all(_made_later(a) for acqs in groups[k].values() for a in acqs)]
+        if len(acquired) != 1:
+            continue
+        home = groups[acquired[0]]
+        for key in keys:
+            if key != acquired[0]:
+                for pos, acqs in groups.pop(key).items():
+                    home.setdefault(pos, []).extend(acqs)
 
 
 def _competing_programs(exam: Exam) -> list[tuple[str, list[Acquisition]]] | None:

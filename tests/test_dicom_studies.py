@@ -131,3 +131,48 @@ def test_post_contrast_names_as_consoles_write_them(name, state):
     acq = Acquisition(f"12 {name}")
     [phase] = contrast_phases([acq])
     assert phase.state == state, phase
+
+
+def test_a_workstation_reformat_and_a_screen_save_stay_in_the_study_they_were_made_in(tmp_path):
+    t1, dwi = read(fixture_files(T1)[0]), read(fixture_files(DWI)[0])
+    assert t1.StudyInstanceUID == dwi.StudyInstanceUID  # one study, one scanner (the fixture's own headers)
+    study = Study(tmp_path)
+    study.add(T1, t1.SeriesNumber)
+    study.add(DWI, dwi.SeriesNumber)
+    # A reformat written by a post-processing workstation into the same study: DERIVED\SECONDARY (PS3.3
+    # C.7.6.1.1.2: SECONDARY = created after the examination), under the workstation's own model, station and
+    # serial (the General Equipment module, C.7.5.1, describes the device that produced the series).
+    study.add(
+        T1,
+        601,
+        "anat-T1w_acq-tfl_MPR_ax",
+        image_type=["DERIVED", "SECONDARY", "MPR"],
+        ManufacturerModelName="syngo.via",
+        StationName="SYNGOVIA01",
+        DeviceSerialNumber="123456",
+    )
+
+    def screen_save(ds, _):  # a Secondary Capture Image (PS3.4 B.5: SOP class 1.2.840.10008.5.1.4.1.1.7)
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+
+    study.add(T1, 99, "Screen Save", edit=screen_save, limit=1)
+    doc = _report(tmp_path)  # one exam: no "several exams" refusal (exit 2)
+    assert doc["exam"]["kind"] == "DICOM study" and "3 acquisition(s)" in doc["exam"]["label"]
+    assert _slot(doc, "brain.t1_3d") == f"{t1.SeriesNumber} {t1.SeriesDescription}"
+    assert doc["unmatched_reasons"]["601 anat-T1w_acq-tfl_MPR_ax"].startswith("derived series")
+    assert "1 DICOM object(s) that are not MR images ignored: 1 Secondary Capture Image" in doc["warnings"]
+
+
+def test_a_brain_and_a_spine_study_on_one_scanner_the_same_day_are_two_exams(tmp_path):
+    t1 = read(fixture_files(T1)[0])
+    study = Study(tmp_path)
+    study.add(T1, t1.SeriesNumber)
+    # A second study on the same scanner: its own StudyInstanceUID (PS3.3 C.7.2.1), the same equipment.
+    spine = Study(tmp_path, study_uid="1.2.826.0.1.3680043.8.498.10000000000000000000000000000000000001")
+    spine.count = 100
+    spine.add(T1, 2, "t2_tse_sag_cervical", BodyPartExamined="CSPINE")
+    result = CliRunner().invoke(main, ["check", "--quiet", str(tmp_path)])
+    assert result.exit_code == 2 and "2 exams" in result.stderr, result.output
+    each = CliRunner().invoke(main, ["check", "--quiet", str(tmp_path), "--each", "--format", "json"])
+    reports = json.loads(each.stdout)
+    assert len(reports) == 2 and {r["exam"]["of"] for r in reports} == {2}

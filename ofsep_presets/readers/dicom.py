@@ -710,7 +710,7 @@ def read_many(root: Path, files: list[Source], progress=None, infos: list[FileIn
 def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) -> Inspection:
     inspection = Inspection(source=str(root), format=FORMAT)
     series: dict[str, Series] = {}
-    others = 0
+    others: dict[str, int] = {}  # SOP class -> files
     for info in scan(files, progress) if infos is None else infos:
         if info.error:
             inspection.warnings.append(info.error)
@@ -718,7 +718,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
         if info.sop == MEDIA_STORAGE_DIRECTORY:
             continue  # a DICOMDIR indexes the files we walk anyway
         if info.sop not in MR_IMAGE_STORAGE:
-            others += 1  # presentation states, vendor private objects (Philips XX_ files), reports
+            others[info.sop] = others.get(info.sop, 0) + 1  # presentation states, reports, screen saves...
             continue
         if not info.uid:
             inspection.warnings.append(f"{info.path}: MR image without SeriesInstanceUID (truncated?); skipped")
@@ -744,11 +744,38 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
             continue
         inspection.acquisitions.append(acq)
     if others:
-        inspection.warnings.append(f"{others} DICOM object(s) that are not MR images ignored")
+        inspection.warnings.append(
+            f"{sum(others.values())} DICOM object(s) that are not MR images ignored: {_object_kinds(others)}"
+        )
     if not inspection.acquisitions and inspection.warnings:
         raise ReadError(f"{root}: no readable DICOM series; first problem: {inspection.warnings[0]}")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+# Roots of the vendors' private SOP classes (their organisation roots, PS3.5 9.1): objects a console stores beside
+# the images (Siemens CSA Non-Image "PhoenixZIPReport" / "Phoenix Document", Philips and GE private objects).
+PRIVATE_ROOTS = (("1.3.12.2.1107.", "Siemens"), ("1.3.46.670589.", "Philips"), ("1.2.840.113619.", "GE"))
+
+
+def _object_kinds(counts: dict[str, int]) -> str:
+    """What the ignored objects are, by SOP class: its name in the DICOM dictionary (PS3.6: Secondary Capture
+    Image Storage for a screen save, Grayscale Softcopy Presentation State Storage, ... SR Storage), or the vendor
+    whose private class it is."""
+    from pydicom.uid import UID
+
+    out = []
+    for sop, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        vendor = next((name for root, name in PRIVATE_ROOTS if sop.startswith(root)), None)
+        name = UID(sop).name if sop else ""
+        if vendor:
+            kind = f"{vendor} private object"
+        elif name and name != sop:
+            kind = name.removesuffix(" Storage")
+        else:
+            kind = "object of no stated SOP class" if not sop else "object of another SOP class"
+        out.append(f"{count} {kind}")
+    return ", ".join(out)
 
 
 REPRESENTATIVES = 3  # files of one series tried in turn when the first chosen cannot be read
