@@ -38,6 +38,23 @@ def wide_encoding(data: bytes) -> str | None:
     return None
 
 
+_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def as_utf8(data: bytes, head: bool = False) -> bytes:
+    """`data` in UTF-8 when it is written in UTF-16/UTF-32 (a console or .NET tool saving "Unicode" text: an XML
+    print-out, a protocol text), else unchanged. An XML declaration's encoding is rewritten to say UTF-8. With
+    `head`, `data` is the first bytes of a file only: a character cut at its end is dropped, not an error."""
+    encoding = wide_encoding(data)
+    if encoding is None:
+        return data
+    width = 4 if "32" in encoding else 2
+    cut = data[: len(data) // width * width] if head else data
+    text = cut.decode(encoding, errors="ignore" if head else "strict").lstrip("\ufeff")
+    text = _ENCODING_DECLARATION.sub(lambda m: f"{m.group(1)}{m.group(2)}UTF-8{m.group(2)}", text, count=1)
+    return text.encode("utf-8")
+
+
 def declares_dtd(data: bytes) -> bool:
     """True when a DOCTYPE or ENTITY declaration appears, in whichever of UTF-8/16/32 the document is written."""
     if _DECLARATION.search(data):
@@ -49,7 +66,12 @@ def declares_dtd(data: bytes) -> bool:
 def parse(data: bytes, where: str, huge: bool = False) -> etree._Element:
     """The document's root. Trailing NUL padding (Philips consoles pad ExamCards to a block size: 230 KB of
     zeros after the envelope) is not part of the document and is dropped before parsing."""
-    data = _unpadded(data)
+    if declares_dtd(data):
+        raise ReadError(f"{where}: XML with a DOCTYPE or ENTITY declaration refused (exports never need one)")
+    try:
+        data = _unpadded(as_utf8(data))
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{where}: announces UTF-16/32 text but is not ({exc.reason})") from None
     if declares_dtd(data):
         raise ReadError(f"{where}: XML with a DOCTYPE or ENTITY declaration refused (exports never need one)")
     parser = etree.XMLParser(
@@ -74,7 +96,7 @@ def parse_salvaged(data: bytes, where: str, huge: bool = False) -> tuple[etree._
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=huge, recover=True
     )
-    root = etree.fromstring(_unpadded(data), parser)
+    root = etree.fromstring(_unpadded(as_utf8(data)), parser)
     if root is None:
         raise ReadError(f"{where}: {problem}")
     return root, problem

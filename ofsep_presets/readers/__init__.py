@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from .. import limits
+from .. import limits, xmlsafe
 from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
 from ..derived import fill_derived
 from . import (
@@ -59,12 +59,16 @@ def _head(path: Path) -> bytes:
 
 def reader_for(path, head: bytes | None = None):
     head = _head(path) if head is None else head
-    for reader in READERS:
-        try:
-            if reader.sniff(path, head):
-                return reader
-        except Exception:  # a sniffer choking on damaged bytes only means: not this format
-            continue
+    heads = [head]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text ("Unicode" on Windows): sniffed as its UTF-8 text
+        heads.append(xmlsafe.as_utf8(head, head=True))
+    for candidate in heads:
+        for reader in READERS:
+            try:
+                if reader.sniff(path, candidate):
+                    return reader
+            except Exception:  # a sniffer choking on damaged bytes only means: not this format
+                continue
     return None
 
 

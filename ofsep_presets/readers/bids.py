@@ -37,10 +37,13 @@ def sniff(path: Path, head: bytes) -> bool:
 # perf): a sidecar of one, in its data-type folder, is a sidecar even when it states little itself and inherits
 # the rest (a subject's bold.json holding only its AcquisitionTime, under a dataset-level task-rest_bold.json).
 _MRI_SUFFIXES = frozenset(
-    "T1w T2w PDw T2starw FLAIR inplaneT1 inplaneT2 PDT2 angio T1map T2map T2starmap R1map R2map R2starmap PDmap "
-    "MTRmap MTsat UNIT1 T1rho MESE MEGRE VFA IRT1 MP2RAGE MPM MTS MTR MTw bold cbv phase sbref dwi phasediff "
-    "phase1 phase2 magnitude magnitude1 magnitude2 fieldmap epi TB1DAM TB1EPI TB1AFI TB1TFL TB1RFM TB1SRGE "
-    "RB1COR asl m0scan swi".split()
+    {
+        "T1w", "T2w", "PDw", "T2starw", "FLAIR", "inplaneT1", "inplaneT2", "PDT2", "angio", "T1map", "T2map",
+        "T2starmap", "R1map", "R2map", "R2starmap", "PDmap", "MTRmap", "MTsat", "UNIT1", "T1rho", "MESE", "MEGRE",
+        "VFA", "IRT1", "MP2RAGE", "MPM", "MTS", "MTR", "MTw", "bold", "cbv", "phase", "sbref", "dwi", "phasediff",
+        "phase1", "phase2", "magnitude", "magnitude1", "magnitude2", "fieldmap", "epi", "TB1DAM", "TB1EPI", "TB1AFI",
+        "TB1TFL", "TB1RFM", "TB1SRGE", "RB1COR", "asl", "m0scan", "swi",
+    }
 )
 _DATATYPES = frozenset({"anat", "func", "dwi", "fmap", "perf", "swi"})
 

@@ -9,9 +9,11 @@ tables). A PDF that is none of these (our own checklists, a paper) is not taken 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
+from .. import xmlsafe
 from ..acquisition import Inspection, ReadError
 from . import ge_report, philips_printout, siemens_printout
 from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
@@ -73,7 +75,10 @@ def read(path: Path) -> Inspection:
     else:
         if path.stat().st_size > MAX_TEXT_BYTES:
             raise ReadError(f"{path}: larger than any printout ({MAX_TEXT_BYTES // 2**20} MiB); refused")
-        cells = text_cells(path.read_bytes().decode("utf-8", errors="replace"))
+        data = path.read_bytes()
+        with contextlib.suppress(UnicodeDecodeError):  # a printout saved as UTF-16 ("Unicode" on Windows)
+            data = xmlsafe.as_utf8(data)
+        cells = text_cells(data.decode("utf-8", errors="replace"))
         kind = "text"
     found = _vendor(cells)
     if found is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import limits
+from .. import limits, xmlsafe
 from ..acquisition import Inspection, ReadError, scanner_from
 from .siemens_exar1 import acquisition_from_protocol
 
@@ -21,7 +21,7 @@ def decode_text(data: bytes) -> str:
     an 8-bit code page; UTF-8 when the bytes are UTF-8 (a byte-order mark dropped), else Latin-1, which decodes
     any byte."""
     try:
-        return data.decode("utf-8-sig")
+        return xmlsafe.as_utf8(data).decode("utf-8-sig")  # UTF-16 ("Unicode" saved on Windows) as its text
     except UnicodeDecodeError:
         return data.decode("latin-1")
 
