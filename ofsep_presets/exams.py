@@ -313,6 +313,7 @@ _NAMED = (
     ("program", "program", "the program path names"),
     ("study_description", "study", "the study description names"),
     ("dataset_name", "study", "the dataset's name names"),
+    ("exam_protocol", "study", "the exam's protocol names"),  # GE's ProtocolName (readers/dicom.py)
 )
 _CODED = (
     ("body_part", "body part", "BodyPartExamined"),

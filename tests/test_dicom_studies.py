@@ -176,3 +176,30 @@ def test_a_brain_and_a_spine_study_on_one_scanner_the_same_day_are_two_exams(tmp
     each = CliRunner().invoke(main, ["check", "--quiet", str(tmp_path), "--each", "--format", "json"])
     reports = json.loads(each.stdout)
     assert len(reports) == 2 and {r["exam"]["of"] for r in reports} == {2}
+
+
+@pytest.mark.parametrize("series", ["Siemens/XA30_enh_DWI_dir80_PA", "Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full"])
+def test_an_enhanced_object_has_the_acquisition_time_dcm2niix_reads_from_it(series):
+    from ofsep_presets.readers import inspect_path
+
+    from .dicom_study import DICOM
+
+    [sidecar] = (DICOM / series / "bids_json_dcm2niix").glob("*.json")
+    truth = json.loads(sidecar.read_text())["AcquisitionTime"]
+    assert "AcquisitionTime" not in read(fixture_files(series)[0])  # enhanced: only AcquisitionDateTime
+    [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
+    assert acq.get("acquisition_time") == truth
+
+
+def test_ge_protocol_name_is_the_exam_s_never_one_series_own(tmp_path):
+    t1, dwi = (
+        read(fixture_files(s)[0])
+        for s in ("GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm", "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full")
+    )
+    # GE's own headers: one ProtocolName (0018,1030) on an MP-RAGE and on a DWI of the exam, the exam's protocol.
+    assert t1.ProtocolName == dwi.ProtocolName and t1.SeriesDescription != dwi.SeriesDescription
+    study = Study(tmp_path)
+    study.add("GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm", t1.SeriesNumber, ProtocolName="SEP SWAN DWI FLAIR")
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.t1_3d") == f"{t1.SeriesNumber} {t1.SeriesDescription}"
+    assert _slot(doc, "brain.swi") is None and _slot(doc, "brain.flair_3d") is None

@@ -1144,6 +1144,13 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         acq.set("series_number", number, src("SeriesNumber"))
     if ds.get("AcquisitionTime"):
         acq.set("acquisition_time", iso_time(str(ds.AcquisitionTime)), src(f"AcquisitionTime={ds.AcquisitionTime}"))
+    elif ds.get("AcquisitionDateTime"):
+        # Enhanced MR objects state no AcquisitionTime but the Acquisition DateTime (0008,002A) of the Enhanced MR
+        # Image module (PS3.3 C.8.13.1, YYYYMMDDHHMMSS.FFFFFF&ZZXX): its time of day is the same fact.
+        stamp = str(ds.AcquisitionDateTime).strip()
+        clock = re.split(r"[+&-]", stamp[8:], maxsplit=1)[0]
+        if len(stamp) >= 14 and stamp[:8].isdigit():
+            acq.set("acquisition_time", iso_time(clock), src(f"AcquisitionDateTime={stamp}"))
     kind = str(ds.get("MRAcquisitionType", "")).upper()
     if kind in ("2D", "3D"):
         acq.set("acquisition_type", kind, src("MRAcquisitionType"))
@@ -1340,9 +1347,23 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         sequence_name=" ".join(
             str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName", (0x0019, 0x109C), (0x2001, 0x1020))
         ),
-        description=f"{ds.get('SeriesDescription') or ''} {ds.get('ProtocolName') or ''}",
+        description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
     return acq
+
+
+def _series_protocol(ds, vendor: str | None) -> str | None:
+    """The ProtocolName (0018,1030) where it names the series' own protocol (Siemens, Philips, Canon write the
+    step's name there). GE writes the exam's protocol in it, the same for every series of the exam (dcm_qa_ge:
+    "Brain Advanced Sequences" on its MP-RAGE and on its DWI; dcm_qa_table: "Jaemin_Test" on a localizer): that
+    names the exam, never one series, so it is no sequence evidence (a protocol named "… SWAN …" would make
+    every series an SWI), only the exam's, beside its study description."""
+    name = ds.get("ProtocolName")
+    if not name:
+        return None
+    if vendor == "ge" and ds.get("SeriesDescription"):
+        return None
+    return str(name)
 
 
 def _context(ds, path: Source) -> dict[str, str]:
@@ -1357,10 +1378,11 @@ def _context(ds, path: Source) -> dict[str, str]:
     out["scanner"] = (
         f"{ds.get('Manufacturer') or ''}|{ds.get('ManufacturerModelName') or ''}|{digest(unit) if unit else ''}"
     )
+    vendor = manufacturer(str(ds.get("Manufacturer", "")))
     for tag, key in (
         ("BodyPartExamined", "body_part"),
         ("StudyDescription", "study_description"),
-        ("ProtocolName", "protocol_name"),
+        ("ProtocolName", "protocol_name" if _series_protocol(ds, vendor) else "exam_protocol"),
     ):
         if ds.get(tag):
             out[key] = str(ds.get(tag))
