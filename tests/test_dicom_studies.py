@@ -203,3 +203,21 @@ def test_ge_protocol_name_is_the_exam_s_never_one_series_own(tmp_path):
     doc = _report(tmp_path)
     assert _slot(doc, "brain.t1_3d") == f"{t1.SeriesNumber} {t1.SeriesDescription}"
     assert _slot(doc, "brain.swi") is None and _slot(doc, "brain.flair_3d") is None
+
+
+@pytest.mark.parametrize(
+    "description, image_type",
+    [
+        ("DWI_dir80_AP_ADC", ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"]),  # dcm2niix reproin: "_ADC" is derived
+        ("Apparent Diffusion Coefficient (mm2/s)", ["DERIVED", "PRIMARY", "OTHER"]),  # a console's computed map
+    ],
+)
+def test_an_adc_map_named_so_is_a_map_for_the_session_rule(tmp_path, description, image_type):
+    dwi = read(fixture_files(DWI)[0])
+    study = Study(tmp_path)
+    study.add(DWI, dwi.SeriesNumber)
+    study.add(ADC, dwi.SeriesNumber + 1000, description, image_type=image_type)
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.dwi") == f"{dwi.SeriesNumber} {dwi.SeriesDescription}"
+    assert doc["derived_maps"] == [f"{dwi.SeriesNumber + 1000} {description}"]
+    assert any(r["rule"].startswith("ADC map") and r["status"] == "pass" for r in doc["session"])

@@ -1082,6 +1082,26 @@ def _ge_private(ds, acq: Acquisition, src, kind: str) -> None:
 # ImageType terms of the maps computed from a diffusion series (Siemens ADC, TRACEW, FA; Philips ADC), which
 # older Siemens versions write with ORIGINAL rather than DERIVED (dcm2niix issue 243): kept for the session rules.
 MAP_TYPES = ("ADC", "TRACEW", "FA", "TRACE")
+# A map named so in its SeriesDescription where its ImageType has no map term: "<protocol>_ADC" / "_TRACEW" /
+# "_FA" mark a derived map whatever the ImageType (dcm2niix's reproin emulation, console/reproin.cpp,
+# reproinIsDerived), and a series all of whose images are DERIVED named "ADC …" or "Apparent Diffusion
+# Coefficient …" is the ADC map a console computed (GE names it so).
+MAP_SUFFIX = re.compile(r"_(ADC|TRACEW|TRACE|FA)(?![A-Za-z0-9])", re.I)
+MAP_WORDS = re.compile(r"(?<![A-Za-z])(?:ADC|apparent diffusion coefficient)(?![A-Za-z])", re.I)
+
+
+def _map_named(description: str, derived: list[str]) -> str | None:
+    """The map kind a series' own name states (see MAP_SUFFIX), or None; never for a series holding a map term."""
+    if set(derived) & set(MAP_TYPES):
+        return None
+    found = MAP_SUFFIX.search(description)
+    if found:
+        return found.group(1).upper()
+    if "DERIVED" in derived and MAP_WORDS.search(description):
+        return "ADC"
+    return None
+
+
 # A Contrast/Bolus Agent (0018,0010) saying none was given; the attribute is Type 2 (PS3.3 C.7.6.4): present in
 # the module, and left empty where the console was told nothing, which says nothing either way.
 NO_AGENT = re.compile(r"^(?:none|no|non|nil|n/?a|sans|aucun|keine?|0|-+|no contrast|sans injection)$", re.I)
@@ -1269,8 +1289,13 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         # the pixel values of one or more other images", in every file of the series (a series mixing original
         # and derived images, as Philips stores a DWI with its trace, stays the acquisition it holds).
         derived.append("DERIVED")
+    how = f"{here} ImageType"
+    named = _map_named(str(ds.get("SeriesDescription") or ""), derived)
+    if named:
+        derived = sorted(set(derived) | {named})
+        how += f" + SeriesDescription naming a {named} map"
     if derived:
-        acq.set("derived", derived, f"{here} ImageType")
+        acq.set("derived", derived, how)
     if s.image_types:
         # Every ImageType term the series' files state (the exam model and matching read what kind of derived
         # or partial image it is from it: matching-evidence.yaml `image_types`).
