@@ -845,6 +845,29 @@ def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acq
     return None
 
 
+_PHILIPS_PREPULSE_DELAY = 0x2001101B  # FL, ms: the prepulse-to-acquisition delay the console shows as TI
+_PHILIPS_PREPULSE_TYPE = 0x2001101C  # CS: INV for an inversion prepulse; NO when there is none
+
+
+def _philips_prepulse(ds, acq: Acquisition, src) -> None:
+    """A Philips TFE/IR image that states no InversionTime: its inversion time is the private Prepulse Delay
+    (2001,101B) when the private Prepulse Type (2001,101C) says the prepulse is an inversion ("INV"). The ADNI
+    MPRAGE (Ingenia, classic DICOM): INV, 900 ms, where dcm2niix writes InversionTime 0.9 s. Any other prepulse
+    (a saturation, none) is no inversion: absent."""
+    kind = ds.get(_PHILIPS_PREPULSE_TYPE)
+    delay = ds.get(_PHILIPS_PREPULSE_DELAY)
+    if kind is None or delay is None:
+        return
+    value = kind.value
+    value = value.decode("latin-1", "ignore") if isinstance(value, bytes) else str(value)
+    if value.strip("\0 ").upper() != "INV":
+        return
+    with acq.reading("Prepulse Delay (2001,101B)"):
+        ms = _float(delay.value)
+        if ms is not None and ms > 0:
+            acq.set("inversion_time_ms", ms, src(f"Philips Prepulse Delay (2001,101B)={ms:g} ms, Prepulse Type INV"))
+
+
 def iso_time(tm: str) -> str:
     """DICOM TM (HHMMSS.FFFFFF) -> ISO HH:MM:SS.ffffff, as the canonical model and dcm2niix write it."""
     digits, _, fraction = tm.strip().partition(".")
@@ -1198,6 +1221,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     has_ir = "IR" in scanning.upper().split("\\") or str(_first(ds, "MRModifierSequence", "InversionRecovery")) == "YES"
     if _float(inversion) and has_ir:
         acq.set("inversion_time_ms", _float(inversion), src("InversionTime"))
+    elif vendor == "philips" and inversion is None:
+        _philips_prepulse(ds, acq, src)
     spacing = _first(ds, "PixelMeasuresSequence", "PixelSpacing")
     thickness = acq.get("slice_thickness_mm")
     with acq.reading("PixelSpacing"):
