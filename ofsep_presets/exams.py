@@ -371,6 +371,9 @@ def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
     series says brain), unless its own slice stack rules that region out or spans head and spine."""
     placed = [a for a in exam.acquisitions if a.region is not None and INHERITED not in " ".join(a.region_reasons)]
     regions = {a.region for a in placed}
+    lean = None if placed else _weak_lean(exam)
+    if lean:
+        regions = {lean}
     if len(regions) != 1:
         return
     (region,) = regions
@@ -381,8 +384,39 @@ def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
         if region in geometry_excludes(acq) or _spans_head_and_spine(acq):
             continue
         acq.region = region
+        if lean:
+            acq.region_reasons = [
+                f"{INHERITED} strong enough to place it; every series of the exam with any evidence names {region} "
+                "only (a console's body part or a coil), and none says otherwise"
+            ]
+            continue
         hint = f" that places it (a {weak} coil alone)" if weak else ""
         acq.region_reasons = [f"{INHERITED}{hint}; the exam's other {len(placed)} placed series are {region}"]
+
+
+def _weak_lean(exam: Exam) -> str | None:
+    """The one region that all the evidence of an exam names, when none of it places a series by itself.
+
+    A clinical head study whose every series is filed HEAD (the console's body part for a head coil) and whose
+    names say no region ("Sag T1 +C", "Ax T1 SE +C") is a head study: none of its series is a spinal sequence. Only
+    when nothing in the exam says otherwise: no series of another region or of split evidence, and no slice stack
+    that rules the region out (a 51 mm wide sagittal cord T2 filed BRAIN, as spine-generic sites do, keeps its
+    whole exam undecided)."""
+    regions: set[str] = set()
+    for acq in exam.acquisitions:
+        if acq.region is not None:
+            return None
+        weak = acq.context.get("weak_region_evidence")
+        if weak:
+            regions.add(weak)
+        elif not acq.context.get("no_region_evidence"):
+            return None  # evidence of two regions, or of a region that does not decide
+    if len(regions) != 1:
+        return None
+    (region,) = regions
+    if any(region in geometry_excludes(acq) for acq in exam.acquisitions):
+        return None
+    return region
 
 
 def decide(evidence: list[tuple[str, str, str]], acq: Acquisition) -> tuple[str | None, list[str]]:

@@ -47,6 +47,7 @@ class Evidence:
     planes: tuple[tuple[str, re.Pattern], ...]
     stations: tuple[tuple[str, re.Pattern], ...]
     stir_needs_inversion: bool
+    stir_max_ti_ms: float
     t2star_min_te_ms: float
     brain_min_fov_mm: float
     cord_station_min_fov_mm: float
@@ -77,6 +78,7 @@ def evidence() -> Evidence:
         planes=tuple((w, re.compile(p, re.I)) for w, p in (doc.get("plane_names") or {}).items()),
         stations=tuple((w, re.compile(p, re.I)) for w, p in (doc.get("station_names") or {}).items()),
         stir_needs_inversion=bool(doc.get("stir_needs_inversion", False)),
+        stir_max_ti_ms=float(doc.get("stir_max_ti_ms", float("inf"))),
         t2star_min_te_ms=float(doc["echo_time"]["t2star_min_te_ms"]),
         brain_min_fov_mm=float(doc["brain_min_fov_mm"]),
         cord_station_min_fov_mm=float(doc["cord_station_min_fov_mm"]),
@@ -511,11 +513,14 @@ def _named_plane(acq, seq: Sequence, name: str, vendor, field_t, vetoed) -> None
 
 
 def _inversion(acq, seq: Sequence, name: str, vetoed) -> None:
-    """A STIR slot needs an inversion: family stir, an inversion time, or a STIR/TIRM name."""
+    """A STIR slot needs a short inversion: family stir, an inversion time (not a long one), or a STIR/TIRM name."""
     if not evidence().stir_needs_inversion or seq.nominal.get("fat_suppression") != "stir":
         return
-    family = acq.get("sequence_family")
-    if family == "stir" or acq.get("inversion_time_ms") is not None:
+    family, ti = acq.get("sequence_family"), acq.get("inversion_time_ms")
+    if ti is not None and ti > evidence().stir_max_ti_ms:
+        vetoed(f"TI {ti:g} ms: a long inversion (T1 FLAIR or FLAIR), not a short-tau inversion recovery")
+        return
+    if family == "stir" or ti is not None:
         return
     if re.search(r"stir|tirm", name, re.I) or acq.get("fat_suppression") == "stir":
         return

@@ -1,0 +1,140 @@
+"""Slot decisions on programs and studies like the ones nobody here has seen (issue 10's held-out kinds).
+
+A clinical head study on a GE console: every series filed BodyPartExamined HEAD (what the console writes for the
+head coil, a weak statement: regions.yaml `weak_terms`), named as the console's default protocols name them
+("Sag T1 FLAIR", "Ax T1 SE +C": GE's own clinical names, as in ON-Harmony's and SOOP's GE sidecars), nothing
+saying spine. Its 2D T1 series are no spinal sequence. Built from Acquisition objects, the values a GE DICOM
+header states (family from the pulse sequence, plane from the orientation, contrast from the bolus agent).
+"""
+
+from __future__ import annotations
+
+from ofsep_presets.acquisition import Acquisition, Inspection
+from ofsep_presets.check import check
+from ofsep_presets.match import explain
+
+
+def _acq(name: str, **params) -> Acquisition:
+    acq = Acquisition(name)
+    for key, value in {"manufacturer": "ge", "field_strength_t": 1.5, **params}.items():
+        acq.set(key, value, "test")
+    return acq
+
+
+def _head_study(filed: str | None = "HEAD") -> list[Acquisition]:
+    two_d = {"acquisition_type": "2D", "slice_thickness_mm": 5.0, "slice_gap_mm": 1.0, "slices": 22}
+    series = [
+        _acq(
+            "Sag T1 FLAIR",
+            sequence_family="tse",
+            orientation="sagittal",
+            echo_time_ms=9.0,
+            repetition_time_ms=2000.0,
+            inversion_time_ms=860.0,
+            fov_mm=[240.0, 240.0],
+            series_number=2,
+            **two_d,
+        ),
+        _acq(
+            "Ax T2 FRFSE",
+            sequence_family="tse",
+            orientation="axial",
+            echo_time_ms=100.0,
+            repetition_time_ms=5000.0,
+            fov_mm=[220.0, 220.0],
+            series_number=3,
+            **two_d,
+        ),
+        _acq(
+            "Ax DWI",
+            sequence_family="epi_dwi",
+            orientation="axial",
+            b_values=[0.0, 1000.0],
+            fov_mm=[240.0, 240.0],
+            series_number=4,
+            **two_d,
+        ),
+        _acq(
+            "Ax T1 SE +C",
+            sequence_family="tse",
+            orientation="axial",
+            echo_time_ms=10.0,
+            repetition_time_ms=500.0,
+            fov_mm=[220.0, 220.0],
+            contrast_agent=True,
+            series_number=8,
+            **two_d,
+        ),
+        _acq(
+            "Sag T1 +C",
+            sequence_family="tse",
+            orientation="sagittal",
+            echo_time_ms=10.0,
+            repetition_time_ms=500.0,
+            fov_mm=[240.0, 240.0],
+            contrast_agent=True,
+            series_number=9,
+            **two_d,
+        ),
+    ]
+    for acq in series:
+        if filed:
+            acq.context["body_part"] = filed
+    return series
+
+
+def _slots(report) -> dict[str, str]:
+    return {s.id: s.matched[0].acquisition.name for s in report.sequences if s.matched}
+
+
+def test_a_head_study_filed_head_throughout_fills_no_spinal_sequence(spec):
+    report = check([Inspection("study", "dicom", acquisitions=_head_study())], spec)
+    slots = _slots(report)
+    assert slots == {"brain.pd_t2_2d": "Ax T2 FRFSE", "brain.dwi": "Ax DWI"}
+    assert [v.key for v in report.variants] == ["brain-standard"]  # no spine exam inferred: nothing is missing there
+    why = dict((a.name, w) for a, w in report.unmatched)
+    assert "region brain" in why["Sag T1 +C"] and "region brain" in why["Ax T1 SE +C"]
+
+
+def test_the_lean_needs_every_statement_to_agree(spec):
+    """One series whose own slice stack rules the brain out (a sagittal cord T2 of 15 x 3 mm, 45 mm wide, filed HEAD
+    as spine-generic sites file theirs) keeps the exam undecided: the series are matched as before."""
+    study = _head_study()
+    cord = _acq(
+        "Sag T2 FSE",
+        sequence_family="tse",
+        orientation="sagittal",
+        acquisition_type="2D",
+        echo_time_ms=100.0,
+        repetition_time_ms=3000.0,
+        slice_thickness_mm=3.0,
+        slice_gap_mm=0.0,
+        slices=15,
+        fov_mm=[240.0, 240.0],
+        series_number=10,
+    )
+    cord.context["body_part"] = "HEAD"
+    report = check([Inspection("study", "dicom", acquisitions=[*study, cord])], spec)
+    assert _slots(report)["spine.t2_sag"] == "Sag T2 FSE"
+    # Without any statement at all, nothing is decided either: the lean is only the exam's own words.
+    report = check([Inspection("study", "dicom", acquisitions=_head_study(filed=None))], spec)
+    assert "spine.t1_sag_gd" in _slots(report)
+
+
+def test_a_t1_flair_is_never_the_stir(spec):
+    """STIR inverts at 130-250 ms (fat's null point); a T1-weighted FLAIR at 700-1000 ms: a spine program's
+    "Sag T1 FLAIR" (TI 860) is not the sagittal STIR, its "Sag STIR" (TI 150) is."""
+    two_d = {"acquisition_type": "2D", "orientation": "sagittal", "slice_thickness_mm": 3.0, "fov_mm": [300.0, 300.0]}
+    spine = [
+        _acq("Sag T2 FSE", sequence_family="tse", echo_time_ms=100.0, repetition_time_ms=3000.0, **two_d),
+        _acq("Sag T1 FLAIR", sequence_family="tse", echo_time_ms=9.0, inversion_time_ms=860.0, **two_d),
+        _acq("Sag STIR", sequence_family="stir", echo_time_ms=40.0, inversion_time_ms=150.0, **two_d),
+    ]
+    for acq in spine:
+        acq.context["program"] = "C-Spine"
+    report = check([Inspection("program", "ge-protocol-tar", acquisitions=spine)], spec)
+    assert _slots(report)["spine.stir_sag"] == "Sag STIR"
+    alone = check([Inspection("program", "ge-protocol-tar", acquisitions=spine[:2])], spec)
+    assert "spine.stir_sag" not in _slots(alone)
+    stir = next(e for e in explain(spine[1], spec) if e["sequence"] == "spine.stir_sag")
+    assert stir["veto"].startswith("TI 860 ms: a long inversion")
