@@ -146,7 +146,10 @@ def is_map(acq: Acquisition) -> bool:
     A site that kept only the TRACEW images of its DWI has not shown the diffusion series itself. A BIDS
     `rec-ADC` / `rec-TRACE` entity says the same as the DICOM ImageType (BIDS: "rec" = reconstruction)."""
     if set(acq.get("derived") or []) & MAPS:
-        return True
+        # A series that also holds magnitude images (ImageType M, M_SE…) is the acquisition with its maps stored
+        # inside: Philips keeps the derived diffusion images in the DWI series itself (dcm2niix issue 44: they
+        # are split off at conversion); it stays the DWI, and carries its map for the session rule.
+        return not image_types(acq) & evidence().magnitude_types
     rec = re.search(r"(?:^|_)rec-([A-Za-z0-9]+)(?=_|$)", bids_tail(acq.name) or "")
     return bool(rec and rec.group(1).upper() in MAPS | {"MD"})
 

@@ -221,3 +221,20 @@ def test_an_adc_map_named_so_is_a_map_for_the_session_rule(tmp_path, description
     assert _slot(doc, "brain.dwi") == f"{dwi.SeriesNumber} {dwi.SeriesDescription}"
     assert doc["derived_maps"] == [f"{dwi.SeriesNumber + 1000} {description}"]
     assert any(r["rule"].startswith("ADC map") and r["status"] == "pass" for r in doc["session"])
+
+
+def test_a_diffusion_series_holding_its_adc_images_stays_the_dwi(tmp_path):
+    philips = "Philips/Ingenia_classic_DTI_Biobank_2mm_full"
+    first = read(fixture_files(philips)[0])
+    assert "M_SE" in first.ImageType  # the acquisition's magnitude images (the real header)
+
+    def adc_inside(ds, i):  # the last files: the derived map the console stored in the DWI series itself
+        if i >= 530 and ds.get("SOPClassUID") == first.SOPClassUID:
+            ds.ImageType = ["ORIGINAL", "PRIMARY", "ADC_UNSPECIFIED", "ADC", "UNSPECIFIED"]
+
+    Study(tmp_path / "with").add(philips, first.SeriesNumber, edit=adc_inside)
+    Study(tmp_path / "without").add(philips, first.SeriesNumber)
+    doc, control = _report(tmp_path / "with"), _report(tmp_path / "without")
+    name = f"{first.SeriesNumber} {first.SeriesDescription}"
+    assert _slot(control, "brain.dti") == name  # the 12-direction series (test_inspect_dicom: dcm2niix's bvec)
+    assert _slot(doc, "brain.dti") == name and doc["derived_maps"] == []
