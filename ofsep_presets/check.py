@@ -18,6 +18,7 @@ from .match import (
     DUMMY_RUN_FORMATS,
     Match,
     Matching,
+    Phase,
     Unmatched,
     acquisition_order,
     contrast_phases,
@@ -161,10 +162,20 @@ EXPORT_CANNOT_KNOW = {
 
 
 def evaluate(
-    seq_id: str, spec: Spec, m: Match, vendor: str | None, field_t: float | None, export: bool = False
+    seq_id: str,
+    spec: Spec,
+    m: Match,
+    vendor: str | None,
+    field_t: float | None,
+    export: bool = False,
+    phase: Phase | None = None,
 ) -> list[CheckResult]:
     """Each constraint of the sequence on the matched acquisition. From a protocol export, a value that only an
-    exam can show (the injection) is `not-applicable` with what to verify, never a failure of the export."""
+    exam can show (the injection) is `not-applicable` with what to verify, never a failure of the export.
+
+    `phase`: the acquisition's contrast phase as matching read it. A dummy run's series whose header leaves the
+    contrast unsaid (no Contrast/Bolus module, or its Type 2 agent empty: only an implied "no") is judged on that
+    phase (a name saying post-contrast, a BIDS ce- entity), the evidence that placed it in its slot."""
     seq = spec.sequences[seq_id]
     acq = m.acquisition
     context = dict(acq.params)
@@ -172,6 +183,10 @@ def evaluate(
     results = []
     for c in seq.constraints_for(vendor, field_t):
         observed = acq.get(c.param)
+        provenance = acq.provenance.get(c.param, "")
+        implied = observed is None or provenance.startswith("implied")
+        if c.param == "contrast_agent" and implied and not export and phase is not None and phase.state:
+            observed, provenance = phase.state == "post", f"contrast phase: {phase.why} ({provenance or 'no flag'})"
         verdict = c.evaluate(observed)
         note = c.note.get("en", "")
         if c.param == "orientation" and observed == "oblique" and verdict == "fail":
@@ -199,7 +214,7 @@ def evaluate(
                 note=note,
                 vendor_label=label,
                 vendor_value=shown,
-                provenance=acq.provenance.get(c.param, ""),
+                provenance=provenance,
             )
         )
     return results
@@ -271,6 +286,7 @@ def check(
     all_sequences = list(spec.sequences)
     order, _ = acquisition_order(acquisitions, input_is_ordered([i.format for i in inspections]))
     matching = match(acquisitions, spec, all_sequences, vendor, field_t, forced, order)
+    phases = contrast_phases(acquisitions, order)
     variants, why = _choose_variants(spec, matching, variant, acquisitions)
     for exam_id, text in why.items():
         inferred[f"variant {exam_id}"] = text
@@ -305,7 +321,13 @@ def check(
             status = "missing" if seq_id in required else "not-applicable"
             results.append(SequenceResult(seq_id, seq.label.get("en", seq_id), seq.exam, seq_id in required, status))
             continue
-        checks = [c for m in matches for c in evaluate(seq_id, spec, m, vendor, field_t, id(m.acquisition) in exported)]
+        checks = [
+            c
+            for m in matches
+            for c in evaluate(
+                seq_id, spec, m, vendor, field_t, id(m.acquisition) in exported, phases[m.position] if phases else None
+            )
+        ]
         # An unknown that only a warning or info rule needs leaves the sequence's verdict alone (it is shown).
         status = _worst([c.status for c in checks if not (c.status == "unknown" and c.severity != "error")])
         result = SequenceResult(

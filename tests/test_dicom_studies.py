@@ -91,6 +91,10 @@ def test_a_post_contrast_name_outranks_the_empty_contrast_agent_philips_writes(t
     doc = _report(tmp_path)
     assert _slot(doc, "brain.t1_3d") == f"{header.SeriesNumber} {header.SeriesDescription}"
     assert _slot(doc, "brain.t1_3d_gd") == "1801 T1_3D_TFE_GADO"
+    # Its contrast rule is judged on that evidence, not on the empty agent's implied "no" (it failed the slot).
+    [seq] = [s for s in doc["sequences"] if s["id"] == "brain.t1_3d_gd"]
+    [rule] = [c for c in seq["checks"] if c["param"] == "contrast_agent"]
+    assert rule["status"] == "pass" and "name says post-contrast" in rule["provenance"]
 
 
 @pytest.mark.parametrize(
