@@ -42,7 +42,12 @@ def parse(text: str) -> dict[str, Any]:
     and every Siemens series representative has one: the comment and the value are split inline.
     """
     body = find_block(text)
-    body = text if body is None else body
+    if body is None:
+        body = text
+        if BEGIN in text and not text.endswith(("\n", "\r")):
+            # A BEGIN without its END: the text is cut short (a truncated copy). Its last line is cut too: a
+            # "lBaseResolution = 11" cut from 112 would read as a wrong value, so it is not read at all.
+            body = text[: max(text.rfind("\n"), 0)]
     values: dict[str, Any] = {}
     key_match = _KEY.match
     for line in body.splitlines():

@@ -78,7 +78,10 @@ def test_tree_counts_skipped_files_and_inputs_stay_untouched():
     sidecars = sorted(p for p in BIDS.glob("sub-*/**/*.json"))
     assert [a.name for a in inspection.acquisitions] == [p.name[:-5] for p in sidecars]  # 131 sidecars
     # README.md, LICENSE, participants.tsv, participants.json, dataset_description.json are not sidecars.
-    assert inspection.warnings == ["5 file(s) skipped: not a format ofsep-presets reads"]
+    assert inspection.warnings == [
+        "5 file(s) skipped: not a format ofsep-presets reads "
+        "(LICENSE; README.md; dataset_description.json; participants.json; participants.tsv)"
+    ]
     assert {p: p.read_bytes() for p in BIDS.rglob("*") if p.is_file()} == before
 
 

@@ -107,7 +107,7 @@ def test_garbage_truncated_and_empty_files_are_skipped_and_counted(tmp_path, mon
     assert len(dicom.acquisitions) == 1
     assert any("truncated.dcm" in w for w in dicom.warnings)
     assert any("bomb.dcm.gz" in w and "inflate_bytes limit" in w for w in dicom.warnings)
-    assert "2 file(s) skipped: not a format ofsep-presets reads" in dicom.warnings  # empty.dcm, notes.txt
+    assert "2 file(s) skipped: not a format ofsep-presets reads (empty.dcm: empty; notes.txt)" in dicom.warnings
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()} == before
 
 

@@ -94,3 +94,21 @@ def test_the_philips_printout_text_saved_as_utf16_reads_as_its_utf8_text(tmp_pat
     fmt, read = _params(plain)
     assert fmt == "philips-printout" and len(read) > 3
     assert _params(wide) == (fmt, read)
+
+
+def test_a_pro_cut_short_reads_what_it_holds_and_no_cut_value_or_default(tmp_path):
+    """A .pro cut inside its ASCCONV block (no END line; the last line cut from "= 112" to "= 11"): the whole
+    lines read as in the whole file; the cut line, and the defaults only a whole block implies, are absent."""
+    whole = tmp_path / "whole.pro"
+    whole.write_text(XA_PRO, encoding="utf-8")
+    cut = tmp_path / "cut.pro"
+    at = XA_PRO.index("sKSpace.lBaseResolution\t = \t11") + len("sKSpace.lBaseResolution\t = \t11")
+    cut.write_text(XA_PRO[:at], encoding="utf-8")
+    [inspection] = inspect_path(cut)
+    [acq] = inspection.acquisitions
+    _, [full] = _params(whole)
+    assert acq.get("repetition_time_ms") == full["repetition_time_ms"] == 4.0
+    assert acq.get("flip_angle_deg") == full["flip_angle_deg"] == 7.0
+    assert acq.get("base_resolution") is None and acq.get("matrix") is None  # not 11
+    assert acq.get("averages") is None and "averages" in full  # "lAverages absent: default 1" needs the whole block
+    assert any("cut short" in w for w in inspection.warnings)

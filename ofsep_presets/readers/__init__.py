@@ -210,10 +210,24 @@ def _listing(folder: str):
     return iter(listed)
 
 
+_NAMED_SKIPS = 5
+
+
+def _skip_name(root: Path, name) -> str:
+    """A skipped file as the warning names it: its path inside the folder, and "empty" when it holds nothing."""
+    shown = os.path.relpath(name, root) if os.path.isabs(name) == root.is_absolute() else str(name)
+    try:
+        empty = os.path.getsize(name) == 0
+    except OSError:
+        empty = False
+    return printable(shown) + (": empty" if empty else "")
+
+
 def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     by_reader: dict[str, list[Path]] = {}
     zips: list[Path] = []
     skipped = 0
+    skipped_names: list[str] = []  # the first few, to name them: which files were not read, not only how many
     found, walk_warnings = _names(path)
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
     scanned = []
@@ -227,6 +241,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 zips.append(Path(info.path))  # a zipped dummy run or export beside the others: read in memory
                 continue
             skipped += 1
+            if len(skipped_names) < _NAMED_SKIPS:
+                skipped_names.append(_skip_name(path, info.path))
             continue
         by_reader.setdefault(info.format, []).append(info.path if info.format == dicom.FORMAT else Path(info.path))
     zipped, zip_failed = [], []
@@ -276,7 +292,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 failed.append(exc)
                 continue
             if skipped:
-                inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads")
+                named = "; ".join(skipped_names) + ("; …" if skipped > len(skipped_names) else "")
+                inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads ({named})")
             if inherited_note and reader is bids:
                 inspection.warnings.append(inherited_note)
             inspection.warnings += walk_warnings

@@ -419,4 +419,19 @@ def acquisition_from_protocol(name: str, xprotocol: str, where: str, named_by_fi
     coil = ascconv.coils(values)
     if coil:
         acq.context["coil"] = coil
+    if ascconv.BEGIN in xprotocol and ascconv.END not in xprotocol:
+        _cut_short(acq)
     return acq
+
+
+def _cut_short(acq: Acquisition) -> None:
+    """A protocol text whose ASCCONV block has no END line was cut short (a truncated copy, a damaged export):
+    a key missing from it may have stood after the cut, so no default is inferred from its absence (ASCCONV
+    omits values at their default: "lAverages absent: default 1" holds only of a whole block)."""
+    inferred = sorted(k for k, why in acq.provenance.items() if " absent" in why)
+    for key in inferred:
+        del acq.params[key], acq.provenance[key]
+    acq.warn(
+        f"the protocol's ASCCONV block has no '{ascconv.END}' line (cut short): what followed the cut is unknown"
+        + (f"; the defaults a whole block would imply ({', '.join(inferred)})" if inferred else "")
+    )
