@@ -242,3 +242,22 @@ def test_a_diffusion_series_holding_its_adc_images_stays_the_dwi(tmp_path):
     name = f"{first.SeriesNumber} {first.SeriesDescription}"
     assert _slot(control, "brain.dti") == name  # the 12-direction series (test_inspect_dicom: dcm2niix's bvec)
     assert _slot(doc, "brain.dti") == name and doc["derived_maps"] == []
+
+
+@pytest.mark.parametrize(
+    "description, image_type, derived",
+    [  # Siemens ImageType values as a Prisma writes them (Open-Minds-Lab/mrQA issue 49)
+        ("AAHead_Scout_64ch-head-coil_MPR_cor", ["DERIVED", "PRIMARY", "MPR", "ND", "NORM"], True),
+        ("T2w_FLAIR", ["ORIGINAL", "PRIMARY", "M", "NORM", "DIS2D"], False),
+        ("asl_3d_MedAir", ["ORIGINAL", "PRIMARY", "ASL", "NONE", "ND", "NORM", "MOSAIC"], False),
+        ("Perfusion_Weighted", ["DERIVED", "PRIMARY", "ASL", "ND", "NORM", "SUB", "TTEST", "MOSAIC"], True),
+        ("MoCoSeries", ["ORIGINAL", "PRIMARY", "M", "ND", "NORM", "MOCO", "MOSAIC"], True),  # MOCO though ORIGINAL
+    ],
+)
+def test_what_imagetype_says_a_series_is(tmp_path, description, image_type, derived):
+    from ofsep_presets.match import derived_reason
+    from ofsep_presets.readers import inspect_path
+
+    Study(tmp_path).add(T1, 40, description, image_type=image_type, limit=1)
+    [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
+    assert (derived_reason(acq) is not None) == derived, derived_reason(acq)
