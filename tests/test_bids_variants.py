@@ -159,3 +159,14 @@ def test_an_empty_file_is_said_to_be_empty(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(ReadError, match="empty file"):
         inspect_path(path)
+
+
+def test_a_dot_in_the_series_name_keeps_the_b_values_beside_the_sidecar(tmp_path):
+    # neurolabusc/dcm_qa_stc Ref/Siemens_diff_mbep2d_1.5mm_AP_MB4_64DIR_B1500_BW1672_3.json: dcm2niix names its
+    # files after the series, dots and all; the .bval and .bvec share the name.
+    name = "Siemens_diff_mbep2d_1.5mm_AP_MB4_64DIR_B1500_BW1672_3"
+    path = _write(tmp_path / f"{name}.json", SIDE)
+    (tmp_path / f"{name}.bval").write_text("0 1500 1500 1500")
+    (tmp_path / f"{name}.bvec").write_text("0 1 0 0\n0 0 1 0\n0 0 0 1\n")
+    acq = _one(path).acquisitions[0]
+    assert acq.get("b_values") == [0.0, 1500.0] and acq.get("diffusion_directions") == 3

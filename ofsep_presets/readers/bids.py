@@ -493,8 +493,10 @@ def _phase_direction(d: dict, acq: Acquisition, key) -> None:
 
 
 def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
-    stem = path.with_suffix("")
-    bval, bvec = stem.with_suffix(".bval"), stem.with_suffix(".bvec")
+    # Beside the sidecar, by name: "diff_1.5mm_AP.json" → "diff_1.5mm_AP.bval" (Path.with_suffix would take
+    # ".5mm_AP" for the suffix and look for "diff_1.bval": a dot in a series name cost its b-values).
+    stem = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
+    bval, bvec = path.with_name(stem + ".bval"), path.with_name(stem + ".bvec")
     if not bval.is_file():
         return
     try:
