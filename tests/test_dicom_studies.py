@@ -104,9 +104,14 @@ def test_a_post_contrast_name_outranks_the_empty_contrast_agent_philips_writes(t
         ("", {"ContrastBolusIngredient": "GADOLINIUM"}, "post"),  # (0018,1048) defined term, C.7.6.4
         ("", {"ContrastBolusVolume": "7.5"}, "post"),  # (0018,1041) in ml
         ("NONE", {}, "pre"),  # an agent naming none: stated
+        # (0018,1042) ContrastBolusStartTime: the injection started after this series (AcquisitionTime 19:36:47 in
+        # the fixture's header), or before it.
+        ("Gadovist", {"ContrastBolusStartTime": "195000"}, "pre"),
+        ("Gadovist", {"ContrastBolusStartTime": "193000"}, "post"),
     ],
 )
 def test_the_contrast_bolus_module_states_the_injection(tmp_path, agent, elements, state):
+    assert read(fixture_files(T1)[0]).AcquisitionTime.startswith("1936")
     study = Study(tmp_path)
     study.add(T1, 7, "t1_mprage_sag", ContrastBolusAgent=agent, limit=1, **elements)
     from ofsep_presets.readers import inspect_path

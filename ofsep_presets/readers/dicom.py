@@ -1144,22 +1144,42 @@ def _contrast(ds, acq: Acquisition, src, here: str) -> None:
     if agent and NO_AGENT.match(agent):
         acq.set("contrast_agent", False, src("ContrastBolusAgent names no agent"))
         return
-    if agent:
-        acq.set("contrast_agent", True, src("ContrastBolusAgent"))
-        return
-    if ds.get("ContrastBolusAgentSequence"):
-        acq.set("contrast_agent", True, src("ContrastBolusAgentSequence"))
-        return
-    for keyword, label in CONTRAST_TAGS:
+    given = "ContrastBolusAgent" if agent else None
+    if not given and ds.get("ContrastBolusAgentSequence"):
+        given = "ContrastBolusAgentSequence"
+    for keyword, label in CONTRAST_TAGS if not given else ():
         value = ds.get(keyword)
         number = _float(value) if keyword != "ContrastBolusIngredient" else None
         if (keyword == "ContrastBolusIngredient" and str(value or "").strip()) or (number and number > 0):
-            acq.set("contrast_agent", True, src(label))
+            given = label
+            break
+    if given:
+        # The injection's own start time (0018,1042) after this series' acquisition: the module describes the
+        # exam's injection, and this series was acquired before it (a console that files the agent for the exam).
+        start, when = _seconds(ds.get("ContrastBolusStartTime")), _seconds(ds.get("AcquisitionTime"))
+        if start is not None and when is not None and when < start:
+            acq.set(
+                "contrast_agent",
+                False,
+                src(f"{given}, but AcquisitionTime {ds.AcquisitionTime} before ContrastBolusStartTime "
+                    f"{ds.ContrastBolusStartTime}"),
+            )  # fmt: skip
             return
+        acq.set("contrast_agent", True, src(given))
+        return
     if agent is not None:
         acq.set("contrast_agent", False, f"implied: ContrastBolusAgent (0018,0010) empty in {here} (Type 2)")
     else:  # PS3.3: the (Enhanced) Contrast/Bolus Module is required in an MR image if contrast was used
         acq.set("contrast_agent", False, f"implied: no Contrast/Bolus module in {here}")
+
+
+def _seconds(tm: Any) -> float | None:
+    """A DICOM TM (HHMMSS.FFFFFF, PS3.5 table 6.2-1) as seconds since midnight; None when not a plain time."""
+    text = str(tm or "").strip()
+    digits, _, fraction = text.partition(".")
+    if len(digits) != 6 or not digits.isdigit() or (fraction and not fraction.isdigit()):
+        return None
+    return int(digits[:2]) * 3600 + int(digits[2:4]) * 60 + int(digits[4:]) + float(f"0.{fraction or 0}")
 
 
 def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisition:
