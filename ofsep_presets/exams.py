@@ -25,6 +25,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
+from .match import stack_is_evidence
 from .regions import (
     geometry_excludes,
     head_fov_max_mm,
@@ -336,7 +337,7 @@ def _filed_but_mixed(pending: list[tuple[Acquisition, list[tuple[str, str, str]]
     filed = {r for _, evidence in pending for r, kind, _ in evidence if kind in FILED}
     for region in sorted(filed):
         for acq, evidence in pending:
-            excluded = geometry_excludes(acq)
+            excluded = geometry_excludes(acq) if stack_is_evidence(acq) else {}
             if region in excluded and any(r == region and kind in FILED for r, kind, _ in evidence):
                 out[region] = f"{acq.name!r}, whose {excluded[region]}"
                 break
@@ -414,7 +415,7 @@ def _weak_lean(exam: Exam) -> str | None:
     if len(regions) != 1:
         return None
     (region,) = regions
-    if any(region in geometry_excludes(acq) for acq in exam.acquisitions):
+    if any(region in geometry_excludes(acq) for acq in exam.acquisitions if stack_is_evidence(acq)):
         return None
     return region
 

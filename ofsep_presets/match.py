@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from .acquisition import Acquisition
-from .regions import REGIONS, geometry_excludes, regions_named, regions_of_coil
+from .regions import REGIONS, admits, geometry_excludes, regions_named, regions_of_coil
 from .resources import spec_dir
 from .spec import Sequence, Spec
 from .yamlload import load_yaml
@@ -39,6 +39,8 @@ class Evidence:
     """What the matching vocabulary knows, compiled once."""
 
     not_sequences: tuple[tuple[str, re.Pattern, frozenset[str]], ...]
+    weighting_in_family: dict[str, dict[str, str]]
+    stackless: frozenset[str]  # not_sequences kinds whose slice stack is no evidence of the anatomy
     ignored_entities: re.Pattern
     post: re.Pattern
     pre: re.Pattern
@@ -70,6 +72,8 @@ def evidence() -> Evidence:
         not_sequences=tuple(
             (why, re.compile(v["names"], re.I), frozenset(v.get("bids", []))) for why, v in doc["not_sequences"].items()
         ),
+        weighting_in_family={f: dict(m) for f, m in (doc.get("weighting_in_family") or {}).items()},
+        stackless=frozenset(why for why, v in doc["not_sequences"].items() if v.get("stack_is_no_evidence")),
         ignored_entities=re.compile(rf"(?:^|(?<=[_\s]))(?:{entities})-[A-Za-z0-9]+(?=_|\s|$)"),
         post=re.compile(doc["contrast_names"]["post"], re.I),
         pre=re.compile(doc["contrast_names"]["pre"], re.I),
@@ -277,6 +281,11 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
     return None
 
 
+def stack_is_evidence(acq: Acquisition) -> bool:
+    """Whether the slice stack of this series says anything of the anatomy (a localizer's does not)."""
+    return not_a_sequence(acq) not in evidence().stackless
+
+
 def _region_of(seq: Sequence) -> str | None:
     region = getattr(seq, "region", None)
     if region is None and seq.exam in REGIONS:
@@ -444,8 +453,10 @@ def score(
     _inversion(acq, seq, name, vetoed)
     stated = weightings_in(name)
     slot = _slot_weightings(seq.hints)
-    if stated and slot and not stated & slot:
-        vetoed(f"name says {'/'.join(sorted(stated))}, not {'/'.join(sorted(slot))}")
+    meaning = ev.weighting_in_family.get(family or "", {})
+    said = {meaning.get(w, w) for w in stated}  # a gradient echo's "T2" is its T2* weighting
+    if said and slot and not said & slot:
+        vetoed(f"name says {'/'.join(sorted(said))}, not {'/'.join(sorted(slot))}")
     # A name stating T2* (BIDS `_T2star`, "T2* FFE") is the statement to believe: a sidecar may give only the first
     # echo of a combined multi-echo image (spine-generic's Philips "sSUM"), which says nothing of the rest.
     if not ("T2*" in stated or (tail and tail in seq.bids) or bids_suffix(acq.name) == "MEGRE"):
@@ -610,7 +621,70 @@ def match(
     """Assign acquisitions to `sequences` one-to-one (a sequence of several stations takes up to its maximum).
 
     `order` is the acquisition order's key (`acquisition_order`; None where it is not known): a series after an
-    injection is post-contrast only in acquisition order."""
+    injection is post-contrast only in acquisition order.
+
+    An exam of the spec that the input shows no sign of, while it shows another, takes no series: a head study
+    whose 2D "Ax T1 SE +C" merely fits the spinal post-contrast T1 holds no spinal cord exam (`_absent_exams`)."""
+    result = _match(acquisitions, spec, sequences, vendor, field_t, forced, order)
+    absent = _absent_exams(result, acquisitions, spec, sequences)
+    if not absent:
+        return result
+    kept = [s for s in sequences if spec.sequences[s].exam not in absent]
+    again = _match(acquisitions, spec, kept, vendor, field_t, forced, order)
+    dropped = {id(m.acquisition): m for s, ms in result.matches.items() if s not in kept for m in ms}
+    before = {id(u.acquisition): u for u in result.details}
+    for item in again.details:
+        if item.closest is not None and not item.why.startswith("closest:"):
+            continue  # a repeat, or taken by another series: said so
+        first, earlier = dropped.get(id(item.acquisition)), before.get(id(item.acquisition))
+        if first is not None:
+            seq_exam = spec.sequences[first.sequence].exam
+            item.why = f"fits {first.sequence} (score {first.score:g}), but {absent[seq_exam]}"
+            item.closest, item.score = first.sequence, first.score
+        elif earlier is not None and earlier.closest and spec.sequences[earlier.closest].exam in absent:
+            item.why, item.closest, item.score = earlier.why, earlier.closest, earlier.score  # the nearer slot's why
+    again.unmatched = [(u.acquisition, u.why) for u in again.details]
+    return again
+
+
+def _absent_exams(
+    result: Matching, acquisitions: list[Acquisition], spec: Spec, sequences: list[str]
+) -> dict[str, str]:
+    """{exam: why} for the spec's exams this input shows no sign of, when it shows another one.
+
+    An exam is shown by one of its required sequences found, or by a series placed in its region (exams.py). One
+    that is not shown, beside one that is, holds only series that happen to fit its optional sequences: none of
+    them is taken. When no exam is shown at all, nothing tells which one the input is: every match stays."""
+    shown: set[str] = set()
+    candidates: set[str] = set()
+    for exam_id in {spec.sequences[s].exam for s in sequences}:
+        exam = spec.exams.get(exam_id)
+        required = {s for v in exam.variants.values() for s in v.required} if exam else set()
+        region = exam.region if exam is not None else None
+        placed = bool(region) and any(a.region and admits(region, a.region) for a in acquisitions)
+        if exam is None or not required or required & set(result.matches) or placed:
+            shown.add(exam_id)
+        else:
+            candidates.add(exam_id)
+    if not shown or not candidates:
+        return {}
+    forced = {spec.sequences[m.sequence].exam for ms in result.matches.values() for m in ms if m.forced}
+    return {
+        e: f"this input shows no {spec.exams[e].label.get('en', e)}: none of its required sequences found and "
+        f"no series placed in the {spec.exams[e].region or e}"
+        for e in sorted(candidates - forced)
+    }
+
+
+def _match(
+    acquisitions: list[Acquisition],
+    spec: Spec,
+    sequences: list[str],
+    vendor: str | None,
+    field_t: float | None,
+    forced: dict[str, str] | None,
+    order: Any,
+) -> Matching:
     result = Matching()
     forced = forced or {}
     p = evidence().points

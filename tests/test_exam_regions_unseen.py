@@ -116,9 +116,45 @@ def test_the_lean_needs_every_statement_to_agree(spec):
     cord.context["body_part"] = "HEAD"
     report = check([Inspection("study", "dicom", acquisitions=[*study, cord])], spec)
     assert _slots(report)["spine.t2_sag"] == "Sag T2 FSE"
-    # Without any statement at all, nothing is decided either: the lean is only the exam's own words.
+    # Without any statement at all no series is placed; the exam still shows a brain exam (its DWI) and no spinal
+    # one (no sagittal T2 of the cord, nothing placed in the spine): the 2D T1 +C series fill nothing, and say why.
     report = check([Inspection("study", "dicom", acquisitions=_head_study(filed=None))], spec)
-    assert "spine.t1_sag_gd" in _slots(report)
+    assert not any(slot.startswith("spine.") for slot in _slots(report))
+    why = dict((a.name, w) for a, w in report.unmatched)
+    assert why["Ax T1 SE +C"].startswith("fits spine.t1_ax_gd")
+    assert "this input shows no Spinal cord MRI" in why["Ax T1 SE +C"]
+
+
+def test_a_spinal_study_without_statements_keeps_its_axial_t2star_for_the_cord(spec):
+    """A cord study named only by its console defaults (no body part, coil or program word): its sagittal T2 shows
+    the spinal exam, nothing shows a brain one, so the axial T2* GRE (FoV 180 mm, 5 mm slices as spine-generic's
+    cord GRE-ME) is the cord's, not the brain's."""
+    two_d = {"acquisition_type": "2D", "slice_thickness_mm": 3.0}
+    study = [
+        _acq(
+            "Sag T2 FSE",
+            sequence_family="tse",
+            orientation="sagittal",
+            echo_time_ms=100.0,
+            repetition_time_ms=3000.0,
+            slices=15,
+            fov_mm=[260.0, 260.0],
+            **two_d,
+        ),
+        _acq(
+            "Ax T2* GRE",
+            sequence_family="gre",
+            orientation="axial",
+            echo_time_ms=20.0,
+            repetition_time_ms=650.0,
+            flip_angle_deg=20.0,
+            slices=30,
+            fov_mm=[180.0, 180.0],
+            **{**two_d, "slice_thickness_mm": 5.0},
+        ),
+    ]
+    slots = _slots(check([Inspection("study", "dicom", acquisitions=study)], spec))
+    assert slots == {"spine.t2_sag": "Sag T2 FSE", "spine.t2star_ax": "Ax T2* GRE"}
 
 
 def test_a_t1_flair_is_never_the_stir(spec):
@@ -138,3 +174,42 @@ def test_a_t1_flair_is_never_the_stir(spec):
     assert "spine.stir_sag" not in _slots(alone)
     stir = next(e for e in explain(spine[1], spec) if e["sequence"] == "spine.stir_sag")
     assert stir["veto"].startswith("TI 860 ms: a long inversion")
+
+
+def test_a_gradient_echo_named_t2_is_the_t2star():
+    """Siemens names its T2* protocols "t2_fl2d_tra_hemo" and "t2_me2d_tra" (MEDIC), Philips its FFE "T2W_FFE": in a
+    gradient echo "T2" can only mean T2* (matching-evidence.yaml `weighting_in_family`)."""
+    from ofsep_presets.spec import load_spec
+
+    spec = load_spec("ofsep-2020")
+    brain = {"acquisition_type": "2D", "orientation": "axial", "slice_thickness_mm": 4.0, "fov_mm": [230.0, 230.0]}
+    for name, family in (("t2_fl2d_tra_hemo", "t2star"), ("T2W_FFE", "gre")):
+        acq = _acq(name, sequence_family=family, echo_time_ms=20.0, repetition_time_ms=620.0, **brain)
+        t2star = next(e for e in explain(acq, spec) if e["sequence"] == "brain.t2star_2d")
+        assert t2star["veto"] is None, (name, t2star)
+    # A spin echo's "T2" stays T2: "t2_tse_tra" is never the T2* gradient echo.
+    tse = _acq("t2_tse_tra", sequence_family="tse", echo_time_ms=96.0, repetition_time_ms=5000.0, **brain)
+    assert next(e for e in explain(tse, spec) if e["sequence"] == "brain.t2star_2d")["veto"]
+
+
+def test_a_localizer_stack_does_not_unsettle_the_exam_region(spec):
+    """A GE program filed under the brain's anatomy code (T-A0100, the SRT code GE writes in ANATOMY) with its
+    3-plane localizer (nine 8 mm slices, 72 mm across): the localizer's stack is no statement that the exam is not
+    a brain one, so every series stays brain and the 2D T1 +C fills no spinal slot."""
+    study = _head_study(filed=None)
+    loc = _acq(
+        "3-Plane Loc",
+        sequence_family="gre",
+        orientation="sagittal",
+        acquisition_type="2D",
+        slice_thickness_mm=8.0,
+        slices=9,
+        fov_mm=[240.0, 240.0],
+        echo_time_ms=1.6,
+        repetition_time_ms=5.0,
+    )
+    for acq in [loc, *study]:
+        acq.context["anatomy"] = "T-A0100"
+    report = check([Inspection("program", "ge-protocol-tar", acquisitions=[loc, *study])], spec)
+    assert {a.region for a in study} == {"brain"}
+    assert not any(slot.startswith("spine.") for slot in _slots(report))
