@@ -64,3 +64,31 @@ def test_a_philips_series_without_an_inversion_prepulse_has_no_inversion_time():
     # The Biobank DTI: Prepulse Type (2001,101C) "NO", delay 0; its sidecar states no InversionTime either.
     sidecar, dicom = _pair("Philips/Ingenia_classic_DTI_Biobank_2mm_full")
     assert dicom.get("inversion_time_ms") is None and sidecar.get("inversion_time_ms") is None
+
+
+def _ge_image(tmp_path, **changes):
+    """The GE SIGNA Pioneer 3D T1 fixture image with some header values changed, as its own one-file series."""
+    import pydicom
+
+    source = DICOM / "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm/i160.MRDC.1"
+    ds = pydicom.dcmread(source)
+    for keyword, value in changes.items():
+        setattr(ds, keyword, value)
+    folder = tmp_path / "series"
+    folder.mkdir()
+    ds.save_as(folder / "i1.MRDC.1")
+    [inspection] = inspect_path(folder)
+    return inspection.acquisitions[0]
+
+
+def test_a_ge_ir_prepared_gradient_echo_states_its_inversion_time_without_ir_in_scanning_sequence(tmp_path):
+    # spine-generic sub-tokyoSigna1 T1w (GE IR-FSPGR): dcm2niix wrote InversionTime 1 s beside ScanningSequence
+    # "GR" and SequenceVariant "SS_SP_SK" (../shared/fixtures/bids): the header states the TI, not IR.
+    acq = _ge_image(tmp_path, ScanningSequence="GR", SequenceVariant=["SS", "SP", "SK"], InversionTime=1000)
+    assert acq.get("inversion_time_ms") == 1000.0
+    assert "inversion-prepared" in acq.provenance["inversion_time_ms"]
+
+
+def test_a_ge_inversion_time_of_zero_is_no_inversion(tmp_path):
+    acq = _ge_image(tmp_path, ScanningSequence="GR", SequenceVariant=["SS", "SK"], InversionTime=0)
+    assert acq.get("inversion_time_ms") is None

@@ -1239,8 +1239,18 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     if inversion is None:  # enhanced: InversionTimes, which pydicom gives as a float when it holds one value
         inversion = _float(_first(ds, "MRModifierSequence", "InversionTimes"))
     has_ir = "IR" in scanning.upper().split("\\") or str(_first(ds, "MRModifierSequence", "InversionRecovery")) == "YES"
-    if _float(inversion) and has_ir:
-        acq.set("inversion_time_ms", _float(inversion), src("InversionTime"))
+    variant = ds.get("SequenceVariant") or []
+    variant = [variant] if isinstance(variant, str) else [str(v) for v in variant]
+    # An inversion-prepared gradient echo need not say IR in ScanningSequence: GE IR-FSPGR/BRAVO write "GR" only
+    # (spine-generic sub-tokyoSigna1: dcm2niix's InversionTime 1 s beside ScanningSequence GR), others mark the
+    # preparation "MP" (magnetization prepared, SequenceVariant). GE writes InversionTime 0 when there is none.
+    prepared = "MP" in [v.strip().upper() for v in variant] or vendor == "ge"
+    if _float(inversion) and (has_ir or prepared):
+        acq.set(
+            "inversion_time_ms",
+            _float(inversion),
+            src("InversionTime" if has_ir else "InversionTime (an inversion-prepared gradient echo)"),
+        )
     elif vendor == "philips" and inversion is None:
         _philips_prepulse(ds, acq, src)
     spacing = _first(ds, "PixelMeasuresSequence", "PixelSpacing")
