@@ -134,6 +134,10 @@ def test_the_contrast_bolus_module_states_the_injection(tmp_path, agent, element
         ("post_gado_t1", "post"),
         ("t1_mprage_pre_gd", "pre"),
         ("T1_3D_SANS_GADO", "pre"),
+        ("T1 MPR nach KM", "post"),
+        ("T1_MPR_ohne_KM", "pre"),
+        ("3D T1 PDC", "post"),
+        ("T1 3D senza MDC", "pre"),
     ],
 )
 def test_post_contrast_names_as_consoles_write_them(name, state):
