@@ -949,7 +949,13 @@ def _why_unmatched(acq, position, sequences, table, result: Matching, threshold:
         return Unmatched(acq, "no spec sequence to match")
     (value, _, veto), seq_id = ranked[0]
     if veto:
-        return Unmatched(acq, f"closest: {seq_id} (score {value:g}), vetoed: {veto}", seq_id, value)
+        kind = ""
+        if acq.get("sequence_family") == "other" and all(v[2] for v, _ in ranked):
+            # No slot is of its kind: say what kind the header shows (an echo-planar series without diffusion
+            # weighting is BOLD fMRI or perfusion), before the nearest slot's veto.
+            found = re.search(r"inferred, (.*)$", acq.provenance.get("sequence_family", ""))
+            kind = f"no protocol sequence is of its kind ({found.group(1) if found else 'family other'}); "
+        return Unmatched(acq, f"{kind}closest: {seq_id} (score {value:g}), vetoed: {veto}", seq_id, value)
     return Unmatched(acq, f"closest: {seq_id} (score {value:g}, below {threshold:g})", seq_id, value)
 
 

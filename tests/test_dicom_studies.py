@@ -270,3 +270,15 @@ def test_what_imagetype_says_a_series_is(tmp_path, description, image_type, deri
     Study(tmp_path).add(T1, 40, description, image_type=image_type, limit=1)
     [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
     assert (derived_reason(acq) is not None) == derived, derived_reason(acq)
+
+
+def test_an_fmri_epi_says_no_protocol_sequence_is_of_its_kind():
+    from .dicom_study import DICOM
+
+    series = "Siemens/VB17_EPI_TrioTim_jpeg_ls_ts"
+    header = read(fixture_files(series)[0])
+    # The header: echo-planar (ScanningSequence EP), the gradient-echo EPI readout of BOLD (Siemens *epfid2d).
+    assert "EP" in header.ScanningSequence and header.SequenceName.startswith("*epfid2d")
+    doc = _report(DICOM / series)
+    [why] = doc["unmatched_reasons"].values()
+    assert why.startswith("no protocol sequence is of its kind") and "echo-planar, no diffusion" in why
