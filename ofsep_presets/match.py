@@ -181,6 +181,9 @@ def derived_reason(acq: Acquisition) -> str | None:
         return f"derived series: {ev.derived_types[named[0]]} (ImageType {named[0]}), not an acquisition"
     if "DERIVED" in (acq.get("derived") or []):
         return "derived series (ImageType DERIVED: computed from other images), not an acquisition"
+    if "SECONDARY" in types and "PRIMARY" not in types:
+        # Value 2 (PS3.3 C.7.6.1.1.2): SECONDARY = "image created after the initial patient examination".
+        return "secondary images (ImageType SECONDARY: created after the examination), not an acquisition"
     if types & ev.phase_types and not types & ev.magnitude_types:
         shown = "/".join(sorted(types & ev.phase_types))
         return f"phase images (ImageType {shown}) of an acquisition, not its magnitude images"

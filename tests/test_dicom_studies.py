@@ -261,6 +261,8 @@ def test_a_diffusion_series_holding_its_adc_images_stays_the_dwi(tmp_path):
         ("asl_3d_MedAir", ["ORIGINAL", "PRIMARY", "ASL", "NONE", "ND", "NORM", "MOSAIC"], False),
         ("Perfusion_Weighted", ["DERIVED", "PRIMARY", "ASL", "ND", "NORM", "SUB", "TTEST", "MOSAIC"], True),
         ("MoCoSeries", ["ORIGINAL", "PRIMARY", "M", "ND", "NORM", "MOCO", "MOSAIC"], True),  # MOCO though ORIGINAL
+        # Value 2 SECONDARY (PS3.3 C.7.6.1.1.2: created after the examination), even beside an ORIGINAL value 1.
+        ("t1_reformat", ["ORIGINAL", "SECONDARY", "OTHER"], True),
     ],
 )
 def test_what_imagetype_says_a_series_is(tmp_path, description, image_type, derived):
