@@ -783,6 +783,19 @@ def _acquisition_key(acq: Acquisition, phase: Phase) -> tuple | None:
     )
 
 
+def _protocol_of(acq: Acquisition) -> str:
+    """The protocol an image series was reconstructed from: its ProtocolName where the header names the series'
+    own protocol there (Siemens, Philips, Canon; never GE's exam-level one), else its name without the marks of
+    a second reconstruction ("_ND", "ORIG"). Two series of one acquisition share it; a de-identified study whose
+    times were all set alike still keeps two protocols apart."""
+    named = acq.context.get("protocol_name")
+    if named:
+        return re.sub(r"[^a-z0-9]+", "", named.lower())
+    text = str(acq.get("series_description") or re.sub(r"^\s*\d+\s+", "", acq.name))
+    text = re.sub(r"(?i)(?:^|(?<=[_\s:-]))(?:nd|orig|unfiltered)(?=$|[_\s:-])", " ", text)
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
 def _one_series_per_acquisition(
     acquisitions: list[Acquisition], free: list[int], phases: list[Phase], result: Matching
 ) -> list[int]:
@@ -794,7 +807,7 @@ def _one_series_per_acquisition(
     for position in free:
         key = _acquisition_key(acquisitions[position], phases[position])
         if key is not None and not_a_sequence(acquisitions[position]) is None:
-            groups.setdefault(key, []).append(position)
+            groups.setdefault((*key, _protocol_of(acquisitions[position])), []).append(position)
     dropped: set[int] = set()
     for members in groups.values():
         if len(members) < 2:

@@ -284,3 +284,14 @@ def test_an_fmri_epi_says_no_protocol_sequence_is_of_its_kind():
     doc = _report(DICOM / series)
     [why] = doc["unmatched_reasons"].values()
     assert why.startswith("no protocol sequence is of its kind") and "echo-planar, no diffusion" in why
+
+
+def test_two_protocols_with_one_acquisition_time_are_two_acquisitions(tmp_path):
+    # De-identification may set every time alike; two series of two protocols (ProtocolName (0018,1030) names
+    # each series' protocol on Siemens) are still two acquisitions, never one stored twice.
+    study = Study(tmp_path)
+    study.add(T1, 5001, "t1_mprage_sag", ProtocolName="t1_mprage_sag", AcquisitionTime="120000.000000")
+    study.add(T1, 6001, "t1_mprage_sag_bis", ProtocolName="t1_mprage_sag_bis", AcquisitionTime="120000.000000")
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.t1_3d") == "5001 t1_mprage_sag"
+    assert not doc["unmatched_reasons"]["6001 t1_mprage_sag_bis"].startswith("another image series")
