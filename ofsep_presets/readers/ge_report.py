@@ -81,11 +81,16 @@ def read_html(path: Path) -> Inspection:
     if path.stat().st_size > MAX_HTML_BYTES:
         raise ReadError(f"{path}: larger than any GE protocol report ({MAX_HTML_BYTES // 2**20} MiB); refused")
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
+    data = path.read_bytes()
     try:
-        document = lxml.html.document_fromstring(path.read_bytes(), parser=parser)
+        document = lxml.html.document_fromstring(data, parser=parser)
     except Exception as exc:  # lxml's parser errors on damaged bytes: unreadable, said once
         raise ReadError(f"{path}: not a readable HTML report ({type(exc).__name__})") from None
     inspection = Inspection(source=str(path), format=FORMAT)
+    # The console writes the whole report, "</body></html>" last. Without it the file was cut (a truncated copy):
+    # its last row may be cut inside its value ("800.0" cut to "80", read as TR 80 ms), so that row is not read.
+    cut = not re.search(rb"</html\s*>", data[-4096:], re.I)
+    series: list[tuple[str, list]] = []
     header = [th.text_content() for th in document.iter("th") if th.get("colspan") != "2"]
     field_t = _field_strength(header)
     for th in document.iter("th"):
@@ -99,7 +104,15 @@ def read_html(path: Path) -> Inspection:
                 heading = tr.getparent().xpath("string(.//th)") if tr.getparent() is not None else ""
                 section = " ".join(str(heading).split())
                 rows.append((section, cells[0].text_content().strip(), cells[1].text_content().strip()))
-        name = " ".join(th.text_content().split())
+        series.append((" ".join(th.text_content().split()), rows))
+    if cut and series and series[-1][1]:
+        name, rows = series[-1]
+        inspection.warnings.append(
+            f"{path.name}: the report is cut short (no closing </html>): the last row read, {rows[-1][1]!r} of "
+            f"series {name!r}, may be cut inside its value and is not read; what followed the cut is absent"
+        )
+        series[-1] = (name, rows[:-1])
+    for name, rows in series:
         if not rows:
             inspection.warnings.append(f"series {name!r}: no parameter rows; skipped")
             continue

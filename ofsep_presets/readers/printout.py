@@ -63,6 +63,19 @@ def _vendor(cells):
     return next(((vendor, read) for vendor, test, read in VENDORS if cells and test(cells)), None)
 
 
+def _whole_lines(text: str, name: str, warnings: list[str]) -> str:
+    """The printout's text up to its last whole line. A printout ends its lines (pdftotext ends each page with a
+    form feed); a last line without its end was cut (a truncated copy), and may be cut inside its value: "Act. TR
+    (ms) 3500" cut to "Act. TR (ms) 3" read TR 3 ms, "slices 192" read 1 slice. That line is not read, and said."""
+    stripped = text.rstrip(" \t")
+    if not stripped or stripped[-1] in "\n\r\f":
+        return text
+    cut = stripped.rfind("\n")
+    last = " ".join(stripped[cut + 1 :].split())
+    warnings.append(f"{name}: its last line does not end (the file is cut short?); {last[:60]!r} not read")
+    return stripped[: cut + 1]
+
+
 def read(path: Path) -> Inspection:
     with path.open("rb") as handle:
         head = handle.read(4096)
@@ -78,7 +91,8 @@ def read(path: Path) -> Inspection:
         data = path.read_bytes()
         with contextlib.suppress(UnicodeDecodeError):  # a printout saved as UTF-16 ("Unicode" on Windows)
             data = xmlsafe.as_utf8(data)
-        cells = text_cells(data.decode("utf-8", errors="replace"))
+        text = data.decode("utf-8", errors="replace")
+        cells = text_cells(_whole_lines(text, path.name, warnings))
         kind = "text"
     found = _vendor(cells)
     if found is None:
@@ -87,5 +101,12 @@ def read(path: Path) -> Inspection:
     if vendor != "ge":  # text at a right angle is a GE report's margin series name; others print none we read
         cells = [c for c in cells if not c.rotated]
     inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
+    if kind == "text" and any("not read" in w and "cut short" in w for w in warnings) and inspection.acquisitions:
+        # The scan the cut fell in has lost its later rows: its family, inferred from the rows it still has (a
+        # TFE without its prepulse row reads as spoiled GRE, not MPRAGE), is not inferred at all.
+        last = inspection.acquisitions[-1]
+        if "sequence_family" in last.params:
+            del last.params["sequence_family"], last.provenance["sequence_family"]
+            warnings.append(f"{last.name}: cut short, its sequence family is not inferred from the rows left")
     inspection.warnings[:0] = warnings
     return inspection

@@ -1,0 +1,74 @@
+"""Exports cut short (a truncated copy, a transfer that stopped): what is whole reads as in the whole file, what
+the cut may have broken is absent and said. The expected values are the whole file's own reading, which
+tests/test_printouts.py holds to the vendor export of the same protocol.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from ofsep_presets.acquisition import ReadError
+from ofsep_presets.readers import inspect_path
+
+from .conftest import FIXTURES
+
+GE_HTML = FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/spine_generic_ge_750_no-FOCUS.html"
+pytestmark = pytest.mark.skipif(not GE_HTML.is_file(), reason="the vendor-exports fixtures are not here")
+
+
+def _whole():
+    return {a.name: a.params for a in inspect_path(GE_HTML)[0].acquisitions}
+
+
+@pytest.mark.parametrize("keep", [1, 2, 3])
+def test_a_ge_report_cut_inside_a_number_reads_no_cut_number(tmp_path, keep):
+    html = GE_HTML.read_text(encoding="utf-8", errors="replace")
+    whole = _whole()
+    numbers = [m for m in re.finditer(r">(\d{3,}\.\d+)<", html)]
+    assert numbers
+    for m in numbers[:: max(1, len(numbers) // 12)]:
+        cut = tmp_path / "cut.html"
+        cut.write_text(html[: m.start(1) + keep], encoding="utf-8")
+        [inspection] = inspect_path(cut)
+        for acq in inspection.acquisitions:
+            for key, value in acq.params.items():
+                if key in whole.get(acq.name, {}):
+                    assert value == whole[acq.name][key], (m.group(1), acq.name, key)
+        assert any("cut short" in w for w in inspection.warnings)
+
+
+def test_a_whole_ge_report_says_nothing_of_a_cut():
+    [inspection] = inspect_path(GE_HTML)
+    assert not any("cut short" in w for w in inspection.warnings)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (tests only) makes the text printout")
+def test_a_philips_printout_text_cut_inside_a_number_reads_no_cut_number(tmp_path):
+    """The R5.3 printout's text cut right after the first digit of a value ("Act. TR (ms) 3500" → "… 3", "slices
+    192" → "… 1"): the cut line is not read; every value read is the whole printout's."""
+    from .test_printout_text_variants import PDF, real_text
+
+    if not PDF.is_file():
+        pytest.skip("the vendor-exports fixtures are not here")
+    text = real_text()
+    whole_file = tmp_path / "whole.txt"
+    whole_file.write_text(text, encoding="utf-8")
+    whole = {a.name: a.params for a in inspect_path(whole_file)[0].acquisitions}
+    cut = tmp_path / "cut.txt"
+    checked = 0
+    for m in list(re.finditer(r"(?<=\s)(\d{2,}\.\d+|\d{2,})(?=\s)", text))[::9]:
+        cut.write_text(text[: m.start(1) + 1], encoding="utf-8")
+        try:
+            [inspection] = inspect_path(cut)
+        except ReadError:
+            continue  # cut before any scan: nothing to read, said
+        checked += 1
+        assert any("cut short" in w for w in inspection.warnings)
+        for acq in inspection.acquisitions:
+            for key, value in acq.params.items():
+                if key in whole.get(acq.name, {}) and key != "voxel_size_mm":  # printed 0.81 vs FOV/matrix 0.8054
+                    assert value == whole[acq.name][key], (m.group(1), acq.name, key)
+    assert checked > 5
