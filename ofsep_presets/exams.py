@@ -369,7 +369,9 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
     """A series with no region evidence at all (or only a weak hint of that same region), in an exam whose other
     series were all placed in one region, is of that region (a "sag T2" without words in a study whose every other
-    series says brain), unless its own slice stack rules that region out or spans head and spine."""
+    series says brain), unless its own slice stack rules that region out or spans head and spine, or the exam holds
+    a series whose stack rules that region out (a combined card whose cord series alone are named, "T2 SAG
+    CERVICAL", beside a 3D head slab: its unnamed "DIFFUSION AXIALE" is not therefore a cord series)."""
     placed = [a for a in exam.acquisitions if a.region is not None and INHERITED not in " ".join(a.region_reasons)]
     regions = {a.region for a in placed}
     lean = None if placed else _weak_lean(exam)
@@ -378,6 +380,8 @@ def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
     if len(regions) != 1:
         return
     (region,) = regions
+    if not lean and any(region in geometry_excludes(a) for a in exam.acquisitions if stack_is_evidence(a)):
+        return  # the exam holds series its own stacks rule out of that region (a 3D head slab beside cord series)
     for acq in fresh:
         weak = acq.context.get("weak_region_evidence")
         if acq.region is not None or not (acq.context.get("no_region_evidence") or weak == region):

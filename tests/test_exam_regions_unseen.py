@@ -213,3 +213,81 @@ def test_a_localizer_stack_does_not_unsettle_the_exam_region(spec):
     report = check([Inspection("program", "ge-protocol-tar", acquisitions=[loc, *study])], spec)
     assert {a.region for a in study} == {"brain"}
     assert not any(slot.startswith("spine.") for slot in _slots(report))
+
+
+def test_a_combined_card_whose_cord_series_alone_are_named_keeps_its_brain_series(spec):
+    """One ExamCard for brain and cord ("de préférence lors du même examen", OFSEP), named by the operator in
+    French: only the cord series carry a region word (CERVICAL, MOELLE). The 3D head slab (180 x 1 mm sagittal,
+    FoV 256 mm) rules the spine out for the exam, so the unnamed axial DWI and T2* are not inherited as cord series."""
+    common = {"manufacturer": "philips"}
+    card = [
+        _acq(
+            "3D T1 SAG",
+            sequence_family="mprage",
+            acquisition_type="3D",
+            orientation="sagittal",
+            echo_time_ms=3.5,
+            repetition_time_ms=7.8,
+            inversion_time_ms=1000.0,
+            slice_thickness_mm=1.0,
+            slices=180,
+            fov_mm=[256.0, 256.0],
+            **common,
+        ),
+        _acq(
+            "DIFFUSION AXIALE",
+            sequence_family="epi_dwi",
+            acquisition_type="2D",
+            orientation="axial",
+            slice_thickness_mm=3.0,
+            slices=40,
+            fov_mm=[230.0, 230.0],
+            b_values=[0.0, 1000.0],
+            **common,
+        ),
+        _acq(
+            "T2 EG AX",
+            sequence_family="gre",
+            acquisition_type="2D",
+            orientation="axial",
+            echo_time_ms=16.0,
+            repetition_time_ms=700.0,
+            slice_thickness_mm=4.0,
+            slices=30,
+            fov_mm=[230.0, 230.0],
+            **common,
+        ),
+        _acq(
+            "T2 SAG CERVICAL",
+            sequence_family="tse",
+            acquisition_type="2D",
+            orientation="sagittal",
+            echo_time_ms=120.0,
+            repetition_time_ms=3000.0,
+            slice_thickness_mm=3.0,
+            slices=13,
+            fov_mm=[250.0, 250.0],
+            **common,
+        ),
+        _acq(
+            "T2 EG AX MOELLE",
+            sequence_family="gre",
+            acquisition_type="2D",
+            orientation="axial",
+            echo_time_ms=9.2,
+            repetition_time_ms=750.0,
+            slice_thickness_mm=3.0,
+            slices=30,
+            fov_mm=[180.0, 180.0],
+            echo_times_ms=[4.6, 9.2, 13.8],
+            **common,
+        ),
+    ]
+    slots = _slots(check([Inspection("card", "philips-examcard", acquisitions=card)], spec))
+    assert slots == {
+        "brain.t1_3d": "3D T1 SAG",
+        "brain.dwi": "DIFFUSION AXIALE",
+        "brain.t2star_2d": "T2 EG AX",
+        "spine.t2_sag": "T2 SAG CERVICAL",
+        "spine.t2star_ax": "T2 EG AX MOELLE",
+    }
