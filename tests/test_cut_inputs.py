@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,26 @@ def test_a_philips_printout_text_cut_inside_a_number_reads_no_cut_number(tmp_pat
                 if key in whole.get(acq.name, {}) and key != "voxel_size_mm":  # printed 0.81 vs FOV/matrix 0.8054
                     assert value == whole[acq.name][key], (m.group(1), acq.name, key)
     assert checked > 5
+
+
+GE_TAR = FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS/protocol.tar"
+
+
+def test_a_ge_protocol_tar_cut_short_reads_the_series_before_the_cut():
+    """The MR750 protocol tar (session.xml, then one LxProtocol per series) cut at a third and at two thirds: the
+    series whose LxProtocol is whole read as in the whole tar; the cut one and the rest are absent, and said."""
+    import tempfile
+
+    data = GE_TAR.read_bytes()
+    whole = {a.name: a.params for a in inspect_path(GE_TAR)[0].acquisitions}
+    read = []
+    for thirds in (1, 2):
+        with tempfile.TemporaryDirectory() as folder:
+            cut = Path(folder) / "cut.tar"
+            cut.write_bytes(data[: len(data) * thirds // 3])
+            [inspection] = inspect_path(cut)
+        read.append(len(inspection.acquisitions))
+        assert 0 < len(inspection.acquisitions) < len(whole)
+        assert all(a.params == whole[a.name] for a in inspection.acquisitions)
+        assert any("not a complete tar" in w for w in inspection.warnings)
+    assert read[0] < read[1]

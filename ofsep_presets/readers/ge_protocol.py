@@ -97,7 +97,14 @@ def read(path: Path) -> Inspection:
                 # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
                 files[str(PurePosixPath(member.name))] = data.read(MAX_MEMBER + 1) if data else b""
     except tarfile.TarError as exc:
-        raise ReadError(f"{path}: not a readable tar ({exc})") from None
+        if not files:
+            raise ReadError(f"{path}: not a readable tar ({exc})") from None
+        # Cut short (a truncated copy): the members read whole before the cut are each complete (tarfile raises on
+        # a member it cannot read to its end, and that member is not kept); the rest is absent, and said.
+        inspection.warnings.append(
+            f"{path.name}: not a complete tar ({exc}): the {len(files)} member(s) before the cut are read; "
+            "the series after it are absent"
+        )
     if refused:
         inspection.warnings.append(f"{refused} tar member(s) refused (links, absolute or '..' names, oversize)")
     sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]
