@@ -214,10 +214,12 @@ def split(inspections: list[Inspection]) -> list[Exam]:
 
 
 def _made_later(acq: Acquisition) -> bool:
-    """A series computed from others (ImageType value 1 DERIVED in every file) or created after the examination
-    (value 2 SECONDARY, PS3.3 C.7.6.1.1.2): what a workstation adds to a study, not what a scanner acquired."""
-    types = set((acq.context.get("image_type") or "").split("\\"))
-    return "DERIVED" in (acq.get("derived") or []) or "SECONDARY" in types
+    """A series computed from others (a reformat, a projection, a map: match.derived_reason, match.is_map) or
+    created after the examination (value 2 SECONDARY, PS3.3 C.7.6.1.1.2): what a workstation adds to a study,
+    not what a scanner acquired."""
+    from .match import derived_reason, is_map
+
+    return is_map(acq) or derived_reason(acq) is not None
 
 
 def _join_workstation_series(groups: dict[tuple[str, ...], dict[int, list[Acquisition]]]) -> None:

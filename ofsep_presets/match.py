@@ -168,8 +168,8 @@ def derived_reason(acq: Acquisition) -> str | None:
     part of an acquisition's images (its phase), and is therefore never the acquisition of a sequence; None for
     an acquisition's own images and for the diffusion maps (`is_map`), which the session rules use.
 
-    From the ImageType the DICOM header states (matching-evidence.yaml `image_types`): value 1 DERIVED in every
-    file (PS3.3 C.7.6.1.1.2), or a term naming the kind of derived image (MPR, PROJECTION IMAGE, ...)."""
+    From the ImageType the DICOM header states (matching-evidence.yaml `image_types`): a term naming the kind of
+    derived image (MPR, PROJECTION IMAGE, ...), value 2 SECONDARY (PS3.3 C.7.6.1.1.2), or phase images only."""
     if is_map(acq):
         return None
     ev = evidence()
@@ -179,8 +179,9 @@ def derived_reason(acq: Acquisition) -> str | None:
     named = sorted(t for t in types if t in ev.derived_types)
     if named:
         return f"derived series: {ev.derived_types[named[0]]} (ImageType {named[0]}), not an acquisition"
-    if "DERIVED" in (acq.get("derived") or []):
-        return "derived series (ImageType DERIVED: computed from other images), not an acquisition"
+    # Value 1 DERIVED alone decides nothing: GE writes DERIVED\\PRIMARY\\OTHER on the filtered images of an
+    # acquisition itself (spine-generic chiba750's T1w and T2w, dcm2niix sidecars), its unfiltered copy ("ORIG")
+    # beside them only when asked; what kind of derived image a series is, its other terms say.
     if "SECONDARY" in types and "PRIMARY" not in types:
         # Value 2 (PS3.3 C.7.6.1.1.2): SECONDARY = "image created after the initial patient examination".
         return "secondary images (ImageType SECONDARY: created after the examination), not an acquisition"
@@ -786,13 +787,14 @@ def _acquisition_key(acq: Acquisition, phase: Phase) -> tuple | None:
 def _protocol_of(acq: Acquisition) -> str:
     """The protocol an image series was reconstructed from: its ProtocolName where the header names the series'
     own protocol there (Siemens, Philips, Canon; never GE's exam-level one), else its name without the marks of
-    a second reconstruction ("_ND", "ORIG"). Two series of one acquisition share it; a de-identified study whose
+    a second reconstruction ("_ND", "ORIG", GE's "SC:" on its intensity-corrected images: spine-generic chiba750
+    "SC:Sag_3D_IR-FSPGR"). Two series of one acquisition share it; a de-identified study whose
     times were all set alike still keeps two protocols apart."""
     named = acq.context.get("protocol_name")
     if named:
         return re.sub(r"[^a-z0-9]+", "", named.lower())
     text = str(acq.get("series_description") or re.sub(r"^\s*\d+\s+", "", acq.name))
-    text = re.sub(r"(?i)(?:^|(?<=[_\s:-]))(?:nd|orig|unfiltered)(?=$|[_\s:-])", " ", text)
+    text = re.sub(r"(?i)(?:^|(?<=[_\s:-]))(?:nd|orig|unfiltered|sc)(?=$|[_\s:-])", " ", text)
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 

@@ -295,3 +295,27 @@ def test_two_protocols_with_one_acquisition_time_are_two_acquisitions(tmp_path):
     doc = _report(tmp_path)
     assert _slot(doc, "brain.t1_3d") == "5001 t1_mprage_sag"
     assert not doc["unmatched_reasons"]["6001 t1_mprage_sag_bis"].startswith("another image series")
+
+
+def test_ge_filtered_images_written_derived_are_the_acquisition(tmp_path):
+    from .conftest import FIXTURES
+
+    # GE writes DERIVED\PRIMARY\OTHER on the corrected images of an acquisition itself, named "SC:<protocol>"
+    # (spine-generic chiba750, GE Discovery MR750: its T1w and T2w sidecars, dcm2niix's reading of the headers).
+    chiba = json.loads(
+        (FIXTURES / "bids/spine-generic-single-subject/sub-chiba750/anat/sub-chiba750_T1w.json").read_text()
+    )
+    assert chiba["Manufacturer"] == "GE" and chiba["ImageType"] == ["DERIVED", "PRIMARY", "OTHER"]
+    assert chiba["SeriesDescription"].startswith("SC:")
+    series = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+    t1 = read(fixture_files(series)[0])
+    study = Study(tmp_path)
+    study.add(series, t1.SeriesNumber, f"SC:{t1.SeriesDescription}", image_type=list(chiba["ImageType"]))
+    alone = _report(tmp_path)
+    assert _slot(alone, "brain.t1_3d") == f"{t1.SeriesNumber} SC:{t1.SeriesDescription}"
+    study.add(series, t1.SeriesNumber + 100, t1.SeriesDescription)  # its unfiltered images, stored beside
+    both = _report(tmp_path)
+    assert _slot(both, "brain.t1_3d") == f"{t1.SeriesNumber} SC:{t1.SeriesDescription}"
+    assert both["unmatched_reasons"][f"{t1.SeriesNumber + 100} {t1.SeriesDescription}"].startswith(
+        "another image series of the acquisition"
+    )

@@ -1113,14 +1113,15 @@ MAP_SUFFIX = re.compile(r"_(ADC|TRACEW|TRACE|FA)(?![A-Za-z0-9])", re.I)
 MAP_WORDS = re.compile(r"(?<![A-Za-z])(?:ADC|apparent diffusion coefficient)(?![A-Za-z])", re.I)
 
 
-def _map_named(description: str, derived: list[str]) -> str | None:
-    """The map kind a series' own name states (see MAP_SUFFIX), or None; never for a series holding a map term."""
+def _map_named(description: str, derived: list[str], diffusion: bool = False) -> str | None:
+    """The map kind a series' own name states (see MAP_SUFFIX), or None; never for a series holding a map term,
+    nor by its words for a series holding several b-values (the diffusion acquisition itself, "DWI … ADC")."""
     if set(derived) & set(MAP_TYPES):
         return None
     found = MAP_SUFFIX.search(description)
     if found:
         return found.group(1).upper()
-    if "DERIVED" in derived and MAP_WORDS.search(description):
+    if "DERIVED" in derived and not diffusion and MAP_WORDS.search(description):
         return "ADC"
     return None
 
@@ -1345,7 +1346,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         # and derived images, as Philips stores a DWI with its trace, stays the acquisition it holds).
         derived.append("DERIVED")
     how = f"{here} ImageType"
-    named = _map_named(str(ds.get("SeriesDescription") or ""), derived)
+    shells = {round(b) for b in s.b_values if b >= 25} | ({0} if any(b < 25 for b in s.b_values) else set())
+    named = _map_named(str(ds.get("SeriesDescription") or ""), derived, len(shells) > 1)
     if named:
         derived = sorted(set(derived) | {named})
         how += f" + SeriesDescription naming a {named} map"
