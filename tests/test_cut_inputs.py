@@ -96,3 +96,23 @@ def test_a_ge_protocol_tar_cut_short_reads_the_series_before_the_cut():
         assert all(a.params == whole[a.name] for a in inspection.acquisitions)
         assert any("not a complete tar" in w for w in inspection.warnings)
     assert read[0] < read[1]
+
+
+def test_a_print_protocol_xml_cut_short_reads_the_whole_steps_before_the_cut(tmp_path):
+    """A Siemens print-protocol XML (the VE11C layout, tests/support.print_xml) of two steps, cut inside the
+    second step's TR ("4000 ms" cut to "40"): the first step reads as in the whole file, the cut step is not
+    read (it was the whole file that was refused)."""
+    from .support import print_xml
+
+    plain = print_xml(tmp_path, [("TR", "2300 ms"), ("TE", "2.98 ms"), ("Flip angle", "9 deg")])
+    text = plain.read_text(encoding="utf-8")
+    step = text[text.index("<Protocol>") : text.index("</PrintProtocol>")]
+    two = text.replace("</PrintProtocol>", step.replace("t1<", "t2<").replace("2300", "4000") + "</PrintProtocol>")
+    plain.write_text(two, encoding="utf-8")
+    whole = {a.name: a.params for a in inspect_path(plain)[0].acquisitions}
+    assert whole["t2"]["repetition_time_ms"] == 4000.0
+    cut = tmp_path / "cut.xml"
+    cut.write_text(two[: two.rindex("4000") + 2], encoding="utf-8")
+    [inspection] = inspect_path(cut)
+    assert {a.name: a.params for a in inspection.acquisitions} == {"t1": whole["t1"]}
+    assert any("not a complete print-protocol XML" in w for w in inspection.warnings)

@@ -34,11 +34,21 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path) -> Inspection:
     if path.stat().st_size > MAX_BYTES:
         raise ReadError(f"{path}: larger than any print-protocol XML ({MAX_BYTES // 2**20} MiB)")
-    root = xmlsafe.parse(path.read_bytes(), f"{path}", huge=True)
+    root, problem = xmlsafe.parse_salvaged(path.read_bytes(), f"{path}", huge=True)
     if root.tag != "PrintOut":
         raise ReadError(f"{path}: not a Siemens print-protocol XML (root <{root.tag}>)")
     inspection = Inspection(source=str(path), format=FORMAT)
-    for part in _protocols(root):  # one walk of the tree: nested Protocols stay linear
+    parts = _protocols(root)
+    if problem:
+        # Cut short (a truncated copy): the parser closed what the cut left open, so the last step's last value
+        # may be cut inside ("2300 ms" read as "23"); that step is not read, the whole steps before it are.
+        cut = parts.pop() if parts else None
+        inspection.warnings.append(
+            f"{path.name}: not a complete print-protocol XML ({problem}): "
+            + (f"step {step_name(cut.path or '')!r}, where the cut fell, not read; " if cut is not None else "")
+            + f"the {len(parts)} step(s) before it are read"
+        )
+    for part in parts:  # one walk of the tree: nested Protocols stay linear
         protocol = part.element
         step = (part.path or protocol.get("Id") or "").strip()
         labelled = [
