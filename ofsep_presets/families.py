@@ -27,7 +27,8 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"mp2rage", "mp2rage"),
     (r"\bswi|swan|swip|fsbb|susceptib", "swi"),
     (r"\bdir\b|double.?ir|double.?inv|spcir.*dir", "dir"),
-    (r"flair|dark.?fluid|dark_fl", "flair"),
+    # Siemens names its 3D FLAIR "t2_spc_da-fl_sag_p2_iso": "da-fl" is its dark-fluid abbreviation.
+    (r"flair|dark.?fluid|dark_fl|\bda.?fl\b", "flair"),
     (r"\bstir\b|tirm", "stir"),
     (r"dixon|\bideal\b|\bflex\b|mdixon", "dixon"),
     (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
@@ -83,7 +84,7 @@ def classify(h: Hints) -> tuple[str | None, str]:
         if re.search(pattern, description):
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # a 3D turbo spin echo is the single-slab TSE (SPACE / CUBE / VISTA)
-            return family, f"name {h.description.strip()!r} matches {family}"
+            return _fluid_attenuated(h, family, f"name {h.description.strip()!r} matches {family}")
     family, why = _siemens_file(h)
     if family:
         return family, why
@@ -91,7 +92,7 @@ def classify(h: Hints) -> tuple[str | None, str]:
         if re.search(pattern, names):
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # as above
-            return family, f"name {_shown(h)!r} matches {family}"
+            return _fluid_attenuated(h, family, f"name {_shown(h)!r} matches {family}")
     if "EP" in parts and "SE" in parts:
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
     if "EP" in parts or re.search(r"\bepfid|\bepi?fid", names):
@@ -122,6 +123,15 @@ def classify(h: Hints) -> tuple[str | None, str]:
             return "t2star", f"ScanningSequence={h.scanning_sequence}, 2D, TE {h.echo_time_ms:g} ms"
         return "gre", f"ScanningSequence={h.scanning_sequence}"
     return None, "not enough information"
+
+
+def _fluid_attenuated(h: Hints, family: str, why: str) -> tuple[str, str]:
+    """A turbo spin echo named only as such ("t2_spc_…", "*spcir_278ns") that states an inversion of more than
+    1200 ms nulls the fluid: it is the FLAIR (the same TI boundary as the ScanningSequence rule below). STIR's
+    inversion (130-250 ms) stays below it."""
+    if family in ("space", "tse") and (h.inversion_time_ms or 0) > 1200:
+        return "flair", why + f", TI {h.inversion_time_ms:g} ms: fluid-attenuated"
+    return family, why
 
 
 def _words(text: str) -> str:

@@ -291,3 +291,36 @@ def test_a_combined_card_whose_cord_series_alone_are_named_keeps_its_brain_serie
         "spine.t2_sag": "T2 SAG CERVICAL",
         "spine.t2star_ax": "T2 EG AX MOELLE",
     }
+
+
+def test_siemens_default_3d_flair_name_is_the_flair(spec, tmp_path):
+    """Siemens' product 3D FLAIR is "t2_spc_da-fl_sag_p2_iso" ("da-fl": dark fluid). ARC's real sidecar carries that
+    name plus a site suffix ("…_flair-waitforapprovaltouse"); with the product name alone it was classified SPACE
+    by "spc" and filled brain.t2_3d, leaving the 3D FLAIR missing. Its own header says FLAIR: SE\\IR, TI 1800 ms,
+    SequenceName *spcir (SPACE with inversion recovery)."""
+    import json
+
+    from ofsep_presets.families import Hints, classify
+    from ofsep_presets.readers import inspect_path
+
+    from .conftest import FIXTURES
+
+    real = FIXTURES / "references/arc/sub-M2005/ses-5643/anat/sub-M2005_ses-5643_acq-spcir2p2_run-5_FLAIR.json"
+    sidecar = json.loads(real.read_text())
+    assert sidecar["SeriesDescription"].startswith("t2_spc_da-fl_sag_p2_iso")
+    sidecar["SeriesDescription"] = sidecar["ProtocolName"] = "t2_spc_da-fl_sag_p2_iso"
+    anat = tmp_path / "sub-01" / "anat"
+    anat.mkdir(parents=True)
+    (anat / "sub-01_acq-spc_T2w.json").write_text(json.dumps(sidecar))  # a curator's suffix that says nothing
+    report = check(inspect_path(tmp_path / "sub-01"), spec)
+    assert _slots(report) == {"brain.flair_3d": "sub-01_acq-spc_T2w"}
+    # An export states the sequence file and TI, no ScanningSequence: the same protocol is the FLAIR too; a TI of
+    # more than 1200 ms makes a turbo spin echo named only "spc"/"tse" fluid-attenuated, STIR's short TI does not.
+    export = Hints(sequence_name="%SiemensSeq%\\tse_vfl", description="t2_spc_da-fl_sag_p2_iso", acquisition_type="3D")
+    assert classify(export)[0] == "flair"
+    named_space = Hints(
+        sequence_name="*spcir_278ns", description="sag 3D", acquisition_type="3D", inversion_time_ms=2100.0
+    )
+    assert classify(named_space)[0] == "flair"
+    assert classify(Hints(description="t2_spc_sag_p2_iso", acquisition_type="3D"))[0] == "space"
+    assert classify(Hints(description="Sag T2 FSE", acquisition_type="2D", inversion_time_ms=160.0))[0] == "tse"
