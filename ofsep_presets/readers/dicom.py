@@ -826,7 +826,7 @@ def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acq
         try:
             with limits.deadline(representative):
                 acq = _acquisition(representative, s, warnings_out)
-                if acq.get("sequence_family") == "epi_dwi" and not s.b_values and "derived" not in acq.params:
+                if acq.get("sequence_family") == "epi_dwi" and not s.b_values and not _a_map(acq):
                     # A diffusion series whose b-values are only in private groups past the fast scan's stop
                     # (older Philips): read its files in full once and count again.
                     for info in scan(s.files, full=True):
@@ -1111,6 +1111,12 @@ MAP_TYPES = ("ADC", "TRACEW", "FA", "TRACE")
 # Coefficient …" is the ADC map a console computed (GE names it so).
 MAP_SUFFIX = re.compile(r"_(ADC|TRACEW|TRACE|FA)(?![A-Za-z0-9])", re.I)
 MAP_WORDS = re.compile(r"(?<![A-Za-z])(?:ADC|apparent diffusion coefficient)(?![A-Za-z])", re.I)
+
+
+def _a_map(acq: Acquisition) -> bool:
+    """Whether the series is a diffusion map (ADC, TRACEW, FA...), which has no b-values or directions of its own;
+    a series that is only DERIVED (GE's corrected images of an acquisition) keeps its acquisition's."""
+    return bool(set(acq.get("derived") or []) & set(MAP_TYPES))
 
 
 def _map_named(description: str, derived: list[str], diffusion: bool = False) -> str | None:
@@ -1419,7 +1425,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 )
             for param, value in fill.params.items():
                 diffusion = param in ("b_values", "diffusion_directions")
-                if param not in acq.params and not (diffusion and "derived" in acq.params):
+                if param not in acq.params and not (diffusion and _a_map(acq)):
                     acq.set(param, value, fill.provenance[param])
     set_family(
         acq,
