@@ -63,3 +63,34 @@ def test_stated_times_order_the_session(spec):
 def _sequence_matched(report, seq_id):
     seq = next(s for s in report.sequences if s.id == seq_id)
     return seq.matched[0].acquisition.name if seq.matched else None
+
+
+def test_scans_tsv_acq_time_orders_a_session(spec, tmp_path):
+    # BIDS "Scans file" (bids-specification, data summary files): sub-<label>[_ses-<label>]_scans.tsv beside the
+    # data-type folders, `filename` relative to it, `acq_time` a datetime. Here it says the FLAIR came after the
+    # post-contrast T1 (the SOOP sidecars state no time): gadolinium before the 3D FLAIR, as OFSEP wants.
+    session = tmp_path / "sub-1049"
+    (session / "anat").mkdir(parents=True)
+    for p in SOOP.glob("*.json"):
+        shutil.copy(p, session / "anat" / p.name)
+    (session / "sub-1049_scans.tsv").write_text(
+        "filename\tacq_time\n"
+        "anat/sub-1049_T1w.nii.gz\t1900-01-01T10:12:30\n"
+        "anat/sub-1049_FLAIR.nii.gz\t1900-01-01T10:20:05.500000\n"
+    )
+    report = check(inspect_path(tmp_path), spec)
+    flair = next(a for a in report.sequences if a.id == "brain.flair_3d").matched[0].acquisition
+    assert flair.get("acquisition_time") == "10:20:05.500000"
+    assert "sub-1049_scans.tsv acq_time" in flair.provenance["acquisition_time"]
+    rule = _rule(report, "gadolinium before")
+    assert rule.status == "pass" and "acquisition time" in rule.detail, rule
+    # The other order: the FLAIR acquired first is the warning the sheet's "ideally" gives.
+    (session / "sub-1049_scans.tsv").write_text(
+        "filename\tacq_time\nanat/sub-1049_T1w.nii.gz\t1900-01-01T10:32:30\nanat/sub-1049_FLAIR.nii.gz\t1900-01-01T10:20:05\n"
+    )
+    assert _rule(check(inspect_path(tmp_path), spec), "gadolinium before").status == "warn"
+    # A row without a time ("n/a") leaves that scan's time unknown, and with it the order.
+    (session / "sub-1049_scans.tsv").write_text(
+        "filename\tacq_time\nanat/sub-1049_T1w.nii.gz\t1900-01-01T10:32:30\nanat/sub-1049_FLAIR.nii.gz\tn/a\n"
+    )
+    assert _rule(check(inspect_path(tmp_path), spec), "gadolinium before").status == "unknown"

@@ -38,11 +38,58 @@ def sniff(path: Path, head: bytes) -> bool:
 # the rest (a subject's bold.json holding only its AcquisitionTime, under a dataset-level task-rest_bold.json).
 _MRI_SUFFIXES = frozenset(
     {
-        "T1w", "T2w", "PDw", "T2starw", "FLAIR", "inplaneT1", "inplaneT2", "PDT2", "angio", "T1map", "T2map",
-        "T2starmap", "R1map", "R2map", "R2starmap", "PDmap", "MTRmap", "MTsat", "UNIT1", "T1rho", "MESE", "MEGRE",
-        "VFA", "IRT1", "MP2RAGE", "MPM", "MTS", "MTR", "MTw", "bold", "cbv", "phase", "sbref", "dwi", "phasediff",
-        "phase1", "phase2", "magnitude", "magnitude1", "magnitude2", "fieldmap", "epi", "TB1DAM", "TB1EPI", "TB1AFI",
-        "TB1TFL", "TB1RFM", "TB1SRGE", "RB1COR", "asl", "m0scan", "swi",
+        "T1w",
+        "T2w",
+        "PDw",
+        "T2starw",
+        "FLAIR",
+        "inplaneT1",
+        "inplaneT2",
+        "PDT2",
+        "angio",
+        "T1map",
+        "T2map",
+        "T2starmap",
+        "R1map",
+        "R2map",
+        "R2starmap",
+        "PDmap",
+        "MTRmap",
+        "MTsat",
+        "UNIT1",
+        "T1rho",
+        "MESE",
+        "MEGRE",
+        "VFA",
+        "IRT1",
+        "MP2RAGE",
+        "MPM",
+        "MTS",
+        "MTR",
+        "MTw",
+        "bold",
+        "cbv",
+        "phase",
+        "sbref",
+        "dwi",
+        "phasediff",
+        "phase1",
+        "phase2",
+        "magnitude",
+        "magnitude1",
+        "magnitude2",
+        "fieldmap",
+        "epi",
+        "TB1DAM",
+        "TB1EPI",
+        "TB1AFI",
+        "TB1TFL",
+        "TB1RFM",
+        "TB1SRGE",
+        "RB1COR",
+        "asl",
+        "m0scan",
+        "swi",
     }
 )
 _DATATYPES = frozenset({"anat", "func", "dwi", "fmap", "perf", "swi"})
@@ -121,17 +168,57 @@ def _num(value: Any) -> float | None:
 # the value; a longer list or an object is no single value (absent, with a warning naming the key). EchoTime is
 # not here: a list of echo times is a multi-echo series (_echo_time_list).
 _SCALARS = (
-    "Manufacturer", "ManufacturersModelName", "ManufacturerModelName", "SoftwareVersions", "MagneticFieldStrength",
-    "SeriesDescription", "ProtocolName", "MRAcquisitionType", "RepetitionTime", "InversionTime", "FlipAngle",
-    "SliceThickness", "SpacingBetweenSlices", "PixelBandwidth", "ParallelReductionFactorInPlane", "AccelFactPE",
-    "MultibandAccelerationFactor", "EchoTrainLength", "SeriesNumber", "NumberOfExcitations", "NumberOfAverages",
-    "ParallelReductionFactorOutOfPlane", "ParallelReductionOutOfPlane", "PartialFourier", "AcquisitionMatrixPE",
-    "BaseResolution", "FrequencyEncodingSteps", "PhaseResolution", "PhaseEncodingSteps", "AcquisitionTime",
-    "MTState", "PhaseEncodingDirection", "EchoTime1", "EchoTime2", "ScanningSequence", "SequenceVariant",
-    "SequenceName", "PulseSequenceName", "PulseSequenceDetails", "BodyPartExamined", "ReceiveCoilName",
+    "Manufacturer",
+    "ManufacturersModelName",
+    "ManufacturerModelName",
+    "SoftwareVersions",
+    "MagneticFieldStrength",
+    "SeriesDescription",
+    "ProtocolName",
+    "MRAcquisitionType",
+    "RepetitionTime",
+    "InversionTime",
+    "FlipAngle",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "PixelBandwidth",
+    "ParallelReductionFactorInPlane",
+    "AccelFactPE",
+    "MultibandAccelerationFactor",
+    "EchoTrainLength",
+    "SeriesNumber",
+    "NumberOfExcitations",
+    "NumberOfAverages",
+    "ParallelReductionFactorOutOfPlane",
+    "ParallelReductionOutOfPlane",
+    "PartialFourier",
+    "AcquisitionMatrixPE",
+    "BaseResolution",
+    "FrequencyEncodingSteps",
+    "PhaseResolution",
+    "PhaseEncodingSteps",
+    "AcquisitionTime",
+    "MTState",
+    "PhaseEncodingDirection",
+    "EchoTime1",
+    "EchoTime2",
+    "ScanningSequence",
+    "SequenceVariant",
+    "SequenceName",
+    "PulseSequenceName",
+    "PulseSequenceDetails",
+    "BodyPartExamined",
+    "ReceiveCoilName",
 )
-_TEXT = ("Manufacturer", "ManufacturersModelName", "ManufacturerModelName", "SoftwareVersions", "SeriesDescription",
-         "ProtocolName", "AcquisitionTime")
+_TEXT = (
+    "Manufacturer",
+    "ManufacturersModelName",
+    "ManufacturerModelName",
+    "SoftwareVersions",
+    "SeriesDescription",
+    "ProtocolName",
+    "AcquisitionTime",
+)
 
 
 def _scalars(d: dict[str, Any], warn) -> dict[str, Any]:
@@ -223,6 +310,8 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         )
     if isinstance(d.get("AcquisitionTime"), str):
         acq.set("acquisition_time", d["AcquisitionTime"], key("AcquisitionTime"))
+    else:
+        _scans_time(path, acq, warnings)
     iop = d.get("ImageOrientationPatientDICOM")
     if isinstance(iop, list) and len(iop) == 6 and all(_num(v) is not None for v in iop):
         acq.set("orientation", orientation_from_iop([_num(v) for v in iop]), key("ImageOrientationPatientDICOM"))
@@ -245,6 +334,69 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
     return acq
+
+
+# BIDS "Scans file" (modality-agnostic files, data summary files): sub-<label>[_ses-<label>]_scans.tsv in the
+# session (or subject) folder, one row per data file: `filename` relative to that folder ("anat/sub-01_T1w.nii.gz"),
+# `acq_time` OPTIONAL, a datetime YYYY-MM-DDThh:mm:ss[.000000][Z] (the date may be shifted for anonymity).
+_ACQ_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T(\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z?$")
+_IMAGE_EXTENSIONS = (".nii.gz", ".nii")
+
+
+def _scans_time(path: Path, acq: Acquisition, warnings: list[str]) -> None:
+    """The acquisition time of a sidecar that states none, from its session's scans.tsv `acq_time`: the time of
+    day, as dcm2niix writes AcquisitionTime (hh:mm:ss.ffffff), so the two order one session together."""
+    name = path.name[: -len(".json")]
+    tables = []
+    try:
+        with os.scandir(path.parent.parent) as entries:
+            for entry in entries:
+                if entry.name.endswith("_scans.tsv") and entry.is_file():
+                    stat = entry.stat()
+                    tables.append((entry.path, stat.st_mtime_ns, stat.st_size))
+    except OSError:
+        return
+    if not tables:
+        return
+    times = _scans_times(tuple(sorted(tables)))
+    for table, rows in times.items():
+        stamp = rows.get(f"{path.parent.name}/{name}")
+        if stamp is None:
+            continue
+        found = _ACQ_TIME.match(stamp)
+        if found:
+            acq.set("acquisition_time", found.group(1), f"{table} acq_time={stamp} (time of day)")
+        else:
+            warnings.append(f"{table}: acq_time {stamp[:40]!r} of {name} is not a BIDS datetime; not read")
+        return
+
+
+@lru_cache(maxsize=256)
+def _scans_times(tables: tuple[tuple[str, int, int], ...]) -> dict[str, dict[str, str]]:
+    """{scans.tsv name: {"anat/sub-01_T1w": acq_time}} for a session folder's scans files, read once per version
+    of them (path, mtime, size). A table that cannot be read is left out: its times are then not known."""
+    out: dict[str, dict[str, str]] = {}
+    for table, _, _ in tables:
+        try:
+            lines = limits.read_file(Path(table)).decode("utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError, ReadError):
+            continue
+        header = lines[0].split("\t") if lines else []
+        if "filename" not in header or "acq_time" not in header:
+            continue
+        at, when = header.index("filename"), header.index("acq_time")
+        rows = {}
+        for line in lines[1:]:
+            cells = line.split("\t")
+            if len(cells) <= max(at, when) or cells[when].strip() in ("", "n/a"):
+                continue
+            filename = cells[at].strip().replace("\\", "/")
+            for ext in _IMAGE_EXTENSIONS:
+                if filename.endswith(ext):
+                    rows[filename[: -len(ext)]] = cells[when].strip()
+                    break
+        out[os.path.basename(table)] = rows
+    return out
 
 
 def _entities(name: str) -> tuple[frozenset[str], str] | None:
