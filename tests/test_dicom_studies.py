@@ -319,3 +319,22 @@ def test_ge_filtered_images_written_derived_are_the_acquisition(tmp_path):
     assert both["unmatched_reasons"][f"{t1.SeriesNumber + 100} {t1.SeriesDescription}"].startswith(
         "another image series of the acquisition"
     )
+
+
+@pytest.mark.parametrize("administered, state", [("YES", "post"), ("NO", "pre")])
+def test_an_enhanced_object_states_per_frame_whether_the_agent_was_administered(tmp_path, administered, state):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from ofsep_presets.readers import inspect_path
+
+    def usage(ds, _):  # Contrast/Bolus Usage functional group (0018,9341), shared by every frame (PS3.3 C.7.6.16.2 functional group macros)
+        item = Dataset()
+        item.ContrastBolusAgentNumber = 1
+        item.ContrastBolusAgentAdministered = administered  # (0018,9342) YES / NO
+        ds.SharedFunctionalGroupsSequence[0].ContrastBolusUsageSequence = Sequence([item])
+
+    Study(tmp_path).add("Philips/ElitionX_enh_T1W_TSE_2D", 201, edit=usage, limit=1)
+    [acq] = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
+    [phase] = contrast_phases([acq])
+    assert phase.state == state and "ContrastBolusAgentAdministered" in acq.provenance["contrast_agent"]

@@ -1147,6 +1147,12 @@ def _contrast(ds, acq: Acquisition, src, here: str) -> None:
     form C.7.6.4b). The module is required in an MR image when contrast was used; a console writing its Type 2
     agent attribute empty on every series (Philips does) states nothing, so that is read as an absence (implied),
     which a post-contrast name still outranks. An agent naming none states the absence."""
+    administered = str(_first(ds, "ContrastBolusUsageSequence", "ContrastBolusAgentAdministered") or "").upper()
+    if administered in ("YES", "NO"):
+        # Enhanced MR: the Contrast/Bolus Usage functional group (0018,9341) states per frame whether the agent
+        # was administered (0018,9342, YES/NO): the object's own answer.
+        acq.set("contrast_agent", administered == "YES", src(f"ContrastBolusAgentAdministered={administered}"))
+        return
     agent = str(ds.get("ContrastBolusAgent") or "").strip() if "ContrastBolusAgent" in ds else None
     if agent and NO_AGENT.match(agent):
         acq.set("contrast_agent", False, src("ContrastBolusAgent names no agent"))
