@@ -328,7 +328,8 @@ def test_an_enhanced_object_states_per_frame_whether_the_agent_was_administered(
 
     from ofsep_presets.readers import inspect_path
 
-    def usage(ds, _):  # Contrast/Bolus Usage functional group (0018,9341), shared by every frame (PS3.3 C.7.6.16.2 functional group macros)
+    # The Contrast/Bolus Usage functional group (0018,9341), shared by every frame (PS3.3 C.7.6.16.2 macros).
+    def usage(ds, _):
         item = Dataset()
         item.ContrastBolusAgentNumber = 1
         item.ContrastBolusAgentAdministered = administered  # (0018,9342) YES / NO
