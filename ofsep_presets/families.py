@@ -109,8 +109,11 @@ def classify(h: Hints) -> tuple[str | None, str]:
     if parts & {"SE", "GR"} and h.acquisition_type is None:
         # TSE or 3D SPACE, 2D GRE or 3D SPGR: the header does not say which, so the family stays absent.
         return None, f"ScanningSequence={h.scanning_sequence}, 2D/3D not stated"
-    if "SE" in parts and "IR" in parts and (h.inversion_time_ms or 0) > 1200:
+    if "SE" in parts and "IR" in parts and (h.inversion_time_ms or 0) > FLAIR_MIN_TI_MS:
         return "flair", f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms"
+    if "SE" in parts and "IR" in parts and (h.inversion_time_ms or 0) > STIR_MAX_TI_MS:
+        family = "space" if h.acquisition_type == "3D" else "tse"
+        return family, f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms: a T1-weighted IR"
     if "SE" in parts and "IR" in parts:
         return "stir", f"ScanningSequence={h.scanning_sequence}, short TI"
     if "SE" in parts:
@@ -125,12 +128,23 @@ def classify(h: Hints) -> tuple[str | None, str]:
     return None, "not enough information"
 
 
+# Inversion times (ms) that tell inversion-recovery spin echoes apart: STIR nulls fat (130-250 ms at 1.5-3 T), a
+# T1-weighted IR / "T1 FLAIR" inverts at 700-1000 ms, a FLAIR nulls fluid at 1500-2800 ms (3D: 1650-1850).
+STIR_MAX_TI_MS = 350
+FLAIR_MIN_TI_MS = 1200
+
+
 def _fluid_attenuated(h: Hints, family: str, why: str) -> tuple[str, str]:
-    """A turbo spin echo named only as such ("t2_spc_…", "*spcir_278ns") that states an inversion of more than
-    1200 ms nulls the fluid: it is the FLAIR (the same TI boundary as the ScanningSequence rule below). STIR's
-    inversion (130-250 ms) stays below it."""
-    if family in ("space", "tse") and (h.inversion_time_ms or 0) > 1200:
-        return "flair", why + f", TI {h.inversion_time_ms:g} ms: fluid-attenuated"
+    """The family a stated inversion time makes of a name's: a turbo spin echo named only as such ("t2_spc_…",
+    "*spcir_278ns") with an inversion of more than 1200 ms nulls the fluid, it is the FLAIR; a "FLAIR" inverting
+    at less than that is a T1-weighted inversion recovery (GE's "Sag T1 FLAIR", TI 860), a turbo spin echo."""
+    ti = h.inversion_time_ms
+    if family in ("space", "tse") and (ti or 0) > FLAIR_MIN_TI_MS:
+        return "flair", why + f", TI {ti:g} ms: fluid-attenuated"
+    if family == "flair" and ti is not None and STIR_MAX_TI_MS < ti <= FLAIR_MIN_TI_MS:
+        return ("space" if h.acquisition_type == "3D" else "tse"), why + f", but TI {ti:g} ms: a T1-weighted IR"
+    if family == "flair" and ti is None and re.search(r"\bt1\s?w?\s?flair", _words(h.description)):
+        return ("space" if h.acquisition_type == "3D" else "tse"), why + ", but a T1 FLAIR: a T1-weighted IR"
     return family, why
 
 

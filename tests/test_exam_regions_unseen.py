@@ -324,3 +324,68 @@ def test_siemens_default_3d_flair_name_is_the_flair(spec, tmp_path):
     assert classify(named_space)[0] == "flair"
     assert classify(Hints(description="t2_spc_sag_p2_iso", acquisition_type="3D"))[0] == "space"
     assert classify(Hints(description="Sag T2 FSE", acquisition_type="2D", inversion_time_ms=160.0))[0] == "tse"
+
+
+def _ge_report(protocol: str, series: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """A GE Protocol Exchange report in the layout of the MR-AAT-IPEM reports (one table per series, a label cell
+    and a value cell per row), holding only the rows given: our own file, not a console's."""
+
+    def table(name: str, rows: list[tuple[str, str]]) -> str:
+        cells = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>\n" for k, v in rows)
+        return (
+            f"<table border=1><tr><th colspan=2>{name} - {name}</th></tr><tr><td><table><tr><th colspan=2>"
+            f"IMAGING PARAMETERS</th></tr>{cells}</table></td></tr></table><br><br>"
+        )
+
+    body = "".join(table(n, r) for n, r in series)
+    return f"<html><body><center><tr><b>Protocol: {protocol}</b><br></tr>{body}</center></body></html>"
+
+
+def test_a_t1_flair_is_a_t1_weighted_turbo_spin_echo_and_can_be_the_spinal_post_contrast_t1(spec, tmp_path):
+    """GE spine programs acquire the sagittal T1 as "T1 FLAIR" (FSE-IR, TI 860 ms: T1-weighted, fluid darkened
+    only in passing); after gadolinium it is the sagittal post-contrast T1. It was classified FLAIR by its name and
+    vetoed from every spinal T1 slot. A FLAIR proper nulls fluid at TI > 1200 ms; STIR nulls fat below 350 ms."""
+    from ofsep_presets.families import Hints, classify
+    from ofsep_presets.readers import inspect_path
+
+    t1 = [
+        ("Imaging Mode", "2D"),
+        ("Pulse Sequence", "FSE-IR"),
+        ("TE", "9.0"),
+        ("TR", "2000.0"),
+        ("TI", "860"),
+        ("FOV", "24.0"),
+        ("Slice Thickness", "3.00"),
+        ("Number of Slices", "15"),
+    ]
+    report = tmp_path / "spine.html"
+    report.write_text(
+        _ge_report(
+            "adult_spine_C-Spine MS",
+            [
+                (
+                    "Sag T2 FSE",
+                    [
+                        ("Imaging Mode", "2D"),
+                        ("Pulse Sequence", "FSE-XL"),
+                        ("TE", "100.0"),
+                        ("TR", "3000.0"),
+                        ("FOV", "24.0"),
+                        ("Slice Thickness", "3.00"),
+                        ("Number of Slices", "15"),
+                        ("Contrast Yes/No", "No"),
+                    ],
+                ),
+                ("Sag T1 FLAIR", [*t1, ("Contrast Yes/No", "No")]),
+                ("Sag T1 FLAIR +C", [*t1, ("Contrast Yes/No", "Yes")]),
+            ],
+        )
+    )
+    slots = _slots(check(inspect_path(report), spec))
+    assert slots == {"spine.t2_sag": "Sag T2 FSE - Sag T2 FSE", "spine.t1_sag_gd": "Sag T1 FLAIR +C - Sag T1 FLAIR +C"}
+    ir = {"scanning_sequence": "SE\\IR", "acquisition_type": "2D"}
+    assert classify(Hints(description="T1W_IR", inversion_time_ms=800.0, **ir))[0] == "tse"
+    assert classify(Hints(description="Sag T1 FLAIR +C", **ir))[0] == "tse"  # TI not stated: the name says T1
+    assert classify(Hints(description="STIR_TSE", inversion_time_ms=160.0, **ir))[0] == "stir"
+    assert classify(Hints(description="sag", inversion_time_ms=180.0, **ir))[0] == "stir"
+    assert classify(Hints(description="T2_FLAIR_2D", inversion_time_ms=2712.0, **ir))[0] == "flair"
