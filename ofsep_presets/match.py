@@ -176,6 +176,8 @@ def derived_reason(acq: Acquisition) -> str | None:
     types = image_types(acq)
     if types & ev.products:
         return None
+    if len(acq.get("b_values") or []) > 1 and types & ev.magnitude_types:
+        return None  # a diffusion acquisition's magnitude images, its derived images stored inside (see is_map)
     named = sorted(t for t in types if t in ev.derived_types)
     if named:
         return f"derived series: {ev.derived_types[named[0]]} (ImageType {named[0]}), not an acquisition"

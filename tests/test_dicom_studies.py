@@ -339,3 +339,16 @@ def test_an_enhanced_object_states_per_frame_whether_the_agent_was_administered(
     [acq] = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
     [phase] = contrast_phases([acq])
     assert phase.state == state and "ContrastBolusAgentAdministered" in acq.provenance["contrast_agent"]
+
+
+def test_a_diffusion_series_holding_derived_frames_of_any_kind_stays_the_acquisition(tmp_path):
+    philips = "Philips/Ingenia_classic_DTI_Biobank_2mm_full"
+    first = read(fixture_files(philips)[0])
+
+    def derived_inside(ds, i):  # a few derived images stored in the DWI series (dcm2niix issue 44)
+        if i >= 530 and ds.get("SOPClassUID") == first.SOPClassUID:
+            ds.ImageType = ["DERIVED", "PRIMARY", "PROJECTION IMAGE"]
+
+    Study(tmp_path).add(philips, first.SeriesNumber, edit=derived_inside)
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.dti") == f"{first.SeriesNumber} {first.SeriesDescription}"
