@@ -352,3 +352,12 @@ def test_a_diffusion_series_holding_derived_frames_of_any_kind_stays_the_acquisi
     Study(tmp_path).add(philips, first.SeriesNumber, edit=derived_inside)
     doc = _report(tmp_path)
     assert _slot(doc, "brain.dti") == f"{first.SeriesNumber} {first.SeriesDescription}"
+
+
+@pytest.mark.parametrize("description", ["PhoenixZIPReport", "Phoenix Document", "Screen Save"])
+def test_a_report_or_screen_save_stored_as_mr_images_is_no_sequence(tmp_path, description):
+    study = Study(tmp_path)
+    study.add(T1, 99, description, ProtocolName=description, AcquisitionTime="200000.000000", limit=1)
+    doc = _report(tmp_path)
+    assert doc["unmatched_reasons"][f"99 {description}"] == "scanner report or screen capture"
+    assert all(s["matched"] is None for s in doc["sequences"])
