@@ -28,13 +28,14 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"\bswi|swan|swip|fsbb|susceptib", "swi"),
     (r"\bdir\b|double.?ir|double.?inv|spcir.*dir", "dir"),
     # Siemens names its 3D FLAIR "t2_spc_da-fl_sag_p2_iso": "da-fl" is its dark-fluid abbreviation.
-    (r"flair|dark.?fluid|dark_fl|\bda.?fl\b", "flair"),
+    (r"flair|dark.?fluid|dark.?fl\b|\bda.?fl\b", "flair"),
     (r"\bstir\b|tirm", "stir"),
     (r"dixon|\bideal\b|\bflex\b|mdixon", "dixon"),
     (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
-    (r"ep_b|ep2d_diff|ep2d_dti|\bdwi\b|\bdti\b|diffusion|resolve|tensor", "epi_dwi"),
+    # Names are matched as words (`_words`: "_" and "-" become spaces), so "ep2d_diff" is "ep2d diff" here.
+    (r"\bep.?b\d|ep2d.?diff|ep2d.?dti|\bdwi\b|\bdti\b|\bdiff\b|diffusion|resolve|tensor", "epi_dwi"),
     (r"\bspc|space|cube|vista|mvox", "space"),
-    (r"t2\*|t2star|t2_star|merge|medic|hemo|mffe|\bgre.me\b|\bme.gre\b", "t2star"),
+    (r"t2\*|t2.?star|merge|medic|hemo|mffe|\bgre.me\b|\bme.gre\b", "t2star"),
     # PROPELLER (GE), BLADE (Siemens) and MultiVane (Philips): turbo spin echoes read out in rotating blades
     # ("conventional PROPELLER based on fast spin echo (FSE)", Srinivasan et al., MRM 2018, doi:10.1002/mrm.26898);
     # a diffusion PROPELLER states its b-values, which decide first.
@@ -141,6 +142,10 @@ def _fluid_attenuated(h: Hints, family: str, why: str) -> tuple[str, str]:
     ti = h.inversion_time_ms
     if family in ("space", "tse") and (ti or 0) > FLAIR_MIN_TI_MS:
         return "flair", why + f", TI {ti:g} ms: fluid-attenuated"
+    if family == "stir" and ti is not None and ti > STIR_MAX_TI_MS:  # Siemens "t1_tirm_tra": a T1 TIRM, TI 850
+        if ti > FLAIR_MIN_TI_MS:
+            return "flair", why + f", but TI {ti:g} ms: fluid-attenuated"
+        return ("space" if h.acquisition_type == "3D" else "tse"), why + f", but TI {ti:g} ms: a T1-weighted IR"
     if family == "flair" and ti is not None and STIR_MAX_TI_MS < ti <= FLAIR_MIN_TI_MS:
         return ("space" if h.acquisition_type == "3D" else "tse"), why + f", but TI {ti:g} ms: a T1-weighted IR"
     if family == "flair" and ti is None and re.search(r"\bt1\s?w?\s?flair", _words(h.description)):

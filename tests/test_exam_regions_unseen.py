@@ -389,3 +389,22 @@ def test_a_t1_flair_is_a_t1_weighted_turbo_spin_echo_and_can_be_the_spinal_post_
     assert classify(Hints(description="STIR_TSE", inversion_time_ms=160.0, **ir))[0] == "stir"
     assert classify(Hints(description="sag", inversion_time_ms=180.0, **ir))[0] == "stir"
     assert classify(Hints(description="T2_FLAIR_2D", inversion_time_ms=2712.0, **ir))[0] == "flair"
+
+
+def test_console_default_names_read_as_words():
+    """Names are matched as words ("_" and "-" become spaces), so the rules must not spell "_": Siemens' product
+    "ep2d_diff_3scan_trace_p2" (SequenceName "*ep_b1000t") is a diffusion EPI even where no b-value is stated (a
+    sidecar without its .bval), and "t2_star_tra" a T2*; "t1_tirm_tra" (TI 850 ms) is a T1-weighted inversion
+    recovery, not a STIR. A BOLD EPI or a spin-echo field map stays "other"."""
+    from ofsep_presets.families import Hints, classify
+
+    epi = {"scanning_sequence": "EP", "acquisition_type": "2D"}
+    dwi = classify(Hints(sequence_name="*ep_b1000t", description="ep2d_diff_3scan_trace_p2", **epi))
+    assert dwi[0] == "epi_dwi"
+    assert classify(Hints(sequence_name="*epfid2d1_64", description="ep2d_bold_moco", **epi))[0] == "other"
+    assert classify(Hints(description="SpinEchoFieldMap_AP", **epi))[0] == "other"
+    gre = {"scanning_sequence": "GR", "acquisition_type": "2D", "echo_time_ms": 20.0}
+    assert classify(Hints(description="t2_star_tra", **gre))[0] == "t2star"
+    tirm = {"scanning_sequence": "SE\\IR", "acquisition_type": "2D", "sequence_name": "*tir2d1_7"}
+    assert classify(Hints(description="t1_tirm_tra", inversion_time_ms=850.0, **tirm))[0] == "tse"
+    assert classify(Hints(description="t2_tirm_sag", inversion_time_ms=160.0, **tirm))[0] == "stir"
