@@ -948,11 +948,9 @@ def _why_unmatched(acq, position, sequences, table, result: Matching, threshold:
     if fitting:
         (value, _, _), seq_id = fitting[0]
         holder = result.first(seq_id)
-        if (
-            holder is not None
-            and _same_protocol(holder.acquisition, acq)
-            or (holder is not None and holder.acquisition.get("sequence_family") == acq.get("sequence_family"))
-        ):
+        # A repeat is the same protocol acquired again; another protocol of the same family that fits the slot
+        # (a T1 VIBE beside the MPRAGE, a second TSE) is an alternative the slot's holder outscored, not a repeat.
+        if holder is not None and _same_protocol(holder.acquisition, acq):
             return Unmatched(
                 acq,
                 f"repeat of {seq_id} ({holder.acquisition.name!r}, score {holder.score:g}; this one {value:g})",

@@ -361,3 +361,21 @@ def test_a_report_or_screen_save_stored_as_mr_images_is_no_sequence(tmp_path, de
     doc = _report(tmp_path)
     assert doc["unmatched_reasons"][f"99 {description}"] == "scanner report or screen capture"
     assert all(s["matched"] is None for s in doc["sequences"])
+
+
+def test_a_repeat_is_the_same_protocol_again_another_protocol_of_the_family_is_not(tmp_path):
+    t1 = read(fixture_files(T1)[0])
+    study = Study(tmp_path)
+    study.add(T1, t1.SeriesNumber)
+    # The same protocol run again later (a motion-corrupted MPRAGE repeated: same SeriesDescription and
+    # ProtocolName, its own AcquisitionTime), and another 3D T1 protocol of the same family.
+    study.add(T1, t1.SeriesNumber + 1000, AcquisitionTime="201500.000000")
+    study.add(T1, 7001, "anat-T1w_acq-tra", ProtocolName="anat-T1w_acq-tra", AcquisitionTime="202000.000000")
+    doc = _report(tmp_path)
+    name = f"{t1.SeriesNumber} {t1.SeriesDescription}"
+    assert _slot(doc, "brain.t1_3d") == name
+    why = doc["unmatched_reasons"]
+    assert why[f"{t1.SeriesNumber + 1000} {t1.SeriesDescription}"].startswith("repeat of brain.t1_3d")
+    assert why["7001 anat-T1w_acq-tra"].startswith("fits brain.t1_3d")
+    [seq] = [s for s in doc["sequences"] if s["id"] == "brain.t1_3d"]
+    assert seq["repeats"] == [f"{t1.SeriesNumber + 1000} {t1.SeriesDescription}"]
