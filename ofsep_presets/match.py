@@ -190,6 +190,9 @@ def derived_reason(acq: Acquisition) -> str | None:
     if types & ev.phase_types and not types & ev.magnitude_types:
         shown = "/".join(sorted(types & ev.phase_types))
         return f"phase images (ImageType {shown}) of an acquisition, not its magnitude images"
+    part = re.search(r"(?:^|_)part-(phase|imag|real)(?=_|$)", bids_tail(acq.name) or "")
+    if part:  # BIDS "part" entity: the component of complex-valued data a file holds
+        return f"{part.group(1)} images (BIDS part-{part.group(1)}) of an acquisition, not its magnitude images"
     return None
 
 

@@ -408,3 +408,45 @@ def test_console_default_names_read_as_words():
     tirm = {"scanning_sequence": "SE\\IR", "acquisition_type": "2D", "sequence_name": "*tir2d1_7"}
     assert classify(Hints(description="t1_tirm_tra", inversion_time_ms=850.0, **tirm))[0] == "tse"
     assert classify(Hints(description="t2_tirm_sag", inversion_time_ms=160.0, **tirm))[0] == "stir"
+
+
+def test_bids_sidecars_state_their_image_type_and_part_as_the_dicom_does(spec, tmp_path):
+    """dcm2niix copies the DICOM ImageType into the sidecar: SOOP's "Cor 3D Flair recon" is DERIVED\\SECONDARY\\MPR
+    (a reformat made after the examination), never the 3D FLAIR acquisition, as the same DICOM series is not. A BIDS
+    `part-phase` file holds the phase of an acquisition whose magnitude is its `part-mag` twin: not a repeat."""
+    import json
+
+    from ofsep_presets.readers import inspect_path
+
+    from .conftest import FIXTURES
+
+    soop = FIXTURES / "references/soop/sub-127"
+    assert json.loads((soop / "anat/sub-127_FLAIR.json").read_text())["ImageType"][:3] == [
+        "DERIVED",
+        "SECONDARY",
+        "MPR",
+    ]
+    report = check(inspect_path(soop), spec)
+    assert _slots(report) == {}
+    assert dict((a.name, w) for a, w in report.unmatched)["sub-127_FLAIR"].startswith("derived series: a reformat")
+    swi = tmp_path / "sub-01" / "swi"
+    swi.mkdir(parents=True)
+    sidecar = {
+        "Manufacturer": "Siemens",
+        "MagneticFieldStrength": 3,
+        "SeriesDescription": "t2_swi_tra_p2",
+        "ScanningSequence": "GR",
+        "SequenceVariant": "SP",
+        "MRAcquisitionType": "3D",
+        "EchoTime": 0.02,
+        "RepetitionTime": 0.027,
+        "FlipAngle": 15,
+        "SliceThickness": 1.5,
+        "ConversionSoftware": "dcm2niix",
+        "ImageOrientationPatientDICOM": [1, 0, 0, 0, 1, 0],
+    }
+    (swi / "sub-01_part-mag_swi.json").write_text(json.dumps({**sidecar, "ImageType": ["ORIGINAL", "PRIMARY", "M"]}))
+    (swi / "sub-01_part-phase_swi.json").write_text(json.dumps(sidecar))  # no ImageType: the entity alone
+    report = check(inspect_path(tmp_path / "sub-01"), spec)
+    assert _slots(report) == {"brain.swi": "sub-01_part-mag_swi"}
+    assert dict((a.name, w) for a, w in report.unmatched)["sub-01_part-phase_swi"].startswith("phase images (BIDS")

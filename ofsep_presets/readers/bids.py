@@ -322,6 +322,8 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     derived = [t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in image_type]
     if derived:
         acq.set("derived", derived, key("ImageType"))
+    if image_type:  # dcm2niix copies the DICOM ImageType: the matcher reads it as it reads the DICOM's
+        acq.context["image_type"] = "\\".join(image_type)
     _diffusion(path, acq, warnings)
     set_family(
         acq,
