@@ -279,9 +279,12 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
     suffix = bids_suffix(acq.name)
     tail = bids_tail(acq.name)
     words = words_of(acq)
+    # A console's name joins its words with "_" ("AX_LOC", "tgse_pcasl", "func_bold_rest"), which \b does not
+    # split; a BIDS name's "_" separates entities, read as such above.
+    spaced = re.sub(r"_+", " ", words) if tail is None else words
     for why, names, suffixes in evidence().not_sequences:
         mt = acq.get("magnetization_transfer") is True and "MTS" in suffixes  # the protocol states an MT pulse
-        if (suffix and suffix in suffixes) or names.search(words) or mt:
+        if (suffix and suffix in suffixes) or names.search(words) or names.search(spaced) or mt:
             if seq is not None and (
                 (tail and tail in seq.bids) or any(names.search(h) or h in suffixes for h in seq.hints + seq.bids)
             ):

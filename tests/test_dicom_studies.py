@@ -379,3 +379,17 @@ def test_a_repeat_is_the_same_protocol_again_another_protocol_of_the_family_is_n
     assert why["7001 anat-T1w_acq-tra"].startswith("fits brain.t1_3d")
     [seq] = [s for s in doc["sequences"] if s["id"] == "brain.t1_3d"]
     assert seq["repeats"] == [f"{t1.SeriesNumber + 1000} {t1.SeriesDescription}"]
+
+
+@pytest.mark.parametrize(
+    "description, why",
+    [
+        ("AX_LOC", "localizer or calibration"),  # GE localizers are "… Loc"
+        ("tgse_pcasl_PLD1800", "functional (fMRI) or perfusion"),  # Siemens pCASL (3D GRASE)
+        ("asl_3d_MedAir", "functional (fMRI) or perfusion"),  # mrQA issue 49: a Prisma's ASL series
+    ],
+)
+def test_console_names_joined_by_underscores_are_read_as_words(tmp_path, description, why):
+    Study(tmp_path).add(T1, 30, description, ProtocolName=description, AcquisitionTime="200000.000000", limit=1)
+    doc = _report(tmp_path)
+    assert doc["unmatched_reasons"][f"30 {description}"] == why
