@@ -170,3 +170,12 @@ def test_a_dot_in_the_series_name_keeps_the_b_values_beside_the_sidecar(tmp_path
     (tmp_path / f"{name}.bvec").write_text("0 1 0 0\n0 0 1 0\n0 0 0 1\n")
     acq = _one(path).acquisitions[0]
     assert acq.get("b_values") == [0.0, 1500.0] and acq.get("diffusion_directions") == 3
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"MRAcquisitionType": "3D", "SliceTiming": [0, 0.5]}, {"MRAcquisitionType": "2D", "SliceTiming": [0, "x"]}],
+)
+def test_slice_times_of_a_3d_volume_or_that_are_not_numbers_state_no_slice_count(tmp_path, extra):
+    acq = _one(_write(tmp_path / "x_bold.json", {**SIDE, **extra})).acquisitions[0]
+    assert acq.get("slices") is None

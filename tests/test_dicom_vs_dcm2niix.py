@@ -92,3 +92,14 @@ def test_a_ge_ir_prepared_gradient_echo_states_its_inversion_time_without_ir_in_
 def test_a_ge_inversion_time_of_zero_is_no_inversion(tmp_path):
     acq = _ge_image(tmp_path, ScanningSequence="GR", SequenceVariant=["SS", "SK"], InversionTime=0)
     assert acq.get("inversion_time_ms") is None
+
+
+@pytest.mark.parametrize(
+    "series",
+    ["Siemens/VE11_DTI_ep2d_diff_20dir_mosaic", "Siemens/VE11_PD_T2_tse_sag_1.8mm", "Siemens/XA30_enh_DWI_dir80_PA"],
+)
+def test_a_2d_sidecar_states_its_slices_by_its_slice_times(series):
+    """BIDS SliceTiming: one time per slice. The count is the DICOM series' own number of slices."""
+    sidecar, dicom = _pair(series)
+    assert sidecar.get("slices") == dicom.get("slices") is not None
+    assert "slice times" in sidecar.provenance["slices"]

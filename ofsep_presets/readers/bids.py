@@ -295,6 +295,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
             value = _num(d[k])
             acq.set(param, int(value) if isinstance(d[k], int) else value, key(k))
     _out_of_plane(d, acq, key)
+    _slices(d, acq, key)
     _partial_fourier(d, acq, key)
     _matrix(d, acq, key)
     _echo_times(d, acq, key)
@@ -490,6 +491,18 @@ def _out_of_plane(d: dict[str, Any], acq: Acquisition, key) -> None:
         acq.set("parallel_factor_slice", value, key(found) + " (3D: slice direction)")
     elif d.get("MRAcquisitionType") == "2D" and "multiband_factor" not in acq.params and value.is_integer():
         acq.set("multiband_factor", int(value), key(found) + " (2D: simultaneous multislice)")
+
+
+def _slices(d: dict[str, Any], acq: Acquisition, key) -> None:
+    """The number of slices of a 2D acquisition: BIDS SliceTiming holds "the time at which each slice was
+    acquired", one entry per slice (simultaneous slices each listed, at the same time). A 3D volume's partitions
+    have no slice times; a list that is not all numbers states no count."""
+    times = d.get("SliceTiming")
+    if d.get("MRAcquisitionType") != "2D" or not isinstance(times, list) or not 1 <= len(times) <= 4096:
+        return
+    if all(_num(t) is not None for t in times):
+        where = key("SliceTiming").split("=", 1)[0]  # "file SliceTiming", without the list itself
+        acq.set("slices", len(times), f"{where}: {len(times)} slice times")
 
 
 def _partial_fourier(d: dict[str, Any], acq: Acquisition, key) -> None:
