@@ -110,6 +110,7 @@ class Sequence:
 
 
 GEOMETRY = ("voxel_size_mm", "fov_mm", "matrix", "slices")
+IN_PLANE = ("voxel_size_mm", "fov_mm", "matrix")  # one set: any of them fixes the others; a slice count fixes none
 CONTRAST = ("repetition_time_ms", "echo_time_ms", "flip_angle_deg")
 
 
@@ -122,8 +123,10 @@ def _completeness(s: Suggestion) -> int:
 def _geometry_contradicted(nominal: dict[str, Any], suggested: dict[str, Any]) -> set[str]:
     """Derived geometry a real scan's values would contradict: FOV, matrix and voxel are one set, so a card never
     pairs a derived 256 mm / 256 matrix with a scan's own FOV, nor a 1 mm derived voxel with its 3 mm slices."""
-    if any(name in suggested for name in GEOMETRY):
+    if any(name in suggested for name in IN_PLANE):
         return {name for name in GEOMETRY if name not in suggested}
+    # A scan's slice count alone (a sidecar's SliceTiming) says nothing of its FOV, matrix or voxel: the derived
+    # in-plane geometry stays; only a derived slice count gives way to the scan's.
     voxel, thickness = nominal.get("voxel_size_mm"), suggested.get("slice_thickness_mm")
     if (
         isinstance(voxel, list | tuple)
