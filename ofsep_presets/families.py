@@ -26,7 +26,13 @@ class Hints:
 NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"mp2rage", "mp2rage"),
     (r"\bswi|swan|swip|fsbb|susceptib", "swi"),
-    (r"\bdir\b|double.?ir|double.?inv|spcir.*dir", "dir"),
+    # "dir" alone is a double inversion recovery, but not "dir-AP" (a phase-encoding direction: BIDS-style protocol
+    # names, "cmrr_mbep2d_diff_dir-PA") nor "30 dir" (a direction count).
+    (
+        r"(?:(?<![0-9] )|(?<=[a-z][0-9] )|(?<=[a-z][0-9]{2} ))(?<![0-9])\bdir\b(?! ?(?:ap|pa|rl|lr|hf|fh|si|is)\b)"
+        r"|double.?ir|double.?inv|spcir.*dir",
+        "dir",
+    ),
     # Siemens names its 3D FLAIR "t2_spc_da-fl_sag_p2_iso": "da-fl" is its dark-fluid abbreviation.
     (r"flair|dark.?fluid|dark.?fl\b|\bda.?fl\b", "flair"),
     (r"\bstir\b|tirm", "stir"),

@@ -450,3 +450,18 @@ def test_bids_sidecars_state_their_image_type_and_part_as_the_dicom_does(spec, t
     report = check(inspect_path(tmp_path / "sub-01"), spec)
     assert _slots(report) == {"brain.swi": "sub-01_part-mag_swi"}
     assert dict((a.name, w) for a, w in report.unmatched)["sub-01_part-phase_swi"].startswith("phase images (BIDS")
+
+
+def test_dir_in_a_name_is_a_double_inversion_only_when_it_says_so():
+    """ "dir" alone names a double inversion recovery ("3D DIR", "t2_spc_ir_dir"), but research consoles name the
+    phase-encoding direction BIDS-style ("cmrr_mbep2d_diff_dir-PA", "DWI_dir-AP") and clinical ones a direction
+    count ("DTI 30 dir"): those are diffusion EPIs (where no b-value is stated, the name is all there is)."""
+    from ofsep_presets.families import Hints, classify
+
+    epi = {"scanning_sequence": "EP", "acquisition_type": "2D"}
+    for name in ("cmrr_mbep2d_diff_dir-PA", "DWI_dir-AP", "DTI 30 dir", "DTI_64_dir"):
+        assert classify(Hints(description=name, **epi))[0] == "epi_dwi", name
+    assert classify(Hints(description="rfMRI_REST_dir-AP", **epi))[0] == "other"
+    ir = {"scanning_sequence": "SE\\IR", "acquisition_type": "3D"}
+    for name in ("3D DIR", "t2_spc_ir_dir", "DIR_SPACE", "t2_dir_tra"):
+        assert classify(Hints(description=name, **ir))[0] == "dir", name
