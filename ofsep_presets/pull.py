@@ -2,8 +2,9 @@
 
 Both land in a spool folder (spool.py: safe names, atomic, bounded) that `check` then reads like any DICOM folder,
 so a pulled study is checked exactly as the same files on disk. DICOMweb asks for the study's *metadata* only
-(headers as DICOM JSON, no pixel data): that is everything a protocol check reads. Networking is pynetdicom's and
-dicomweb-client's; nothing here speaks a protocol by hand.
+(headers as DICOM JSON, no pixel data), and per series the one bulk value a protocol check needs that the headers
+leave out: the Siemens CSA series header (its protocol). That is everything a protocol check reads. Networking is
+pynetdicom's and dicomweb-client's; nothing here speaks a protocol by hand.
 
 URL forms:
   pacs://PEER_AET@HOST:PORT/STUDY_UID[?aet=OUR_AET]
@@ -161,8 +162,10 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
     except requests.RequestException as error:
         raise PullError(f"{remote.label}: {error}") from None
     count = 0
+    series_headers: dict[str, bytes] = {}
     for item in metadata:
-        ds = Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
+        handler = _bulk_data_handler(client, item, series_headers, f"{http}://{remote.host}:{remote.port}")
+        ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
         for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
             if keyword in ds:
                 del ds[keyword]
@@ -181,3 +184,37 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
             raise PullError(f"{remote.label}: {full}") from None
         count += 1
     return count
+
+
+# Bulk data worth one request per series: the Siemens CSA series header (0029,1020), which holds the protocol
+# (MrPhoenixProtocol: slices, PAT, partial Fourier...) that the headers alone do not. It is the same for every image
+# of a series, so it is fetched for the first and given to the others; every other bulk value (pixels, the per-image
+# CSA header) stays empty: a metadata pull never fetches images.
+SERIES_BULK_TAGS = {"00291020"}
+SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes
+
+
+def _bulk_data_handler(client, item: dict, cache: dict[str, bytes], origin: str):
+    """The bulk-data handler for one instance's DICOM JSON: the series' CSA header (fetched once per series), b""
+    for the rest. A header the server will not give stays empty: the check then knows what the headers say.
+
+    The URI is asked of the server the study came from (`origin`), whatever host it names: servers write their
+    own idea of their address there (Orthanc drops the port), and a pull never follows a URI to another host."""
+    series = ((item.get("0020000E") or {}).get("Value") or [""])[0]
+
+    def handler(tag: str, vr: str, uri: str) -> bytes:
+        if tag.upper() not in SERIES_BULK_TAGS:
+            return b""
+        key = f"{series}|{tag.upper()}"
+        if key not in cache:
+            try:
+                where = urlsplit(uri)
+                url = origin + where.path + (f"?{where.query}" if where.query else "")
+                parts = client.retrieve_bulkdata(url, media_types=("application/octet-stream",))
+                data = b"".join(parts) if parts else b""
+            except Exception:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
+                data = b""
+            cache[key] = data if len(data) <= SERIES_BULK_MAX else b""
+        return cache[key]
+
+    return handler
