@@ -179,3 +179,20 @@ def test_a_dot_in_the_series_name_keeps_the_b_values_beside_the_sidecar(tmp_path
 def test_slice_times_of_a_3d_volume_or_that_are_not_numbers_state_no_slice_count(tmp_path, extra):
     acq = _one(_write(tmp_path / "x_bold.json", {**SIDE, **extra})).acquisitions[0]
     assert acq.get("slices") is None
+
+
+def test_times_written_in_milliseconds_are_absent_not_read_as_seconds(tmp_path):
+    # A hand-made sidecar with the console's milliseconds where BIDS states seconds: TR 2000, TE 30, TI 900.
+    data = {"RepetitionTime": 2000, "EchoTime": 30, "InversionTime": 900, "Manufacturer": "Siemens", "FlipAngle": 9}
+    inspection = _one(_write(tmp_path / "x_T1w.json", data))
+    [acq] = inspection.acquisitions
+    assert acq.get("repetition_time_ms") is None and acq.get("echo_time_ms") is None
+    assert acq.get("inversion_time_ms") is None and acq.get("flip_angle_deg") == 9.0
+    assert sum("no time in seconds" in w for w in inspection.warnings) == 3
+
+
+def test_long_but_real_times_in_seconds_are_read(tmp_path):
+    # A heavily T2-weighted 3D (MRCP-like) TE of 0.8 s and a long-TR DWI of 17 s (the SPINS HD16 DTI sidecar).
+    data = {"RepetitionTime": 17, "EchoTime": [0.4, 0.8], "Manufacturer": "GE"}
+    acq = _one(_write(tmp_path / "x_T2w.json", data)).acquisitions[0]
+    assert acq.get("repetition_time_ms") == 17000.0 and acq.get("echo_times_ms") == [400.0, 800.0]

@@ -276,7 +276,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         ("EchoTime", "echo_time_ms"),
         ("InversionTime", "inversion_time_ms"),
     ):
-        if _num(d.get(k)) is not None:
+        if _num(d.get(k)) is not None and _in_seconds(k, _num(d[k]), acq):
             acq.set(param, units.to_unit(_num(d[k]), "s", "ms"), key(k) + " s")
     _echo_time_list(d, acq, key)
     for k, param in (
@@ -565,6 +565,21 @@ def _matrix(d: dict[str, Any], acq: Acquisition, key) -> None:
         acq.set("interpolation", True, key("Interpolation2D"))
 
 
+# BIDS states times in seconds. No MRI repetition or inversion time reaches 100 s, and no echo time 1 s: a value
+# past these is a time written in milliseconds ("EchoTime": 30 for 30 ms), absent with a warning, not read as
+# 30 s (30000 ms) and never silently divided.
+_SECONDS_AT_MOST = {"RepetitionTime": 100.0, "InversionTime": 100.0, "EchoTime": 1.0, "EchoTime1": 1.0,
+                    "EchoTime2": 1.0}
+
+
+def _in_seconds(k: str, value: float, acq: Acquisition) -> bool:
+    limit = _SECONDS_AT_MOST.get(k)
+    if limit is None or value <= limit:
+        return True
+    acq.warn(f"{k}={value:g} is no time in seconds (BIDS states seconds; above {limit:g} s it was written in ms?)")
+    return False
+
+
 def _echo_time_list(d: dict[str, Any], acq: Acquisition, key) -> None:
     """EchoTime as a list (converters other than dcm2niix write one sidecar for all echoes of a multi-echo
     series): every echo, the first as the echo time."""
@@ -572,7 +587,7 @@ def _echo_time_list(d: dict[str, Any], acq: Acquisition, key) -> None:
     if not isinstance(times, list) or not 1 <= len(times) <= 64:
         return
     numbers = [_num(t) for t in times]
-    if all(t is not None and t > 0 for t in numbers):
+    if all(t is not None and t > 0 for t in numbers) and all(_in_seconds("EchoTime", t, acq) for t in numbers):
         acq.set("echo_time_ms", units.to_unit(numbers[0], "s", "ms"), key("EchoTime") + " s (first echo)")
         acq.set("echo_times_ms", [units.to_unit(t, "s", "ms") for t in numbers], key("EchoTime") + " s")
 
@@ -580,7 +595,7 @@ def _echo_time_list(d: dict[str, Any], acq: Acquisition, key) -> None:
 def _echo_times(d: dict[str, Any], acq: Acquisition, key) -> None:
     """Both echoes of a dual-echo field map: dcm2niix states EchoTime1 and EchoTime2 (seconds) in its sidecars."""
     first, second = _num(d.get("EchoTime1")), _num(d.get("EchoTime2"))
-    if first is not None and second is not None and 0 < first < second:
+    if first is not None and second is not None and 0 < first < second and _in_seconds("EchoTime2", second, acq):
         acq.set(
             "echo_times_ms",
             [units.to_unit(first, "s", "ms"), units.to_unit(second, "s", "ms")],
