@@ -465,3 +465,31 @@ def test_dir_in_a_name_is_a_double_inversion_only_when_it_says_so():
     ir = {"scanning_sequence": "SE\\IR", "acquisition_type": "3D"}
     for name in ("3D DIR", "t2_spc_ir_dir", "DIR_SPACE", "t2_dir_tra"):
         assert classify(Hints(description=name, **ir))[0] == "dir", name
+
+
+def test_program_trees_in_the_consoles_other_languages_place_their_series(spec):
+    """A Siemens console set to German files its programs under "Kopf", "Wirbelsäule" (HWS/BWS/LWS: cervical,
+    thoracic, lumbar spine) and "Knie"; Spanish and Italian consoles under "Cabeza"/"Columna", "Encefalo"/"Rachide".
+    The program path is then region evidence as "Head" / "Spine" / "Knee" are."""
+    t2 = {
+        "sequence_family": "tse",
+        "acquisition_type": "2D",
+        "orientation": "sagittal",
+        "echo_time_ms": 100.0,
+        "repetition_time_ms": 3500.0,
+        "slice_thickness_mm": 3.0,
+        "slices": 15,
+        "fov_mm": [250.0, 250.0],
+    }
+    for path, region in (
+        ("\\\\USER\\Kopf\\MS", "brain"),
+        ("\\\\USER\\Wirbelsäule\\HWS", "spine"),
+        ("\\\\USER\\Knie", "other"),
+        ("\\\\USER\\Cabeza\\EM", "brain"),
+        ("\\\\USER\\Columna\\Cervical", "spine"),
+        ("\\\\USER\\Rachide", "spine"),
+    ):
+        acq = _acq("t2_tse_sag", manufacturer="siemens", **t2)
+        acq.context["program"] = path
+        check([Inspection("library", "siemens-exar1", acquisitions=[acq])], spec)
+        assert acq.region == region, (path, acq.region_reasons)
