@@ -103,3 +103,14 @@ def test_a_2d_sidecar_states_its_slices_by_its_slice_times(series):
     sidecar, dicom = _pair(series)
     assert sidecar.get("slices") == dicom.get("slices") is not None
     assert "slice times" in sidecar.provenance["slices"]
+
+
+def test_a_field_strength_written_in_gauss_is_read_in_tesla(tmp_path):
+    # Older GE Signa headers state (0018,0087) in gauss, as GE protocol exports do (session.xml fieldstrength
+    # 30000 in the MR750 fixture): 15000 is 1.5 T.
+    acq = _ge_image(tmp_path, MagneticFieldStrength=15000)
+    assert acq.get("field_strength_t") == 1.5 and "gauss" in acq.provenance["field_strength_t"]
+
+
+def test_a_field_strength_in_tesla_is_read_as_it_is(tmp_path):
+    assert _ge_image(tmp_path, MagneticFieldStrength=3).get("field_strength_t") == 3.0

@@ -1213,7 +1213,13 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         if value:
             acq.set(param, "\\".join(value) if not isinstance(value, str) else value, src(tag))
     with acq.reading("MagneticFieldStrength"):
-        acq.set("field_strength_t", ds.get("MagneticFieldStrength"), src("MagneticFieldStrength"))
+        field = _float(ds.get("MagneticFieldStrength")) if ds.get("MagneticFieldStrength") is not None else None
+        if field is not None and 1000 <= field <= 120000:
+            # Older GE Signa systems write (0018,0087) in gauss (15000 for 1.5 T), the unit GE's own protocol
+            # exports use (session.xml fieldstrength 30000): no magnet is 1000 T.
+            acq.set("field_strength_t", field / 10000, src(f"MagneticFieldStrength={field:g} (gauss, ÷ 10 000)"))
+        else:
+            acq.set("field_strength_t", ds.get("MagneticFieldStrength"), src("MagneticFieldStrength"))
     if ds.get("SeriesDescription"):
         acq.set("series_description", str(ds.SeriesDescription), src("SeriesDescription"))
     with acq.reading("SeriesNumber"):
