@@ -463,7 +463,8 @@ def score(
     _identity(acq, seq, vendor, field_t, reasons, vetoed)
     _named_plane(acq, seq, name, vendor, field_t, vetoed)
     _inversion(acq, seq, name, vetoed)
-    stated = weightings_in(name)
+    # A console name's "_" joins words ("AX_T1_SE_GD": T1); a BIDS name's separates entities (read as they are).
+    stated = weightings_in(name if tail else re.sub(r"_+", " ", name))
     slot = _slot_weightings(seq.hints)
     meaning = ev.weighting_in_family.get(family or "", {})
     said = {meaning.get(w, w) for w in stated}  # a gradient echo's "T2" is its T2* weighting

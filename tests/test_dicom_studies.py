@@ -393,3 +393,12 @@ def test_console_names_joined_by_underscores_are_read_as_words(tmp_path, descrip
     Study(tmp_path).add(T1, 30, description, ProtocolName=description, AcquisitionTime="200000.000000", limit=1)
     doc = _report(tmp_path)
     assert doc["unmatched_reasons"][f"30 {description}"] == why
+
+
+def test_a_t1_named_with_underscores_is_never_the_pd_t2(tmp_path):
+    series = "Philips/ElitionX_enh_T1W_TSE_2D"
+    header = read(fixture_files(series)[0])
+    assert header.MRAcquisitionType == "2D" and "T1" in header.ImageType  # a 2D T1-weighted TSE, its header says
+    Study(tmp_path).add(series, 301, "AX_T1_TSE_GD", ProtocolName="AX_T1_TSE_GD", limit=1)
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.pd_t2_2d") is None
