@@ -493,3 +493,25 @@ def test_program_trees_in_the_consoles_other_languages_place_their_series(spec):
         acq.context["program"] = path
         check([Inspection("library", "siemens-exar1", acquisitions=[acq])], spec)
         assert acq.region == region, (path, acq.region_reasons)
+
+
+def test_ge_oblique_plane_prefixes_are_planes(spec, tmp_path):
+    """GE consoles name an oblique slab "OAx", "OSag", "OCor". In a report printed without its plane rows the name
+    is the only statement of the plane: "OAx T2 FRFSE" is axial, never a sagittal spinal station."""
+    from ofsep_presets.readers import inspect_path
+
+    fse = [
+        ("Imaging Mode", "2D"),
+        ("Pulse Sequence", "FSE-XL"),
+        ("TE", "100.0"),
+        ("TR", "4000.0"),
+        ("FOV", "26.0"),
+        ("Slice Thickness", "3.00"),
+        ("Number of Slices", "15"),
+        ("Contrast Yes/No", "No"),
+    ]
+    report = tmp_path / "cspine.html"
+    report.write_text(_ge_report("adult_spine_C-Spine", [("Sag T2 FSE", fse), ("OAx T2 FRFSE", fse)]))
+    result = check(inspect_path(report), spec)
+    t2 = next(s for s in result.sequences if s.id == "spine.t2_sag")
+    assert [m.acquisition.name for m in t2.matched] == ["Sag T2 FSE - Sag T2 FSE"]  # one station, not two
