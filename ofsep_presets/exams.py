@@ -298,11 +298,19 @@ def place(exam: Exam) -> None:
         if acq.region is None:  # placed already (by an earlier pass, or by the caller who knows better): kept
             pending.append((acq, evidence_of(acq)))
     mixed = _filed_but_mixed(pending)
+    mixed_programs = _program_but_mixed(pending)
     for acq, evidence in pending:
         filed = {r for r, kind, _ in evidence if kind in FILED and r in mixed}
-        evidence = [(r, "weak" if kind in FILED and r in mixed else kind, why) for r, kind, why in evidence]
+        shared = {r for r, kind, _ in evidence if kind == "program" and (acq.program, r) in mixed_programs}
+        evidence = [
+            (r, "weak" if (kind in FILED and r in mixed) or (kind == "program" and r in shared) else kind, why)
+            for r, kind, why in evidence
+        ]
         acq.region, acq.region_reasons = decide(evidence, acq)
         acq.region_reasons += [f"{r} is filed for the whole exam, which also holds {mixed[r]}" for r in sorted(filed)]
+        acq.region_reasons += [
+            f"the program names {r} but also holds {mixed_programs[(acq.program, r)]}" for r in sorted(shared)
+        ]
         if not evidence:
             acq.context["no_region_evidence"] = "1"
         elif acq.region is None and len({r for r, _, _ in evidence}) == 1:
@@ -347,6 +355,31 @@ def _filed_but_mixed(pending: list[tuple[Acquisition, list[tuple[str, str, str]]
             if region in ("brain", "spine") and set(named) & {"brain", "spine"} - {region}:
                 out[region] = f"{acq.name!r}, named for {'/'.join(sorted(set(named)))}"
                 break
+    return out
+
+
+def _program_but_mixed(pending: list[tuple[Acquisition, list[tuple[str, str, str]]]]) -> dict[tuple[Any, str], str]:
+    """{(program, region): why} for a program path naming the brain or the spine that holds a series named for the
+    other one: OFSEP asks for brain and cord "de préférence lors du même examen", and a site may keep both in one
+    program of its Head folder ("t2_tse_sag_C-spine" beside "t1_mprage_sag"). Its folder is then the program's
+    filing, not each series' region: it counts as weak evidence, the series' own names decide, and a series named
+    neither is placed by nothing (matching then takes it for what it is)."""
+    named: dict[Any, dict[str, str]] = {}
+    filed: dict[Any, set[str]] = {}
+    for acq, evidence in pending:
+        for region, kind, _ in evidence:
+            if kind == "series" and region in ("brain", "spine"):
+                named.setdefault(acq.program, {}).setdefault(region, acq.name)
+            if kind == "program":
+                filed.setdefault(acq.program, set()).add(region)
+    out: dict[tuple[Any, str], str] = {}
+    for program, regions in filed.items():
+        for region in regions & {"brain", "spine"}:
+            other = "spine" if region == "brain" else "brain"
+            if other in regions:  # "SEP cerveau moelle": the program names both
+                out[(program, region)] = f"its own name's {other}"
+            elif other in named.get(program, {}):
+                out[(program, region)] = f"{named[program][other]!r}, named for the {other}"
     return out
 
 

@@ -458,6 +458,10 @@ def score(
         vetoed(f"field of view {_fov_max(acq):g} mm, smaller than a brain")
     if _region_of(seq) == "brain" and "brain" in geometry_excludes(acq):
         vetoed(geometry_excludes(acq)["brain"])
+    if _region_of(seq) == "spine" and seq.stations and "spine" in geometry_excludes(acq):
+        # A spinal station (the cord "en 2 ou 3 acquisitions") is no sagittal stack wider than a spinal column: that
+        # is a head (or a body). A spine exam's head-and-neck T1 (spine-generic's T1w, no stations) is not vetoed.
+        vetoed(geometry_excludes(acq)["spine"])
     if _region_of(seq) == "spine" and _sagittal_slot(seq) and (_fov_max(acq) or 1e9) < ev.cord_station_min_fov_mm:
         vetoed(f"field of view {_fov_max(acq):g} mm, shorter than a spinal station ({ev.cord_station_min_fov_mm:g} mm)")
     _identity(acq, seq, vendor, field_t, reasons, vetoed)

@@ -515,3 +515,83 @@ def test_ge_oblique_plane_prefixes_are_planes(spec, tmp_path):
     result = check(inspect_path(report), spec)
     t2 = next(s for s in result.sequences if s.id == "spine.t2_sag")
     assert [m.acquisition.name for m in t2.matched] == ["Sag T2 FSE - Sag T2 FSE"]  # one station, not two
+
+
+def test_a_head_program_holding_the_cord_series_too(spec):
+    """OFSEP asks for brain and cord in one session; a site keeps both in one program of its Siemens Head folder.
+    Its series named for the cord ("t2_tse_sag_C-spine", "t2_tirm_sag_C-spine") are cord series, and the folder
+    then places no series by itself: the unnamed 3 mm sagittal T1 +C goes to the spinal slot it is,
+    while the brain's own 2D sagittal T1 +C (23 x 6 mm = 138 mm across: wider than a spinal column) is no spinal
+    station."""
+    program = "\\\\USER\\Head\\SEP"
+    sag = {"acquisition_type": "2D", "orientation": "sagittal", "manufacturer": "siemens"}
+    series = [
+        _acq(
+            "t1_mprage_sag_p2_iso",
+            sequence_family="mprage",
+            acquisition_type="3D",
+            orientation="sagittal",
+            echo_time_ms=2.98,
+            repetition_time_ms=2300.0,
+            inversion_time_ms=900.0,
+            slice_thickness_mm=1.0,
+            slices=176,
+            fov_mm=[256.0, 256.0],
+            manufacturer="siemens",
+        ),
+        _acq(
+            "t1_se_sag_post",
+            sequence_family="tse",
+            echo_time_ms=9.0,
+            repetition_time_ms=550.0,
+            slice_thickness_mm=5.0,
+            slice_gap_mm=1.0,
+            slices=23,
+            fov_mm=[240.0, 240.0],
+            contrast_agent=True,
+            **sag,
+        ),
+        _acq(
+            "t2_tse_sag_C-spine",
+            sequence_family="tse",
+            echo_time_ms=100.0,
+            repetition_time_ms=3500.0,
+            slice_thickness_mm=3.0,
+            slices=15,
+            fov_mm=[250.0, 250.0],
+            **sag,
+        ),
+        _acq(
+            "t2_tirm_sag_C-spine",
+            sequence_family="stir",
+            echo_time_ms=50.0,
+            repetition_time_ms=4000.0,
+            inversion_time_ms=160.0,
+            slice_thickness_mm=3.0,
+            slices=15,
+            fov_mm=[250.0, 250.0],
+            **sag,
+        ),
+        _acq(
+            "t1_tse_sag_post",
+            sequence_family="tse",
+            echo_time_ms=10.0,
+            repetition_time_ms=600.0,
+            slice_thickness_mm=3.0,
+            slices=15,
+            fov_mm=[250.0, 250.0],
+            contrast_agent=True,
+            **sag,
+        ),
+    ]
+    for acq in series:
+        acq.context["program"] = program
+    report = check([Inspection("library", "siemens-exar1", acquisitions=series)], spec)
+    matched = {s.id: [m.acquisition.name for m in s.matched] for s in report.sequences if s.matched}
+    assert matched == {
+        "brain.t1_3d": ["t1_mprage_sag_p2_iso"],
+        "spine.t2_sag": ["t2_tse_sag_C-spine"],
+        "spine.stir_sag": ["t2_tirm_sag_C-spine"],
+        "spine.t1_sag_gd": ["t1_tse_sag_post"],
+    }
+    assert "wider than a spine" in dict((a.name, w) for a, w in report.unmatched)["t1_se_sag_post"]
