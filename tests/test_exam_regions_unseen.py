@@ -595,3 +595,49 @@ def test_a_head_program_holding_the_cord_series_too(spec):
         "spine.t1_sag_gd": ["t1_tse_sag_post"],
     }
     assert "wider than a spine" in dict((a.name, w) for a, w in report.unmatched)["t1_se_sag_post"]
+
+
+def test_planning_scans_of_other_names_are_localizers(spec):
+    """Philips SmartExam plans a brain from a low-resolution 3D T1-FFE named "SmartBrain"; older consoles call
+    their localizer "tripilot". Such a scan is no 3D T1 even when nothing else is: the 3D T1 is then missing."""
+    smart = _acq(
+        "SmartBrain",
+        sequence_family="spgr",
+        acquisition_type="3D",
+        orientation="sagittal",
+        echo_time_ms=2.3,
+        repetition_time_ms=6.0,
+        slice_thickness_mm=2.0,
+        slices=90,
+        fov_mm=[250.0, 250.0],
+        manufacturer="philips",
+    )
+    flair = _acq(
+        "3D_FLAIR",
+        sequence_family="flair",
+        acquisition_type="3D",
+        orientation="sagittal",
+        echo_time_ms=330.0,
+        repetition_time_ms=4800.0,
+        inversion_time_ms=1650.0,
+        slice_thickness_mm=1.0,
+        slices=320,
+        fov_mm=[250.0, 250.0],
+        manufacturer="philips",
+    )
+    pilot = _acq(
+        "tripilot",
+        sequence_family="gre",
+        acquisition_type="2D",
+        orientation="sagittal",
+        slice_thickness_mm=8.0,
+        slices=3,
+        fov_mm=[280.0, 280.0],
+        manufacturer="philips",
+    )
+    for acq in (smart, flair, pilot):
+        acq.context["exam_anatomy"] = "Head"
+    report = check([Inspection("card", "philips-examcard", acquisitions=[smart, pilot, flair])], spec)
+    assert _slots(report) == {"brain.flair_3d": "3D_FLAIR"}
+    why = dict((a.name, w) for a, w in report.unmatched)
+    assert why["SmartBrain"] == why["tripilot"] == "localizer or calibration"
