@@ -641,3 +641,23 @@ def test_planning_scans_of_other_names_are_localizers(spec):
     assert _slots(report) == {"brain.flair_3d": "3D_FLAIR"}
     why = dict((a.name, w) for a, w in report.unmatched)
     assert why["SmartBrain"] == why["tripilot"] == "localizer or calibration"
+
+
+def test_a_neuro_folder_names_no_region(spec):
+    """A console's Neuro folder holds brain and spine programs alike: "\\\\USER\\Neuro\\Spine\\C-spine" is a spine
+    program (the word "neuro" had made it brain too, so its region was split and left undecided)."""
+    acq = _acq(
+        "t2_tse_sag",
+        sequence_family="tse",
+        acquisition_type="2D",
+        orientation="sagittal",
+        echo_time_ms=100.0,
+        repetition_time_ms=3500.0,
+        slice_thickness_mm=3.0,
+        slices=15,
+        fov_mm=[250.0, 250.0],
+        manufacturer="siemens",
+    )
+    acq.context["program"] = "\\\\USER\\Neuro\\Spine\\C-spine"
+    check([Inspection("library", "siemens-exar1", acquisitions=[acq])], spec)
+    assert acq.region == "spine", acq.region_reasons
