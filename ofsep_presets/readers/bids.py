@@ -568,15 +568,24 @@ def _matrix(d: dict[str, Any], acq: Acquisition, key) -> None:
 # BIDS states times in seconds. No MRI repetition or inversion time reaches 100 s, and no echo time 1 s: a value
 # past these is a time written in milliseconds ("EchoTime": 30 for 30 ms), absent with a warning, not read as
 # 30 s (30000 ms) and never silently divided.
-_SECONDS_AT_MOST = {"RepetitionTime": 100.0, "InversionTime": 100.0, "EchoTime": 1.0, "EchoTime1": 1.0,
-                    "EchoTime2": 1.0}
+_SECONDS_AT_MOST = {
+    "RepetitionTime": 100.0,
+    "InversionTime": 100.0,
+    "EchoTime": 1.0,
+    "EchoTime1": 1.0,
+    "EchoTime2": 1.0,
+}
+
+
+_SECONDS_PARAM = {"RepetitionTime": "repetition_time_ms", "InversionTime": "inversion_time_ms"}
 
 
 def _in_seconds(k: str, value: float, acq: Acquisition) -> bool:
     limit = _SECONDS_AT_MOST.get(k)
     if limit is None or value <= limit:
         return True
-    acq.warn(f"{k}={value:g} is no time in seconds (BIDS states seconds; above {limit:g} s it was written in ms?)")
+    param = _SECONDS_PARAM.get(k, "echo_time_ms")  # the warning names what is left absent, as every reader's does
+    acq.warn(f"{param}: {k}={value:g} is no time in seconds (BIDS states seconds; above {limit:g} s it was in ms?)")
     return False
 
 
