@@ -196,3 +196,24 @@ def test_long_but_real_times_in_seconds_are_read(tmp_path):
     data = {"RepetitionTime": 17, "EchoTime": [0.4, 0.8], "Manufacturer": "GE"}
     acq = _one(_write(tmp_path / "x_T2w.json", data)).acquisitions[0]
     assert acq.get("repetition_time_ms") == 17000.0 and acq.get("echo_times_ms") == [400.0, 800.0]
+
+
+def test_series_whose_only_sidecar_is_the_dataset_level_one_are_each_an_acquisition(tmp_path):
+    """OpenNeuroDatasets/ds001832 holds one task-rest_bold.json at its root and no sidecar beside its subjects'
+    bold series: by BIDS inheritance the root file is each series' sidecar, so each subject's series is read as
+    an acquisition of its own (with its subject), and the root file is none. A series inheriting nothing is
+    skipped, named."""
+    root = tmp_path / "ds"
+    _write(root / "dataset_description.json", {"Name": "root-only", "BIDSVersion": "1.8.0"})
+    _write(root / "task-rest_bold.json", DS000172_ROOT)
+    for rel in ("sub-01/func/sub-01_task-rest_bold.nii.gz", "sub-02/func/sub-02_task-rest_run-1_bold.nii",
+                "sub-03/anat/sub-03_T1w.nii.gz"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"\0" * 352)
+    [inspection] = inspect_path(root)
+    by_name = {a.name: a for a in inspection.acquisitions}
+    assert set(by_name) == {"sub-01_task-rest_bold", "sub-02_task-rest_run-1_bold"}
+    assert by_name["sub-01_task-rest_bold"].get("repetition_time_ms") == 3000.0
+    assert by_name["sub-02_task-rest_run-1_bold"].context.get("subject") == "sub-02"
+    skipped = [w for w in inspection.warnings if "skipped: not a format" in w]
+    assert len(skipped) == 1 and "sub-03_T1w.nii.gz" in skipped[0] and "sub-01" not in skipped[0]

@@ -228,6 +228,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     zips: list[Path] = []
     skipped = 0
     skipped_names: list[str] = []  # the first few, to name them: which files were not read, not only how many
+    nifti: list[str] = []
     found, walk_warnings = _names(path)
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
     scanned = []
@@ -240,6 +241,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
             if _is_zip_file(info.path):
                 zips.append(Path(info.path))  # a zipped dummy run or export beside the others: read in memory
                 continue
+            if str(info.path).endswith((".nii", ".nii.gz")):
+                nifti.append(str(info.path))  # a BIDS series' image: its sidecar may be only inherited
             skipped += 1
             if len(skipped_names) < _NAMED_SKIPS:
                 skipped_names.append(_skip_name(path, info.path))
@@ -258,6 +261,12 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
             raise zip_failed[0]
         raise ReadError(f"{path}: no readable file inside; ofsep-presets reads: {', '.join(formats())}")
     inherited_note = None
+    virtual = bids.sidecarless(nifti) if nifti else []
+    if virtual:  # NIfTI series read through the sidecar they inherit: read, not skipped
+        by_reader.setdefault(bids.FORMAT, []).extend(sidecar for _, sidecar in virtual)
+        skipped -= len(virtual)
+        taken = {_skip_name(path, name) for name, _ in virtual}
+        skipped_names = [n for n in skipped_names if n not in taken]
     if bids.FORMAT in by_reader:
         kept, metadata = bids.dataset_level(by_reader[bids.FORMAT])
         if metadata:

@@ -242,7 +242,9 @@ def _scalars(d: dict[str, Any], warn) -> dict[str, Any]:
 
 def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     notes: list[str] = []
-    own = _load(path, notes)
+    # A data file without a sidecar of its own (see sidecarless) is read as the sidecar its NIfTI would have:
+    # nothing of its own, everything it inherits.
+    own = _load(path, notes) if not (path in _SIDECARLESS and not path.exists()) else {}
     warnings += notes
     name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     acq = Acquisition(name)
@@ -465,6 +467,28 @@ def _inherit(path: Path, own: dict[str, Any], warnings: list[str]) -> tuple[dict
         origin.pop(k, None)
     merged.update(own)
     return merged, origin
+
+
+_SIDECARLESS: set[Path] = set()
+_NIFTI = (".nii.gz", ".nii")
+
+
+def sidecarless(data_files: list[str]) -> list[tuple[str, Path]]:
+    """The sidecar paths of a dataset's NIfTI series that have no sidecar of their own but inherit one (a
+    dataset that states its bold metadata once, in a root task-rest_bold.json: OpenNeuro ds001832): each is read
+    as that series' sidecar, so each subject's series is its own acquisition. A NIfTI with nothing to inherit
+    stays a skipped file."""
+    found = []
+    for name in data_files:
+        stem = next((name[: -len(ext)] for ext in _NIFTI if name.endswith(ext)), None)
+        if stem is None:
+            continue
+        path = Path(stem + ".json")
+        if path.exists() or not _in_dataset(path) or not inherited_from(path):
+            continue
+        _SIDECARLESS.add(path)
+        found.append((name, path))
+    return found
 
 
 def dataset_level(files: list[Path]) -> tuple[list[Path], list[Path]]:
