@@ -388,10 +388,12 @@ def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> 
             phase = Phase("post", "name says post-contrast")
         elif ev.pre.search(words):
             phase = Phase("pre", "name says pre-contrast")
+        elif key is not None and acq.program in injected_in:
+            # Acquired after an injection (or a contrast-enhanced series) of its program or study, in an order the
+            # input states: post-contrast, whatever an absent Contrast/Bolus module implies.
+            phase = Phase("post", f"after {injected_in[acq.program]!r} in the program")
         elif agent is False:
             phase = Phase("pre", "no contrast recorded in the header")
-        elif key is not None and acq.program in injected_in:
-            phase = Phase("post", f"after {injected_in[acq.program]!r} in the program")
         else:
             phase = Phase(None, "")
         if is_injection_step(acq) or phase.state == "post":

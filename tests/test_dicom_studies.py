@@ -402,3 +402,23 @@ def test_a_t1_named_with_underscores_is_never_the_pd_t2(tmp_path):
     Study(tmp_path).add(series, 301, "AX_T1_TSE_GD", ProtocolName="AX_T1_TSE_GD", limit=1)
     doc = _report(tmp_path)
     assert _slot(doc, "brain.pd_t2_2d") is None
+
+
+def test_a_series_acquired_after_a_post_contrast_one_is_post_contrast(tmp_path):
+    from ofsep_presets.match import acquisition_order
+    from ofsep_presets.readers import inspect_path
+
+    study = Study(tmp_path)
+    study.add(T1, 5001)  # the real header: no Contrast/Bolus module, acquired at 19:36:47
+    study.add(T1, 20, "t1_mprage_sag_GD", AcquisitionTime="195500.000000")
+    study.add(T1, 30, "anat-T1w_acq-late", AcquisitionTime="201000.000000")  # later, no word, no module
+    acqs = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
+    order, basis = acquisition_order(acqs, False)
+    assert basis == "acquisition time"
+    phases = {a.name: p for a, p in zip(acqs, contrast_phases(acqs, order), strict=True)}
+    assert phases["5001 anat-T1w_acq-tfl"].state == "pre"
+    assert phases["20 t1_mprage_sag_GD"].state == "post"
+    assert (
+        phases["30 anat-T1w_acq-late"].state == "post"
+        and "after '20 t1_mprage_sag_GD'" in phases["30 anat-T1w_acq-late"].why
+    )
