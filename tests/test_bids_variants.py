@@ -98,8 +98,14 @@ def test_a_sidecar_outside_a_dataset_inherits_nothing(tmp_path):
 
 
 def test_a_one_element_list_is_its_value_and_a_longer_list_is_no_value(tmp_path):
-    data = {"RepetitionTime": [2.0, 2.5], "EchoTime": 0.03, "FlipAngle": [90], "Manufacturer": ["Siemens"],
-            "MagneticFieldStrength": [3], "SliceThickness": {"value": 2}}
+    data = {
+        "RepetitionTime": [2.0, 2.5],
+        "EchoTime": 0.03,
+        "FlipAngle": [90],
+        "Manufacturer": ["Siemens"],
+        "MagneticFieldStrength": [3],
+        "SliceThickness": {"value": 2},
+    }
     inspection = _one(_write(tmp_path / "x_T2w.json", data))
     [acq] = inspection.acquisitions
     assert acq.get("flip_angle_deg") == 90.0 and acq.get("manufacturer") == "siemens"
@@ -206,8 +212,11 @@ def test_series_whose_only_sidecar_is_the_dataset_level_one_are_each_an_acquisit
     root = tmp_path / "ds"
     _write(root / "dataset_description.json", {"Name": "root-only", "BIDSVersion": "1.8.0"})
     _write(root / "task-rest_bold.json", DS000172_ROOT)
-    for rel in ("sub-01/func/sub-01_task-rest_bold.nii.gz", "sub-02/func/sub-02_task-rest_run-1_bold.nii",
-                "sub-03/anat/sub-03_T1w.nii.gz"):
+    for rel in (
+        "sub-01/func/sub-01_task-rest_bold.nii.gz",
+        "sub-02/func/sub-02_task-rest_run-1_bold.nii",
+        "sub-03/anat/sub-03_T1w.nii.gz",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"\0" * 352)
     [inspection] = inspect_path(root)
