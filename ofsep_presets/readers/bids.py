@@ -244,7 +244,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     notes: list[str] = []
     # A data file without a sidecar of its own (see sidecarless) is read as the sidecar its NIfTI would have:
     # nothing of its own, everything it inherits.
-    own = _load(path, notes) if not (path in _SIDECARLESS and not path.exists()) else {}
+    own = {} if _stands_for_nifti(path) else _load(path, notes)
     warnings += notes
     name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     acq = Acquisition(name)
@@ -469,8 +469,16 @@ def _inherit(path: Path, own: dict[str, Any], warnings: list[str]) -> tuple[dict
     return merged, origin
 
 
-_SIDECARLESS: set[Path] = set()
 _NIFTI = (".nii.gz", ".nii")
+
+
+def _stands_for_nifti(path: Path) -> bool:
+    """Whether `path` is the sidecar a NIfTI series would have (see sidecarless): not on disk, its NIfTI is, and it
+    inherits metadata. Derived from the files each time, so no state is kept between reads."""
+    if path.exists() or not path.name.endswith(".json"):
+        return False
+    stem = str(path)[: -len(".json")]
+    return any(os.path.exists(stem + ext) for ext in _NIFTI) and _in_dataset(path) and bool(inherited_from(path))
 
 
 def sidecarless(data_files: list[str]) -> list[tuple[str, Path]]:
@@ -486,7 +494,6 @@ def sidecarless(data_files: list[str]) -> list[tuple[str, Path]]:
         path = Path(stem + ".json")
         if path.exists() or not _in_dataset(path) or not inherited_from(path):
             continue
-        _SIDECARLESS.add(path)
         found.append((name, path))
     return found
 
