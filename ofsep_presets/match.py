@@ -602,30 +602,45 @@ def _identity_classes(acq: Acquisition, seq: Sequence, reasons: list[str]) -> fl
         elif thickness >= 3 * nominal_t:
             total -= p["resolution_class"]
             reasons.append(f"{thickness:g} mm slices for a {nominal_t:g} mm sequence")
-    directions, told = diffusion_class_evidence(acq)
+    directions, told, stated = diffusion_class_evidence(acq)
     if directions is not None and "epi_dwi" in seq.families():
         tensor = any(c.param == "diffusion_directions" for c in seq.constraints)
-        if (directions >= evidence().tensor_volumes_min) == tensor:
+        wanted = _directions_required(seq)
+        if wanted is not None and directions < wanted and stated:
+            # A count the input states (the protocol, the header, the name) below the tensor sequence's own
+            # minimum: the series is a diffusion acquisition of the trace class for this spec (its ADC is the
+            # DWI's), not that tensor sequence's (a GE "DWI TENSOR" of 6 directions beside a DTI of >= 15).
+            total -= p["diffusion_class"]
+            reasons.append(f"{told}, fewer than the {wanted:g} this sequence requires (trace class)")
+        elif (directions >= evidence().tensor_volumes_min) == tensor:
             total += p["diffusion_class"]
             reasons.append(f"{told} ({'tensor' if tensor else 'trace'} class)")
     return total
 
 
-def diffusion_class_evidence(acq: Acquisition) -> tuple[int | None, str]:
-    """How many diffusion directions the input shows, and how it says so: the stated `diffusion_directions`, a
-    count the series name states ("60dirs", "dir42"), or the diffusion-weighted volumes of the top shell that a
-    BIDS .bval counts (matching-evidence.yaml `diffusion_class`). Evidence of the class only, never a value."""
+def _directions_required(seq: Sequence) -> float | None:
+    """The least number of diffusion directions a sequence's own `diffusion_directions >= N` rule asks for."""
+    wanted = [float(c.value) for c in seq.constraints if c.param == "diffusion_directions" and c.op == "ge"]
+    return max(wanted) if wanted else None
+
+
+def diffusion_class_evidence(acq: Acquisition) -> tuple[int | None, str, bool]:
+    """How many diffusion directions the input shows, how it says so, and whether that is a stated count of
+    directions: the stated `diffusion_directions`, a count the series name states ("60dirs", "dir42") — both
+    stated —, or the diffusion-weighted volumes of the top shell that a BIDS .bval counts (volumes, which
+    repeats may inflate: not a count of directions; matching-evidence.yaml `diffusion_class`). Evidence of the
+    class only, never a value."""
     directions = acq.get("diffusion_directions")
     if directions is not None:
-        return int(directions), f"diffusion_directions {directions}"
+        return int(directions), f"diffusion_directions {directions}", True
     named = evidence().named_directions.search(f"{acq.name} {acq.get('series_description') or ''}")
     if named:
         count = int(next(g for g in named.groups() if g))
-        return count, f"the name states {count} directions ({named.group(0)!r})"
+        return count, f"the name states {count} directions ({named.group(0)!r})", True
     volumes = acq.context.get("diffusion_weighted_volumes")
     if volumes and volumes.isdigit():
-        return int(volumes), f"{volumes} diffusion-weighted volumes at the top b-value (.bval)"
-    return None, ""
+        return int(volumes), f"{volumes} diffusion-weighted volumes at the top b-value (.bval)", False
+    return None, "", False
 
 
 def match(

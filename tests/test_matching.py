@@ -470,3 +470,16 @@ def test_a_bids_diffusion_series_of_many_directions_is_the_dti_not_the_dwi(spec,
     # A three-direction trace (b0 + 3 x b1000) stays the DWI.
     report = check(_inspections(_trace_dwi_session(tmp_path)), spec)
     assert _matched(report, "brain.dwi") == "sub-01_dwi" and _matched(report, "brain.dti") is None
+
+
+def test_a_ge_six_direction_tensor_alone_is_the_dwi_not_a_dti_of_fifteen(spec):
+    """dcm_qa_ge "Ax DWI TENSOR R2" (SIGNA Pioneer): its raw header states (0019,10E0) number of diffusion
+    directions = 6 and b 0/1000. OFSEP's DTI asks for >= 15 directions; a 6-direction tensor acquisition is the
+    exam's diffusion-weighted series (its ADC is the DWI's), so it is `brain.dwi`, never a failing `brain.dti`
+    that leaves the required DWI missing."""
+    inspections = [i for i in _inspections(DICOM / "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full") if i.format == "dicom"]
+    [acq] = inspections[0].acquisitions
+    assert acq.get("diffusion_directions") == 6 and "(0019,10E0)" in acq.provenance["diffusion_directions"]
+    report = check(inspections, spec)
+    assert _matched(report, "brain.dwi") == acq.name
+    assert _matched(report, "brain.dti") is None
