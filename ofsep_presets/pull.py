@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from . import limits
 from .errors import OfsepError
+from .limits import LimitError
 from .spool import Spool, SpoolFull
 
 SCHEMES = ("pacs://", "dicomweb://", "dicomwebs://")
@@ -156,15 +158,19 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
     from pydicom.uid import ExplicitVRLittleEndian
 
     http = "https" if remote.scheme == "dicomwebs" else "http"
-    client = DICOMwebClient(url=f"{http}://{remote.host}:{remote.port}{remote.base}", timeout=timeout)
+    url = f"{http}://{remote.host}:{remote.port}{remote.base}"
+    client = DICOMwebClient(url=url, session=_bounded_session(remote.label), timeout=timeout)
+    bulk = DICOMwebClient(url=url, session=_bounded_session(remote.label, SERIES_BULK_MAX), timeout=timeout)
     try:
         metadata = client.retrieve_study_metadata(remote.study)
     except requests.RequestException as error:
         raise PullError(f"{remote.label}: {error}") from None
+    except LimitError as error:
+        raise PullError(str(error)) from None
     count = 0
     series_headers: dict[str, bytes] = {}
     for item in metadata:
-        handler = _bulk_data_handler(client, item, series_headers, f"{http}://{remote.host}:{remote.port}")
+        handler = _bulk_data_handler(bulk, item, series_headers, f"{http}://{remote.host}:{remote.port}")
         ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
         for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
             if keyword in ds:
@@ -184,6 +190,44 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
             raise PullError(f"{remote.label}: {full}") from None
         count += 1
     return count
+
+
+def _bounded_session(label: str, cap: int | None = None):
+    """A requests session whose every answer is read by a hook, at most `cap` bytes of it (default: limit
+    `read_bytes`, the bound every reader works under), so a server answering with gigabytes of study metadata,
+    or a bulk value of any size, is refused while it arrives, not after it filled memory. requests runs response
+    hooks before it reads a body that was not streamed (Session.send), so the hook sees the raw stream; it leaves
+    the body as requests would (`content`), and dicomweb-client parses it unchanged."""
+
+    import requests
+
+    def hook(response, *args, **kwargs):
+        bound = cap if cap is not None else limits.get("read_bytes")
+        stated = response.headers.get("Content-Length", "")
+        if stated.isdigit() and int(stated) > bound:
+            response.close()
+            raise _past(label, bound, int(stated))
+        if getattr(response, "_content_consumed", False):
+            return response  # already read (a streamed or cached response): nothing to bound here
+        body = bytearray()
+        for chunk in response.raw.stream(2**16, decode_content=True):
+            body += chunk
+            if len(body) > bound:
+                response.close()
+                raise _past(label, bound, len(body))
+        response._content = bytes(body)
+        response._content_consumed = True
+        return response
+
+    session = requests.Session()
+    session.hooks["response"].append(hook)
+    return session
+
+
+def _past(label: str, bound: int, amount: int) -> LimitError:
+    if bound == limits.get("read_bytes"):
+        return limits.refusal("read_bytes", f"{label}: the server's answer", amount)
+    return LimitError(f"{label}: a bulk value of {amount:,}+ bytes, past {bound:,}: left out")
 
 
 # Bulk data worth one request per series: the Siemens CSA series header (0029,1020), which holds the protocol
@@ -212,9 +256,11 @@ def _bulk_data_handler(client, item: dict, cache: dict[str, bytes], origin: str)
                 url = origin + where.path + (f"?{where.query}" if where.query else "")
                 parts = client.retrieve_bulkdata(url, media_types=("application/octet-stream",))
                 data = b"".join(parts) if parts else b""
+            except LimitError:
+                data = b""  # a bulk value past the read bound: left out, the headers still read
             except Exception:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
                 data = b""
-            cache[key] = data if len(data) <= SERIES_BULK_MAX else b""
+            cache[key] = data
         return cache[key]
 
     return handler

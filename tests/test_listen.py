@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -454,3 +455,58 @@ def test_bad_pacs_urls_say_how_to_write_them():
             [sys.executable, "-m", "ofsep_presets", "check", url], capture_output=True, text=True, timeout=60
         )
         assert proc.returncode == 2 and "write " in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not DICOMWEB_PLUGIN.exists(), reason="Debian's orthanc-dicomweb is not installed")
+def test_check_dicomweb_answer_past_the_read_bound_is_refused(orthanc):
+    # The study's metadata (4 instances of DICOM JSON, several kB) past a read bound of 2,000 bytes: refused in
+    # one line that names the limit and how to raise it (limits.py), not read whole into memory first.
+    port = orthanc["url"].rsplit(":", 1)[1]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ofsep_presets",
+            "check",
+            f"dicomweb://127.0.0.1:{port}/dicom-web/studies/{_study_uid()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OFSEP_PRESETS_LIMIT_READ_BYTES": "2000"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "OFSEP_PRESETS_LIMIT_READ_BYTES" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_server_answer_with_no_stated_length_is_bounded_while_it_arrives():
+    # An HTTP/1.0 answer with no Content-Length (the body ends when the server closes): the bound is counted on
+    # the bytes as they arrive. Served by the standard library's http.server on loopback.
+    import http.server
+
+    from ofsep_presets.limits import LimitError
+    from ofsep_presets.pull import _bounded_session
+
+    body = b"x" * 50_000
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/bulk"
+    try:
+        with pytest.raises(LimitError):
+            _bounded_session("test", 10_000).get(url, timeout=10)
+        assert _bounded_session("test", 60_000).get(url, timeout=10).content == body
+    finally:
+        server.shutdown()
