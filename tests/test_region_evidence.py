@@ -370,6 +370,32 @@ def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_seri
         assert veto == "the name says axial, not sagittal"
 
 
+@pytest.mark.parametrize(
+    "program",
+    [
+        # GE Protocol Exchange report names of the MR-AAT library (github MR-AAT-IPEM/mri_aat_protocol_library,
+        # "SIGNA Artist/GE_ProtocolExchange/"): the console files programs under anatomy folders, patient type
+        # first: "adult_upperExtremities_MSKSHOULDERARDL", "adult_lowerExtremities_MSK2020-KneestdARDLHR".
+        "adult_upperExtremities_MSKSHOULDERARDL",
+        "adult_lowerExtremities_MSK-Foot2020",
+    ],
+)
+def test_a_ge_limb_program_is_no_spine_and_no_brain_whatever_its_series_are_named(spec, tmp_path, program):
+    """The real whole-spine report re-filed under a GE limb folder ("Protocol: adult_upperExtremities_…"): its
+    sagittal T2 and STIR series are then a limb program's, and fill no OFSEP slot. "MSKSHOULDERARDL" is one word
+    to a reader; "upperExtremities" is the folder that says where it is."""
+    original = MRAAT / "adult_spine_Ultrafast3partwspine_20220326170523213_12.html"
+    text = original.read_text(encoding="latin-1")
+    assert "Protocol: adult_spine_Ultrafast 3 part w spine" in text
+    path = tmp_path / "limb.html"
+    path.write_text(text.replace("adult_spine_Ultrafast 3 part w spine", program), encoding="latin-1")
+    [inspection] = inspect_path(path)
+    [exam] = split([inspection])
+    assert {a.region for a in exam.acquisitions} == {"other"}
+    report = check([inspection], spec)
+    assert not [s.id for s in report.sequences if s.matched]
+
+
 def _library(tmp_path, programs):
     """The real Trio .edx program copied under other program names, as a site library files them."""
     import zlib
