@@ -197,19 +197,55 @@ def scanner_from(acquisitions: list[Acquisition]) -> dict[str, Any]:
     return scanner
 
 
+AXES = ("sagittal", "coronal", "axial")  # the slice normal along x (left), y (posterior), z (head): PS3.3 C.7.6.2.1.1
+OBLIQUE_COS = 0.8  # a normal within ~36.9 degrees of an axis is that axis' plane; further off, oblique
+
+
+def plane_of_normal(normal: list[float]) -> tuple[str, float, str] | None:
+    """(orientation, degrees between the slice normal and its nearest patient axis, that axis' plane) of a slice
+    normal [x, y, z] in the DICOM patient coordinates (PS3.3 C.7.6.2.1.1: x to the patient's left, y posterior,
+    z to the head); None for a zero normal. The orientation is the nearest axis' plane, "oblique" past the limit."""
+    length = math.sqrt(sum(v * v for v in normal))
+    if not length or not all(math.isfinite(v) for v in normal):
+        return None
+    axis = max(range(3), key=lambda i: abs(normal[i]))
+    cosine = min(1.0, abs(normal[axis]) / length)
+    angle = math.degrees(math.acos(cosine))
+    return ("oblique" if cosine < OBLIQUE_COS else AXES[axis]), angle, AXES[axis]
+
+
 def orientation_from_normal(normal: list[float]) -> str:
     """Main orientation of a slice normal [x(sag), y(cor), z(tra)] in patient coordinates."""
-    axis = max(range(3), key=lambda i: abs(normal[i]))
-    strongest = abs(normal[axis]) / (math.sqrt(sum(v * v for v in normal)) or 1.0)
-    if strongest < 0.8:  # more than ~37 degrees off every axis
-        return "oblique"
-    return ("sagittal", "coronal", "axial")[axis]
+    found = plane_of_normal(normal)
+    return found[0] if found else "oblique"
+
+
+def slice_normal(iop: list[float]) -> list[float] | None:
+    """The slice normal of ImageOrientationPatient (row cosines × column cosines, PS3.3 C.7.6.2.1.1)."""
+    if not iop or len(iop) != 6:
+        return None
+    r, c = iop[:3], iop[3:]
+    return [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
 
 
 def orientation_from_iop(iop: list[float]) -> str | None:
     """Orientation from DICOM ImageOrientationPatient (row and column cosines)."""
-    if not iop or len(iop) != 6:
+    normal = slice_normal(iop)
+    return orientation_from_normal(normal) if normal is not None else None
+
+
+def plane_from_iop(iop: list[float]) -> tuple[str, str] | None:
+    """(orientation, the arithmetic in words) from ImageOrientationPatient, for a value's provenance: the slice
+    normal, its angle to the nearest patient axis, and for an oblique plane that it is past the limit."""
+    normal = slice_normal(iop)
+    found = plane_of_normal(normal) if normal is not None else None
+    if found is None:
         return None
-    r, c = iop[:3], iop[3:]
-    normal = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
-    return orientation_from_normal(normal)
+    plane, angle, nearest = found
+    shown = "(" + ", ".join(f"{round(v, 3) + 0.0:.3f}" for v in normal) + ")"
+    limit = math.degrees(math.acos(OBLIQUE_COS))
+    if plane == "oblique":
+        how = f"slice normal {shown} {angle:.1f}° from pure {nearest}, the nearest plane: oblique (beyond {limit:.1f}°)"
+    else:
+        how = f"slice normal {shown} {angle:.1f}° from pure {nearest}"
+    return plane, how

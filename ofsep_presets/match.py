@@ -41,6 +41,7 @@ class Evidence:
     not_sequences: tuple[tuple[str, re.Pattern, frozenset[str]], ...]
     weighting_in_family: dict[str, dict[str, str]]
     stackless: frozenset[str]  # not_sequences kinds whose slice stack is no evidence of the anatomy
+    several_planes: str | None  # the not_sequences kind of a series whose images lie in several planes
     ignored_entities: re.Pattern
     post: re.Pattern
     pre: re.Pattern
@@ -74,6 +75,7 @@ def evidence() -> Evidence:
         ),
         weighting_in_family={f: dict(m) for f, m in (doc.get("weighting_in_family") or {}).items()},
         stackless=frozenset(why for why, v in doc["not_sequences"].items() if v.get("stack_is_no_evidence")),
+        several_planes=next((why for why, v in doc["not_sequences"].items() if v.get("several_planes")), None),
         ignored_entities=re.compile(rf"(?:^|(?<=[_\s]))(?:{entities})-[A-Za-z0-9]+(?=_|\s|$)"),
         post=re.compile(doc["contrast_names"]["post"], re.I),
         pre=re.compile(doc["contrast_names"]["pre"], re.I),
@@ -282,15 +284,31 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
     # A console's name joins its words with "_" ("AX_LOC", "tgse_pcasl", "func_bold_rest"), which \b does not
     # split; a BIDS name's "_" separates entities, read as such above.
     spaced = re.sub(r"_+", " ", words) if tail is None else words
-    for why, names, suffixes in evidence().not_sequences:
+    ev = evidence()
+    for why, names, suffixes in ev.not_sequences:
         mt = acq.get("magnetization_transfer") is True and "MTS" in suffixes  # the protocol states an MT pulse
-        if (suffix and suffix in suffixes) or names.search(words) or names.search(spaced) or mt:
+        planes = why == ev.several_planes and len(acq.get("image_planes") or []) > 1  # the images say it
+        if (suffix and suffix in suffixes) or names.search(words) or names.search(spaced) or mt or planes:
             if seq is not None and (
                 (tail and tail in seq.bids) or any(names.search(h) or h in suffixes for h in seq.hints + seq.bids)
             ):
                 return None
             return why
     return None
+
+
+def not_a_sequence_because(acq: Acquisition) -> str | None:
+    """not_a_sequence's kind, with what in the images says so where the name does not (a series whose images
+    lie in several planes: "localizer or calibration (images in 3 planes: …)")."""
+    why = not_a_sequence(acq)
+    planes = acq.get("image_planes") or []
+    if why is None or why != evidence().several_planes or len(planes) < 2:
+        return why
+    named = Acquisition(acq.name, {k: v for k, v in acq.params.items() if k != "image_planes"})
+    named.context = acq.context
+    if not_a_sequence(named) == why:
+        return why  # its name says so already
+    return f"{why} (its images lie in {len(planes)} planes: {', '.join(planes)}; ImageOrientationPatient)"
 
 
 def stack_is_evidence(acq: Acquisition) -> bool:
@@ -988,7 +1006,7 @@ def _why_unmatched(acq, position, sequences, table, result: Matching, threshold:
             )
         who = f"{holder.acquisition.name!r} (score {holder.score:g})" if holder else "another series"
         return Unmatched(acq, f"fits {seq_id} (score {value:g}), taken by {who}", seq_id, value)
-    reason = not_a_sequence(acq)
+    reason = not_a_sequence_because(acq)
     if reason and all(v[2] for v, _ in ranked):
         return Unmatched(acq, reason)
     if not ranked:

@@ -422,3 +422,78 @@ def test_a_series_acquired_after_a_post_contrast_one_is_post_contrast(tmp_path):
         phases["30 anat-T1w_acq-late"].state == "post"
         and "after '20 t1_mprage_sag_GD'" in phases["30 anat-T1w_acq-late"].why
     )
+
+
+GE_LOCALIZER = "GE/SIGNA_Premier_3-Plane_Localizer_ssfse"
+
+
+def test_a_series_whose_images_lie_in_several_planes_is_a_localizer_whatever_its_name(tmp_path):
+    files = [read(f) for f in fixture_files(GE_LOCALIZER)]
+    # The real GE series: one sagittal image (normal along x) and one axial (normal along z) in one series, its
+    # ImageOrientationPatient (0020,0037) per image (PS3.3 C.7.6.2.1.1: row and column direction cosines).
+    assert {tuple(round(float(v)) + 0 for v in ds.ImageOrientationPatient) for ds in files} == {
+        (0, 1, 0, 0, 0, -1),
+        (1, 0, 0, 0, 1, 0),
+    }
+    assert len({ds.SeriesInstanceUID for ds in files}) == 1
+    # SeriesDescription (0008,103E) is Type 3 in the General Series module (PS3.3 C.7.3.1): a console or a
+    # de-identification may leave it out. The series is then named by GE's exam-level ProtocolName.
+    Study(tmp_path).add(GE_LOCALIZER, files[0].SeriesNumber, SeriesDescription=None)
+    doc = _report(tmp_path)
+    name = f"{files[0].SeriesNumber} {files[0].ProtocolName}"
+    assert doc["unmatched_reasons"][name] == (
+        "localizer or calibration (its images lie in 2 planes: sagittal, axial; ImageOrientationPatient)"
+    )
+    assert all(s["matched"] is None for s in doc["sequences"])
+    from ofsep_presets.readers import inspect_path
+
+    [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
+    assert acq.get("image_planes") == ["sagittal", "axial"] and acq.get("orientation") is None
+
+
+def test_slabs_tilted_one_from_another_are_one_plane_not_a_localizer(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from ofsep_presets.readers import inspect_path
+
+    series = "Philips/ElitionX_enh_T1W_TSE_2D"
+    header = read(fixture_files(series)[0])
+    frames = header.PerFrameFunctionalGroupsSequence
+    # The real enhanced object: each frame's Plane Orientation functional group (PS3.3 C.7.6.16.2.4), axial.
+    assert {tuple(float(v) for v in f.PlaneOrientationSequence[0].ImageOrientationPatient) for f in frames} == {
+        (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    }
+
+    def tilt(ds, _):  # the second half of the frames a slab tilted 20° about the left-right axis (an axial stack
+        # angled disc by disc along a spine): still axial, one plane
+        import math
+
+        c, s = math.cos(math.radians(20)), math.sin(math.radians(20))
+        for frame in list(ds.PerFrameFunctionalGroupsSequence)[len(frames) // 2 :]:
+            item = Dataset()
+            item.ImageOrientationPatient = [1, 0, 0, 0, round(c, 6), round(-s, 6)]
+            frame.PlaneOrientationSequence = Sequence([item])
+
+    Study(tmp_path).add(series, 201, edit=tilt, limit=1)
+    [acq] = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
+    assert acq.get("image_planes") is None and acq.get("orientation") == "axial"
+    assert "0.0° from pure axial" in acq.provenance["orientation"]
+
+
+@pytest.mark.parametrize(
+    "iop, plane, said",
+    [
+        # The real GE MP-RAGE header: an axial stack tilted 13.2° (its normal (-0.053, 0.223, 0.973)).
+        (None, "axial", "13.2° from pure axial"),
+        # Tilted 40° about the left-right axis: past the 36.9° (cosine 0.8) an oblique axial may lean.
+        ([1, 0, 0, 0, 0.766044, -0.642788], "oblique", "40.0° from pure axial, the nearest plane: oblique"),
+    ],
+)
+def test_the_plane_follows_from_the_direction_cosines_with_the_angle_said(tmp_path, iop, plane, said):
+    from ofsep_presets.readers import inspect_path
+
+    series = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+    Study(tmp_path).add(series, 5, "3D T1", limit=1, **({"ImageOrientationPatient": iop} if iop else {}))
+    [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
+    assert acq.get("orientation") == plane and said in acq.provenance["orientation"], acq.provenance["orientation"]

@@ -144,6 +144,7 @@ def test_fast_header_walk_agrees_with_pydicom_on_every_fixture_file():
             image_types=tuple(str(t).upper() for t in (ds.get("ImageType") or [])),
             diffusion=tuple(reader._diffusion_of(ds)),
             echo_times=tuple(reader._echo_times_of(ds)),
+            normals=tuple(reader._normals_of(ds)),
         )
         assert fast == expected, path
         used.add(path.relative_to(DICOM).parts[0])

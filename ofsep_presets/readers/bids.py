@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import limits, units
-from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
+from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, plane_from_iop, scanner_from
 from ..families import set_family
 
 FORMAT = "bids-json"
@@ -317,7 +317,9 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         _scans_time(path, acq, warnings)
     iop = d.get("ImageOrientationPatientDICOM")
     if isinstance(iop, list) and len(iop) == 6 and all(_num(v) is not None for v in iop):
-        acq.set("orientation", orientation_from_iop([_num(v) for v in iop]), key("ImageOrientationPatientDICOM"))
+        plane = plane_from_iop([_num(v) for v in iop])
+        if plane is not None:
+            acq.set("orientation", plane[0], f"{key('ImageOrientationPatientDICOM')}: {plane[1]}")
     if isinstance(d.get("MTState"), bool):
         acq.set("magnetization_transfer", d["MTState"], key("MTState"))
     _phase_direction(d, acq, key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import math
 import os
 import re
 import struct
@@ -22,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import ascconv, csa, limits
-from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, orientation_from_iop, scanner_from
+from ..acquisition import (
+    Acquisition,
+    Inspection,
+    ReadError,
+    manufacturer,
+    plane_from_iop,
+    plane_of_normal,
+    scanner_from,
+    slice_normal,
+)
 from ..families import set_family
 from . import dicom_scan
 from .archive import Member
@@ -48,6 +58,7 @@ PIXEL_DATA = 0x7FE00010
 PARALLEL_FROM = 400  # files; below this a process pool costs more than it saves
 CHUNK = 256  # files per task sent to a worker
 ECHO_TIME = 0x00180081
+ORIENTATION = 0x00200037  # ImageOrientationPatient: a series whose images lie in several planes (a scout)
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
 GE_TAGS = frozenset({GE_BVALUE})
@@ -63,6 +74,7 @@ FAST_TAGS = frozenset(
         0x00020002,
         CHARSET,
         ECHO_TIME,
+        ORIENTATION,
         0x00080016,
         0x00080008,
         0x00080070,
@@ -90,6 +102,7 @@ SCAN_TAGS = {
         (0x0020, 0x000E),
         (0x0020, 0x0013),
         (0x0018, 0x0081),
+        (0x0020, 0x0037),
         (0x0018, 0x9087),
         (0x0018, 0x9089),
         (0x0019, 0x100C),
@@ -250,6 +263,7 @@ class Series:
     b_values: list[float] = field(default_factory=list)
     vectors: list[tuple[float, float, float, float]] = field(default_factory=list)  # (b, x, y, z)
     echo_times: set[float] = field(default_factory=set)
+    normals: set[tuple[float, float, float]] = field(default_factory=set)  # the slice normals of its images
     unweighted: int = 0  # files of the series that state no b-value at all
 
 
@@ -270,6 +284,7 @@ class FileInfo:
     diffusion: tuple[tuple[float, tuple[float, float, float] | None], ...] = ()
     echo_times: tuple[float, ...] = ()
     format: str = FORMAT  # when the scan also sniffed: the reader that takes a file that is not DICOM ("": none)
+    normals: tuple[tuple[float, float, float], ...] = ()  # slice normal(s) of its ImageOrientationPatient
 
 
 def _scan_one(path: Source, full: bool = False, sniff: bool = False) -> FileInfo:
@@ -415,6 +430,7 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
         image_types=_image_types(ds.get("ImageType")),
         diffusion=tuple(_diffusion_of(ds)),
         echo_times=tuple(_echo_times_of(ds)),
+        normals=tuple(_normals_of(ds)),
     )
 
 
@@ -441,6 +457,35 @@ def _add_ge_bvalue(path: Source, ds) -> None:
         return
     if GE_BVALUE in more:
         ds[GE_BVALUE] = more[GE_BVALUE]
+
+
+def _normal(iop: Any) -> tuple[float, float, float] | None:
+    """The slice normal of one ImageOrientationPatient, rounded (images of one stack share it to far better)."""
+    try:
+        normal = slice_normal([float(v) for v in iop]) if iop is not None and len(iop) == 6 else None
+    except (TypeError, ValueError):
+        return None
+    if normal is None or not all(math.isfinite(v) for v in normal):
+        return None
+    return tuple(round(v, 3) + 0.0 for v in normal)  # + 0.0: no -0.0 beside 0.0
+
+
+def _normals_of(ds):
+    """Slice normals one file states: its ImageOrientationPatient, or each frame's (enhanced: Plane Orientation
+    functional group, shared or per frame, PS3.3 C.7.6.16.2.4)."""
+    if "ImageOrientationPatient" in ds:
+        found = _normal(ds.get("ImageOrientationPatient"))
+        if found:
+            yield found
+        return
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    seen = set()  # each normal once: thousands of frames share a few
+    for group in ((shared[0],) if shared else ()) + tuple(ds.get("PerFrameFunctionalGroupsSequence") or ()):
+        for plane in group.get("PlaneOrientationSequence") or []:
+            found = _normal(plane.get("ImageOrientationPatient"))
+            if found and found not in seen:
+                seen.add(found)
+                yield found
 
 
 def _echo_times_of(ds):
@@ -478,6 +523,7 @@ PLAIN = {
     0x001910BB: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
     0x001910BC: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
     0x001910BD: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),
+    ORIENTATION: re.compile(rb"(?:\s*%s\s*(?:\\\s*%s\s*){5})?\Z" % ((_NUMBER.encode(),) * 2)),  # DS, 6 values
 }
 
 
@@ -523,6 +569,7 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         usable = direction is not None and all(v is not None for v in direction)
         diffusion = ((b, tuple(direction) if usable else None),)
     echo = got.get(ECHO_TIME)
+    normal = got.get(ORIENTATION)
     return FileInfo(
         path,
         sop=sop,
@@ -531,6 +578,7 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         image_types=got.get(0x00080008, ()),
         diffusion=diffusion,
         echo_times=(echo,) if echo else (),
+        normals=(normal,) if normal else (),
     )
 
 
@@ -562,6 +610,8 @@ def _decode(tag: int, raw: bytes) -> Any:
         return _order(text)
     if tag == GE_BVALUE:
         return _ge_bvalue(text)
+    if tag == ORIENTATION:
+        return _normal(text.split("\\")) if text else None
     if tag in (ECHO_TIME, 0x0019100C) or tag in GE_DIRECTION:
         return _float(text)
     return text
@@ -695,7 +745,7 @@ def _scan_chunk(names: list, full: bool, sniff: bool) -> list[tuple]:
         info = _scan_one(name, full, sniff)
         out.append(
             (info.error, info.sop, info.uid, info.number, info.image_types, info.diffusion, info.echo_times,
-             info.format)
+             info.format, info.normals)
         )  # fmt: skip
     return out
 
@@ -730,6 +780,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
         s.numbers.append(info.number)
         s.image_types.update(info.image_types)
         s.echo_times.update(info.echo_times)
+        s.normals.update(info.normals)
         if not info.diffusion:
             s.unweighted += 1
         for b, vector in info.diffusion:
@@ -1287,7 +1338,9 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     iop = _first(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
     with acq.reading("ImageOrientationPatient"):
         if iop:
-            acq.set("orientation", orientation_from_iop([float(v) for v in iop]), src("ImageOrientationPatient"))
+            plane = plane_from_iop([float(v) for v in iop])
+            if plane is not None:
+                acq.set("orientation", plane[0], src(f"ImageOrientationPatient: {plane[1]}"))
     matrix = ds.get("AcquisitionMatrix")
     direction = str(
         ds.get("InPlanePhaseEncodingDirection")
@@ -1405,6 +1458,20 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                     f"read (incomplete series?); reporting the header's {stated:g}"
                 )
             acq.set("diffusion_directions", int(stated), src(f"(0019,10E0) number of diffusion directions={stated:g}"))
+    planes = planes_of(s.normals)
+    if len(planes) > 1:
+        # The images of one series in planes at right angles (ImageOrientationPatient, PS3.3 C.7.6.2.1.1): one
+        # stack of slices has one normal; a series holding several is a multi-plane localizer (the GE "3-Plane
+        # Localizer" fixture: sagittal and axial images in one series), whatever its name says.
+        acq.set(
+            "image_planes",
+            planes,
+            f"{len(s.files)} file(s): ImageOrientationPatient of the images in {len(planes)} planes "
+            f"({', '.join(planes)}; slice normals more than {SEVERAL_PLANES_DEG:g}° apart)",
+        )
+        for key in ("orientation", "phase_encoding_direction"):  # one file's plane is not the series'
+            acq.params.pop(key, None)
+            acq.provenance.pop(key, None)
     if s.echo_times:
         times = sorted(s.echo_times)
         acq.set("echo_times_ms", times, f"{len(s.files)} file(s): EchoTime / EffectiveEchoTime values")
@@ -1450,6 +1517,30 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
     return acq
+
+
+SEVERAL_PLANES_DEG = 45.0  # normals this far apart are two planes, not one stack tilted slab by slab
+
+
+def planes_of(normals: set[tuple[float, float, float]]) -> list[str]:
+    """The planes of a series' slice normals, when they differ: each normal's nearest plane (sagittal, coronal,
+    axial), listed only where two normals of the series are more than SEVERAL_PLANES_DEG apart. Stacks tilted
+    slab by slab along a spine, or an oblique stack whose normal sits near 45°, are one plane ([])."""
+    if len(normals) < 2:
+        return []
+    unit = []
+    for n in normals:
+        length = math.sqrt(sum(v * v for v in n))
+        if length:
+            unit.append([v / length for v in n])
+    limit = math.cos(math.radians(SEVERAL_PLANES_DEG))
+    cosines = (abs(sum(a * b for a, b in zip(u, v, strict=True))) for i, u in enumerate(unit) for v in unit[:i])
+    apart = any(c < limit for c in cosines)
+    if not apart:
+        return []
+    order = ("sagittal", "coronal", "axial")
+    named = {found[2] for found in (plane_of_normal(n) for n in unit) if found}
+    return [p for p in order if p in named]
 
 
 def _series_protocol(ds, vendor: str | None) -> str | None:
