@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import limits, units
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, plane_from_iop, scanner_from
+from ..bshells import nominal_shells
 from ..families import set_family
 
 FORMAT = "bids-json"
@@ -733,7 +734,11 @@ def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
     if not all(math.isfinite(v) for v in values):
         warnings.append(f"{bval}: holds a value that is not a finite number; b-values left absent")
         return
-    acq.set("b_values", sorted({round(v) * 1.0 for v in _rounded_shells(values)}), f"{bval.name}")
+    shells = nominal_shells(values)
+    how = bval.name
+    if len(shells) < len({round(v) for v in values}):
+        how += " (volumes grouped into shells: bshells.py)"
+    acq.set("b_values", shells, how)
     top = max(values)
     if top > 0:  # class evidence for matching where no .bvec counts directions (matching-evidence.yaml)
         acq.context["diffusion_weighted_volumes"] = str(sum(1 for b in values if b > 0.5 * top))
@@ -754,11 +759,6 @@ def _diffusion(path: Path, acq: Acquisition, warnings: list[str]) -> None:
             top = max(values)
             vectors = [(rows[0][i], rows[1][i], rows[2][i]) for i, b in enumerate(values) if b > 0.5 * top]
             acq.set("diffusion_directions", count_directions(vectors), f"{bvec.name}: distinct directions at b≈{top:g}")
-
-
-def _rounded_shells(values: list[float]) -> list[float]:
-    """Nominal b-values: scanners write 995 or 1005 for a 1000 shell; round to the nearest 5 (b=0 stays 0)."""
-    return [0.0 if v < 25 else 5 * round(v / 5) for v in values]
 
 
 def count_directions(vectors: list[tuple[float, float, float]], tolerance_deg: float = 1.0) -> int:

@@ -33,6 +33,7 @@ from ..acquisition import (
     scanner_from,
     slice_normal,
 )
+from ..bshells import nominal_shells
 from ..families import set_family
 from . import dicom_scan
 from .archive import Member
@@ -1429,8 +1430,10 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         # or partial image it is from it: matching-evidence.yaml `image_types`).
         acq.context["image_type"] = "\\".join(sorted(s.image_types))
     if s.b_values and max(s.b_values) >= 25:  # GE writes b=0 into every series; only a diffusion series has b > 0
-        shells = {0.0 if b < 25 else 5.0 * round(b / 5) for b in s.b_values}
+        shells = set(nominal_shells(s.b_values))
         how = f"{len(s.files)} file(s): diffusion b-value tags"
+        if len(shells) < len({5 * round(b / 5) for b in s.b_values}):
+            how += " (grouped into shells: bshells.py)"
         if vendor == "canon" and s.unweighted and 0.0 not in shells:
             # Toshiba/Canon omit the b-value tag from the b=0 images of a diffusion series (dcm2niix reads such a
             # file as b=0 too): a file of the series without one is its b0.
