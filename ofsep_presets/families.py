@@ -16,6 +16,9 @@ class Hints:
     scanning_sequence: str = ""  # DICOM (0018,0020): SE, GR, IR, EP, RM (joined by "\\" or "_")
     sequence_variant: str = ""
     sequence_name: str = ""  # Siemens *tfl3d1_16, GE/Philips pulse sequence names
+    # A Siemens sequence as a printout names it, bare: the VB/VE header's "SIEMENS: tfl" / ": spcR", the VE/XA
+    # "Sequence Name" row; read as the export's sequence file ("%SiemensSeq%\\tfl") is.
+    sequence_file: str = ""
     description: str = ""  # series description / protocol name
     acquisition_type: str | None = None  # 2D / 3D
     inversion_time_ms: float | None = None
@@ -54,11 +57,12 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 # refined by stated facts (inversion, dimension, TE) in `_siemens_file`.
 def _siemens_file(h: Hints) -> tuple[str | None, str]:
     match = re.search(r"%\w+%\\+([a-z0-9_]+)", h.sequence_name.lower())
-    if not match:
+    printed = re.fullmatch(r"[a-z][a-z0-9_]*", h.sequence_file.strip().lower())
+    if not match and not printed:
         return None, ""
-    name = match.group(1)
+    name = match.group(1) if match else printed.group(0)
     inverted = h.inversion_time_ms is not None
-    why = f"sequence file {name!r}"
+    why = f"sequence file {name!r}" if match else f"printed sequence {h.sequence_file.strip()!r}"
     if name.startswith(("ep2d_diff", "resolve")) or "diff" in name:
         return "epi_dwi", why
     if name.startswith(("tse_vfl", "spc")):
@@ -175,6 +179,7 @@ def set_family(
     scanning_sequence: str = "",
     sequence_variant: str = "",
     sequence_name: str = "",
+    sequence_file: str = "",
     description: str = "",
 ) -> None:
     """Classify `acq` from the stated names plus the values it already holds, and record why."""
@@ -184,6 +189,7 @@ def set_family(
             scanning_sequence=scanning_sequence,
             sequence_variant=sequence_variant,
             sequence_name=sequence_name,
+            sequence_file=sequence_file,
             description=description,
             acquisition_type=acq.get("acquisition_type"),
             inversion_time_ms=acq.get("inversion_time_ms"),

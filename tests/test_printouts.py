@@ -186,6 +186,27 @@ def test_printout_reads_to_the_export_values(pair):
 
 
 @needs_fixtures
+@pytest.mark.parametrize("pair", ["siemens-VE11C", "siemens-XA61", "siemens-VB17"])
+def test_siemens_printout_names_the_sequence_as_its_export_does(pair, spec):
+    """The printout names each step's sequence: VB17 and VE11C end the header with it ("SIEMENS: tfl",
+    ": spcR"), VE11C and XA61 print a "Sequence Name" row (XA61 T1w "tfl", T2w "spcR", GRE-T1w "fl"; pdftotext of
+    the same PDFs). The family read from it is the one the export of the same protocol gives from its sequence
+    files (tfl, tse_vfl, gre): the 1 mm sagittal MPRAGE is then the brain 3D T1 from the printout as from the
+    export (issue 10); it had no family, too little evidence to be matched."""
+    from ofsep_presets.check import check
+
+    export_path, printout_path = PAIRS[pair]
+    export, printed = read_one(export_path), read_one(printout_path)
+    families = {a.name: a.get("sequence_family") for a in export.acquisitions}
+    read = {a.name: a.get("sequence_family") for a in printed.acquisitions}
+    assert read == families
+    assert read["T1w"] == "mprage" and read["T2w"] == "space"
+    report = check([printed], spec)
+    t1 = next(s for s in report.sequences if s.id == "brain.t1_3d")
+    assert [m.acquisition.name for m in t1.matched] == ["T1w"]
+
+
+@needs_fixtures
 def test_siemens_printout_values_as_printed():
     """Values read straight off the VE11C printout (pdftotext of the same PDF shows them)."""
     printed = read_one(PAIRS["siemens-VE11C"][1])

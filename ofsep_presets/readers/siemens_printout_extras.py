@@ -39,7 +39,14 @@ def extra_labels() -> set[str]:
         _norm(label) for part in ("numbers", "words") for entry in spec[part].values() for label in entry["labels"]
     }
     labels |= {_norm(label) for rule in spec["implies"] for label in rule["labels"]}
-    return labels | {_norm(label) for label in (*spec["larmor_labels"], *spec["single_echo_labels"])}
+    named = (*spec["larmor_labels"], *spec["single_echo_labels"], *spec.get("sequence_name_labels", []))
+    return labels | {_norm(label) for label in named}
+
+
+def printed_sequence_name(labelled) -> str:
+    """The step's sequence as its "Sequence Name" row prints it (XA prints it nowhere else), or ""."""
+    wanted = {_norm(label) for label in _spec().get("sequence_name_labels", [])}
+    return next((value.strip() for label, value in labelled if _norm(label) in wanted and value.strip()), "")
 
 
 def add_printed_values(acq: Acquisition, labelled, title: str, header: str, where: str) -> None:

@@ -20,7 +20,7 @@ from .. import xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, orientation_from_normal, scanner_from
 from ..families import set_family
 from ..vendors import all_vendors
-from .siemens_printout_extras import add_printed_values
+from .siemens_printout_extras import add_printed_values, printed_sequence_name
 from .vocabulary import acquisition_from_vendor_values
 
 FORMAT = "siemens-printxml"
@@ -103,7 +103,8 @@ def acquisition_from_card(
     if acq.get("acquisition_type") == "3D":  # a 3D slab's distance factor is between slabs, not slices
         acq.params.pop("slice_gap_mm", None)
         acq.provenance.pop("slice_gap_mm", None)
-    set_family(acq, where, sequence_name=sequence_name, description=name)
+    sequence_name = sequence_name or printed_sequence_name(labelled)
+    set_family(acq, where, sequence_name=sequence_name, sequence_file=sequence_name, description=name)
     program = step.strip().rstrip(" *").rsplit("\\", 1)[0].rstrip("\\")
     if program and program != step.strip():  # the folders above the step: its program in the console's tree
         acq.context.setdefault("program", program)
