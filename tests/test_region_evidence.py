@@ -191,19 +191,46 @@ def test_spine_generic_exports_against_ofsep_by_the_exam_model_alone(spec, name)
     assert thickness.status == "fail" and thickness.observed == 5
 
 
-def test_a_ge_oblique_plane_neither_fails_nor_confirms_an_axial_rule(spec):
-    """The GE tar's LxProtocol of the ME-GRE states PLANE "OBLIQUE" and no other plane (the raw bytes): the
-    check of `orientation = axial` cannot tell, it does not fail."""
+def test_a_ge_oblique_plane_is_its_prescriptions_main_plane_and_unknown_without_one(spec, tmp_path):
+    """The GE tar's LxProtocol of the ME-GRE states PLANE "OBLIQUE" (the raw bytes) and its prescription
+    GRIP_SLGROUP1: centre, then the slice normal (-0.018 -0.032 -0.999), then two in-plane directions. The
+    program's SAGITTAL series show the layout (T1w, T2w: normal 1 0 0, left-right). The normal is 2° from the z
+    axis: an axial slice, as the Siemens exports of the same protocol state it ("GRE-ME" transversal), so the
+    `orientation = axial` rule passes. The same protocol without its prescription cannot tell: unknown, not fail."""
     tar = SPINE_GENERIC["GE 750"]
     with tarfile.open(tar) as archive:
-        member = next(m for m in archive.getmembers() if "MERGE" in m.name and m.name.endswith("/LxProtocol"))
-        raw = archive.extractfile(member).read().decode("latin-1")
+        members = {m.name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    merge = next(n for n in members if "MERGE" in n and n.endswith("/LxProtocol") and "/._" not in n)
+    raw = members[merge].decode("latin-1")
     assert re.findall(r'set PLANE "([^"]+)"', raw) == ["OBLIQUE"]
-    report = check(inspect_path(tar), spec)
-    t2star = next(s for s in report.sequences if s.id == "spine.t2star_ax")
-    orientation = next(c for c in t2star.checks if c.param == "orientation")
-    assert (orientation.observed, orientation.status) == ("oblique", "unknown")
-    assert "does not say which plane" in orientation.note
+    grip = re.search(r'set GRIP_SLGROUP1 "([^"]+)"', raw).group(1).split()
+    assert [float(v) for v in grip[3:6]] == [-0.018184, -0.03173, -0.999331]
+    sagittal = next(n for n in members if "/T1w_" in n and n.endswith("/LxProtocol"))
+    t1 = members[sagittal].decode("latin-1")
+    assert 'set PLANE "SAGITTAL"' in t1
+    assert re.search(r'set GRIP_SLGROUP1 "([^"]+)"', t1).group(1).split()[3:6] == ["1.000000", "0.000000", "0.000000"]
+    [siemens] = inspect_path(PRISMA)
+    assert next(a for a in siemens.acquisitions if a.name == "GRE-ME").get("orientation") == "axial"
+
+    def orientation_check(path):
+        report = check(inspect_path(path), spec)
+        t2star = next(s for s in report.sequences if s.id == "spine.t2star_ax")
+        assert t2star.matched and t2star.matched[0].acquisition.name == "GRE-ME"
+        return next(c for c in t2star.checks if c.param == "orientation")
+
+    found = orientation_check(tar)
+    assert (found.observed, found.status) == ("axial", "pass")
+    stripped = tmp_path / "no-prescription.tar"
+    with tarfile.open(stripped, "w") as archive:
+        for name, data in members.items():
+            if name.endswith("/LxProtocol") and "/._" not in name:
+                data = re.sub(rb'[ \t]*set GRIP_SLGROUP1 "[^"]*"\r?\n', b"", data)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    found = orientation_check(stripped)
+    assert (found.observed, found.status) == ("oblique", "unknown")
+    assert "does not say which plane" in found.note
 
 
 def _repacked_ge(tmp_path, program: str, anatomy: str):

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from .. import limits, units, xmlsafe
-from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
+from ..acquisition import Acquisition, Inspection, ReadError, plane_of_normal, scanner_from
 from ..families import set_family
 from ..resources import spec_dir
 from ..vendors import all_vendors
@@ -201,6 +201,7 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
             sorted({0.0, *acq.get("b_values")}),
             f"{where} MULTIBVALUE + DIFNUMT2={values['DIFNUMT2']} (b=0)",
         )
+    _oblique_plane(acq, values, where)
     inversion = "IRP" in options or bool(acq.get("inversion_time_ms"))
     if not inversion and "inversion_time_ms" in acq.params:
         del acq.params["inversion_time_ms"], acq.provenance["inversion_time_ms"]
@@ -215,3 +216,27 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
         description=name,
     )
     return acq
+
+
+def _oblique_plane(acq: Acquisition, values: dict[str, str], where: str) -> None:
+    """An oblique series' main plane from its prescription: `GRIP_SLGROUP1` holds the slice group's centre (3
+    numbers), then its slice normal and two in-plane directions (3 × 3). The programs' own SAGITTAL series show the
+    layout (normal 1 0 0: left-right); an OBLIQUE series within the limit of one axis is that axis' plane, as a
+    DICOM slice normal is (acquisition.plane_of_normal), and stays oblique beyond it."""
+    if acq.get("orientation") != "oblique":
+        return
+    numbers = values.get("GRIP_SLGROUP1", "").split()
+    try:
+        normal = [float(v) for v in numbers[3:6]]
+    except ValueError:
+        return
+    found = plane_of_normal(normal) if len(normal) == 3 else None
+    if found is None or found[0] == "oblique":
+        return
+    plane, angle, _ = found
+    shown = " ".join(numbers[3:6])
+    acq.set(
+        "orientation",
+        plane,
+        f"{where} PLANE=OBLIQUE, GRIP_SLGROUP1 slice normal ({shown}) {angle:.1f}° from pure {plane}",
+    )
