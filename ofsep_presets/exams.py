@@ -29,6 +29,7 @@ from .match import stack_is_evidence
 from .regions import (
     geometry_excludes,
     head_fov_max_mm,
+    region_of_body_part,
     region_of_code,
     regions_named,
     regions_of_coil,
@@ -330,7 +331,25 @@ _CODED = (
     ("body_part", "body part", "BodyPartExamined"),
     ("anatomy", "anatomy code", "anatomy code"),
     ("exam_anatomy", "anatomy code", "the exam card's anatomy"),  # chosen for the card: never a console default
+    ("exam_region", "anatomy code", "the exam card's anatomic region"),  # Philips "SRT.T-D9200.Knee"
 )
+CHOSEN = ("exam_anatomy", "exam_region")  # what a card is filed under by choice: never a console default
+
+
+def _region_of_statement(key: str, code: str) -> str | None:
+    """The region a coded statement names. A card's own filing may be a coded triplet ("SRT.T-A0100.Brain":
+    scheme, code, meaning) or a word of the console's anatomy list ("Lower Extremity"): the code, then its
+    meaning, then its words."""
+    region = region_of_code(code)
+    if region or key not in CHOSEN:
+        return region
+    parts = [p.strip() for p in code.split(".")]
+    if len(parts) == 3:
+        region = region_of_code(parts[1]) or region_of_body_part(parts[2])
+        if region:
+            return region
+    named = regions_named(parts[-1])
+    return next(iter(named)) if len(named) == 1 else None
 
 
 FILED = ("body part", "anatomy code")  # what is filed for a program or a registration, not said by the series
@@ -391,9 +410,9 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
         out += [(region, kind, f"{words} {word!r}") for region, word in regions_named(ctx.get(key)).items()]
     for key, kind, words in _CODED:
         code = ctx.get(key)
-        region = region_of_code(code) if code else None
+        region = _region_of_statement(key, code) if code else None
         if region:
-            weak = key != "exam_anatomy" and code.strip().upper() in weak_terms()
+            weak = key not in CHOSEN and code.strip().upper() in weak_terms()
             out.append((region, "weak" if weak else kind, f"{words} {code}"))
     names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
     out += [(region, "series", f"the series name names {word!r}") for region, word in regions_named(names).items()]

@@ -423,6 +423,39 @@ def test_a_ge_limb_program_is_no_spine_and_no_brain_whatever_its_series_are_name
     assert not [s.id for s in report.sequences if s.matched]
 
 
+@pytest.mark.parametrize(
+    ("region_code", "anatomy", "region"),
+    [
+        # The MR-AAT Philips R11 ExamCards (github MR-AAT-IPEM/mri_aat_protocol_library,
+        # philips_ingenia_ambition_r11p1_aat_example_protocols): "AAT T&F - MSK - LOWER" is filed
+        # <anatomicRegion>SRT.T-D9200.Knee</anatomicRegion> <anatomy>Lower Extremity</anatomy>,
+        # "AAT T&F - BRAIN" SRT.T-A0100.Brain / Head; the R5.3 spine-generic card SRT.T-D0146.Spine / Spine.
+        ("SRT.T-D9200.Knee", "Lower Extremity", "other"),
+        (None, "Lower Extremity", "other"),
+        ("SRT.T-D9200.Knee", None, "other"),
+    ],
+)
+def test_a_philips_card_is_placed_by_the_anatomy_it_is_filed_under(spec, tmp_path, region_code, anatomy, region):
+    """A Philips ExamCard states the anatomy it is filed under twice: a coded anatomic region (scheme, code,
+    meaning) and a word of the console's anatomy list. The real spine-generic card, renamed "Routine" (a name
+    that says nothing) and re-filed as the MR-AAT lower-limb card is, is a limb card: its cord series fill no
+    OFSEP slot; "Lower Extremity" alone was no evidence (not a DICOM body-part term), the coded region unread."""
+    path = EXPORTS / "philips/spine_generic_philips_R53.ExamCard"
+    text = path.read_text(encoding="utf-8")
+    assert '<anatomicRegion id="ref-11">SRT.T-D0146.Spine</anatomicRegion>' in text
+    assert '<anatomy id="ref-12">Spine</anatomy>' in text
+    text = text.replace(">spine_generic_philips_R53_2020_09_29<", ">Routine<")
+    text = text.replace(">SRT.T-D0146.Spine<", f">{region_code or ''}<").replace(">Spine<", f">{anatomy or ''}<")
+    card = tmp_path / "routine.ExamCard"
+    card.write_text(text, encoding="utf-8")
+    [inspection] = inspect_path(card)
+    [exam] = split([inspection])
+    regions = {a.region for a in exam.acquisitions if a.name != "SURVEY"}
+    assert regions == {region}, regions
+    report = check([inspection], spec)
+    assert not [s.id for s in report.sequences if s.matched]
+
+
 def _library(tmp_path, programs):
     """The real Trio .edx program copied under other program names, as a site library files them."""
     import zlib

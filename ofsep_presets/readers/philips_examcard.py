@@ -106,6 +106,7 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
     card = next((e for e in root.iter() if _local(e) == "ExamCard"), None)
     card_name = _text(card, "name")
     card_anatomy = _text(card, "anatomy")
+    card_region = _text(card, "anatomicRegion")  # "SRT.T-D9200.Knee": coding scheme, code, meaning
     for procedure in procedures:
         name = (_resolved(procedure.find("name"), ids).text or "unnamed").strip() or "unnamed"
         data = procedure.find("parameterData")
@@ -130,6 +131,9 @@ def read_card(data: bytes, source: str, where: str) -> Inspection:
         anatomy = _text(procedure, "anatomy") or card_anatomy
         if anatomy:
             acq.context["exam_anatomy"] = anatomy
+        region = _text(procedure, "anatomicRegion") or card_region
+        if region:
+            acq.context["exam_region"] = region
         coils = values.get("EX_GEO_compacted_coils")
         if isinstance(coils, list) and any(coils):
             acq.context["coil"] = " ".join(c for c in coils if c)
