@@ -193,13 +193,32 @@ def _alike(left: list[Acquisition], right: list[Acquisition]) -> dict[int, Acqui
         if len(xs) == 1 and len(ys) == 1:
             out[id(xs[0])] = ys[0]
             continue
+        # Names first; between names alike ("GRE-MT1" and "GRE-T1w" are as near to "GRE-T1"), the values both
+        # state alike: a pairing that never depends on the order the series were listed in.
         ratio = {(id(x), id(y)): SequenceMatcher(None, name(x), name(y)).ratio() for x in xs for y in ys}
+        alike = {(id(x), id(y)): _values_alike(x, y) for x in xs for y in ys}
         for x in xs:
-            best = max(ys, key=lambda y: ratio[(id(x), id(y))])
-            mutual = max(xs, key=lambda z: ratio[(id(z), id(best))]) is x
+            best = max(ys, key=lambda y: (ratio[(id(x), id(y))], alike[(id(x), id(y))]))
+            mutual = max(xs, key=lambda z: (ratio[(id(z), id(best))], alike[(id(z), id(best))])) is x
             if mutual and ratio[(id(x), id(best))] >= 0.6:
                 out[id(x)] = best
     return out
+
+
+def _values_alike(a: Acquisition, b: Acquisition) -> int:
+    """How many canonical values the two series both state alike (to 1 %): a tie-break between names alike."""
+
+    def same(x: Any, y: Any) -> bool:
+        if (
+            isinstance(x, bool)
+            or isinstance(y, bool)
+            or not isinstance(x, int | float)
+            or not isinstance(y, int | float)
+        ):
+            return x == y
+        return abs(x - y) <= 0.01 * max(abs(x), abs(y))
+
+    return sum(1 for k in set(a.params) & set(b.params) if k != "series_description" and same(a.params[k], b.params[k]))
 
 
 def _both_sides(d: Difference) -> dict[str, Any]:

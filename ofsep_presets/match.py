@@ -270,6 +270,8 @@ def _hint_hits(seq: Sequence, name: str) -> list[str]:
 
 def is_injection_step(acq: Acquisition) -> bool:
     """A program step that is the injection itself (a pause card named "Gadolinium"), not an acquisition."""
+    if acq.context.get("injection"):  # the export states it: a Siemens pause step that applies the agent
+        return True
     return bool(evidence().injection.search(acq.name.strip())) and acq.get("sequence_family") is None
 
 

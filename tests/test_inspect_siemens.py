@@ -238,3 +238,106 @@ def test_print_protocol_xml_of_the_printout_agrees_with_the_export(folder, tmp_p
                 ), (ours.name, param)
                 compared += 1
     assert compared >= 30
+
+
+def _pdf_contents_order(pdf) -> list[str]:
+    """The steps of a printout in its order: each step's card opens with its program path and a "TA:" line."""
+    return re.findall(r"\\\\[^\n]*\\([^\\\n]+?)\s*\n\s*TA:", pdf_text(pdf))
+
+
+@pytest.mark.parametrize("folder", ["Prisma_VE11C_no-ZOOMit", "CimaX_XA61_ZOOMit"])
+def test_exar1_steps_in_the_order_the_program_runs_them(folder):
+    """An .exar1 program links its steps from `FirstStepId` through `LinksFrom` (the EdfProgram record); its child
+    list is another order (XA61: GRE-MT0 first, the Localizer fifth). Read in the linked order, the steps are
+    those of the printout's table of contents of the same program, in its order."""
+    path = SIEMENS / folder / ARCHIVES[folder]
+    [inspection] = inspect_path(path)
+    printed = _pdf_contents_order(path.with_suffix(".pdf"))
+    names = [a.name for a in inspection.acquisitions]
+    assert names == [n for n in printed if n in names] and len(names) == 8
+    assert names[:2] == ["Localizer", "T1w"]
+
+
+def _edf(record: dict, content_type: str) -> bytes:
+    """An .exar1 Content blob: raw DEFLATE of "EDF V1: ContentType=…;" + JSON (vendor-formats.md)."""
+    import json
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    text = f"EDF V1: ContentType={content_type};" + json.dumps(record)
+    return packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_path, spec):
+    """The VE11C program's two EdfPauseStep records state `ApplyContrastAgent` false and an empty `ContrastAgent`
+    (a coil note, "# Install PulseOx"): no injection, no step read. Re-linked after the T1w with
+    `ApplyContrastAgent` true, as a program giving the agent states it, the pause is the injection: listed as the
+    injection step, the steps after it post-contrast, the T1w before it still the pre-contrast 3D T1."""
+    import shutil
+
+    from ofsep_presets.check import check
+    from ofsep_presets.match import contrast_phases
+    from ofsep_presets.readers.siemens_exar1 import _inflate
+
+    source = SIEMENS / "Prisma_VE11C_no-ZOOMit" / ARCHIVES["Prisma_VE11C_no-ZOOMit"]
+    [plain] = inspect_path(source)
+    assert not [a for a in plain.acquisitions if a.context.get("injection")]
+    path = tmp_path / "injected.exar1"
+    shutil.copy(source, path)
+    con = sqlite3.connect(path)
+    rows = con.execute(
+        "select InstanceType, ContentHash, ObjectId, LabelElement_id, Element_id from Instance"
+    ).fetchall()
+    blob = dict(con.execute("select Hash, Data from Content").fetchall())
+    labels = {r[4]: _inflate(blob[r[1]], "label") for r in rows if r[0] == "EdfString"}
+
+    def named(row):
+        texts = labels.get(row[3], {}).get("Texts", {})
+        return next((v for k, v in texts.items() if not k.startswith("$")), "")
+
+    pauses = [r for r in rows if r[0] == "EdfPauseStep"]
+    for r in pauses:
+        record = _inflate(blob[r[1]], "pause")
+        assert record["ApplyContrastAgent"] is False and record["ContrastAgent"]["IsGiven"] is False
+    pulse_ox = next(r for r in pauses if "PulseOx" in named(r))
+    t1w = next(r for r in rows if r[0] == "EdfMeasurementStep" and named(r) == "T1w")
+    record = _inflate(blob[pulse_ox[1]], "pause")
+    record["ApplyContrastAgent"] = True
+    # Content is addressed by its hash, shared by the two identical pause records: the changed one gets its own.
+    fresh = hashlib.sha1(b"injection pause").hexdigest()
+    con.execute(
+        "insert into Content (Hash, Data, Format) select ?, ?, Format from Content where Hash = ?",
+        (fresh, _edf(record, "syngo.MR.ExamDataFoundation.Data.EdfPauseStep"), pulse_ox[1]),
+    )
+    con.execute("update Instance set ContentHash = ? where Element_id = ?", (fresh, pulse_ox[4]))
+    [program] = [r for r in rows if r[0] == "EdfProgram"]
+    record = _inflate(blob[program[1]], "program")
+    links = record["LinksFrom"]
+
+    def target(step):
+        return links[step]["$values"][0]["TargetId"]
+
+    def link(source_id, target_id):
+        links[source_id]["$values"][0]["TargetId"] = target_id
+
+    first, pulse, after_t1w = record["FirstStepId"], pulse_ox[2], target(t1w[2])
+    assert target(first) == pulse  # the coil note, then the PulseOx pause, then the Localizer
+    link(first, target(pulse))  # coil note → Localizer … T1w → the pause (now the injection) → what followed T1w
+    link(t1w[2], pulse)
+    link(pulse, after_t1w)
+    con.execute(
+        "update Content set Data = ? where Hash = ?",
+        (_edf(record, "syngo.MR.ExamDataFoundation.Data.EdfProgram"), program[1]),
+    )
+    con.commit()
+    con.close()
+    [inspection] = inspect_path(path)
+    names = [a.name for a in inspection.acquisitions]
+    assert names[:3] == ["Localizer", "T1w", "# Install PulseOx (for diffusion)"], names
+    injection = inspection.acquisitions[2]
+    assert "ApplyContrastAgent" in injection.context["injection"] and not injection.params.get("sequence_family")
+    phases = contrast_phases(inspection.acquisitions)
+    assert phases[1].state is None and {p.state for p in phases[3:]} == {"post"}
+    report = check([inspection], spec)
+    assert ("# Install PulseOx (for diffusion)", "injection step") in [(a.name, w) for a, w in report.unmatched]
+    t1 = next(s for s in report.sequences if s.id == "brain.t1_3d")
+    assert [m.acquisition.name for m in t1.matched] == ["T1w"]

@@ -91,9 +91,9 @@ EXPORT_MISREADS: set[tuple[str, str, str]] = set()
 # (The VE11C MPRAGE's "Turbo factor 192" left this list when the .exar1 reader learnt that a pre-XA 3D tfl keeps a
 # stale lTurboFactor, 16 there: the export now states no turbo factor, with a warning, rather than a wrong one;
 # see test_ve11c_mprage_turbo_factor_raw_bytes.)
-# Exports whose program order the reader cannot tell (the .exar1 program's child list is not the exam order:
-# the printout's table of contents, the console's own order, differs from it).
-ORDER_UNKNOWN = {"siemens-VE11C", "siemens-XA61"}
+# Exports whose program order the reader cannot tell. (The .exar1 program's child list is not the exam order; its
+# step links are, and the reader follows them: the VE11C and XA61 steps now come in their printouts' order.)
+ORDER_UNKNOWN: set[str] = set()
 
 # Values compared per pair (both documents state them): a reader that stops reading a row fails here.
 MIN_COMPARED = {

@@ -202,10 +202,12 @@ def _read(
     con: sqlite3.Connection, path: Path, inspection: Inspection, salvage: bool = False, seen: set | None = None
 ) -> Inspection:
     cap = limits.get("members")
+    columns = {r[1] for r in con.execute("pragma table_info(Instance)")}
+    object_id = "ObjectId" if "ObjectId" in columns else "NULL"  # the id the program's step links name
     rows = _rows(
         con,
-        "select Element_id, ContentHash, Children, ParentElementId, LabelElement_id, InstanceType from Instance "
-        "limit ?",
+        "select Element_id, ContentHash, Children, ParentElementId, LabelElement_id, InstanceType, "
+        f"{object_id} from Instance limit ?",
         (cap + 1,),
         salvage,
     )
@@ -213,8 +215,8 @@ def _read(
     by_element = {r[0]: r for r in rows}
     # Labels of steps, programs and folders (the program path of the exam model), contents of protocols and
     # programs (a program may state its BodyPartExamined): inflated once each.
-    wanted = {"EdfProtocol", "EdfMeasurementStep", "EdfProgram", "EdfDirectory"}
-    needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram")}
+    wanted = {"EdfProtocol", "EdfMeasurementStep", "EdfProgram", "EdfDirectory", "EdfPauseStep"}
+    needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram", "EdfPauseStep")}
     needed |= {by_element[r[4]][1] for r in rows if r[5] in wanted and r[4] in by_element}
     contents = _Contents(con, needed, str(path), salvage)
 
@@ -241,10 +243,20 @@ def _read(
     # An export of one program carries the folders of its path (flat: their nesting is not in the file, but
     # with a single program every folder is on its path); with several programs only each program's name is sure.
     folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
-    order = _child_order(rows)
-    steps.sort(key=lambda r: order.get(r[0], len(order)))
+    order = _step_order(rows, programs, lambda row: content(row, required=False))
+    pauses = [r for r in rows if r[5] == "EdfPauseStep"]
+    steps = sorted(steps + pauses, key=lambda r: order.get(r[0], len(order)))
     used: set = set()
     for step in steps:
+        if step[5] == "EdfPauseStep":
+            injection = _injection(step, label(step), content(step, required=False), path)
+            if injection is not None:
+                program = by_element.get(step[3])
+                if program is not None and program[5] == "EdfProgram":
+                    parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
+                    injection.context["program"] = "\\" + "\\".join(parts)
+                inspection.acquisitions.append(injection)
+            continue
         protocol = protocols.get(step[0])
         name = label(step)
         if protocol is None:
@@ -387,6 +399,50 @@ def _record_blobs(payload: bytes) -> list[bytes]:
             blobs.append(payload[position : position + width])
         position += width
     return blobs
+
+
+def _step_order(rows, programs, content) -> dict[str, int]:
+    """The exam order of the steps: each program's steps as it runs them, a chain from `FirstStepId` through
+    `LinksFrom` (source step → target step, by the steps' ObjectId), the order its printout's table of contents
+    lists (VE11C and XA61 spine-generic programs); the program's child list, which is not that order, for any step
+    the chain does not reach (a damaged file, a format without links)."""
+    children = _child_order(rows)
+    by_object = {r[6]: r[0] for r in rows if len(r) > 6 and r[6]}
+    order: dict[str, int] = {}
+    for program in sorted(programs, key=lambda r: min((children.get(c, 0) for c in (r[2] or b"")), default=0)):
+        record = content(program)
+        links = record.get("LinksFrom") if isinstance(record, dict) else None
+        current = record.get("FirstStepId") if isinstance(record, dict) else None
+        if not isinstance(links, dict):
+            continue
+        seen: set = set()
+        while isinstance(current, str) and current not in seen and len(seen) <= len(rows):
+            seen.add(current)
+            if current in by_object:
+                order.setdefault(by_object[current], len(order))
+            targets = links.get(current, {}).get("$values", []) if isinstance(links.get(current), dict) else []
+            current = next((t.get("TargetId") for t in targets if isinstance(t, dict)), None)
+    rest = len(order)
+    for element, position in sorted(children.items(), key=lambda item: item[1]):
+        order.setdefault(element, rest + position)
+    return order
+
+
+def _injection(step, name: str, record: dict, path: Path) -> Acquisition | None:
+    """A pause step that gives the contrast agent (its record: ApplyContrastAgent true, or a ContrastAgent given
+    or named): the injection's place in the program, read as an injection step. Other pauses (a coil note, "#
+    Install PulseOx") are no step of the exam's acquisitions."""
+    if not isinstance(record, dict):
+        return None
+    agent = record.get("ContrastAgent") if isinstance(record.get("ContrastAgent"), dict) else {}
+    named = str(record.get("ContrastAgentName") or agent.get("Name") or "").strip()
+    if not (record.get("ApplyContrastAgent") is True or agent.get("IsGiven") is True or named):
+        return None
+    why = "ApplyContrastAgent" if record.get("ApplyContrastAgent") is True else "ContrastAgent"
+    acq = Acquisition(name if name != "unnamed" else "contrast agent")
+    acq.context["injection"] = f"{path.name} pause step {name!r}: {why}" + (f" ({named})" if named else "")
+    acq.context["source"] = str(path)
+    return acq
 
 
 def _child_order(rows) -> dict[str, int]:
