@@ -26,6 +26,7 @@ from .match import (
     is_injection_step,
     match,
     mentions,
+    planes_in,
 )
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
@@ -187,6 +188,14 @@ def evaluate(
         implied = observed is None or provenance.startswith("implied")
         if c.param == "contrast_agent" and implied and not export and phase is not None and phase.state:
             observed, provenance = phase.state == "post", f"contrast phase: {phase.why} ({provenance or 'no flag'})"
+        if c.param == "orientation" and observed is None:
+            # An input that states no plane at all (a GE Protocol Exchange report printed without its plane rows):
+            # the series name stating exactly one plane ("SAG T2 TOP", "Ax T2 FRFSE") is what it says of its plane,
+            # the same statement matching weighs (`_named_plane`), shown with where it comes from.
+            stated = planes_in(acq.name)
+            if len(stated) == 1:
+                (observed,) = stated
+                provenance = f"the series name {acq.name!r} states {observed} (the input states no plane)"
         verdict = c.evaluate(observed)
         note = c.note.get("en", "")
         if c.param == "orientation" and observed == "oblique" and verdict == "fail":

@@ -397,6 +397,20 @@ def test_a_ge_whole_spine_library_protocol_fills_spine_slots_from_what_each_seri
         assert veto == "the name says axial, not sagittal"
 
 
+def test_a_report_without_plane_rows_is_judged_on_the_plane_its_series_names_state(spec):
+    """The MR-AAT GE report prints no plane row at all (no "Plane" among its labels) but names every series by its
+    plane, as GE's defaults do ("SAG T2 TOP", "SAG STIR BOT Fast"). The sagittal rules of the spinal T2 and STIR
+    are judged on that statement, shown with where it comes from; they were `unknown` on every station."""
+    path = MRAAT / "adult_spine_Ultrafast3partwspine_20220326170523213_12.html"
+    assert ">Plane<" not in path.read_text(errors="replace")
+    report = check(inspect_path(path), spec)
+    for seq_id in ("spine.t2_sag", "spine.stir_sag"):
+        slot = next(s for s in report.sequences if s.id == seq_id)
+        planes = [c for c in slot.checks if c.param == "orientation"]
+        assert planes and all(c.status == "pass" and c.observed == "sagittal" for c in planes), seq_id
+        assert all("series name" in c.provenance and "states no plane" in c.provenance for c in planes)
+
+
 @pytest.mark.parametrize(
     "program",
     [

@@ -409,7 +409,7 @@ def _step_order(rows, programs, content) -> dict[str, int]:
     children = _child_order(rows)
     by_object = {r[6]: r[0] for r in rows if len(r) > 6 and r[6]}
     order: dict[str, int] = {}
-    for program in sorted(programs, key=lambda r: min((children.get(c, 0) for c in (r[2] or b"")), default=0)):
+    for program in programs:  # one chain per program: a library's programs are separate exams
         record = content(program)
         links = record.get("LinksFrom") if isinstance(record, dict) else None
         current = record.get("FirstStepId") if isinstance(record, dict) else None
