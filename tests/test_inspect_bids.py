@@ -77,10 +77,11 @@ def test_tree_counts_skipped_files_and_inputs_stay_untouched():
     [inspection] = inspect_path(BIDS)
     sidecars = sorted(p for p in BIDS.glob("sub-*/**/*.json"))
     assert [a.name for a in inspection.acquisitions] == [p.name[:-5] for p in sidecars]  # 131 sidecars
-    # README.md, LICENSE, participants.tsv, participants.json, dataset_description.json are not sidecars.
+    # README.md, LICENSE, participants.tsv, participants.json, dataset_description.json are not sidecars: files
+    # of the dataset (BIDS "modality agnostic files"), counted apart from files that could not be read.
     assert inspection.warnings == [
-        "5 file(s) skipped: not a format ofsep-presets reads "
-        "(LICENSE; README.md; dataset_description.json; participants.json; participants.tsv)"
+        "5 other file(s) of the BIDS dataset (images, .bval/.bvec beside their sidecars, dataset, participants, "
+        "sessions and scans files) used with the sidecars or not needed for a protocol"
     ]
     assert {p: p.read_bytes() for p in BIDS.rglob("*") if p.is_file()} == before
 
@@ -141,3 +142,20 @@ def test_2d_gap_is_still_spacing_minus_thickness():
     raw = json.loads(path.read_text())
     [inspection] = inspect_path(path)
     assert inspection.acquisitions[0].get("slice_gap_mm") == raw["SpacingBetweenSlices"] - raw["SliceThickness"] == 1
+
+
+def test_a_series_bval_is_read_with_its_sidecar_not_skipped(tmp_path):
+    # ON-Harmony (OpenNeuro ds004712, CC0): a dwi sidecar and its .bval (the b-values are read from it), copied
+    # with a file that is no BIDS file at all: only that one is "skipped: not a format".
+    source = FIXTURES / "references/on-harmony/sub-03286/ses-NOT2ING001/dwi"
+    dwi = tmp_path / "sub-03286/ses-NOT2ING001/dwi"
+    dwi.mkdir(parents=True)
+    for f in source.iterdir():
+        (dwi / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "dataset_description.json").write_text('{"Name": "x", "BIDSVersion": "1.8.0"}')
+    (tmp_path / "notes.txt").write_text("scanned on Tuesday")
+    [inspection] = inspect_path(tmp_path)
+    assert inspection.acquisitions[0].get("b_values") == [0.0, 1000.0, 2000.0]
+    skipped = [w for w in inspection.warnings if "skipped" in w]
+    assert skipped == ["1 file(s) skipped: not a format ofsep-presets reads (notes.txt)"]
+    assert any(w.startswith("2 other file(s) of the BIDS dataset") for w in inspection.warnings)

@@ -228,6 +228,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     zips: list[Path] = []
     skipped = 0
     skipped_names: list[str] = []  # the first few, to name them: which files were not read, not only how many
+    skipped_paths: list[str] = []
     nifti: list[str] = []
     found, walk_warnings = _names(path)
     # One pass over the files tells each one's format and, for DICOM, scans its header from the same read.
@@ -244,6 +245,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
             if str(info.path).endswith((".nii", ".nii.gz")):
                 nifti.append(str(info.path))  # a BIDS series' image: its sidecar may be only inherited
             skipped += 1
+            skipped_paths.append(str(info.path))
             if len(skipped_names) < _NAMED_SKIPS:
                 skipped_names.append(_skip_name(path, info.path))
             continue
@@ -267,6 +269,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         skipped -= len(virtual)
         taken = {_skip_name(path, name) for name, _ in virtual}
         skipped_names = [n for n in skipped_names if n not in taken]
+        read_images = {str(name) for name, _ in virtual}
+        skipped_paths = [n for n in skipped_paths if n not in read_images]
     if bids.FORMAT in by_reader:
         kept, metadata = bids.dataset_level(by_reader[bids.FORMAT])
         if metadata:
@@ -278,6 +282,21 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
             )
             if not kept:
                 del by_reader[bids.FORMAT]
+    companions_note = None
+    if bids.FORMAT in by_reader and skipped:
+        # A BIDS dataset's other files are part of it, not inputs ofsep-presets failed to read: a series' image
+        # and .bval/.bvec beside its sidecar (the b-values are read from them), the dataset's, participants',
+        # sessions' and scans' files. Counted apart; anything else stays "skipped".
+        companions = bids.companions(by_reader[bids.FORMAT], skipped_paths)
+        if companions:
+            skipped -= len(companions)
+            left = [name for name in skipped_paths if name not in companions]
+            skipped_names = [_skip_name(path, name) for name in left[:_NAMED_SKIPS]]
+            companions_note = (
+                f"{len(companions)} other file(s) of the BIDS dataset (images, .bval/.bvec beside their sidecars, "
+                "dataset, participants, sessions and scans files) used with the sidecars or not needed for a "
+                "protocol"
+            )
     printouts = by_reader.get(printout.FORMAT, [])
     if printouts and any(reader.FORMAT in by_reader for reader in PROTOCOL_EXPORTS):
         # A printout beside the export it was printed from states the same protocol again: read once, from the
@@ -305,6 +324,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(f"{skipped} file(s) skipped: not a format ofsep-presets reads ({named})")
             if inherited_note and reader is bids:
                 inspection.warnings.append(inherited_note)
+            if companions_note and reader is bids:
+                inspection.warnings.append(companions_note)
             inspection.warnings += walk_warnings
             if note:
                 inspection.warnings.append(note)

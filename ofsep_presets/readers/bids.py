@@ -501,6 +501,35 @@ def sidecarless(data_files: list[str]) -> list[tuple[str, Path]]:
     return found
 
 
+# Files of a BIDS dataset that are not sidecars (BIDS specification, "Modality agnostic files" and each
+# datatype's data files): read with a sidecar or not needed for a protocol, never an input that failed to read.
+_DATASET_FILES = re.compile(
+    r"^(?:dataset_description\.json|participants\.(?:tsv|json)|(?:README|CHANGES|LICENSE)(?:\.\w+)?|"
+    r"\.bidsignore|genetic_info\.json|samples\.(?:tsv|json))$|_(?:scans|sessions)\.(?:tsv|json)$"
+)
+_DATA_EXTENSIONS = (".nii.gz", ".nii", ".bval", ".bvec", ".tsv.gz", ".tsv")
+
+
+def companions(sidecars: list[Path], skipped: list[str]) -> set[str]:
+    """Of the files a folder read skipped, those that belong to a BIDS dataset beside the sidecars read: the
+    dataset-level files, and a series' image, .bval/.bvec, events or physio file whose name is a read sidecar's
+    name with another extension (sub-01_dwi.json → sub-01_dwi.bval)."""
+    stems = {str(p)[: -len(".json")] for p in sidecars if str(p).endswith(".json")}
+    found = set()
+    for name in skipped:
+        base = os.path.basename(name)
+        if _DATASET_FILES.search(base):
+            found.add(name)
+            continue
+        for ext in _DATA_EXTENSIONS:
+            if name.endswith(ext):
+                stem = name[: -len(ext)]
+                if stem in stems or (ext.startswith(".tsv") and stem.rsplit("_", 1)[0] + "_bold" in stems):
+                    found.add(name)
+                break
+    return found
+
+
 def dataset_level(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """Sidecars of a folder read as acquisitions, and those that only carry metadata the others inherit: a
     sidecar outside any sub-* folder that some sidecar below it inherits (a dataset's task-rest_bold.json)
