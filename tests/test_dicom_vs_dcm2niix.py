@@ -10,6 +10,8 @@ Stated differences, each for a reason of the sidecar's, not ours:
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ofsep_presets.readers import inspect_path
@@ -114,3 +116,39 @@ def test_a_field_strength_written_in_gauss_is_read_in_tesla(tmp_path):
 
 def test_a_field_strength_in_tesla_is_read_as_it_is(tmp_path):
     assert _ge_image(tmp_path, MagneticFieldStrength=3).get("field_strength_t") == 3.0
+
+
+# DICOM PS3.3 C.8.3.1, Scan Options (0018,0022): "FS = Fat Saturation" (the standard's defined term, checked in
+# the standard's own text as public DICOM toolkits copy it); C.8.13.4 Spectrally Selected Suppression (0018,9025):
+# "FAT, WATER, FAT_AND_WATER, SILICON_GEL, NONE". Neither names a technique: `fatsat`, the canonical value that
+# names no variant (protocol_spec/model/dicom-terms.yaml).
+@pytest.mark.parametrize(
+    "series, term",
+    [
+        ("GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full", "ScanOptions FS"),  # SAT_GEMS\EDR_GEMS\EPI_GEMS\ACC_GEMS\PFF\FS
+        ("Siemens/XA30_enh_DWI_dir80_PA", "SpectrallySelectedSuppression FAT"),  # enhanced, no ScanOptions
+    ],
+)
+def test_a_fat_saturation_the_dicom_states_by_its_defined_term_is_read(series, term):
+    sidecar, dicom = _pair(series)
+    assert dicom.get("fat_suppression") == sidecar.get("fat_suppression") == "fatsat"
+    assert term in dicom.provenance["fat_suppression"]
+
+
+def test_the_siemens_protocol_names_the_fat_suppression_before_the_defined_term():
+    # VE11 DTI: ScanOptions FS and the CSA protocol's sPrepPulses.ucFatSat=1; the protocol is the more specific.
+    sidecar, dicom = _pair("Siemens/VE11_DTI_ep2d_diff_20dir_mosaic")
+    assert dicom.get("fat_suppression") == "fatsat" and "ucFatSat" in dicom.provenance["fat_suppression"]
+    assert sidecar.get("fat_suppression") == "fatsat" and "ScanOptions" in sidecar.provenance["fat_suppression"]
+
+
+def test_no_fat_saturation_term_states_nothing_of_fat_suppression(tmp_path):
+    # PFP alone (dcm_qa_toshiba 8006_DTI_AX_30d's "ScanOptions": "PFP"), and NONE (the Elition X T1W TSE's
+    # Spectrally Selected Suppression): absent, not `none` (a STIR suppresses fat with no spectral pulse).
+    sidecar = tmp_path / "dwi.json"
+    stated = {"Manufacturer": "Toshiba", "RepetitionTime": 10, "EchoTime": 0.079, "ScanOptions": "PFP"}
+    sidecar.write_text(json.dumps({**stated, "SpectrallySelectedSuppression": "NONE"}))
+    [inspection] = inspect_path(sidecar)
+    assert "fat_suppression" not in inspection.acquisitions[0].params
+    elition = [i for i in inspect_path(DICOM / "Philips/ElitionX_enh_T1W_TSE_2D") if i.format == "dicom"]
+    assert elition and all("fat_suppression" not in a.params for i in elition for a in i.acquisitions)

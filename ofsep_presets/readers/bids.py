@@ -18,6 +18,7 @@ from .. import limits, units
 from ..acquisition import Acquisition, Inspection, ReadError, manufacturer, plane_from_iop, scanner_from
 from ..bshells import nominal_shells
 from ..families import set_family
+from . import dicom_terms
 
 FORMAT = "bids-json"
 _KEYS = (b'"RepetitionTime"', b'"EchoTime"', b'"MagneticFieldStrength"', b'"ConversionSoftware"', b'"Manufacturer"')
@@ -323,6 +324,11 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
             acq.set("orientation", plane[0], f"{key('ImageOrientationPatientDICOM')}: {plane[1]}")
     if isinstance(d.get("MTState"), bool):
         acq.set("magnetization_transfer", d["MTState"], key("MTState"))
+    for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # the DICOM's, as dcm2niix copies them
+        if isinstance(d.get(attribute), str | list):
+            for param, value, term in dicom_terms.stated(attribute, d[attribute]):
+                if param not in acq.params:
+                    acq.set(param, value, f"{key(attribute)} ({term}: DICOM defined term)")
     _phase_direction(d, acq, key)
     image_type = [str(t).upper() for t in d.get("ImageType", [])] if isinstance(d.get("ImageType"), list) else []
     derived = [t for t in ("ADC", "TRACEW", "FA", "TRACE") if t in image_type]

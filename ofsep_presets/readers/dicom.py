@@ -35,7 +35,7 @@ from ..acquisition import (
 )
 from ..bshells import nominal_shells
 from ..families import set_family
-from . import dicom_scan
+from . import dicom_scan, dicom_terms
 from .archive import Member
 
 
@@ -1509,6 +1509,10 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 diffusion = param in ("b_values", "diffusion_directions")
                 if param not in acq.params and not (diffusion and _a_map(acq)):
                     acq.set(param, value, fill.provenance[param])
+    for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # after the protocol: it names the variant
+        for param, value, term in dicom_terms.stated(attribute, ds.get(attribute)):
+            if param not in acq.params:
+                acq.set(param, value, src(f"{attribute} {term} (DICOM defined term)"))
     set_family(
         acq,
         here,

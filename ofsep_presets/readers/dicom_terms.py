@@ -1,0 +1,38 @@
+"""DICOM defined terms that state canonical values (protocol_spec/model/dicom-terms.yaml), for the DICOM reader
+and for a sidecar that copies the same attribute (dcm2niix writes ScanOptions as "PFP\\FS")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from ..resources import spec_dir
+from ..yamlload import load_yaml
+
+
+@cache
+def _terms() -> dict[str, dict[str, dict[str, Any]]]:
+    data = load_yaml(spec_dir() / "model" / "dicom-terms.yaml")
+    return {
+        attribute: {str(term).upper(): dict(values) for term, values in terms.items()}
+        for attribute, terms in data.items()
+    }
+
+
+def split(value: Any) -> list[str]:
+    """The terms of a multi-valued code string: a pydicom MultiValue or list, or text joined by backslashes."""
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    items = value.split("\\") if isinstance(value, str) else list(value)
+    return [str(t).strip().upper() for t in items if str(t).strip()]
+
+
+def stated(attribute: str, value: Any) -> Iterator[tuple[str, Any, str]]:
+    """(canonical parameter, value, the term that states it) for each known term of `attribute` in `value`."""
+    known = _terms().get(attribute, {})
+    for term in split(value):
+        for param, canonical in known.get(term, {}).items():
+            yield param, canonical, term
