@@ -397,6 +397,11 @@ def inspect(paths, fmt, quiet):
     documents, failed = _read_inputs(paths, quiet)
     if fmt == "json":
         payload = [d.to_json() for d in documents]
+        # One document per input, an unreadable one included, in the order given: what could not be read and
+        # why, for a script as for a person (the reason also goes to stderr; the exit status stays 2).
+        for shift, (raw, reason, at) in enumerate(failed):
+            error = {"source": raw, "format": None, "scanner": {}, "acquisitions": [], "warnings": [], "error": reason}
+            payload.insert(at + shift, error)
         from .textsafe import strict_json
 
         click.echo(strict_json(payload[0] if len(payload) == 1 else payload))  # RFC 8259: no Infinity, no NaN
@@ -423,7 +428,8 @@ def _pull(ref: str):
 
 
 def _read_inputs(paths, quiet: bool):
-    """Read every PATH (progress bar on a terminal for big folders); an unreadable one is reported, not fatal.
+    """Read every PATH (progress bar on a terminal for big folders); an unreadable one is reported, not fatal:
+    the documents read, and (PATH, reason, place among the documents) for each input that could not be.
 
     A PATH may also be a study on a PACS: pacs://AET@HOST:PORT/STUDY_UID or dicomweb://HOST:PORT/BASE/studies/UID.
     """
@@ -432,7 +438,8 @@ def _read_inputs(paths, quiet: bool):
     from .pull import is_remote
     from .readers import inspect_path
 
-    documents, failed = [], False
+    documents: list = []
+    failed: list[tuple[str, str, int]] = []  # (input as given, why it could not be read, its place among documents)
     show = not quiet and sys.stderr.isatty()
     for raw in paths:
         if is_remote(raw):
@@ -440,7 +447,7 @@ def _read_inputs(paths, quiet: bool):
                 documents += _pull(raw)
             except OfsepError as error:
                 click.echo(f"ofsep-presets: {error}", err=True)
-                failed = True
+                failed.append((raw, str(error), len(documents)))
             continue
         path = Path(raw)
         total = sum(1 for p in path.rglob("*") if p.is_file()) if show and path.is_dir() else 0
@@ -450,7 +457,7 @@ def _read_inputs(paths, quiet: bool):
                 documents += inspect_path(path, progress=bar.update)
         except OfsepError as error:
             click.echo(f"ofsep-presets: {error}", err=True)
-            failed = True
+            failed.append((raw, str(error), len(documents)))
     return documents, failed
 
 

@@ -98,6 +98,14 @@ def test_cli_json_contract_and_unreadable_input(tmp_path):
     assert result.exit_code == 2
     assert "not a format ofsep-presets reads" in result.stderr and "bids-json" in result.stderr
     assert "Traceback" not in result.output
+    # With --format json, one document per input, the unreadable one included in its place, saying why.
+    sidecar = str(BIDS / "sub-poly/anat/sub-poly_T1w.json")
+    result = CliRunner().invoke(main, ["inspect", "--format", "json", str(garbage), sidecar])
+    assert result.exit_code == 2
+    unreadable, read = json.loads(result.stdout)
+    assert unreadable["source"] == str(garbage) and unreadable["format"] is None and unreadable["acquisitions"] == []
+    assert "not a format ofsep-presets reads" in unreadable["error"]
+    assert read["format"] == "bids-json" and "error" not in read
 
 
 def test_family_from_what_the_sidecars_state_and_absent_when_they_do_not():
