@@ -152,3 +152,58 @@ def test_an_export_cut_anywhere_reads_only_what_the_whole_file_states(tmp_path, 
         for key, value in params.items():
             if key in whole.get(name, {}) and key not in ("sequence_family", "voxel_size_mm"):
                 assert value == whole[name][key], (fraction, name, key)
+
+
+PHILIPS_PDF = FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.pdf"
+TRIO_PDF = FIXTURES / "vendor-exports/siemens/Trio_VB17/spine_generic_siemens-trio.pdf"
+PRISMA_PDF = FIXTURES / "vendor-exports/siemens/Prisma_VE11C_no-ZOOMit/spine_generic_Prisma_VE11C_no-ZOOMit.pdf"
+
+
+def _cut_before_the_page_tree(pdf: Path, tmp_path: Path) -> Path:
+    """The PDF cut where its page tree or catalog begins (ISO 32000-1 7.5.1: a writer puts the cross-reference
+    table and the trailer last; these put the page tree and catalog just before them): every object before is
+    whole, nothing names them."""
+    data = pdf.read_bytes()
+    starts = [m.start() for m in re.finditer(rb"(?m)^\d+ 0 obj", data)]
+    tree = min(m.start() for m in re.finditer(rb"/Kids|/Type ?/Catalog", data))
+    cut = tmp_path / f"cut-{pdf.name}"
+    cut.write_bytes(data[: max(s for s in starts if s < tree)])
+    return cut
+
+
+@pytest.mark.parametrize("pdf", [PHILIPS_PDF, TRIO_PDF], ids=["philips-R53", "siemens-VB17"])
+def test_a_printout_pdf_cut_before_its_page_tree_reads_its_pages_and_says_it_is_cut(tmp_path, pdf):
+    whole = {a.name: a.params for a in inspect_path(pdf)[0].acquisitions}
+    [inspection] = inspect_path(_cut_before_the_page_tree(pdf, tmp_path))
+    cut = {a.name: a.params for a in inspection.acquisitions}
+    assert list(cut) == list(whole)
+    last = list(cut)[-1]  # the cut may have taken its last pages: its family is not inferred from what is left
+    for name, params in cut.items():
+        assert params == {k: v for k, v in whole[name].items() if not (name == last and k == "sequence_family")}
+    assert any("cut short" in w for w in inspection.warnings)
+
+
+def test_a_printout_pdf_whose_fonts_are_past_the_cut_is_refused_as_cut_not_misread(tmp_path):
+    # The VE11C printout writes its fonts after its page tree: no page before the cut can be decoded (its text
+    # would come out as other characters), so none is read, and the refusal says the file is cut.
+    with pytest.raises(ReadError, match="cut short"):
+        inspect_path(_cut_before_the_page_tree(PRISMA_PDF, tmp_path))
+
+
+@pytest.mark.parametrize("pdf", [PHILIPS_PDF, TRIO_PDF, PRISMA_PDF], ids=["philips-R53", "siemens-VB17", "VE11C"])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(min_value=0.8, max_value=0.9999))
+def test_a_printout_pdf_cut_near_its_end_reads_only_what_the_whole_printout_states(tmp_path, pdf, fraction):
+    # Near the end: where the fonts, the page tree and the trailer are (a cut earlier leaves no font whole).
+    whole = _WHOLE.setdefault(pdf, _values(pdf))
+    data = pdf.read_bytes()
+    cut = tmp_path / pdf.name
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    try:
+        read = _values(cut)
+    except ReadError:
+        return  # refused, and said why
+    for name, params in read.items():
+        for key, value in params.items():
+            if key in whole.get(name, {}) and key != "sequence_family":
+                assert value == whole[name][key], (fraction, name, key)

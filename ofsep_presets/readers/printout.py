@@ -101,7 +101,8 @@ def read(path: Path) -> Inspection:
     if vendor != "ge":  # text at a right angle is a GE report's margin series name; others print none we read
         cells = [c for c in cells if not c.rotated]
     inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
-    if kind == "text" and any("not read" in w and "cut short" in w for w in warnings) and inspection.acquisitions:
+    cut = any(("not read" in w if kind == "text" else "PDF is cut short" in w) and "cut short" in w for w in warnings)
+    if cut and inspection.acquisitions:
         # The scan the cut fell in has lost its later rows: its family, inferred from the rows it still has (a
         # TFE without its prepulse row reads as spoiled GRE, not MPRAGE), is not inferred at all.
         last = inspection.acquisitions[-1]

@@ -65,11 +65,26 @@ def pdf_cells_from_bytes(
     # boxes_flow=None: no hierarchical grouping of text boxes — we pair cells by position ourselves, and that
     # grouping was two thirds of the time (the cells of every fixture printout are identical without it).
     params = LAParams(char_margin=1.0, line_margin=0.1, word_margin=0.2, boxes_flow=None)
+    cut = None  # the reason pdfminer gave, when the PDF is cut short
     try:
         document = PDFDocument(PDFParser(io.BytesIO(data)))
         pages = PDFPage.create_pages(document)
     except Exception as exc:  # pdfminer raises many types on damaged files; all mean "not a readable PDF"
-        raise ReadError(f"{where}: not a readable PDF ({type(exc).__name__})") from None
+        recovered = _before_the_cut(data)
+        try:
+            if recovered is None:
+                raise ValueError
+            document = PDFDocument(PDFParser(io.BytesIO(recovered)))
+            pages = PDFPage.create_pages(document)
+        except Exception:
+            raise ReadError(f"{where}: not a readable PDF ({type(exc).__name__})") from None
+        cut = type(exc).__name__
+        _warn(
+            warnings,
+            where,
+            "the PDF is cut short (its cross-reference table, trailer and page tree, written at its end, are "
+            "missing): the pages before the cut whose fonts are whole are read, in file order; the rest is absent",
+        )
     manager = PDFResourceManager(caching=True)
     device = PDFPageAggregator(manager, laparams=params)
     interpreter = PDFPageInterpreter(manager, device)
@@ -88,6 +103,10 @@ def pdf_cells_from_bytes(
         number += 1
         if number > MAX_PAGES:
             raise ReadError(f"{where}: more than {MAX_PAGES} pages; refused")
+        if cut and not _fonts_whole(document, page):
+            # A font whose object, widths or Unicode map the cut took decodes to other characters: never read.
+            _warn(warnings, where, f"page {number}: its fonts are past the cut; skipped")
+            continue
         try:
             interpreter.process_page(page)
             layout = device.get_result()
@@ -108,7 +127,65 @@ def pdf_cells_from_bytes(
         cells += _rotated_runs(layout, number, height)
     if number == 0:
         raise ReadError(f"{where}: a PDF without any page")
+    if cut and not cells:
+        raise ReadError(
+            f"{where}: not a readable PDF ({cut}): cut short, no page before the cut has its fonts whole (the "
+            "text cannot be decoded): nothing to read"
+        )
     return cells
+
+
+_OBJECT = re.compile(rb"(?m)^[ \t]*(\d{1,10})[ \t]+\d{1,5}[ \t]+obj\b")
+
+
+def _before_the_cut(data: bytes) -> bytes | None:
+    """A PDF cut short, as far as its last whole object, closed by a stand-in catalog and trailer: a PDF writer
+    writes the cross-reference table, the trailer naming the catalog, and often the page tree last (PDF 1.7,
+    ISO 32000-1 7.5.1: header, body, cross-reference table, trailer), so a cut file has the objects before the cut
+    and nothing naming them. pdfminer's fallback then finds the objects by scanning (as Annex C.1 lets a reader
+    rebuild a missing cross-reference table), and the catalog having no
+    page tree, the page objects in the order they are written. None if no object is whole."""
+    end = data.rfind(b"endobj")
+    if end < 0 or not data.startswith(b"%PDF-"):
+        return None
+    body = data[: end + len(b"endobj")]
+    numbers = [int(m.group(1)) for m in _OBJECT.finditer(body)]
+    if not numbers:
+        return None
+    catalog = max(numbers) + 1
+    return body + b"\n%d 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root %d 0 R >>\n" % (catalog, catalog)
+
+
+def _fonts_whole(document, page) -> bool:
+    """Whether every font the page names, and what decodes its glyphs (descendant fonts, descriptor, widths,
+    encoding, Unicode map), is in the file: a page of a cut PDF whose fonts lie past the cut is unreadable."""
+    from pdfminer.pdftypes import PDFObjRef, resolve1
+
+    def whole(obj, depth: int = 0) -> bool:
+        try:
+            obj = resolve1(obj)
+        except Exception:
+            return False
+        if obj is None:
+            return False
+        if depth >= 3:
+            return True
+        if isinstance(obj, dict):
+            return all(whole(v, depth + 1) for k, v in obj.items() if k != "Parent" and isinstance(v, PDFObjRef))
+        if isinstance(obj, list):
+            return all(whole(v, depth + 1) for v in obj if isinstance(v, PDFObjRef))
+        return True
+
+    try:
+        resources = resolve1(page.resources)
+        fonts = resolve1(resources.get("Font")) if isinstance(resources, dict) else None
+    except Exception:
+        return False
+    if not isinstance(resources, dict) or (resources.get("Font") is not None and not isinstance(fonts, dict)):
+        return False
+    return all(whole(font) for font in (fonts or {}).values()) and all(
+        whole(resources.get(k)) for k in ("XObject",) if resources.get(k) is not None
+    )
 
 
 def _rotated_runs(layout, number: int, height: float) -> list[Cell]:
