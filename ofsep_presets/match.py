@@ -272,7 +272,13 @@ def is_injection_step(acq: Acquisition) -> bool:
     """A program step that is the injection itself (a pause card named "Gadolinium"), not an acquisition."""
     if acq.context.get("injection"):  # the export states it: a Siemens pause step that applies the agent
         return True
-    return bool(evidence().injection.search(acq.name.strip())) and acq.get("sequence_family") is None
+    if any(acq.get(p) is not None for p in _ACQUIRED):
+        return False  # a step that acquires something is a series, whatever its name says of the contrast
+    return bool(evidence().injection.search(acq.name.strip()))
+
+
+# What a step that acquires images states; a pause step (the injection) states none of it.
+_ACQUIRED = ("sequence_family", "repetition_time_ms", "echo_time_ms", "slice_thickness_mm", "acquisition_type")
 
 
 def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
@@ -404,7 +410,7 @@ def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> 
             phase = Phase("post", f"BIDS ce-{ce.group(1)}")
         elif agent is False and stated:
             phase = Phase("pre", f"contrast flag off ({acq.provenance.get('contrast_agent')})")
-        elif ev.post.search(ev.pre.sub(" ", words)) and not ev.injection.search(acq.name):
+        elif ev.post.search(ev.pre.sub(" ", words)) and not is_injection_step(acq):
             phase = Phase("post", "name says post-contrast")
         elif ev.pre.search(words):
             phase = Phase("pre", "name says pre-contrast")

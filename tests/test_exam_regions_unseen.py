@@ -661,3 +661,40 @@ def test_a_neuro_folder_names_no_region(spec):
     acq.context["program"] = "\\\\USER\\Neuro\\Spine\\C-spine"
     check([Inspection("library", "siemens-exar1", acquisitions=[acq])], spec)
     assert acq.region == "spine", acq.region_reasons
+
+
+def test_an_injection_pause_named_in_the_sites_language_marks_the_post_contrast_steps(spec):
+    """A Siemens program's pause step for the injection, named as a German or Italian site names it:
+    "Kontrastmittel" (German: contrast medium, "KM"), "mezzo di contrasto" (Italian), "Injection Dotarem"
+    (French, with the agent) — the words matching-evidence.yaml `contrast_names` already reads. A pause states no
+    acquisition: it is the injection step, and the MPRAGE repeated after it is the post-contrast 3D T1, not a
+    repeat. A series whose name says "KM" but which acquires images is never taken for the injection."""
+    three_d = {
+        "sequence_family": "mprage",
+        "acquisition_type": "3D",
+        "orientation": "sagittal",
+        "slice_thickness_mm": 1.0,
+        "slice_gap_mm": 0.0,
+        "voxel_size_mm": [1.0, 1.0, 1.0],
+        "inversion_time_ms": 900.0,
+        "repetition_time_ms": 2300.0,
+        "echo_time_ms": 2.3,
+        "fov_mm": [256.0, 256.0],
+        "slices": 176,
+    }
+    for pause in ("Kontrastmittel", "mezzo di contrasto", "Injection Dotarem"):
+        series = [
+            _acq("t1_mprage_sag_p2_iso", manufacturer="siemens", **three_d),
+            Acquisition(pause),
+            _acq("t1_mprage_sag_p2_iso", manufacturer="siemens", **three_d),
+        ]
+        for acq in series:
+            acq.context["program"] = "\\\\USER\\\\Kopf\\\\MS"
+        report = check([Inspection(source="program", format="siemens-exar1", acquisitions=series)], spec)
+        slots = _slots(report)
+        assert slots.get("brain.t1_3d") and slots.get("brain.t1_3d_gd"), (pause, slots)
+        assert (pause, "injection step") in [(a.name, w) for a, w in report.unmatched]
+    named = _acq("T1 post KM", manufacturer="siemens", **three_d)
+    from ofsep_presets.match import is_injection_step
+
+    assert not is_injection_step(named)
