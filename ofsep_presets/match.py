@@ -765,6 +765,16 @@ def _match(
         if is_injection_step(acq):
             result._leave(Unmatched(acq, "injection step"))
             continue
+        echo_of = acq.context.get("echo_of")
+        if echo_of:  # the reader found it one echo of another series' acquisition (its EchoNumbers)
+            result._leave(
+                Unmatched(
+                    acq,
+                    f"another echo of the acquisition {echo_of!r}, stored as a series of its own "
+                    f"(echo {acq.context.get('echo_numbers', '?')}): judged with that acquisition",
+                )
+            )
+            continue
         derived = derived_reason(acq)
         if derived:
             result._leave(Unmatched(acq, derived))

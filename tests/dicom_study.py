@@ -55,17 +55,19 @@ class Study:
         image_type: list[str] | None = None,
         edit: Callable[[pydicom.Dataset, int], None] | None = None,
         limit: int | None = None,
+        keep: Callable[[pydicom.Dataset], bool] | None = None,
         **elements: Any,
     ) -> Path:
         """A copy of a fixture series as a new series (new Series and SOP Instance UIDs, PS3.3 C.7.3.1 and
         C.12.1: every series and instance has its own), with these elements set on every file; `edit(ds, i)`
-        changes anything else per file. Returns the folder written."""
+        changes anything else per file; `keep(ds)` picks the files copied (all by default). Returns the folder
+        written."""
         self.count += 1
         folder = self.root / f"s{number:05d}_{self.count}"
         folder.mkdir(parents=True)
         series_uid = generate_uid(entropy_srcs=[str(self.root), str(number), str(self.count)])
-        for i, path in enumerate(fixture_files(series)[:limit]):
-            ds = read(path)
+        datasets = [read(path) for path in fixture_files(series)[:limit]]
+        for i, ds in enumerate(d for d in datasets if keep is None or keep(d)):
             ds.SeriesInstanceUID = series_uid
             ds.SOPInstanceUID = generate_uid(entropy_srcs=[series_uid, str(i)])
             ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

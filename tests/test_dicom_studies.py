@@ -497,3 +497,44 @@ def test_the_plane_follows_from_the_direction_cosines_with_the_angle_said(tmp_pa
     Study(tmp_path).add(series, 5, "3D T1", limit=1, **({"ImageOrientationPatient": iop} if iop else {}))
     [acq] = [a for i in inspect_path(tmp_path) for a in i.acquisitions]
     assert acq.get("orientation") == plane and said in acq.provenance["orientation"], acq.provenance["orientation"]
+
+
+PD_T2 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
+
+
+def test_the_echoes_of_one_acquisition_stored_as_series_of_their_own_are_one_multi_echo_acquisition(tmp_path):
+    from ofsep_presets.match import match
+    from ofsep_presets.readers import inspect_path
+    from ofsep_presets.spec import load_spec
+
+    files = [read(f) for f in fixture_files(PD_T2)]
+    # The real dual-echo series: echo 1 (EchoNumbers (0018,0086) 1, TE 11 ms) and echo 2 (EchoNumbers 2, TE 92 ms)
+    # in one series; dcm2niix's sidecar of its second echo states EchoTime 0.092 s.
+    assert {(int(ds.EchoNumbers), float(ds.EchoTime)) for ds in files} == {(1, 11.0), (2, 92.0)}
+    [sidecar] = (fixture_files(PD_T2)[0].parent / "bids_json_dcm2niix").glob("*_e2.json")
+    assert json.loads(sidecar.read_text())["EchoTime"] == 0.092
+    # A console saving each echo as a series of its own (Siemens multi-echo: one series per echo, dcm2niix issues
+    # 101 and 568): the same ProtocolName (0018,1030) and geometry, each series its own SeriesNumber.
+    study = Study(tmp_path)
+    number = files[0].SeriesNumber
+    study.add(PD_T2, number, keep=lambda ds: int(ds.EchoNumbers) == 1)
+    study.add(PD_T2, number + 1, keep=lambda ds: int(ds.EchoNumbers) == 2)
+    acqs = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
+    first, second = sorted(acqs, key=lambda a: a.get("series_number"))
+    assert first.get("echo_times_ms") == [11.0, 92.0] and first.get("echo_time_ms") == 11.0
+    assert "EchoNumbers" in first.provenance["echo_times_ms"]
+    assert second.context["echo_of"] == first.name
+    result = match(acqs, load_spec("ofsep-2020"), ["brain.pd_t2_2d", "brain.t2_3d"])
+    [why] = [u.why for u in result.details if u.acquisition is second]
+    assert why.startswith(f"another echo of the acquisition {first.name!r}") and "echo 2" in why
+
+
+def test_one_echo_in_two_series_is_no_multi_echo_acquisition(tmp_path):
+    from ofsep_presets.readers import inspect_path
+
+    # Both series hold echo 1 (EchoNumbers 1): the same protocol twice (a repeat), not two echoes of one.
+    study = Study(tmp_path)
+    study.add(PD_T2, 3, keep=lambda ds: int(ds.EchoNumbers) == 1)
+    study.add(PD_T2, 4, keep=lambda ds: int(ds.EchoNumbers) == 1, AcquisitionTime="161000.000000")
+    acqs = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
+    assert all(a.get("echo_times_ms") == [11.0] and "echo_of" not in a.context for a in acqs)

@@ -145,6 +145,7 @@ def test_fast_header_walk_agrees_with_pydicom_on_every_fixture_file():
             diffusion=tuple(reader._diffusion_of(ds)),
             echo_times=tuple(reader._echo_times_of(ds)),
             normals=tuple(reader._normals_of(ds)),
+            echo_numbers=reader._echo_numbers(ds.get("EchoNumbers")),
         )
         assert fast == expected, path
         used.add(path.relative_to(DICOM).parts[0])

@@ -60,6 +60,7 @@ PARALLEL_FROM = 400  # files; below this a process pool costs more than it saves
 CHUNK = 256  # files per task sent to a worker
 ECHO_TIME = 0x00180081
 ORIENTATION = 0x00200037  # ImageOrientationPatient: a series whose images lie in several planes (a scout)
+ECHO_NUMBERS = 0x00180086  # EchoNumbers: a series holding only a later echo is one echo of an acquisition
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
 GE_TAGS = frozenset({GE_BVALUE})
@@ -76,6 +77,7 @@ FAST_TAGS = frozenset(
         CHARSET,
         ECHO_TIME,
         ORIENTATION,
+        ECHO_NUMBERS,
         0x00080016,
         0x00080008,
         0x00080070,
@@ -104,6 +106,7 @@ SCAN_TAGS = {
         (0x0020, 0x0013),
         (0x0018, 0x0081),
         (0x0020, 0x0037),
+        (0x0018, 0x0086),
         (0x0018, 0x9087),
         (0x0018, 0x9089),
         (0x0019, 0x100C),
@@ -265,6 +268,7 @@ class Series:
     vectors: list[tuple[float, float, float, float]] = field(default_factory=list)  # (b, x, y, z)
     echo_times: set[float] = field(default_factory=set)
     normals: set[tuple[float, float, float]] = field(default_factory=set)  # the slice normals of its images
+    echo_numbers: set[int] = field(default_factory=set)  # the EchoNumbers its images state
     unweighted: int = 0  # files of the series that state no b-value at all
 
 
@@ -286,6 +290,7 @@ class FileInfo:
     echo_times: tuple[float, ...] = ()
     format: str = FORMAT  # when the scan also sniffed: the reader that takes a file that is not DICOM ("": none)
     normals: tuple[tuple[float, float, float], ...] = ()  # slice normal(s) of its ImageOrientationPatient
+    echo_numbers: tuple[int, ...] = ()  # its EchoNumbers (0018,0086)
 
 
 def _scan_one(path: Source, full: bool = False, sniff: bool = False) -> FileInfo:
@@ -432,6 +437,7 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
         diffusion=tuple(_diffusion_of(ds)),
         echo_times=tuple(_echo_times_of(ds)),
         normals=tuple(_normals_of(ds)),
+        echo_numbers=_echo_numbers(ds.get("EchoNumbers")),
     )
 
 
@@ -469,6 +475,20 @@ def _normal(iop: Any) -> tuple[float, float, float] | None:
     if normal is None or not all(math.isfinite(v) for v in normal):
         return None
     return tuple(round(v, 3) + 0.0 for v in normal)  # + 0.0: no -0.0 beside 0.0
+
+
+def _echo_numbers(value: Any) -> tuple[int, ...]:
+    """EchoNumbers (0018,0086, IS, 1-n) as positive ints; anything else states no echo number."""
+    if value is None or value == "":
+        return ()
+    values = [value] if isinstance(value, str | bytes | int | float) or not hasattr(value, "__iter__") else value
+    out = []
+    for v in values:
+        number = _float(v)
+        if number is None or not number.is_integer() or not 0 < number < 1000:
+            return ()
+        out.append(int(number))
+    return tuple(out)
 
 
 def _normals_of(ds):
@@ -518,6 +538,7 @@ PLAIN = {
     0x0020000E: re.compile(rb"[0-9.]*\Z"),
     0x00080008: re.compile(rb"[A-Z0-9_\\]*\Z"),  # CS, multi-valued
     0x00200013: re.compile(rb"(?:[+-]?[0-9]+)?\Z"),  # IS
+    ECHO_NUMBERS: re.compile(rb"(?:\s*[+-]?[0-9]+\s*(?:\\\s*[+-]?[0-9]+\s*)*)?\Z"),  # IS, 1-n
     0x0019100C: re.compile(rb"(?:[+-]?[0-9]+)?\Z"),
     GE_BVALUE: re.compile(rb"(?:[+-]?[0-9]+(?:\\[+-]?[0-9]+)*)?\Z"),  # IS, multi-valued
     ECHO_TIME: re.compile(rb"(?:" + _NUMBER.encode() + rb")?\Z"),  # DS
@@ -571,6 +592,7 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         diffusion = ((b, tuple(direction) if usable else None),)
     echo = got.get(ECHO_TIME)
     normal = got.get(ORIENTATION)
+    echo_numbers = got.get(ECHO_NUMBERS, ())
     return FileInfo(
         path,
         sop=sop,
@@ -580,6 +602,7 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         diffusion=diffusion,
         echo_times=(echo,) if echo else (),
         normals=(normal,) if normal else (),
+        echo_numbers=echo_numbers,
     )
 
 
@@ -613,6 +636,8 @@ def _decode(tag: int, raw: bytes) -> Any:
         return _ge_bvalue(text)
     if tag == ORIENTATION:
         return _normal(text.split("\\")) if text else None
+    if tag == ECHO_NUMBERS:
+        return _echo_numbers(text.split("\\")) if text else ()
     if tag in (ECHO_TIME, 0x0019100C) or tag in GE_DIRECTION:
         return _float(text)
     return text
@@ -746,7 +771,7 @@ def _scan_chunk(names: list, full: bool, sniff: bool) -> list[tuple]:
         info = _scan_one(name, full, sniff)
         out.append(
             (info.error, info.sop, info.uid, info.number, info.image_types, info.diffusion, info.echo_times,
-             info.format, info.normals)
+             info.format, info.normals, info.echo_numbers)
         )  # fmt: skip
     return out
 
@@ -782,6 +807,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
         s.image_types.update(info.image_types)
         s.echo_times.update(info.echo_times)
         s.normals.update(info.normals)
+        s.echo_numbers.update(info.echo_numbers)
         if not info.diffusion:
             s.unweighted += 1
         for b, vector in info.diffusion:
@@ -795,6 +821,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
             inspection.warnings.append(f"{representative}: header incomplete (truncated?); series skipped")
             continue
         inspection.acquisitions.append(acq)
+    _join_echo_series(inspection.acquisitions)
     if others:
         inspection.warnings.append(
             f"{sum(others.values())} DICOM object(s) that are not MR images ignored: {_object_kinds(others)}"
@@ -803,6 +830,88 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
         raise ReadError(f"{root}: no readable DICOM series; first problem: {inspection.warnings[0]}")
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
+
+
+def _echo_key(acq: Acquisition) -> tuple | None:
+    """What the series of one acquisition's echoes share: the study and scanner, the series' own protocol
+    (ProtocolName where it names the series' protocol: never GE's exam-level one), TR and the geometry."""
+    protocol = acq.context.get("protocol_name")
+    if not protocol or not acq.context.get("echo_numbers") or acq.get("repetition_time_ms") is None:
+        return None
+    return (
+        acq.context.get("study"),
+        acq.context.get("scanner"),
+        protocol,
+        acq.get("repetition_time_ms"),
+        acq.get("orientation"),
+        acq.get("slice_thickness_mm"),
+        tuple(acq.get("matrix") or ()),
+        tuple(acq.get("fov_mm") or ()),
+    )
+
+
+def _join_echo_series(acquisitions: list[Acquisition]) -> None:
+    """The echoes of one acquisition stored as series of their own (Siemens multi-echo saved one series per
+    echo: dcm2niix issues 101 and 568) are one multi-echo acquisition: a series whose images all state a later
+    echo (EchoNumbers (0018,0086) >= 2, PS3.3 C.8.3.1: "the echo number used in generating this image") is
+    another echo of the series of the same protocol, TR and geometry that holds echo 1 (the nearest before it in
+    series number). That series takes every echo time; the later echo's series says whose echo it is
+    (context `echo_of`), and matching lists it as such, never as an acquisition of its own."""
+    groups: dict[tuple, list[Acquisition]] = {}
+    for acq in acquisitions:
+        key = _echo_key(acq)
+        if key is not None:
+            groups.setdefault(key, []).append(acq)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+
+        def numbers(acq: Acquisition) -> set[int]:
+            return {int(n) for n in acq.context["echo_numbers"].split(",")}
+
+        firsts = [a for a in members if 1 in numbers(a)]
+        laters = [a for a in members if min(numbers(a)) >= 2]
+        if not firsts or not laters:
+            continue
+        joined: dict[int, list[Acquisition]] = {}
+        for later in laters:
+            mine = _series_number(later)
+            before = [a for a in firsts if _series_number(a) <= mine]
+            home = max(before, key=_series_number) if before else min(firsts, key=_series_number)
+            if numbers(later) & numbers(home):
+                continue  # the same echo twice: a repeat, not another echo
+            joined.setdefault(id(home), [home]).append(later)
+        for home, *echoes in joined.values():
+            times = set(_echoes(home))
+            parts = [f"{home.name!r} echo {home.context['echo_numbers']} (TE {_shown(home)} ms)"]
+            for later in echoes:
+                times |= set(_echoes(later))
+                parts.append(f"{later.name!r} echo {later.context['echo_numbers']} (TE {_shown(later)} ms)")
+                later.context["echo_of"] = home.name
+            if not times:
+                continue
+            home.set(
+                "echo_times_ms",
+                sorted(times),
+                "one acquisition's echoes stored as series of their own (EchoNumbers; the same ProtocolName, TR "
+                "and geometry): " + "; ".join(parts),
+            )
+
+
+def _series_number(acq: Acquisition) -> int:
+    return acq.get("series_number") or 0
+
+
+def _echoes(acq: Acquisition) -> list[float]:
+    """Every echo time a series states (its own EchoTime values, else its echo time)."""
+    times = acq.get("echo_times_ms")
+    if times:
+        return list(times)
+    return [acq.get("echo_time_ms")] if acq.get("echo_time_ms") is not None else []
+
+
+def _shown(acq: Acquisition) -> str:
+    return "/".join(f"{t:g}" for t in _echoes(acq)) or "not stated"
 
 
 # Roots of the vendors' private SOP classes (their organisation roots, PS3.5 9.1): objects a console stores beside
@@ -1475,6 +1584,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         for key in ("orientation", "phase_encoding_direction"):  # one file's plane is not the series'
             acq.params.pop(key, None)
             acq.provenance.pop(key, None)
+    if s.echo_numbers:
+        acq.context["echo_numbers"] = ",".join(str(n) for n in sorted(s.echo_numbers))
     if s.echo_times:
         times = sorted(s.echo_times)
         acq.set("echo_times_ms", times, f"{len(s.files)} file(s): EchoTime / EffectiveEchoTime values")
