@@ -337,6 +337,10 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
     assert "ApplyContrastAgent" in injection.context["injection"] and not injection.params.get("sequence_family")
     phases = contrast_phases(inspection.acquisitions)
     assert phases[1].state is None and {p.state for p in phases[3:]} == {"post"}
+    # The program states the injection: the steps after it are contrast-enhanced, from the program, not a guess.
+    assert inspection.acquisitions[1].get("contrast_agent") is None
+    assert all(a.get("contrast_agent") is True for a in inspection.acquisitions[3:])
+    assert "ApplyContrastAgent" in inspection.acquisitions[3].provenance["contrast_agent"]
     report = check([inspection], spec)
     assert ("# Install PulseOx (for diffusion)", "injection step") in [(a.name, w) for a, w in report.unmatched]
     t1 = next(s for s in report.sequences if s.id == "brain.t1_3d")

@@ -288,6 +288,7 @@ def _read(
             if part:
                 acq.context["body_part"] = part
         inspection.acquisitions.append(acq)
+    _after_injection(inspection.acquisitions)
     if salvage:
         _orphan_protocols(
             (blob for _, blob in contents.unread(used)), set() if seen is None else seen, path, inspection
@@ -443,6 +444,19 @@ def _injection(step, name: str, record: dict, path: Path) -> Acquisition | None:
     acq.context["injection"] = f"{path.name} pause step {name!r}: {why}" + (f" ({named})" if named else "")
     acq.context["source"] = str(path)
     return acq
+
+
+def _after_injection(acquisitions: list[Acquisition]) -> None:
+    """The steps a program runs after its pause step that applies the contrast agent are post-contrast: the
+    program states it (as a GE program's CONTRAST "Yes" does), so the contrast rule judges them instead of asking
+    to verify at the console. Steps before it state nothing of the contrast."""
+    given: dict[str | None, str] = {}
+    for acq in acquisitions:
+        program = acq.context.get("program")
+        if acq.context.get("injection"):
+            given.setdefault(program, acq.context["injection"])
+        elif program in given and acq.get("contrast_agent") is None:
+            acq.set("contrast_agent", True, f"after {given[program]} in the program's step order")
 
 
 def _child_order(rows) -> dict[str, int]:
