@@ -274,6 +274,9 @@ def is_injection_step(acq: Acquisition) -> bool:
         return True
     if any(acq.get(p) is not None for p in _ACQUIRED):
         return False  # a step that acquires something is a series, whatever its name says of the contrast
+    spaced = re.sub(r"_+", " ", acq.name)
+    if weightings_in(spaced) or planes_in(spaced):
+        return False  # a name stating a weighting or a plane ("T1_POST_GADO", "AX T1 C+") names a series
     return bool(evidence().injection.search(acq.name.strip()))
 
 
