@@ -538,3 +538,35 @@ def test_one_echo_in_two_series_is_no_multi_echo_acquisition(tmp_path):
     study.add(PD_T2, 4, keep=lambda ds: int(ds.EchoNumbers) == 1, AcquisitionTime="161000.000000")
     acqs = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
     assert all(a.get("echo_times_ms") == [11.0] and "echo_of" not in a.context for a in acqs)
+
+
+@pytest.mark.parametrize(
+    "series",
+    ["Philips/ElitionX_enh_T1W_TSE_2D", "Siemens/XA30_enh_DWI_dir80_PA", "Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full"],
+)
+def test_an_enhanced_object_without_spacing_between_slices_has_its_gap_from_the_frame_positions(series):
+    from ofsep_presets.readers import dicom as reader
+    from ofsep_presets.readers import inspect_path
+
+    from .dicom_study import DICOM
+
+    header = read(fixture_files(series)[0])
+    shared = header.SharedFunctionalGroupsSequence[0]
+    measures = (
+        shared.get("PixelMeasuresSequence") or header.PerFrameFunctionalGroupsSequence[0].PixelMeasuresSequence
+    )[0]
+    iop = (
+        shared.get("PlaneOrientationSequence") or header.PerFrameFunctionalGroupsSequence[0].PlaneOrientationSequence
+    )[0].ImageOrientationPatient
+    apart = reader._frame_spacing(header, [float(v) for v in iop])
+    if "SpacingBetweenSlices" in measures:
+        # Philips and Siemens state (0018,0088) in the Pixel Measures macro: the frames' positions (Plane Position
+        # functional group, PS3.3 C.7.6.16.2.3) along the slice normal agree with it.
+        assert apart == pytest.approx(float(measures.SpacingBetweenSlices), abs=0.01)
+        return
+    # Canon V6.1 states none (nor does dcm2niix's sidecar): its frames lie 3 mm apart, its slices 3 mm thick.
+    [sidecar] = (DICOM / series / "bids_json_dcm2niix").glob("*.json")
+    assert "SpacingBetweenSlices" not in json.loads(sidecar.read_text())
+    assert apart == 3.0 and float(measures.SliceThickness) == 3.0
+    [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
+    assert acq.get("slice_gap_mm") == 0.0 and "ImagePositionPatient" in acq.provenance["slice_gap_mm"]

@@ -1451,6 +1451,18 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             plane = plane_from_iop([float(v) for v in iop])
             if plane is not None:
                 acq.set("orientation", plane[0], src(f"ImageOrientationPatient: {plane[1]}"))
+    if acq.get("slice_gap_mm") is None and thickness is not None and kind == "2D" and iop:
+        with acq.reading("PlanePositionSequence"):
+            apart = _frame_spacing(ds, [float(v) for v in iop])
+            if apart is not None:
+                acq.set(
+                    "slice_gap_mm",
+                    round(apart - thickness, 6),
+                    src(
+                        f"per-frame ImagePositionPatient: slices {apart:g} mm apart along the slice normal "
+                        f"- SliceThickness {thickness:g}"
+                    ),
+                )
     matrix = ds.get("AcquisitionMatrix")
     direction = str(
         ds.get("InPlanePhaseEncodingDirection")
@@ -1635,6 +1647,33 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
     return acq
+
+
+def _frame_spacing(ds, iop: list[float]) -> float | None:
+    """The distance between neighbouring slices of an enhanced object that states no SpacingBetweenSlices (Canon
+    V6.1): each frame's ImagePositionPatient (Plane Position functional group, PS3.3 C.7.6.16.2.3: the centre of
+    its first voxel) projected on the slice normal. Only for one evenly spaced stack (every step the same within
+    0.01 mm); None otherwise."""
+    normal = slice_normal(iop)
+    frames = ds.get("PerFrameFunctionalGroupsSequence")
+    if normal is None or not frames:
+        return None
+    where = set()
+    for frame in frames:
+        for plane in frame.get("PlanePositionSequence") or []:
+            position = plane.get("ImagePositionPatient")
+            if position is not None and len(position) == 3:
+                try:
+                    where.add(round(sum(float(p) * n for p, n in zip(position, normal, strict=True)), 3))
+                except (TypeError, ValueError):
+                    return None
+    if len(where) < 2 or not all(math.isfinite(v) for v in where):
+        return None
+    ordered = sorted(where)
+    steps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    if max(steps) - min(steps) > 0.01:
+        return None
+    return round(sum(steps) / len(steps), 3)
 
 
 SEVERAL_PLANES_DEG = 45.0  # normals this far apart are two planes, not one stack tilted slab by slab
