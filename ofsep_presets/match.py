@@ -274,10 +274,11 @@ def is_injection_step(acq: Acquisition) -> bool:
         return True
     if any(acq.get(p) is not None for p in _ACQUIRED):
         return False  # a step that acquires something is a series, whatever its name says of the contrast
-    spaced = re.sub(r"_+", " ", acq.name)
-    if weightings_in(spaced) or planes_in(spaced):
-        return False  # a name stating a weighting or a plane ("T1_POST_GADO", "AX T1 C+") names a series
-    return bool(evidence().injection.search(acq.name.strip()))
+    name = acq.name.strip()
+    spaced = re.sub(r"_+", " ", name)  # console names join words with "_" ("post_gado_t1")
+    if weightings_in(spaced) or planes_in(spaced) or re.search(r"(?<![a-z0-9])[23]d(?![a-z0-9])", spaced, re.I):
+        return False  # a name stating a weighting, a plane or 2D/3D names a series ("T1_POST_GADO"), not a pause
+    return bool(evidence().injection.search(name))
 
 
 # What a step that acquires images states; a pause step (the injection) states none of it.

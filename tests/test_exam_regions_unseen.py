@@ -698,3 +698,5 @@ def test_an_injection_pause_named_in_the_sites_language_marks_the_post_contrast_
     from ofsep_presets.match import is_injection_step
 
     assert not is_injection_step(named)
+    # A printed step read without its values still names a series when its name states a weighting or a plane.
+    assert not any(is_injection_step(Acquisition(n)) for n in ("T1_POST_GADO", "post_gado_t1", "AX T1 +C"))
