@@ -502,7 +502,10 @@ def test_the_plane_follows_from_the_direction_cosines_with_the_angle_said(tmp_pa
 PD_T2 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
 
 
-def test_the_echoes_of_one_acquisition_stored_as_series_of_their_own_are_one_multi_echo_acquisition(tmp_path):
+@pytest.mark.parametrize("echo_numbers", [True, False])
+def test_the_echoes_of_one_acquisition_stored_as_series_of_their_own_are_one_multi_echo_acquisition(
+    tmp_path, echo_numbers
+):
     from ofsep_presets.match import match
     from ofsep_presets.readers import inspect_path
     from ofsep_presets.spec import load_spec
@@ -515,14 +518,19 @@ def test_the_echoes_of_one_acquisition_stored_as_series_of_their_own_are_one_mul
     assert json.loads(sidecar.read_text())["EchoTime"] == 0.092
     # A console saving each echo as a series of its own (Siemens multi-echo: one series per echo, dcm2niix issues
     # 101 and 568): the same ProtocolName (0018,1030) and geometry, each series its own SeriesNumber.
+    # Without EchoNumbers (Type 3, PS3.3 C.8.3.1; a Vida classic export writes none: dcm2niix issue 568) the
+    # series' CSA protocol still states both echoes (ASCCONV lContrasts = 2, alTE[0..1] = 11000, 92000 us).
     study = Study(tmp_path)
     number = files[0].SeriesNumber
-    study.add(PD_T2, number, keep=lambda ds: int(ds.EchoNumbers) == 1)
-    study.add(PD_T2, number + 1, keep=lambda ds: int(ds.EchoNumbers) == 2)
+    drop = {} if echo_numbers else {"EchoNumbers": None}
+    study.add(PD_T2, number, keep=lambda ds: int(ds.EchoNumbers) == 1, **drop)
+    study.add(PD_T2, number + 1, keep=lambda ds: int(ds.EchoNumbers) == 2, **drop)
     acqs = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
     first, second = sorted(acqs, key=lambda a: a.get("series_number"))
     assert first.get("echo_times_ms") == [11.0, 92.0] and first.get("echo_time_ms") == 11.0
-    assert "EchoNumbers" in first.provenance["echo_times_ms"]
+    told = "EchoNumbers" if echo_numbers else "echo number = place in the CSA protocol's alTE"
+    assert f"stored as series of their own ({told};" in first.provenance["echo_times_ms"]
+    assert "(TE 11 ms)" in first.provenance["echo_times_ms"]
     assert second.context["echo_of"] == first.name
     result = match(acqs, load_spec("ofsep-2020"), ["brain.pd_t2_2d", "brain.t2_3d"])
     [why] = [u.why for u in result.details if u.acquisition is second]
@@ -532,12 +540,17 @@ def test_the_echoes_of_one_acquisition_stored_as_series_of_their_own_are_one_mul
 def test_one_echo_in_two_series_is_no_multi_echo_acquisition(tmp_path):
     from ofsep_presets.readers import inspect_path
 
-    # Both series hold echo 1 (EchoNumbers 1): the same protocol twice (a repeat), not two echoes of one.
+    # Both series hold echo 1 (EchoNumbers 1): the same protocol twice (a repeat), not two echoes of one. Each is
+    # an acquisition of the protocol's two echoes (its CSA ASCCONV alTE), of which its files hold the first.
     study = Study(tmp_path)
     study.add(PD_T2, 3, keep=lambda ds: int(ds.EchoNumbers) == 1)
     study.add(PD_T2, 4, keep=lambda ds: int(ds.EchoNumbers) == 1, AcquisitionTime="161000.000000")
     acqs = [a for i in inspect_path(tmp_path) if i.format == "dicom" for a in i.acquisitions]
-    assert all(a.get("echo_times_ms") == [11.0] and "echo_of" not in a.context for a in acqs)
+    assert all("echo_of" not in a.context for a in acqs)
+    assert all(
+        "alTE" in a.provenance["echo_times_ms"] and "hold echo time(s) 11 ms" in a.provenance["echo_times_ms"]
+        for a in acqs
+    )
 
 
 @pytest.mark.parametrize(

@@ -890,10 +890,11 @@ def _join_echo_series(acquisitions: list[Acquisition]) -> None:
                 later.context["echo_of"] = home.name
             if not times:
                 continue
+            told = " and ".join(sorted({a.context.get("echo_numbers_from", "EchoNumbers") for a in [home, *echoes]}))
             home.set(
                 "echo_times_ms",
                 sorted(times),
-                "one acquisition's echoes stored as series of their own (EchoNumbers; the same ProtocolName, TR "
+                f"one acquisition's echoes stored as series of their own ({told}; the same ProtocolName, TR "
                 "and geometry): " + "; ".join(parts),
             )
 
@@ -911,7 +912,8 @@ def _echoes(acq: Acquisition) -> list[float]:
 
 
 def _shown(acq: Acquisition) -> str:
-    return "/".join(f"{t:g}" for t in _echoes(acq)) or "not stated"
+    """The echo times the series' own files state."""
+    return acq.context.get("series_echo_times") or "/".join(f"{t:g}" for t in _echoes(acq)) or "not stated"
 
 
 # Roots of the vendors' private SOP classes (their organisation roots, PS3.5 9.1): objects a console stores beside
@@ -1599,6 +1601,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     if s.echo_numbers:
         acq.context["echo_numbers"] = ",".join(str(n) for n in sorted(s.echo_numbers))
     if s.echo_times:
+        acq.context["series_echo_times"] = "/".join(f"{t:g}" for t in sorted(s.echo_times))
+    if s.echo_times:
         times = sorted(s.echo_times)
         acq.set("echo_times_ms", times, f"{len(s.files)} file(s): EchoTime / EffectiveEchoTime values")
     comments = str(ds.get("ImageComments") or "")[:4096]
@@ -1632,6 +1636,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 diffusion = param in ("b_values", "diffusion_directions")
                 if param not in acq.params and not (diffusion and _a_map(acq)):
                     acq.set(param, value, fill.provenance[param])
+            _protocol_echoes(acq, fill, s)
     for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # after the protocol: it names the variant
         for param, value, term in dicom_terms.stated(attribute, ds.get(attribute)):
             if param not in acq.params:
@@ -1698,6 +1703,28 @@ def planes_of(normals: set[tuple[float, float, float]]) -> list[str]:
     order = ("sagittal", "coronal", "axial")
     named = {found[2] for found in (plane_of_normal(n) for n in unit) if found}
     return [p for p in order if p in named]
+
+
+def _protocol_echoes(acq: Acquisition, protocol: Acquisition, s: Series) -> None:
+    """A Siemens series holding some of its protocol's echoes: the protocol (ASCCONV alTE[0..lContrasts-1])
+    states every echo of the acquisition, the files only those stored in this series (one series per echo: XA
+    classic may write no EchoNumbers, dcm2niix issue 568). Every echo is the protocol's; where the files state no
+    EchoNumbers, their place in the protocol's echoes is their echo number (for joining the echo series)."""
+    echoes = protocol.get("echo_times_ms") or []
+    own = sorted(s.echo_times)
+    if len(echoes) < 2 or not own or not all(any(abs(t - e) < 0.01 for e in echoes) for t in own):
+        return
+    if len(own) < len(echoes):
+        acq.set(
+            "echo_times_ms",
+            list(echoes),
+            f"{protocol.provenance['echo_times_ms']}; this series' files hold echo time(s) "
+            f"{'/'.join(f'{t:g}' for t in own)} ms of them",
+        )
+    if not s.echo_numbers:
+        places = sorted({1 + min(range(len(echoes)), key=lambda i: abs(echoes[i] - t)) for t in own})
+        acq.context["echo_numbers"] = ",".join(str(n) for n in places)
+        acq.context["echo_numbers_from"] = "echo number = place in the CSA protocol's alTE"
 
 
 def _series_protocol(ds, vendor: str | None) -> str | None:
