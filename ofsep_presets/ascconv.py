@@ -156,6 +156,8 @@ def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> Non
         )
     if has("adFlipAngleDegree[0]"):
         acq.set("flip_angle_deg", values["adFlipAngleDegree[0]"], src("adFlipAngleDegree[0]"))
+    if values.get("lTotalScanTimeSec"):  # the step's TA, as the console prints it ("TA: 4:44" = 284)
+        acq.set("duration_s", float(values["lTotalScanTimeSec"]), src("lTotalScanTimeSec") + " s")
     slab = values.get("sSliceArray.asSlice[0].dThickness")
     per_slab = values.get("sKSpace.lImagesPerSlab")
     if slab is not None:

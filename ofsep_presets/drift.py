@@ -17,7 +17,7 @@ from .spec import Spec
 
 # Not a protocol setting: where and when a series was acquired, and computed maps.
 NOT_PRESET = {"manufacturer", "model", "software_version", "field_strength_t", "series_number", "acquisition_time"}
-NOT_PRESET |= {"derived"}
+NOT_PRESET |= {"derived", "duration_s"}  # the time the settings take, not a setting
 SCANNER = ("manufacturer", "model", "software_version", "field_strength_t")
 
 

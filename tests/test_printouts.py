@@ -523,3 +523,19 @@ def test_a_folder_of_a_report_and_its_pdf_reads_the_protocol_once_and_two_report
     shutil.copy(GE / "spine_generic_ge_750_no-FOCUS.html", both / "b.html")
     exams = split(inspect_path(both))
     assert sorted(len(e.acquisitions) for e in exams) == [9, 15]
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pair", ["siemens-VE11C", "siemens-XA61", "siemens-VB17"])
+def test_siemens_printout_ta_is_the_exports_total_scan_time(pair):
+    """The header's TA ("TA: 4:44" VB/VE, "TA: 4:44 min" / "TA: 19 sec" XA) is the step's acquisition time, and the
+    export states the same time in seconds (ASCCONV lTotalScanTimeSec: 284 for "4:44", every step of the three
+    spine-generic pairs): duration_s, read from each on its own, agrees step by step."""
+    export_path, printout_path = PAIRS[pair]
+    export, printed = read_one(export_path), read_one(printout_path)
+    times = {a.name: a.params.get("duration_s") for a in export.acquisitions}
+    assert None not in times.values() and all(
+        "lTotalScanTimeSec" in a.provenance["duration_s"] for a in export.acquisitions
+    )
+    assert {a.name: a.params.get("duration_s") for a in printed.acquisitions} == times
+    assert all("TA:" in a.provenance["duration_s"] for a in printed.acquisitions)

@@ -21,6 +21,8 @@ from ..resources import spec_dir
 from ..yamlload import load_yaml
 
 _VOXEL = re.compile(r"Voxel Size:\s*([\d.]+)\s*[×x*]\s*([\d.]+)\s*[×x*]\s*([\d.]+)", re.I)
+# The header's acquisition time: "TA: 4:44" (VB, VE: minutes:seconds), "TA: 4:44 min" or "TA: 19 sec" (XA).
+_TA = re.compile(r"\bTA:\s*(?:(?:(\d+):)?(\d+):(\d\d)(?!\d)(?:\s*min\b)?|(\d+(?:\.\d+)?)\s*sec\b)")
 
 
 @cache
@@ -83,6 +85,7 @@ def add_printed_values(acq: Acquisition, labelled, title: str, header: str, wher
             acq.set("echo_times_ms", [acq.get("echo_time_ms")], f"{where} {label}={value} (one echo: TE)")
     _matrix(acq, where)
     _header_voxel(acq, title, header, where)
+    _header_time(acq, header, where)
 
 
 def _field_strength(acq: Acquisition, label: str, text: str, where: str) -> None:
@@ -105,6 +108,16 @@ def _matrix(acq: Acquisition, where: str) -> None:
         [base, phase],
         f"{where} Base resolution {base} × Phase resolution {pct:g} % × FoV phase/read {fov[1]:g}/{fov[0]:g} mm",
     )
+
+
+def _header_time(acq: Acquisition, header: str, where: str) -> None:
+    """The step's acquisition time from the header's TA (the export's lTotalScanTimeSec, to the second)."""
+    found = _TA.search(header)
+    if found is None or "duration_s" in acq.params:
+        return
+    hours, minutes, seconds, alone = found.groups()
+    total = float(alone) if alone else int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+    acq.set("duration_s", float(total), f"{where} header '{found.group(0)}'")
 
 
 def _header_voxel(acq: Acquisition, title: str, header: str, where: str) -> None:
