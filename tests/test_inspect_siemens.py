@@ -336,9 +336,10 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
     injection = inspection.acquisitions[2]
     assert "ApplyContrastAgent" in injection.context["injection"] and not injection.params.get("sequence_family")
     phases = contrast_phases(inspection.acquisitions)
-    assert phases[1].state is None and {p.state for p in phases[3:]} == {"post"}
-    # The program states the injection: the steps after it are contrast-enhanced, from the program, not a guess.
-    assert inspection.acquisitions[1].get("contrast_agent") is None
+    assert phases[1].state == "pre" and {p.state for p in phases[3:]} == {"post"}
+    # The program states the injection: the steps after it are contrast-enhanced, those before it not.
+    assert inspection.acquisitions[1].get("contrast_agent") is False
+    assert "before" in inspection.acquisitions[1].provenance["contrast_agent"]
     assert all(a.get("contrast_agent") is True for a in inspection.acquisitions[3:])
     assert "ApplyContrastAgent" in inspection.acquisitions[3].provenance["contrast_agent"]
     report = check([inspection], spec)

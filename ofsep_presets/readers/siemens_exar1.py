@@ -449,14 +449,23 @@ def _injection(step, name: str, record: dict, path: Path) -> Acquisition | None:
 def _after_injection(acquisitions: list[Acquisition]) -> None:
     """The steps a program runs after its pause step that applies the contrast agent are post-contrast: the
     program states it (as a GE program's CONTRAST "Yes" does), so the contrast rule judges them instead of asking
-    to verify at the console. Steps before it state nothing of the contrast."""
+    to verify at the console. The steps before it, in a program that gives the agent later, are pre-contrast by
+    the same statement."""
     given: dict[str | None, str] = {}
+    first = {}
+    for acq in acquisitions:
+        if acq.context.get("injection"):
+            first.setdefault(acq.context.get("program"), acq.context["injection"])
     for acq in acquisitions:
         program = acq.context.get("program")
         if acq.context.get("injection"):
             given.setdefault(program, acq.context["injection"])
-        elif program in given and acq.get("contrast_agent") is None:
+        elif acq.get("contrast_agent") is not None:
+            continue
+        elif program in given:
             acq.set("contrast_agent", True, f"after {given[program]} in the program's step order")
+        elif program in first:
+            acq.set("contrast_agent", False, f"before {first[program]} in the program's step order")
 
 
 def _child_order(rows) -> dict[str, int]:
