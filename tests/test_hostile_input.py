@@ -391,6 +391,7 @@ def test_siemens_print_xml_of_any_values_never_crash(tmp_path_factory, values):
 DICOM_FIELDS = (
     ("RepetitionTime", "DS"),
     ("EchoTime", "DS"),
+    ("EchoNumbers", "IS"),
     ("InversionTime", "DS"),
     ("FlipAngle", "DS"),
     ("SliceThickness", "DS"),
