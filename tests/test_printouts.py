@@ -539,3 +539,14 @@ def test_siemens_printout_ta_is_the_exports_total_scan_time(pair):
     )
     assert {a.name: a.params.get("duration_s") for a in printed.acquisitions} == times
     assert all("TA:" in a.provenance["duration_s"] for a in printed.acquisitions)
+
+
+@needs_fixtures
+def test_philips_printout_total_scan_duration_is_the_examcards():
+    """INFO PAGE "Total scan duration 05:34.1" (the breadcrumb's "DWI 05:34.1") and the ExamCard's own string
+    IF_str_total_scan_time: the same seconds, scan by scan (R5.3 spine-generic: T1w 04:22.0 = 262 s)."""
+    export_path, printout_path = PAIRS["philips-R53"]
+    export, printed = read_one(export_path), read_one(printout_path)
+    times = {a.name: a.params.get("duration_s") for a in export.acquisitions}
+    assert times["T1w"] == 262.0 and times["DWI"] == 334.1 and None not in times.values()
+    assert {a.name: a.params.get("duration_s") for a in printed.acquisitions} == times

@@ -359,6 +359,11 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
         acq.set("magnetization_transfer", mtc != "NO", src("EX_MTC_enable"))
     _half_scan(v, acq, src)
     _echo_times(v, acq, src)
+    duration = re.fullmatch(r"\s*(?:(\d+):)?(\d+):(\d\d(?:\.\d+)?)\s*", str(v.get("IF_str_total_scan_time", "")))
+    if duration:  # the INFO PAGE's "Total scan duration 05:34.1" ([h:]mm:ss.s)
+        hours, minutes, seconds = duration.groups()
+        total = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+        acq.set("duration_s", round(total, 3), src("IF_str_total_scan_time"))
     if contrast is not None:
         acq.set("contrast_agent", contrast, f"{where} ExecutionStep contrast={str(contrast).lower()}")
     if v.get("EX_DIFF_enable") not in (None, "NO"):

@@ -163,6 +163,32 @@ def _from_axes(values: dict[str, Any], axes: dict[tuple[str, str], float]) -> No
         values.setdefault("EX_GEO_fov_p", axes[("fov", phase)])
 
 
+def finish(values: dict[str, Any], axes: dict[tuple[str, str], float]) -> None:
+    """What a scan's rows say together: the FOV from the per-axis rows, an "Act. TE" row joined to its TR."""
+    _from_axes(values, axes)
+    actual_te = values.pop("IF_act_echo_time", None)
+    if actual_te and re.fullmatch(r"[\d.]+", str(values.get("IF_act_rep_time_echo_time", ""))):
+        values["IF_act_rep_time_echo_time"] = f"{values['IF_act_rep_time_echo_time']} / {actual_te}"
+    elif actual_te and "IF_act_rep_time_echo_time" not in values and re.fullmatch(r"\d+(?:\.\d+)?", actual_te):
+        values.setdefault("EX_ACQ_first_echo_time", float(actual_te))  # "Act. TE (ms)" without a TR row
+
+
+def labels() -> dict[str, str]:
+    return {_norm(k): v for k, v in _printout()["labels"].items()}
+
+
+def axis_row(pair) -> tuple[str, str] | None:
+    return _axis_row(pair, [])
+
+
+def value(key: str, printed: str) -> Any:
+    return _value(key, printed)
+
+
+def norm(text: str) -> str:
+    return _norm(text)
+
+
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
     inspection = Inspection(source=source, format=fmt)
     labels = {_norm(k): v for k, v in _printout()["labels"].items()}
@@ -199,12 +225,7 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
             value = _value(key, pair.value) if key and pair.value else None
             if value is not None and key not in values:
                 values[key] = value
-        _from_axes(values, axes)
-        actual_te = values.pop("IF_act_echo_time", None)
-        if actual_te and re.fullmatch(r"[\d.]+", str(values.get("IF_act_rep_time_echo_time", ""))):
-            values["IF_act_rep_time_echo_time"] = f"{values['IF_act_rep_time_echo_time']} / {actual_te}"
-        elif actual_te and "IF_act_rep_time_echo_time" not in values and re.fullmatch(r"\d+(?:\.\d+)?", actual_te):
-            values.setdefault("EX_ACQ_first_echo_time", float(actual_te))  # "Act. TE (ms)" without a TR row
+        finish(values, axes)
         if not values:
             inspection.warnings.append(f"scan {name!r}: no parameter could be read; skipped")
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import xmlsafe
 from ..acquisition import Inspection, ReadError
-from . import ge_report, philips_printout, siemens_printout
+from . import ge_report, philips_param_text, philips_printout, siemens_printout
 from .printout_layout import MAX_TEXT_BYTES, pdf_cells, text_cells
 
 FORMAT = "printout"  # refined in the Inspection: siemens-printout, philips-printout, ge-report
@@ -44,6 +44,8 @@ def sniff(path: Path, head: bytes) -> bool:
         return True
     if b"\0" in head:
         return False
+    if philips_param_text.sniff(head):
+        return True
     # Our own documents quote console titles and paths (a Siemens checklist: "SIEMENS MAGNETOM 3 T", "\\USER\..."):
     # not printouts. Our Philips sheet is one, in the console's layout: it starts as the printout does.
     if b"ofsep-presets" in head and not head.startswith(_PHILIPS_FIRST_LINE):
@@ -92,6 +94,8 @@ def read(path: Path) -> Inspection:
         with contextlib.suppress(UnicodeDecodeError):  # a printout saved as UTF-16 ("Unicode" on Windows)
             data = xmlsafe.as_utf8(data)
         text = data.decode("utf-8", errors="replace")
+        if philips_param_text.sniff(data[:4096]):
+            return philips_param_text.read_text(_whole_lines(text, path.name, warnings), str(path), path.name, warnings)
         cells = text_cells(_whole_lines(text, path.name, warnings))
         kind = "text"
     found = _vendor(cells)

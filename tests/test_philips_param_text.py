@@ -1,0 +1,113 @@
+"""Philips scan parameters as "Label =  value;" text (shared/notes/vendor-formats.md: "Text/PDF printouts:
+`Label = value;` lines, indentation marks a sub-parameter"; its excerpt format-excerpts/07_philips_examcard_
+printout_txt.txt, a DTI scan). The input below is our own, written in that documented layout (its first 30 lines
+are the excerpt's, tab-aligned as such files are); every expected value is the number the text prints."""
+
+from __future__ import annotations
+
+import pytest
+
+from ofsep_presets.readers import inspect_path
+
+from .conftest import FIXTURES
+
+SCAN = """Coil selection =\t\t"SENSE-Head-8";
+     element selection =\t"SENSE";
+     connection =\t\t"d";
+Dual coil =\t\t\t"no";
+CLEAR =\t\t\t\t"yes";
+    body tuned =\t\t"no";
+FOV          RL (mm) =\t\t248;
+             AP (mm) =\t\t248;
+             FH (mm) =\t\t130;
+Voxel size   RL (mm) =\t\t2;
+             AP (mm) =\t\t2;
+Slice thickness (mm) =\t\t2;
+Recon voxel size (mm) =\t\t2;
+Fold-over suppression =\t\t"no";
+Reconstruction matrix =\t\t128;
+SENSE =\t\t\t\t"yes";
+    P reduction (AP) =\t\t2;
+    P os factor =\t\t1;
+k-t BLAST =\t\t\t"no";
+Stacks =\t\t\t1;
+    type =\t\t\t"parallel";
+    slices =\t\t\t65;
+    slice gap =\t\t\t"user defined";
+          gap (mm) =\t\t0;
+    slice orientation =\t\t"transverse";
+    fold-over direction =\t"AP";
+Scan mode =\t\t\t"MS";
+    technique =\t\t\t"SE";
+Fast Imaging mode =\t\t"EPI";
+    shot mode =\t\t\t"single-shot";
+Echoes =\t\t\t1;
+TE =\t\t\t\t"user defined";
+    (ms) =\t\t\t79;
+Flip angle (deg) =\t\t90;
+TR =\t\t\t\t"shortest";
+Fat suppression =\t\t"SPIR";
+MTC =\t\t\t\t"no";
+Diffusion mode =\t\t"DTI";
+    b-factor averages =\t\t(0) 1,
+\t\t\t\t(1000) 4;
+Act. TR/TE (ms) =\t\t"7500 / 79";
+ACQ matrix M x P =\t\t"124 x 124";
+EPI factor =\t\t\t65;
+"""
+
+
+def _read(tmp_path, text: str):
+    path = tmp_path / "dti.txt"
+    path.write_text(text, encoding="utf-8")
+    [inspection] = inspect_path(path)
+    return inspection
+
+
+def test_a_philips_parameter_text_reads_its_values_as_printed(tmp_path):
+    inspection = _read(tmp_path, SCAN)
+    assert inspection.format == "philips-printout"
+    [acq] = inspection.acquisitions
+    p = acq.params
+    assert p["manufacturer"] == "philips"
+    assert p["acquisition_type"] == "2D"  # Scan mode "MS"
+    assert p["repetition_time_ms"] == 7500.0 and p["echo_time_ms"] == 79.0  # Act. TR/TE; TE's "(ms)" line
+    assert p["flip_angle_deg"] == 90.0
+    assert p["slice_thickness_mm"] == 2.0 and p["slices"] == 65 and p["slice_gap_mm"] == 0.0
+    assert p["orientation"] == "axial"  # "transverse"
+    assert p["fov_mm"] == [248.0, 248.0]  # RL (read) × AP (fold-over direction: phase)
+    assert p["matrix"] == [124, 124]
+    assert p["parallel_factor"] == 2.0  # SENSE yes > P reduction (AP) 2
+    assert p["echo_train_length"] == 65  # EPI factor
+    assert p["fat_suppression"] == "spir" and p["magnetization_transfer"] is False
+    assert p["b_values"] == [0.0, 1000.0]  # a value continued on the next line
+    assert "echo_time_ms" in acq.provenance and acq.provenance["echo_time_ms"]
+
+
+def test_a_top_level_label_seen_again_starts_the_next_scan(tmp_path):
+    second = SCAN.replace("65;", "40;").replace("Flip angle (deg) =\t\t90;", "Flip angle (deg) =\t\t80;")
+    inspection = _read(tmp_path, SCAN + second)
+    assert [a.params["slices"] for a in inspection.acquisitions] == [65, 40]
+    assert [a.params["flip_angle_deg"] for a in inspection.acquisitions] == [90.0, 80.0]
+
+
+@pytest.mark.parametrize(
+    "excerpt",
+    [
+        "02_siemens_printprot_VE11C_pdf.txt",
+        "03_siemens_ascconv_from_DICOM_CSA.txt",  # "key = value" lines, no ";"
+        "08_philips_examcard_pdf_R53.txt",
+        "09_ge_lxprotocol_T2w.txt",
+        "13_siemens_edx_VB17.txt",
+    ],
+)
+def test_other_formats_written_with_equals_signs_are_not_taken_for_it(excerpt):
+    from ofsep_presets.readers import philips_param_text
+
+    path = FIXTURES.parent / "notes" / "format-excerpts" / excerpt
+    if not path.is_file():
+        pytest.skip("the shared notes are not here")
+    assert not philips_param_text.sniff(path.read_bytes()[:4096])
+    assert philips_param_text.sniff(
+        (FIXTURES.parent / "notes/format-excerpts/07_philips_examcard_printout_txt.txt").read_bytes()
+    )
