@@ -346,3 +346,48 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
     assert ("# Install PulseOx (for diffusion)", "injection step") in [(a.name, w) for a, w in report.unmatched]
     t1 = next(s for s in report.sequences if s.id == "brain.t1_3d")
     assert [m.acquisition.name for m in t1.matched] == ["T1w"]
+
+
+def test_exar1_program_path_is_its_folder_tree_as_the_printout_prints_it():
+    """The .exar1 EdfStructure record nests the folders (`ParentDirectoryId`: a program by element id, a folder by
+    object id → its folder). The XA61 program's path is then Weber_NiLab, spine-generic, the program: the nesting
+    its printout prints above each step; the folder rows read flat gave spine-generic before Weber_NiLab."""
+    path = SIEMENS / "CimaX_XA61_ZOOMit" / ARCHIVES["CimaX_XA61_ZOOMit"]
+    assert "\\\\USER\\Weber_NiLab\\spine-generic\\spine-generic_CimaX.XA61_20251119\\T1w" in pdf_text(
+        path.with_suffix(".pdf")
+    )
+    [inspection] = inspect_path(path)
+    assert {a.context["program"] for a in inspection.acquisitions} == {
+        "\\Export\\Weber_NiLab\\spine-generic\\spine-generic_CimaX.XA61_20251119"
+    }
+
+
+def test_exar1_library_programs_keep_their_own_folders():
+    """Two programs of one library, in the EdfStructure layout of the real XA61 record (`ParentDirectoryId` keyed
+    by program element id and folder object id): each program's path is its own folders, so a knee program's
+    region words are not lost when the library holds several programs (only the program names were kept)."""
+    from ofsep_presets.readers.siemens_exar1 import _program_folders
+
+    rows = [
+        ("s", None, None, None, None, "EdfStructure", "s-obj"),
+        ("d-root", None, None, None, None, "EdfDirectory", "root"),
+        ("d-head", None, None, None, None, "EdfDirectory", "head"),
+        ("d-ms", None, None, None, None, "EdfDirectory", "ms"),
+        ("d-knee", None, None, None, None, "EdfDirectory", "knee"),
+        ("p1", None, None, None, None, "EdfProgram", "p1-obj"),
+        ("p2", None, None, None, None, "EdfProgram", "p2-obj"),
+    ]
+    structure = {
+        "ParentDirectoryId": {
+            "$id": "2",
+            "root": "00000000-0000-0000-0000-000000000000",
+            "head": "root",
+            "ms": "head",
+            "knee": "root",
+            "p1": "ms",
+            "p2": "knee",
+        }
+    }
+    names = {"d-root": "Root", "d-head": "Head", "d-ms": "SEP", "d-knee": "Knee", "p1": "OFSEP", "p2": "Routine"}
+    folders = _program_folders(rows, lambda r: structure if r[5] == "EdfStructure" else {}, lambda r: names[r[0]])
+    assert folders == {"p1": ["Head", "SEP"], "p2": ["Knee"]}

@@ -216,7 +216,7 @@ def _read(
     # Labels of steps, programs and folders (the program path of the exam model), contents of protocols and
     # programs (a program may state its BodyPartExamined): inflated once each.
     wanted = {"EdfProtocol", "EdfMeasurementStep", "EdfProgram", "EdfDirectory", "EdfPauseStep"}
-    needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram", "EdfPauseStep")}
+    needed = {r[1] for r in rows if r[5] in ("EdfProtocol", "EdfProgram", "EdfPauseStep", "EdfStructure")}
     needed |= {by_element[r[4]][1] for r in rows if r[5] in wanted and r[4] in by_element}
     contents = _Contents(con, needed, str(path), salvage)
 
@@ -243,6 +243,15 @@ def _read(
     # An export of one program carries the folders of its path (flat: their nesting is not in the file, but
     # with a single program every folder is on its path); with several programs only each program's name is sure.
     folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
+    trees = _program_folders(rows, lambda row: content(row, required=False), label)
+
+    def program_path(program) -> str:
+        """The program's folders from the export's tree (EdfStructure), else, with one program, every folder."""
+        above = trees.get(program[0])
+        if above is None:
+            above = [*folders] if len(programs) == 1 else []
+        return "\\" + "\\".join([*above, label(program)])
+
     order = _step_order(rows, programs, lambda row: content(row, required=False))
     pauses = [r for r in rows if r[5] == "EdfPauseStep"]
     steps = sorted(steps + pauses, key=lambda r: order.get(r[0], len(order)))
@@ -253,8 +262,7 @@ def _read(
             if injection is not None:
                 program = by_element.get(step[3])
                 if program is not None and program[5] == "EdfProgram":
-                    parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
-                    injection.context["program"] = "\\" + "\\".join(parts)
+                    injection.context["program"] = program_path(program)
                 inspection.acquisitions.append(injection)
             continue
         protocol = protocols.get(step[0])
@@ -282,8 +290,7 @@ def _read(
         acq.context["source"] = str(path)
         program = by_element.get(step[3])
         if program is not None and program[5] == "EdfProgram":
-            parts = ([*folders] if len(programs) == 1 else []) + [label(program)]
-            acq.context["program"] = "\\" + "\\".join(parts)
+            acq.context["program"] = program_path(program)
             part = str(content(program, required=False).get("BodyPartExamined") or "")
             if part:
                 acq.context["body_part"] = part
@@ -444,6 +451,32 @@ def _injection(step, name: str, record: dict, path: Path) -> Acquisition | None:
     acq.context["injection"] = f"{path.name} pause step {name!r}: {why}" + (f" ({named})" if named else "")
     acq.context["source"] = str(path)
     return acq
+
+
+def _program_folders(rows, content, label) -> dict[str, list[str]]:
+    """{program element id: its folders, root first} from the export's EdfStructure records: `ParentDirectoryId`
+    maps a program (by element id) or a folder (by object id) to its folder, up to the root ("Root", not a name).
+    A library of several programs keeps each program's own folders ("Head\\MS", "Knee") this way."""
+    parent: dict[str, str] = {}
+    for row in rows:
+        if row[5] == "EdfStructure":
+            record = content(row)
+            links = record.get("ParentDirectoryId") if isinstance(record, dict) else None
+            if isinstance(links, dict):
+                parent.update({k: v for k, v in links.items() if isinstance(v, str) and not k.startswith("$")})
+    names = {row[6]: label(row) for row in rows if row[5] == "EdfDirectory" and len(row) > 6 and row[6]}
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        if row[5] != "EdfProgram" or row[0] not in parent:
+            continue
+        path, current, seen = [], parent[row[0]], set()
+        while current in names and current not in seen:
+            seen.add(current)
+            if names[current] not in ("Root", "unnamed"):
+                path.append(names[current])
+            current = parent.get(current)
+        out[row[0]] = path[::-1]
+    return out
 
 
 def _after_injection(acquisitions: list[Acquisition]) -> None:
