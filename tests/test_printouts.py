@@ -550,3 +550,21 @@ def test_philips_printout_total_scan_duration_is_the_examcards():
     times = {a.name: a.params.get("duration_s") for a in export.acquisitions}
     assert times["T1w"] == 262.0 and times["DWI"] == 334.1 and None not in times.values()
     assert {a.name: a.params.get("duration_s") for a in printed.acquisitions} == times
+
+
+@needs_fixtures
+def test_philips_3d_slice_sense_is_read_from_the_examcard_and_its_printout():
+    """A 3D scan's slice-direction SENSE: the ExamCard's EX_GEO_sense_s_red_factor, printed beside P reduction as
+    "S reduction (RL) 1.5" (R53 T2w) or "S reduction (FH) 1" (GRE-MT); a 2D scan (DWI, GRE-ME) states none."""
+    export_path, printout_path = PAIRS["philips-R53"]
+    for inspection in (read_one(export_path), read_one(printout_path)):
+        factors = {a.name: a.params.get("parallel_factor_slice") for a in inspection.acquisitions}
+        assert factors == {
+            "SURVEY": None,
+            "T1w": 1.0,
+            "T2w": 1.5,
+            "DWI": None,
+            "GRE-MT": 1.0,
+            "GRE-T1": 1.0,
+            "GRE-ME": None,
+        }

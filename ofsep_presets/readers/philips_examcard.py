@@ -343,6 +343,12 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
         acq.set("parallel_factor", 1.0, src("EX_GEO_sense_enable") + " (SENSE off)")
     elif v.get("EX_GEO_sense_enable") == "YES" and isinstance(v.get("EX_GEO_sense_p_red_factor"), float):
         acq.set("parallel_factor", v["EX_GEO_sense_p_red_factor"], src("EX_GEO_sense_p_red_factor"))
+    if (
+        v.get("EX_GEO_sense_enable") == "YES"
+        and v.get("EX_ACQ_scan_mode") == "3D"
+        and isinstance(v.get("EX_GEO_sense_s_red_factor"), float)
+    ):  # the slice-direction SENSE of a 3D scan (printed "S reduction (RL) 1.5")
+        acq.set("parallel_factor_slice", v["EX_GEO_sense_s_red_factor"], src("EX_GEO_sense_s_red_factor"))
     fast = v.get("EX_ACQ_fast_imaging_mode")
     factor_key = {"TFE": "EX_TFE_factor", "TSE": "EX_RFE_tse_factor", "EPI": "IF_epi_factor"}.get(str(fast))
     if factor_key and _numbers(v.get(factor_key, "")):
