@@ -391,3 +391,22 @@ def test_exar1_library_programs_keep_their_own_folders():
     names = {"d-root": "Root", "d-head": "Head", "d-ms": "SEP", "d-knee": "Knee", "p1": "OFSEP", "p2": "Routine"}
     folders = _program_folders(rows, lambda r: structure if r[5] == "EdfStructure" else {}, lambda r: names[r[0]])
     assert folders == {"p1": ["Head", "SEP"], "p2": ["Knee"]}
+
+
+def test_exar1_unreadable_tree_links_and_pauses_fall_back_to_the_plain_reading(tmp_path):
+    """The folder tree, the step links and the pause records only refine the reading: with each of them damaged
+    (its Content blob no DEFLATE stream), the XA61 file still reads its eight steps, as it did before they were
+    read."""
+    import shutil
+
+    source = SIEMENS / "CimaX_XA61_ZOOMit" / ARCHIVES["CimaX_XA61_ZOOMit"]
+    path = tmp_path / "damaged.exar1"
+    shutil.copy(source, path)
+    con = sqlite3.connect(path)
+    for kind in ("EdfStructure", "EdfProgram", "EdfPauseStep"):
+        for (digest,) in con.execute("select ContentHash from Instance where InstanceType = ?", (kind,)).fetchall():
+            con.execute("update Content set Data = ? where Hash = ?", (b"not a deflate stream", digest))
+    con.commit()
+    con.close()
+    [inspection] = inspect_path(path)
+    assert len(inspection.acquisitions) == 8

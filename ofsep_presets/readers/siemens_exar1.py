@@ -243,7 +243,16 @@ def _read(
     # An export of one program carries the folders of its path (flat: their nesting is not in the file, but
     # with a single program every folder is on its path); with several programs only each program's name is sure.
     folders = [label(r) for r in rows if r[5] == "EdfDirectory" and label(r) not in ("Root", "unnamed")]
-    trees = _program_folders(rows, lambda row: content(row, required=False), label)
+
+    def optional(row) -> dict:
+        """A record that only refines the reading (the folder tree, the step links): lost or unreadable, it is
+        not there, and the reading falls back to what it did without it."""
+        try:
+            return content(row, required=False)
+        except (ReadError, limits.LimitError, zlib.error, ValueError):
+            return {}
+
+    trees = _program_folders(rows, optional, label)
 
     def program_path(program) -> str:
         """The program's folders from the export's tree (EdfStructure), else, with one program, every folder."""
@@ -252,13 +261,13 @@ def _read(
             above = [*folders] if len(programs) == 1 else []
         return "\\" + "\\".join([*above, label(program)])
 
-    order = _step_order(rows, programs, lambda row: content(row, required=False))
+    order = _step_order(rows, programs, optional)
     pauses = [r for r in rows if r[5] == "EdfPauseStep"]
     steps = sorted(steps + pauses, key=lambda r: order.get(r[0], len(order)))
     used: set = set()
     for step in steps:
         if step[5] == "EdfPauseStep":
-            injection = _injection(step, label(step), content(step, required=False), path)
+            injection = _injection(step, label(step), optional(step), path)
             if injection is not None:
                 program = by_element.get(step[3])
                 if program is not None and program[5] == "EdfProgram":
@@ -291,7 +300,7 @@ def _read(
         program = by_element.get(step[3])
         if program is not None and program[5] == "EdfProgram":
             acq.context["program"] = program_path(program)
-            part = str(content(program, required=False).get("BodyPartExamined") or "")
+            part = str(optional(program).get("BodyPartExamined") or "")
             if part:
                 acq.context["body_part"] = part
         inspection.acquisitions.append(acq)
