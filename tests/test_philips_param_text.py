@@ -91,6 +91,37 @@ def test_a_top_level_label_seen_again_starts_the_next_scan(tmp_path):
     assert [a.params["flip_angle_deg"] for a in inspection.acquisitions] == [90.0, 80.0]
 
 
+THREE_D = """Uniformity =\t\t\t"CLEAR";
+FOV          FH (mm) =\t\t256;
+             AP (mm) =\t\t240;
+             RL (mm) =\t\t192;
+Voxel size   FH (mm) =\t\t1;
+             AP (mm) =\t\t1;
+             RL (mm) =\t\t1.2;
+Recon voxel size (mm) =\t\t0.5;
+Fold-over suppression =\t\t"no";
+Reconstruction matrix =\t\t512;
+SENSE =\t\t\t\t"yes";
+    P reduction (AP) =\t\t2;
+    S reduction (RL) =\t\t1.5;
+Stacks =\t\t\t1;
+    slices =\t\t\t160;
+    slice orientation =\t\t"sagittal";
+    fold-over direction =\t"AP";
+Scan mode =\t\t\t"3D";
+    technique =\t\t\t"FFE";
+"""
+
+
+def test_a_3d_scan_reads_its_geometry_from_the_rows_per_axis(tmp_path):
+    [acq] = _read(tmp_path, THREE_D).acquisitions
+    p = acq.params
+    assert p["acquisition_type"] == "3D" and p["orientation"] == "sagittal" and p["slices"] == 160
+    assert p["fov_mm"] == [256.0, 240.0]  # FH read, AP phase (fold-over direction) of a sagittal stack
+    assert p["slice_thickness_mm"] == 1.2  # the acquired voxel along the slices (RL)
+    assert p["parallel_factor"] == 2.0 and p["parallel_factor_slice"] == 1.5
+
+
 @pytest.mark.parametrize(
     "excerpt",
     [
