@@ -24,6 +24,9 @@ class Hints:
     inversion_time_ms: float | None = None
     echo_time_ms: float | None = None
     max_b: float | None = None
+    # A diffusion weighting the input switches on in so many words, where it lists no b-value (a Philips scan's
+    # "Diffusion mode DTI" / EX_DIFF_enable): the statement itself, shown in the reason.
+    diffusion: str = ""
 
 
 NAME_RULES: tuple[tuple[str, str], ...] = (
@@ -91,6 +94,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
     variant = set(h.sequence_variant.upper().replace("_", "\\").split("\\")) - {""}
     if h.max_b is not None and h.max_b > 0:
         return "epi_dwi", f"b-value {h.max_b:g} s/mm²"
+    if h.diffusion and h.max_b is None:
+        return "epi_dwi", f"diffusion weighting stated ({h.diffusion})"
     for pattern, family in NAME_RULES:
         if re.search(pattern, description):
             if family == "tse" and h.acquisition_type == "3D":
@@ -181,6 +186,7 @@ def set_family(
     sequence_name: str = "",
     sequence_file: str = "",
     description: str = "",
+    diffusion: str = "",
 ) -> None:
     """Classify `acq` from the stated names plus the values it already holds, and record why."""
     b_values = acq.get("b_values")
@@ -195,6 +201,7 @@ def set_family(
             inversion_time_ms=acq.get("inversion_time_ms"),
             echo_time_ms=acq.get("echo_time_ms"),
             max_b=max(b_values) if b_values else None,
+            diffusion=diffusion,
         )
     )
     acq.set("sequence_family", family, f"{where}: inferred, {reason}")

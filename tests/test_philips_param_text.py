@@ -142,3 +142,15 @@ def test_other_formats_written_with_equals_signs_are_not_taken_for_it(excerpt):
     assert philips_param_text.sniff(
         (FIXTURES.parent / "notes/format-excerpts/07_philips_examcard_printout_txt.txt").read_bytes()
     )
+
+
+def test_a_scan_stating_its_diffusion_mode_is_a_diffusion_scan_without_its_b_factor_rows(tmp_path):
+    # The documented excerpt's DTI (format-excerpts/07) ends before its b-factor rows: "Diffusion mode = "DTI";"
+    # with "Fast Imaging mode = "EPI";" is the scan's own statement that it is diffusion-weighted (it read as a
+    # TSE: "technique SE" decided). Its b-values stay absent: the text does not state them.
+    lines = SCAN.splitlines(keepends=True)
+    cut = [line for line in lines if "b-factor" not in line and not line.startswith("\t\t\t\t(1000)")]
+    [acq] = _read(tmp_path, "".join(cut)).acquisitions
+    assert acq.get("sequence_family") == "epi_dwi"
+    assert "Diffusion mode" in acq.provenance["sequence_family"] or "DIFF" in acq.provenance["sequence_family"]
+    assert "b_values" not in acq.params

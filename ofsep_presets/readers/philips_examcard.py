@@ -392,5 +392,8 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
         scanning_sequence={"SE": "SE", "IR": "SE\\IR", "FFE": "GR"}.get(str(v.get("EX_ACQ_imaging_sequence")), ""),
         sequence_name=f"{fast or ''} {'t1 tfe' if fast == 'TFE' and acq.get('inversion_time_ms') else ''}",
         description=name,
+        diffusion=f"{src('EX_DIFF_enable')} = {v['EX_DIFF_enable']}"
+        if v.get("EX_DIFF_enable") not in (None, "NO")
+        else "",
     )
     return acq
