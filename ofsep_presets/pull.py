@@ -16,12 +16,16 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from . import limits
 from .errors import OfsepError
 from .limits import LimitError
 from .spool import Spool, SpoolFull
+
+if TYPE_CHECKING:
+    import requests
 
 SCHEMES = ("pacs://", "dicomweb://", "dicomwebs://")
 DEFAULT_AET = "OFSEP-PRESETS"
@@ -192,7 +196,7 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
     return count
 
 
-def _bounded_session(label: str, cap: int | None = None):
+def _bounded_session(label: str, cap: int | None = None) -> requests.Session:
     """A requests session whose every answer is read by a hook, at most `cap` bytes of it (default: limit
     `read_bytes`, the bound every reader works under), so a server answering with gigabytes of study metadata,
     or a bulk value of any size, is refused while it arrives, not after it filled memory. requests runs response

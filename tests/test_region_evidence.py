@@ -231,6 +231,21 @@ def test_a_ge_oblique_plane_is_its_prescriptions_main_plane_and_unknown_without_
     found = orientation_check(stripped)
     assert (found.observed, found.status) == ("oblique", "unknown")
     assert "does not say which plane" in found.note
+    # A GRIP_SLGROUP1 whose vectors are not a direction frame (the in-plane directions zeroed: not the layout the
+    # program's own SAGITTAL series show) is not read as one: the plane stays as stated.
+    unframed = tmp_path / "unframed.tar"
+    with tarfile.open(unframed, "w") as archive:
+        for name, data in members.items():
+            if name == merge:
+                numbers = re.search(rb'set GRIP_SLGROUP1 "([^"]+)"', data).group(1).split()
+                numbers[6:12] = [b"0.000000"] * 6
+                framed = b'set GRIP_SLGROUP1 "' + b" ".join(numbers) + b'"'
+                data = re.sub(rb'set GRIP_SLGROUP1 "[^"]+"', framed.replace(b"\\", b"\\\\"), data)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    found = orientation_check(unframed)
+    assert (found.observed, found.status) == ("oblique", "unknown")
 
 
 def _repacked_ge(tmp_path, program: str, anatomy: str):

@@ -218,6 +218,19 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
     return acq
 
 
+def _orthonormal(vectors: list[list[float]], tolerance: float = 0.01) -> bool:
+    """Three 3-vectors of unit length at right angles to one another: a direction frame, as the layout holds."""
+    if len(vectors) != 3 or any(len(v) != 3 for v in vectors):
+        return False
+
+    def dot(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    units = all(abs(dot(v, v) - 1) <= tolerance for v in vectors)
+    square = all(abs(dot(vectors[i], vectors[j])) <= tolerance for i, j in ((0, 1), (0, 2), (1, 2)))
+    return units and square
+
+
 def _oblique_plane(acq: Acquisition, values: dict[str, str], where: str) -> None:
     """An oblique series' main plane from its prescription: `GRIP_SLGROUP1` holds the slice group's centre (3
     numbers), then its slice normal and two in-plane directions (3 × 3). The programs' own SAGITTAL series show the
@@ -227,10 +240,13 @@ def _oblique_plane(acq: Acquisition, values: dict[str, str], where: str) -> None
         return
     numbers = values.get("GRIP_SLGROUP1", "").split()
     try:
-        normal = [float(v) for v in numbers[3:6]]
+        vectors = [[float(v) for v in numbers[i : i + 3]] for i in (3, 6, 9)]
     except ValueError:
         return
-    found = plane_of_normal(normal) if len(normal) == 3 else None
+    if not _orthonormal(vectors):
+        return  # not the layout above (another version's, or damaged): the plane stays as stated, oblique
+    normal = vectors[0]
+    found = plane_of_normal(normal)
     if found is None or found[0] == "oblique":
         return
     plane, angle, _ = found
