@@ -154,3 +154,44 @@ def test_a_scan_stating_its_diffusion_mode_is_a_diffusion_scan_without_its_b_fac
     assert acq.get("sequence_family") == "epi_dwi"
     assert "Diffusion mode" in acq.provenance["sequence_family"] or "DIFF" in acq.provenance["sequence_family"]
     assert "b_values" not in acq.params
+
+
+def _seconds(text: str, repeats: int) -> float:
+    import time
+
+    from ofsep_presets.readers import philips_param_text
+
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        philips_param_text.read_text(text, "scan.txt", "scan.txt", [])
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_many_continuation_lines_read_in_time_linear_in_their_number():
+    """A value continued over many lines (hostile, within the 16 MiB text bound: 80,000 lines of 50 characters,
+    4 MB): ten times the lines takes about ten times as long, not fifty (each line appended to the value's string
+    copied the whole value again). A ratio of two timings of the same reader, never absolute seconds."""
+
+    def text(lines: int) -> str:
+        return SCAN + 'Remark =\t\t"a",\n' + ('\t\t"' + "b" * 50 + '",\n') * lines
+
+    small, large = _seconds(text(8000), 3), _seconds(text(80000), 2)
+    assert large < 25 * small, (small, large)
+
+
+def test_a_long_run_of_blanks_inside_a_value_reads_in_time_linear_in_its_length():
+    """'x' + 40,000 spaces + 'y' in one value: the lazy value pattern before the trailing blanks retried the run
+    at every character (quadratic: seconds). Ten times the blanks takes about ten times as long; the row still
+    reads the number it prints."""
+
+    def text(blanks: int) -> str:
+        return SCAN.replace("EPI factor =\t\t\t65;", "EPI factor =\t\t\t65" + " " * blanks + ";")
+
+    small, large = _seconds(text(4000), 3), _seconds(text(40000), 2)
+    assert large < 30 * small, (small, large)
+    from ofsep_presets.readers import philips_param_text
+
+    [acq] = philips_param_text.read_text(text(40000), "scan.txt", "scan.txt", []).acquisitions
+    assert acq.params["echo_train_length"] == 65

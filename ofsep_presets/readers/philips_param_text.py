@@ -21,7 +21,9 @@ from . import philips_printout
 from .philips_examcard import acquisition
 
 FORMAT = "philips-printout"
-_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<label>[^=;\n]*?\S)[ \t]*=(?:[ \t]+(?P<value>.*?))?[ \t]*$")
+# The value is greedy up to the line's end (the line is stripped at its end first): a lazy value before a run of
+# blanks at the end would retry that run at every character (quadratic on a long line of spaces).
+_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<label>[^=;\n]*?\S)[ \t]*=(?:[ \t]+(?P<value>.*))?$")
 # Labels of the scan's first lines in every such file seen (3 T and 7 T, R5.x): enough of them is this format.
 _MARKS = re.compile(
     rb"(?m)^[ \t]*(?:Coil selection|Uniformity|Fold-over suppression|Reconstruction matrix|Slice thickness \(mm\)|"
@@ -33,9 +35,13 @@ _UNIT = re.compile(r"^\([^()]*\)$")  # "(ms)", "(pixels)": the unit line of the 
 @dataclass
 class _Row:
     label: str
-    value: str
+    parts: list[str]  # the value, then each line continuing it: joined once (appending to a str is quadratic)
     parent: str | None
     indent: int
+
+    @property
+    def value(self) -> str:
+        return " ".join(self.parts)
 
 
 def sniff(head: bytes) -> bool:
@@ -49,10 +55,10 @@ def _rows(text: str) -> list[list[_Row]]:
     top_seen: set[str] = set()
     for raw in text.splitlines():
         line = raw.expandtabs(8).rstrip()
-        match = _LINE.match(line)
+        match = _LINE.match(line) if "=" in line else None  # a continuation line: no need to try the pattern
         if match is None:
             if scans[-1] and line.strip():  # a value continued on the next line ("(16) "yes"," / "(16) "no";")
-                scans[-1][-1].value += " " + line.strip()
+                scans[-1][-1].parts.append(line.strip())
             continue
         indent = len(match.group("indent"))
         label = " ".join(match.group("label").split())
@@ -63,7 +69,7 @@ def _rows(text: str) -> list[list[_Row]]:
                 scans.append([])
                 top_seen = set()
             top_seen.add(label)
-        row = _Row(label, match.group("value") or "", stack[-1].label if stack else None, indent)
+        row = _Row(label, [match.group("value") or ""], stack[-1].label if stack else None, indent)
         scans[-1].append(row)
         stack.append(row)
     return [scan for scan in scans if scan]
