@@ -274,11 +274,9 @@ def is_injection_step(acq: Acquisition) -> bool:
         return True
     if any(acq.get(p) is not None for p in _ACQUIRED):
         return False  # a step that acquires something is a series, whatever its name says of the contrast
-    name = acq.name.strip()
-    spaced = re.sub(r"_+", " ", name)  # console names join words with "_" ("post_gado_t1")
-    if weightings_in(spaced) or planes_in(spaced) or re.search(r"(?<![a-z0-9])[23]d(?![a-z0-9])", spaced, re.I):
-        return False  # a name stating a weighting, a plane or 2D/3D names a series ("T1_POST_GADO"), not a pause
-    return bool(evidence().injection.search(name))
+    # The whole name is an injection statement ("Gadolinium", "mezzo di contrasto", "Injection Dotarem"): a name
+    # holding any other word ("FLAIR gado", "T1_POST_GADO", "contrast bolus test") names a series, not the pause.
+    return bool(evidence().injection.search(acq.name.strip()))
 
 
 # What a step that acquires images states; a pause step (the injection) states none of it.

@@ -483,3 +483,43 @@ def test_a_ge_six_direction_tensor_alone_is_the_dwi_not_a_dti_of_fifteen(spec):
     report = check(inspections, spec)
     assert _matched(report, "brain.dwi") == acq.name
     assert _matched(report, "brain.dti") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "injection"),
+    [
+        # Series named for their contrast phase, read with no acquisition value beside the name (a cut printout):
+        # each names a sequence (FLAIR, DWI, SWI, perfusion, MRA: the spec sequences' hints) or a contrast use that
+        # is an acquisition of its own (a bolus test), never the injection pause. At 95c2774 each was no injection.
+        ("FLAIR gado", False),
+        ("DWI gado", False),
+        ("SWI post contrast", False),
+        ("Perfusion contrast", False),
+        ("MRA contrast", False),
+        ("Contrast enhanced", False),
+        ("Contrast_enhanced", False),
+        ("contrast bolus test", False),
+        ("T1_POST_GADO", False),
+        ("Pause", False),  # a pause card with no word of the injection: a coil change, a patient note
+        # Pause cards named for the injection in the sites' languages (11e0275): German "Kontrastmittel", Italian
+        # "mezzo di contrasto", French "Injection" with the agent, the Siemens template's own "Gadolinium"
+        # (protocol_spec/vendors/siemens.yaml injection_step).
+        ("Kontrastmittel", True),
+        ("mezzo di contrasto", True),
+        ("Injection Dotarem", True),
+        ("Gadolinium", True),
+        ("Pause for injection", True),
+    ],
+)
+def test_an_injection_step_is_a_name_that_states_only_the_injection(spec, name, injection):
+    """The injection step is a step acquiring nothing whose whole name states the injection (matching-evidence.yaml
+    `injection_steps`): a name holding a sequence word beside the contrast word is that sequence after the
+    injection, and check leaves it as an unmatched series, never as the injection step that makes every later
+    step post-contrast."""
+    from ofsep_presets.match import is_injection_step
+
+    step = Acquisition(name)
+    assert is_injection_step(step) is injection
+    t1 = Acquisition("t1_mprage_sag_p2_iso")
+    report = check([Inspection(source="printout", format="siemens-pdf", acquisitions=[step, t1])], spec)
+    assert ((name, "injection step") in [(a.name, w) for a, w in report.unmatched]) is injection
