@@ -410,3 +410,90 @@ def test_exar1_unreadable_tree_links_and_pauses_fall_back_to_the_plain_reading(t
     con.close()
     [inspection] = inspect_path(path)
     assert len(inspection.acquisitions) == 8
+
+
+def _program_with_injection(tmp_path, edit_links, inject=True):
+    """The VE11C .exar1 with its "# Install PulseOx" pause made the injection (ApplyContrastAgent true) and the
+    program's LinksFrom record edited by `edit_links(links, ids)`: `ids` maps step names to their ObjectId, as the
+    real record links them ({source: {"$values": [{SourceId, TargetId, ConditionId, SelectionId}]}})."""
+    import shutil
+
+    from ofsep_presets.readers.siemens_exar1 import _inflate
+
+    source = SIEMENS / "Prisma_VE11C_no-ZOOMit" / ARCHIVES["Prisma_VE11C_no-ZOOMit"]
+    path = tmp_path / "edited.exar1"
+    shutil.copy(source, path)
+    con = sqlite3.connect(path)
+    rows = con.execute(
+        "select InstanceType, ContentHash, ObjectId, LabelElement_id, Element_id from Instance"
+    ).fetchall()
+    blob = dict(con.execute("select Hash, Data from Content").fetchall())
+    labels = {r[4]: _inflate(blob[r[1]], "label") for r in rows if r[0] == "EdfString"}
+
+    def named(row):
+        texts = labels.get(row[3], {}).get("Texts", {})
+        return next((v for k, v in texts.items() if not k.startswith("$")), "")
+
+    ids = {named(r): r[2] for r in rows if r[0] in ("EdfMeasurementStep", "EdfPauseStep")}
+    pulse_ox = next(r for r in rows if r[0] == "EdfPauseStep" and "PulseOx" in named(r))
+    record = _inflate(blob[pulse_ox[1]], "pause")
+    record["ApplyContrastAgent"] = inject
+    fresh = hashlib.sha1(b"injection pause").hexdigest()
+    con.execute(
+        "insert into Content (Hash, Data, Format) select ?, ?, Format from Content where Hash = ?",
+        (fresh, _edf(record, "syngo.MR.ExamDataFoundation.Data.EdfPauseStep"), pulse_ox[1]),
+    )
+    con.execute("update Instance set ContentHash = ? where Element_id = ?", (fresh, pulse_ox[4]))
+    [program] = [r for r in rows if r[0] == "EdfProgram"]
+    record = _inflate(blob[program[1]], "program")
+    edit_links(record["LinksFrom"], ids)
+    con.execute(
+        "update Content set Data = ? where Hash = ?",
+        (_edf(record, "syngo.MR.ExamDataFoundation.Data.EdfProgram"), program[1]),
+    )
+    con.commit()
+    con.close()
+    return path
+
+
+def test_exar1_steps_the_chain_does_not_reach_have_no_stated_contrast(tmp_path):
+    """A program that branches after its injection (a decision: the pause's link lists two targets, told apart by
+    the ConditionId/SelectionId fields every EdfProgramLink of the real record carries, zero there): the chain
+    follows the first target (GRE-MT1 …), the other branch's steps (T2w, DWI_no-ZOOMit) are placed after it by
+    the child list, which states no exam order. Those are not "after the injection in the program's step order":
+    their contrast stays unsaid; the chained steps after the pause are post-contrast, those before it pre."""
+    ordered = ["Localizer", "T1w", "# Install PulseOx (for diffusion)", "GRE-MT1", "GRE-MT0", "GRE-T1w", "GRE-ME"]
+
+    def branch(links, ids):
+        coil = next(n for n in ids if n.startswith("#") and "PulseOx" not in n)
+        pulse = ids["# Install PulseOx (for diffusion)"]
+        links[ids[coil]]["$values"][0]["TargetId"] = ids["Localizer"]
+        links[ids["T1w"]]["$values"][0]["TargetId"] = pulse
+        first = links[pulse]["$values"][0]
+        other = dict(first, **{"$id": "9001", "TargetId": ids["T2w"]})
+        first["TargetId"] = ids["GRE-MT1"]
+        for n, link in enumerate((first, other), 1):
+            link["ConditionId"] = "6d1f0c52-0000-4000-8000-00000000000a"
+            link["SelectionId"] = f"6d1f0c52-0000-4000-8000-00000000000{n}"
+        links[pulse]["$values"] = [first, other]
+
+    [inspection] = inspect_path(_program_with_injection(tmp_path, branch))
+    read = {a.name: a for a in inspection.acquisitions}
+    assert [a.name for a in inspection.acquisitions][: len(ordered)] == ordered
+    assert read["Localizer"].get("contrast_agent") is False and read["T1w"].get("contrast_agent") is False
+    assert all(read[n].get("contrast_agent") is True for n in ordered[3:])
+    assert read["T2w"].get("contrast_agent") is None and read["DWI_no-ZOOMit"].get("contrast_agent") is None
+
+
+def test_exar1_link_whose_targets_are_no_list_reads_like_the_plain_reading(tmp_path):
+    """A link record whose `$values` (its targets: a list in the real record) is a number: the chain ends there
+    and the child list places the rest; the file reads its eight steps, no longer refused with a TypeError."""
+    source = SIEMENS / "Prisma_VE11C_no-ZOOMit" / ARCHIVES["Prisma_VE11C_no-ZOOMit"]
+    [plain] = inspect_path(source)
+
+    def damage(links, ids):
+        links[ids["T1w"]]["$values"] = 3
+
+    [inspection] = inspect_path(_program_with_injection(tmp_path, damage, inject=False))
+    assert len(inspection.acquisitions) == len(plain.acquisitions) == 8
+    assert {a.name: a.params for a in inspection.acquisitions} == {a.name: a.params for a in plain.acquisitions}

@@ -261,7 +261,8 @@ def _read(
             above = [*folders] if len(programs) == 1 else []
         return "\\" + "\\".join([*above, label(program)])
 
-    order = _step_order(rows, programs, optional)
+    order, chained = _step_order(rows, programs, optional)
+    stated: set[int] = set()  # the acquisitions whose step the program's chain placed (by id)
     pauses = [r for r in rows if r[5] == "EdfPauseStep"]
     steps = sorted(steps + pauses, key=lambda r: order.get(r[0], len(order)))
     used: set = set()
@@ -272,6 +273,8 @@ def _read(
                 program = by_element.get(step[3])
                 if program is not None and program[5] == "EdfProgram":
                     injection.context["program"] = program_path(program)
+                if step[0] in chained:
+                    stated.add(id(injection))
                 inspection.acquisitions.append(injection)
             continue
         protocol = protocols.get(step[0])
@@ -303,8 +306,10 @@ def _read(
             part = str(optional(program).get("BodyPartExamined") or "")
             if part:
                 acq.context["body_part"] = part
+        if step[0] in chained:
+            stated.add(id(acq))
         inspection.acquisitions.append(acq)
-    _after_injection(inspection.acquisitions)
+    _after_injection(inspection.acquisitions, stated)
     if salvage:
         _orphan_protocols(
             (blob for _, blob in contents.unread(used)), set() if seen is None else seen, path, inspection
@@ -418,11 +423,12 @@ def _record_blobs(payload: bytes) -> list[bytes]:
     return blobs
 
 
-def _step_order(rows, programs, content) -> dict[str, int]:
+def _step_order(rows, programs, content) -> tuple[dict[str, int], set[str]]:
     """The exam order of the steps: each program's steps as it runs them, a chain from `FirstStepId` through
     `LinksFrom` (source step → target step, by the steps' ObjectId), the order its printout's table of contents
     lists (VE11C and XA61 spine-generic programs); the program's child list, which is not that order, for any step
-    the chain does not reach (a damaged file, a format without links)."""
+    the chain does not reach (a damaged file, a format without links, the other branch of a decision: only each
+    link's first target is followed). Also the steps whose place the chain gave: only their order is stated."""
     children = _child_order(rows)
     by_object = {r[6]: r[0] for r in rows if len(r) > 6 and r[6]}
     order: dict[str, int] = {}
@@ -438,11 +444,14 @@ def _step_order(rows, programs, content) -> dict[str, int]:
             if current in by_object:
                 order.setdefault(by_object[current], len(order))
             targets = links.get(current, {}).get("$values", []) if isinstance(links.get(current), dict) else []
+            if not isinstance(targets, list):
+                break  # a link that lists no targets (damaged): the chain ends, the child order places the rest
             current = next((t.get("TargetId") for t in targets if isinstance(t, dict)), None)
+    chained = set(order)
     rest = len(order)
     for element, position in sorted(children.items(), key=lambda item: item[1]):
         order.setdefault(element, rest + position)
-    return order
+    return order, chained
 
 
 def _injection(step, name: str, record: dict, path: Path) -> Acquisition | None:
@@ -488,18 +497,22 @@ def _program_folders(rows, content, label) -> dict[str, list[str]]:
     return out
 
 
-def _after_injection(acquisitions: list[Acquisition]) -> None:
+def _after_injection(acquisitions: list[Acquisition], stated: set[int]) -> None:
     """The steps a program runs after its pause step that applies the contrast agent are post-contrast: the
     program states it (as a GE program's CONTRAST "Yes" does), so the contrast rule judges them instead of asking
     to verify at the console. The steps before it, in a program that gives the agent later, are pre-contrast by
-    the same statement."""
+    the same statement. Only steps the program's chain placed (`stated`: ids of the acquisitions), the injection
+    among them: a step the chain does not reach (another branch of a decision, a damaged link) has no stated
+    place beside the injection, its contrast is unsaid."""
     given: dict[str | None, str] = {}
     first = {}
     for acq in acquisitions:
-        if acq.context.get("injection"):
+        if acq.context.get("injection") and id(acq) in stated:
             first.setdefault(acq.context.get("program"), acq.context["injection"])
     for acq in acquisitions:
         program = acq.context.get("program")
+        if id(acq) not in stated:
+            continue
         if acq.context.get("injection"):
             given.setdefault(program, acq.context["injection"])
         elif acq.get("contrast_agent") is not None:
