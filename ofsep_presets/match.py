@@ -416,15 +416,16 @@ def contrast_phases(acquisitions: list[Acquisition], key: Any = input_order) -> 
             phase = Phase("post", "name says post-contrast")
         elif ev.pre.search(words):
             phase = Phase("pre", "name says pre-contrast")
-        elif key is not None and acq.program in injected_in:
+        elif key is not None and acq.program in injected_in and not acq.context.get("unordered"):
             # Acquired after an injection (or a contrast-enhanced series) of its program or study, in an order the
-            # input states: post-contrast, whatever an absent Contrast/Bolus module implies.
+            # input states: post-contrast, whatever an absent Contrast/Bolus module implies. A step the input lists
+            # without stating its place (an .exar1 step off its program's chain) is not "after" anything.
             phase = Phase("post", f"after {injected_in[acq.program]!r} in the program")
         elif agent is False:
             phase = Phase("pre", "no contrast recorded in the header")
         else:
             phase = Phase(None, "")
-        if is_injection_step(acq) or phase.state == "post":
+        if (is_injection_step(acq) or phase.state == "post") and not acq.context.get("unordered"):
             injected_in.setdefault(acq.program, acq.name)
         out[position] = phase
     return [out[pos] for pos in range(len(acquisitions))]

@@ -483,6 +483,12 @@ def test_exar1_steps_the_chain_does_not_reach_have_no_stated_contrast(tmp_path):
     assert read["Localizer"].get("contrast_agent") is False and read["T1w"].get("contrast_agent") is False
     assert all(read[n].get("contrast_agent") is True for n in ordered[3:])
     assert read["T2w"].get("contrast_agent") is None and read["DWI_no-ZOOMit"].get("contrast_agent") is None
+    # Nor does matching read them as after the injection from their place in the listing.
+    from ofsep_presets.match import contrast_phases
+
+    phases = dict(zip([a.name for a in inspection.acquisitions], contrast_phases(inspection.acquisitions), strict=True))
+    assert phases["T2w"].state is None and phases["DWI_no-ZOOMit"].state is None, phases
+    assert phases["T1w"].state == "pre" and phases["GRE-ME"].state == "post"
 
 
 def test_exar1_link_whose_targets_are_no_list_reads_like_the_plain_reading(tmp_path):

@@ -263,6 +263,18 @@ def _read(
 
     order, chained = _step_order(rows, programs, optional)
     stated: set[int] = set()  # the acquisitions whose step the program's chain placed (by id)
+    linked = {by_element[e][3] for e in chained if e in by_element}  # programs whose chain was read
+
+    def off_chain(step, acq: Acquisition) -> None:
+        """A step of a linked program the chain does not reach: its place in the listing is the child list's, not
+        the exam's order (matching reads no contrast phase from it)."""
+        if step[0] in chained:
+            stated.add(id(acq))
+        elif step[3] in linked:
+            acq.context["unordered"] = (
+                "not on its program's step chain (FirstStepId/LinksFrom): placed by the child list"
+            )
+
     pauses = [r for r in rows if r[5] == "EdfPauseStep"]
     steps = sorted(steps + pauses, key=lambda r: order.get(r[0], len(order)))
     used: set = set()
@@ -273,8 +285,7 @@ def _read(
                 program = by_element.get(step[3])
                 if program is not None and program[5] == "EdfProgram":
                     injection.context["program"] = program_path(program)
-                if step[0] in chained:
-                    stated.add(id(injection))
+                off_chain(step, injection)
                 inspection.acquisitions.append(injection)
             continue
         protocol = protocols.get(step[0])
@@ -306,8 +317,7 @@ def _read(
             part = str(optional(program).get("BodyPartExamined") or "")
             if part:
                 acq.context["body_part"] = part
-        if step[0] in chained:
-            stated.add(id(acq))
+        off_chain(step, acq)
         inspection.acquisitions.append(acq)
     _after_injection(inspection.acquisitions, stated)
     if salvage:
