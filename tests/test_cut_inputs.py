@@ -136,10 +136,9 @@ def _values(path: Path) -> dict:
     return {a.name: a.params for i in inspect_path(path) for a in i.acquisitions}
 
 
-@pytest.mark.parametrize("export", [p for p in EXPORTS if p.is_file()], ids=lambda p: p.suffix)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fraction=st.floats(min_value=0.02, max_value=0.999))
-def test_an_export_cut_anywhere_reads_only_what_the_whole_file_states(tmp_path, export, fraction):
+def _read_cut(export: Path, fraction: float, tmp_path: Path, exempt: tuple[str, ...]) -> dict | None:
+    """The export cut after `fraction` of its bytes, read: every value read is the whole file's (`exempt`: the
+    stated exceptions). None when the cut file is refused (a ReadError, saying why)."""
     whole = _WHOLE.setdefault(export, _values(export))
     data = export.read_bytes()
     cut = tmp_path / export.name
@@ -147,11 +146,19 @@ def test_an_export_cut_anywhere_reads_only_what_the_whole_file_states(tmp_path, 
     try:
         read = _values(cut)
     except ReadError:
-        return  # refused, and said why
+        return None
     for name, params in read.items():
         for key, value in params.items():
-            if key in whole.get(name, {}) and key not in ("sequence_family", "voxel_size_mm"):
+            if key in whole.get(name, {}) and key not in exempt:
                 assert value == whole[name][key], (fraction, name, key)
+    return read
+
+
+@pytest.mark.parametrize("export", [p for p in EXPORTS if p.is_file()], ids=lambda p: p.suffix)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(min_value=0.02, max_value=0.999))
+def test_an_export_cut_anywhere_reads_only_what_the_whole_file_states(tmp_path, export, fraction):
+    _read_cut(export, fraction, tmp_path, exempt=("sequence_family", "voxel_size_mm"))
 
 
 PHILIPS_PDF = FIXTURES / "vendor-exports/philips/spine_generic_philips_R53.pdf"
@@ -195,15 +202,45 @@ def test_a_printout_pdf_whose_fonts_are_past_the_cut_is_refused_as_cut_not_misre
 @given(fraction=st.floats(min_value=0.8, max_value=0.9999))
 def test_a_printout_pdf_cut_near_its_end_reads_only_what_the_whole_printout_states(tmp_path, pdf, fraction):
     # Near the end: where the fonts, the page tree and the trailer are (a cut earlier leaves no font whole).
-    whole = _WHOLE.setdefault(pdf, _values(pdf))
-    data = pdf.read_bytes()
-    cut = tmp_path / pdf.name
-    cut.write_bytes(data[: int(len(data) * fraction)])
-    try:
-        read = _values(cut)
-    except ReadError:
-        return  # refused, and said why
-    for name, params in read.items():
-        for key, value in params.items():
-            if key in whole.get(name, {}) and key != "sequence_family":
-                assert value == whole[name][key], (fraction, name, key)
+    _read_cut(pdf, fraction, tmp_path, exempt=("sequence_family",))
+
+
+def test_the_trio_printout_cut_at_98_percent_reads_its_scans_as_the_whole_printout_does(tmp_path):
+    """A fixed cut that reads (the cuts drawn above may all be refused, and a refusal passes them): the VB17
+    printout cut at 98 % of its bytes (its cross-reference table and trailer gone) reads scans, each the whole
+    printout's, every value as the whole printout reads it, and says it is cut."""
+    if not TRIO_PDF.is_file():
+        pytest.skip("the vendor-exports fixtures are not here")
+    read = _read_cut(TRIO_PDF, 0.98, tmp_path, exempt=("sequence_family",))
+    assert read is not None, "refused"
+    whole = _WHOLE[TRIO_PDF]
+    assert read and set(read) <= set(whole)
+    assert sum(len(params) for params in read.values()) >= 100
+    [inspection] = inspect_path(tmp_path / TRIO_PDF.name)
+    assert any("cut short" in w for w in inspection.warnings)
+
+
+def test_a_whole_pdf_damaged_elsewhere_is_refused_as_unreadable_not_read_as_cut(tmp_path):
+    """The VB17 printout, whole (its trailer, startxref and %%EOF last: ISO 32000-1 7.5.5), whose trailer names a
+    security handler no reader has (7.6.1: the Encrypt dictionary's Filter names the handler that decrypts the
+    document): it cannot be read, and that is said; it is not a cut file whose pages before the cut are read."""
+    if not TRIO_PDF.is_file():
+        pytest.skip("the vendor-exports fixtures are not here")
+    data = TRIO_PDF.read_bytes()
+    trailer = data.rindex(b"trailer")
+    assert b"startxref" in data[trailer:] and data.rstrip().endswith(b"%%EOF")
+    damaged = tmp_path / "encrypted.pdf"
+    damaged.write_bytes(data[:trailer] + data[trailer:].replace(b"<<", b"<<\n/Encrypt << /Filter /NoSuchHandler >>", 1))
+    with pytest.raises(ReadError, match="not a readable PDF") as refused:
+        inspect_path(damaged)
+    assert "cut short" not in str(refused.value)
+
+
+def test_the_pdf_text_says_whether_the_pdf_was_cut(tmp_path):
+    """The cut is a flag of the PDF's cells (the printout reader acts on it), not words searched in a warning."""
+    if not TRIO_PDF.is_file():
+        pytest.skip("the vendor-exports fixtures are not here")
+    from ofsep_presets.readers.printout_layout import pdf_cells
+
+    assert pdf_cells(_cut_before_the_page_tree(TRIO_PDF, tmp_path), warnings=[], first_pages=1).cut is True
+    assert pdf_cells(TRIO_PDF, warnings=[], first_pages=1).cut is False

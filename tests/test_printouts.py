@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ofsep_presets.acquisition import Inspection, ReadError
 from ofsep_presets.readers import inspect_path, printout
+from ofsep_presets.readers.printout_layout import PdfCells
 
 from .conftest import FIXTURES
 from .support import print_xml
@@ -117,8 +118,8 @@ def read_one(path) -> Inspection:
         return inspection
 
     def cached(where, warnings=None, first_pages=None):
-        cells = list(printed_cells(where))
-        return cells if first_pages is None else [c for c in cells if c.page <= first_pages]
+        cells = list(printed_cells(where))  # the fixtures are whole PDFs: not cut
+        return PdfCells(cells if first_pages is None else [c for c in cells if c.page <= first_pages])
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(printout, "pdf_cells", cached)

@@ -84,7 +84,7 @@ def read(path: Path) -> Inspection:
     warnings: list[str] = []
     if head.startswith(b"%PDF-"):
         cells = pdf_cells(path, warnings=warnings)
-        kind = "PDF"
+        kind, cut = "PDF", cells.cut
     elif ge_report.is_html(head):
         return ge_report.read_html(path)
     else:
@@ -105,7 +105,8 @@ def read(path: Path) -> Inspection:
     if vendor != "ge":  # text at a right angle is a GE report's margin series name; others print none we read
         cells = [c for c in cells if not c.rotated]
     inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
-    cut = any(("not read" in w if kind == "text" else "PDF is cut short" in w) and "cut short" in w for w in warnings)
+    if kind == "text":  # its last line not ended: said by _whole_lines
+        cut = any("not read" in w and "cut short" in w for w in warnings)
     if cut and inspection.acquisitions:
         # The scan the cut fell in has lost its later rows: its family, inferred from the rows it still has (a
         # TFE without its prepulse row reads as spoiled GRE, not MPRAGE), is not inferred at all.

@@ -41,7 +41,13 @@ class Cell:
     rotated: bool = False  # printed at a right angle (a GE report's series name in the page margin)
 
 
-def pdf_cells(path: Path, warnings: list[str] | None = None, first_pages: int | None = None) -> list[Cell]:
+class PdfCells(list[Cell]):
+    """A PDF's cells, and whether the PDF was cut short (its pages read as far as the cut, `cut` True)."""
+
+    cut: bool = False
+
+
+def pdf_cells(path: Path, warnings: list[str] | None = None, first_pages: int | None = None) -> PdfCells:
     """Every run of text of a PDF with its position (of its first pages only, when sniffing).
 
     A damaged page is skipped and said in `warnings` (when given; otherwise it is a ReadError).
@@ -53,7 +59,7 @@ def pdf_cells(path: Path, warnings: list[str] | None = None, first_pages: int | 
 
 def pdf_cells_from_bytes(
     data: bytes, where: str, warnings: list[str] | None = None, first_pages: int | None = None
-) -> list[Cell]:
+) -> PdfCells:
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTTextLineHorizontal
     from pdfminer.pdfdocument import PDFDocument
@@ -70,7 +76,7 @@ def pdf_cells_from_bytes(
         document = PDFDocument(PDFParser(io.BytesIO(data)))
         pages = PDFPage.create_pages(document)
     except Exception as exc:  # pdfminer raises many types on damaged files; all mean "not a readable PDF"
-        recovered = _before_the_cut(data)
+        recovered = None if _has_its_end(data) else _before_the_cut(data)
         try:
             if recovered is None:
                 raise ValueError
@@ -88,7 +94,8 @@ def pdf_cells_from_bytes(
     manager = PDFResourceManager(caching=True)
     device = PDFPageAggregator(manager, laparams=params)
     interpreter = PDFPageInterpreter(manager, device)
-    cells: list[Cell] = []
+    cells = PdfCells()
+    cells.cut = cut is not None
     number = 0
     while True:
         try:
@@ -133,6 +140,14 @@ def pdf_cells_from_bytes(
             "text cannot be decoded): nothing to read"
         )
     return cells
+
+
+def _has_its_end(data: bytes) -> bool:
+    """Whether the file ends as a whole PDF does: "startxref", the offset and "%%EOF" last (ISO 32000-1 7.5.5,
+    File Trailer; Annex H.3 note 3.4.4: a reader looks for %%EOF within the last 1024 bytes). One that does and
+    still does not open is damaged elsewhere (encrypted, a broken object): not a cut file to read up to a cut."""
+    tail = data[-1024:]
+    return b"startxref" in tail or b"%%EOF" in tail
 
 
 _OBJECT = re.compile(rb"(?m)^[ \t]*(\d{1,10})[ \t]+\d{1,5}[ \t]+obj\b")
