@@ -195,3 +195,21 @@ def test_a_long_run_of_blanks_inside_a_value_reads_in_time_linear_in_its_length(
 
     [acq] = philips_param_text.read_text(text(40000), "scan.txt", "scan.txt", []).acquisitions
     assert acq.params["echo_train_length"] == 65
+
+
+def test_the_printout_functions_the_text_reader_shares_are_public_typed_and_said():
+    """The Philips printout's label map, axis rows, value reading and label normalisation are the functions both
+    printout readers use (no one-line public wrappers around private ones), each typed and documented; and the
+    Siemens printed sequence name states its types."""
+    import typing
+
+    from ofsep_presets.readers import philips_printout, siemens_printout_extras
+
+    for name in ("labels", "axis_row", "value", "norm"):
+        function = getattr(philips_printout, name)
+        assert function.__doc__, name
+        assert "return" in typing.get_type_hints(function), name
+        assert not hasattr(philips_printout, f"_{name}"), name
+    hints = typing.get_type_hints(siemens_printout_extras.printed_sequence_name)
+    assert set(hints) == {"labelled", "return"}
+    assert philips_printout.norm("  Slice   thickness (MM) ") == "slice thickness (mm)"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from ..acquisition import Inspection, ReadError, scanner_from
 from ..resources import spec_dir
@@ -33,7 +33,8 @@ def _printout() -> dict:
     return load_yaml(spec_dir() / "vendors" / "printouts" / "philips-printout.yaml")
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """A printed label as the label map keys it: blanks collapsed, case folded."""
     return " ".join(text.split()).casefold()
 
 
@@ -64,7 +65,8 @@ def _scan_starts(cells: list[Cell]) -> list[tuple[Cell, str, str | None]]:
     return starts
 
 
-def _value(key: str, printed: str) -> Any:
+def value(key: str, printed: str) -> Any:
+    """The ExamCard parameter `key`'s value as the printout prints it; None where it prints a word for a number."""
     data = _printout()
     text = " ".join(printed.split())
     if key == "EX_DIFF_array_b":
@@ -88,7 +90,7 @@ _NORMAL = {"TRANSVERSAL": "FH", "SAGITTAL": "RL", "CORONAL": "AP"}  # the axis a
 
 def _is_label(text: str, labels: dict[str, str]) -> bool:
     """A row's label: one the map knows, the last part of an indented one ("factor"), a wrapped "(ms)", an axis."""
-    name = _norm(text)
+    name = norm(text)
     return name in labels or name in _tails(labels) or name == "(ms)" or bool(_AXIS.match(text))
 
 
@@ -110,23 +112,30 @@ def _above(page: list[Cell], cell: Cell) -> Cell | None:
 def _qualified(pair, body: list[Cell], labels: dict[str, str]) -> str:
     """The row's name as the label map knows it: "parent > label" for an indented row, else the label."""
     label, parent = pair.label, pair.parent
-    if _norm(label) == "(ms)":
+    if norm(label) == "(ms)":
         first = _above([c for c in body if c.page == pair.cell.page], pair.cell)
         if first is None:
-            return _norm(label)
+            return norm(label)
         label = f"{first.text} (ms)"
         parent = None
         for other in pairs([c for c in body if c.page == first.page], lambda t: t == first.text):
             if other.cell is first:
                 parent = other.parent
-    if parent and _norm(f"{parent} > {label}") in labels:
-        return _norm(f"{parent} > {label}")
-    return _norm(label)
+    if parent and norm(f"{parent} > {label}") in labels:
+        return norm(f"{parent} > {label}")
+    return norm(label)
 
 
-def _axis_row(pair, body: list[Cell]) -> tuple[str, str] | None:
+class LabelledRow(Protocol):
+    """A printed row: its label and the label it is indented under (a PDF's pair, a text line)."""
+
+    label: str
+    parent: str | None
+
+
+def axis_row(pair: LabelledRow) -> tuple[str, str] | None:
     """(group, axis) of a row printed per patient axis, e.g. ("fov", "AP") for "AP (mm)" under "FOV FH (mm)"."""
-    groups = {_norm(k): v for k, v in _printout()["axes"].items()}
+    groups = {norm(k): v for k, v in _printout()["axes"].items()}
     match = _AXIS.match(pair.label)
     if not match:
         return None
@@ -134,7 +143,7 @@ def _axis_row(pair, body: list[Cell]) -> tuple[str, str] | None:
     if head is None and pair.parent:  # an indented row: its group is its parent's
         parent = _AXIS.match(pair.parent)
         head = parent.group(1) if parent else None
-    group = groups.get(_norm(head or ""))
+    group = groups.get(norm(head or ""))
     return (group, match.group(2)) if group else None
 
 
@@ -174,24 +183,13 @@ def finish(values: dict[str, Any], axes: dict[tuple[str, str], float]) -> None:
 
 
 def labels() -> dict[str, str]:
-    return {_norm(k): v for k, v in _printout()["labels"].items()}
-
-
-def axis_row(pair) -> tuple[str, str] | None:
-    return _axis_row(pair, [])
-
-
-def value(key: str, printed: str) -> Any:
-    return _value(key, printed)
-
-
-def norm(text: str) -> str:
-    return _norm(text)
+    """The printed labels (normalised, "parent > label" for an indented row) and the ExamCard parameter of each."""
+    return {norm(k): v for k, v in _printout()["labels"].items()}
 
 
 def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspection:
     inspection = Inspection(source=source, format=fmt)
-    labels = {_norm(k): v for k, v in _printout()["labels"].items()}
+    by_label = labels()
     axis_rows = [
         f"{head}{axis} (mm)" for head in ("", *(f"{g} " for g in _printout()["axes"])) for axis in _NORMAL.values()
     ]
@@ -214,17 +212,17 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
         body = ordered[first:last]
         values: dict[str, Any] = {}
         axes: dict[tuple[str, str], float] = {}
-        for pair in pairs(body, lambda t: _is_label(t, labels), wrap=lambda v: v.endswith(("/", ","))):
-            axis = _axis_row(pair, body)
+        for pair in pairs(body, lambda t: _is_label(t, by_label), wrap=lambda v: v.endswith(("/", ","))):
+            axis = axis_row(pair)
             if axis is not None:
                 if pair.value and (axis[0], axis[1]) not in axes:
                     with contextlib.suppress(ValueError):  # "shortest" and the like: no size
                         axes[axis] = float(pair.value)
                 continue
-            key = labels.get(_qualified(pair, body, labels))
-            value = _value(key, pair.value) if key and pair.value else None
-            if value is not None and key not in values:
-                values[key] = value
+            key = by_label.get(_qualified(pair, body, by_label))
+            found = value(key, pair.value) if key and pair.value else None
+            if found is not None and key not in values:
+                values[key] = found
         finish(values, axes)
         if not values:
             inspection.warnings.append(f"scan {name!r}: no parameter could be read; skipped")

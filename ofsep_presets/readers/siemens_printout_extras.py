@@ -13,6 +13,7 @@ rows above, as for the export).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from .. import units
@@ -45,7 +46,7 @@ def extra_labels() -> set[str]:
     return labels | {_norm(label) for label in named}
 
 
-def printed_sequence_name(labelled) -> str:
+def printed_sequence_name(labelled: Iterable[tuple[str, str]]) -> str:
     """The step's sequence as its "Sequence Name" row prints it (XA prints it nowhere else), or ""."""
     wanted = {_norm(label) for label in _spec().get("sequence_name_labels", [])}
     return next((value.strip() for label, value in labelled if _norm(label) in wanted and value.strip()), "")
