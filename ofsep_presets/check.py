@@ -423,7 +423,8 @@ def session_rules(
     flagged = [
         pos
         for pos, a in enumerate(acquisitions)
-        if a.get("contrast_agent") is True or phases[pos].state == "post" or is_injection_step(a)
+        if (a.get("contrast_agent") is True or phases[pos].state == "post" or is_injection_step(a))
+        and not a.context.get("unordered")  # listed where the input states no place (an .exar1 step off its chain)
     ]
     injection = (min(flagged, key=key) if key else flagged[0]) if flagged else None
     # The OFSEP sheet says the injection is "ideally" before the 3D FLAIR: a broken order is what the spec's
@@ -449,6 +450,9 @@ def session_rules(
             out.append(SessionResult(rule, "unknown", "the input does not record when contrast was given", source))
         elif key is None:
             out.append(SessionResult(rule, "unknown", basis, source))
+        elif flair.acquisition.context.get("unordered"):
+            why = f"{flair.acquisition.name!r}: its place is not stated ({flair.acquisition.context['unordered']})"
+            out.append(SessionResult(rule, "unknown", why, source))
         else:
             first = acquisitions[injection].name
             if key(flair.position) >= key(injection):

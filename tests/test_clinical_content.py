@@ -95,6 +95,19 @@ def test_injection_after_the_flair_is_a_warning_and_no_rule_places_the_t1_after_
     assert not [r for r in report.session if " after " in r.rule and "FLAIR" in r.rule]
 
 
+def test_injection_before_a_flair_whose_place_is_not_stated_is_unknown(spec, tmp_path):
+    """The rendered Siemens program runs the 3D FLAIR after its "Gadolinium" pause: the rule passes. A FLAIR the
+    input lists without stating its place (an .exar1 step off its program's link chain, read after the chained
+    steps by the child list: context `unordered`) says nothing of when it ran beside the injection: unknown."""
+    out = _render(spec, tmp_path, exams=("brain",), variants=("standard",), formats=("sheet",))
+    inspections = inspect_path(out / "siemens" / "3T" / "brain-standard" / "protocol.xml")
+    assert _session(check(inspections, spec), "gadolinium before").status == "pass"
+    flair = _step(inspections[0].acquisitions, spec, "brain.flair_3d")
+    flair.context["unordered"] = "test: off its program's step chain"
+    result = _session(check(inspections, spec), "gadolinium before")
+    assert result.status == "unknown" and "not stated" in result.detail, result
+
+
 def test_post_contrast_3d_tse_t1_passes_ofsep(spec):
     """Seed 001 says "3D T1 gadolinium millimétrique": a 3D fast spin echo T1 (SPACE/CUBE/VISTA) is one."""
     for seq_id in ("brain.t1_3d_gd", "brain.t1_3d"):
