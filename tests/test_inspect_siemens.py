@@ -272,7 +272,6 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
     (a coil note, "# Install PulseOx"): no injection, no step read. Re-linked after the T1w with
     `ApplyContrastAgent` true, as a program giving the agent states it, the pause is the injection: listed as the
     injection step, the steps after it post-contrast, the T1w before it still the pre-contrast 3D T1."""
-    import shutil
 
     from ofsep_presets.check import check
     from ofsep_presets.match import contrast_phases
@@ -281,18 +280,7 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
     source = SIEMENS / "Prisma_VE11C_no-ZOOMit" / ARCHIVES["Prisma_VE11C_no-ZOOMit"]
     [plain] = inspect_path(source)
     assert not [a for a in plain.acquisitions if a.context.get("injection")]
-    path = tmp_path / "injected.exar1"
-    shutil.copy(source, path)
-    con = sqlite3.connect(path)
-    rows = con.execute(
-        "select InstanceType, ContentHash, ObjectId, LabelElement_id, Element_id from Instance"
-    ).fetchall()
-    blob = dict(con.execute("select Hash, Data from Content").fetchall())
-    labels = {r[4]: _inflate(blob[r[1]], "label") for r in rows if r[0] == "EdfString"}
-
-    def named(row):
-        texts = labels.get(row[3], {}).get("Texts", {})
-        return next((v for k, v in texts.items() if not k.startswith("$")), "")
+    path, con, rows, blob, named = _ve11c_copy(tmp_path, "injected.exar1")
 
     pauses = [r for r in rows if r[0] == "EdfPauseStep"]
     for r in pauses:
@@ -412,16 +400,15 @@ def test_exar1_unreadable_tree_links_and_pauses_fall_back_to_the_plain_reading(t
     assert len(inspection.acquisitions) == 8
 
 
-def _program_with_injection(tmp_path, edit_links, inject=True):
-    """The VE11C .exar1 with its "# Install PulseOx" pause made the injection (ApplyContrastAgent true) and the
-    program's LinksFrom record edited by `edit_links(links, ids)`: `ids` maps step names to their ObjectId, as the
-    real record links them ({source: {"$values": [{SourceId, TargetId, ConditionId, SelectionId}]}})."""
+def _ve11c_copy(tmp_path, name: str):
+    """A copy of the VE11C .exar1 open for editing: (path, connection, Instance rows, Content blobs by hash,
+    a function naming a step row by its label element)."""
     import shutil
 
     from ofsep_presets.readers.siemens_exar1 import _inflate
 
     source = SIEMENS / "Prisma_VE11C_no-ZOOMit" / ARCHIVES["Prisma_VE11C_no-ZOOMit"]
-    path = tmp_path / "edited.exar1"
+    path = tmp_path / name
     shutil.copy(source, path)
     con = sqlite3.connect(path)
     rows = con.execute(
@@ -433,6 +420,18 @@ def _program_with_injection(tmp_path, edit_links, inject=True):
     def named(row):
         texts = labels.get(row[3], {}).get("Texts", {})
         return next((v for k, v in texts.items() if not k.startswith("$")), "")
+
+    return path, con, rows, blob, named
+
+
+def _program_with_injection(tmp_path, edit_links, inject=True):
+    """The VE11C .exar1 with its "# Install PulseOx" pause made the injection (ApplyContrastAgent true) and the
+    program's LinksFrom record edited by `edit_links(links, ids)`: `ids` maps step names to their ObjectId, as the
+    real record links them ({source: {"$values": [{SourceId, TargetId, ConditionId, SelectionId}]}})."""
+
+    from ofsep_presets.readers.siemens_exar1 import _inflate
+
+    path, con, rows, blob, named = _ve11c_copy(tmp_path, "edited.exar1")
 
     ids = {named(r): r[2] for r in rows if r[0] in ("EdfMeasurementStep", "EdfPauseStep")}
     pulse_ox = next(r for r in rows if r[0] == "EdfPauseStep" and "PulseOx" in named(r))
