@@ -288,15 +288,7 @@ def test_exar1_pause_step_that_applies_the_contrast_agent_is_the_injection(tmp_p
         assert record["ApplyContrastAgent"] is False and record["ContrastAgent"]["IsGiven"] is False
     pulse_ox = next(r for r in pauses if "PulseOx" in named(r))
     t1w = next(r for r in rows if r[0] == "EdfMeasurementStep" and named(r) == "T1w")
-    record = _inflate(blob[pulse_ox[1]], "pause")
-    record["ApplyContrastAgent"] = True
-    # Content is addressed by its hash, shared by the two identical pause records: the changed one gets its own.
-    fresh = hashlib.sha1(b"injection pause").hexdigest()
-    con.execute(
-        "insert into Content (Hash, Data, Format) select ?, ?, Format from Content where Hash = ?",
-        (fresh, _edf(record, "syngo.MR.ExamDataFoundation.Data.EdfPauseStep"), pulse_ox[1]),
-    )
-    con.execute("update Instance set ContentHash = ? where Element_id = ?", (fresh, pulse_ox[4]))
+    _set_injection(con, blob, pulse_ox, True)
     [program] = [r for r in rows if r[0] == "EdfProgram"]
     record = _inflate(blob[program[1]], "program")
     links = record["LinksFrom"]
@@ -424,6 +416,21 @@ def _ve11c_copy(tmp_path, name: str):
     return path, con, rows, blob, named
 
 
+def _set_injection(con, blob, pause, apply: bool) -> None:
+    """Make the pause step row `pause` the injection (ApplyContrastAgent `apply`). Content is addressed by its
+    hash, shared by the two identical pause records: the changed one gets its own."""
+    from ofsep_presets.readers.siemens_exar1 import _inflate
+
+    record = _inflate(blob[pause[1]], "pause")
+    record["ApplyContrastAgent"] = apply
+    fresh = hashlib.sha1(b"injection pause").hexdigest()
+    con.execute(
+        "insert into Content (Hash, Data, Format) select ?, ?, Format from Content where Hash = ?",
+        (fresh, _edf(record, "syngo.MR.ExamDataFoundation.Data.EdfPauseStep"), pause[1]),
+    )
+    con.execute("update Instance set ContentHash = ? where Element_id = ?", (fresh, pause[4]))
+
+
 def _program_with_injection(tmp_path, edit_links, inject=True):
     """The VE11C .exar1 with its "# Install PulseOx" pause made the injection (ApplyContrastAgent true) and the
     program's LinksFrom record edited by `edit_links(links, ids)`: `ids` maps step names to their ObjectId, as the
@@ -435,14 +442,7 @@ def _program_with_injection(tmp_path, edit_links, inject=True):
 
     ids = {named(r): r[2] for r in rows if r[0] in ("EdfMeasurementStep", "EdfPauseStep")}
     pulse_ox = next(r for r in rows if r[0] == "EdfPauseStep" and "PulseOx" in named(r))
-    record = _inflate(blob[pulse_ox[1]], "pause")
-    record["ApplyContrastAgent"] = inject
-    fresh = hashlib.sha1(b"injection pause").hexdigest()
-    con.execute(
-        "insert into Content (Hash, Data, Format) select ?, ?, Format from Content where Hash = ?",
-        (fresh, _edf(record, "syngo.MR.ExamDataFoundation.Data.EdfPauseStep"), pulse_ox[1]),
-    )
-    con.execute("update Instance set ContentHash = ? where Element_id = ?", (fresh, pulse_ox[4]))
+    _set_injection(con, blob, pulse_ox, inject)
     [program] = [r for r in rows if r[0] == "EdfProgram"]
     record = _inflate(blob[program[1]], "program")
     edit_links(record["LinksFrom"], ids)
