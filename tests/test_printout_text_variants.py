@@ -100,3 +100,22 @@ def test_the_printout_files_each_scan_in_its_examcard_as_the_examcard_does(tmp_p
         assert [a.context.get("program") for a in printed.acquisitions] == [
             a.context["program"] for a in card.acquisitions
         ]
+
+
+def test_a_text_printout_cut_inside_its_last_scan_infers_no_family_from_the_rows_left(tmp_path):
+    """A text copy cut short inside GRE-ME's page (its last line left without its end): the whole printout's
+    GRE-ME is a multi-echo T2* ("Echoes" on its CONTRAST column); cut before that row, what is left of it (TR 600,
+    TE 7.2, flip angle rows gone) would read as another family, so none is inferred and the cut is said. The
+    scans before the cut read as in the whole printout."""
+    whole = read(tmp_path, real_text(), "whole.txt")
+    assert whole["GRE-ME"]["sequence_family"] == "t2star"
+    lines = real_text().splitlines(keepends=True)
+    [start] = [n for n, line in enumerate(lines) if "| " in line and line.rstrip().endswith("GRE-ME 04:30.6")]
+    kept = "".join(lines[: start + 5]) + lines[start + 5].rstrip("\n")[:40]  # cut inside a line of its page
+    path = tmp_path / "cut.txt"
+    path.write_text(kept, encoding="utf-8")
+    [inspection] = inspect_path(path)
+    cut = {a.name: a.params for a in inspection.acquisitions}
+    assert "sequence_family" not in cut["GRE-ME"]
+    assert any("cut short" in w and "GRE-ME" in w for w in inspection.warnings)
+    assert {name: cut[name] for name in list(cut)[:-1]} == {name: whole[name] for name in list(cut)[:-1]}

@@ -65,17 +65,18 @@ def _vendor(cells):
     return next(((vendor, read) for vendor, test, read in VENDORS if cells and test(cells)), None)
 
 
-def _whole_lines(text: str, name: str, warnings: list[str]) -> str:
-    """The printout's text up to its last whole line. A printout ends its lines (pdftotext ends each page with a
-    form feed); a last line without its end was cut (a truncated copy), and may be cut inside its value: "Act. TR
-    (ms) 3500" cut to "Act. TR (ms) 3" read TR 3 ms, "slices 192" read 1 slice. That line is not read, and said."""
+def _whole_lines(text: str, name: str, warnings: list[str]) -> tuple[str, bool]:
+    """The printout's text up to its last whole line, and whether a line was left out. A printout ends its lines
+    (pdftotext ends each page with a form feed); a last line without its end was cut (a truncated copy), and may be
+    cut inside its value: "Act. TR (ms) 3500" cut to "Act. TR (ms) 3" read TR 3 ms, "slices 192" read 1 slice. That
+    line is not read, and said; the flag (not the warning's wording) tells the caller the file was cut."""
     stripped = text.rstrip(" \t")
     if not stripped or stripped[-1] in "\n\r\f":
-        return text
+        return text, False
     cut = stripped.rfind("\n")
     last = " ".join(stripped[cut + 1 :].split())
     warnings.append(f"{name}: its last line does not end (the file is cut short?); {last[:60]!r} not read")
-    return stripped[: cut + 1]
+    return stripped[: cut + 1], True
 
 
 def read(path: Path) -> Inspection:
@@ -94,9 +95,10 @@ def read(path: Path) -> Inspection:
         with contextlib.suppress(UnicodeDecodeError):  # a printout saved as UTF-16 ("Unicode" on Windows)
             data = xmlsafe.as_utf8(data)
         text = data.decode("utf-8", errors="replace")
+        whole, cut = _whole_lines(text, path.name, warnings)
         if philips_param_text.sniff(data[:4096]):
-            return philips_param_text.read_text(_whole_lines(text, path.name, warnings), str(path), path.name, warnings)
-        cells = text_cells(_whole_lines(text, path.name, warnings))
+            return philips_param_text.read_text(whole, str(path), path.name, warnings)
+        cells = text_cells(whole)
         kind = "text"
     found = _vendor(cells)
     if found is None:
@@ -105,8 +107,6 @@ def read(path: Path) -> Inspection:
     if vendor != "ge":  # text at a right angle is a GE report's margin series name; others print none we read
         cells = [c for c in cells if not c.rotated]
     inspection = read_cells(cells, str(path), FORMATS[vendor], path.name)
-    if kind == "text":  # its last line not ended: said by _whole_lines
-        cut = any("not read" in w and "cut short" in w for w in warnings)
     if cut and inspection.acquisitions:
         # The scan the cut fell in has lost its later rows: its family, inferred from the rows it still has (a
         # TFE without its prepulse row reads as spoiled GRE, not MPRAGE), is not inferred at all.
