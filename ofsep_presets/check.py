@@ -26,6 +26,7 @@ from .match import (
     is_injection_step,
     match,
     mentions,
+    not_a_sequence,
     planes_in,
 )
 from .rules import Constraint, from_mapping
@@ -236,8 +237,9 @@ def _choose_variants(
     program names a smaller one (and nothing found contradicts it). A standard exam missing its 3D T1 is the
     standard exam with a missing sequence, never a pass of the reduced one."""
     present = [e for e in spec.exams if any(spec.sequences[s].exam == e for s in matching.matches)]
-    if not present:
-        present = [next(iter(spec.exams))]
+    if not present:  # nothing matched: the exam of the regions the input was placed in, else the spec's first
+        placed = {a.region for a in acquisitions or [] if a.region}
+        present = [e for e, exam in spec.exams.items() if exam.region in placed] or [next(iter(spec.exams))]
     names = sorted({a.program for a in acquisitions or [] if a.program})
     chosen, why = [], {}
     for exam_id in present:
@@ -265,6 +267,8 @@ def _choose_variants(
             variant = fullest
             others = [v.id for v in variants if v is not variant]
             text = f"{variant.id} (inferred: the fullest variant holding the sequences found"
+            if not found:
+                text = f"{variant.id} (no sequence of this exam found: the fullest variant is listed"
             if named and not named_ok:
                 extra = sorted(found - {*named[0].required, *named[0].optional})
                 text += f"; the program names {named[0].id}, but {', '.join(extra)} is not part of it"
@@ -273,6 +277,35 @@ def _choose_variants(
             why[exam_id] = text + "; force with --variant)"
         chosen.append(variant)
     return chosen, why
+
+
+def outside_the_spec(spec: Spec, acquisitions: list[Acquisition]) -> str | None:
+    """Why nothing of this input can be judged against the spec: every series that is a sequence was placed in a
+    region no sequence of the spec images (a prostate or knee program against OFSEP's brain and cord), or None.
+
+    Said only when every such series is placed: a series of unknown region may be a brain or spinal one."""
+    series = [a for a in acquisitions if not not_a_sequence(a)]
+    if not series or any(a.region is None for a in series):
+        return None
+    sequences = list(spec.sequences.values())
+    if any(seq.admits_region(a.region) for a in series for seq in sequences):
+        return None
+    by_region: dict[str, list[Acquisition]] = {}
+    for acq in series:
+        by_region.setdefault(acq.region, []).append(acq)
+    parts = []
+    for region, placed in sorted(by_region.items()):
+        why = next((r for a in placed for r in a.region_reasons), "")
+        parts.append(f"{len(placed)} of region {region}" + (f" ({why})" if why else ""))
+    others = len(acquisitions) - len(series)
+    if others:
+        parts.append(f"{others} localizer(s) or calibration")
+    regions = ", ".join(sorted({s.region for s in sequences if s.region}))
+    exams = " or ".join(e.label.get("en", e.id) for e in spec.exams.values())
+    return (
+        f"no acquisition of a region {spec.id} images ({regions}): {'; '.join(parts)}. This exam is no "
+        f"{exams}: nothing in it is judged against {spec.id}; check the {exams} export or study instead"
+    )
 
 
 def check(
@@ -299,6 +332,9 @@ def check(
     variants, why = _choose_variants(spec, matching, variant, acquisitions)
     for exam_id, text in why.items():
         inferred[f"variant {exam_id}"] = text
+    outside = outside_the_spec(spec, acquisitions) if not matching.matches else None
+    if outside:
+        inferred["regions"] = outside
     listed: list[str] = []
     for v in variants:
         listed += [s for s in v.order if s in spec.sequences and s not in listed]

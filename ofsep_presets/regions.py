@@ -39,6 +39,12 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(t for t in re.split(r"[^a-z0-9]+", plain) if t)
 
 
+def _longest_first(phrases: set[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """Longest phrase first, then alphabetically: the word a reason names is the same on every run (a set's
+    order changes with the interpreter's string hashing)."""
+    return tuple(sorted(phrases - {()}, key=lambda p: (-len(p), p)))
+
+
 @cache
 def vocabulary() -> dict[str, Region]:
     data = load_yaml(spec_dir() / "model" / "regions.yaml")
@@ -46,10 +52,10 @@ def vocabulary() -> dict[str, Region]:
     for name, entry in data["regions"].items():
         out[name] = Region(
             name=name,
-            words=tuple(sorted({tokens(str(w)) for w in entry.get("words", [])} - {()}, key=len, reverse=True)),
+            words=_longest_first({tokens(str(w)) for w in entry.get("words", [])}),
             body_parts=frozenset(str(b).upper() for b in entry.get("body_parts", [])),
             codes=frozenset(str(c).upper() for c in entry.get("codes", [])),
-            coils=tuple(sorted({tokens(str(c)) for c in entry.get("coils", [])} - {()}, key=len, reverse=True)),
+            coils=_longest_first({tokens(str(c)) for c in entry.get("coils", [])}),
             admits=frozenset(entry.get("admits", [])),
         )
     return out
@@ -170,7 +176,7 @@ def weak_terms() -> frozenset[str]:
 @cache
 def _neutral_coils() -> tuple[tuple[str, ...], ...]:
     data = load_yaml(spec_dir() / "model" / "regions.yaml")
-    return tuple(sorted({tokens(str(c)) for c in data.get("neutral_coils", [])} - {()}, key=len, reverse=True))
+    return _longest_first({tokens(str(c)) for c in data.get("neutral_coils", [])})
 
 
 def _without(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:

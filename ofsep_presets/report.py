@@ -234,7 +234,8 @@ def to_table(report: Report, colour: bool = False) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items()))
     lines.append("")
     which = f" (exam {report.exam['index']})" if several else ""
-    lines.append(f"Result{which}: {paint(report.status.upper(), report.status)} ({counts})")
+    outside = "; no acquisition of a region the spec images (see 'regions')" if "regions" in report.inferred else ""
+    lines.append(f"Result{which}: {paint(report.status.upper(), report.status)} ({counts}){outside}")
     if report.drift is not None:
         d = report.drift
         lines.append("")
