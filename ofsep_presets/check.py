@@ -29,6 +29,7 @@ from .match import (
     not_a_sequence,
     planes_in,
 )
+from .regions import refined
 from .rules import Constraint, from_mapping
 from .spec import Spec, Variant
 from .vendors import all_vendors
@@ -239,6 +240,7 @@ def _choose_variants(
     present = [e for e in spec.exams if any(spec.sequences[s].exam == e for s in matching.matches)]
     if not present:  # nothing matched: the exam of the regions the input was placed in, else the spec's first
         placed = {a.region for a in acquisitions or [] if a.region}
+        placed |= {r for r in (refined(p) for p in placed) if r}  # a lumbar exam is listed as the spine exam
         present = [e for e, exam in spec.exams.items() if exam.region in placed] or [next(iter(spec.exams))]
     names = sorted({a.program for a in acquisitions or [] if a.program})
     chosen, why = [], {}
@@ -296,7 +298,9 @@ def outside_the_spec(spec: Spec, acquisitions: list[Acquisition]) -> str | None:
     parts = []
     for region, placed in sorted(by_region.items()):
         why = next((r for a in placed for r in a.region_reasons), "")
-        parts.append(f"{len(placed)} of region {region}" + (f" ({why})" if why else ""))
+        whole = refined(region)
+        part = f", a part of the {whole} that no sequence of {spec.id} images alone" if whole else ""
+        parts.append(f"{len(placed)} of region {region}{part}" + (f" ({why})" if why else ""))
     others = len(acquisitions) - len(series)
     if others:
         parts.append(f"{others} localizer(s) or calibration")

@@ -16,7 +16,7 @@ from typing import Any
 from .resources import spec_dir
 from .yamlload import load_yaml
 
-REGIONS = ("brain", "spine", "orbits", "whole-body", "other")
+REGIONS = ("brain", "spine", "lumbar", "orbits", "whole-body", "other")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Region:
     codes: frozenset[str]
     coils: tuple[tuple[str, ...], ...]
     admits: frozenset[str]
+    generic: frozenset[tuple[str, ...]] = frozenset()  # words naming the region as a whole, which a part refines
+    refines: str | None = None  # the region this one is a part of (the lumbar spine of the spine)
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -57,6 +59,8 @@ def vocabulary() -> dict[str, Region]:
             codes=frozenset(str(c).upper() for c in entry.get("codes", [])),
             coils=_longest_first({tokens(str(c)) for c in entry.get("coils", [])}),
             admits=frozenset(entry.get("admits", [])),
+            generic=frozenset(tokens(str(w)) for w in entry.get("generic", [])) - {()},
+            refines=entry.get("refines"),
         )
     return out
 
@@ -137,12 +141,21 @@ def _named(text: str) -> tuple[tuple[str, str], ...]:
     words = tokens(text)
     present = frozenset(words)
     found: list[tuple[str, str]] = []
+    own: dict[str, bool] = {}  # region: whether a word of its own (not only a generic one) is present
     for region in vocabulary().values():
-        for phrase in region.words:
-            if phrase[0] in present and _contains(words, phrase):
-                found.append((region.name, " ".join(phrase)))
-                break
-    return tuple(found)
+        hits = [p for p in region.words if p[0] in present and _contains(words, p)]
+        if hits:
+            found.append((region.name, " ".join(hits[0])))
+            own[region.name] = any(p not in region.generic for p in hits)
+    # A part named beside its whole: with only the whole's generic words ("Lumbar Spine", "adult_spine_… Lumbar")
+    # the text names the part; with the whole's own words too (the cord's "moelle", "whole spine", "cervical")
+    # it names the whole, of which the part is one station.
+    dropped = set()
+    for name, _ in found:
+        parent = vocabulary()[name].refines
+        if parent and parent in own:
+            dropped.add(name if own[parent] else parent)
+    return tuple((r, w) for r, w in found if r not in dropped)
 
 
 def region_of_body_part(code: str | None) -> str | None:
@@ -207,6 +220,12 @@ def _of_coil(text: str) -> tuple[tuple[str, str], ...]:
                 found.append((region.name, " ".join(phrase)))
                 break
     return tuple(found)
+
+
+def refined(region: str | None) -> str | None:
+    """The region `region` is a part of (regions.yaml `refines`: the lumbar spine of the spine), or None."""
+    entry = vocabulary().get(region) if region else None
+    return entry.refines if entry else None
 
 
 def admits(sequence_region: str | None, acquisition_region: str | None) -> bool:

@@ -170,6 +170,95 @@ KNEE = (
 )
 
 
+# SIGNA Artist/GE_ProtocolExchange/adult_spine_A13_Neu_LumbarSpine_2022_20220730160157113_2.html: its first five
+# series (the localizer, the sagittal T2, T2 FS and T1, and the axial T2 of the lumbar spine).
+LUMBAR = (
+    "adult_spine_A13_Neu_Lumbar Spine_2022",
+    [
+        (
+            "LOCALISER",
+            {
+                IP: [("Imaging Mode", "2D"), ("Pulse Sequence", "Gradient Echo"), ("Imaging Options", "Seq, Fast")],
+                SR: [("FOV", "48.0"), ("Slice Thickness", "10.00"), ("Slice Spacing", "0.0")],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "ardl h SAG T2",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "FSE-XL"),
+                    ("Imaging Options", "EDR, TRF, Fast, FR, ARC"),
+                ],
+                ST: [("Flip Angle", "160"), ("TE", "102.0"), ("TR", "2532.0"), ("Echo Train Length", "26")],
+                SR: [
+                    ("FOV", "30.0"),
+                    ("Slice Thickness", "3.00"),
+                    ("Slice Spacing", "0.3"),
+                    ("Number of Slices", "20"),
+                ],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "ardl h SAG T2FS",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "FSE-XL"),
+                    ("Imaging Options", "EDR, TRF, Fast, FR, ARC"),
+                ],
+                ST: [("Flip Angle", "160"), ("TE", "102.0"), ("TR", "2710.0"), ("Echo Train Length", "26")],
+                SR: [
+                    ("FOV", "30.0"),
+                    ("Slice Thickness", "3.00"),
+                    ("Slice Spacing", "0.3"),
+                    ("Number of Slices", "20"),
+                ],
+                "SAT": [("Fat/Water Saturation", "Fat Classic")],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "ardl m Sag T1",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "FSE-XL"),
+                    ("Imaging Options", "FC, EDR, TRF, Fast, ARC"),
+                ],
+                ST: [("Flip Angle", "160"), ("TE", "Min Full"), ("TR", "486.0"), ("Echo Train Length", "5")],
+                SR: [
+                    ("FOV", "30.0"),
+                    ("Slice Thickness", "3.00"),
+                    ("Slice Spacing", "0.3"),
+                    ("Number of Slices", "20"),
+                ],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "ardl h Ax T2 FRFSE",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "FSE-XL"),
+                    ("Imaging Options", "FC, EDR, TRF, Fast, ZIP1024, FR, ARC"),
+                ],
+                ST: [("Flip Angle", "160"), ("TE", "102.0"), ("TR", "5425.0"), ("Echo Train Length", "34")],
+                SR: [
+                    ("FOV", "20.0"),
+                    ("Slice Thickness", "3.00"),
+                    ("Slice Spacing", "0.0"),
+                    ("Number of Slices", "40"),
+                ],
+            },
+        ),
+    ],
+)
+
+
 def _report(tmp_path, program: tuple[str, list]) -> str:
     """The fixture's HTML with its program line and series tables replaced by `program`'s, in the fixture's markup."""
     protocol, series = program
@@ -264,3 +353,49 @@ def test_a_ge_export_filed_under_a_body_anatomy_code_fills_no_ofsep_slot(spec, t
     report = check([inspection], spec)
     assert [s.id for s in report.sequences if s.matched] == []
     assert "regions" in report.inferred
+
+
+def test_a_lumbar_spine_program_is_no_spinal_cord_exam(spec, tmp_path):
+    """OFSEP's spinal exam is the cord: "IRM médullaire", "la totalité de la moelle en 2 ou 3 acquisitions" (seed
+    001; ofsep-2020.yaml, exams.spine). The MR-AAT lumbar spine program ("adult_spine_A13_Neu_Lumbar Spine_2022": GE's
+    spine folder, the lumbar spine named) images the lumbar spine alone: its sagittal T2 (20 slices of 3 mm, FOV
+    30 cm) is no station of the cord, and the program is no spinal cord exam. Each series is of region "lumbar",
+    the spine's generic word "spine" refined by "Lumbar"; nothing fills an OFSEP slot; the report lists the spinal
+    cord exam (the one of the spine) as missing its sagittal T2 and says why."""
+    path = _report(tmp_path, LUMBAR)
+    [inspection] = inspect_path(path)
+    [exam] = split([inspection])
+    for acq in exam.acquisitions:
+        assert acq.region == "lumbar", (acq.name, acq.region_reasons)
+        assert "the program path names 'lumbar spine' → lumbar" in acq.region_reasons
+    report = check([inspection], spec)
+    assert [s.id for s in report.sequences if s.matched] == []
+    assert [s.id for s in report.sequences if s.status == "missing"] == ["spine.t2_sag"]
+    said = report.inferred["regions"]
+    assert "4 of region lumbar, a part of the spine that no sequence of ofsep-2020 images alone" in said
+    sag_t2 = next(why for a, why in report.unmatched if a.name.startswith("ardl h SAG T2 "))
+    assert "vetoed: region lumbar (the program path names 'lumbar spine' → lumbar), not spine" in sag_t2, sag_t2
+
+
+@pytest.mark.parametrize(
+    ("program", "series", "region"),
+    [
+        # A cord program's lumbar station: the cord's own word wins, the station is the spine's.
+        ("\\\\USER\\Spine\\SEP moelle", "T2 sag lombaire", "spine"),
+        ("adult_spine_Whole spine MS", "Sag T2 lumbar", "spine"),
+        # The column's generic word beside a part's: the part.
+        ("\\\\USER\\Spine\\L-Spine", "t2_tse_sag", "lumbar"),
+        ("\\\\USER\\Wirbelsäule\\LWS", "t2_tse_sag", "lumbar"),
+        ("\\\\USER\\Wirbelsäule\\HWS", "t2_tse_sag", "spine"),
+    ],
+)
+def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(spec, program, series, region):
+    """The lumbar spine refines the spine (regions.yaml `refines`): named with the column's generic words it is the
+    lumbar region; named in a program the cord's own words name (a whole-spine or cord program's lumbar station)
+    it is one station of the spine exam."""
+    from ofsep_presets.acquisition import Acquisition, Inspection
+
+    acq = Acquisition(series, {"acquisition_type": "2D", "orientation": "sagittal", "slice_thickness_mm": 3.0})
+    acq.context["program"] = program
+    [exam] = split([Inspection("library", "siemens-exar1", acquisitions=[acq])])
+    assert exam.acquisitions[0].region == region, exam.acquisitions[0].region_reasons
