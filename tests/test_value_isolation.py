@@ -377,3 +377,36 @@ def test_philips_text_printout_one_odd_value_costs_only_that_value(tmp_path_fact
         )
         assert acq.get("repetition_time_ms") == pytest.approx(printed[0]), name
     _never_a_value(acquisitions, token, label)
+
+
+# ---- GE series protocol in DICOM, (0025,101B) (the MP-RAGE fixture's block, one value changed) -----------------
+
+GE_T1 = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+
+
+@needs_fixtures
+@PROPERTY
+@given(field=st.sampled_from(("PHASEACCEL", "SLICEACCEL", "FOV", "SLTHICK", "FLIPANG", "CONTRAST", "PLANE")), token=ODD)
+def test_ge_dicom_protocol_one_odd_value_costs_only_that_value(tmp_path_factory, field, token):
+    from .dicom_study import Study, fixture_files, read
+    from .test_ge_dicom_protocol import block_text, edit_block
+
+    header = read(fixture_files(GE_T1)[0])
+    tr = float(header.RepetitionTime)  # the witness: the images' own TR, raw header
+    text = block_text(header)
+    assert re.search(rf'^{field} "', text, re.M)
+    odd = token.replace('"', "").replace("\n", " ")
+
+    def edit(ds, i):
+        del ds[0x0043, 0x1083]  # GE's Asset factors gone: the protocol's PHASEACCEL/SLICEACCEL fill them
+        edit_block(lambda t: re.sub(rf'^{field} ".*"$', f'{field} "{odd}"', t, flags=re.M))(ds, i)
+
+    folder = tmp_path_factory.mktemp("gerx")
+    Study(folder).add(GE_T1, 5, edit=edit)
+    acquisitions, _ = _read(folder)
+    [acq] = acquisitions.values()
+    assert acq.get("repetition_time_ms") == tr and acq.get("slices") == 130
+    if field != "PHASEACCEL":
+        assert acq.get("parallel_factor") == 2.0  # the block's own PHASEACCEL "2.00"
+    assert acq.get("flip_angle_deg") == float(header.FlipAngle)  # the images' value stands whatever the block says
+    _never_a_value(acquisitions, odd, field)

@@ -35,7 +35,7 @@ from ..acquisition import (
 )
 from ..bshells import nominal_shells
 from ..families import set_family
-from . import dicom_scan, dicom_terms
+from . import dicom_scan, dicom_terms, ge_dicom_protocol
 from .archive import Member
 
 
@@ -1140,6 +1140,7 @@ def _first(ds, *path: str):
 PHILIPS_SERIES_DATA = Tag(0x2005, 0x140F)
 GE_ASSET_FACTORS = Tag(0x0043, 0x1083)  # "Asset R Factors": 1/in-plane, 1/slice acceleration (dcm_qa_ge)
 GE_MULTIBAND = Tag(0x0043, 0x10B6)  # HyperBand: factor, slice FOV shift, calibration (dcm_qa_ge README)
+GE_LOCATIONS = Tag(0x0021, 0x104F)  # "Locations in acquisition": the slices of one volume (dcm2niix issue 306)
 GE_DIFFUSION_DIRECTIONS = Tag(0x0019, 0x10E0)  # GE "User data 24": number of diffusion directions prescribed
 SIEMENS_PE_POSITIVE = Tag(0x0021, 0x111C)  # XA: PhaseEncodingDirectionPositive (VB/VE: in the CSA image header)
 DIRECTION_NAMES = (("RL", "LR"), ("AP", "PA"), ("FH", "HF"))  # the +x (left), +y (posterior), +z (head) ends
@@ -1259,6 +1260,16 @@ def _ge_private(ds, acq: Acquisition, src, kind: str) -> None:
                 round(1 / factors[1], 2),
                 src(f"(0043,1083) Asset R factors={factors} (slice = 1 / second)"),
             )
+    if GE_LOCATIONS in ds and "slices" not in acq.params:
+        # GE's count of the acquisition's slice locations: the slices of one volume, which the standard
+        # ImagesInAcquisition (0020,1002) is not in a series of several volumes (dcm2niix issue 306 gives this tag
+        # precedence; the DWI fixture: 2 locations, 14 images in acquisition).
+        value = ds[GE_LOCATIONS].value
+        if isinstance(value, bytes) and len(value) == 2:  # SS (signed short) read as UN in an implicit-VR file
+            value = struct.unpack("<h", value)[0]
+        count = limits.count(value, src("(0021,104F)")) if isinstance(value, int) else None
+        if count:
+            acq.set("slices", count, src(f"(0021,104F) Locations in acquisition={count}"))
     if GE_MULTIBAND in ds:
         values = _numbers_of(ds[GE_MULTIBAND].value)
         if values and values[0] >= 1 and float(values[0]).is_integer():
@@ -1651,6 +1662,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         ),
         description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
+    if vendor == "ge":  # after every value the images state: the series protocol fills only what they leave out
+        ge_dicom_protocol.merge(ds, acq, here, warnings_out, _a_map(acq))
     return acq
 
 

@@ -28,6 +28,11 @@ MAX_MEMBER = 4 * 1024 * 1024  # one LxProtocol is ~20 KB; a member past this is 
 # (quadratic: a 256 KB file of newlines took 48 s). Each line start is now tried in O(its own indent).
 _SET = re.compile(r'^[ \t]*set[ \t]+(\w+)[ \t]+"((?:[^"\\\n]|\\.)*)"', re.M)
 _KEYS = re.compile(r'^[ \t]*set[ \t]+(\w+)[ \t]+"', re.M)
+# The same lines without `set` (`PSEQ "MP-RAGE"`): the series protocol of GE DICOM images (ge_dicom_protocol).
+_PLAIN = re.compile(r'^[ \t]*(\w+)[ \t]+"((?:[^"\\\n]|\\.)*)"', re.M)
+# PLANE of a three-plane localizer: stacks in three planes at once, a localizer whatever its name (the dcm_qa_table
+# "3-Plane Localizer" series states PLANE "3-PLANE" in its (0025,101B) protocol; its images lie in several planes).
+THREE_PLANES = {"3-PLANE"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -161,9 +166,14 @@ def _tasks(root) -> list[tuple[str, str]]:
     return tasks
 
 
+def lx_values(text: str, plain: bool = False) -> dict[str, str]:
+    """An LxProtocol's keys and values (`set KEY "VALUE"` lines; `KEY "VALUE"` lines when `plain`), unescaped."""
+    pattern = _PLAIN if plain else _SET
+    return {key: re.sub(r"\\(.)", r"\1", value) for key, value in pattern.findall(text)}
+
+
 def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
-    values = {key: re.sub(r"\\(.)", r"\1", value) for key, value in _SET.findall(text)}
-    return acquisition_from_lx_values(name, values, where)
+    return acquisition_from_lx_values(name, lx_values(text), where)
 
 
 @cache
@@ -202,6 +212,10 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
             f"{where} MULTIBVALUE + DIFNUMT2={values['DIFNUMT2']} (b=0)",
         )
     _oblique_plane(acq, values, where)
+    if values.get("PLANE", "").strip().upper() in THREE_PLANES:
+        # Three stacks at right angles in one series (the console's three-plane localizer): each plane once, as
+        # a DICOM series whose images lie in several planes states them (image_planes).
+        acq.set("image_planes", ["sagittal", "coronal", "axial"], f"{where} PLANE={values['PLANE']}")
     inversion = "IRP" in options or bool(acq.get("inversion_time_ms"))
     if not inversion and "inversion_time_ms" in acq.params:
         del acq.params["inversion_time_ms"], acq.provenance["inversion_time_ms"]
