@@ -35,6 +35,9 @@ MAX_TEXT = ge_protocol.MAX_MEMBER  # inflated bytes: one LxProtocol is ~20 KB (a
 GZIP_MAGIC = b"\x1f\x8b"
 # Values of the protocol the images' own reading always has, or that name the protocol rather than the series.
 NOT_FILLED = {"manufacturer", "series_description", "contrast_agent"}
+# Values the images state even where the DICOM reader sets none: GE writes InversionTime 0 when there is no
+# inversion (dicom.py), which says "none", not "unknown".
+STATED_BY = {"inversion_time_ms": "InversionTime"}
 
 
 class Unreadable(ValueError):
@@ -110,6 +113,10 @@ def merge(ds, acq: Acquisition, here: str, warnings_out: list[str], is_map: bool
                 continue  # PLANE=OBLIQUE: the images' slice normal says which plane it lies nearest
             if param in COMPARED and not _agree(value, theirs):
                 disagree.append(f"{param} protocol {value!r}, images {theirs!r}")
+            continue
+        keyword = STATED_BY.get(param)
+        if keyword and ds.get(keyword) is not None and str(ds.get(keyword)).strip() != "":
+            disagree.append(f"{param} protocol {value!r}, images none ({keyword}={ds.get(keyword)})")
             continue
         if param in ("b_values", "diffusion_directions") and is_map:
             continue  # a map computed from a diffusion series has none of its own (the Siemens protocol's rule)
