@@ -241,7 +241,7 @@ LX_BASE = {"PSEQ": "SPGR", "TE": "3.0", "TR": "8.0", "FLIPANG": "12", "SLTHICK":
 
 
 @PROPERTY
-@given(field=st.sampled_from(("TE", "TR", "FLIPANG", "SLTHICK", "NOSLC", "NEX")), token=ODD)
+@given(field=st.sampled_from(("TE", "TR", "FLIPANG", "SLTHICK", "NOSLC", "NEX", "CONTRAST")), token=ODD)
 def test_lxprotocol_one_odd_value_costs_only_that_value(tmp_path_factory, field, token):
     values = {**LX_BASE, field: token.replace('"', "").replace("\n", " ")}
     path = tmp_path_factory.mktemp("lx") / "LxProtocol"

@@ -40,7 +40,9 @@ def acquisition_from_vendor_values(
             spec = params[param]
             if spec.type in ("enum", "boolean"):
                 reverse = vendor.reading(param)
-                key = reverse.get(text, text if text in spec.values or spec.type == "boolean" else None)
+                key = reverse.get(text, text if text in (spec.values or ("true", "false")) else None)
+                if spec.type == "boolean" and key not in ("true", "false"):
+                    key = None  # a word that is neither (GE CONTRAST "Allowed") says no "no" either
                 if key is not None:  # a word the vocabulary does not know (GE "3-PLANE") tells nothing canonical
                     acq.set(param, key == "true" if spec.type == "boolean" else key, f"{where} {label}={value}")
                 continue
