@@ -399,3 +399,23 @@ def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(spec, program, 
     acq.context["program"] = program
     [exam] = split([Inspection("library", "siemens-exar1", acquisitions=[acq])])
     assert exam.acquisitions[0].region == region, exam.acquisitions[0].region_reasons
+
+
+def test_a_ge_export_and_its_report_give_each_series_the_same_coil_and_region():
+    """The GE 750 protocol.tar and the Protocol Exchange report printed from it (HTML): the report's "Coil
+    Configuration" row prints the LxProtocol's COILCOMPONENT ("HNS CTL Spine;HNS Head/Neck/Chest"), the coil elements
+    the series selects. Both are read as the series' coil evidence, before COIL (the configuration's name, "HNS
+    Head" for the cord T2w), so each series has the same coil and region from either document."""
+    folder = FIXTURES / "vendor-exports/ge/GE_750_no-FOCUS"
+    lx = (folder / "protocol.tar").read_bytes()
+    assert b'set COILCOMPONENT "HNS CTL Spine;HNS Head/Neck/Chest"' in lx and b'set COIL "HNS Head"' in lx
+    html = (folder / "spine_generic_ge_750_no-FOCUS.html").read_text(encoding="latin-1")
+    assert "HNS CTL Spine;HNS Head/Neck/Chest" in html
+
+    def placed(name):
+        [exam] = split(inspect_path(folder / name))
+        return {a.name.split(" - ")[0]: (a.context.get("coil"), a.region) for a in exam.acquisitions}
+
+    tar, report = placed("protocol.tar"), placed("spine_generic_ge_750_no-FOCUS.html")
+    assert tar == report
+    assert tar["T2w"] == ("HNS CTL Spine;HNS Head/Neck/Chest", "spine")

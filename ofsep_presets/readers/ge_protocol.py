@@ -200,8 +200,12 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
         entries.append((field.param, key, value))
     acq = acquisition_from_vendor_values(name, entries, vendor, None, where)
     acq.set("series_description", name, f"{where} task name")
-    if values.get("COIL"):
-        acq.context["coil"] = values["COIL"]
+    # The coil elements the series selects (COILCOMPONENT, "HNS CTL Spine;HNS Head/Neck/Chest"; the report's "Coil
+    # Configuration") before the coil configuration's name (COIL, "HNS Head": the HNS coil's configuration a
+    # cervical cord T2 is acquired with): the same evidence from the export and from its report.
+    coil = values.get("COILCOMPONENT") or values.get("COIL")
+    if coil and coil.strip() not in ("", "0"):
+        acq.context["coil"] = coil
     anatomy = re.split(r"%5C|\\", values.get("ANATOMY", ""), flags=re.I)
     if anatomy[-1].strip():  # "SRT\None\T-11501": scheme, modifier, code (DICOM CID 4031)
         acq.context["anatomy"] = anatomy[-1].strip()
