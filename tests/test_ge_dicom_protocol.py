@@ -18,6 +18,8 @@ import struct
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ofsep_presets.cli import main
 from ofsep_presets.readers import inspect_path
@@ -236,3 +238,53 @@ def test_a_damaged_block_is_a_warning_and_the_images_are_read(tmp_path, change, 
     assert acq.get("slices") == 130  # (0021,104F)
     [said] = [w for w in warnings if "(0025,101B)" in w]
     assert why in said and "the images' values stand" in said, said
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.one_of(
+        st.binary(max_size=600),
+        st.binary(max_size=600).map(lambda b: struct.pack("<I", len(b) + 2) + b"\x1f\x8b" + b),
+        st.text(st.characters(max_codepoint=255), max_size=300).map(console_block),
+        st.dictionaries(  # the console's keys holding any value
+            st.sampled_from(
+                [
+                    "PLANE",
+                    "IMODE",
+                    "PSEQ",
+                    "IOPT",
+                    "CONTRAST",
+                    "COIL",
+                    "ANATOMY",
+                    "FOV",
+                    "SLTHICK",
+                    "MATRIXX",
+                    "MATRIXY",
+                    "NOSLC",
+                    "SLABLOC",
+                    "TE",
+                    "TR",
+                    "TI",
+                    "FLIPANG",
+                    "RBW",
+                    "NEX",
+                    "PHASEFOV",
+                    "PHASEACCEL",
+                    "SLICEACCEL",
+                    "MULTIBVALUE",
+                    "DIFNUMDIRS",
+                    "DIFNUMT2",
+                    "GRIP_SLGROUP1",
+                ]
+            ),
+            st.text(st.characters(max_codepoint=255, exclude_characters='"\n'), max_size=40),
+        ).map(lambda d: console_block("".join(f'{k} "{v}"\n' for k, v in d.items()))),
+    )
+)
+def test_any_block_value_costs_only_the_protocol(tmp_path_factory, value):
+    """Whatever bytes the block holds (random, a gzip magic before garbage, any text gzip-compressed as the console
+    writes it), the series is read from its images: its TR (the dcm2niix sidecar's 2.21766 s) and slices."""
+    folder = tmp_path_factory.mktemp("blob")
+    Study(folder).add(T1, 5, limit=1, edit=edit_block(lambda text: value + b"\0" * (len(value) % 2)))
+    acq, _ = _one(folder)
+    assert acq.get("repetition_time_ms") == 2217.66 and acq.get("slices") == 130

@@ -1663,7 +1663,13 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
     if vendor == "ge":  # after every value the images state: the series protocol fills only what they leave out
-        ge_dicom_protocol.merge(ds, acq, here, warnings_out, _a_map(acq))
+        try:
+            ge_dicom_protocol.merge(ds, acq, here, warnings_out, _a_map(acq))
+        except Exception as exc:  # a crafted block costs its own values only, never the series' images
+            warnings_out.append(
+                f"{acq.name}: {here} {ge_dicom_protocol.TAG} GE series protocol not read ({type(exc).__name__}); "
+                "the images' values stand"
+            )
     return acq
 
 
