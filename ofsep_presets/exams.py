@@ -33,6 +33,8 @@ from .regions import (
     region_of_code,
     regions_named,
     regions_of_coil,
+    tokens,
+    vocabulary,
     weak_terms,
     whole_head,
 )
@@ -317,6 +319,7 @@ def place(exam: Exam) -> None:
         elif acq.region is None and len({r for r, _, _ in evidence}) == 1:
             # Too weak to place it alone (a coil), but of one region only: agreeing with its exam, it is that region's
             acq.context["weak_region_evidence"] = evidence[0][0]
+    _stations_of_the_whole(exam)
     _inherit(exam, fresh)
 
 
@@ -406,8 +409,12 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
     """Every piece of region evidence the input states for one acquisition: (region, kind, reason)."""
     ctx = acq.context
     out: list[tuple[str, str, str]] = []
+    generic: list[tuple[str, str, str]] = []  # a text naming the spinal column only ("adult_spine_…"), by word
     for key, kind, words in _NAMED:
-        out += [(region, kind, f"{words} {word!r}") for region, word in regions_named(ctx.get(key)).items()]
+        for region, word in regions_named(ctx.get(key)).items():
+            out.append((region, kind, f"{words} {word!r}"))
+            if tokens(word) in vocabulary()[region].generic:
+                generic.append(out[-1])
     for key, kind, words in _CODED:
         code = ctx.get(key)
         region = _region_of_statement(key, code) if code else None
@@ -417,7 +424,47 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
     names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
     out += [(region, "series", f"the series name names {word!r}") for region, word in regions_named(names).items()]
     out += [(region, "coil", f"coil {word!r}") for region, word in regions_of_coil(ctx.get("coil")).items()]
+    return _refined(out, generic)
+
+
+def _refined(out: list[tuple[str, str, str]], generic: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """A part of a region stated beside texts that name the whole only by its generic words (GE's "adult_spine_"
+    folder with the anatomy code of the lumbar spine, a "Rachis" study of LSPINE series): those words name the
+    column the part belongs to, and count for the part. A statement of the whole's own (a cord word, CSPINE, the
+    cervical spine's code) keeps the whole, and the weights decide."""
+    vocab = vocabulary()
+    # A series' own name does not refine its program's filing: "Sag T2 lumbar" in "adult_spine_Routine" is a
+    # station of a spine program; an anatomy code, a body part or a program or study name does.
+    for part in {r for r, kind, _ in out if vocab[r].refines and kind not in ("series", "coil", "weak")}:
+        whole = vocab[part].refines
+        stated = [e for e in out if e[0] == whole and e[1] not in ("coil", "weak")]
+        if stated and all(e in generic for e in stated):
+            out = [
+                (part, k, f"{why} (the column, whose {part} part is stated)") if e in stated else e
+                for e in out
+                for (_, k, why) in [e]
+            ]
     return out
+
+
+def _stations_of_the_whole(exam: Exam) -> None:
+    """A program (or a study) holding series of a region's part beside series of the whole, placed by evidence of
+    the whole's own (a whole-spine program whose lower station is filed LSPINE beside CSPINE and TSPINE ones): the
+    part's series are stations of the whole, and of its region."""
+    vocab = vocabulary()
+    by_program: dict[Any, list[Acquisition]] = {}
+    for acq in exam.acquisitions:
+        by_program.setdefault(acq.program, []).append(acq)
+    for acqs in by_program.values():
+        placed = {a.region for a in acqs if a.region and INHERITED not in " ".join(a.region_reasons)}
+        for acq in acqs:
+            whole = vocab[acq.region].refines if acq.region in vocab else None
+            if whole and whole in placed:
+                acq.region_reasons = [
+                    *acq.region_reasons,
+                    f"a {acq.region} station of a program or study whose other series image the {whole}: {whole}",
+                ]
+                acq.region = whole
 
 
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:

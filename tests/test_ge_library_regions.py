@@ -378,27 +378,45 @@ def test_a_lumbar_spine_program_is_no_spinal_cord_exam(spec, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("program", "series", "region"),
+    ("series", "regions"),
     [
         # A cord program's lumbar station: the cord's own word wins, the station is the spine's.
-        ("\\\\USER\\Spine\\SEP moelle", "T2 sag lombaire", "spine"),
-        ("adult_spine_Whole spine MS", "Sag T2 lumbar", "spine"),
-        # The column's generic word beside a part's: the part.
-        ("\\\\USER\\Spine\\L-Spine", "t2_tse_sag", "lumbar"),
-        ("\\\\USER\\Wirbelsäule\\LWS", "t2_tse_sag", "lumbar"),
-        ("\\\\USER\\Wirbelsäule\\HWS", "t2_tse_sag", "spine"),
+        ([("\\\\USER\\Spine\\SEP moelle", {}, "T2 sag lombaire")], ["spine"]),
+        ([("adult_spine_Whole spine MS", {}, "Sag T2 lumbar")], ["spine"]),
+        # The column's generic word beside a part's, in the same text: the part.
+        ([("\\\\USER\\Spine\\L-Spine", {}, "t2_tse_sag")], ["lumbar"]),
+        ([("\\\\USER\\Wirbelsäule\\LWS", {}, "t2_tse_sag")], ["lumbar"]),
+        ([("\\\\USER\\Wirbelsäule\\HWS", {}, "t2_tse_sag")], ["spine"]),
+        # GE's "adult_spine_" folder filed under the lumbar spine's anatomy code (CID 4031 T-11503): the part;
+        # under the cervical spine's (T-11501): the spine.
+        ([("adult_spine_Routine", {"anatomy": "T-11503"}, "Sag T2")], ["lumbar"]),
+        ([("adult_spine_Routine", {"anatomy": "T-11501"}, "Sag T2")], ["spine"]),
+        # A series' own name does not refine its program: a station of a spine program.
+        ([("adult_spine_Routine", {}, "Sag T2 cervical"), ("adult_spine_Routine", {}, "Sag T2 lumbar")], ["spine"] * 2),
+        # A study whose stations are filed CSPINE, TSPINE and LSPINE (DICOM PS3.16 Annex L terms): one spine exam,
+        # its lower station one of the cord's.
+        (
+            [(None, {"body_part": p}, f"T2 SAG {i}") for i, p in enumerate(("CSPINE", "TSPINE", "LSPINE"))],
+            ["spine"] * 3,
+        ),
+        ([(None, {"body_part": "LSPINE"}, "T2 SAG")], ["lumbar"]),
     ],
 )
-def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(spec, program, series, region):
-    """The lumbar spine refines the spine (regions.yaml `refines`): named with the column's generic words it is the
-    lumbar region; named in a program the cord's own words name (a whole-spine or cord program's lumbar station)
-    it is one station of the spine exam."""
+def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(series, regions):
+    """The lumbar spine refines the spine (regions.yaml `refines`): stated with the column's generic words only it
+    is the lumbar region; stated in a program or study whose own words or other series image the cord (a
+    whole-spine or cord program's lumbar station) it is one station of the spine."""
     from ofsep_presets.acquisition import Acquisition, Inspection
 
-    acq = Acquisition(series, {"acquisition_type": "2D", "orientation": "sagittal", "slice_thickness_mm": 3.0})
-    acq.context["program"] = program
-    [exam] = split([Inspection("library", "siemens-exar1", acquisitions=[acq])])
-    assert exam.acquisitions[0].region == region, exam.acquisitions[0].region_reasons
+    acqs = []
+    for program, context, name in series:
+        acq = Acquisition(name, {"acquisition_type": "2D", "orientation": "sagittal", "slice_thickness_mm": 3.0})
+        acq.context.update(context)
+        if program:
+            acq.context["program"] = program
+        acqs.append(acq)
+    [exam] = split([Inspection("library", "ge-protocol", acquisitions=acqs)])
+    assert [a.region for a in exam.acquisitions] == regions, [a.region_reasons for a in exam.acquisitions]
 
 
 def test_a_ge_export_and_its_report_give_each_series_the_same_coil_and_region():
