@@ -170,6 +170,78 @@ KNEE = (
 )
 
 
+# SIGNA Artist/GE_ProtocolExchange/adult_pelvis_GYN-Screeningpelvis2020ardl_20210905222307271_1.html: its first two
+# series (a sagittal T2 of 40 slices of 3.5 mm, FOV 26 cm).
+GYN = (
+    "adult_pelvis_GYN-Screening pelvis 2020 ardl",
+    [
+        (
+            "3Plane Loc",
+            {
+                IP: [("Imaging Mode", "2D"), ("Pulse Sequence", "Spin Echo"), ("Imaging Options", "Seq, Fast, SS")],
+                ST: [("TE", "80.0"), ("Number of Echoes", "1"), ("TR", "Minimum"), ("Receiver Bandwidth", "83.33")],
+                SR: [("FOV", "50.0"), ("Slice Thickness", "8.00"), ("Slice Spacing", "0.0")],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "Sag T2 ardl",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "FSE-XL"),
+                    ("Imaging Options", "FC, EDR, TRF, Fast, FR"),
+                ],
+                ST: [("Flip Angle", "160"), ("TE", "80.0"), ("TR", "4879.0"), ("Echo Train Length", "23")],
+                SR: [
+                    ("FOV", "26.0"),
+                    ("Slice Thickness", "3.50"),
+                    ("Slice Spacing", "0.4"),
+                    ("Number of Slices", "40"),
+                ],
+            },
+        ),
+    ],
+)
+
+# SIGNA Artist/GE_ProtocolExchange/adult_abdomen_BOD-MRCP2020ARDL_20210618202242783_1.html: its first two series (a
+# coronal single-shot FSE of 50 slices of 3 mm, FOV 40 cm).
+MRCP = (
+    "adult_abdomen_BOD - MRCP 2020 ARDL",
+    [
+        (
+            "3 plane localiser",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "Spin Echo"),
+                    ("Imaging Options", "Seq, EDR, Fast, SS, ARC"),
+                ],
+                ST: [("TE", "80.0"), ("Number of Echoes", "1"), ("TR", "Minimum"), ("Receiver Bandwidth", "62.50")],
+                SR: [("FOV", "48.0"), ("Slice Thickness", "10.00"), ("Slice Spacing", "0.0")],
+                CT: [("Contrast Yes/No", "No")],
+            },
+        ),
+        (
+            "ARDL H Cor SSFSE 3mm TE 60 ARDLHi",
+            {
+                IP: [
+                    ("Imaging Mode", "2D"),
+                    ("Pulse Sequence", "Spin Echo"),
+                    ("Imaging Options", "EDR, TRF, Fast, SS, ARC"),
+                ],
+                ST: [("TE", "62.0"), ("Number of Echoes", "1"), ("TR", "Minimum"), ("Receiver Bandwidth", "83.33")],
+                SR: [
+                    ("FOV", "40.0"),
+                    ("Slice Thickness", "3.00"),
+                    ("Slice Spacing", "0.3"),
+                    ("Number of Slices", "50"),
+                ],
+            },
+        ),
+    ],
+)
+
 # SIGNA Artist/GE_ProtocolExchange/adult_spine_A13_Neu_LumbarSpine_2022_20220730160157113_2.html: its first five
 # series (the localizer, the sagittal T2, T2 FS and T1, and the axial T2 of the lumbar spine).
 LUMBAR = (
@@ -294,10 +366,13 @@ def _report(tmp_path, program: tuple[str, list]) -> str:
     return path
 
 
-@pytest.mark.parametrize(("program", "word"), [(AS_PROSTATE, "pelvis"), (KNEE, "extremities")])
+@pytest.mark.parametrize(
+    ("program", "word"), [(AS_PROSTATE, "pelvis"), (KNEE, "extremities"), (GYN, "pelvis"), (MRCP, "abdomen")]
+)
 def test_a_library_program_of_another_region_fills_no_ofsep_slot_and_says_why(spec, tmp_path, program, word):
-    """Every series of the prostate and knee programs is read (the report's own values), placed in region "other"
-    by the program line, and fills no brain or spinal cord slot; each unmatched series names that reason."""
+    """Every series of the prostate, knee, gynaecological pelvis and MRCP programs is read (the report's own
+    values), placed in region "other" by the program line, and fills no brain or spinal cord slot; each unmatched
+    series names that reason."""
     path = _report(tmp_path, program)
     [inspection] = inspect_path(path)
     assert [a.name.split(" - ")[0] for a in inspection.acquisitions] == [n for n, _ in program[1]]
