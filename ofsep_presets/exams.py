@@ -409,12 +409,8 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
     """Every piece of region evidence the input states for one acquisition: (region, kind, reason)."""
     ctx = acq.context
     out: list[tuple[str, str, str]] = []
-    generic: list[tuple[str, str, str]] = []  # a text naming the spinal column only ("adult_spine_…"), by word
     for key, kind, words in _NAMED:
-        for region, word in regions_named(ctx.get(key)).items():
-            out.append((region, kind, f"{words} {word!r}"))
-            if tokens(word) in vocabulary()[region].generic:
-                generic.append(out[-1])
+        out += [(region, kind, f"{words} {word!r}") for region, word in regions_named(ctx.get(key)).items()]
     for key, kind, words in _CODED:
         code = ctx.get(key)
         region = _region_of_statement(key, code) if code else None
@@ -424,7 +420,18 @@ def evidence_of(acq: Acquisition) -> list[tuple[str, str, str]]:
     names = " ".join(str(v) for v in (acq.name, acq.get("series_description"), ctx.get("protocol_name")) if v)
     out += [(region, "series", f"the series name names {word!r}") for region, word in regions_named(names).items()]
     out += [(region, "coil", f"coil {word!r}") for region, word in regions_of_coil(ctx.get("coil")).items()]
-    return _refined(out, generic)
+    return _refined(out, _generic(acq))
+
+
+def _generic(acq: Acquisition) -> list[tuple[str, str, str]]:
+    """The evidence of a program or study text that names a region by its generic words only (the spinal column:
+    GE's "adult_spine_…" folder, a "Rachis" study)."""
+    out = []
+    for key, kind, words in _NAMED:
+        for region, word in regions_named(acq.context.get(key)).items():
+            if tokens(word) in vocabulary()[region].generic:
+                out.append((region, kind, f"{words} {word!r}"))
+    return out
 
 
 def _refined(out: list[tuple[str, str, str]], generic: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
@@ -456,7 +463,7 @@ def _stations_of_the_whole(exam: Exam) -> None:
     for acq in exam.acquisitions:
         by_program.setdefault(acq.program, []).append(acq)
     for acqs in by_program.values():
-        placed = {a.region for a in acqs if a.region and INHERITED not in " ".join(a.region_reasons)}
+        placed = {a.region for a in acqs if a.region and _own(a, a.region)}
         for acq in acqs:
             whole = vocab[acq.region].refines if acq.region in vocab else None
             if whole and whole in placed:
@@ -465,6 +472,15 @@ def _stations_of_the_whole(exam: Exam) -> None:
                     f"a {acq.region} station of a program or study whose other series image the {whole}: {whole}",
                 ]
                 acq.region = whole
+
+
+def _own(acq: Acquisition, region: str) -> bool:
+    """Whether the acquisition states `region` by evidence of its own: not a coil or a console default, not only
+    the region's generic words, not inherited."""
+    generic = _generic(acq)
+    return any(
+        r == region and k not in ("coil", "weak") and (r, k, why) not in generic for r, k, why in evidence_of(acq)
+    )
 
 
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:

@@ -475,6 +475,12 @@ def test_a_lumbar_spine_program_is_no_spinal_cord_exam(spec, tmp_path):
             ["spine"] * 3,
         ),
         ([(None, {"body_part": "LSPINE"}, "T2 SAG")], ["lumbar"]),
+        # A series of the generic folder alone (no code) beside the lumbar-coded one is no evidence of the cord's:
+        # the lumbar series stays lumbar.
+        (
+            [("adult_spine_Routine", {"anatomy": "T-11503"}, "Sag T2"), ("adult_spine_Routine", {}, "Ax T2")],
+            ["lumbar", "spine"],
+        ),
     ],
 )
 def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(series, regions):
