@@ -318,7 +318,9 @@ def not_a_sequence_because(acq: Acquisition) -> str | None:
     named.context = acq.context
     if not_a_sequence(named) == why:
         return why  # its name says so already
-    return f"{why} (its images lie in {len(planes)} planes: {', '.join(planes)}; ImageOrientationPatient)"
+    how = acq.provenance.get("image_planes", "")
+    said = "ImageOrientationPatient" if "ImageOrientationPatient" in how or not how else how  # or GE PLANE=3-PLANE
+    return f"{why} (its images lie in {len(planes)} planes: {', '.join(planes)}; {said})"
 
 
 def stack_is_evidence(acq: Acquisition) -> bool:

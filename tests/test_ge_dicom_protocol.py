@@ -187,7 +187,10 @@ def test_a_three_plane_localizer_is_one_whatever_its_name(tmp_path):
     assert acq.get("image_planes") == ["sagittal", "coronal", "axial"] and acq.get("orientation") is None
     assert "(0025,101B) GE series protocol PLANE=3-PLANE" in acq.provenance["image_planes"]
     doc = _report(tmp_path)
-    assert doc["unmatched_reasons"]["1 Sag T2 SSFSE"].startswith("localizer or calibration")
+    assert doc["unmatched_reasons"]["1 Sag T2 SSFSE"] == (
+        "localizer or calibration (its images lie in 3 planes: sagittal, coronal, axial; "
+        "0000.dcm (0025,101B) GE series protocol PLANE=3-PLANE)"
+    )
 
 
 def test_the_lxprotocol_of_a_three_plane_localizer_is_one_too(tmp_path):

@@ -99,7 +99,7 @@ def merge(ds, acq: Acquisition, here: str, warnings_out: list[str], is_map: bool
         if not values:
             raise Unreadable('no KEY "VALUE" lines')
     except Unreadable as exc:
-        warnings_out.append(f"{acq.name}: {where} not read ({exc}); the images' values stand")
+        _say(warnings_out, [f"{acq.name}: {where} not read ({exc}); the images' values stand"])
         return
     protocol = ge_protocol.acquisition_from_lx_values(acq.name, values, where)
     disagree = []
@@ -131,7 +131,12 @@ def merge(ds, acq: Acquisition, here: str, warnings_out: list[str], is_map: bool
     for key in ("coil", "anatomy"):  # region evidence where the images' own tags are empty
         if protocol.context.get(key):
             acq.context.setdefault(key, protocol.context[key])
-    warnings_out += [f"{acq.name}: {TAG} GE series protocol vs images: {line}" for line in disagree]
+    _say(warnings_out, [f"{acq.name}: {TAG} GE series protocol vs images: {line}" for line in disagree])
+
+
+def _say(warnings_out: list[str], lines: list[str]) -> None:
+    """Each line once (a series whose representative is read twice, to count its b-values again, says it once)."""
+    warnings_out += [line for line in lines if line not in warnings_out]
 
 
 def _contrast(acq: Acquisition, protocol: Acquisition) -> list[str]:
