@@ -427,10 +427,19 @@ def _generic(acq: Acquisition) -> list[tuple[str, str, str]]:
     """The evidence of a program or study text that names a region by its generic words only (the spinal column:
     GE's "adult_spine_…" folder, a "Rachis" study)."""
     out = []
+    ctx = acq.context
     for key, kind, words in _NAMED:
-        for region, word in regions_named(acq.context.get(key)).items():
+        for region, word in regions_named(ctx.get(key)).items():
             if tokens(word) in vocabulary()[region].generic:
                 out.append((region, kind, f"{words} {word!r}"))
+    for key, kind, words in _CODED:
+        code = ctx.get(key)
+        region = _region_of_statement(key, code) if code else None
+        if region:
+            parts = [p.strip().upper() for p in str(code).split(".")]
+            if {parts[-1], parts[1] if len(parts) == 3 else ""} & vocabulary()[region].generic_codes:
+                weak = key not in CHOSEN and code.strip().upper() in weak_terms()
+                out.append((region, "weak" if weak else kind, f"{words} {code}"))
     return out
 
 

@@ -28,6 +28,7 @@ class Region:
     coils: tuple[tuple[str, ...], ...]
     admits: frozenset[str]
     generic: frozenset[tuple[str, ...]] = frozenset()  # words naming the region as a whole, which a part refines
+    generic_codes: frozenset[str] = frozenset()  # body parts and codes naming the region as a whole
     refines: str | None = None  # the region this one is a part of (the lumbar spine of the spine)
 
 
@@ -60,6 +61,7 @@ def vocabulary() -> dict[str, Region]:
             coils=_longest_first({tokens(str(c)) for c in entry.get("coils", [])}),
             admits=frozenset(entry.get("admits", [])),
             generic=frozenset(tokens(str(w)) for w in entry.get("generic", [])) - {()},
+            generic_codes=frozenset(str(c).upper() for c in entry.get("generic_codes", [])),
             refines=entry.get("refines"),
         )
     return out

@@ -475,6 +475,10 @@ def test_a_lumbar_spine_program_is_no_spinal_cord_exam(spec, tmp_path):
             ["spine"] * 3,
         ),
         ([(None, {"body_part": "LSPINE"}, "T2 SAG")], ["lumbar"]),
+        # A Philips card's coded region (scheme.code.meaning, CID 4031) with its anatomy word "Spine", the whole
+        # column (Body Part Examined SPINE, CID 4031 T-D04FF): the coded part decides.
+        ([("Routine", {"exam_region": "SRT.T-11503.Lumbar spine", "exam_anatomy": "Spine"}, "T2W_TSE")], ["lumbar"]),
+        ([("Routine", {"exam_region": "SRT.T-11501.Cervical spine", "exam_anatomy": "Spine"}, "T2W_TSE")], ["spine"]),
         # A series of the generic folder alone (no code) beside the lumbar-coded one is no evidence of the cord's:
         # the lumbar series stays lumbar.
         (
