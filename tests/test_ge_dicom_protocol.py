@@ -223,6 +223,13 @@ def test_the_protocol_fills_what_the_images_leave_out(tmp_path):
     assert "(0025,101B) GE series protocol PHASEACCEL=2.00" in acq.provenance["parallel_factor"]
 
 
+def test_an_emptied_block_is_no_protocol_and_no_warning(tmp_path):
+    """An empty value (a tool that blanks private elements instead of removing them) states nothing."""
+    Study(tmp_path).add(T1, 5, limit=1, edit=edit_block(lambda text: b""))
+    acq, warnings = _one(tmp_path)
+    assert acq.get("repetition_time_ms") == 2217.66 and not [w for w in warnings if "(0025,101B)" in w]
+
+
 @pytest.mark.parametrize(
     "change, why",
     [

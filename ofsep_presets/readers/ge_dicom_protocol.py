@@ -53,8 +53,8 @@ def blob_of(ds) -> bytes | None:
         value = block[ELEMENT].value
     except (KeyError, ValueError, TypeError):
         return None
-    if value is None:
-        return None
+    if not value:
+        return None  # empty (a tool blanked it): no protocol, nothing to say
     if not isinstance(value, bytes | bytearray):
         raise Unreadable(f"a {type(value).__name__} value, not bytes")
     return bytes(value)
