@@ -371,7 +371,7 @@ def inspection_table(inspection) -> str:
         from .notices import summarise
 
         count = len(doc["warnings"])
-        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read, and why):")
+        lines.append(f"  {count} warning{'s' if count > 1 else ''} (what could not be read or disagrees, and why):")
         lines.extend(f"  warning: {line}" for line in summarise(doc["warnings"]))
     return "\n".join(lines)
 

@@ -32,7 +32,7 @@ def test_inspect_table_counts_what_it_could_not_read(tmp_path):
     (tmp_path / "empty.dcm").write_bytes(b"")
     result = CliRunner().invoke(main, ["inspect", "--quiet", str(tmp_path)])
     assert result.exit_code == 0 and result.exception is None
-    assert "2 warnings (what could not be read, and why):" in result.output
+    assert "2 warnings (what could not be read or disagrees, and why):" in result.output
     assert "2 file(s) skipped: not a format ofsep-presets reads" in result.output
     # the partial series: (0019,10E0) says 6 directions, the three files hold one
     assert "prescribed diffusion directions" in result.output
