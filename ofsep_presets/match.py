@@ -775,7 +775,7 @@ def _match(
             result._leave(
                 Unmatched(
                     acq,
-                    f"another echo of the acquisition {echo_of!r}, stored as a series of its own "
+                    f"another echo of the acquisition {echo_of!r}, stored on its own "
                     f"(echo {acq.context.get('echo_numbers', '?')}): judged with that acquisition",
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from ofsep_presets.cli import main
@@ -167,3 +168,34 @@ def test_a_series_bval_is_read_with_its_sidecar_not_skipped(tmp_path):
     skipped = [w for w in inspection.warnings if "skipped" in w]
     assert skipped == ["1 file(s) skipped: not a format ofsep-presets reads (notes.txt)"]
     assert any(w.startswith("2 other file(s) of the BIDS dataset") for w in inspection.warnings)
+
+
+def test_a_sessions_echo_sidecars_of_one_acquisition_are_one_acquisition_with_every_echo_time():
+    """ON-Harmony's multi-echo GRE (OpenNeuro ds004712, CC0) is stored by dcm2niix one file per echo: `echo-1` and
+    `echo-2` (Philips Ingenia, Nottingham), `echo-1` and `echo-8` (GE MR750: the two of its eight echoes kept in
+    the references), each sidecar stating its "EchoNumber" and "EchoTime" with the same ProtocolName, TR and
+    geometry. The session holds one such acquisition: echo 1's takes every echo time the sidecars state, the later
+    echo says whose echo it is and is judged with it, never as an acquisition of its own."""
+    from ofsep_presets import exams
+
+    for session, later in (("ses-NOT2ING001", 2), ("ses-NOT3GEM001", 8)):
+        folder = REFERENCES / "on-harmony/sub-03286" / session / "swi"
+        stated = {}
+        for sidecar in sorted(folder.glob("*_GRE.json")):
+            data = json.loads(sidecar.read_text())
+            stated[data["EchoNumber"]] = data["EchoTime"] * 1000
+        assert sorted(stated) == [1, later]
+        [exam] = exams.split(inspect_path(folder.parent))
+        echoes = {a.name: a for v in exam.inspections for a in v.acquisitions if a.name.endswith("_part-mag_GRE")}
+        first = echoes[f"sub-03286_{session}_echo-1_part-mag_GRE"]
+        other = echoes[f"sub-03286_{session}_echo-{later}_part-mag_GRE"]
+        assert first.get("echo_times_ms") == pytest.approx(sorted(stated.values()))
+        assert "files of their own (the sidecars' EchoNumber" in first.provenance["echo_times_ms"]
+        assert other.context["echo_of"] == first.name and "echo_of" not in first.context
+
+    result = CliRunner().invoke(
+        main, ["check", "--quiet", str(REFERENCES / "on-harmony/sub-03286/ses-NOT2ING001"), "--format", "json"]
+    )
+    doc = json.loads(result.stdout)
+    why = doc["unmatched_reasons"]["sub-03286_ses-NOT2ING001_echo-2_part-mag_GRE"]
+    assert why.startswith("another echo of the acquisition 'sub-03286_ses-NOT2ING001_echo-1_part-mag_GRE'")

@@ -703,6 +703,9 @@ def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
     for k, key in (("BodyPartExamined", "body_part"), ("ReceiveCoilName", "coil"), ("ProtocolName", "protocol_name")):
         if isinstance(d.get(k), str) and d[k]:
             out[key] = d[k]
+    number = d.get("EchoNumber")  # dcm2niix: the echo of a multi-echo acquisition this file holds (echo-<n>)
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 64:
+        out["echo_numbers"], out["echo_numbers_from"] = str(number), "the sidecars' EchoNumber"
     if isinstance(d.get("StudyInstanceUID"), str) and d["StudyInstanceUID"]:
         out["study"] = digest(d["StudyInstanceUID"])
     return out
