@@ -8,7 +8,8 @@ MR-AAT-IPEM/mri_aat_protocol_library (MIT), commit 4f31d4afe10d70bdd0873c523cfe9
 the whole-spine report, is our fixture. Each test report is that fixture's own HTML layout (its header, its series
 table, section and row markup) holding the series rows exactly as the public report of the program prints them:
 the series header ("NAME - NAME"), and the rows that carry its values (imaging mode, pulse sequence, imaging
-options, timing, scan range, diffusion, contrast); the USER CVS / FMRI / MULTI-PHASE / TRICKS rows are left out.
+options, timing, scan range, acquisition matrix, NEX and phase FOV, diffusion, contrast); the USER CVS / FMRI /
+MULTI-PHASE / TRICKS rows are left out.
 None of these reports prints a coil, an anatomy or a plane row: the program line ("Protocol: adult_pelvis_GUY - AS
 PROSTATE 2023") and the series names are all the region evidence they hold.
 
@@ -34,7 +35,7 @@ from .test_region_evidence import _repacked_ge
 MRAAT = FIXTURES / "references/mraat/ge_artist_and_premier_aat_example_protocols/SIGNA Artist/GE_ProtocolExchange"
 LAYOUT = MRAAT / "adult_spine_Ultrafast3partwspine_20220326170523213_12.html"
 
-IP, ST, SR, DF, CT = "IMAGING PARAMETERS", "SCAN TIMING", "SCAN RANGE", "DIFFUSION", "CONTRAST"
+IP, ST, SR, ACQ, DF, CT = "IMAGING PARAMETERS", "SCAN TIMING", "SCAN RANGE", "ACQ TIMING", "DIFFUSION", "CONTRAST"
 
 # SIGNA Premier/GE_ProtocolExchange/adult_pelvis_GUY-ASPROSTATETOUSE_2023032011083997_1.html: all six series.
 AS_PROSTATE = (
@@ -51,6 +52,7 @@ AS_PROSTATE = (
                     ("Receiver Bandwidth", "100.00"),
                 ],
                 SR: [("FOV", "30.0"), ("Slice Thickness", "5.00"), ("Slice Spacing", "0.0")],
+                ACQ: [("Freq", "256"), ("Phase", "128"), ("NEX", "0.50"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -65,6 +67,7 @@ AS_PROSTATE = (
                     ("Slice Spacing", "2.0"),
                     ("Number of Slices", "35"),
                 ],
+                ACQ: [("Freq", "512"), ("Phase", "288"), ("NEX", "0.50"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -83,6 +86,7 @@ AS_PROSTATE = (
                     ("Slice Spacing", "Intleave"),
                     ("Number of Slices", "29"),
                 ],
+                ACQ: [("Freq", "448"), ("Phase", "256"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -101,6 +105,7 @@ AS_PROSTATE = (
                     ("Slice Spacing", "Intleave"),
                     ("Number of Slices", "29"),
                 ],
+                ACQ: [("Freq", "128"), ("Phase", "128"), ("Phase FOV", "1.00")],
                 DF: [("Number of Diffusion Directions", "3"), ("Multi b-values", "1400.0;750.0;100.0;")],
                 CT: [("Contrast Yes/No", "No")],
             },
@@ -110,6 +115,7 @@ AS_PROSTATE = (
             {
                 IP: [("Imaging Mode", "2D"), ("Pulse Sequence", "Gradient Echo"), ("Imaging Options", "Seq, Fast")],
                 SR: [("FOV", "24.0"), ("Slice Thickness", "10.0"), ("Slice Spacing", "5.0")],
+                ACQ: [("Freq", "256"), ("Phase", "128"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -128,6 +134,7 @@ AS_PROSTATE = (
                     ("Slice Spacing", "Intleave"),
                     ("Number of Slices", "33"),
                 ],
+                ACQ: [("Freq", "448"), ("Phase", "384"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -150,6 +157,7 @@ KNEE = (
                 ],
                 ST: [("TE", "80.0"), ("Number of Echoes", "1"), ("TR", "600.0"), ("Receiver Bandwidth", "83.33")],
                 SR: [("FOV", "30.0"), ("Slice Thickness", "7.00"), ("Slice Spacing", "5.0")],
+                ACQ: [("Freq", "288"), ("Phase", "240"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -164,6 +172,7 @@ KNEE = (
                     ("Slice Spacing", "0.5"),
                     ("Number of Slices", "27"),
                 ],
+                ACQ: [("Freq", "384"), ("Phase", "320"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
             },
         ),
     ],
@@ -181,6 +190,7 @@ GYN = (
                 IP: [("Imaging Mode", "2D"), ("Pulse Sequence", "Spin Echo"), ("Imaging Options", "Seq, Fast, SS")],
                 ST: [("TE", "80.0"), ("Number of Echoes", "1"), ("TR", "Minimum"), ("Receiver Bandwidth", "83.33")],
                 SR: [("FOV", "50.0"), ("Slice Thickness", "8.00"), ("Slice Spacing", "0.0")],
+                ACQ: [("Freq", "320"), ("Phase", "160"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -199,6 +209,7 @@ GYN = (
                     ("Slice Spacing", "0.4"),
                     ("Number of Slices", "40"),
                 ],
+                ACQ: [("Freq", "320"), ("Phase", "288"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
             },
         ),
     ],
@@ -219,6 +230,7 @@ MRCP = (
                 ],
                 ST: [("TE", "80.0"), ("Number of Echoes", "1"), ("TR", "Minimum"), ("Receiver Bandwidth", "62.50")],
                 SR: [("FOV", "48.0"), ("Slice Thickness", "10.00"), ("Slice Spacing", "0.0")],
+                ACQ: [("Freq", "352"), ("Phase", "192"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -237,6 +249,7 @@ MRCP = (
                     ("Slice Spacing", "0.3"),
                     ("Number of Slices", "50"),
                 ],
+                ACQ: [("Freq", "288"), ("Phase", "224"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
             },
         ),
     ],
@@ -252,6 +265,7 @@ LUMBAR = (
             {
                 IP: [("Imaging Mode", "2D"), ("Pulse Sequence", "Gradient Echo"), ("Imaging Options", "Seq, Fast")],
                 SR: [("FOV", "48.0"), ("Slice Thickness", "10.00"), ("Slice Spacing", "0.0")],
+                ACQ: [("Freq", "256"), ("Phase", "128"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -270,6 +284,7 @@ LUMBAR = (
                     ("Slice Spacing", "0.3"),
                     ("Number of Slices", "20"),
                 ],
+                ACQ: [("Freq", "448"), ("Phase", "384"), ("NEX", "1.50"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -288,6 +303,7 @@ LUMBAR = (
                     ("Slice Spacing", "0.3"),
                     ("Number of Slices", "20"),
                 ],
+                ACQ: [("Freq", "448"), ("Phase", "384"), ("NEX", "1.50"), ("Phase FOV", "1.00")],
                 "SAT": [("Fat/Water Saturation", "Fat Classic")],
                 CT: [("Contrast Yes/No", "No")],
             },
@@ -307,6 +323,7 @@ LUMBAR = (
                     ("Slice Spacing", "0.3"),
                     ("Number of Slices", "20"),
                 ],
+                ACQ: [("Freq", "384"), ("Phase", "288"), ("NEX", "1.50"), ("Phase FOV", "1.00")],
                 CT: [("Contrast Yes/No", "No")],
             },
         ),
@@ -325,6 +342,7 @@ LUMBAR = (
                     ("Slice Spacing", "0.0"),
                     ("Number of Slices", "40"),
                 ],
+                ACQ: [("Freq", "320"), ("Phase", "288"), ("NEX", "1.00"), ("Phase FOV", "1.00")],
             },
         ),
     ],
