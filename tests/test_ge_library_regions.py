@@ -540,3 +540,17 @@ def test_a_ge_export_and_its_report_give_each_series_the_same_coil_and_region():
     tar, report = placed("protocol.tar"), placed("spine_generic_ge_750_no-FOCUS.html")
     assert tar == report
     assert tar["T2w"] == ("HNS CTL Spine;HNS Head/Neck/Chest", "spine")
+
+
+def test_a_ge_export_filed_as_the_lumbar_spine_program_fills_no_spinal_cord_slot(spec, tmp_path):
+    """The real GE tar re-filed as the MR-AAT lumbar program's session folder (the report's file name,
+    "adult_spine_A13_Neu_LumbarSpine_2022_…", CamelCase words) with ANATOMY T-11503, lumbar spine (CID 4031): its
+    cord series, spine-coil (HNS CTL Spine) included, are lumbar, as the report of the program is, and fill no
+    OFSEP slot."""
+    tar = _repacked_ge(tmp_path, "adult_spine_A13_Neu_LumbarSpine_2022_20220730160157113_2", "T-11503")
+    [inspection] = inspect_path(tar)
+    [exam] = split([inspection])
+    assert {a.region for a in exam.acquisitions} == {"lumbar"}, [(a.name, a.region_reasons) for a in exam.acquisitions]
+    report = check([inspection], spec)
+    assert [s.id for s in report.sequences if s.matched] == []
+    assert "of region lumbar" in report.inferred["regions"]
