@@ -122,6 +122,8 @@ SCAN_TAGS = {
 def sniff(path: Path, head: bytes) -> bool:
     if head[128:132] == b"DICM":
         return True
+    if bare_dataset(head):
+        return True
     if head[:2] == GZIP_MAGIC:
         try:
             with path.open("rb") as raw, gzip.open(raw, "rb") as handle:
@@ -129,6 +131,65 @@ def sniff(path: Path, head: bytes) -> bool:
         except (OSError, EOFError, ReadError):
             return False
     return False
+
+
+BARE_PROBE = 6  # elements of a bare data set's start checked before it is taken for DICOM
+
+
+def bare_dataset(head: bytes) -> bool:
+    """Whether `head` opens a DICOM data set stored bare: without the 128-byte preamble, the "DICM" prefix and
+    the file meta group that PS3.10 7.1 puts before it in a DICOM File. ACR-NEMA-era exports, old GE and
+    Siemens consoles and some archives write the data set alone (dcmtk's `dcmconv --write-dataset`, dcm2niix
+    issue 15: "a DICOM dataset without the DICOM file meta information", converted since 2016); pydicom reads
+    one when forced, taking the encoding from the first element as here.
+
+    The test is the data set's own structure, not a name: its first element is in group 0008 (every image's
+    SOP Common and General Study identification, PS3.3 C.12.1, come first in tag order, PS3.5 7.1 requires
+    ascending order), and its first BARE_PROBE elements (or as many as `head` holds) read as whole elements
+    with tags in ascending order, in one encoding: implicit VR little endian (the default transfer syntax,
+    PS3.5 10.1 and A.1), explicit VR little endian (A.2) or explicit VR big endian (A.3; retired). A text, XML,
+    PDF, zip or SQLite file opens with bytes no group-0008 tag reads as."""
+    if len(head) < 8:
+        return False
+    for order in ("<", ">"):
+        group = struct.unpack_from(order + "H", head)[0]
+        if group != 0x0008:
+            continue
+        explicit = head[4:6] in dicom_scan.VRS
+        if order == ">" and not explicit:
+            return False  # big endian is explicit VR only (PS3.5 A.3)
+        return _bare_elements(head, order, explicit)
+    return False
+
+
+def _bare_elements(head: bytes, order: str, explicit: bool) -> bool:
+    """Whether the first elements of `head` walk as ascending whole elements of one encoding (see above)."""
+    at, previous, seen, end = 0, -1, 0, len(head)
+    tag_of, u16, u32 = struct.Struct(order + "HH").unpack_from, struct.Struct(order + "H"), struct.Struct(order + "I")
+    while seen < BARE_PROBE and at + 8 <= end:
+        group, element = tag_of(head, at)
+        tag = (group << 16) | element
+        if tag <= previous or group == 0xFFFE or group < 0x0008:
+            return False
+        if explicit:
+            long = dicom_scan.VRS.get(head[at + 4 : at + 6])
+            if long is None:
+                return False
+            if long:
+                if at + 12 > end:
+                    break
+                length, start = u32.unpack_from(head, at + 8)[0], at + 12
+            else:
+                length, start = u16.unpack_from(head, at + 6)[0], at + 8
+        else:
+            length, start = u32.unpack_from(head, at + 4)[0], at + 8
+        seen += 1
+        if length == dicom_scan.UNDEFINED:
+            break  # a sequence of undefined length: its items are pydicom's to walk
+        if length % 2:
+            return False  # every value has an even length (PS3.5 7.1.1)
+        previous, at = tag, start + length
+    return seen >= min(2, BARE_PROBE) or (seen == 1 and at == end)
 
 
 # A file is a Path on disk or an archive.Member (bytes inside a .zip): both `open("rb")`.
@@ -239,7 +300,9 @@ def _partial(fp, stop, tags=None, where: object = "DICOM"):
     from pydicom.filereader import read_partial
 
     _refuse_bombs(fp, where)
-    return read_partial(fp, stop_when=_counting(stop), specific_tags=tags)
+    # force: a bare data set (see bare_dataset, the only kind without "DICM" that reaches here) is read from its
+    # first byte; a file with the prefix is read exactly as without it.
+    return read_partial(fp, stop_when=_counting(stop), specific_tags=tags, force=True)
 
 
 def _dcmread(path: Source, tags: list | None = None):
@@ -416,7 +479,7 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
             # One read of the header's start, parsed in memory: far fewer system calls than pydicom's
             # element-by-element reads. A header whose tags run past the prefix is read from the file.
             try:
-                ds = read_partial(io.BytesIO(prefix), stop_when=_stop_scan, specific_tags=SCAN_TAGS)
+                ds = read_partial(io.BytesIO(prefix), stop_when=_stop_scan, specific_tags=SCAN_TAGS, force=True)
                 complete = len(prefix) < PREFIX or "SeriesInstanceUID" in ds
             except Exception:
                 complete = False
@@ -460,7 +523,7 @@ def _add_ge_bvalue(path: Source, ds) -> None:
     try:
         source = _open(path)
         with source.open("rb") if isinstance(source, Path) else source as handle:
-            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[GE_BVALUE])
+            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[GE_BVALUE], force=True)
     except Exception:  # a damaged tail: the file states no more than the scan read
         return
     if GE_BVALUE in more:

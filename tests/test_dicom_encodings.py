@@ -1,0 +1,158 @@
+"""DICOM: one series read the same whatever encoding and framing stores it (issue 11: no input unreadable).
+
+The same real headers (the fixtures, from neurolabusc/dcm_qa*) re-encoded as archives, PACS and old consoles
+write them; each must read to the values dcm2niix's sidecar of that series states (the independent reading the
+fixtures carry, tests/test_inspect_dicom.py), and to the values of the Part 10 original.
+
+- A bare data set: no 128-byte preamble, no "DICM" prefix, no file meta group (PS3.10 7.1 puts them before the
+  data set of a DICOM File; dcm2niix issue 15, "a DICOM dataset without the DICOM file meta information", and
+  dcmtk's `dcmconv --write-dataset` write it so), in implicit VR little endian (the default transfer syntax,
+  PS3.5 10.1 and A.1), explicit VR little endian (PS3.5 A.2) and, through dcmconv, explicit VR big endian
+  (PS3.5 A.3).
+- Part 10 files in Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99, PS3.5 A.5) and Explicit VR Big
+  Endian (1.2.840.10008.1.2.2, PS3.5 A.3), as `dcmconv +td` / `+tb` write them (dcm_qa_ts's 3.dcm is made so).
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ofsep_presets.readers import dicom, inspect_path, reader_for
+
+from .conftest import FIXTURES
+from .test_inspect_dicom import _same
+
+DICOM = FIXTURES / "dicom"
+# Small series with dcm2niix's sidecar: one per vendor (GE's DWI: its b0 states its b-value only in (0043,1039)).
+SERIES = [
+    "Siemens/VE11_PD_T2_tse_sag_1.8mm",
+    "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full",
+    "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm",
+    "Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm",
+]
+# As tests/test_inspect_dicom.py: the sidecar is dcm2niix's file of the second echo.
+DELIBERATE = {"VE11_PD_T2_tse_sag_1.8mm": {"echo_time_ms", "acquisition_time"}}
+DCMCONV = shutil.which("dcmconv")
+
+
+def _plain(series: Path, out: Path) -> list[Path]:
+    """The series' DICOM files (un-gzipped) copied to `out`."""
+    out.mkdir(parents=True)
+    files = []
+    for source in sorted(p for p in series.iterdir() if p.is_file()):
+        data = source.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        target = out / source.name.removesuffix(".gz")
+        target.write_bytes(data)
+        files.append(target)
+    return files
+
+
+def _bare(files: list[Path], out: Path, implicit: bool) -> None:
+    """Each file's data set alone (no preamble, prefix or file meta), as pydicom writes it."""
+    import warnings
+
+    import pydicom
+
+    out.mkdir()
+    for source in files:
+        ds = pydicom.dcmread(source)
+        del ds.file_meta
+        ds.preamble = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a GE private value longer than its VR allows: kept as it is
+            ds.save_as(out / source.name, implicit_vr=implicit, little_endian=True, enforce_file_format=False)
+
+
+def _dcmconv(files: list[Path], out: Path, *options: str) -> None:
+    out.mkdir()
+    for source in files:
+        subprocess.run([DCMCONV, "-q", *options, str(source), str(out / source.name)], check=True, timeout=60)
+
+
+def _acquisition(folder: Path):
+    [inspection] = [i for i in inspect_path(folder) if i.format == "dicom"]
+    assert len(inspection.acquisitions) == 1
+    return inspection.acquisitions[0]
+
+
+def _variants(tmp_path: Path, series: str) -> tuple[Path, list[tuple[str, Path]]]:
+    original = tmp_path / "part10"
+    files = _plain(DICOM / series, original)
+    made = []
+    for name, implicit in (("bare implicit VR LE", True), ("bare explicit VR LE", False)):
+        folder = tmp_path / name.replace(" ", "_")
+        _bare(files, folder, implicit)
+        made.append((name, folder))
+    if DCMCONV:
+        for name, options in (
+            ("deflated explicit VR LE", ("+td",)),
+            ("explicit VR big endian", ("+tb",)),
+            ("bare explicit VR big endian", ("-F", "+tb")),
+            ("bare implicit VR LE (dcmconv)", ("-F", "+ti")),
+        ):
+            folder = tmp_path / name.replace(" ", "_").replace("(", "").replace(")", "")
+            _dcmconv(files, folder, *options)
+            made.append((name, folder))
+    return original, made
+
+
+@pytest.mark.parametrize("series", SERIES, ids=[s.split("/")[1] for s in SERIES])
+def test_every_encoding_reads_as_dcm2niix_reads_the_series(tmp_path: Path, series: str):
+    [sidecar] = sorted((DICOM / series / "bids_json_dcm2niix").glob("*.json"))
+    theirs = inspect_path(sidecar)[0].acquisitions[0]
+    original, variants = _variants(tmp_path, series)
+    reference = _acquisition(original)
+    deliberate = DELIBERATE.get(Path(series).name, set())
+    for name, folder in variants:
+        ours = _acquisition(folder)
+        shared = set(ours.params) & set(theirs.params)
+        assert len(shared) >= 15, (name, shared)
+        diffs = {k for k in shared if not _same(k, ours.params[k], theirs.params[k])}
+        assert diffs == deliberate, (name, {k: (ours.params[k], theirs.params[k]) for k in diffs})
+        assert ours.params == reference.params, name
+
+
+def test_a_bare_data_set_is_dicom_by_its_structure(tmp_path: Path):
+    """The sniff reads the data set's first elements (group 0008, ascending, whole, one encoding), not a name."""
+    files = _plain(DICOM / SERIES[0], tmp_path / "part10")
+    _bare(files[:1], tmp_path / "implicit", True)
+    _bare(files[:1], tmp_path / "explicit", False)
+    for folder in ("implicit", "explicit"):
+        path = tmp_path / folder / files[0].name
+        head = path.read_bytes()[:4096]
+        assert head[:2] == b"\x08\x00" and head[128:132] != b"DICM"
+        assert dicom.bare_dataset(head), folder
+        assert reader_for(path) is dicom
+        renamed = path.with_name("IM_0001.IMA")
+        path.rename(renamed)
+        assert reader_for(renamed) is dicom  # any name
+    # Not DICOM: text, XML, a zip, a group-0008 tag followed by bytes no element reads as, descending tags.
+    assert not dicom.bare_dataset(b"<?xml version='1.0'?><root/>" + b" " * 200)
+    assert not dicom.bare_dataset(b"PK\x03\x04" + b"\0" * 200)
+    assert not dicom.bare_dataset(b"\x08\x00\x05\x00" + b"hello, this is plain text, not a DICOM data set")
+    descending = b"\x08\x00\x16\x00UI\x02\x001\x00" + b"\x08\x00\x05\x00CS\x00\x00"
+    assert not dicom.bare_dataset(descending)
+    odd = b"\x08\x00\x05\x00CS\x03\x00abc" + b"\x08\x00\x08\x00CS\x02\x00AB"
+    assert not dicom.bare_dataset(odd)
+
+
+def test_a_bare_data_set_beside_part10_files_joins_its_series(tmp_path: Path):
+    """One series whose files were stored partly bare (an archive that re-wrote some): one acquisition, read as
+    the Part 10 series is; the b-values are the files' own (dcmdump: 12 files state (0018,9087) 1000, the two
+    b0 files only (0043,1039) "0\\8\\0\\0"), whichever way each file is stored."""
+    series = DICOM / SERIES[1]
+    files = _plain(series, tmp_path / "mixed")
+    _bare(files[::2], tmp_path / "bare", True)
+    for bare in (tmp_path / "bare").iterdir():
+        shutil.copy(bare, tmp_path / "mixed" / bare.name)
+    acq = _acquisition(tmp_path / "mixed")
+    reference = _acquisition(series)
+    assert acq.params == reference.params
+    assert sorted(set(acq.params["b_values"])) == [0.0, 1000.0]
