@@ -152,7 +152,9 @@ def test_a_bare_data_set_beside_part10_files_joins_its_series(tmp_path: Path):
     _bare(files[::2], tmp_path / "bare", True)
     for bare in (tmp_path / "bare").iterdir():
         shutil.copy(bare, tmp_path / "mixed" / bare.name)
-    acq = _acquisition(tmp_path / "mixed")
+    [inspection] = [i for i in inspect_path(tmp_path / "mixed") if i.format == "dicom"]
+    assert not [w for w in inspection.warnings if "skipped" in w], inspection.warnings  # every file read
+    [acq] = inspection.acquisitions
     reference = _acquisition(series)
     assert acq.params == reference.params
     assert sorted(set(acq.params["b_values"])) == [0.0, 1000.0]
