@@ -28,6 +28,7 @@ from ofsep_presets.readers.philips_examcard import HEADER, RECORD
 
 from .conftest import FIXTURES
 from .support import print_xml
+from .test_ge_dicom_protocol import block_text, edit_block  # at import: its @given tests inside a @given fail
 from .test_hostile_input import TOKEN, _mr_dataset
 from .test_inspect_philips import numbers_after, printout_sections
 
@@ -389,7 +390,6 @@ GE_T1 = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
 @given(field=st.sampled_from(("PHASEACCEL", "SLICEACCEL", "FOV", "SLTHICK", "FLIPANG", "CONTRAST", "PLANE")), token=ODD)
 def test_ge_dicom_protocol_one_odd_value_costs_only_that_value(tmp_path_factory, field, token):
     from .dicom_study import Study, fixture_files, read
-    from .test_ge_dicom_protocol import block_text, edit_block
 
     header = read(fixture_files(GE_T1)[0])
     tr = float(header.RepetitionTime)  # the witness: the images' own TR, raw header
