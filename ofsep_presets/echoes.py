@@ -9,6 +9,9 @@ T2*-weighted later echoes), never its later echoes as acquisitions of their own.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from .acquisition import Acquisition
 
 
@@ -30,18 +33,34 @@ def _echo_key(acq: Acquisition) -> tuple | None:
     )
 
 
-def join_echo_series(acquisitions: list[Acquisition], stored: str = "series of their own") -> None:
+def bids_echo_key(acq: Acquisition) -> tuple | None:
+    """A BIDS file's echo key: the DICOM one, and its name without the `echo-<n>` entity. The files of one
+    acquisition's echoes differ in that entity only (BIDS: "echo-<index>" is the echo of a multi-echo acquisition);
+    two runs of one protocol differ in `run-`, and de-identified sidecars often lose the SeriesNumber that would
+    tell them apart otherwise."""
+    key = _echo_key(acq)
+    if key is None:
+        return None
+    return (*key, re.sub(r"_echo-[0-9]+(?=_)", "", acq.name))
+
+
+def join_echo_series(
+    acquisitions: list[Acquisition],
+    stored: str = "series of their own",
+    key: Callable[[Acquisition], tuple | None] | None = None,
+) -> None:
     """The echoes of one acquisition stored as series of their own are one multi-echo acquisition: a series whose
     images all state a later echo (EchoNumbers (0018,0086) >= 2, PS3.3 C.8.3.1: "the echo number used in generating
     this image"; a dcm2niix sidecar's "EchoNumber") is another echo of the series of the same protocol, TR and
     geometry that holds echo 1 (the nearest before it in series number). That series takes every echo time; the
     later echo's series says whose echo it is (context `echo_of`), and matching lists it as such, never as an
-    acquisition of its own. Idempotent: a series joined already is joined the same way again."""
+    acquisition of its own. Idempotent: a series joined already is joined the same way again. `key`: what the
+    echoes of one acquisition share (`_echo_key` by default; BIDS files: `bids_echo_key`)."""
     groups: dict[tuple, list[Acquisition]] = {}
     for acq in acquisitions:
-        key = _echo_key(acq)
-        if key is not None:
-            groups.setdefault(key, []).append(acq)
+        shared = (key or _echo_key)(acq)
+        if shared is not None:
+            groups.setdefault(shared, []).append(acq)
     for members in groups.values():
         if len(members) < 2:
             continue

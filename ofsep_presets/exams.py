@@ -25,7 +25,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
-from .echoes import join_echo_series
+from .echoes import bids_echo_key, join_echo_series
 from .match import stack_is_evidence
 from .readers.bids import FORMAT as BIDS_FORMAT
 from .regions import (
@@ -197,7 +197,9 @@ def split(inspections: list[Inspection]) -> list[Exam]:
             views.append(view)
         exam = Exam(len(exams) + 1, kind, "", views)
         # A session's echo-<n> sidecars of one acquisition (a DICOM folder's echo series are joined as it is read).
-        join_echo_series([a for v in views if v.format == BIDS_FORMAT for a in v.acquisitions], "files of their own")
+        join_echo_series(
+            [a for v in views if v.format == BIDS_FORMAT for a in v.acquisitions], "files of their own", bids_echo_key
+        )
         exam.label = _label(exam, key, counters[kind])
         place(exam)
         parts = _competing_programs(exam)

@@ -155,6 +155,25 @@ def test_contrast_yes_in_the_series_protocol_fills_the_post_contrast_slot(tmp_pa
     assert rule["status"] == "pass" and "(0025,101B) GE series protocol CONTRAST=Yes" in rule["provenance"]
 
 
+def test_contrast_yes_left_on_a_series_named_pre_contrast_is_not_taken(tmp_path):
+    """A protocol reused unchanged: the MP-RAGE named "3D T1 pre" before the injection, its Rx still saying
+    CONTRAST "Yes", then the same MP-RAGE named "3D T1 post". The name is the technologist's statement about the
+    series (matching-evidence.yaml contrast_names: "pre"): the protocol's "Yes" is warned and not taken, so the
+    first is the pre-contrast 3D T1 and only the second the post-contrast one."""
+    header = read(fixture_files(T1)[0])
+    study = Study(tmp_path)
+    study.add(T1, 5, "3D T1 pre", edit=set_key("CONTRAST", "Yes"))
+    study.add(T1, 9, "3D T1 post", AcquisitionTime="004500", edit=set_key("CONTRAST", "Yes"))
+    assert values_of(block_text(read(fixture_files(T1)[0])))["CONTRAST"] == "No" and header.SeriesNumber == 5
+    doc = _report(tmp_path)
+    assert _slot(doc, "brain.t1_3d") == "5 3D T1 pre"
+    assert _slot(doc, "brain.t1_3d_gd") == "9 3D T1 post"
+    [inspection] = [i for i in inspect_path(tmp_path) if i.format == "dicom"]
+    pre = next(a for a in inspection.acquisitions if a.name == "5 3D T1 pre")
+    assert pre.get("contrast_agent") is False and pre.provenance["contrast_agent"].startswith("implied")
+    assert any("says pre-contrast: the protocol's setting is not taken" in w for w in inspection.warnings)
+
+
 def test_contrast_no_stays_an_implication_a_post_contrast_name_outranks(tmp_path):
     """CONTRAST "No" says no more than the absent Contrast/Bolus module: a series the technologist named
     post-contrast is post-contrast (the Rx left as it was)."""

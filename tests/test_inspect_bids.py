@@ -199,3 +199,30 @@ def test_a_sessions_echo_sidecars_of_one_acquisition_are_one_acquisition_with_ev
     doc = json.loads(result.stdout)
     why = doc["unmatched_reasons"]["sub-03286_ses-NOT2ING001_echo-2_part-mag_GRE"]
     assert why.startswith("another echo of the acquisition 'sub-03286_ses-NOT2ING001_echo-1_part-mag_GRE'")
+
+
+def test_echo_files_join_within_their_run_when_the_sidecars_state_no_series_number(tmp_path):
+    """Two runs of ON-Harmony's Philips GRE (its real echo-1/echo-2 sidecars, the second run a repeat 6 minutes
+    later), with SeriesNumber removed as de-identified datasets often do: each run's echo-2 is the echo of its own
+    run's echo-1 (BIDS names the files of one acquisition's echoes apart by `echo-<index>` only; `run-` tells two
+    acquisitions of one protocol apart), never of the other run's."""
+    from ofsep_presets import exams
+
+    source = REFERENCES / "on-harmony/sub-03286/ses-NOT2ING001/swi"
+    folder = tmp_path / "sub-01" / "ses-01" / "swi"
+    folder.mkdir(parents=True)
+    for run, time in ((1, "15:57:53.320000"), (2, "16:03:53.320000")):
+        for echo in (1, 2):
+            data = json.loads((source / f"sub-03286_ses-NOT2ING001_echo-{echo}_part-mag_GRE.json").read_text())
+            data.pop("SeriesNumber", None)
+            data["AcquisitionTime"] = time
+            (folder / f"sub-01_ses-01_run-{run}_echo-{echo}_part-mag_GRE.json").write_text(json.dumps(data))
+    [exam] = exams.split(inspect_path(tmp_path))
+    acqs = {a.name: a for v in exam.inspections for a in v.acquisitions}
+    for run in (1, 2):
+        first, second = (
+            acqs[f"sub-01_ses-01_run-{run}_echo-1_part-mag_GRE"],
+            acqs[f"sub-01_ses-01_run-{run}_echo-2_part-mag_GRE"],
+        )
+        assert second.context["echo_of"] == first.name
+        assert first.get("echo_times_ms") == pytest.approx([9.4, 20.0])  # the two sidecars' EchoTime 0.0094, 0.02 s

@@ -19,6 +19,7 @@ and a damaged one is a warning: the images are read as they would be without it.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -156,6 +157,9 @@ def _contrast(acq: Acquisition, protocol: Acquisition) -> list[str]:
     source = acq.provenance.get("contrast_agent", "")
     implied = mine is None or source.startswith("implied")
     if said is True and implied:
+        stale = _named_pre_contrast(acq)
+        if stale:  # a protocol reused unchanged before the injection: its setting is not the series' statement
+            return [f"contrast_agent protocol True (CONTRAST=Yes), but {stale}: the protocol's setting is not taken"]
         acq.set("contrast_agent", True, protocol.provenance["contrast_agent"])
         return []
     if said is False and implied:
@@ -166,3 +170,16 @@ def _contrast(acq: Acquisition, protocol: Acquisition) -> list[str]:
     if said != mine:
         return [f"contrast_agent protocol {said!r}, images {mine!r} ({source})"]
     return []
+
+
+def _named_pre_contrast(acq: Acquisition) -> str | None:
+    """Whether the series' own name says pre-contrast, by the words matching reads (matching-evidence.yaml
+    `contrast_names`: a pre word governing the contrast word, and no post-contrast word beside it)."""
+    from ..match import evidence  # at call time: a "Yes" is rare, and matching's vocabulary is loaded then
+
+    name = str(acq.get("series_description") or acq.name)
+    words = re.sub(r"_+", " ", name)  # console names join words with "_" ("T1_PRE_GD"), as matching reads them
+    ev = evidence()
+    if ev.pre.search(words) and not ev.post.search(ev.pre.sub(" ", words)):
+        return f"the series name {name!r} says pre-contrast"
+    return None
