@@ -523,7 +523,7 @@ def test_a_part_of_the_spine_named_beside_the_column_or_the_cord(series, regions
 
 
 def test_a_ge_export_and_its_report_give_each_series_the_same_coil_and_region():
-    """The GE 750 protocol.tar and the Protocol Exchange report printed from it (HTML): the report's "Coil
+    """The GE 750 protocol.tar and the Protocol Exchange report printed from it (HTML, PDF): the report's "Coil
     Configuration" row prints the LxProtocol's COILCOMPONENT ("HNS CTL Spine;HNS Head/Neck/Chest"), the coil elements
     the series selects. Both are read as the series' coil evidence, before COIL (the configuration's name, "HNS
     Head" for the cord T2w), so each series has the same coil and region from either document."""
@@ -539,6 +539,9 @@ def test_a_ge_export_and_its_report_give_each_series_the_same_coil_and_region():
 
     tar, report = placed("protocol.tar"), placed("spine_generic_ge_750_no-FOCUS.html")
     assert tar == report
+    # The PDF print of the report wraps "HNS CTL Spine;HNS" / "Head/Neck/Chest" over two lines (pdftotext -layout);
+    # the list continues below, the next row's value (a label of its own on its line) never does.
+    assert placed("spine_generic_ge_750_no-FOCUS.pdf") == report
     assert tar["T2w"] == ("HNS CTL Spine;HNS Head/Neck/Chest", "spine")
 
 

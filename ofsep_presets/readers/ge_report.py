@@ -173,7 +173,9 @@ def read_cells(cells: list[Cell], source: str, fmt: str, where: str) -> Inspecti
     field_t = _field_strength(c.text for c in reading_order(cells) if c.page == 1 and c.top < 100)
     series: list[tuple[str, list[tuple[str, str]]]] = []
     by_page: dict[int, list] = {}
-    for pair in pairs(cells, is_label, wrap=lambda value: value.endswith(",")):
+    # A value ending "," continues below (Imaging Options); so may a ";" list (Coil Configuration "HNS CTL
+    # Spine;HNS" / "Head/Neck/Chest" in the 750 PDF), unless the cell below is another row's value.
+    for pair in pairs(cells, is_label, wrap=lambda value: value.endswith(",") or ";" in value):
         by_page.setdefault(pair.cell.page, []).append(pair)
     for number, page in enumerate(sorted(by_page), 1):  # the report prints one series per page
         headings = [c for c in cells if c.page == page and _norm(c.text) in sections]

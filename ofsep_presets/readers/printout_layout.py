@@ -393,11 +393,18 @@ def pairs(cells: list[Cell], is_label, wrap=lambda value: False) -> list[Pair]:
             if not wrap(value):
                 break
             nxt = _below(page, below)
-            if nxt is None:
-                break
+            if nxt is None or is_label(nxt.text) or _labelled(page, nxt, is_label):
+                break  # the next row's value (a label of its own on its line), never this value's continuation
             value, below = f"{value} {nxt.text}", nxt
         found.append(Pair(cell.text, value, cell, *context))
     return found
+
+
+def _labelled(page: list[Cell], cell: Cell, is_label) -> bool:
+    """Whether the nearest cell left of `cell` on its line is a label: `cell` is then that label's value."""
+    left = [c for c in page if same_line(c, cell) and c.x1 <= cell.x0 + 0.5 and c is not cell]
+    nearest = max(left, key=lambda c: c.x1, default=None)
+    return nearest is not None and is_label(nearest.text)
 
 
 def _right_of(page: list[Cell], cell: Cell) -> Cell | None:
