@@ -129,12 +129,40 @@ def test_a_blob_that_is_no_examcard_is_refused_in_one_line(tmp_path):
         dicom_protocol.read(target)
 
 
-def test_a_deflated_object_is_refused(tmp_path):
-    ds = _examcard_object(b"<ExamCardBlob></ExamCardBlob>")
-    target = tmp_path / "deflated.dcm"
+def _deflated(source, target) -> None:
+    """`source` re-written in Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99, PS3.5 A.5: the data set
+    after the file meta group one raw DEFLATE stream), as `dcmconv +td` writes it."""
+    ds = pydicom.dcmread(source)
     ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
     ds.save_as(target, enforce_file_format=True)
-    with pytest.raises(ReadError, match="deflated"):
+
+
+def test_a_deflated_object_reads_as_its_plain_encoding(tmp_path):
+    """The real DTI series object deflated: found (its markers are inside the DEFLATE stream) and read to the same
+    values as the object itself (dcm2niix's values: test_the_dti_series_object_reads_to_dcm2niix_values); in a
+    folder beside its images it is the embedded protocol, not an ignored object. It was refused."""
+    target = tmp_path / "XX_0546"
+    _deflated(io.BytesIO(gzip.decompress(DTI_OBJECT.read_bytes())), target)
+    head = target.read_bytes()
+    assert dicom_protocol.DEFLATED in head[:512] and b"PDF_EXAM_PARS" not in head
+    assert dicom_protocol.sniff(target, head[:4096])
+    [acq] = dicom_protocol.read(target).acquisitions
+    [plain] = read_object(DTI_OBJECT).acquisitions
+    assert acq.params == plain.params and acq.name == plain.name
+    assert dicom_protocol.takes(target, "1.3.46.670589.11.0.0.12.2")
+    for image in sorted(DTI.glob("IM_*.gz"))[:4]:
+        shutil.copy(image, tmp_path / image.name)
+    [images] = inspect_path(tmp_path)
+    assert any(w.startswith("embedded protocol vs images: 1 series, ") for w in images.warnings), images.warnings
+    assert "not MR images ignored" not in " ".join(images.warnings)
+
+
+def test_a_deflated_object_past_the_inflate_limit_is_refused_naming_it(tmp_path, monkeypatch):
+    """pydicom inflates a deflated data set whole: it is measured first, in chunks, against `inflate_bytes`."""
+    target = tmp_path / "deflated.dcm"
+    _deflated(io.BytesIO(gzip.decompress(DTI_OBJECT.read_bytes())), target)
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_INFLATE_BYTES", "4096")
+    with pytest.raises(ReadError, match="inflate_bytes limit"):
         dicom_protocol.read(target)
 
 

@@ -15,7 +15,9 @@ Siemens XA "PhoenixZIPReport" objects are not read: no public source documents w
 (see the CHANGELOG and the issue note for what was searched).
 
 The file is read whole under limit `read_bytes` (a gzip-wrapped one inflated under `inflate_bytes`), parsed in
-memory by pydicom without its pixels; a deflated transfer syntax is refused (pydicom would inflate it unbounded).
+memory by pydicom without its pixels. A data set in the Deflated Explicit VR Little Endian transfer syntax
+(1.2.840.10008.1.2.1.99, PS3.5 A.5: the data set after the file meta group is one raw DEFLATE stream) is measured
+in chunks against `inflate_bytes` before pydicom inflates it (pydicom inflates it whole, with no bound of its own).
 """
 
 from __future__ import annotations
@@ -57,6 +59,39 @@ def _bytes(path: Path) -> bytes:
     return data
 
 
+def _deflated_start(data: bytes) -> int | None:
+    """Where the data set starts when the file meta group (explicit VR little endian, PS3.10 7.1) names the
+    deflated transfer syntax; None for any other file."""
+    if data[128:132] != b"DICM":
+        return None
+    at, syntax = 132, b""
+    while at + 8 <= len(data):
+        group, element, vr = struct.unpack_from("<HH2s", data, at)
+        if group != 0x0002:
+            break
+        if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN"):
+            if at + 12 > len(data):
+                return None
+            length, value = struct.unpack_from("<I", data, at + 8)[0], at + 12
+        else:
+            length, value = struct.unpack_from("<H", data, at + 6)[0], at + 8
+        if element == 0x0010:
+            syntax = data[value : value + length].rstrip(b"\0 ")
+        at = value + length
+    return at if syntax == DEFLATED else None
+
+
+def _searchable(data: bytes) -> bytes:
+    """The bytes to look for the protocol markers in: a deflated data set inflated (at most `inflate_bytes`)."""
+    start = _deflated_start(data)
+    if start is None:
+        return data
+    try:
+        return zlib.decompressobj(-15).decompress(data[start:], limits.get("inflate_bytes"))
+    except zlib.error:
+        return b""
+
+
 def sniff(path: Path, head: bytes) -> bool:
     """A Philips private object that carries a protocol table or an ExamCard (not any private object)."""
     if head[:2] == GZIP_MAGIC:  # the file meta inflated from the head already read: no second open per file
@@ -67,7 +102,7 @@ def sniff(path: Path, head: bytes) -> bool:
     if head[128:132] != b"DICM" or not any(uid in head for uid in SOP_CLASSES):
         return False
     try:
-        data = _bytes(path)
+        data = _searchable(_bytes(path))
     except (OSError, ReadError):
         return False
     return any(marker in data for marker in MARKERS)
@@ -78,7 +113,7 @@ def takes(path, sop: str) -> bool:
     if sop.encode() not in SOP_CLASSES:
         return False
     try:
-        data = _bytes(Path(path))
+        data = _searchable(_bytes(Path(path)))
     except (OSError, ReadError):
         return False
     return any(marker in data for marker in MARKERS)
@@ -88,8 +123,9 @@ def read(path: Path) -> Inspection:
     import pydicom
 
     data = _bytes(path)
-    if DEFLATED in data[:4096]:
-        raise ReadError(f"{path}: a deflated DICOM (its inflated size is unbounded); refused")
+    start = _deflated_start(data)
+    if start is not None:
+        limits.inflated_size(data[start:], path)  # refused past limit `inflate_bytes`, before pydicom inflates it
     try:
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
         tables = ds.private_block(0x2005, CREATOR)[TABLES].value
