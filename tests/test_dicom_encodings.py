@@ -158,3 +158,51 @@ def test_a_bare_data_set_beside_part10_files_joins_its_series(tmp_path: Path):
     reference = _acquisition(series)
     assert acq.params == reference.params
     assert sorted(set(acq.params["b_values"])) == [0.0, 1000.0]
+
+
+# ---- Images whose SeriesInstanceUID was removed (a de-identifier that drops UIDs instead of replacing them) ----
+
+NIBABEL_DATA = Path(__import__("nibabel").__file__).parent / "nicom" / "tests" / "data"
+
+
+def _without(files: list[Path], out: Path, *keywords: str) -> None:
+    import pydicom
+
+    out.mkdir()
+    for source in files:
+        ds = pydicom.dcmread(source)
+        for keyword in keywords:
+            delattr(ds, keyword)
+        ds.save_as(out / source.name)
+
+
+@pytest.mark.skipif(not (NIBABEL_DATA / "decimal_rescale.dcm").is_file(), reason="nibabel's test data not installed")
+def test_a_public_image_without_series_uid_is_read():
+    """nibabel's decimal_rescale.dcm (a de-identified Siemens TrioTim image, MIT) has no SeriesInstanceUID; its
+    header (dcmdump) states SeriesNumber 7, SeriesDescription "CV_map_neuro_qT1_FA12nTI128", TR 50, TE 2.5. It
+    was "no readable DICOM series"."""
+    [inspection] = inspect_path(NIBABEL_DATA / "decimal_rescale.dcm")
+    [acq] = inspection.acquisitions
+    assert acq.name == "7 CV_map_neuro_qT1_FA12nTI128"
+    assert acq.params["repetition_time_ms"] == 50.0 and acq.params["echo_time_ms"] == 2.5
+    assert any("state no SeriesInstanceUID" in w for w in inspection.warnings)
+
+
+def test_series_without_uids_are_told_apart_by_number_and_description(tmp_path: Path):
+    """Two fixture series with SeriesInstanceUID removed, in one folder: two acquisitions, each read as with its
+    UID (the files' own headers); a file without SeriesNumber either (cut before it) is still skipped."""
+    siemens = _plain(DICOM / SERIES[0], tmp_path / "siemens")
+    ge = _plain(DICOM / SERIES[1], tmp_path / "ge")
+    folder = tmp_path / "no_uid"
+    _without(siemens + ge, folder, "SeriesInstanceUID")
+    _without(siemens[:1], tmp_path / "cut", "SeriesInstanceUID", "SeriesNumber")
+    shutil.copy(tmp_path / "cut" / siemens[0].name, folder / "cut.dcm")
+    [inspection] = inspect_path(folder)
+    read = {a.name: a.params for a in inspection.acquisitions}
+    expected = {a.name: a.params for a in (_acquisition(tmp_path / "siemens"), _acquisition(tmp_path / "ge"))}
+    assert read == expected
+    assert any(
+        w.startswith(f"{len(siemens) + len(ge)} MR image(s) state no SeriesInstanceUID") and "into 2 series" in w
+        for w in inspection.warnings
+    ), inspection.warnings
+    assert any("cut.dcm: MR image without SeriesInstanceUID (truncated?); skipped" in w for w in inspection.warnings)

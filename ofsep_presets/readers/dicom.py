@@ -752,6 +752,39 @@ def _stop_scan(tag, vr, length) -> bool:
     return int.__ge__(tag, SCAN_LIMIT)
 
 
+SERIES_NUMBER = 0x00200011
+UNIDENTIFIED_TAGS = [0x0008103E, 0x0020000D, SERIES_NUMBER]
+
+
+def _stop_identity(tag, vr, length) -> bool:
+    return int.__gt__(tag, SERIES_NUMBER)
+
+
+def _series_without_uid(path: Source | str) -> str | None:
+    """The grouping key of an MR image that states no SeriesInstanceUID, or None (then it is taken as truncated).
+
+    SeriesInstanceUID (0020,000E) is Type 1 (PS3.3 C.7.3.1, General Series Module), yet de-identifiers that
+    remove UIDs rather than replace them leave images without it (nibabel's decimal_rescale.dcm, a Siemens TrioTim
+    image). Such an image still says which series it is: its SeriesNumber (0020,0011, "a number that identifies
+    this Series"), SeriesDescription and StudyInstanceUID, which are the key here. An image that does not state
+    SeriesNumber either, which comes after SeriesInstanceUID in tag order, is cut short before it: skipped, as
+    before. Read only for such images (pydicom, to (0020,0011)): the scan of every other file is unchanged."""
+    try:
+        with limits.deadline(path):
+            source = _open(Path(path) if isinstance(path, str) else path)
+            with source.open("rb") if isinstance(source, Path) else source as handle, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = _partial(handle, _stop_identity, UNIDENTIFIED_TAGS, path)
+    except Exception:  # a damaged file: no more than the scan said
+        return None
+    number = ds.get("SeriesNumber")
+    if number is None or str(number).strip() == "":
+        return None
+    study = str(ds.get("StudyInstanceUID") or "")
+    description = " ".join(str(ds.get("SeriesDescription") or "").split())
+    return f"no SeriesInstanceUID: study {study!r} series {str(number).strip()} {description!r}"
+
+
 def _stop_full(tag, vr, length) -> bool:
     return int.__eq__(tag, PIXEL_DATA)
 
@@ -851,6 +884,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
     inspection = Inspection(source=str(root), format=FORMAT)
     series: dict[str, Series] = {}
     others: dict[str, int] = {}  # SOP class -> files
+    unidentified: dict[str, int] = {}  # series told by number and description (no SeriesInstanceUID) -> files
     for info in scan(files, progress) if infos is None else infos:
         if info.error:
             inspection.warnings.append(info.error)
@@ -860,12 +894,16 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
         if info.sop not in MR_IMAGE_STORAGE:
             others[info.sop] = others.get(info.sop, 0) + 1  # presentation states, reports, screen saves...
             continue
-        if not info.uid:
-            inspection.warnings.append(f"{info.path}: MR image without SeriesInstanceUID (truncated?); skipped")
-            continue
-        s = series.get(info.uid)
+        uid = info.uid
+        if not uid:
+            uid = _series_without_uid(info.path)
+            if uid is None:
+                inspection.warnings.append(f"{info.path}: MR image without SeriesInstanceUID (truncated?); skipped")
+                continue
+            unidentified[uid] = unidentified.get(uid, 0) + 1
+        s = series.get(uid)
         if s is None:  # not setdefault: a Series (two lists, two sets) made for each of 20,000 files costs ~50 ms
-            s = series[info.uid] = Series(info.uid)
+            s = series[uid] = Series(uid)
         s.files.append(info.path)
         s.numbers.append(info.number)
         s.image_types.update(info.image_types)
@@ -876,6 +914,12 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
             s.unweighted += 1
         for b, vector in info.diffusion:
             _add(s, b, list(vector) if vector else None)
+    if unidentified:
+        inspection.warnings.append(
+            f"{sum(unidentified.values())} MR image(s) state no SeriesInstanceUID (0020,000E; removed by a "
+            f"de-identifier?): grouped into {len(unidentified)} series by StudyInstanceUID, SeriesNumber and "
+            "SeriesDescription"
+        )
     large = (len(infos) if infos is not None else len(files)) >= PARALLEL_FROM
     for found in _acquisitions(list(series.values()), inspection.warnings, large):
         if found is None:
