@@ -88,3 +88,22 @@ class Study:
                 edit(ds, i)
             ds.save_as(folder / f"{i:04d}.dcm", enforce_file_format=True)
         return folder
+
+
+def check_report(folder: Path) -> dict:
+    """`check --format json` of a study folder, as a user runs it (exit 0 or 1: a verdict, not an error)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ofsep_presets.cli import main
+
+    result = CliRunner().invoke(main, ["check", "--quiet", str(folder), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def slot(doc: dict, seq_id: str) -> str | None:
+    """The acquisition a check report puts in one spec sequence (None when it is empty)."""
+    [seq] = [s for s in doc["sequences"] if s["id"] == seq_id]
+    return seq["matched"]

@@ -15,22 +15,13 @@ from ofsep_presets.cli import main
 from ofsep_presets.match import contrast_phases
 
 from .dicom_study import Study, fixture_files, read
+from .dicom_study import check_report as _report
+from .dicom_study import slot as _slot
 
 T1 = "Siemens/XA30_classic_T1w_MPRAGE_tfl3d_2mm"
 DWI = "Siemens/XA30_classic_DWI_dir80_AP"
 ADC = "Siemens/XA30_classic_DWI_dir80_AP_ADC"
 PHILIPS_T1 = "Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm"
-
-
-def _report(folder) -> dict:
-    result = CliRunner().invoke(main, ["check", "--quiet", str(folder), "--format", "json"])
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)
-
-
-def _slot(doc: dict, seq_id: str) -> str | None:
-    [seq] = [s for s in doc["sequences"] if s["id"] == seq_id]
-    return seq["matched"]
 
 
 def test_reformats_projections_phase_and_unfiltered_copies_never_fill_a_slot(tmp_path):

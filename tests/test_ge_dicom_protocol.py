@@ -17,15 +17,15 @@ import re
 import struct
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ofsep_presets.cli import main
 from ofsep_presets.readers import inspect_path
 from ofsep_presets.readers.ge_protocol import lx_acquisition
 
 from .dicom_study import DICOM, Study, fixture_files, read
+from .dicom_study import check_report as _report
+from .dicom_study import slot as _slot
 
 T1 = "GE/SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
 DWI = "GE/SIGNA_Pioneer_Ax_DWI_TENSOR_R2_full"
@@ -71,17 +71,6 @@ def _one(folder):
     inspections = [i for i in inspect_path(folder) if i.format == "dicom"]  # not the dcm2niix sidecar beside it
     [acq] = [a for i in inspections for a in i.acquisitions]
     return acq, [w for i in inspections for w in i.warnings]
-
-
-def _report(folder) -> dict:
-    result = CliRunner().invoke(main, ["check", "--quiet", str(folder), "--format", "json"])
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)
-
-
-def _slot(doc: dict, seq_id: str) -> str | None:
-    [seq] = [s for s in doc["sequences"] if s["id"] == seq_id]
-    return seq["matched"]
 
 
 @pytest.mark.parametrize(
