@@ -68,6 +68,10 @@ class Exam:
     kind: str  # "DICOM study", "BIDS session", "export"
     label: str  # shareable: no UID, no path beyond a file name
     inspections: list[Inspection] = field(default_factory=list)
+    # The exam step's bookkeeping, never printed: each acquisition's region evidence as `place` weighed it, and
+    # the region a part's station had before it became a station of the whole (undone when an export is split).
+    evidence: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
+    stations: dict[int, tuple[str | None, list[str]]] = field(default_factory=dict, repr=False)
 
     @property
     def acquisitions(self) -> list[Acquisition]:
@@ -218,6 +222,14 @@ def split(inspections: list[Inspection]) -> list[Exam]:
                     sub.warnings = view.warnings if not part.inspections else []
                     part.inspections.append(sub)
             part.label = _label(part, (*key[:2], program), counters[kind])
+            # Each program is an exam of its own: a part's station is one of the whole only beside this program's
+            # series (a library's lumbar program is not the cord's lower station because a C-spine program is
+            # also in the library).
+            for acq in part.acquisitions:
+                if id(acq) in exam.stations:
+                    acq.region, acq.region_reasons = exam.stations[id(acq)]
+            part.evidence = exam.evidence
+            _stations_of_the_whole(part)
             exams.append(part)
     return exams
 
@@ -267,7 +279,9 @@ def _competing_programs(exam: Exam) -> list[tuple[str, list[Acquisition]]] | Non
     holders: dict[str, set[str]] = {}
     for program, acqs in programs.items():
         for acq in acqs:
-            if acq.region in ("brain", "spine") and program:
+            # A part's station is the whole's only beside the other programs (a cord done with a C-Spine and an
+            # L-Spine program): it makes no program of its own compete.
+            if acq.region in ("brain", "spine") and program and id(acq) not in exam.stations:
                 holders.setdefault(acq.region, set()).add(program)
     if not any(len(h) > 1 for h in holders.values()):
         return None
@@ -315,6 +329,7 @@ def place(exam: Exam) -> None:
             (r, "weak" if (kind in FILED and r in mixed) or (kind == "program" and r in shared) else kind, why)
             for r, kind, why in evidence
         ]
+        exam.evidence[id(acq)] = evidence
         acq.region, acq.region_reasons = decide(evidence, acq)
         acq.region_reasons += [f"{r} is filed for the whole exam, which also holds {mixed[r]}" for r in sorted(filed)]
         acq.region_reasons += [
@@ -470,32 +485,63 @@ def _refined(out: list[tuple[str, str, str]], generic: list[tuple[str, str, str]
 
 
 def _stations_of_the_whole(exam: Exam) -> None:
-    """A program (or a study) holding series of a region's part beside series of the whole, placed by evidence of
-    the whole's own (a whole-spine program whose lower station is filed LSPINE beside CSPINE and TSPINE ones): the
-    part's series are stations of the whole, and of its region."""
+    """A part of a region (the lumbar spine) is a region of its own only when nothing else in the exam places a
+    series in the whole (the spine). OFSEP's spinal exam is the cord, "la totalité de la moelle en 2 ou 3
+    acquisitions" (seed 001), whose lower station covers the conus and is often named or filed lumbar ("T2 sag
+    dorso-lombaire", LSPINE, CID 4031 T-11503). The exam is the DICOM study on one scanner, the BIDS session or the
+    export (each program once an export is split into the exams it holds), not one program of it: a cord done
+    with a Siemens "Spine\\C-Spine" and a "Spine\\L-Spine" program is one exam.
+
+    The whole is placed by a series decided to be of it by any evidence but a coil or a console default (a
+    cervical or cord name or code, CSPINE, TSPINE, a generic SPINE filing or folder of another series), or by a
+    statement of the whole's own words or codes in any series' evidence (cord words in the study or exam
+    description: "IRM médullaire", "IRM moelle"). Beside it, each series stating the part (decided the part, or
+    left undecided by a tie with it) is a station of the whole: its part's evidence counts for the whole, and the
+    weights decide again. A lumbar program alone (every spinal statement of the exam lumbar: the MR-AAT
+    "adult_spine_A13_Neu_LumbarSpine" program) stays lumbar."""
     vocab = vocabulary()
-    by_program: dict[Any, list[Acquisition]] = {}
-    for acq in exam.acquisitions:
-        by_program.setdefault(acq.program, []).append(acq)
-    for acqs in by_program.values():
-        placed = {a.region for a in acqs if a.region and _own(a, a.region)}
+    acqs = exam.acquisitions
+    for whole in sorted({r.refines for r in vocab.values() if r.refines}):
+        parts = {r.name for r in vocab.values() if r.refines == whole}
+        stated = {id(a): _statements_of(a, whole, exam.evidence.get(id(a), [])) for a in acqs}
+        if not any(own or generic for own, generic in stated.values()):
+            continue
         for acq in acqs:
-            whole = vocab[acq.region].refines if acq.region in vocab else None
-            if whole and whole in placed:
-                acq.region_reasons = [
-                    *acq.region_reasons,
-                    f"a {acq.region} station of a program or study whose other series image the {whole}: {whole}",
-                ]
-                acq.region = whole
+            evidence = exam.evidence.get(id(acq), [])
+            if acq.region not in (*parts, None) or not any(r in parts and k not in WEAK for r, k, _ in evidence):
+                continue
+            carried = {why for _, _, why in _generic(acq)}
+            beside = [a for a in acqs if a is not acq and (stated[id(a)][0] or stated[id(a)][1] - carried)]
+            if not beside and not stated[id(acq)][0]:
+                continue
+            as_whole = [(whole, k, f"{why} ({r})") if r in parts else (r, k, why) for r, k, why in evidence]
+            region, reasons = decide(as_whole, acq)
+            if region != whole:
+                continue
+            exam.stations.setdefault(id(acq), (acq.region, acq.region_reasons))
+            acq.region = whole
+            beside.sort(key=lambda a: a.region != whole)  # a series of the whole first, then one stating it
+            where = (
+                f"whose series {beside[0].name!r} is of the {whole}"
+                if beside and beside[0].region == whole
+                else f"whose series {beside[0].name!r} states the {whole}"
+                if beside
+                else f"whose own statements name the {whole}"
+            )
+            acq.region_reasons = [*reasons, f"a {'/'.join(sorted(parts))} station of an exam {where}: {whole}"]
 
 
-def _own(acq: Acquisition, region: str) -> bool:
-    """Whether the acquisition states `region` by evidence of its own: not a coil or a console default, not only
-    the region's generic words, not inherited."""
-    generic = _generic(acq)
-    return any(
-        r == region and k not in ("coil", "weak") and (r, k, why) not in generic for r, k, why in evidence_of(acq)
-    )
+WEAK = ("coil", "weak")  # evidence that places nothing alone: a coil, a console's default
+
+
+def _statements_of(acq: Acquisition, whole: str, evidence: list[tuple[str, str, str]]) -> tuple[bool, set[str]]:
+    """How an acquisition states `whole` (its evidence as `place` weighed it; a coil or a console default is no
+    statement): whether by words or codes of the whole's own (a cord word, CSPINE, CID 4031 T-11501), and the
+    generic statements (the column's words, SPINE, T-D04FF) of a series decided to be of the whole."""
+    stated = [why for r, k, why in evidence if r == whole and k not in WEAK]
+    generic = {why for _, _, why in _generic(acq)}
+    own = any(why not in generic for why in stated)
+    return own, ({why for why in stated if why in generic} if acq.region == whole else set())
 
 
 def _inherit(exam: Exam, fresh: list[Acquisition]) -> None:
