@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from .acquisition import Acquisition
-from .regions import REGIONS, admits, geometry_excludes, regions_named, regions_of_coil
+from .regions import REGIONS, admits, geometry_excludes, refined, regions_named, regions_of_coil
 from .resources import spec_dir
 from .spec import Sequence, Spec
 from .yamlload import load_yaml
@@ -531,7 +531,14 @@ def score(
             reasons.append(phase.why)
     total += _identity_classes(acq, seq, reasons)
     if acq.region is None:  # words and a coil the exam model found too weak to place the series still nudge it
-        named = {r: f"in name ({w!r})" for r, w in (regions_named(name) | regions_named(acq.program)).items()}
+        words = regions_named(name) | regions_named(acq.program)
+        named = {r: f"in name ({w!r})" for r, w in words.items()}
+        # A part's word names its whole too: "lombaire" says a spinal series, not a brain one (regions.yaml
+        # `refines`), as before the lumbar spine was a region of its own.
+        for r, w in words.items():
+            whole = refined(r)
+            if whole and whole not in named:
+                named[whole] = f"in name ({w!r}, the {r} spine)" if whole == "spine" else f"in name ({w!r})"
         named |= {r: f"coil ({w!r})" for r, w in regions_of_coil(acq.context.get("coil")).items() if r not in named}
         for word_region in WORD_REGIONS:
             if word_region in named:

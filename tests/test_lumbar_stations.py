@@ -184,3 +184,19 @@ def test_a_library_s_lumbar_program_stays_lumbar_beside_its_other_programs():
     regions = {a.program: a.region for e in exams for a in e.acquisitions}
     assert len(exams) == 4, [e.label for e in exams]
     assert regions["\\\\USER\\Spine\\C-Spine"] == "spine" and regions["\\\\USER\\Spine\\L-Spine"] == "lumbar"
+
+
+def test_an_unplaced_series_named_lumbar_is_nudged_to_the_spine_s_sequences(tmp_path, spec):
+    """A "Rachis" study (the column's generic word) whose one station is named "T2 sag lombaire": the study and the
+    name tie (spine, lumbar), the series is unplaced, and its lumbar word still says a spinal series, not a brain
+    one (the name nudge of match.score, as before the lumbar spine was a region of its own)."""
+    from ofsep_presets.match import score
+    from ofsep_presets.readers import inspect_path
+
+    _build(tmp_path, [_station(10, "T2 sag lombaire", "Rachis")])
+    [exam] = split(inspect_path(tmp_path))
+    [acq] = exam.acquisitions
+    assert acq.region is None, acq.region_reasons
+    nudge = "spine in name ('lombaire', the lumbar spine)"
+    assert nudge in score(acq, spec.sequences["spine.t2_sag"])[1]
+    assert nudge in score(acq, spec.sequences["brain.pd_t2_2d"])[1]
