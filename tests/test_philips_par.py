@@ -1,0 +1,139 @@
+"""Philips PAR files (PAR/REC research image export), read against two independent readings of the same files.
+
+The files are nibabel's public test data (nibabel/tests/data/*.PAR, MIT; nibabel is a test dependency): PAR
+versions 4, 4.1 and 4.2 from several consoles (DTI, T1 3D, multi-echo, TSE, EPI phantoms, a truncated one).
+nibabel's own PAR reader (nibabel.parrec.PARRECHeader) is the reference for every value both read; dcm2niix's
+sidecar of the one PAR/REC pair is a second one. They were "not a format ofsep-presets reads".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ofsep_presets.readers import inspect_path, philips_par, reader_for
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from nibabel import parrec
+
+DATA = Path(parrec.__file__).parent / "tests" / "data"
+PARS = sorted(DATA.glob("*.PAR"))
+
+
+def _nibabel(path: Path):
+    with warnings.catch_warnings(), path.open() as handle:
+        warnings.simplefilter("ignore")
+        return parrec.PARRECHeader.from_fileobj(handle, permit_truncated=True, strict_sort=False)
+
+
+def _readable_by_nibabel() -> list[Path]:
+    out = []
+    for path in PARS:
+        try:
+            _nibabel(path)
+        except Exception:  # a file nibabel itself refuses is no reference
+            continue
+        out.append(path)
+    return out
+
+
+READ = _readable_by_nibabel()
+
+
+@pytest.mark.skipif(not READ, reason="nibabel's PAR test data not installed")
+@pytest.mark.parametrize("path", READ, ids=[p.stem for p in READ])
+def test_a_par_file_reads_as_nibabel_reads_it(path: Path):
+    header = _nibabel(path)
+    info, images = header.general_info, header.image_defs
+    [inspection] = inspect_path(path)
+    assert inspection.format == philips_par.FORMAT
+    [acq] = inspection.acquisitions
+    p = acq.params
+    assert p["manufacturer"] == "philips"
+    assert p["repetition_time_ms"] == pytest.approx(float(info["repetition_time"][0]))
+    assert p["slices"] == int(info["max_slices"])
+    mode = str(info.get("scan_mode", "")).strip()
+    assert p.get("acquisition_type") == {"3D": "3D", "MS": "2D"}.get(mode)
+    echoes = sorted({float(t) for t in images["echo_time"] if t > 0})
+    assert p["echo_time_ms"] == pytest.approx(echoes[0], abs=1e-4)
+    if len(echoes) > 1:
+        assert p["echo_times_ms"] == pytest.approx(echoes, abs=1e-4)
+    assert p["flip_angle_deg"] == pytest.approx(float(images["image_flip_angle"][0]))
+    assert p["slice_thickness_mm"] == pytest.approx(float(images["slice thickness"][0]))
+    assert p["slice_gap_mm"] == pytest.approx(float(images["slice gap"][0]))
+    if "diffusion_b_factor" in images.dtype.names and images["diffusion_b_factor"].max() > 0:
+        assert p["b_values"] == sorted({round(float(b), 3) for b in images["diffusion_b_factor"]})
+    if int(info["epi_factor"]) > 1:
+        assert p["echo_train_length"] == int(info["epi_factor"])
+    name = " ".join(str(info["protocol_name"]).split())
+    if name:
+        assert acq.name == p["series_description"] == name
+    for param in p:
+        assert acq.provenance[param], param
+
+
+@pytest.mark.skipif(not (DATA / "DTI.PAR").is_file(), reason="nibabel's PAR test data not installed")
+def test_the_dti_par_states_its_directions():
+    """DTI.PAR: b 0 and 1000; nibabel's b-vectors give 6 distinct non-zero directions at b=1000 (beside the
+    console's isotropic image, whose vector is 0; "Max. number of gradient orients: 7" counts it)."""
+    bvals, bvecs = _nibabel(DATA / "DTI.PAR").get_bvals_bvecs()
+    directions = {
+        tuple(round(float(c), 3) for c in v) for b, v in zip(bvals, bvecs, strict=True) if b == 1000 and any(v)
+    }
+    [acq] = inspect_path(DATA / "DTI.PAR")[0].acquisitions
+    assert acq.params["b_values"] == [0.0, 1000.0]
+    assert acq.params["diffusion_directions"] == len(directions) == 6
+    assert acq.params["sequence_family"] == "epi_dwi"
+
+
+@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix makes the reference sidecar")
+@pytest.mark.skipif(not (DATA / "phantom_EPI_asc_CLEAR_2_1.REC").is_file(), reason="nibabel's PAR/REC not installed")
+def test_the_par_rec_pair_reads_as_dcm2niix_reads_it(tmp_path: Path):
+    exam, ref = tmp_path / "exam", tmp_path / "ref"
+    exam.mkdir(), ref.mkdir()
+    for suffix in (".PAR", ".REC"):
+        shutil.copy(DATA / f"phantom_EPI_asc_CLEAR_2_1{suffix}", exam)
+    subprocess.run(
+        ["dcm2niix", "-b", "o", "-f", "sidecar", "-o", str(ref), str(exam / "phantom_EPI_asc_CLEAR_2_1.PAR")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    sidecar = json.loads((ref / "sidecar.json").read_text())
+    [inspection] = inspect_path(exam)  # the folder: the PAR read, the REC (pixels) skipped and counted
+    [acq] = inspection.acquisitions
+    assert acq.params["repetition_time_ms"] == pytest.approx(sidecar["RepetitionTime"] * 1000)
+    assert acq.params["echo_time_ms"] == pytest.approx(sidecar["EchoTime"] * 1000)
+    assert acq.params["manufacturer"] == sidecar["Manufacturer"].lower()
+
+
+def test_one_odd_value_costs_that_value_only(tmp_path: Path):
+    """A word where the TR belongs and a flip angle column of words: those two absent and said, the rest read."""
+    if not (DATA / "T2.PAR").is_file():
+        pytest.skip("nibabel's PAR test data not installed")
+    text = (DATA / "T2.PAR").read_text(encoding="latin-1")
+    lines = text.splitlines()
+    tr = next(i for i, line in enumerate(lines) if line.startswith(".    Repetition time"))
+    lines[tr] = lines[tr].split(":")[0] + ":   Allowed"
+    target = tmp_path / "odd.PAR"
+    target.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    [inspection] = inspect_path(target)
+    [acq] = inspection.acquisitions
+    assert "repetition_time_ms" not in acq.params
+    assert acq.params["echo_time_ms"] == 80.0 and acq.params["slices"] == 10
+
+
+def test_only_a_par_file_is_taken_for_one(tmp_path: Path):
+    text = tmp_path / "notes.txt"
+    text.write_text("DATA DESCRIPTION FILE is what Philips calls a PAR file\n")
+    assert reader_for(text) is not philips_par
+    if (DATA / "T1.PAR").is_file():
+        renamed = tmp_path / "scan.txt"
+        shutil.copy(DATA / "T1.PAR", renamed)
+        assert reader_for(renamed) is philips_par  # by content, whatever its name
