@@ -206,3 +206,49 @@ def test_series_without_uids_are_told_apart_by_number_and_description(tmp_path: 
         for w in inspection.warnings
     ), inspection.warnings
     assert any("cut.dcm: MR image without SeriesInstanceUID (truncated?); skipped" in w for w in inspection.warnings)
+
+
+# ---- United Imaging (UIH): b-value and gradient only in private elements ----------------------------------------
+
+
+def _as_uih(files: list[Path], out: Path, implicit: bool) -> None:
+    """The GE DTI series re-labelled as UIH writes diffusion (dcm2niix's UIH/README.md, the table UIH gave: (0065,1009)
+    BActualValue FD, (0065,1037) MRDiffusionGradOrientation FD 3): the standard (0018,9087/9089) and GE private
+    diffusion elements removed, each file's own b-value ((0043,1039) first value) and gradient ((0019,10BB-BD))
+    written there instead."""
+    import warnings
+
+    import pydicom
+
+    out.mkdir()
+    for source in files:
+        ds = pydicom.dcmread(source)
+        b = float(str(ds[0x00431039].value[0]))
+        vector = [float(ds[t].value) for t in (0x001910BB, 0x001910BC, 0x001910BD)]
+        for tag in (0x00189087, 0x00189089, 0x00431039, 0x001910BB, 0x001910BC, 0x001910BD):
+            if tag in ds:
+                del ds[tag]
+        ds.Manufacturer, ds.ManufacturerModelName = "UIH", "uMR 770"
+        block = ds.private_block(0x0065, "Uih_test", create=True)
+        block.add_new(0x09, "FD", b)
+        block.add_new(0x37, "FD", vector)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            syntax = pydicom.uid.ImplicitVRLittleEndian if implicit else pydicom.uid.ExplicitVRLittleEndian
+            ds.file_meta.TransferSyntaxUID = syntax
+            ds.save_as(out / source.name, enforce_file_format=True)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast scan", "pydicom scan"])
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit VR", "implicit VR"])
+def test_uih_diffusion_is_read_from_its_private_elements(tmp_path: Path, monkeypatch, fast: bool, implicit: bool):
+    """The b-values and directions are each file's own (the GE original: b 0 and 1000, 6 directions); without
+    UIH's private elements they were lost (every file read as unweighted)."""
+    monkeypatch.setattr(dicom, "FAST", fast)
+    files = _plain(DICOM / SERIES[1], tmp_path / "ge")
+    reference = _acquisition(tmp_path / "ge")
+    _as_uih(files, tmp_path / "uih", implicit)
+    acq = _acquisition(tmp_path / "uih")
+    assert acq.params["manufacturer"] == "other" and acq.params["model"] == "uMR 770"
+    assert acq.params["b_values"] == reference.params["b_values"] == [0.0, 1000.0]
+    assert acq.params["diffusion_directions"] == reference.params["diffusion_directions"] == 6

@@ -65,6 +65,13 @@ ECHO_NUMBERS = 0x00180086  # EchoNumbers: a series holding only a later echo is 
 GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
 GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
 GE_TAGS = frozenset({GE_BVALUE})
+# United Imaging (UIH) states each image's b-value and gradient only in private FD elements (dcm2niix's UIH/README.md,
+# from UIH: (0065,1009) "BActualValue", (0065,1037) "MRDiffusionGradOrientation"; dcm2niix reads its b-values there):
+# a UIH header is walked on to them when the standard b-value is absent.
+UIH_BVALUE, UIH_DIRECTION = 0x00651009, 0x00651037
+UIH_LIMIT = 0x00651038
+UIH_TAGS = frozenset({UIH_BVALUE, UIH_DIRECTION})
+UIH_MAKERS = (b"UIH", b"UNITED IMAGING")
 CHARSET = 0x00080005
 # Character sets the fast path reads past (single values, ASCII-compatible, as pydicom's table names them):
 # any other value (a NUL inside, an unknown or bytes-to-bytes codec name, code extensions) is pydicom's to read,
@@ -492,6 +499,8 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
         return _scan_one(path, full=True)  # one file holds the whole series: read its frames
     if not full and "DiffusionBValue" not in ds and manufacturer(str(ds.get("Manufacturer", ""))) == "ge":
         _add_ge_bvalue(path, ds)  # a GE b0 states its b-value only in (0043,1039), past the stop
+    elif not full and "DiffusionBValue" not in ds and _is_uih(str(ds.get("Manufacturer", ""))):
+        _add_ge_bvalue(path, ds, UIH_LIMIT, sorted(UIH_TAGS))  # UIH's b-value is private too, (0065,1009)
     return FileInfo(
         path,
         sop=sop,
@@ -512,22 +521,25 @@ def _image_types(value: Any) -> tuple[str, ...]:
     return (str(value).upper(),) if isinstance(value, str) else tuple(str(t).upper() for t in value)
 
 
-def _stop_ge(tag, vr, length) -> bool:
-    return int.__ge__(tag, GE_LIMIT)
-
-
-def _add_ge_bvalue(path: Source, ds) -> None:
-    """Read on to GE's private b-value (0043,1039) only, and add it to the scanned dataset."""
+def _add_ge_bvalue(path: Source, ds, limit: int = GE_LIMIT, tags: list[int] | None = None) -> None:
+    """Read on to GE's private b-value (0043,1039) only (or `tags`, below `limit`), and add it to the scanned
+    dataset."""
     from pydicom.filereader import read_partial
+
+    tags = [GE_BVALUE] if tags is None else tags
+
+    def stop(tag, vr, length) -> bool:
+        return int.__ge__(tag, limit)
 
     try:
         source = _open(path)
         with source.open("rb") if isinstance(source, Path) else source as handle:
-            more = read_partial(handle, stop_when=_stop_ge, specific_tags=[GE_BVALUE], force=True)
+            more = read_partial(handle, stop_when=stop, specific_tags=tags, force=True)
     except Exception:  # a damaged tail: the file states no more than the scan read
         return
-    if GE_BVALUE in more:
-        ds[GE_BVALUE] = more[GE_BVALUE]
+    for tag in tags:
+        if tag in more:
+            ds[tag] = more[tag]
 
 
 def _normal(iop: Any) -> tuple[float, float, float] | None:
@@ -650,6 +662,16 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         if more is None:
             return None
         b = more.get(GE_BVALUE)
+    if b is None and vendor == "other" and _is_uih(found.get(0x00080070, (b"", b""))[1]):
+        further = dicom_scan.walk(prefix, UIH_TAGS, UIH_LIMIT, resume=stop)
+        if further is None or further is dicom_scan.SHORT:
+            return further  # past the prefix: read on, or pydicom reads it
+        more = _decoded(further[0])
+        if more is None:
+            return None
+        b = more.get(UIH_BVALUE)
+        if direction is None:
+            direction = more.get(UIH_DIRECTION)
     diffusion = ()
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
@@ -670,6 +692,12 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
     )
 
 
+def _is_uih(maker: Any) -> bool:
+    """Whether a Manufacturer value (bytes or text) names United Imaging (UIH: "UIH" in dcm_qa_uih's headers)."""
+    raw = maker.encode("latin-1", "replace") if isinstance(maker, str) else bytes(maker or b"")
+    return raw.strip(b"\0 ").upper().startswith(UIH_MAKERS)
+
+
 GE_DIRECTION = (0x001910BB, 0x001910BC, 0x001910BD)
 _BAD = object()  # a value the fast path does not decode itself (see PLAIN)
 
@@ -681,6 +709,10 @@ def _decode(tag: int, raw: bytes) -> Any:
     if tag == 0x00189089:
         return struct.unpack_from("<3d", raw) if len(raw) >= 24 else None
     if tag == 0x0019100E:
+        return struct.unpack("<3d", raw) if len(raw) == 24 else None
+    if tag == UIH_BVALUE:
+        return struct.unpack("<d", raw)[0] if len(raw) == 8 else None
+    if tag == UIH_DIRECTION:
         return struct.unpack("<3d", raw) if len(raw) == 24 else None
     if tag == CHARSET:
         return raw.rstrip(b"\0 ").decode("ascii") if raw.rstrip(b"\0 ") in CHARSETS else _BAD
@@ -1104,10 +1136,15 @@ def _diffusion_of(ds):
     b = _float(ds.get("DiffusionBValue")) if "DiffusionBValue" in ds else None
     direction = _vector(ds.get("DiffusionGradientOrientation")) if "DiffusionGradientOrientation" in ds else None
     vendor = manufacturer(str(ds.get("Manufacturer", "")))
-    if b is None:
+    uih = vendor == "other" and _is_uih(str(ds.get("Manufacturer", "")))
+    if b is None and uih:
+        b = _uih_value(ds[UIH_BVALUE].value, 1) if UIH_BVALUE in ds else None
+    elif b is None:
         tag = {"siemens": (0x0019, 0x100C), "ge": (0x0043, 0x1039), "philips": (0x2001, 0x1003)}.get(vendor or "")
         if tag and tag in ds:
             b = _ge_bvalue(ds[tag].value) if vendor == "ge" else _float(ds[tag].value)
+    if direction is None and uih and UIH_DIRECTION in ds:
+        direction = _vector(_uih_value(ds[UIH_DIRECTION].value, 3))
     if direction is None:
         if vendor == "siemens" and (0x0019, 0x100E) in ds:
             direction = _vector(_siemens_vector(ds[(0x0019, 0x100E)].value))
@@ -1118,6 +1155,19 @@ def _diffusion_of(ds):
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
         yield b, tuple(direction) if usable else None
+
+
+def _uih_value(value: Any, count: int) -> Any:
+    """A UIH FD value as pydicom gives it: numbers (explicit VR) or the raw little-endian doubles (implicit VR, a
+    private tag pydicom's dictionary does not know)."""
+    if isinstance(value, bytes):
+        if len(value) != 8 * count:
+            return None
+        numbers = struct.unpack(f"<{count}d", value)
+        return numbers[0] if count == 1 else list(numbers)
+    if count == 1:
+        return _float(value[0] if isinstance(value, list | tuple) and value else value)
+    return value
 
 
 def _siemens_vector(value: Any) -> Any:
