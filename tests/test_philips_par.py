@@ -137,3 +137,17 @@ def test_only_a_par_file_is_taken_for_one(tmp_path: Path):
         renamed = tmp_path / "scan.txt"
         shutil.copy(DATA / "T1.PAR", renamed)
         assert reader_for(renamed) is philips_par  # by content, whatever its name
+
+
+def test_a_folder_of_par_rec_pairs_reads_the_pars_and_counts_the_recs_as_theirs(tmp_path: Path):
+    """The REC (pixels only) beside its PAR is part of the export: counted apart, not "skipped"; a REC without
+    its PAR, or another file, is still skipped."""
+    if not (DATA / "phantom_EPI_asc_CLEAR_2_1.REC").is_file():
+        pytest.skip("nibabel's PAR/REC not installed")
+    for suffix in (".PAR", ".REC"):
+        shutil.copy(DATA / f"phantom_EPI_asc_CLEAR_2_1{suffix}", tmp_path)
+    shutil.copy(DATA / "phantom_varscale.REC", tmp_path / "orphan.REC")
+    [inspection] = inspect_path(tmp_path)
+    assert [a.name for a in inspection.acquisitions] == ["EPI_asc CLEAR"]
+    assert "1 REC file(s) beside their PAR (the images' pixels) not needed for a protocol" in inspection.warnings
+    assert any(w.startswith("1 file(s) skipped") and "orphan.REC" in w for w in inspection.warnings)

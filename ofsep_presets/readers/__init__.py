@@ -299,6 +299,16 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 "dataset, participants, sessions and scans files) used with the sidecars or not needed for a "
                 "protocol"
             )
+    rec_note = None
+    if philips_par.FORMAT in by_reader and skipped:
+        # A PAR's REC (same name, .REC) holds its pixels only: part of the export, not a file left unread.
+        stems = {str(par)[:-4].lower() for par in by_reader[philips_par.FORMAT]}
+        recs = [name for name in skipped_paths if name.lower().endswith(".rec") and name[:-4].lower() in stems]
+        if recs:
+            skipped -= len(recs)
+            skipped_paths = [name for name in skipped_paths if name not in recs]
+            skipped_names = [_skip_name(path, name) for name in skipped_paths[:_NAMED_SKIPS]]
+            rec_note = f"{len(recs)} REC file(s) beside their PAR (the images' pixels) not needed for a protocol"
     printouts = by_reader.get(printout.FORMAT, [])
     if printouts and any(reader.FORMAT in by_reader for reader in PROTOCOL_EXPORTS):
         # A printout beside the export it was printed from states the same protocol again: read once, from the
@@ -328,6 +338,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
                 inspection.warnings.append(inherited_note)
             if companions_note and reader is bids:
                 inspection.warnings.append(companions_note)
+            if rec_note and reader is philips_par:
+                inspection.warnings.append(rec_note)
             inspection.warnings += walk_warnings
             if note:
                 inspection.warnings.append(note)
