@@ -424,6 +424,8 @@ def _pull(ref: str):
         documents = inspect_path(Path(tmp) / "spool")
     for document in documents:
         document.source = remote.label
+    if documents and remote.warnings:
+        documents[0].warnings.extend(remote.warnings)  # what the pull left out, said once
     return documents
 
 

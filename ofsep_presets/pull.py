@@ -2,8 +2,9 @@
 
 Both land in a spool folder (spool.py: safe names, atomic, bounded) that `check` then reads like any DICOM folder,
 so a pulled study is checked exactly as the same files on disk. DICOMweb asks for the study's *metadata* only
-(headers as DICOM JSON, no pixel data), and per series the one bulk value a protocol check needs that the headers
-leave out: the Siemens CSA series header (its protocol). That is everything a protocol check reads. Networking is
+(headers as DICOM JSON, no pixel data), and per series the few bulk values a protocol check reads that the headers
+leave out (SERIES_BULK: the Siemens CSA series header, GE's series protocol and user data), each bounded. That is
+everything a protocol check reads. Networking is
 pynetdicom's and dicomweb-client's; nothing here speaks a protocol by hand.
 
 URL forms:
@@ -14,7 +15,7 @@ URL forms:
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import limits
 from .errors import OfsepError
 from .limits import LimitError
+from .readers import ge_dicom_protocol
 from .spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ class Remote:
     peer_aet: str = ""
     our_aet: str = DEFAULT_AET
     base: str = ""
+    warnings: tuple[str, ...] = ()  # what the pull left out (a bulk value the server would not give)
 
     @property
     def label(self) -> str:
@@ -96,11 +99,12 @@ def fetch(ref: str, dest: Path, timeout: float = 120.0) -> Remote:
     """Fetch the study `ref` names into the spool folder `dest`; returns what was fetched."""
     remote = parse(ref)
     spool = Spool(dest)
-    pull = _c_get if remote.scheme == "pacs" else _wado_metadata
-    count = pull(remote, spool, timeout)
+    said: list[str] = []
+    pulled = _c_get(remote, spool, timeout) if remote.scheme == "pacs" else None
+    count = pulled if pulled is not None else _wado_metadata(remote, spool, timeout, said)
     if count == 0:
         raise PullError(f"{remote.label}: the peer sent no instance of that study")
-    return remote
+    return replace(remote, warnings=tuple(said))
 
 
 def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
@@ -152,19 +156,20 @@ def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
     return stored[0]
 
 
-def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
+def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str]) -> int:
     try:
         import requests
         from dicomweb_client.api import DICOMwebClient
     except ImportError:
         raise PullError("dicomweb:// needs dicomweb-client: pip install 'ofsep-presets[pacs]'") from None
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
 
     http = "https" if remote.scheme == "dicomwebs" else "http"
     url = f"{http}://{remote.host}:{remote.port}{remote.base}"
     client = DICOMwebClient(url=url, session=_bounded_session(remote.label), timeout=timeout)
-    bulk = DICOMwebClient(url=url, session=_bounded_session(remote.label, SERIES_BULK_MAX), timeout=timeout)
+    bulk = {
+        cap: DICOMwebClient(url=url, session=_bounded_session(remote.label, cap), timeout=timeout)
+        for cap in sorted({cap for _, cap, _ in SERIES_BULK.values()})
+    }
     try:
         metadata = client.retrieve_study_metadata(remote.study)
     except requests.RequestException as error:
@@ -172,28 +177,37 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float) -> int:
     except LimitError as error:
         raise PullError(str(error)) from None
     count = 0
-    series_headers: dict[str, bytes] = {}
+    series_values: dict[str, bytes] = {}
     for item in metadata:
-        handler = _bulk_data_handler(bulk, item, series_headers, f"{http}://{remote.host}:{remote.port}")
-        ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
-        for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
-            if keyword in ds:
-                del ds[keyword]
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.4")
-        meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID", "")
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta = meta
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
+        handler = _bulk_data_handler(bulk, item, series_values, f"{http}://{remote.host}:{remote.port}", said)
+        ds, encoded = instance_file(item, handler)
         try:
-            spool.store(
-                ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"), buffer.getvalue()
-            )
+            spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"), encoded)
         except SpoolFull as full:
             raise PullError(f"{remote.label}: {full}") from None
         count += 1
     return count
+
+
+def instance_file(item: dict, handler):
+    """One instance's DICOM JSON as a DICOM file (headers only: pixel data removed), and its dataset. Private
+    creators come with the JSON (Dataset.from_json keeps them), so a private block is found by its creator as in
+    the image file; an InlineBinary value is decoded by pydicom, a BulkDataURI is asked of `handler`."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
+    for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
+        if keyword in ds:
+            del ds[keyword]
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.4")
+    meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID", "")
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return ds, buffer.getvalue()
 
 
 def _bounded_session(label: str, cap: int | None = None) -> requests.Session:
@@ -234,36 +248,79 @@ def _past(label: str, bound: int, amount: int) -> LimitError:
     return LimitError(f"{label}: a bulk value of {amount:,}+ bytes, past {bound:,}: left out")
 
 
-# Bulk data worth one request per series: the Siemens CSA series header (0029,1020), which holds the protocol
-# (MrPhoenixProtocol: slices, PAT, partial Fourier...) that the headers alone do not. It is the same for every image
-# of a series, so it is fetched for the first and given to the others; every other bulk value (pixels, the per-image
-# CSA header) stays empty: a metadata pull never fetches images.
-SERIES_BULK_TAGS = {"00291020"}
+# Bulk data worth one request per series: the values the DICOM reader takes from a series' representative image
+# that a DICOMweb server sends as BulkDataURI (binary VRs), each found as the reader finds it:
+#  - the Siemens CSA series header (0029,1020): the protocol (MrPhoenixProtocol: slices, PAT, partial Fourier...);
+#  - GE's series protocol (0025,xx1B) of the block whose creator (0025,00xx) is GEMS_SERS_01 (ge_dicom_protocol:
+#    contrast, plane, coil, anatomy...), capped as that reader caps it;
+#  - GE's user data (0043,102A) (dicom.py GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
+# Each is fetched for the first image of a series and given to the others (the reader reads one image per series);
+# every other bulk value (pixels, the per-image CSA header, GE's histogram) stays empty: a metadata pull never
+# fetches images. tag -> (what it is, cap in bytes, private creator the block must have or None).
 SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes
+GE_USER_DATA_MAX = 256 * 1024  # bytes: the fixtures' are 7,480
+SERIES_BULK = {
+    "00291020": ("(0029,1020) Siemens CSA series header", SERIES_BULK_MAX, None),
+    "0025101B": ("(0025,101B) GE series protocol", ge_dicom_protocol.MAX_BLOB, ge_dicom_protocol.CREATOR),
+    "0043102A": ("(0043,102A) GE user data", GE_USER_DATA_MAX, None),
+}
+SERIES_BULK_TAGS = set(SERIES_BULK)
 
 
-def _bulk_data_handler(client, item: dict, cache: dict[str, bytes], origin: str):
-    """The bulk-data handler for one instance's DICOM JSON: the series' CSA header (fetched once per series), b""
-    for the rest. A header the server will not give stays empty: the check then knows what the headers say.
+def _wanted(tag: str, item: dict) -> tuple[str, int] | None:
+    """(what, cap) when `tag` of this instance's JSON is a series bulk value, else None. A private element
+    (gggg,xxee) counts only in the block its creator names: (gggg,00xx) must say the creator the reader looks for
+    (the same element number in another vendor's block is another value)."""
+    tag = tag.upper()
+    for want, (what, cap, creator) in SERIES_BULK.items():
+        if creator is None:
+            if tag == want:
+                return what, cap
+            continue
+        if len(tag) != 8 or tag[:4] != want[:4] or tag[6:] != want[6:] or not _block(tag):
+            continue
+        said = ((item.get(f"{tag[:4]}00{tag[4:6]}") or {}).get("Value") or [""])[0]
+        if isinstance(said, str) and said.strip() == creator:
+            return f"({tag[:4]},{tag[4:]}) {what.split(') ', 1)[1]}", cap
+    return None
+
+
+def _block(tag: str) -> bool:
+    try:
+        return int(tag[4:6], 16) >= 0x10  # private blocks are (gggg,10xx)..(gggg,FFxx)
+    except ValueError:
+        return False
+
+
+def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origin: str, said: list[str]):
+    """The bulk-data handler for one instance's DICOM JSON: the series' bulk values of SERIES_BULK (each fetched
+    once per series, bounded by its cap while it arrives), b"" for the rest. A value the server will not give
+    stays empty, with one warning per series: the check then knows what the headers say.
 
     The URI is asked of the server the study came from (`origin`), whatever host it names: servers write their
     own idea of their address there (Orthanc drops the port), and a pull never follows a URI to another host."""
     series = ((item.get("0020000E") or {}).get("Value") or [""])[0]
+    label = ((item.get("0008103E") or {}).get("Value") or [""])[0] or series
 
     def handler(tag: str, vr: str, uri: str) -> bytes:
-        if tag.upper() not in SERIES_BULK_TAGS:
+        wanted = _wanted(tag, item)
+        if wanted is None:
             return b""
+        what, cap = wanted
         key = f"{series}|{tag.upper()}"
         if key not in cache:
+            why = ""
             try:
                 where = urlsplit(uri)
                 url = origin + where.path + (f"?{where.query}" if where.query else "")
-                parts = client.retrieve_bulkdata(url, media_types=("application/octet-stream",))
+                parts = clients[cap].retrieve_bulkdata(url, media_types=("application/octet-stream",))
                 data = b"".join(parts) if parts else b""
             except LimitError:
-                data = b""  # a bulk value past the read bound: left out, the headers still read
-            except Exception:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
-                data = b""
+                data, why = b"", f"past {cap:,} bytes"  # a bulk value past its bound: left out
+            except Exception as error:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
+                data, why = b"", type(error).__name__ + (f": {str(error)[:120]}" if str(error) else "")
+            if why:
+                said.append(f"{label}: the server did not give {what} ({why}); the headers' values stand")
             cache[key] = data
         return cache[key]
 

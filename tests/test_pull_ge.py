@@ -1,0 +1,229 @@
+"""One GE study read three ways, files on disk, `pacs://` (C-GET: whole files) and `dicomweb://` (WADO-RS metadata:
+headers as DICOM JSON, a few bulk values per series), gives the same acquisitions, values and check decisions
+(issues 10, 11).
+
+Truth: the files on disk (tests/test_ge_dicom_protocol.py checks their values against each fixture's own
+(0025,101B) block inflated with Python's gzip and against the dcm2niix sidecars). The study is the three GE fixture
+series (SIGNA Pioneer MP-RAGE and DTI, SIGNA Premier 3-plane localizer) put in one study, the MP-RAGE a second time
+with its Rx's CONTRAST "Yes" (test_ge_dicom_protocol: the blocks GDCM harvested hold CONTRAST "Yes" beside CONTAG
+"GAD"), and ReceiveCoilName / AnatomicRegionSequence emptied so that coil and anatomy come from the series protocol
+only. Stored into Orthanc (Debian `orthanc` + `orthanc-dicomweb`, on loopback, as tests/test_listen.py runs it),
+which sends the private OB value (0025,101B) as a BulkDataURI (seen on Orthanc 1.x's DICOMweb plugin: the element
+comes as {"BulkDataURI": ".../instances/UID/bulk/0025101b", "vr": "OB"}, beside "00250010": "GEMS_SERS_01"). DICOM
+JSON (PS3.18 F.2.7: a binary value is InlineBinary, base64, or a BulkDataURI) is decoded by pydicom's
+Dataset.from_json, which keeps the private creator elements.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import http.server
+import json
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ofsep_presets import pull
+from ofsep_presets.readers import ge_dicom_protocol, inspect_path
+
+from .dicom_study import Study, fixture_files, read
+from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
+from .test_listen import DICOMWEB_PLUGIN, ORTHANC, check_json, essential, free_port
+
+STUDY_UID = "1.2.826.0.1.3680043.8.498.20261202.1"
+pytestmark = [
+    pytest.mark.skipif(ORTHANC is None, reason="Orthanc is not installed"),
+    pytest.mark.skipif(not DICOMWEB_PLUGIN.exists(), reason="Debian's orthanc-dicomweb is not installed"),
+]
+
+
+def _no_region(ds, i):
+    for keyword in ("ReceiveCoilName", "AnatomicRegionSequence"):
+        if keyword in ds:
+            del ds[keyword]
+
+
+def _post_contrast(ds, i):
+    _no_region(ds, i)
+    set_key("CONTRAST", "Yes")(ds, i)
+
+
+@pytest.fixture(scope="module")
+def ge(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ge")
+    study = Study(root / "files" / "pioneer", STUDY_UID)
+    t1 = read(fixture_files(T1)[0])
+    one = {"PatientID": "GE-PULL", "PatientName": "GE^PULL"}  # one patient: a PACS files a study under its patient
+    study.add(T1, t1.SeriesNumber, edit=_no_region, **one)
+    study.add(DWI, read(fixture_files(DWI)[0]).SeriesNumber, edit=_no_region, **one)
+    study.add(T1, 9, t1.SeriesDescription, AcquisitionTime="004500", edit=_post_contrast, **one)
+    # The localizer is another scanner's (SIGNA Premier), its own study as on the PACS.
+    Study(root / "files" / "premier").add(LOCALIZER, 2, edit=_no_region)
+    localizer_study = str(read(fixture_files(LOCALIZER)[0]).StudyInstanceUID)
+    http, dicom = free_port(), free_port()
+    config = {
+        "Name": "ge-pacs",
+        "StorageDirectory": str(root / "db"),
+        "IndexDirectory": str(root / "db"),
+        "HttpPort": http,
+        "DicomPort": dicom,
+        "DicomAet": "ORTHANC",
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowGet": True,
+        "Plugins": [str(DICOMWEB_PLUGIN)],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+    }
+    (root / "orthanc.json").write_text(json.dumps(config))
+    log = (root / "orthanc.log").open("w")
+    proc = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{http}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/system", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("Orthanc did not start")
+        for f in sorted((root / "files").rglob("*.dcm")):
+            urllib.request.urlopen(urllib.request.Request(url + "/instances", data=f.read_bytes()), timeout=30).read()
+        yield {
+            "files": root / "files",
+            "studies": [
+                (
+                    root / "files" / folder,
+                    f"dicomweb://127.0.0.1:{http}/dicom-web/studies/{uid}",
+                    f"pacs://ORTHANC@127.0.0.1:{dicom}/{uid}",
+                )
+                for folder, uid in (("pioneer", STUDY_UID), ("premier", localizer_study))
+            ],
+            "url": url,
+            "root": root,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _read(refs, tmp: Path):
+    """(series number -> acquisition, warnings) of one way of reading the studies."""
+    docs, said = [], []
+    for i, ref in enumerate(refs):
+        if isinstance(ref, Path):
+            docs += inspect_path(ref)
+        else:
+            remote = pull.fetch(ref, tmp / f"spool{i}")
+            docs += inspect_path(tmp / f"spool{i}")
+            said += getattr(remote, "warnings", ())
+    acqs = {a.params["series_number"]: a for d in docs for a in d.acquisitions}
+    return acqs, [w for d in docs for w in d.warnings] + said
+
+
+def _plain(acq) -> tuple:
+    """What does not depend on the way the study was read: values, context (no file path), and which values the
+    GE series protocol gave (provenance naming (0025,101B)); the file names in provenance differ by path."""
+    context = {k: v for k, v in acq.context.items() if k != "source"}
+    from_block = sorted(k for k, v in acq.provenance.items() if "(0025,101B)" in v)
+    said = {k: re.sub(r"[^\s;]+\.dcm\b", "FILE", v) for k, v in acq.provenance.items() if "(0025,101B)" in v}
+    return acq.name, acq.params, context, from_block, said
+
+
+def test_files_pacs_and_dicomweb_give_the_same_ge_acquisitions(ge, tmp_path):
+    files, files_said = _read([ge["files"]], tmp_path / "f")
+    # The protocol-only values are there on the files (what test_ge_dicom_protocol checks): coil and anatomy
+    # (the images' tags emptied), CONTRAST "Yes" on the repeated MP-RAGE.
+    assert {a.context.get("coil") for a in files.values()} == {"48HA", "20MM"}
+    assert all(a.context.get("anatomy") == "T-A0100" for a in files.values())
+    assert files[9].params["contrast_agent"] is True and "CONTRAST=Yes" in files[9].provenance["contrast_agent"]
+    for way in (1, 2):
+        acqs, said = _read([study[way] for study in ge["studies"]], tmp_path / str(way))
+        assert sorted(acqs) == sorted(files), way
+        for number, acq in files.items():
+            assert _plain(acqs[number]) == _plain(acq), (way, number)
+        assert sorted(said) == sorted(files_said), way
+
+
+def test_files_pacs_and_dicomweb_give_the_same_ge_check_decisions(ge):
+    for folder, web, pacs in ge["studies"]:
+        on_disk = essential(check_json(str(folder)))
+        matched = {seq: series for seq, _, series, _ in on_disk["sequences"] if series}
+        if folder.name == "pioneer":  # the repeated MP-RAGE is post-contrast by its protocol's CONTRAST "Yes" only
+            assert matched["brain.t1_3d_gd"].startswith("9 ") and matched["brain.t1_3d"].startswith("5 ")
+        assert essential(check_json(pacs)) == on_disk, pacs
+        assert essential(check_json(web)) == on_disk, web
+
+
+def _metadata(ge) -> list[dict]:
+    with urllib.request.urlopen(f"{ge['url']}/dicom-web/studies/{STUDY_UID}/metadata", timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def test_an_inline_binary_series_protocol_is_read_and_a_private_creator_is_honoured(ge):
+    """A server may send a binary value inline (PS3.18 F.2.7 InlineBinary, base64): it is the same value. The same
+    element number in a block of another creator is not GE's series protocol: it is never fetched."""
+    [item] = [i for i in _metadata(ge) if i["00200011"]["Value"] == [9]][:1]
+    header = read(fixture_files(T1)[0])
+    truth = ge_dicom_protocol.blob_of(
+        read(next(p for p in sorted(ge["files"].rglob("*.dcm")) if read(p).SeriesNumber == 9))
+    )
+    assert truth and truth != ge_dicom_protocol.blob_of(header)  # the edited (CONTRAST "Yes") block
+    inline = copy.deepcopy(item)
+    inline["0025101B"] = {"vr": "OB", "InlineBinary": base64.b64encode(truth).decode()}
+
+    def never(tag, vr, uri):
+        raise AssertionError(f"asked for {tag}")
+
+    ds, _ = pull.instance_file(inline, lambda tag, vr, uri: b"" if tag.upper() != "0025101B" else never(tag, vr, uri))
+    assert ge_dicom_protocol.blob_of(ds) == truth
+    assert pull._wanted("0025101B", item) == ("(0025,101B) GE series protocol", ge_dicom_protocol.MAX_BLOB)
+    other = copy.deepcopy(item)
+    other["00250010"]["Value"] = ["SOME_OTHER_CREATOR"]
+    assert pull._wanted("0025101B", other) is None
+    assert pull._wanted("7FE00010", item) is None and pull._wanted("00431029", item) is None  # never images
+
+
+def test_a_server_refusing_bulk_data_still_gives_the_headers_with_a_warning(ge, tmp_path):
+    """A DICOMweb server that answers the metadata but refuses every bulk value (HTTP 403): the headers are read,
+    the series protocol's values are absent (never guessed), and the report says what was left out."""
+    metadata = json.dumps(_metadata(ge)).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.endswith("/metadata"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(metadata)))
+                self.end_headers()
+                self.wfile.write(metadata)
+            else:
+                self.send_error(403)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ref = f"dicomweb://127.0.0.1:{server.server_address[1]}/dicom-web/studies/{STUDY_UID}"
+        acqs, said = _read([ref], tmp_path)
+        reported = check_json(ref)["warnings"]  # the report says it too
+    finally:
+        server.shutdown()
+    files, _ = _read([ge["studies"][0][0]], tmp_path / "f")
+    assert sorted(acqs) == sorted(files)
+    for number, acq in acqs.items():
+        assert acq.params["echo_time_ms"] == files[number].params["echo_time_ms"]  # the headers read
+        assert "coil" not in acq.context and not any("(0025,101B)" in v for v in acq.provenance.values())
+    assert acqs[9].params.get("contrast_agent") is not True
+    refused = [w for w in said if "(0025,101B) GE series protocol" in w and "did not give" in w]
+    assert len(refused) == len(files)  # once per series
+    assert sorted(w for w in reported if "did not give" in w) == sorted(w for w in said if "did not give" in w)
