@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from ofsep_presets.acquisition import ReadError
 from ofsep_presets.readers import dicom, inspect_path, reader_for
 
 from .conftest import FIXTURES
@@ -252,3 +253,29 @@ def test_uih_diffusion_is_read_from_its_private_elements(tmp_path: Path, monkeyp
     assert acq.params["manufacturer"] == "other" and acq.params["model"] == "uMR 770"
     assert acq.params["b_values"] == reference.params["b_values"] == [0.0, 1000.0]
     assert acq.params["diffusion_directions"] == reference.params["diffusion_directions"] == 6
+
+
+def test_an_acr_nema_style_header_without_sop_class_is_an_mr_image_by_its_modality(tmp_path: Path):
+    """ACR-NEMA 2.0 headers predate SOP classes and were written bare: the fixture series stored so (no file meta,
+    no (0008,0016)) reads as its Part 10 original, an MR image by Modality "MR" (0008,0060) with Rows; the same
+    header with Modality "CT" is still an object that is no MR image."""
+    import warnings
+
+    import pydicom
+
+    files = _plain(DICOM / SERIES[0], tmp_path / "part10")
+    reference = _acquisition(tmp_path / "part10")
+    for modality in ("MR", "CT"):
+        out = tmp_path / modality
+        out.mkdir()
+        for source in files:
+            ds = pydicom.dcmread(source)
+            del ds.file_meta
+            del ds.SOPClassUID
+            ds.preamble, ds.Modality = None, modality
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds.save_as(out / source.name, implicit_vr=True, little_endian=True, enforce_file_format=False)
+    assert _acquisition(tmp_path / "MR").params == reference.params
+    with pytest.raises(ReadError, match="not MR images ignored"):
+        inspect_path(tmp_path / "CT")

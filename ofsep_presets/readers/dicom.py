@@ -784,6 +784,31 @@ def _stop_scan(tag, vr, length) -> bool:
     return int.__ge__(tag, SCAN_LIMIT)
 
 
+MODALITY = 0x00080060
+
+
+def _mr_without_sop_class(path: Source | str) -> bool:
+    """Whether a file that states no SOP Class UID (neither (0008,0016) nor the file meta's (0002,0002)) is an MR
+    image by its Modality (0008,0060) "MR" and its Rows (0028,0010): ACR-NEMA 2.0 headers, which old consoles wrote
+    bare (see bare_dataset), predate SOP classes. Read only for such files."""
+    try:
+        with limits.deadline(path):
+            source = _open(Path(path) if isinstance(path, str) else path)
+            with source.open("rb") if isinstance(source, Path) else source as handle, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = _partial(handle, _stop_rows, [MODALITY, ROWS], path)
+    except Exception:  # a damaged file: as the scan said, no MR image
+        return False
+    return str(ds.get("Modality") or "").strip().upper() == "MR" and ROWS in ds
+
+
+ROWS = 0x00280010
+
+
+def _stop_rows(tag, vr, length) -> bool:
+    return int.__gt__(tag, ROWS)
+
+
 SERIES_NUMBER = 0x00200011
 UNIDENTIFIED_TAGS = [0x0008103E, 0x0020000D, SERIES_NUMBER]
 
@@ -923,7 +948,7 @@ def _read_many(root: Path, files: list, progress, infos: list[FileInfo] | None) 
             continue
         if info.sop == MEDIA_STORAGE_DIRECTORY:
             continue  # a DICOMDIR indexes the files we walk anyway
-        if info.sop not in MR_IMAGE_STORAGE:
+        if info.sop not in MR_IMAGE_STORAGE and not (not info.sop and _mr_without_sop_class(info.path)):
             others[info.sop] = others.get(info.sop, 0) + 1  # presentation states, reports, screen saves...
             continue
         uid = info.uid
