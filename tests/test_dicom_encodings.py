@@ -279,3 +279,28 @@ def test_an_acr_nema_style_header_without_sop_class_is_an_mr_image_by_its_modali
     assert _acquisition(tmp_path / "MR").params == reference.params
     with pytest.raises(ReadError, match="not MR images ignored"):
         inspect_path(tmp_path / "CT")
+
+
+# ---- Canon (Toshiba) classic DWI: the gradient only in ImageComments --------------------------------------------
+
+CANON = DICOM / "Canon/Galan3T_V6.0_classic_DTI_PA-ortho"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast scan", "pydicom scan"])
+def test_canon_classic_gradients_are_read_from_image_comments(tmp_path: Path, monkeypatch, fast: bool):
+    """The Galan 3T V6.0 classic DTI files state (0018,9087) but no (0018,9089); their ImageComments state the
+    gradient (dcmdump: both b=1500 files "b=1500(0.895,0.000,0.445)", the b0 none): one direction at b=1500.
+    The same files with the second b=1500 file's comment naming another gradient: two. It was no direction."""
+    import pydicom
+
+    monkeypatch.setattr(dicom, "FAST", fast)
+    files = _plain(CANON, tmp_path / "canon")
+    acq = _acquisition(tmp_path / "canon")
+    assert acq.params["b_values"] == [0.0, 1500.0]
+    assert acq.params["diffusion_directions"] == 1
+    weighted = [f for f in files if "b=1500" in str(pydicom.dcmread(f, stop_before_pixels=True).get("ImageComments"))]
+    assert len(weighted) == 2
+    ds = pydicom.dcmread(weighted[1])
+    ds.ImageComments = "b=1500(0.000,0.895,0.445)"
+    ds.save_as(weighted[1])
+    assert _acquisition(tmp_path / "canon").params["diffusion_directions"] == 2

@@ -72,6 +72,13 @@ UIH_BVALUE, UIH_DIRECTION = 0x00651009, 0x00651037
 UIH_LIMIT = 0x00651038
 UIH_TAGS = frozenset({UIH_BVALUE, UIH_DIRECTION})
 UIH_MAKERS = (b"UIH", b"UNITED IMAGING")
+# Canon (Toshiba) classic DWI images state their gradient only in ImageComments, "b=1500(0.895,0.000,0.445)" (the
+# Galan 3T V6.0 fixture; dcm2niix parses the same text); read for a Canon image with a b-value and no direction.
+IMAGE_COMMENTS = 0x00204000
+CANON_TAGS = frozenset({IMAGE_COMMENTS})
+_CANON_GRADIENT = re.compile(
+    r"b\s*=\s*[0-9.]+\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)"
+)
 CHARSET = 0x00080005
 # Character sets the fast path reads past (single values, ASCII-compatible, as pydicom's table names them):
 # any other value (a NUL inside, an unknown or bytes-to-bytes codec name, code extensions) is pydicom's to read,
@@ -122,6 +129,7 @@ SCAN_TAGS = {
         (0x0019, 0x10BB),
         (0x0019, 0x10BC),
         (0x0019, 0x10BD),
+        (0x0020, 0x4000),  # ImageComments: a Canon classic DWI's gradient
     )
 }  # a set: pydicom tests every element's tag for membership
 
@@ -672,6 +680,12 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         b = more.get(UIH_BVALUE)
         if direction is None:
             direction = more.get(UIH_DIRECTION)
+    if b is not None and direction is None and vendor == "canon":
+        again = dicom_scan.walk(prefix, CANON_TAGS, SCAN_LIMIT)  # this Canon DWI file only: its ImageComments
+        if again is None or again is dicom_scan.SHORT:
+            return again
+        raw = again[0].get(IMAGE_COMMENTS, (b"", b""))[1]
+        direction = _canon_gradient(raw.decode("latin-1")) if raw.isascii() else None
     diffusion = ()
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
@@ -690,6 +704,18 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         normals=(normal,) if normal else (),
         echo_numbers=echo_numbers,
     )
+
+
+def _canon_gradient(text: str) -> tuple[float, float, float] | None:
+    """The gradient a Canon classic ImageComments states ("b=1500(0.895,0.000,0.445)"), or None."""
+    match = _CANON_GRADIENT.search(text or "")
+    if not match:
+        return None
+    try:
+        vector = tuple(float(v) for v in match.groups())
+    except ValueError:
+        return None
+    return vector if all(math.isfinite(v) for v in vector) else None
 
 
 def _is_uih(maker: Any) -> bool:
@@ -1170,6 +1196,9 @@ def _diffusion_of(ds):
             b = _ge_bvalue(ds[tag].value) if vendor == "ge" else _float(ds[tag].value)
     if direction is None and uih and UIH_DIRECTION in ds:
         direction = _vector(_uih_value(ds[UIH_DIRECTION].value, 3))
+    if direction is None and b is not None and vendor == "canon" and "ImageComments" in ds:
+        found = _canon_gradient(str(ds.get("ImageComments") or ""))
+        direction = list(found) if found else None
     if direction is None:
         if vendor == "siemens" and (0x0019, 0x100E) in ds:
             direction = _vector(_siemens_vector(ds[(0x0019, 0x100E)].value))
