@@ -249,20 +249,28 @@ def _past(label: str, bound: int, amount: int) -> LimitError:
 
 
 # Bulk data worth one request per series: the values the DICOM reader takes from a series' representative image
-# that a DICOMweb server sends as BulkDataURI (binary VRs), each found as the reader finds it:
-#  - the Siemens CSA series header (0029,1020): the protocol (MrPhoenixProtocol: slices, PAT, partial Fourier...);
-#  - GE's series protocol (0025,xx1B) of the block whose creator (0025,00xx) is GEMS_SERS_01 (ge_dicom_protocol:
-#    contrast, plane, coil, anatomy...), capped as that reader caps it;
-#  - GE's user data (0043,102A) (dicom.py GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
-# Each is fetched for the first image of a series and given to the others (the reader reads one image per series);
-# every other bulk value (pixels, the per-image CSA header, GE's histogram) stays empty: a metadata pull never
-# fetches images. tag -> (what it is, cap in bytes, private creator the block must have or None).
-SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes
-GE_USER_DATA_MAX = 256 * 1024  # bytes: the fixtures' are 7,480
+# that a DICOMweb server sends as BulkDataURI (binary VRs), each found as the reader finds it (readers/dicom.py,
+# readers/ge_dicom_protocol.py):
+#  - Siemens CSA series header (0029,1020) or (0029,1120): the protocol (MrPhoenixProtocol: slices, PAT...);
+#  - Siemens CSA image header (0029,1010): PhaseEncodingDirectionPositive (VB/VE phase-encoding polarity);
+#  - Siemens XA MrPhoenixProtocol (0021,1019), top level (classic) or nested in the shared functional groups'
+#    (0021,10FE) item (enhanced);
+#  - GE's series protocol (0025,xx1B) of the block whose creator (0025,00xx) is GEMS_SERS_01 (contrast, plane,
+#    coil, anatomy...), capped as that reader caps it;
+#  - GE's user data (0043,102A) (GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
+# Each is fetched for the first image of a series and given to the others: the reader reads these from one image
+# per series (the per-image parts of a CSA image header or GE user data are read by nothing). Every other bulk
+# value (pixels, GE's histogram...) stays empty: a metadata pull never fetches images.
+# tag -> (what it is, cap in bytes, private creator the block must have or None for the fixed tag the reader reads).
+SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes, an XA protocol hundreds
+IMAGE_HEADER_MAX = 2**20  # bytes: a CSA image header or GE's user data is kilobytes (GE fixtures': 7,480)
 SERIES_BULK = {
     "00291020": ("(0029,1020) Siemens CSA series header", SERIES_BULK_MAX, None),
+    "00291120": ("(0029,1120) Siemens CSA series header", SERIES_BULK_MAX, None),
+    "00291010": ("(0029,1010) Siemens CSA image header", IMAGE_HEADER_MAX, None),
+    "00211019": ("(0021,1019) Siemens MrPhoenixProtocol", SERIES_BULK_MAX, None),
     "0025101B": ("(0025,101B) GE series protocol", ge_dicom_protocol.MAX_BLOB, ge_dicom_protocol.CREATOR),
-    "0043102A": ("(0043,102A) GE user data", GE_USER_DATA_MAX, None),
+    "0043102A": ("(0043,102A) GE user data", IMAGE_HEADER_MAX, None),
 }
 SERIES_BULK_TAGS = set(SERIES_BULK)
 

@@ -1,6 +1,6 @@
-"""One GE study read three ways, files on disk, `pacs://` (C-GET: whole files) and `dicomweb://` (WADO-RS metadata:
-headers as DICOM JSON, a few bulk values per series), gives the same acquisitions, values and check decisions
-(issues 10, 11).
+"""One GE study (and two Siemens ones) read three ways, files on disk, `pacs://` (C-GET: whole files) and
+`dicomweb://` (WADO-RS metadata: headers as DICOM JSON, a few bulk values per series), gives the same
+acquisitions, values and check decisions (issues 10, 11).
 
 Truth: the files on disk (tests/test_ge_dicom_protocol.py checks their values against each fixture's own
 (0025,101B) block inflated with Python's gzip and against the dcm2niix sidecars). The study is the three GE fixture
@@ -37,6 +37,8 @@ from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
 from .test_listen import DICOMWEB_PLUGIN, ORTHANC, check_json, essential, free_port
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.20261202.1"
+SIEMENS_VE11 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
+SIEMENS_XA30 = "Siemens/XA30_enh_DWI_dir80_PA"
 pytestmark = [
     pytest.mark.skipif(ORTHANC is None, reason="Orthanc is not installed"),
     pytest.mark.skipif(not DICOMWEB_PLUGIN.exists(), reason="Debian's orthanc-dicomweb is not installed"),
@@ -66,6 +68,13 @@ def ge(tmp_path_factory):
     # The localizer is another scanner's (SIGNA Premier), its own study as on the PACS.
     Study(root / "files" / "premier").add(LOCALIZER, 2, edit=_no_region)
     localizer_study = str(read(fixture_files(LOCALIZER)[0]).StudyInstanceUID)
+    # Siemens, each its own study as the scanner wrote it: a VE11 series (CSA series and image headers, (0029,1020)
+    # and (0029,1010)) and an XA30 enhanced DWI (MrPhoenixProtocol in (0021,1019) nested in the shared functional
+    # groups' (0021,10FE) item): both sent as BulkDataURIs by Orthanc.
+    siemens = {}
+    for folder, series in (("ve11", SIEMENS_VE11), ("xa30", SIEMENS_XA30)):
+        Study(root / "files" / folder).add(series, read(fixture_files(series)[0]).SeriesNumber)
+        siemens[folder] = str(read(fixture_files(series)[0]).StudyInstanceUID)
     http, dicom = free_port(), free_port()
     config = {
         "Name": "ge-pacs",
@@ -104,7 +113,7 @@ def ge(tmp_path_factory):
                     f"dicomweb://127.0.0.1:{http}/dicom-web/studies/{uid}",
                     f"pacs://ORTHANC@127.0.0.1:{dicom}/{uid}",
                 )
-                for folder, uid in (("pioneer", STUDY_UID), ("premier", localizer_study))
+                for folder, uid in (("pioneer", STUDY_UID), ("premier", localizer_study), *siemens.items())
             ],
             "url": url,
             "root": root,
@@ -141,8 +150,14 @@ def test_files_pacs_and_dicomweb_give_the_same_ge_acquisitions(ge, tmp_path):
     files, files_said = _read([ge["files"]], tmp_path / "f")
     # The protocol-only values are there on the files (what test_ge_dicom_protocol checks): coil and anatomy
     # (the images' tags emptied), CONTRAST "Yes" on the repeated MP-RAGE.
-    assert {a.context.get("coil") for a in files.values()} == {"48HA", "20MM"}
-    assert all(a.context.get("anatomy") == "T-A0100" for a in files.values())
+    ge_series = [a for a in files.values() if a.params["manufacturer"] == "ge"]
+    assert len(ge_series) == 4 and {a.context.get("coil") for a in ge_series} == {"48HA", "20MM"}
+    assert all(a.context.get("anatomy") == "T-A0100" for a in ge_series)
+    # Siemens values only its bulk headers state: phase-encoding polarity (CSA image header), the XA protocol's
+    # 20 prescribed directions (2 present: test_inspect_dicom).
+    siemens = [a for a in files.values() if a.params["manufacturer"] == "siemens"]
+    assert len(siemens) == 2 and all(a.params.get("phase_encoding_direction") for a in siemens)
+    assert any(a.params.get("diffusion_directions") == 20 for a in siemens)
     assert files[9].params["contrast_agent"] is True and "CONTRAST=Yes" in files[9].provenance["contrast_agent"]
     for way in (1, 2):
         acqs, said = _read([study[way] for study in ge["studies"]], tmp_path / str(way))
