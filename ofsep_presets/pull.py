@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import limits
 from .errors import OfsepError
 from .limits import LimitError
-from .readers import ge_dicom_protocol
+from .readers import dicom_protocol, ge_dicom_protocol
 from .spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
@@ -273,6 +273,10 @@ SERIES_BULK = {
     "0043102A": ("(0043,102A) GE user data", IMAGE_HEADER_MAX, None),
 }
 SERIES_BULK_TAGS = set(SERIES_BULK)
+# A Philips protocol object (dicom_protocol.SOP_CLASSES: a dummy run's series protocol / ExamCard, no pixels) holds
+# its tables as (2005,xx44) values of the items of (2005,xx32): each is fetched (it is the object's content).
+PHILIPS_TABLE = "20051044"
+PHILIPS_TABLES_MAX = 64  # tables fetched per object at most
 
 
 def _wanted(tag: str, item: dict) -> tuple[str, int] | None:
@@ -310,12 +314,21 @@ def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origi
     series = ((item.get("0020000E") or {}).get("Value") or [""])[0]
     label = ((item.get("0008103E") or {}).get("Value") or [""])[0] or series
 
+    sop = ((item.get("00080016") or {}).get("Value") or [""])[0]
+    tables = [0]
+
     def handler(tag: str, vr: str, uri: str) -> bytes:
         wanted = _wanted(tag, item)
+        key = f"{series}|{tag.upper()}"
+        if wanted is None and tag.upper() == PHILIPS_TABLE and str(sop).encode() in dicom_protocol.SOP_CLASSES:
+            # A Philips protocol object (no image): each of its tables is its own value, fetched once each.
+            tables[0] += 1
+            if tables[0] > PHILIPS_TABLES_MAX:
+                return b""
+            wanted, key = ("(2005,1044) Philips protocol table", SERIES_BULK_MAX), f"{series}|{urlsplit(uri).path}"
         if wanted is None:
             return b""
         what, cap = wanted
-        key = f"{series}|{tag.upper()}"
         if key not in cache:
             why = ""
             try:

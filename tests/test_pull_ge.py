@@ -32,13 +32,14 @@ import pytest
 from ofsep_presets import pull
 from ofsep_presets.readers import ge_dicom_protocol, inspect_path
 
-from .dicom_study import Study, fixture_files, read
+from .dicom_study import DICOM, Study, fixture_files, read
 from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
 from .test_listen import DICOMWEB_PLUGIN, ORTHANC, check_json, essential, free_port
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.20261202.1"
 SIEMENS_VE11 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
 SIEMENS_XA30 = "Siemens/XA30_enh_DWI_dir80_PA"
+PHILIPS = "Philips/ElitionX_enh_T1W_TSE_2D"
 pytestmark = [
     pytest.mark.skipif(ORTHANC is None, reason="Orthanc is not installed"),
     pytest.mark.skipif(not DICOMWEB_PLUGIN.exists(), reason="Debian's orthanc-dicomweb is not installed"),
@@ -75,6 +76,13 @@ def ge(tmp_path_factory):
     for folder, series in (("ve11", SIEMENS_VE11), ("xa30", SIEMENS_XA30)):
         Study(root / "files" / folder).add(series, read(fixture_files(series)[0]).SeriesNumber)
         siemens[folder] = str(read(fixture_files(series)[0]).StudyInstanceUID)
+    # Philips: an Elition X enhanced series with its protocol object (Raw Data Storage, its tables in (2005,1044)
+    # of the (2005,1032) items, each sent as a BulkDataURI), as copied files in their own folder (not a study of
+    # the GE/Siemens comparison above: read by the next test).
+    philips = root / "philips"
+    philips.mkdir()
+    for i, f in enumerate(sorted((DICOM / PHILIPS).glob("*.dcm"))):
+        (philips / f"{i:04d}.dcm").write_bytes(f.read_bytes())
     http, dicom = free_port(), free_port()
     config = {
         "Name": "ge-pacs",
@@ -103,7 +111,7 @@ def ge(tmp_path_factory):
                 time.sleep(0.1)
         else:
             pytest.fail("Orthanc did not start")
-        for f in sorted((root / "files").rglob("*.dcm")):
+        for f in sorted((root / "files").rglob("*.dcm")) + sorted(philips.glob("*.dcm")):
             urllib.request.urlopen(urllib.request.Request(url + "/instances", data=f.read_bytes()), timeout=30).read()
         yield {
             "files": root / "files",
@@ -117,6 +125,7 @@ def ge(tmp_path_factory):
             ],
             "url": url,
             "root": root,
+            "philips": (philips, f"http://127.0.0.1:{http}"),
         }
     finally:
         proc.terminate()
@@ -242,3 +251,24 @@ def test_a_server_refusing_bulk_data_still_gives_the_headers_with_a_warning(ge, 
     refused = [w for w in said if "(0025,101B) GE series protocol" in w and "did not give" in w]
     assert len(refused) == len(files)  # once per series
     assert sorted(w for w in reported if "did not give" in w) == sorted(w for w in said if "did not give" in w)
+
+
+def test_a_philips_protocol_object_reads_the_same_by_dicomweb(ge, tmp_path):
+    """A Philips protocol object's tables come as BulkDataURIs: without them it was "without a readable protocol
+    table" by DICOMweb while its file reads (test_inspect_dicom / the Philips DICOM protocol tests)."""
+    folder, url = ge["philips"]
+    uid = str(read(sorted(folder.glob("*.dcm"))[0]).StudyInstanceUID)
+
+    def plain(docs):
+        return sorted(
+            (d.format, a.name, sorted((k, repr(v)) for k, v in a.params.items())) for d in docs for a in d.acquisitions
+        )
+
+    def said(docs):
+        return sorted(re.sub(r"\S+\.dcm\b", "FILE", w) for d in docs for w in d.warnings)
+
+    on_disk = inspect_path(folder)
+    assert any("embedded protocol vs images" in w for w in said(on_disk))  # the protocol object was read
+    remote = pull.fetch(f"dicomweb://{url.split('://')[1]}/dicom-web/studies/{uid}", tmp_path / "spool")
+    pulled = inspect_path(tmp_path / "spool")
+    assert plain(pulled) == plain(on_disk) and said(pulled) == said(on_disk) and not remote.warnings
