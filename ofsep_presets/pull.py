@@ -274,8 +274,10 @@ SERIES_BULK = {
 }
 SERIES_BULK_TAGS = set(SERIES_BULK)
 # A Philips protocol object (dicom_protocol.SOP_CLASSES: a dummy run's series protocol / ExamCard, no pixels) holds
-# its tables as (2005,xx44) values of the items of (2005,xx32): each is fetched (it is the object's content).
-PHILIPS_TABLE = "20051044"
+# its tables as (2005,xx44) values of the items of (2005,xx32): each is fetched (it is the object's content). The
+# block xx is the item's own (the creator "Philips MR Imaging DD 002" sits at (2005,0010) in one object, (2005,0011)
+# in another: an Ingenia's); the handler does not see a nested item's creators, so any block's xx44 of such an
+# object counts (bounded below), and the reader picks the table by its creator.
 PHILIPS_TABLES_MAX = 64  # tables fetched per object at most
 
 
@@ -295,6 +297,10 @@ def _wanted(tag: str, item: dict) -> tuple[str, int] | None:
         if isinstance(said, str) and said.strip() == creator:
             return f"({tag[:4]},{tag[4:]}) {what.split(') ', 1)[1]}", cap
     return None
+
+
+def _philips_table(tag: str) -> bool:
+    return len(tag) == 8 and tag[:4] == "2005" and tag[6:] == "44" and _block(tag)
 
 
 def _block(tag: str) -> bool:
@@ -320,12 +326,13 @@ def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origi
     def handler(tag: str, vr: str, uri: str) -> bytes:
         wanted = _wanted(tag, item)
         key = f"{series}|{tag.upper()}"
-        if wanted is None and tag.upper() == PHILIPS_TABLE and str(sop).encode() in dicom_protocol.SOP_CLASSES:
+        if wanted is None and _philips_table(tag) and str(sop).encode() in dicom_protocol.SOP_CLASSES:
             # A Philips protocol object (no image): each of its tables is its own value, fetched once each.
             tables[0] += 1
             if tables[0] > PHILIPS_TABLES_MAX:
                 return b""
-            wanted, key = ("(2005,1044) Philips protocol table", SERIES_BULK_MAX), f"{series}|{urlsplit(uri).path}"
+            wanted = (f"({tag[:4]},{tag[4:].upper()}) Philips protocol table", SERIES_BULK_MAX)
+            key = f"{series}|{urlsplit(uri).path}"
         if wanted is None:
             return b""
         what, cap = wanted

@@ -32,7 +32,7 @@ import pytest
 from ofsep_presets import pull
 from ofsep_presets.readers import ge_dicom_protocol, inspect_path
 
-from .dicom_study import DICOM, Study, fixture_files, read
+from .dicom_study import Study, fixture_files, read
 from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
 from .test_listen import DICOMWEB_PLUGIN, ORTHANC, check_json, essential, free_port
 
@@ -40,6 +40,7 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.20261202.1"
 SIEMENS_VE11 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
 SIEMENS_XA30 = "Siemens/XA30_enh_DWI_dir80_PA"
 PHILIPS = "Philips/ElitionX_enh_T1W_TSE_2D"
+PHILIPS_INGENIA = "Philips/Ingenia_classic_DTI_Biobank_2mm_full"
 pytestmark = [
     pytest.mark.skipif(ORTHANC is None, reason="Orthanc is not installed"),
     pytest.mark.skipif(not DICOMWEB_PLUGIN.exists(), reason="Debian's orthanc-dicomweb is not installed"),
@@ -79,10 +80,15 @@ def ge(tmp_path_factory):
     # Philips: an Elition X enhanced series with its protocol object (Raw Data Storage, its tables in (2005,1044)
     # of the (2005,1032) items, each sent as a BulkDataURI), as copied files in their own folder (not a study of
     # the GE/Siemens comparison above: read by the next test).
-    philips = root / "philips"
-    philips.mkdir()
-    for i, f in enumerate(sorted((DICOM / PHILIPS).glob("*.dcm"))):
-        (philips / f"{i:04d}.dcm").write_bytes(f.read_bytes())
+    # And an Ingenia DTI's protocol object (its creator at (2005,0011), the tables at (2005,1144)) with two images.
+    philips = {}
+    for folder, series, images in (("elition", PHILIPS, 99), ("ingenia", PHILIPS_INGENIA, 2)):
+        philips[folder] = root / "philips" / folder
+        philips[folder].mkdir(parents=True)
+        kept = [f for f in fixture_files(series) if read(f).SOPClassUID.startswith("1.3.46.670589.11.0.0.12")]
+        kept += [f for f in fixture_files(series) if f not in kept][:images]
+        for i, f in enumerate(kept):
+            read(f).save_as(philips[folder] / f"{i:04d}.dcm")
     http, dicom = free_port(), free_port()
     config = {
         "Name": "ge-pacs",
@@ -111,7 +117,7 @@ def ge(tmp_path_factory):
                 time.sleep(0.1)
         else:
             pytest.fail("Orthanc did not start")
-        for f in sorted((root / "files").rglob("*.dcm")) + sorted(philips.glob("*.dcm")):
+        for f in sorted((root / "files").rglob("*.dcm")) + sorted((root / "philips").rglob("*.dcm")):
             urllib.request.urlopen(urllib.request.Request(url + "/instances", data=f.read_bytes()), timeout=30).read()
         yield {
             "files": root / "files",
@@ -253,10 +259,12 @@ def test_a_server_refusing_bulk_data_still_gives_the_headers_with_a_warning(ge, 
     assert sorted(w for w in reported if "did not give" in w) == sorted(w for w in said if "did not give" in w)
 
 
-def test_a_philips_protocol_object_reads_the_same_by_dicomweb(ge, tmp_path):
+@pytest.mark.parametrize("which", ["elition", "ingenia"])
+def test_a_philips_protocol_object_reads_the_same_by_dicomweb(ge, tmp_path, which):
     """A Philips protocol object's tables come as BulkDataURIs: without them it was "without a readable protocol
     table" by DICOMweb while its file reads (test_inspect_dicom / the Philips DICOM protocol tests)."""
-    folder, url = ge["philips"]
+    folders, url = ge["philips"]
+    folder = folders[which]
     uid = str(read(sorted(folder.glob("*.dcm"))[0]).StudyInstanceUID)
 
     def plain(docs):
