@@ -76,9 +76,7 @@ UIH_MAKERS = (b"UIH", b"UNITED IMAGING")
 # Galan 3T V6.0 fixture; dcm2niix parses the same text); read for a Canon image with a b-value and no direction.
 IMAGE_COMMENTS = 0x00204000
 CANON_TAGS = frozenset({IMAGE_COMMENTS})
-_CANON_GRADIENT = re.compile(
-    r"b\s*=\s*[0-9.]+\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)"
-)
+_CANON_GRADIENT = re.compile(r"b\s*=\s*[0-9.]+\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)")
 CHARSET = 0x00080005
 # Character sets the fast path reads past (single values, ASCII-compatible, as pydicom's table names them):
 # any other value (a NUL inside, an unknown or bytes-to-bytes codec name, code extensions) is pydicom's to read,
