@@ -51,12 +51,20 @@ def essence(report: dict) -> dict:
     return out
 
 
+def _relative(path: str) -> str:
+    """The case's path inside the fixtures folder, so snapshots of two clones (../shared anywhere) compare."""
+    try:
+        return str(Path(path).resolve().relative_to(FIXTURES.resolve()))
+    except ValueError:
+        return path
+
+
 def snapshot(out: str) -> None:
     snap: dict[str, dict] = {}
     for path, extra in cases():
         command = [sys.executable, "-m", "ofsep_presets", "check", path, *extra, "--format", "json", "--quiet"]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        key = f"{path} {' '.join(extra)}".strip()
+        key = f"{_relative(path)} {' '.join(extra)}".strip()
         if proc.returncode not in (0, 1):
             snap[key] = {"error": proc.stderr.strip().splitlines()[-1:]}
             continue
