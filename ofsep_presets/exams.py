@@ -26,7 +26,7 @@ from typing import Any
 
 from .acquisition import Acquisition, Inspection, ReadError, scanner_from
 from .echoes import bids_echo_key, join_echo_series
-from .match import stack_is_evidence
+from .match import not_a_sequence, stack_is_evidence
 from .readers.bids import FORMAT as BIDS_FORMAT
 from .regions import (
     geometry_excludes,
@@ -497,13 +497,21 @@ def _stations_of_the_whole(exam: Exam) -> None:
     statement of the whole's own words or codes in any series' evidence (cord words in the study or exam
     description: "IRM médullaire", "IRM moelle"). Beside it, each series stating the part (decided the part, or
     left undecided by a tie with it) is a station of the whole: its part's evidence counts for the whole, and the
-    weights decide again. A lumbar program alone (every spinal statement of the exam lumbar: the MR-AAT
-    "adult_spine_A13_Neu_LumbarSpine" program) stays lumbar."""
+    weights decide again. A localizer, field map or calibration series states nothing here (it is planned on, not
+    a station: a lumbar exam's "whole spine loc" covers the column). A lumbar program alone (every spinal
+    statement of the exam lumbar: the MR-AAT "adult_spine_A13_Neu_LumbarSpine" program) stays lumbar."""
     vocab = vocabulary()
     acqs = exam.acquisitions
     for whole in sorted({r.refines for r in vocab.values() if r.refines}):
         parts = {r.name for r in vocab.values() if r.refines == whole}
-        stated = {id(a): _statements_of(a, whole, exam.evidence.get(id(a), [])) for a in acqs}
+        # A localizer, field map or calibration places no station: it is an aid the stations are planned on, and a
+        # lumbar exam's localizer covers the column ("whole spine loc"), so its words state nothing of the exam.
+        stated = {
+            id(a): _statements_of(a, whole, exam.evidence.get(id(a), []))
+            if not_a_sequence(a) is None
+            else (False, set())
+            for a in acqs
+        }
         if not any(own or generic for own, generic in stated.values()):
             continue
         for acq in acqs:

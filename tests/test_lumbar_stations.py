@@ -200,3 +200,20 @@ def test_an_unplaced_series_named_lumbar_is_nudged_to_the_spine_s_sequences(tmp_
     nudge = "spine in name ('lombaire', the lumbar spine)"
     assert nudge in score(acq, spec.sequences["spine.t2_sag"])[1]
     assert nudge in score(acq, spec.sequences["brain.pd_t2_2d"])[1]
+
+
+@pytest.mark.parametrize("localizer", ["3pl loc spine", "whole spine loc"])
+def test_a_lumbar_study_s_spine_localizer_does_not_make_it_a_cord_exam(tmp_path, localizer):
+    """A localizer places no station: it is the aid the stations are planned on, and a lumbar exam's localizer
+    covers the column ("whole spine loc", GE's "3pl loc"). Its name's generic word is no statement that the
+    exam is of the cord (seed 001: the spinal exam is "la totalité de la moelle en 2 ou 3 acquisitions")."""
+    _build(
+        tmp_path,
+        [
+            _station(1, localizer, "Lumbar Spine"),
+            _station(10, "sag T2", "Lumbar Spine", BodyPartExamined="LSPINE"),
+            _station(11, "ax T2", "Lumbar Spine", BodyPartExamined="LSPINE"),
+        ],
+    )
+    regions = _regions(tmp_path)
+    assert regions["10 sag T2"] == regions["11 ax T2"] == "lumbar", regions
