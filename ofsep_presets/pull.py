@@ -318,7 +318,7 @@ def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origi
     The URI is asked of the server the study came from (`origin`), whatever host it names: servers write their
     own idea of their address there (Orthanc drops the port), and a pull never follows a URI to another host."""
     series = ((item.get("0020000E") or {}).get("Value") or [""])[0]
-    label = ((item.get("0008103E") or {}).get("Value") or [""])[0] or series
+    label = _series_label(item)
 
     sop = ((item.get("00080016") or {}).get("Value") or [""])[0]
     tables = [0]
@@ -346,10 +346,32 @@ def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origi
             except LimitError:
                 data, why = b"", f"past {cap:,} bytes"  # a bulk value past its bound: left out
             except Exception as error:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
-                data, why = b"", type(error).__name__ + (f": {str(error)[:120]}" if str(error) else "")
+                data, why = b"", _why(error)
             if why:
                 said.append(f"{label}: the server did not give {what} ({why}); the headers' values stand")
             cache[key] = data
         return cache[key]
 
     return handler
+
+
+def _series_label(item: dict) -> str:
+    """How a warning names the series of this instance's DICOM JSON: its description, else its number, else "a
+    series". Never its SeriesInstanceUID: warnings go into reports meant to be shared, which hold no identifier."""
+    description = ((item.get("0008103E") or {}).get("Value") or [""])[0]
+    if isinstance(description, str) and description.strip():
+        return " ".join(description.split())
+    number = ((item.get("00200011") or {}).get("Value") or [None])[0]
+    if isinstance(number, int | float) and not isinstance(number, bool):
+        return f"series {number:g}"
+    return "a series"
+
+
+def _why(error: Exception) -> str:
+    """Why a request failed, for a shareable report: the HTTP status or the error's type only. The error's text is
+    not used: requests writes the URL into it (the host, and the study, series and instance UIDs of the path)."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return f"HTTP {status}"
+    return type(error).__name__

@@ -280,3 +280,49 @@ def test_a_philips_protocol_object_reads_the_same_by_dicomweb(ge, tmp_path, whic
     remote = pull.fetch(f"dicomweb://{url.split('://')[1]}/dicom-web/studies/{uid}", tmp_path / "spool")
     pulled = inspect_path(tmp_path / "spool")
     assert plain(pulled) == plain(on_disk) and said(pulled) == said(on_disk) and not remote.warnings
+
+
+def test_warnings_of_a_refused_bulk_value_name_no_uid_and_no_url(ge, tmp_path):
+    """Warnings go into reports meant to be shared: a server failing every bulk request (HTTP 500, whose error text
+    carries the request URL: host, study, series and instance UIDs) is reported by status only, and a series with
+    no SeriesDescription by its number, never its SeriesInstanceUID."""
+    items = _metadata(ge)
+    for item in items:
+        if item["00200011"]["Value"] == [9]:
+            item["0008103E"] = {"vr": "LO"}  # no description: the label must not fall back to the series UID
+    metadata = json.dumps(items).encode()
+    uids = {
+        str(v)
+        for item in items
+        for tag in ("0020000D", "0020000E", "00080018")
+        for v in (item.get(tag) or {}).get("Value") or []
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.endswith("/metadata"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(metadata)))
+                self.end_headers()
+                self.wfile.write(metadata)
+            else:
+                self.send_error(500)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        remote = pull.fetch(f"dicomweb://127.0.0.1:{port}/dicom-web/studies/{STUDY_UID}", tmp_path / "spool")
+    finally:
+        server.shutdown()
+    refused = [w for w in remote.warnings if "did not give" in w]
+    assert len([w for w in refused if "(0025,101B)" in w]) == 3  # one per GE series, each by its status
+    assert all("HTTP 500" in w for w in refused), refused
+    assert any(w.startswith("series 9: ") for w in refused), refused
+    for w in remote.warnings:
+        assert not any(uid in w for uid in uids), w
+        assert "://" not in w and "/studies/" not in w and "127.0.0.1" not in w and str(port) not in w, w
