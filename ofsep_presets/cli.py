@@ -588,7 +588,7 @@ def check(paths, spec_ref, variant, field_t, maps, fmt, exam_of, each, one_exam,
     """Check an export or a dummy run against the spec: per sequence, per parameter, and the session rules.
 
     \b
-    PATH: any input `inspect` reads (a DICOM folder or .zip, an .exar1, an .ExamCard, a GE tar, BIDS, ...),
+    PATH: any input `inspect` reads (a DICOM folder, .zip or .tar[.gz], an .exar1, an .ExamCard, a GE tar, BIDS, ...),
     or a study on a PACS: pacs://PEER_AET@HOST:PORT/STUDY_UID (C-GET) or dicomweb://HOST:PORT/BASE/studies/UID
     (WADO-RS metadata: headers only). What was read is grouped into exams (a DICOM study on one scanner, a BIDS
     subject/session, an export), and each acquisition is placed in its body region from the program path,

@@ -61,6 +61,11 @@ def _head(path: Path) -> bytes:
 
 def reader_for(path, head: bytes | None = None):
     head = _head(path) if head is None else head
+    if archive.is_tar(head):
+        # A tar is a container: only the reader of a tar format may take it (a GE Protocol Exchange tar names its
+        # session.xml and LxProtocol members); any other is an archive of files (DICOM), read as a .zip is. The
+        # text sniffers never see a tar's header, which opens with its first member's name.
+        return ge_protocol if ge_protocol.sniff(path, head) else None
     heads = [head]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text ("Unicode" on Windows): sniffed as its UTF-8 text
         heads.append(xmlsafe.as_utf8(head, head=True))
@@ -129,10 +134,12 @@ def _inspect_path(path: Path, progress=None) -> list[Inspection]:
     try:
         head = _head(path)
         reader = None if archive.is_zip(head) else reader_for(path, head)
+        # Told by content, after the readers: a GE protocol tar and a gzipped DICOM file are theirs
+        packed = "zip" if archive.is_zip(head) else archive.tar_kind(path, head) if reader is None else None
     except OSError as exc:
         raise ReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if archive.is_zip(head):
-        return _inspect_zip(path, progress)
+    if packed:
+        return _inspect_archive(path, progress, packed)
     if reader is None:
         if not head:
             raise ReadError(f"{path}: empty file (0 bytes): nothing to read")
@@ -241,8 +248,8 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         if info.format == dicom.FORMAT:
             scanned.append(info)
         if not info.format:
-            if _is_zip_file(info.path):
-                zips.append(Path(info.path))  # a zipped dummy run or export beside the others: read in memory
+            if _is_zip_file(info.path) or archive.tar_kind(info.path):
+                zips.append(Path(info.path))  # a zipped or tarred run or export beside the others: read in memory
                 continue
             if str(info.path).endswith((".nii", ".nii.gz")):
                 nifti.append(str(info.path))  # a BIDS series' image: its sidecar may be only inherited
@@ -255,7 +262,7 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     zipped, zip_failed = [], []
     for member in zips:
         try:
-            zipped += _inspect_zip(member, progress)
+            zipped += _inspect_archive(member, progress)
         except limits.LimitError:
             raise
         except ReadError as exc:
@@ -356,11 +363,11 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
     return results
 
 
-def _zip_members(path: Path) -> tuple[dict[str, list[archive.Member]], int, list[str]]:
-    """The members of a .zip (checked, in memory) by the format they hold (DICOM, and the protocol objects read from
-    memory: Philips ExamCards, Siemens .exar1), how many other members were skipped, and why."""
-    members, warnings = archive.members(path)
-    found: dict[str, list[archive.Member]] = {}
+def _archive_members(path: Path, packed: str) -> tuple[dict[str, list], int, list[str]]:
+    """The members of a .zip, .tar or .tar.gz (checked, in memory) by the format they hold (DICOM, and the protocol
+    objects read from memory: Philips ExamCards, Siemens .exar1), how many other members were skipped, and why."""
+    members, warnings = archive.members(path) if packed == "zip" else archive.tar_members(path)
+    found: dict[str, list] = {}
     skipped = 0
     for member in members:
         try:
@@ -392,13 +399,15 @@ def _is_zip_file(name) -> bool:
         return False
 
 
-def _inspect_zip(path: Path, progress=None) -> list[Inspection]:
-    """A zipped exam or protocol export: its DICOM members read like a folder's files, its ExamCards and .exar1
-    read from their bytes, nothing extracted."""
-    found, skipped, warnings = _zip_members(path)
+def _inspect_archive(path: Path, progress=None, packed: str | None = None) -> list[Inspection]:
+    """A zipped or tarred exam or protocol export: its DICOM members read like a folder's files, its ExamCards and
+    .exar1 read from their bytes, nothing extracted. `packed`: "zip", "tar" or "tar.gz" (else told by content)."""
+    packed = packed or ("zip" if _is_zip_file(path) else archive.tar_kind(path) or "zip")
+    with limits.deadline(path):
+        found, skipped, warnings = _archive_members(path, packed)
     if not found:
         raise ReadError(
-            f"{path}: nothing readable inside this .zip (inside a .zip ofsep-presets reads DICOM, Philips "
+            f"{path}: nothing readable inside this .{packed} (inside a .{packed} ofsep-presets reads DICOM, Philips "
             "ExamCards and Siemens .exar1)"
         )
     results: list[Inspection] = []
@@ -426,11 +435,13 @@ def _inspect_zip(path: Path, progress=None) -> list[Inspection]:
         else:  # nothing of this format could be read: said on the first inspection, not as an empty one
             lost += inspection.warnings
     if not results:
-        raise ReadError(f"{path}: no member of this .zip could be read; first problem: {lost[0]}")
+        raise ReadError(f"{path}: no member of this .{packed} could be read; first problem: {lost[0]}")
     results[0].warnings[:0] = warnings
     results[0].warnings += lost
     if skipped:
-        results[0].warnings.append(f"{skipped} member(s) of the .zip skipped: not DICOM, nor an ExamCard or .exar1")
+        results[0].warnings.append(
+            f"{skipped} member(s) of the .{packed} skipped: not DICOM, nor an ExamCard or .exar1"
+        )
     return results
 
 

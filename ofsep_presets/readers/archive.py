@@ -1,18 +1,22 @@
-"""A .zip of an exam, read in memory: members are never extracted, names are checked, sizes are capped.
+"""A .zip, .tar or .tar.gz of an exam, read in memory: members are never extracted, names checked, sizes capped.
 
-PACS and CD exports arrive zipped. Writing them out to read them would mean a user's archive decides where
-files land (`../`, absolute names, links); here a member is only ever bytes in memory. Each member is checked
-against the caps before it is inflated, and the inflated length is counted, not taken from the (forgeable)
-header: a decompression bomb stops at the `inflate_bytes` limit (ofsep_presets.limits).
+PACS and CD exports arrive zipped, XNAT and PACS downloads and public DICOM sets tarred. Writing them out to
+read them would mean a user's archive decides where files land (`../`, absolute names, links); here a member is
+only ever bytes in memory. Each member is checked against the caps before it is inflated, and the inflated length
+is counted, not taken from the (forgeable) header: a decompression bomb stops at the `inflate_bytes` limit
+(ofsep_presets.limits).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import stat
 import struct
+import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -28,14 +32,11 @@ def is_zip(head: bytes) -> bool:
     return head[:4] == ZIP_MAGIC
 
 
-@dataclass(frozen=True)
-class Member:
-    """One file inside a zip, with the few path-like manners the readers use (`open`, `name`, `stem`)."""
+class _InArchive:
+    """The few path-like manners the readers use of a file (`open`, `name`, `stem`), for a member of an archive:
+    `member` is its name inside, `read_bytes()` its bytes."""
 
-    archive: str
     member: str
-    index: int = -1  # position in the central directory: the entry that was checked is the one read
-    offset: int = -1  # a truncated zip's entry, found by its local header at this offset (no central directory)
 
     @property
     def name(self) -> str:
@@ -47,6 +48,19 @@ class Member:
 
     def open(self, mode: str = "rb") -> io.BytesIO:
         return io.BytesIO(self.read_bytes())
+
+    def read_bytes(self, limit: int | None = None) -> bytes:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Member(_InArchive):
+    """One file inside a zip, with the few path-like manners the readers use (`open`, `name`, `stem`)."""
+
+    archive: str
+    member: str
+    index: int = -1  # position in the central directory: the entry that was checked is the one read
+    offset: int = -1  # a truncated zip's entry, found by its local header at this offset (no central directory)
 
     def read_bytes(self, limit: int | None = None) -> bytes:
         limit = limits.get("inflate_bytes") if limit is None else limit
@@ -213,7 +227,240 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
     return safe, warnings
 
 
-def head(member: Member, size: int) -> bytes:
+# --- tar and tar.gz -----------------------------------------------------------------------------------------------
+# PACS and XNAT downloads, OpenNeuro and the dcm_qa repositories ship DICOM as .tar / .tar.gz. Read as a zip is:
+# in memory, never extracted. A plain tar's members are read from the file at their offsets (an exam of any size,
+# one member at a time); a gzipped tar is inflated once, in memory, counted against limit `inflate_bytes` (a gzip
+# bomb stops at the cap), then read as a plain tar from those bytes.
+
+TAR_MAGIC = b"ustar"  # at offset 257 of a POSIX (ustar, pax) or GNU tar header
+GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_PROBE = 65536  # compressed bytes inflated to see whether a gzip stream opens with a tar header
+
+
+def is_tar(head: bytes) -> bool:
+    """Whether `head` opens with a tar header ("ustar" at offset 257; a DICOM file's "DICM" at 128 never is)."""
+    return len(head) > 262 and head[257:262] == TAR_MAGIC and head[128:132] != b"DICM"
+
+
+def tar_kind(path: Path | str, head: bytes | None = None) -> str | None:
+    """Whether a file is a "tar" or a "tar.gz", by content (a tar header first, or a gzip stream whose first 512
+    inflated bytes are one); None for anything else: the name is never asked."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_GZIP_PROBE) if head is None or head[:2] == GZIP_MAGIC else head
+    except OSError:
+        return None
+    if is_tar(head):
+        return "tar"
+    if head[:2] != GZIP_MAGIC:
+        return None
+    try:
+        first = zlib.decompressobj(wbits=31).decompress(head, 512)
+    except zlib.error:
+        return None
+    return "tar.gz" if is_tar(first) else None
+
+
+def tar_refusal(info: tarfile.TarInfo, cap: int) -> str | None:
+    """Why a tar member is not read ("folder" and AppleDouble `._*` are passed over without a word), or None when
+    it is a regular file with a safe relative name within `cap` bytes. Shared by every reader of a tar."""
+    name = PurePosixPath(info.name)
+    if info.isdir():
+        return "folder"
+    if not info.name:
+        return "no name"
+    if name.name.startswith("._"):
+        return "AppleDouble"
+    if name.is_absolute() or ".." in name.parts:
+        return "unsafe name"
+    if info.issym() or info.islnk():
+        return "link"
+    if info.ischr() or info.isblk() or info.isfifo():
+        return "device or FIFO"
+    if not info.isreg():
+        return "not a regular file"
+    if info.issparse():
+        return "sparse"
+    if info.size > cap:
+        return "larger than the cap"
+    return None
+
+
+SILENT = ("folder", "AppleDouble")  # members that are part of any tar, not inputs left unread
+
+
+class _CappedReads:
+    """A file object whose every read is refused past limit `read_bytes`: tarfile reads a pax or GNU long-name
+    header's data whole (`fileobj.read(size)` with the size the header states); a 10 GB "header" is refused,
+    not read into memory. Seeks (how tarfile passes over members' data) pass through."""
+
+    def __init__(self, raw, where: object):
+        self._raw, self._where, self._cap = raw, where, limits.get("read_bytes")
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > self._cap:
+            raise limits.refusal("read_bytes", self._where)
+        return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+
+class TarWalk:
+    """The members of an open tar, each checked by `tar_refusal` and counted against limit `members`; iterating
+    gives the safe ones. What was refused (per reason) and where a cut-short tar ended are kept, for the reader to
+    say. A tar cut short ends the walk (tarfile raises at the broken header): the members before it stand."""
+
+    def __init__(self, archive: tarfile.TarFile, where: object, cap: int):
+        self.archive, self.where, self.cap = archive, where, cap
+        self.refused: dict[str, list[str]] = {}
+        self.cut: str | None = None
+
+    def __iter__(self) -> Iterator[tarfile.TarInfo]:
+        count = 0
+        members = iter(self.archive)
+        while True:
+            try:
+                info = next(members)
+            except StopIteration:
+                return
+            except tarfile.TarError as exc:
+                self.cut = str(exc)
+                return
+            count += 1
+            limits.check("members", count, self.where)
+            reason = tar_refusal(info, self.cap)
+            if reason is None:
+                yield info
+            elif reason not in SILENT:
+                self.refused.setdefault(reason, []).append(info.name)
+
+    def warnings(self, where: object) -> list[str]:
+        return [f"{where}: {len(n)} member(s) not read ({why}), e.g. {n[0]!r}" for why, n in self.refused.items()]
+
+
+def open_tar(raw, where: object) -> tarfile.TarFile:
+    """A plain tar ("r:": never inflated behind the caller's back) over `raw`, every read of it bounded."""
+    return tarfile.open(fileobj=_CappedReads(raw, where), mode="r:")
+
+
+@dataclass(frozen=True)
+class TarMember(_InArchive):
+    """One regular file inside a tar: its data's offset and size in the (inflated) tar, read on demand. Pickled
+    as these few fields: a worker process re-reads the member from the archive (a gzipped one inflated again,
+    once per process, under the same cap)."""
+
+    archive: str
+    member: str
+    offset: int
+    size: int
+    gzipped: bool = False
+
+    def read_bytes(self, limit: int | None = None) -> bytes:
+        limit = limits.get("read_bytes") if limit is None else limit
+        if self.size > limit:
+            raise limits.refusal("read_bytes", self)
+        return self.head(self.size)
+
+    def head(self, size: int) -> bytes:
+        size = min(size, self.size)
+        if self.gzipped:
+            data = _inflated(self.archive)[self.offset : self.offset + size]
+        else:
+            with open(self.archive, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(size)
+        if len(data) < size:
+            raise ReadError(f"{self}: cut short by the end of the tar ({len(data)} of {self.size} bytes)")
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.archive}:{self.member}"
+
+
+def _inflated(path: str) -> bytes:
+    """A gzip file's inflated bytes (every member of a concatenated gzip), cached per file and process."""
+    status = os.stat(path)
+    return _inflate_cached(path, status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=1)
+def _inflate_cached(path: str, mtime_ns: int, size: int) -> bytes:
+    """Inflated in chunks, never past limit `inflate_bytes` plus one byte: the count is of bytes inflated, not the
+    size a header states. Trailing bytes after the last gzip member are left; a stream cut short gives what it
+    holds (the tar walk then says where it ends); a damaged one is refused."""
+    cap = limits.get("inflate_bytes")
+    out = bytearray()
+    inflater = zlib.decompressobj(wbits=31)
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                break
+            while chunk:
+                try:
+                    out += inflater.decompress(chunk, cap + 1 - len(out))
+                except zlib.error as exc:
+                    if not out:
+                        raise ReadError(f"{path}: not a readable .tar.gz ({exc})") from None
+                    return bytes(out)  # damaged after a start: what came before it is walked, and the cut said
+                if len(out) > cap:
+                    raise limits.refusal("inflate_bytes", path)
+                if inflater.eof:
+                    chunk = inflater.unused_data
+                    if chunk[:2] != GZIP_MAGIC:
+                        return bytes(out)
+                    inflater = zlib.decompressobj(wbits=31)  # the next member of a concatenated gzip
+                else:
+                    chunk = inflater.unconsumed_tail
+    return bytes(out)
+
+
+def tar_members(path: Path) -> tuple[list[TarMember], list[str]]:
+    """The safe members of a .tar or .tar.gz (by content), and one warning per kind of member refused."""
+    gzipped = tar_kind(path) == "tar.gz"
+    names: set[str] = set()
+    safe: list[TarMember] = []
+    try:
+        raw = io.BytesIO(_inflated(str(path))) if gzipped else open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ReadError(f"{path}: not a readable tar ({exc.strerror or exc})") from None
+    with raw:
+        end = raw.seek(0, 2)
+        raw.seek(0)
+        try:
+            archive = open_tar(raw, path)
+        except tarfile.TarError as exc:
+            raise ReadError(f"{path}: not a readable tar ({exc})") from None
+        walk = TarWalk(archive, path, limits.get("read_bytes"))
+        for info in walk:
+            key = str(PurePosixPath(info.name))  # "./exam/a.dcm" and "exam/a.dcm" are one file
+            if info.offset_data + info.size > end:
+                walk.cut = f"member {info.name!r} cut short by the end of the file"
+                break
+            if key in names:
+                walk.refused.setdefault("a second entry of the same name", []).append(info.name)
+                continue
+            names.add(key)
+            safe.append(TarMember(str(path), info.name, info.offset_data, info.size, gzipped))
+        if walk.cut is None:
+            # tarfile ends its walk without a word at a damaged header past the first: the next block is looked at
+            raw.seek(archive.offset)
+            if raw.read(512).strip(b"\0"):
+                walk.cut = f"bytes that are not a tar header at offset {archive.offset:,}"
+    warnings = walk.warnings(path)
+    if walk.cut:
+        warnings.insert(0, f"{path}: not a complete tar ({walk.cut}): the {len(safe)} member(s) before it read")
+    return safe, warnings
+
+
+def head(member: Member | TarMember, size: int) -> bytes:
+    if isinstance(member, TarMember):
+        return member.head(size)
     if member.offset >= 0:
         return member.read_bytes()[:size]
     with _open_archive(member.archive).open(member._info()) as handle:

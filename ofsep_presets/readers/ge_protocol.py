@@ -19,6 +19,7 @@ from ..families import set_family
 from ..resources import spec_dir
 from ..vendors import all_vendors
 from ..yamlload import load_yaml
+from . import archive
 from .vocabulary import acquisition_from_vendor_values
 
 FORMAT = "ge-protocol-tar"
@@ -37,16 +38,17 @@ THREE_PLANES = {"3-PLANE"}
 
 def sniff(path: Path, head: bytes) -> bool:
     if len(head) > 262 and head[257:262] == b"ustar":
-        if path.stat().st_size > limits.get("read_bytes"):
-            return True  # a tar past the limit: read() refuses it, naming the limit
+        # A plain tar only, like the read (see _open_tar); whatever its size (a tarred DICOM exam is larger than
+        # any protocol, and is archive.py's): its first members' names tell, read through the bounded walk.
         try:
-            with tarfile.open(path, mode="r:") as archive:  # plain tar only, like the read (see _open_tar)
-                for count, member in enumerate(archive):
+            with path.open("rb") as raw:
+                walk = archive.TarWalk(archive.open_tar(raw, path), path, limits.get("read_bytes"))
+                for count, member in enumerate(walk):
                     if member.name.endswith(("session.xml", "LxProtocol")):
                         return True
                     if count > 200:
                         break
-        except (tarfile.TarError, OSError):
+        except (tarfile.TarError, OSError, ReadError):
             return False
         return False
     return is_lxprotocol(head)
@@ -58,23 +60,12 @@ def is_lxprotocol(head: bytes) -> bool:
     return b"ofsep-presets" not in head and len(keys & {"PSEQ", "IMODE", "PLANE", "TE", "TR", "FOV", "SLTHICK"}) >= 3
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
+def _open_tar(path: Path, raw) -> tarfile.TarFile:
     """A plain tar only ("r:"): the sniffer saw an uncompressed ustar header, so a file that only looks like one
     (a gzip stream whose extra field spells `ustar`) is not inflated behind its back; the file's size, checked
-    first, then bounds whatever tarfile reads, PAX headers included."""
+    first, then bounds whatever tarfile reads, PAX headers included (every read bounded: archive.open_tar)."""
     limits.check("read_bytes", path.stat().st_size, path)
-    return tarfile.open(path, mode="r:")
-
-
-def _safe(member: tarfile.TarInfo) -> bool:
-    name = PurePosixPath(member.name)
-    return (
-        member.isreg()
-        and not name.is_absolute()
-        and ".." not in name.parts
-        and not name.name.startswith("._")
-        and member.size <= MAX_MEMBER
-    )
+    return archive.open_tar(raw, path)
 
 
 def read(path: Path) -> Inspection:
@@ -88,28 +79,32 @@ def read(path: Path) -> Inspection:
         return inspection
     inspection = Inspection(source=str(path), format=FORMAT)
     files: dict[str, bytes] = {}
-    total, refused = 0, 0
-    try:
-        with _open_tar(path) as archive:
-            for count, member in enumerate(archive):
-                limits.check("members", count, path)
-                if not _safe(member):
-                    refused += 0 if member.isdir() or PurePosixPath(member.name).name.startswith("._") else 1
-                    continue
-                total += member.size
-                limits.check("read_bytes", total, f"{path}: members")
-                data = archive.extractfile(member)
-                # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
-                files[str(PurePosixPath(member.name))] = data.read(MAX_MEMBER + 1) if data else b""
-    except tarfile.TarError as exc:
-        if not files:
+    total = 0
+    with path.open("rb") as raw:
+        try:
+            walk = archive.TarWalk(_open_tar(path, raw), path, MAX_MEMBER)
+        except tarfile.TarError as exc:
             raise ReadError(f"{path}: not a readable tar ({exc})") from None
-        # Cut short (a truncated copy): the members read whole before the cut are each complete (tarfile raises on
-        # a member it cannot read to its end, and that member is not kept); the rest is absent, and said.
+        for member in walk:
+            total += member.size
+            limits.check("read_bytes", total, f"{path}: members")
+            raw.seek(member.offset_data)
+            data = raw.read(member.size)
+            if len(data) < member.size:  # the file ends inside this member: it is not kept
+                walk.cut = f"member {member.name!r} cut short by the end of the file"
+                break
+            # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
+            files[str(PurePosixPath(member.name))] = data
+    if walk.cut is not None:
+        if not files:
+            raise ReadError(f"{path}: not a readable tar ({walk.cut})")
+        # Cut short (a truncated copy): the members read whole before the cut are each complete; the rest is
+        # absent, and said.
         inspection.warnings.append(
-            f"{path.name}: not a complete tar ({exc}): the {len(files)} member(s) before the cut are read; "
+            f"{path.name}: not a complete tar ({walk.cut}): the {len(files)} member(s) before the cut are read; "
             "the series after it are absent"
         )
+    refused = sum(len(names) for names in walk.refused.values())
     if refused:
         inspection.warnings.append(f"{refused} tar member(s) refused (links, absolute or '..' names, oversize)")
     sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]

@@ -1,0 +1,239 @@
+"""A tarred exam (.tar, .tar.gz: PACS and XNAT downloads, OpenNeuro and dcm_qa sets) reads exactly like the same
+files in a folder, in memory and never extracted; a hostile tar reads only its safe members, and a gzip bomb stops.
+
+Expected values: the folder's own reading (the tar holds the same bytes) and dcm2niix's sidecar of the series.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ofsep_presets import limits
+from ofsep_presets.acquisition import ReadError
+from ofsep_presets.cli import main
+from ofsep_presets.readers import archive, inspect_path
+
+from .conftest import FIXTURES
+
+SIEMENS = FIXTURES / "dicom" / "Siemens"
+GE_T1 = FIXTURES / "dicom" / "GE" / "SIGNA_Pioneer_3D_Ax_T1_MP-RAGE_1.2mm"
+GE_PROTOCOL = FIXTURES / "vendor-exports" / "ge" / "GE_750_no-FOCUS" / "protocol.tar"
+EDX = FIXTURES / "vendor-exports/siemens/Trio_VB17/spine_generic_siemens-trio.edx"
+
+
+def _tar_of(folder: Path, target: Path, mode: str = "w") -> Path:
+    """The folder's files as `tar -c[z]f target -C parent folder` names them (the fixtures are only read)."""
+    with tarfile.open(target, mode) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                out.add(path, f"{folder.name}/{path.relative_to(folder)}")
+    return target
+
+
+def _params(inspections) -> dict[str, dict]:
+    return {a.name: a.params for i in inspections for a in i.acquisitions if i.format == "dicom"}
+
+
+@pytest.fixture
+def no_extraction(monkeypatch):
+    """Any attempt to write a member out fails the test (reading never extracts)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a tar member was extracted")
+
+    for name in ("extract", "extractall", "makefile", "_extract_member", "makelink", "makefifo", "makedev"):
+        monkeypatch.setattr(tarfile.TarFile, name, refuse)
+
+
+@pytest.mark.parametrize("mode, name", [("w", "exam.tar"), ("w:gz", "exam.tar.gz"), ("w:gz", "download.tgz")])
+def test_a_tarred_exam_reads_like_its_folder(tmp_path, no_extraction, mode, name):
+    tarred = _tar_of(SIEMENS, tmp_path / name, mode)
+    before = hashlib.sha256(tarred.read_bytes()).hexdigest()
+    from_tar = inspect_path(tarred)
+    assert [i.format for i in from_tar] == ["dicom"]
+    assert _params(from_tar) == _params(inspect_path(SIEMENS))
+    assert len(_params(from_tar)) >= 6  # every Siemens fixture series, derived maps included
+    # Provenance names the member file, as it names the file on disk for a folder
+    adc = next(a for a in from_tar[0].acquisitions if "ADC" in a.name)
+    assert any(".dcm" in p for p in adc.provenance.values())
+    assert hashlib.sha256(tarred.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing extracted beside it
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_tarred_series_reads_as_dcm2niix_read_it(tmp_path, mode):
+    sidecar = json.loads(next((GE_T1 / "bids_json_dcm2niix").glob("*.json")).read_text())
+    [dicom] = inspect_path(_tar_of(GE_T1, tmp_path / "t1", mode))  # no suffix: told by content
+    [acq] = dicom.acquisitions
+    assert acq.params["slice_thickness_mm"] == sidecar["SliceThickness"]
+    assert acq.params["repetition_time_ms"] == pytest.approx(sidecar["RepetitionTime"] * 1000)
+    assert acq.params["echo_time_ms"] == pytest.approx(sidecar["EchoTime"] * 1000)
+    assert acq.params["flip_angle_deg"] == sidecar["FlipAngle"]
+    assert acq.params["series_number"] == sidecar["SeriesNumber"]
+    assert acq.params["matrix"][1] == sidecar["AcquisitionMatrixPE"]
+    # The sidecars inside the tar are not DICOM: counted as skipped members, in the tar's own word
+    assert any("member(s) of the .tar" in w and "skipped" in w for w in dicom.warnings), dicom.warnings
+
+
+def test_detection_order_a_ge_protocol_tar_stays_a_ge_protocol(tmp_path):
+    """A tar naming session.xml/LxProtocol is the GE Protocol Exchange reader's; a tar of DICOM files is an
+    archive; a gzip-wrapped DICOM file is a DICOM file (not a .tar.gz): each by content."""
+    assert [i.format for i in inspect_path(GE_PROTOCOL)] == ["ge-protocol-tar"]
+    renamed = tmp_path / "exam.tar"
+    renamed.write_bytes(GE_PROTOCOL.read_bytes())
+    assert [i.format for i in inspect_path(renamed)] == ["ge-protocol-tar"]
+    assert [i.format for i in inspect_path(_tar_of(GE_T1, tmp_path / "protocol.tar"))] == ["dicom"]
+    one = sorted(GE_T1.glob("*.dcm"))[0] if list(GE_T1.glob("*.dcm")) else sorted(GE_T1.glob("i*"))[0]
+    wrapped = tmp_path / "image.dcm.gz"
+    wrapped.write_bytes(_gzip(one.read_bytes()))
+    assert archive.tar_kind(wrapped) is None
+    assert [i.format for i in inspect_path(wrapped)] == ["dicom"]
+
+
+def _gzip(data: bytes) -> bytes:
+    out = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return out.compress(data) + out.flush()
+
+
+def test_a_tar_in_a_folder_is_read_beside_the_folder_s_other_files(tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    _tar_of(SIEMENS, folder / "dummy-run.tgz", "w:gz")
+    (folder / EDX.name).write_bytes(EDX.read_bytes())
+    read = inspect_path(folder)
+    assert sorted(i.format for i in read) == ["dicom", "siemens-edx"]
+    assert _params(read) == _params(inspect_path(SIEMENS))
+    assert not any("skipped: not a format" in w for i in read for w in i.warnings)
+    assert sorted(p.name for p in folder.iterdir()) == ["dummy-run.tgz", EDX.name]
+
+
+def _hostile_tar(target: Path, mode: str) -> None:
+    good = sorted((SIEMENS / "VE11_PD_T2_tse_sag_1.8mm").glob("*.dcm"))[0].read_bytes()
+    with tarfile.open(target, mode) as out:
+
+        def add(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size = kind, link, len(data)
+            out.addfile(info, io.BytesIO(data) if data else None)
+
+        add("ok/1.dcm", data=good)
+        add("../escape.dcm", data=good)
+        add("/etc/absolute.dcm", data=good)
+        add("ok/sym.dcm", tarfile.SYMTYPE, link="/etc/passwd")
+        add("ok/hard.dcm", tarfile.LNKTYPE, link="ok/1.dcm")
+        add("ok/fifo", tarfile.FIFOTYPE)
+        add("ok/tty", tarfile.CHRTYPE)
+        add("ok/1.dcm", data=good)  # a second entry of one name: the first is read, once
+        add("ok/._1.dcm", data=b"\0\5\26\7")  # AppleDouble: passed over silently
+        add("notes.txt", data=b"not DICOM")
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_hostile_tar_reads_only_its_safe_members(tmp_path, no_extraction, mode):
+    target = tmp_path / "hostile.tar"
+    _hostile_tar(target, mode)
+    cwd = sorted(os.listdir("."))
+    [inspection] = inspect_path(target)
+    assert len(inspection.acquisitions) == 1
+    text = "\n".join(inspection.warnings)
+    assert "2 member(s) not read (unsafe name)" in text
+    assert "2 member(s) not read (link)" in text
+    assert "2 member(s) not read (device or FIFO)" in text
+    assert "1 member(s) not read (a second entry of the same name)" in text
+    assert "1 member(s) of the .tar" in text and "skipped: not DICOM" in text
+    assert "._1.dcm" not in text
+    assert not (tmp_path.parent / "escape.dcm").exists() and not Path("/etc/absolute.dcm").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.tar"] and sorted(os.listdir(".")) == cwd
+
+
+def _bomb(target: Path, inflated: int) -> Path:
+    """A .tar.gz whose one member is `inflated` bytes of zeros (~1000:1), written in chunks (never held whole)."""
+    header = tarfile.TarInfo("bomb.dcm")
+    header.size = inflated
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    with target.open("wb") as out:
+        out.write(deflate.compress(header.tobuf()))
+        for _ in range(inflated >> 20):
+            out.write(deflate.compress(zeros))
+        out.write(deflate.flush())
+    return target
+
+
+def test_a_gzip_bomb_stops_at_the_inflate_cap(tmp_path, monkeypatch):
+    bomb = _bomb(tmp_path / "bomb.tgz", 64 << 20)
+    assert bomb.stat().st_size < 200_000
+    assert archive.tar_kind(bomb) == "tar.gz"
+    monkeypatch.setenv(limits.LIMITS["inflate_bytes"].env, str(8 << 20))
+    archive._inflate_cached.cache_clear()
+    with pytest.raises(limits.LimitError, match="inflate_bytes limit"):
+        inspect_path(bomb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tgz"]
+
+
+def test_a_member_past_the_read_cap_is_not_read(tmp_path, monkeypatch):
+    target = _tar_of(GE_T1, tmp_path / "t1.tar")
+    monkeypatch.setenv(limits.LIMITS["read_bytes"].env, "1000")  # every DICOM file of the series is larger
+    with pytest.raises(ReadError) as refused:
+        inspect_path(target)
+    assert "nothing readable inside this .tar" in str(refused.value)
+
+
+def test_a_pax_header_past_the_read_cap_is_refused_unread(tmp_path, monkeypatch):
+    """tarfile reads a pax header's data whole: a header stating 2 MB (gzipped to a few KB) is refused under a
+    1 MB cap, not read into memory."""
+    target = tmp_path / "pax.tgz"
+    with tarfile.open(target, "w:gz", format=tarfile.PAX_FORMAT) as out:
+        info = tarfile.TarInfo("a.dcm")
+        info.pax_headers = {"comment": "x" * (2 << 20)}
+        out.addfile(info, io.BytesIO(b""))
+    monkeypatch.setenv(limits.LIMITS["read_bytes"].env, str(1 << 20))
+    with pytest.raises(limits.LimitError, match="read_bytes limit"):
+        inspect_path(target)
+
+
+def test_too_many_members_are_refused(tmp_path, monkeypatch):
+    target = tmp_path / "many.tar"
+    with tarfile.open(target, "w") as out:
+        for index in range(20):
+            info = tarfile.TarInfo(f"f{index}.dcm")
+            out.addfile(info, io.BytesIO(b""))
+    monkeypatch.setenv(limits.LIMITS["members"].env, "10")
+    with pytest.raises(limits.LimitError, match="members limit"):
+        inspect_path(target)
+
+
+def test_a_tar_cut_short_reads_the_members_before_the_cut(tmp_path):
+    whole = _tar_of(SIEMENS / "VE11_PD_T2_tse_sag_1.8mm", tmp_path / "whole.tar").read_bytes()
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(whole[: len(whole) // 2])
+    [inspection] = inspect_path(cut)
+    assert inspection.acquisitions
+    assert any("not a complete tar" in w for w in inspection.warnings), inspection.warnings
+
+
+def test_check_reads_a_tar(tmp_path):
+    """`check` of a tarred series gives the verdicts of its folder (the GE 1.2 mm 3D T1 fails the 1 mm rule)."""
+    tarred = _tar_of(GE_T1, tmp_path / "t1.tgz", "w:gz")
+    runs = [CliRunner().invoke(main, ["check", str(p), "--format", "json"]) for p in (tarred, GE_T1)]
+    docs = [json.loads(run.stdout) for run in runs]
+    assert runs[0].exit_code == runs[1].exit_code
+
+    def verdicts(doc):
+        return {
+            s["id"]: (s["status"], sorted((c["param"], c["observed"], c["status"]) for c in s["checks"]))
+            for s in doc["sequences"]
+        }
+
+    assert verdicts(docs[0]) == verdicts(docs[1])
+    t1 = next(s for s in docs[0]["sequences"] if s["id"] == "brain.t1_3d")
+    assert next(c for c in t1["checks"] if c["param"] == "slice_thickness_mm")["status"] == "fail"
