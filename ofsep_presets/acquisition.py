@@ -220,6 +220,24 @@ def orientation_from_normal(normal: list[float]) -> str:
     return found[0] if found else "oblique"
 
 
+# The ends of the patient axes a direction runs toward, in DICOM's LPS patient coordinates (PS3.3 C.7.6.2.1.1):
+# +x (left), +y (posterior), +z (head); a label names the start and end ("AP": from anterior to posterior, as the
+# Siemens printout's "A >> P").
+DIRECTION_NAMES = (("RL", "LR"), ("AP", "PA"), ("FH", "HF"))
+
+
+def direction_label(vector: list[float]) -> str | None:
+    """The canonical label of a direction in patient coordinates (x sag/left, y cor/posterior, z tra/head): the
+    patient axis it runs along most, and which way ('AP' = toward posterior). None for a null vector."""
+    if len(vector) != 3:
+        return None
+    main = max(range(3), key=lambda i: abs(vector[i]))
+    if abs(vector[main]) < 1e-6:
+        return None
+    toward, away = DIRECTION_NAMES[main]
+    return toward if vector[main] > 0 else away
+
+
 def slice_normal(iop: list[float]) -> list[float] | None:
     """The slice normal of ImageOrientationPatient (row cosines × column cosines, PS3.3 C.7.6.2.1.1)."""
     if not iop or len(iop) != 6:

@@ -10,6 +10,7 @@ certain the canonical value is filled and its provenance says `default`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -85,6 +86,10 @@ def _number(raw: str) -> Any:
 INVERSION_OFF = 0x04
 FAT_SAT = {0x01: "fatsat", 0x04: "none", 0x20: "spair", 0x40: "water_excitation", 0x02: "water_excitation"}
 FAT_WATER_CONTRAST = {1: "none", 4096: "spair"}  # only the values a printout beside an export shows
+# sPat.ucPATMode, the card's "PAT mode" / "Acceleration mode": 0x01 None, 0x02 GRAPPA, as the vendor's printout of
+# the same protocols prints them (the VE11C, XA61 and VB17 fixtures: every step with 0x02 prints "GRAPPA", with 0x01
+# "None"). Other codes (mSENSE, SMS on XA) are not confirmed by a printout here: left absent.
+PAT_MODE = {0x01: "none", 0x02: "grappa"}
 PARTIAL_FOURIER = {0x01: 0.5, 0x02: 0.625, 0x04: 0.75, 0x08: 0.875, 0x10: 1.0}
 
 
@@ -279,15 +284,25 @@ def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> Non
             False,
             f"{where} sPrepPulses.ucMTC absent (default off; the sequence offers MTC: sPrepPulses.lMTCMode)",
         )
+    mode = values.get("sPat.ucPATMode")
+    if mode in PAT_MODE:
+        acq.set("parallel_mode", PAT_MODE[mode], src("sPat.ucPATMode"))
     normal = [values.get(f"sSliceArray.asSlice[0].sNormal.d{axis}", 0.0) for axis in ("Sag", "Cor", "Tra")]
     if any(normal):
-        from .acquisition import orientation_from_normal
+        from .acquisition import direction_label, orientation_from_normal
 
-        acq.set(
-            "orientation",
-            orientation_from_normal([float(v) for v in normal]),
-            f"{where} sSliceArray.asSlice[0].sNormal=({', '.join(f'{v:g}' for v in normal)})",
-        )
+        normal = [float(v) for v in normal]
+        stated = f"{where} sSliceArray.asSlice[0].sNormal=({', '.join(f'{v:g}' for v in normal)})"
+        acq.set("orientation", orientation_from_normal(normal), stated)
+        rotation = float(values.get("sSliceArray.asSlice[0].dInPlaneRot", 0.0))
+        phase = phase_vector(normal, rotation) if _quarter_turn(rotation) else None
+        if phase is not None:
+            acq.set(
+                "phase_encoding_direction",
+                direction_label(phase),
+                f"{stated}, dInPlaneRot={rotation:g} rad: phase gradient "
+                f"({', '.join(f'{v:.3f}' for v in phase)}) (Siemens fGSLCalcPRS)",
+            )
     weightings = values.get("sDiffusion.lDiffWeightings")
     if weightings and limits.count(weightings, where) is None:  # a loop bound from the file: capped
         acq.warn(f"b_values: sDiffusion.lDiffWeightings={weightings!r} is not a count within the loop_count limit")
@@ -389,6 +404,51 @@ def _cmrr_multiband(values: dict[str, Any], acq: Acquisition, where: str) -> Non
             else (f"{where} {CMRR_MULTIBAND} absent (default 1)")
         )
         acq.set("multiband_factor", factor, f"{provenance} (CMRR multiband WIP parameter)")
+
+
+def phase_vector(normal: list[float], rotation: float) -> list[float] | None:
+    """The phase-encoding gradient's direction of a Siemens slice (patient coordinates: sag/left, cor/posterior,
+    tra/head) from its normal and in-plane rotation, as the console computes it (Siemens' fGSLCalcPRS, as published
+    in open MR tools: the phase vector of the slice's main orientation, then rotated about the normal by
+    dInPlaneRot). The console's "Phase enc. dir." is this vector: the fixtures' printouts say A >> P for transverse
+    and sagittal steps at rotation 0, R >> L for coronal ones, H >> F for a sagittal step rotated by 90°.
+
+    The main orientation is the normal's largest component (fGSLCalcPRS breaks exact ties towards transverse, then
+    coronal); None for a null normal."""
+    sag, cor, tra = (abs(v) for v in normal)
+    if max(sag, cor, tra) < 1e-9:
+        return None
+    ns, nc, nt = normal
+    if tra >= sag - 1e-6 and tra >= cor - 1e-6:  # mainly transverse
+        norm = math.hypot(nc, nt)
+        phase = [0.0, nt / norm, -nc / norm]
+    elif cor >= sag - 1e-6:  # mainly coronal
+        norm = math.hypot(ns, nc)
+        phase = [nc / norm, -ns / norm, 0.0]
+    else:  # mainly sagittal
+        norm = math.hypot(ns, nc)
+        phase = [-nc / norm, ns / norm, 0.0]
+    if rotation:
+        read = _cross(normal, phase)
+        phase = [math.cos(rotation) * p - math.sin(rotation) * r for p, r in zip(phase, read, strict=True)]
+    return phase
+
+
+QUARTER_TURN_TOLERANCE_DEG = 1.0
+
+
+def _quarter_turn(rotation: float) -> bool:
+    """Whether an in-plane rotation is one of the four the card's "Phase enc. dir." choice sets (A >> P, P >> A,
+    R >> L, L >> R: dInPlaneRot a multiple of 90°), within QUARTER_TURN_TOLERANCE_DEG. A rotation in between comes
+    from AutoAlign or a rotated prescription, where the protocol alone does not tell the direction the console
+    labels: the XA30 "DWI_dir80_AP" fixture, at 172.7°, is A >> P in its images ((0021,111C) = 1, its name), where
+    the vector above points P >> A. Its direction is left to the images (absent from an export)."""
+    degrees = math.degrees(rotation) % 90.0
+    return min(degrees, 90.0 - degrees) <= QUARTER_TURN_TOLERANCE_DEG
+
+
+def _cross(a: list[float], b: list[float]) -> list[float]:
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 
 
 def protocol_name(values: dict[str, Any]) -> str | None:

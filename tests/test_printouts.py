@@ -98,12 +98,15 @@ ORDER_UNKNOWN: set[str] = set()
 
 # Values compared per pair (both documents state them): a reader that stops reading a row fails here.
 MIN_COMPARED = {
-    "siemens-VE11C": 168,
-    "siemens-XA61": 176,
-    "siemens-VB17": 179,
-    "philips-R53": 125,
-    "ge-750-html": 93,
-    "ge-750-pdf": 93,
+    # + 2 × 8 steps since the exports' ASCCONV gives the PAT mode and the phase-encoding direction the printouts
+    # state ("PAT mode GRAPPA", "Phase enc. dir. A >> P"): sPat.ucPATMode, and the phase vector of the slice
+    # normal and in-plane rotation (ascconv.phase_vector).
+    "siemens-VE11C": 194,
+    "siemens-XA61": 200,
+    "siemens-VB17": 206,
+    "philips-R53": 136,
+    "ge-750-html": 98,
+    "ge-750-pdf": 98,
 }
 
 needs_fixtures = pytest.mark.skipif(not EXPORTS.exists(), reason="../shared/fixtures not present")
@@ -569,3 +572,17 @@ def test_philips_3d_slice_sense_is_read_from_the_examcard_and_its_printout():
             "GRE-T1": 1.0,
             "GRE-ME": None,
         }
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pair", ["siemens-VE11C", "siemens-XA61", "siemens-VB17"])
+def test_siemens_export_states_the_pat_mode_and_phase_direction_its_printout_prints(pair):
+    """Every step of the three Siemens exports: the printout's "PAT mode" and "Phase enc. dir." (A >> P for the
+    transverse and sagittal steps at rotation 0, R >> L for the coronal localizer, H >> F for the sagittal T2w
+    rotated by 90°), read from the export's own sPat.ucPATMode, slice normal and dInPlaneRot."""
+    export_path, printout_path = PAIRS[pair]
+    printed = {a.name: a for a in read_one(printout_path).acquisitions}
+    for acq in read_one(export_path).acquisitions:
+        for param in ("parallel_mode", "phase_encoding_direction"):
+            assert printed[acq.name].get(param) is not None, (acq.name, param)
+            assert acq.get(param) == printed[acq.name].get(param), (acq.name, param, acq.provenance.get(param))

@@ -27,6 +27,7 @@ from ..acquisition import (
     Acquisition,
     Inspection,
     ReadError,
+    direction_label,
     manufacturer,
     plane_from_iop,
     plane_of_normal,
@@ -1269,7 +1270,6 @@ GE_MULTIBAND = Tag(0x0043, 0x10B6)  # HyperBand: factor, slice FOV shift, calibr
 GE_LOCATIONS = Tag(0x0021, 0x104F)  # "Locations in acquisition": the slices of one volume (dcm2niix issue 306)
 GE_DIFFUSION_DIRECTIONS = Tag(0x0019, 0x10E0)  # GE "User data 24": number of diffusion directions prescribed
 SIEMENS_PE_POSITIVE = Tag(0x0021, 0x111C)  # XA: PhaseEncodingDirectionPositive (VB/VE: in the CSA image header)
-DIRECTION_NAMES = (("RL", "LR"), ("AP", "PA"), ("FH", "HF"))  # the +x (left), +y (posterior), +z (head) ends
 
 
 def phase_direction(iop: list[float], axis: str, positive: bool) -> tuple[str, str] | None:
@@ -1286,11 +1286,9 @@ def phase_direction(iop: list[float], axis: str, positive: bool) -> tuple[str, s
     vector = [float(v) for v in (iop[3:] if axis in ("COL", "COLUMN") else iop[:3])]
     if not positive:
         vector = [-v for v in vector]
-    main = max(range(3), key=lambda i: abs(vector[i]))
-    if abs(vector[main]) < 1e-6:
+    label = direction_label(vector)
+    if label is None:
         return None
-    toward, away = DIRECTION_NAMES[main]
-    label = toward if vector[main] > 0 else away
     return label, f"phase along {'+' if positive else '-'}{'column' if axis != 'ROW' else 'row'} direction"
 
 
@@ -1769,9 +1767,11 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                     f"{acq.name}: {counted} of {prescribed} prescribed diffusion directions present "
                     f"in the files read (incomplete series?); reporting the protocol's {prescribed}"
                 )
+            several = "image_planes" in acq.params  # a multi-plane localizer: the first slice's plane is not its
             for param, value in fill.params.items():
                 diffusion = param in ("b_values", "diffusion_directions")
-                if param not in acq.params and not (diffusion and _a_map(acq)):
+                planar = param in ("orientation", "phase_encoding_direction") and several
+                if param not in acq.params and not (diffusion and _a_map(acq)) and not planar:
                     acq.set(param, value, fill.provenance[param])
             _protocol_echoes(acq, fill, s)
     for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # after the protocol: it names the variant
