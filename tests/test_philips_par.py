@@ -151,3 +151,75 @@ def test_a_folder_of_par_rec_pairs_reads_the_pars_and_counts_the_recs_as_theirs(
     assert [a.name for a in inspection.acquisitions] == ["EPI_asc CLEAR"]
     assert "1 REC file(s) beside their PAR (the images' pixels) not needed for a protocol" in inspection.warnings
     assert any(w.startswith("1 file(s) skipped") and "orphan.REC" in w for w in inspection.warnings)
+
+
+# The in-plane patient axes of each slice orientation (nibabel's codes: 1 transverse, 2 sagittal, 3 coronal) and the
+# axis each "Preparation direction" (Philips' phase-encoding, fold-over direction) names.
+IN_PLANE = {1: ("ap", "rl"), 2: ("ap", "fh"), 3: ("fh", "rl")}
+PREP_AXIS = {"Anterior-Posterior": "ap", "Right-Left": "rl", "Feet-Head": "fh"}
+
+
+@pytest.mark.skipif(not READ, reason="nibabel's PAR test data not installed")
+@pytest.mark.parametrize("path", READ, ids=[p.stem for p in READ])
+def test_a_par_file_states_its_fov_and_matrix_as_nibabel_parses_them(path: Path):
+    """FoV [read, phase] from "FOV (ap,fh,rl)" by the slice orientation and the preparation direction, as
+    nibabel parses the three; the matrix from "Scan resolution (x, y)" where x, y and the scan percentage agree;
+    absent where the file states zeros or contradicts itself."""
+    header = _nibabel(path)
+    info, images = header.general_info, header.image_defs
+    [acq] = inspect_path(path)[0].acquisitions
+    fov = dict(zip(("ap", "fh", "rl"), (float(v) for v in info["fov"]), strict=True))
+    x, y = (int(v) for v in info["scan_resolution"])
+    codes = {int(c) for c in images["slice orientation"]}
+    phase = PREP_AXIS.get(str(info.get("prep_direction", "")).strip())
+    if min(fov.values()) <= 0 or min(x, y) <= 0:  # an anonymised file's zeros
+        assert "fov_mm" not in acq.params and "matrix" not in acq.params
+        return
+    if len(codes) != 1 or phase not in IN_PLANE[next(iter(codes))]:
+        assert "fov_mm" not in acq.params and "matrix" not in acq.params
+        return
+    (read,) = set(IN_PLANE[next(iter(codes))]) - {phase}
+    assert acq.params["fov_mm"] == [fov[read], fov[phase]]
+    assert "Preparation direction" in acq.provenance["fov_mm"]
+    [pct] = {float(v) for v in images["scan percentage"]}
+    if abs(x * pct / 100 - y) > max(1.0, 0.05 * x * pct / 100):
+        assert "matrix" not in acq.params
+        return
+    assert acq.params["matrix"] == [x, round(y * fov[phase] / fov[read])]
+    assert "Scan resolution" in acq.provenance["matrix"]
+    spacing = {tuple(float(v) for v in s) for s in images["pixel spacing"]}
+    if len(spacing) == 1:
+        [(sx, sy)] = spacing
+        assert acq.params["reconstructed_voxel_mm"] == [sx, sy, float(images["slice thickness"][0])]
+
+
+@pytest.mark.skipif(not (DATA / "T1_dual_echo.PAR").is_file(), reason="nibabel's PAR test data not installed")
+def test_the_par_geometry_read_by_hand():
+    """Values read off the files' text by hand. phantom_EPI_asc_CLEAR_2_1: transverse, FoV 240 (AP) x 240 (RL),
+    scan resolution 64 x 39 (scan percentage 62): 3.75 x 6.15 mm acquired, 3.75 mm reconstructed. T1_dual_echo:
+    sagittal, preparation AP, FoV FH 256 / AP 224, 256 x 256 at 100 %: 256 x 224 phase lines, the 1 mm voxel it is
+    reconstructed at. DTI.PAR: transverse, preparation RL, FoV AP 130 / RL 154.375, 76 x 62 at 81 %."""
+    [epi] = inspect_path(DATA / "phantom_EPI_asc_CLEAR_2_1.PAR")[0].acquisitions
+    assert (epi.params["fov_mm"], epi.params["matrix"]) == ([240.0, 240.0], [64, 39])
+    assert epi.params["voxel_size_mm"] == [3.75, pytest.approx(240 / 39, abs=1e-4), 6.0]
+    assert epi.params["reconstructed_voxel_mm"] == [3.75, 3.75, 6.0]
+    [t1] = inspect_path(DATA / "T1_dual_echo.PAR")[0].acquisitions
+    assert t1.params["orientation"] == "sagittal"
+    assert (t1.params["fov_mm"], t1.params["matrix"]) == ([256.0, 224.0], [256, 224])
+    assert t1.params["voxel_size_mm"] == t1.params["reconstructed_voxel_mm"] == [1.0, 1.0, 1.0]
+    [dti] = inspect_path(DATA / "DTI.PAR")[0].acquisitions
+    assert (dti.params["fov_mm"], dti.params["matrix"]) == ([130.0, 154.375], [76, 74])
+
+
+@pytest.mark.skipif(not (DATA / "R11_T2W_TSE.PAR").is_file(), reason="nibabel's PAR test data not installed")
+def test_a_par_geometry_that_contradicts_itself_is_absent_and_said():
+    """R11_T2W_TSE states transverse slices (orientation 1) phase-encoded Feet-Head, through its own slab: which
+    FoV is read and which phase cannot be told. umass_anonymized states zeros. Neither is guessed."""
+    [inspection] = inspect_path(DATA / "R11_T2W_TSE.PAR")
+    [acq] = inspection.acquisitions
+    assert "fov_mm" not in acq.params and "matrix" not in acq.params
+    assert any("preparation direction 'Feet-Head'" in w for w in inspection.warnings), inspection.warnings
+    assert acq.params["voxel_size_mm"] == acq.params["reconstructed_voxel_mm"] == [1.0, 1.0, 1.0]
+    assert "reconstructed voxel" in acq.provenance["voxel_size_mm"]
+    [anonymised] = inspect_path(DATA / "umass_anonymized.PAR")[0].acquisitions
+    assert "fov_mm" not in anonymised.params and "matrix" not in anonymised.params
