@@ -463,3 +463,24 @@ def test_a_protocol_value_the_image_header_states_is_not_warned_as_lost(tmp_path
     [inspection] = inspect_path(tmp_path)
     assert inspection.acquisitions[0].get("echo_train_length") is None
     assert [w for w in inspection.warnings if "echo_train_length" in w and "stale" in w]
+
+
+@pytest.mark.parametrize(
+    ("series", "expected"),
+    [
+        # dcm2niix's sidecar beside each: "ParallelAcquisitionTechnique": "SENSE" (from (0018,9078))
+        ("Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm", "sense"),
+        ("Philips/Ingenia_classic_DTI_Biobank_2mm_full", "sense"),
+        ("Philips/Achieva_enh_MPRAGE_nibabel_stripped", "sense"),
+        # (0018,9077) Parallel Acquisition NO in the header
+        ("Philips/ElitionX_enh_T1W_TSE_2D", "none"),
+        # Canon writes OTHER (its sidecar: "ParallelAcquisitionTechnique": "OTHER"): no canonical mode
+        ("Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full", None),
+    ],
+)
+def test_dicom_parallel_mode_is_the_header_s_technique(series, expected):
+    sidecars = list((DICOM / series / "bids_json_dcm2niix").glob("*.json"))
+    for sidecar in sidecars:  # where dcm2niix read the same header, it names the same technique
+        stated = json.loads(sidecar.read_text()).get("ParallelAcquisitionTechnique")
+        assert stated is None or stated.lower() == (expected or "other")
+    assert _one(series).get("parallel_mode") == expected

@@ -1239,6 +1239,24 @@ def _add(s: Series, b: float | None, direction: list[float] | None) -> None:
         s.vectors.append((b, *direction))
 
 
+# (0018,9078) Parallel Acquisition Technique (MR Modifier Macro, PS3.3 C.8.13.5.9) -> canonical parallel_mode; a
+# term with no canonical mode (OTHER, which Canon writes for SPEEDER; PILS, SMASH) is left absent.
+PARALLEL_TECHNIQUES = {"SENSE": "sense", "GRAPPA": "grappa"}
+
+
+def _parallel_mode(ds, acq: Acquisition, src) -> None:
+    """The parallel-imaging method an enhanced (or Philips classic) header states: (0018,9077) Parallel
+    Acquisition NO is none; YES with (0018,9078) names the method (the Philips fixtures: SENSE, as dcm2niix's
+    sidecars' ParallelAcquisitionTechnique)."""
+    stated = str(_first(ds, "MRModifierSequence", "ParallelAcquisition") or "").strip().upper()
+    if stated == "NO":
+        acq.set("parallel_mode", "none", src("ParallelAcquisition=NO"))
+    elif stated == "YES":
+        technique = str(_first(ds, "MRModifierSequence", "ParallelAcquisitionTechnique") or "").strip().upper()
+        if technique in PARALLEL_TECHNIQUES:
+            acq.set("parallel_mode", PARALLEL_TECHNIQUES[technique], src(f"ParallelAcquisitionTechnique={technique}"))
+
+
 def _first(ds, *path: str):
     """A value from the dataset, else from the enhanced shared/per-frame functional groups (first frame)."""
     name = path[-1]
@@ -1658,6 +1676,7 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         out_of_plane = _first(ds, "MRModifierSequence", "ParallelReductionFactorOutOfPlane")
         if _float(out_of_plane):
             acq.set("parallel_factor_slice", _float(out_of_plane), src("ParallelReductionFactorOutOfPlane"))
+    _parallel_mode(ds, acq, src)
     if vendor == "ge":
         _ge_private(ds, acq, src, kind)
     if str(_first(ds, "MRModifierSequence", "PartialFourier") or "").upper() == "NO":
