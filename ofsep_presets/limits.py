@@ -53,6 +53,12 @@ LIMITS: dict[str, Limit] = {
         Limit("members", 200_000, "members", "members of one archive, rows of one exam database"),
         Limit("elements", 500_000, "elements", "top-level data elements of one DICOM header"),
         Limit("seconds", 300, "seconds", "time spent reading one input file"),
+        Limit(
+            "pull_bulk_bytes",
+            256 * MiB,
+            "bytes",
+            "bulk values (CSA headers, protocols, Philips tables; never pixels) one DICOMweb pull fetches in all",
+        ),
     )
 }
 

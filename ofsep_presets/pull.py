@@ -15,6 +15,7 @@ URL forms:
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,10 +167,7 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str]
     http = "https" if remote.scheme == "dicomwebs" else "http"
     url = f"{http}://{remote.host}:{remote.port}{remote.base}"
     client = DICOMwebClient(url=url, session=_bounded_session(remote.label), timeout=timeout)
-    bulk = {
-        cap: DICOMwebClient(url=url, session=_bounded_session(remote.label, cap), timeout=timeout)
-        for cap in sorted({cap for _, cap, _ in SERIES_BULK.values()})
-    }
+    bulk = _BulkFetch(url, f"{http}://{remote.host}:{remote.port}", remote.label, timeout, said)
     try:
         metadata = client.retrieve_study_metadata(remote.study)
     except requests.RequestException as error:
@@ -177,10 +175,10 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str]
     except LimitError as error:
         raise PullError(str(error)) from None
     count = 0
-    series_values: dict[str, bytes] = {}
-    for item in metadata:
-        handler = _bulk_data_handler(bulk, item, series_values, f"{http}://{remote.host}:{remote.port}", said)
-        ds, encoded = instance_file(item, handler)
+    for item in metadata if isinstance(metadata, list) else []:
+        if not isinstance(item, dict):
+            continue
+        ds, encoded = instance_file(item, bulk.handler(item))
         try:
             spool.store(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("SOPInstanceUID"), encoded)
         except SpoolFull as full:
@@ -210,21 +208,22 @@ def instance_file(item: dict, handler):
     return ds, buffer.getvalue()
 
 
-def _bounded_session(label: str, cap: int | None = None) -> requests.Session:
-    """A requests session whose every answer is read by a hook, at most `cap` bytes of it (default: limit
-    `read_bytes`, the bound every reader works under), so a server answering with gigabytes of study metadata,
-    or a bulk value of any size, is refused while it arrives, not after it filled memory. requests runs response
-    hooks before it reads a body that was not streamed (Session.send), so the hook sees the raw stream; it leaves
-    the body as requests would (`content`), and dicomweb-client parses it unchanged."""
+def _bounded_session(label: str, cap: int | Callable[[], int] | None = None) -> requests.Session:
+    """A requests session whose every answer is read by a hook, at most `cap` bytes of it (a number, or a function
+    giving the bound of the request in flight; default: limit `read_bytes`, the bound every reader works under), so
+    a server answering with gigabytes of study metadata, or a bulk value of any size, is refused while it arrives,
+    not after it filled memory. requests runs response hooks before it reads a body that was not streamed
+    (Session.send), so the hook sees the raw stream; it leaves the body as requests would (`content`), and
+    dicomweb-client parses it unchanged."""
 
     import requests
 
     def hook(response, *args, **kwargs):
-        bound = cap if cap is not None else limits.get("read_bytes")
+        bound = limits.get("read_bytes") if cap is None else cap() if callable(cap) else cap
         stated = response.headers.get("Content-Length", "")
         if stated.isdigit() and int(stated) > bound:
             response.close()
-            raise _past(label, bound, int(stated))
+            raise _past(label, cap is None, bound, int(stated))
         if getattr(response, "_content_consumed", False):
             return response  # already read (a streamed or cached response): nothing to bound here
         body = bytearray()
@@ -232,7 +231,7 @@ def _bounded_session(label: str, cap: int | None = None) -> requests.Session:
             body += chunk
             if len(body) > bound:
                 response.close()
-                raise _past(label, bound, len(body))
+                raise _past(label, cap is None, bound, len(body))
         response._content = bytes(body)
         response._content_consumed = True
         return response
@@ -242,65 +241,154 @@ def _bounded_session(label: str, cap: int | None = None) -> requests.Session:
     return session
 
 
-def _past(label: str, bound: int, amount: int) -> LimitError:
-    if bound == limits.get("read_bytes"):
+class _TooLarge(LimitError):
+    """A bulk value past its bound (its own cap or what is left of the pull's): that value is left out."""
+
+
+def _past(label: str, whole: bool, bound: int, amount: int) -> LimitError:
+    if whole:
         return limits.refusal("read_bytes", f"{label}: the server's answer", amount)
-    return LimitError(f"{label}: a bulk value of {amount:,}+ bytes, past {bound:,}: left out")
+    return _TooLarge(f"{label}: a bulk value of {amount:,}+ bytes, past {bound:,}: left out")
 
 
 # Bulk data worth one request per series: the values the DICOM reader takes from a series' representative image
-# that a DICOMweb server sends as BulkDataURI (binary VRs), each found as the reader finds it (readers/dicom.py,
-# readers/ge_dicom_protocol.py):
-#  - Siemens CSA series header (0029,1020) or (0029,1120): the protocol (MrPhoenixProtocol: slices, PAT...);
-#  - Siemens CSA image header (0029,1010): PhaseEncodingDirectionPositive (VB/VE phase-encoding polarity);
-#  - Siemens XA MrPhoenixProtocol (0021,1019), top level (classic) or nested in the shared functional groups'
-#    (0021,10FE) item (enhanced);
-#  - GE's series protocol (0025,xx1B) of the block whose creator (0025,00xx) is GEMS_SERS_01 (contrast, plane,
-#    coil, anatomy...), capped as that reader caps it;
-#  - GE's user data (0043,102A) (GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
-# Each is fetched for the first image of a series and given to the others: the reader reads these from one image
-# per series (the per-image parts of a CSA image header or GE user data are read by nothing). Every other bulk
-# value (pixels, GE's histogram...) stays empty: a metadata pull never fetches images.
-# tag -> (what it is, cap in bytes, private creator the block must have or None for the fixed tag the reader reads).
+# that a DICOMweb server sends as BulkDataURI (binary VRs), each found exactly as the reader finds it
+# (readers/dicom.py, readers/ge_dicom_protocol.py, readers/dicom_protocol.py), and only where its private block's
+# creator (gggg,00xx), in the same item, is the vendor's (the same element number in another creator's block is
+# another value, never fetched):
+#  - Siemens CSA series header (0029,1020) or (0029,1120), block "SIEMENS CSA HEADER": the protocol
+#    (MrPhoenixProtocol: slices, PAT...);
+#  - Siemens CSA image header (0029,1010), same creator: PhaseEncodingDirectionPositive (VB/VE phase-encoding
+#    polarity);
+#  - Siemens XA MrPhoenixProtocol (0021,1019), block "SIEMENS MR SDS 01" (the XA30 fixtures'), top level (classic)
+#    or in an item of the shared functional groups' (0021,10FE) (enhanced: the item holds its own creator);
+#  - GE's series protocol (0025,xx1B) of the block whose creator is GEMS_SERS_01, whichever block that is (the
+#    reader asks pydicom for the block by its creator) (contrast, plane, coil, anatomy...), capped as that reader
+#    caps it;
+#  - GE's user data (0043,102A), block "GEMS_PARM_01" (GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
+# Each is fetched for the first instance of a series pulled and given to its others: the reader reads these from one
+# image per series, its representative (dicom.py _series_acquisition: the lowest InstanceNumber, which need not be
+# the first pulled). Two of them are per image, the CSA image header and GE's user data, so a representative other
+# than the first pulled carries the first's; what the reader reads of them is a property of the series, the same in
+# every image (the phase-encoding polarity), and the per-image parts (slice position, mosaic timing) are read by
+# nothing (the fast scan of every file stops before group 0x0021). Every other bulk value (pixels, GE's
+# histogram...) stays empty: a metadata pull never fetches images.
 SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes, an XA protocol hundreds
 IMAGE_HEADER_MAX = 2**20  # bytes: a CSA image header or GE's user data is kilobytes (GE fixtures': 7,480)
-SERIES_BULK = {
-    "00291020": ("(0029,1020) Siemens CSA series header", SERIES_BULK_MAX, None),
-    "00291120": ("(0029,1120) Siemens CSA series header", SERIES_BULK_MAX, None),
-    "00291010": ("(0029,1010) Siemens CSA image header", IMAGE_HEADER_MAX, None),
-    "00211019": ("(0021,1019) Siemens MrPhoenixProtocol", SERIES_BULK_MAX, None),
-    "0025101B": ("(0025,101B) GE series protocol", ge_dicom_protocol.MAX_BLOB, ge_dicom_protocol.CREATOR),
-    "0043102A": ("(0043,102A) GE user data", IMAGE_HEADER_MAX, None),
-}
-SERIES_BULK_TAGS = set(SERIES_BULK)
+CSA_CREATOR = "SIEMENS CSA HEADER"
+XA_CREATOR = "SIEMENS MR SDS 01"
+GE_PARM_CREATOR = "GEMS_PARM_01"
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A bulk value the reader reads, as it finds it. `tag` (gggg,xxee); `creator` None for a standard tag, else
+    the private creator its block must have: at the fixed block xx (the reader reads the fixed tag) or, with
+    `any_block`, in whichever block has that creator. `within`: the sequences, outermost first, as (tag, creator,
+    any_block), in whose items it sits (() = top level). `per_series`: one value for the whole series (fetched once,
+    given to its other instances), else the instance's own."""
+
+    tag: str
+    what: str
+    cap: int
+    creator: str | None
+    any_block: bool = False
+    within: tuple[tuple[str, str | None, bool], ...] = ()
+    per_series: bool = True
+
+
+SERIES_BULK = (
+    Bulk("00291020", "Siemens CSA series header", SERIES_BULK_MAX, CSA_CREATOR),
+    Bulk("00291120", "Siemens CSA series header", SERIES_BULK_MAX, CSA_CREATOR),
+    Bulk("00291010", "Siemens CSA image header", IMAGE_HEADER_MAX, CSA_CREATOR),
+    Bulk("00211019", "Siemens MrPhoenixProtocol", SERIES_BULK_MAX, XA_CREATOR),
+    Bulk(
+        "00211019",
+        "Siemens MrPhoenixProtocol",
+        SERIES_BULK_MAX,
+        XA_CREATOR,
+        within=(("52009229", None, False), ("002110FE", XA_CREATOR, False)),
+    ),
+    Bulk("0025101B", "GE series protocol", ge_dicom_protocol.MAX_BLOB, ge_dicom_protocol.CREATOR, any_block=True),
+    Bulk("0043102A", "GE user data", IMAGE_HEADER_MAX, GE_PARM_CREATOR),
+)
 # A Philips protocol object (dicom_protocol.SOP_CLASSES: a dummy run's series protocol / ExamCard, no pixels) holds
-# its tables as (2005,xx44) values of the items of (2005,xx32): each is fetched (it is the object's content). The
-# block xx is the item's own (the creator "Philips MR Imaging DD 002" sits at (2005,0010) in one object, (2005,0011)
-# in another: an Ingenia's); the handler does not see a nested item's creators, so any block's xx44 of such an
-# object counts (bounded below), and the reader picks the table by its creator.
-PHILIPS_TABLES_MAX = 64  # tables fetched per object at most
+# its tables as (2005,xx44) values of the items of (2005,xx32), each in the block whose creator is "Philips MR Imaging
+# DD 002" (at (2005,0010) in one object, (2005,0011) in another: an Ingenia's), the item's own creator for xx44: each
+# is fetched (it is the object's content, its own: never shared with another instance, never cached).
+PHILIPS_TABLE = Bulk(
+    "20051044",
+    "Philips protocol table",
+    SERIES_BULK_MAX,
+    dicom_protocol.CREATOR,
+    any_block=True,
+    within=(("20051032", dicom_protocol.CREATOR, True),),
+    per_series=False,
+)
+PHILIPS_TABLES_MAX = 64  # tables fetched per object at most (past it: left out, one warning for the object)
+
+
+def _is(tag: str, want: str, creator: str | None, any_block: bool, item: dict) -> bool:
+    """Whether element `tag` of the DICOM JSON `item` is `want` as the reader finds it: a standard tag by its number;
+    a private one only in a block whose creator (gggg,00xx) in `item` is `creator`."""
+    tag = tag.upper()
+    if creator is None:
+        return tag == want
+    if len(tag) != 8 or tag[:4] != want[:4] or tag[6:] != want[6:] or not _block(tag):
+        return False
+    if not any_block and tag[4:6] != want[4:6]:
+        return False
+    said = _first(item, f"{tag[:4]}00{tag[4:6]}", "")
+    return isinstance(said, str) and said.strip() == creator
+
+
+def _first(item: dict, tag: str, default: object = None) -> object:
+    """The first value of `tag` in a DICOM JSON item, or `default` (absent, empty, or not JSON of the standard's
+    shape)."""
+    element = item.get(tag)
+    values = element.get("Value") if isinstance(element, dict) else None
+    return values[0] if isinstance(values, list) and values else default
+
+
+def _plan(item: dict) -> dict[str, tuple[Bulk, str]]:
+    """BulkDataURI -> (what it is, where: its path of tags) for the values of one instance's DICOM JSON that the
+    reader reads (SERIES_BULK; PHILIPS_TABLE in a Philips protocol object). Found before pydicom decodes the JSON,
+    because its bulk-data handler is given a tag and a URI only, not the item whose private creators say what a
+    nested value is; only the sequences on an entry's path are walked."""
+    sop = _first(item, "00080016", "")
+    entries = list(SERIES_BULK)
+    if isinstance(sop, str) and sop.encode() in dicom_protocol.SOP_CLASSES:
+        entries.append(PHILIPS_TABLE)
+    plan: dict[str, tuple[Bulk, str]] = {}
+
+    def walk(node: dict, depth: int, candidates: list[Bulk], path: str) -> None:
+        for tag, element in node.items():
+            if not isinstance(element, dict) or not isinstance(tag, str):
+                continue
+            uri = element.get("BulkDataURI")
+            if isinstance(uri, str):
+                for bulk in candidates:
+                    if len(bulk.within) == depth and _is(tag, bulk.tag, bulk.creator, bulk.any_block, node):
+                        plan.setdefault(uri, (bulk, f"{path}{tag.upper()}"))
+                        break
+            if element.get("vr") == "SQ":
+                deeper = [b for b in candidates if len(b.within) > depth and _is(tag, *b.within[depth], node)]
+                for i, sub in enumerate((element.get("Value") or []) if deeper else []):
+                    if isinstance(sub, dict):
+                        walk(sub, depth + 1, deeper, f"{path}{tag.upper()}/{i}/")
+
+    walk(item, 0, entries, "")
+    return plan
 
 
 def _wanted(tag: str, item: dict) -> tuple[str, int] | None:
-    """(what, cap) when `tag` of this instance's JSON is a series bulk value, else None. A private element
-    (gggg,xxee) counts only in the block its creator names: (gggg,00xx) must say the creator the reader looks for
-    (the same element number in another vendor's block is another value)."""
-    tag = tag.upper()
-    for want, (what, cap, creator) in SERIES_BULK.items():
-        if creator is None:
-            if tag == want:
-                return what, cap
-            continue
-        if len(tag) != 8 or tag[:4] != want[:4] or tag[6:] != want[6:] or not _block(tag):
-            continue
-        said = ((item.get(f"{tag[:4]}00{tag[4:6]}") or {}).get("Value") or [""])[0]
-        if isinstance(said, str) and said.strip() == creator:
-            return f"({tag[:4]},{tag[4:]}) {what.split(') ', 1)[1]}", cap
+    """(what, cap) when top-level element `tag` of this instance's JSON is a series bulk value, else None. A private
+    element (gggg,xxee) counts only in the block its creator names: (gggg,00xx) must say the creator the reader
+    looks for (the same element number in another vendor's block is another value)."""
+    for bulk in SERIES_BULK:
+        if not bulk.within and _is(tag, bulk.tag, bulk.creator, bulk.any_block, item):
+            return f"({tag[:4].upper()},{tag[4:].upper()}) {bulk.what}", bulk.cap
     return None
-
-
-def _philips_table(tag: str) -> bool:
-    return len(tag) == 8 and tag[:4] == "2005" and tag[6:] == "44" and _block(tag)
 
 
 def _block(tag: str) -> bool:
@@ -310,49 +398,95 @@ def _block(tag: str) -> bool:
         return False
 
 
-def _bulk_data_handler(clients: dict, item: dict, cache: dict[str, bytes], origin: str, said: list[str]):
-    """The bulk-data handler for one instance's DICOM JSON: the series' bulk values of SERIES_BULK (each fetched
-    once per series, bounded by its cap while it arrives), b"" for the rest. A value the server will not give
-    stays empty, with one warning per series: the check then knows what the headers say.
+class _BulkFetch:
+    """The bulk values of one pull. Each is asked of the server the study came from (`origin`), whatever host its
+    URI names: servers write their own idea of their address there (Orthanc drops the port), and a pull never
+    follows a URI to another host. Each is bounded by its cap while it arrives, and all together by limit
+    `pull_bulk_bytes` (what the series cache can hold is what was fetched): past it the values left are left out,
+    with one warning, and the headers still read. A value the server will not give stays empty, with one warning
+    per series: the check then knows what the headers say."""
 
-    The URI is asked of the server the study came from (`origin`), whatever host it names: servers write their
-    own idea of their address there (Orthanc drops the port), and a pull never follows a URI to another host."""
-    series = ((item.get("0020000E") or {}).get("Value") or [""])[0]
-    label = _series_label(item)
+    def __init__(self, url: str, origin: str, label: str, timeout: float, said: list[str]):
+        from dicomweb_client.api import DICOMwebClient
 
-    sop = ((item.get("00080016") or {}).get("Value") or [""])[0]
-    tables = [0]
+        self.origin, self.said = origin, said
+        self.cache: dict[tuple[str, str], bytes] = {}  # (series, where) -> value: series values only
+        self.spent = 0  # bytes fetched by this pull
+        self.bound = 0  # the bound of the request in flight, read by the session's hook
+        self.full = False
+        self.warned: set[object] = set()
+        self.client = DICOMwebClient(url=url, session=_bounded_session(label, lambda: self.bound), timeout=timeout)
 
-    def handler(tag: str, vr: str, uri: str) -> bytes:
-        wanted = _wanted(tag, item)
-        key = f"{series}|{tag.upper()}"
-        if wanted is None and _philips_table(tag) and str(sop).encode() in dicom_protocol.SOP_CLASSES:
-            # A Philips protocol object (no image): each of its tables is its own value, fetched once each.
-            tables[0] += 1
-            if tables[0] > PHILIPS_TABLES_MAX:
+    def _say(self, text: str, key: object = None) -> None:
+        """Warn once per `key` (a series' value: two series of one description are two warnings), else per text."""
+        key = text if key is None else key
+        if key not in self.warned:
+            self.warned.add(key)
+            self.said.append(text)
+
+    def handler(self, item: dict):
+        """The bulk-data handler for one instance's DICOM JSON: its planned values (_plan), b"" for the rest."""
+        plan = _plan(item)
+        series = _first(item, "0020000E", "")
+        series = series if isinstance(series, str) and series.strip() else None  # none: nothing shared
+        label = _series_label(item)
+        tables = [uri for uri, (bulk, _) in plan.items() if bulk is PHILIPS_TABLE]
+        if len(tables) > PHILIPS_TABLES_MAX:
+            for uri in tables[PHILIPS_TABLES_MAX:]:
+                del plan[uri]
+            self._say(
+                f"{label}: a Philips protocol object with {len(tables)} tables: the first {PHILIPS_TABLES_MAX} "
+                "were fetched, the others left out"
+            )
+
+        def handler(tag: str, vr: str, uri: str) -> bytes:
+            found = plan.get(uri)
+            if found is None:
                 return b""
-            wanted = (f"({tag[:4]},{tag[4:].upper()}) Philips protocol table", SERIES_BULK_MAX)
-            key = f"{series}|{urlsplit(uri).path}"
-        if wanted is None:
-            return b""
-        what, cap = wanted
-        if key not in cache:
-            why = ""
-            try:
-                where = urlsplit(uri)
-                url = origin + where.path + (f"?{where.query}" if where.query else "")
-                parts = clients[cap].retrieve_bulkdata(url, media_types=("application/octet-stream",))
-                data = b"".join(parts) if parts else b""
-            except LimitError:
-                data, why = b"", f"past {cap:,} bytes"  # a bulk value past its bound: left out
-            except Exception as error:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
-                data, why = b"", _why(error)
-            if why:
-                said.append(f"{label}: the server did not give {what} ({why}); the headers' values stand")
-            cache[key] = data
-        return cache[key]
+            bulk, where = found
+            key = (series, where) if bulk.per_series and series is not None else None
+            if key is not None and key in self.cache:
+                return self.cache[key]
+            data = self._fetch(uri, bulk, where, label, series)
+            if key is not None:
+                self.cache[key] = data
+            return data
 
-    return handler
+        return handler
+
+    def _fetch(self, uri: str, bulk: Bulk, where: str, label: str, series: str | None) -> bytes:
+        if self.full:
+            return b""
+        tag = where.rsplit("/", 1)[-1]
+        what = f"({tag[:4]},{tag[4:]}) {bulk.what}"
+        once = (series, where) if series is not None else None  # a series' warning: once for the series
+        left = limits.get("pull_bulk_bytes") - self.spent
+        self.bound = max(0, min(bulk.cap, left))
+        parts = urlsplit(uri)
+        url = self.origin + parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            answer = self.client.retrieve_bulkdata(url, media_types=("application/octet-stream",))
+            data = b"".join(answer) if answer else b""
+        except _TooLarge:
+            if self.bound < bulk.cap:  # the pull's budget, not the value's own cap
+                self.full = True
+                limit = limits.LIMITS["pull_bulk_bytes"]
+                self._say(
+                    f"{label} and on: bulk values left out, past the pull_bulk_bytes limit "
+                    f"({limits.get('pull_bulk_bytes'):,} {limit.unit}: {limit.what}); the headers' values stand. "
+                    f"If the server is trusted, raise it with {limit.env}=N"
+                )
+            else:
+                why = f"past {bulk.cap:,} bytes"
+                self._say(f"{label}: the server did not give {what} ({why}); the headers' values stand", once)
+            return b""
+        except LimitError:
+            raise  # the pull's time (limit pull_seconds): the pull is refused whole
+        except Exception as error:  # noqa: BLE001 - a server that refuses bulk data: the headers still read
+            self._say(f"{label}: the server did not give {what} ({_why(error)}); the headers' values stand", once)
+            return b""
+        self.spent += len(data)
+        return data
 
 
 def _series_label(item: dict) -> str:

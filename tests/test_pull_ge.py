@@ -17,6 +17,7 @@ Dataset.from_json, which keeps the private creator elements.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import http.server
 import json
@@ -25,12 +26,15 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pydicom
 import pytest
+from pydicom.uid import generate_uid
 
 from ofsep_presets import pull
-from ofsep_presets.readers import ge_dicom_protocol, inspect_path
+from ofsep_presets.readers import dicom_protocol, ge_dicom_protocol, inspect_path
 
 from .dicom_study import Study, fixture_files, read
 from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
@@ -51,6 +55,22 @@ def _no_region(ds, i):
     for keyword in ("ReceiveCoilName", "AnatomicRegionSequence"):
         if keyword in ds:
             del ds[keyword]
+
+
+def _csa_in_block_11(ds, i):
+    """Swap the blocks of group 0029: CSA at (0029,0011) with its elements at (0029,11xx), MEDCOM HEADER2 at
+    (0029,0010)/(0029,10xx), as in a header where another creator took the first block (PS3.5 7.8.1: a creator
+    reserves any free block 10-FF, its elements follow it)."""
+    elements = [e for e in ds if e.tag.group == 0x0029]
+    for e in elements:
+        del ds[e.tag]
+    for e in elements:
+        number = e.tag.element
+        if number in (0x10, 0x11):
+            number = 0x21 - number
+        elif 0x1000 <= number < 0x1200:
+            number = ((0x21 - (number >> 8)) << 8) | (number & 0xFF)
+        ds.add_new((0x0029, number), e.VR, e.value)
 
 
 def _post_contrast(ds, i):
@@ -89,6 +109,20 @@ def ge(tmp_path_factory):
         kept += [f for f in fixture_files(series) if f not in kept][:images]
         for i, f in enumerate(kept):
             read(f).save_as(philips[folder] / f"{i:04d}.dcm")
+    # Two more, for the bulk tests below (not of the comparisons above): the VE11 series with its CSA block at
+    # (0029,0011) (the CSA series header at (0029,1120)), and the Elition X protocol object holding 70 tables.
+    extra = {"csa11": root / "extra" / "csa11", "philips70": root / "extra" / "philips70"}
+    Study(extra["csa11"], generate_uid(entropy_srcs=["csa11"])).add(SIEMENS_VE11, 77, edit=_csa_in_block_11)
+    extra["philips70"].mkdir(parents=True)
+    # The Elition X series' protocol object (Raw Data Storage; its file name is 0001_Raw.dcm).
+    raw = next(ds for ds in map(read, fixture_files(PHILIPS)) if ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66")
+    tables = raw.private_block(0x2005, dicom_protocol.CREATOR)[0x32].value
+    while len(tables) < 70:
+        tables.append(copy.deepcopy(tables[-1]))  # the last: HARDWARE_CONFIG, 58 bytes
+    raw.StudyInstanceUID = generate_uid(entropy_srcs=["philips70"])
+    raw.SeriesInstanceUID = generate_uid(entropy_srcs=["philips70", "series"])
+    raw.SOPInstanceUID = raw.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["philips70", "sop"])
+    raw.save_as(extra["philips70"] / "0000.dcm")
     http, dicom = free_port(), free_port()
     config = {
         "Name": "ge-pacs",
@@ -117,7 +151,7 @@ def ge(tmp_path_factory):
                 time.sleep(0.1)
         else:
             pytest.fail("Orthanc did not start")
-        for f in sorted((root / "files").rglob("*.dcm")) + sorted((root / "philips").rglob("*.dcm")):
+        for f in sorted(root.glob("[fpe]*/**/*.dcm")):  # files/, philips/, extra/
             urllib.request.urlopen(urllib.request.Request(url + "/instances", data=f.read_bytes()), timeout=30).read()
         yield {
             "files": root / "files",
@@ -132,6 +166,10 @@ def ge(tmp_path_factory):
             "url": url,
             "root": root,
             "philips": (philips, f"http://127.0.0.1:{http}"),
+            "extra": {
+                name: (folder, str(read(next(folder.rglob("*.dcm"))).StudyInstanceUID))
+                for name, folder in extra.items()
+            },
         }
     finally:
         proc.terminate()
@@ -192,9 +230,55 @@ def test_files_pacs_and_dicomweb_give_the_same_ge_check_decisions(ge):
         assert essential(check_json(web)) == on_disk, web
 
 
-def _metadata(ge) -> list[dict]:
-    with urllib.request.urlopen(f"{ge['url']}/dicom-web/studies/{STUDY_UID}/metadata", timeout=30) as answer:
+def _metadata(ge, uid: str = STUDY_UID) -> list[dict]:
+    with urllib.request.urlopen(f"{ge['url']}/dicom-web/studies/{uid}/metadata", timeout=30) as answer:
         return json.loads(answer.read())
+
+
+@contextlib.contextmanager
+def _dicomweb(metadata: list[dict], bulk: Callable[[http.server.BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A DICOMweb server on loopback that answers a study's metadata with `metadata` (DICOM JSON, as Orthanc gave
+    it, edited by the test) and every other request by `bulk(request)`: for what Orthanc cannot be made to do. Gives
+    the server's http://HOST:PORT."""
+    body = json.dumps(metadata).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.endswith("/metadata"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                bulk(self)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _proxy(orthanc: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    """Answer a bulk request with Orthanc's own answer to it (status, type and bytes)."""
+
+    def answer(request: http.server.BaseHTTPRequestHandler) -> None:
+        ask = urllib.request.Request(orthanc + request.path, headers={"Accept": request.headers.get("Accept", "*/*")})
+        with urllib.request.urlopen(ask, timeout=30) as got:
+            data = got.read()
+            request.send_response(got.status)
+            request.send_header("Content-Type", got.headers["Content-Type"])
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    return answer
 
 
 def test_an_inline_binary_series_protocol_is_read_and_a_private_creator_is_honoured(ge):
@@ -224,30 +308,10 @@ def test_an_inline_binary_series_protocol_is_read_and_a_private_creator_is_honou
 def test_a_server_refusing_bulk_data_still_gives_the_headers_with_a_warning(ge, tmp_path):
     """A DICOMweb server that answers the metadata but refuses every bulk value (HTTP 403): the headers are read,
     the series protocol's values are absent (never guessed), and the report says what was left out."""
-    metadata = json.dumps(_metadata(ge)).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            if self.path.endswith("/metadata"):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/dicom+json")
-                self.send_header("Content-Length", str(len(metadata)))
-                self.end_headers()
-                self.wfile.write(metadata)
-            else:
-                self.send_error(403)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        ref = f"dicomweb://127.0.0.1:{server.server_address[1]}/dicom-web/studies/{STUDY_UID}"
+    with _dicomweb(_metadata(ge), lambda request: request.send_error(403)) as server:
+        ref = f"dicomweb://{server.split('://')[1]}/dicom-web/studies/{STUDY_UID}"
         acqs, said = _read([ref], tmp_path)
         reported = check_json(ref)["warnings"]  # the report says it too
-    finally:
-        server.shutdown()
     files, _ = _read([ge["studies"][0][0]], tmp_path / "f")
     assert sorted(acqs) == sorted(files)
     for number, acq in acqs.items():
@@ -290,35 +354,15 @@ def test_warnings_of_a_refused_bulk_value_name_no_uid_and_no_url(ge, tmp_path):
     for item in items:
         if item["00200011"]["Value"] == [9]:
             item["0008103E"] = {"vr": "LO"}  # no description: the label must not fall back to the series UID
-    metadata = json.dumps(items).encode()
     uids = {
         str(v)
         for item in items
         for tag in ("0020000D", "0020000E", "00080018")
         for v in (item.get(tag) or {}).get("Value") or []
     }
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            if self.path.endswith("/metadata"):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/dicom+json")
-                self.send_header("Content-Length", str(len(metadata)))
-                self.end_headers()
-                self.wfile.write(metadata)
-            else:
-                self.send_error(500)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    try:
+    with _dicomweb(items, lambda request: request.send_error(500)) as server:
+        port = server.rsplit(":", 1)[1]
         remote = pull.fetch(f"dicomweb://127.0.0.1:{port}/dicom-web/studies/{STUDY_UID}", tmp_path / "spool")
-    finally:
-        server.shutdown()
     refused = [w for w in remote.warnings if "did not give" in w]
     assert len([w for w in refused if "(0025,101B)" in w]) == 3  # one per GE series, each by its status
     assert all("HTTP 500" in w for w in refused), refused
@@ -326,3 +370,116 @@ def test_warnings_of_a_refused_bulk_value_name_no_uid_and_no_url(ge, tmp_path):
     for w in remote.warnings:
         assert not any(uid in w for uid in uids), w
         assert "://" not in w and "/studies/" not in w and "127.0.0.1" not in w and str(port) not in w, w
+
+
+def _web(ge, uid: str) -> str:
+    return f"dicomweb://{ge['url'].split('://')[1]}/dicom-web/studies/{uid}"
+
+
+def _study(ge, name: str) -> tuple[Path, str]:
+    """(folder on disk, study UID) of one study of the comparison by its folder's name."""
+    [(folder, web)] = [(folder, web) for folder, web, _ in ge["studies"] if folder.name == name]
+    return folder, web.rsplit("/", 1)[1]
+
+
+def test_a_csa_series_header_at_0029_1120_reads_by_dicomweb_as_on_disk(ge, tmp_path):
+    """A CSA block in the second private block (creator "SIEMENS CSA HEADER" at (0029,0011)): the reader reads its
+    series header at (0029,1120); by DICOMweb it is fetched there too (it was untested). Truth: the file on disk,
+    whose protocol (sSliceArray.lSize) states 35 slices where 4 images are stored."""
+    folder, uid = ge["extra"]["csa11"]
+    files, files_said = _read([folder], tmp_path / "f")
+    pulled, said = _read([_web(ge, uid)], tmp_path / "w")
+    [acq] = files.values()
+    assert acq.params["slices"] == 35 and "ASCCONV" in acq.provenance["slices"], acq.provenance.get("slices")
+    assert sorted(pulled) == sorted(files) and _plain(pulled[77]) == _plain(acq)
+    assert sorted(said) == sorted(files_said)
+
+
+def test_a_private_bulk_value_in_another_creators_block_is_never_fetched(ge):
+    """Each Siemens and GE bulk value counts only in the block its creator names, as GE's series protocol already
+    did: the same element number under another creator is another vendor's value. The creators are the fixtures'
+    (Orthanc's JSON of them): "SIEMENS CSA HEADER" (VE11), "SIEMENS MR SDS 01" (XA30, in the nested item of the
+    shared functional groups), "GEMS_PARM_01" (the SIGNA Premier)."""
+    [ve11] = _metadata(ge, _study(ge, "ve11")[1])[:1]
+    [premier] = _metadata(ge, _study(ge, "premier")[1])[:1]
+    [xa30] = _metadata(ge, _study(ge, "xa30")[1])[:1]
+    for item, tags, creator in ((ve11, ("00291020", "00291010"), "00290010"), (premier, ("0043102A",), "00430010")):
+        assert all(pull._wanted(tag, item) for tag in tags)
+        other = copy.deepcopy(item)
+        other[creator]["Value"] = ["ANOTHER VENDOR 01"]
+        assert [pull._wanted(tag, other) for tag in tags] == [None] * len(tags)
+    nested = [where for _, where in pull._plan(xa30).values()]
+    assert nested == ["52009229/0/002110FE/0/00211019"]
+    other = copy.deepcopy(xa30)
+    other["52009229"]["Value"][0]["002110FE"]["Value"][0]["00210010"]["Value"] = ["ANOTHER VENDOR 01"]
+    assert pull._plan(other) == {}
+
+
+def test_bulk_values_past_the_pull_budget_are_left_out_with_one_warning(ge, tmp_path, monkeypatch):
+    """Limit pull_bulk_bytes bounds all the bulk values of one pull (what its series cache can hold): past it they
+    are left out, with one warning naming the limit and how to raise it, and the headers still read."""
+    folder, uid = _study(ge, "pioneer")
+    files, _ = _read([folder], tmp_path / "f")
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_PULL_BULK_BYTES", "1")
+    acqs, said = _read([_web(ge, uid)], tmp_path / "w")
+    assert sorted(acqs) == sorted(files)
+    for number, acq in acqs.items():
+        assert acq.params["echo_time_ms"] == files[number].params["echo_time_ms"]  # the headers read
+        assert not any("(0025,101B)" in v for v in acq.provenance.values())  # the series protocols left out
+    [budget] = [w for w in said if "pull_bulk_bytes" in w]
+    assert "OFSEP_PRESETS_LIMIT_PULL_BULK_BYTES=N" in budget and not any("did not give" in w for w in said)
+
+
+def _tables(ds) -> list[bytes]:
+    """A Philips protocol object's tables, as dicom_protocol finds them (blocks by their creator)."""
+    items = ds.private_block(0x2005, dicom_protocol.CREATOR)[0x32].value
+    return [bytes(item.private_block(0x2005, dicom_protocol.CREATOR)[0x44].value or b"") for item in items]
+
+
+def test_a_philips_protocol_objects_tables_are_fetched_each_once_and_never_cached(ge):
+    """A Philips object's tables are its own: fetched (the bytes of the file), counted in the pull's budget, and
+    never kept in the series cache (which holds values shared by a series' instances)."""
+    folders, url = ge["philips"]
+    raw = "1.2.840.10008.5.1.4.1.1.66"  # Raw Data Storage: the Elition X protocol object
+    on_disk = next(ds for ds in map(read, sorted(folders["elition"].glob("*.dcm"))) if ds.SOPClassUID == raw)
+    items = _metadata(ge, str(on_disk.StudyInstanceUID))
+    [item] = [i for i in items if i["00080016"]["Value"] == [raw]]
+    bulk = pull._BulkFetch(f"{url}/dicom-web", url, "test", 30, said := [])
+    ds, _ = pull.instance_file(item, bulk.handler(item))
+    assert _tables(ds) == _tables(on_disk) and len(_tables(ds)) == 11
+    assert bulk.spent == sum(map(len, _tables(on_disk))) and bulk.cache == {} and said == []
+
+
+def test_a_philips_object_with_more_tables_than_fetched_says_so_once(ge, tmp_path):
+    """Tables past the 64th (PHILIPS_TABLES_MAX) of one object are left out with one warning, not silently."""
+    folder, uid = ge["extra"]["philips70"]
+    ds = read(next(folder.glob("*.dcm")))
+    on_disk = _tables(ds)
+    assert len(on_disk) == 70
+    remote = pull.fetch(_web(ge, uid), tmp_path / "spool")
+    [spooled] = list((tmp_path / "spool").rglob("*.dcm"))
+    got = _tables(pydicom.dcmread(spooled))
+    assert got[:64] == on_disk[:64] and got[64:] == [b""] * 6
+    assert [w for w in remote.warnings if "tables" in w] == [
+        f"{ds.SeriesDescription}: a Philips protocol object with 70 tables: the first 64 were fetched, the others "
+        "left out"
+    ]
+
+
+def test_instances_without_a_series_uid_keep_each_their_own_bulk_values(ge, tmp_path):
+    """A series value is fetched once per series and given to its other instances; instances that state no
+    SeriesInstanceUID share none (they were all one series, keyed ""). Orthanc files every instance under its
+    series, so its answers are served here with the series UIDs removed, each bulk request answered by Orthanc.
+    Truth: each image's own CSA image header (0029,1010), which differs between the VE11 images."""
+    folder, uid = _study(ge, "ve11")
+    items = _metadata(ge, uid)
+    for i, item in enumerate(items):
+        del item["0020000E"]
+        item["00200011"]["Value"] = [100 + i]  # each its own series
+    truth = {str(read(f).SOPInstanceUID): read(f)[0x0029, 0x1010].value for f in folder.rglob("*.dcm")}
+    assert len(items) == len(truth) >= 2 and len(set(truth.values())) == len(truth)
+    with _dicomweb(items, _proxy(ge["url"])) as server:
+        remote = pull.fetch(f"dicomweb://{server.split('://')[1]}/dicom-web/studies/{uid}", tmp_path / "spool")
+    spooled = [pydicom.dcmread(f) for f in (tmp_path / "spool").rglob("*.dcm")]
+    assert {str(ds.SOPInstanceUID): ds[0x0029, 0x1010].value for ds in spooled} == truth
+    assert not remote.warnings
