@@ -105,8 +105,10 @@ MIN_COMPARED = {
     "siemens-XA61": 200,
     "siemens-VB17": 206,
     "philips-R53": 136,
-    "ge-750-html": 98,
-    "ge-750-pdf": 98,
+    # + 10: each series' MT switch from its imaging options (IOPT / "Imaging Options": MgT listed or not) and the
+    # DWI's fat saturation (SUPPTQ "1" / "Fat/Water Saturation Fat").
+    "ge-750-html": 108,
+    "ge-750-pdf": 108,
 }
 
 needs_fixtures = pytest.mark.skipif(not EXPORTS.exists(), reason="../shared/fixtures not present")
@@ -586,3 +588,19 @@ def test_siemens_export_states_the_pat_mode_and_phase_direction_its_printout_pri
         for param in ("parallel_mode", "phase_encoding_direction"):
             assert printed[acq.name].get(param) is not None, (acq.name, param)
             assert acq.get(param) == printed[acq.name].get(param), (acq.name, param, acq.provenance.get(param))
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pair", ["ge-750-html", "ge-750-pdf"])
+def test_ge_export_and_report_state_the_mt_pulse_and_fat_saturation(pair):
+    """GE states the MT pulse as an imaging option: the report prints "Imaging Options EDR, MgT" for GRE-MT1 and
+    "EDR" for GRE-MT0, the MT-on and MT-off scans of the spine-generic protocol (the Siemens printout of the same
+    protocol: "MTC On", "MTC Off"); the DWI's "Fat/Water Saturation Fat" is the tar's SUPPTQ "1"."""
+    export_path, printout_path = PAIRS[pair]
+    siemens = {a.name: a for a in read_one(PAIRS["siemens-VE11C"][1]).acquisitions}
+    for inspection in (read_one(export_path), read_one(printout_path)):
+        acqs = {a.name: a for a in inspection.acquisitions}
+        for name in ("GRE-MT1", "GRE-MT0"):
+            assert acqs[name].get("magnetization_transfer") is (name == "GRE-MT1"), acqs[name].provenance
+            assert siemens[name].get("magnetization_transfer") is (name == "GRE-MT1")
+        assert acqs["DWI"].get("fat_suppression") == "fatsat", acqs["DWI"].provenance

@@ -174,13 +174,40 @@ def lx_acquisition(name: str, text: str, where: str) -> Acquisition:
 @cache
 def _readouts() -> dict[str, str]:
     """GE pulse-sequence names → the readout they are (ge.yaml `scanning_sequences`)."""
-    data = load_yaml(spec_dir() / "vendors" / "ge.yaml")
-    return {str(k).upper(): str(v) for k, v in (data.get("scanning_sequences") or {}).items()}
+    return {str(k).upper(): str(v) for k, v in (_ge_data().get("scanning_sequences") or {}).items()}
+
+
+@cache
+def _ge_data() -> dict:
+    return load_yaml(spec_dir() / "vendors" / "ge.yaml")
+
+
+def _coded(values: dict[str, str]) -> dict[str, str]:
+    """Console codes as the words the report prints for them (ge.yaml `codes`: SUPPTQ "1" is "Fat"), under our key
+    of the word (SUPPTQ_LABEL), where the report's word is not there already; an unknown code tells nothing."""
+    out = dict(values)
+    for key, words in (_ge_data().get("codes") or {}).items():
+        word = {str(k): str(v) for k, v in words.items()}.get(values.get(key, "").strip())
+        if word and f"{key}_LABEL" not in out:
+            out[f"{key}_LABEL"] = word
+    return out
+
+
+def _imaging_options(acq: Acquisition, values: dict[str, str], options: set[str], where: str) -> None:
+    """A canonical switch an imaging option states (ge.yaml `imaging_options`): on when the stated IOPT lists it,
+    off, implied, when a stated IOPT does not (the list is every option the series selects)."""
+    if "IOPT" not in values:
+        return
+    for param, option in (_ge_data().get("imaging_options") or {}).items():
+        if str(option).upper() in options:
+            acq.set(param, True, f"{where} IOPT={values['IOPT']!r} lists {option}")
+        else:
+            acq.set(param, False, f"implied: {where} IOPT={values['IOPT']!r} lists no {option}")
 
 
 def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) -> Acquisition:
     """One series from its LxProtocol keys and values (the export's, or the report's rows mapped to keys)."""
-    values = dict(values)
+    values = _coded(values)
     vendor = all_vendors()["ge"]
     options = {token.strip().upper() for token in values.get("IOPT", "").split(",")}
     diffusion = "DIFF" in options
@@ -211,6 +238,7 @@ def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) ->
             f"{where} MULTIBVALUE + DIFNUMT2={values['DIFNUMT2']} (b=0)",
         )
     _oblique_plane(acq, values, where)
+    _imaging_options(acq, values, options, where)
     if values.get("PLANE", "").strip().upper() in THREE_PLANES:
         # Three stacks at right angles in one series (the console's three-plane localizer): each plane once, as
         # a DICOM series whose images lie in several planes states them (image_planes).
