@@ -212,11 +212,12 @@ def test_series_without_uids_are_told_apart_by_number_and_description(tmp_path: 
 # ---- United Imaging (UIH): b-value and gradient only in private elements ----------------------------------------
 
 
-def _as_uih(files: list[Path], out: Path, implicit: bool) -> None:
+def _as_uih(files: list[Path], out: Path, implicit: bool, before: str | None = None) -> None:
     """The GE DTI series re-labelled as UIH writes diffusion (dcm2niix's UIH/README.md, the table UIH gave: (0065,1009)
     BActualValue FD, (0065,1037) MRDiffusionGradOrientation FD 3): the standard (0018,9087/9089) and GE private
     diffusion elements removed, each file's own b-value ((0043,1039) first value) and gradient ((0019,10BB-BD))
-    written there instead."""
+    written there instead. `before`: another creator written at (0065,0010) first, so that UIH's block is (0065,11xx).
+    """
     import warnings
 
     import pydicom
@@ -230,7 +231,11 @@ def _as_uih(files: list[Path], out: Path, implicit: bool) -> None:
             if tag in ds:
                 del ds[tag]
         ds.Manufacturer, ds.ManufacturerModelName = "UIH", "uMR 770"
-        block = ds.private_block(0x0065, "Uih_test", create=True)
+        if before:
+            ds.private_block(0x0065, before, create=True).add_new(0x09, "FD", 777.0)  # not UIH's: no b-value
+        # UIH's own creator of that block (GDCM gdcmEquipmentManufacturer.cxx: (0065,xx0A) "Image Private Header"):
+        # the elements are UIH's only in a block of that creator (PS3.5 7.8.1).
+        block = ds.private_block(0x0065, "Image Private Header", create=True)
         block.add_new(0x09, "FD", b)
         block.add_new(0x37, "FD", vector)
         with warnings.catch_warnings():

@@ -37,8 +37,9 @@ from ..acquisition import (
 from ..bshells import nominal_shells
 from ..echoes import join_echo_series
 from ..families import set_family
-from . import dicom_scan, dicom_terms, ge_dicom_protocol
+from . import dicom_private, dicom_scan, dicom_terms, ge_dicom_protocol
 from .archive import Member
+from .dicom_private import canonical_tag
 
 
 def Tag(group: int, element: int) -> int:  # noqa: N802 - pydicom's name, kept so the tag tables read as DICOM
@@ -63,13 +64,14 @@ CHUNK = 256  # files per task sent to a worker
 ECHO_TIME = 0x00180081
 ORIENTATION = 0x00200037  # ImageOrientationPatient: a series whose images lie in several planes (a scout)
 ECHO_NUMBERS = 0x00180086  # EchoNumbers: a series holding only a later echo is one echo of an acquisition
-GE_BVALUE = 0x00431039  # GE slop_int_6: b-value (+1e9 flag on some versions); the only one a GE b0 may state
-GE_LIMIT = 0x00431040  # a GE header is walked on to its b-value tag when the standard one is absent
+# Private elements are keyed by their tag in block 0x10 (dicom_private.canonical_tag) once their creator is checked.
+GE_BVALUE = canonical_tag("ge_bvalue")  # slop_int_6: b-value (+1e9 flag on some versions); all a GE b0 states
+GE_LIMIT = 0x00431040  # (0043,1039)'s walk when GEMS_PARM_01 is at (0043,0010); the walk-on finds its block first
 GE_TAGS = frozenset({GE_BVALUE})
 # United Imaging (UIH) states each image's b-value and gradient only in private FD elements (dcm2niix's UIH/README.md,
 # from UIH: (0065,1009) "BActualValue", (0065,1037) "MRDiffusionGradOrientation"; dcm2niix reads its b-values there):
 # a UIH header is walked on to them when the standard b-value is absent.
-UIH_BVALUE, UIH_DIRECTION = 0x00651009, 0x00651037
+UIH_BVALUE, UIH_DIRECTION = canonical_tag("uih_bvalue"), canonical_tag("uih_gradient")  # creator "Image Private Header"
 UIH_LIMIT = 0x00651038
 UIH_TAGS = frozenset({UIH_BVALUE, UIH_DIRECTION})
 UIH_MAKERS = (b"UIH", b"UNITED IMAGING")
@@ -106,6 +108,10 @@ FAST_TAGS = frozenset(
         0x001910BD,
     }
 )
+# The private elements of the scan, below its stop: found in whichever block their creator took (PS3.5 7.8.1), so
+# the walk collects each in every block and the creators of group 0x0019, and keeps those of the right creator.
+FAST_PRIVATE = ("siemens_bvalue", "siemens_gradient", "ge_gradient_x", "ge_gradient_y", "ge_gradient_z")
+FAST_TAGS = FAST_TAGS | dicom_private.tags_of(FAST_PRIVATE)
 PREFIX = 64 * 1024  # bytes the scan reads at most; group 0x0021 starts well within it in real headers
 GZIP_READ = 1024 * 1024  # compressed bytes read at most for the fast walk of a gzip-wrapped file
 HEAD = 16 * 1024  # bytes read first: a whole real header up to group 0x0021 (and GE's to 0x0043) fits
@@ -130,7 +136,7 @@ SCAN_TAGS = {
         (0x0019, 0x10BD),
         (0x0020, 0x4000),  # ImageComments: a Canon classic DWI's gradient
     )
-}  # a set: pydicom tests every element's tag for membership
+} | set(dicom_private.tags_of(FAST_PRIVATE))  # a set: pydicom tests every element's tag for membership
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -505,9 +511,9 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
     if not full and sop in ENHANCED:
         return _scan_one(path, full=True)  # one file holds the whole series: read its frames
     if not full and "DiffusionBValue" not in ds and manufacturer(str(ds.get("Manufacturer", ""))) == "ge":
-        _add_ge_bvalue(path, ds)  # a GE b0 states its b-value only in (0043,1039), past the stop
+        _add_private(path, ds, ("ge_bvalue",))  # a GE b0 states its b-value only in (0043,xx39), past the stop
     elif not full and "DiffusionBValue" not in ds and _is_uih(str(ds.get("Manufacturer", ""))):
-        _add_ge_bvalue(path, ds, UIH_LIMIT, sorted(UIH_TAGS))  # UIH's b-value is private too, (0065,1009)
+        _add_private(path, ds, ("uih_bvalue", "uih_gradient"))  # UIH's b-value is private too, (0065,xx09)
     return FileInfo(
         path,
         sop=sop,
@@ -528,12 +534,13 @@ def _image_types(value: Any) -> tuple[str, ...]:
     return (str(value).upper(),) if isinstance(value, str) else tuple(str(t).upper() for t in value)
 
 
-def _add_ge_bvalue(path: Source, ds, limit: int = GE_LIMIT, tags: list[int] | None = None) -> None:
-    """Read on to GE's private b-value (0043,1039) only (or `tags`, below `limit`), and add it to the scanned
-    dataset."""
+def _add_private(path: Source, ds, names: tuple[str, ...]) -> None:
+    """Read on to the private elements `names` (of one group past the scan's stop: GE's b-value, UIH's) and their
+    creators, in whichever block, and add them to the scanned dataset (dicom_private finds them there)."""
     from pydicom.filereader import read_partial
 
-    tags = [GE_BVALUE] if tags is None else tags
+    tags = sorted(dicom_private.tags_of(names))
+    limit = ((tags[-1] >> 16) + 1) << 16  # the end of their group: the block is known only from the creators
 
     def stop(tag, vr, length) -> bool:
         return int.__ge__(tag, limit)
@@ -645,7 +652,7 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
     if walked is None or walked is dicom_scan.SHORT:
         return walked
     found, _, stop = walked
-    got = _decoded(found)
+    got = _decoded(dicom_private.canonical(found, FAST_PRIVATE))
     if got is None:
         return None
     sop = got.get(0x00080016) or got.get(0x00020002, "")
@@ -662,20 +669,14 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
     if b is None and vendor == "ge":
         # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
         # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
-        further = dicom_scan.walk(prefix, GE_TAGS, GE_LIMIT, resume=stop)
-        if further is None or further is dicom_scan.SHORT:
-            return further  # past the prefix: read on, or pydicom reads it
-        more = _decoded(further[0])
-        if more is None:
-            return None
+        more = _walk_on(prefix, stop, ("ge_bvalue",))
+        if more is None or more is dicom_scan.SHORT:
+            return more  # past the prefix: read on, or pydicom reads it
         b = more.get(GE_BVALUE)
     if b is None and vendor == "other" and _is_uih(found.get(0x00080070, (b"", b""))[1]):
-        further = dicom_scan.walk(prefix, UIH_TAGS, UIH_LIMIT, resume=stop)
-        if further is None or further is dicom_scan.SHORT:
-            return further  # past the prefix: read on, or pydicom reads it
-        more = _decoded(further[0])
-        if more is None:
-            return None
+        more = _walk_on(prefix, stop, ("uih_bvalue", "uih_gradient"))
+        if more is None or more is dicom_scan.SHORT:
+            return more  # past the prefix: read on, or pydicom reads it
         b = more.get(UIH_BVALUE)
         if direction is None:
             direction = more.get(UIH_DIRECTION)
@@ -703,6 +704,32 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         normals=(normal,) if normal else (),
         echo_numbers=echo_numbers,
     )
+
+
+def _walk_on(prefix: bytes, stop: dicom_scan.Resume, names: tuple[str, ...]) -> dict[int, Any] | str | None:
+    """The decoded private elements `names` (one group past the scan's stop), keyed by their canonical tags, from a
+    walk on from `stop`: first over the group's creator elements (gggg,0010-00FF), which say the block of each
+    (PS3.5 7.8.1), then on to the elements of that block only. {} where no block has their creator; None or SHORT
+    as dicom_scan.walk."""
+    group = dicom_private.PRIVATE[names[0]][0]
+    creators = dicom_private.creator_tags(group)
+    walked = dicom_scan.walk(prefix, creators, (group << 16) | 0x0100, resume=stop)
+    if walked is None or walked is dicom_scan.SHORT:
+        return walked
+    found, _, stop = walked
+    where = dicom_private.blocks({tag: raw[1] for tag, raw in found.items()})
+    wanted = set()
+    for name in names:
+        _, creator, byte = dicom_private.PRIVATE[name]
+        block = where.get((group, creator))
+        if block is not None:
+            wanted.add((group << 16) | (block << 8) | byte)
+    if not wanted:
+        return {}
+    further = dicom_scan.walk(prefix, frozenset(wanted), max(wanted) + 1, resume=stop)
+    if further is None or further is dicom_scan.SHORT:
+        return further
+    return _decoded(dicom_private.canonical(found | further[0], names))
 
 
 def _canon_gradient(text: str) -> tuple[float, float, float] | None:
@@ -1114,8 +1141,8 @@ def _series_acquisition(s: Series, warnings_out: list[str]) -> tuple[Source, Acq
     return None
 
 
-_PHILIPS_PREPULSE_DELAY = 0x2001101B  # FL, ms: the prepulse-to-acquisition delay the console shows as TI
-_PHILIPS_PREPULSE_TYPE = 0x2001101C  # CS: INV for an inversion prepulse; NO when there is none
+_PHILIPS_PREPULSE_DELAY = canonical_tag("philips_prepulse_delay")  # FL, ms: the delay the console shows as TI
+_PHILIPS_PREPULSE_TYPE = canonical_tag("philips_prepulse_type")  # CS: INV for an inversion prepulse; NO for none
 
 
 def _philips_prepulse(ds, acq: Acquisition, src) -> None:
@@ -1123,18 +1150,19 @@ def _philips_prepulse(ds, acq: Acquisition, src) -> None:
     (2001,101B) when the private Prepulse Type (2001,101C) says the prepulse is an inversion ("INV"). The ADNI
     MPRAGE (Ingenia, classic DICOM): INV, 900 ms, where dcm2niix writes InversionTime 0.9 s. Any other prepulse
     (a saturation, none) is no inversion: absent."""
-    kind = ds.get(_PHILIPS_PREPULSE_TYPE)
-    delay = ds.get(_PHILIPS_PREPULSE_DELAY)
+    kind = dicom_private.element(ds, "philips_prepulse_type")
+    delay = dicom_private.element(ds, "philips_prepulse_delay")
     if kind is None or delay is None:
         return
     value = kind.value
     value = value.decode("latin-1", "ignore") if isinstance(value, bytes) else str(value)
     if value.strip("\0 ").upper() != "INV":
         return
-    with acq.reading("Prepulse Delay (2001,101B)"):
+    where = dicom_private.tag_text(delay)
+    with acq.reading(f"Prepulse Delay {where}"):
         ms = _float(delay.value)
         if ms is not None and ms > 0:
-            acq.set("inversion_time_ms", ms, src(f"Philips Prepulse Delay (2001,101B)={ms:g} ms, Prepulse Type INV"))
+            acq.set("inversion_time_ms", ms, src(f"Philips Prepulse Delay {where}={ms:g} ms, Prepulse Type INV"))
 
 
 def iso_time(tm: str) -> str:
@@ -1187,27 +1215,37 @@ def _diffusion_of(ds):
     direction = _vector(ds.get("DiffusionGradientOrientation")) if "DiffusionGradientOrientation" in ds else None
     vendor = manufacturer(str(ds.get("Manufacturer", "")))
     uih = vendor == "other" and _is_uih(str(ds.get("Manufacturer", "")))
+    private = dicom_private.element
     if b is None and uih:
-        b = _uih_value(ds[UIH_BVALUE].value, 1) if UIH_BVALUE in ds else None
+        found = private(ds, "uih_bvalue")
+        b = _uih_value(found.value, 1) if found is not None else None
     elif b is None:
-        tag = {"siemens": (0x0019, 0x100C), "ge": (0x0043, 0x1039), "philips": (0x2001, 0x1003)}.get(vendor or "")
-        if tag and tag in ds:
-            b = _ge_bvalue(ds[tag].value) if vendor == "ge" else _float(ds[tag].value)
-    if direction is None and uih and UIH_DIRECTION in ds:
-        direction = _vector(_uih_value(ds[UIH_DIRECTION].value, 3))
+        found = private(ds, VENDOR_BVALUE[vendor]) if vendor in VENDOR_BVALUE else None
+        if found is not None:
+            b = _ge_bvalue(found.value) if vendor == "ge" else _float(found.value)
+    if direction is None and uih and private(ds, "uih_gradient") is not None:
+        direction = _vector(_uih_value(private(ds, "uih_gradient").value, 3))
     if direction is None and b is not None and vendor == "canon" and "ImageComments" in ds:
         found = _canon_gradient(str(ds.get("ImageComments") or ""))
         direction = list(found) if found else None
     if direction is None:
-        if vendor == "siemens" and (0x0019, 0x100E) in ds:
-            direction = _vector(_siemens_vector(ds[(0x0019, 0x100E)].value))
-        elif vendor == "ge" and all(t in ds for t in ((0x0019, 0x10BB), (0x0019, 0x10BC), (0x0019, 0x10BD))):
-            direction = [_float(ds[t].value) for t in ((0x0019, 0x10BB), (0x0019, 0x10BC), (0x0019, 0x10BD))]
-        elif vendor == "philips" and all(t in ds for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))):
-            direction = [_float(ds[t].value) for t in ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))]
+        if vendor == "siemens" and private(ds, "siemens_gradient") is not None:
+            direction = _vector(_siemens_vector(private(ds, "siemens_gradient").value))
+        elif vendor in VENDOR_GRADIENT:
+            parts = [private(ds, name) for name in VENDOR_GRADIENT[vendor]]
+            if all(part is not None for part in parts):
+                direction = [_float(part.value) for part in parts]
     if b is not None:
         usable = direction is not None and all(v is not None for v in direction)
         yield b, tuple(direction) if usable else None
+
+
+# The private b-value and gradient (x, y, z) of each vendor that states them only there (dicom_private.PRIVATE).
+VENDOR_BVALUE = {"siemens": "siemens_bvalue", "ge": "ge_bvalue", "philips": "philips_bvalue"}
+VENDOR_GRADIENT = {
+    "ge": ("ge_gradient_x", "ge_gradient_y", "ge_gradient_z"),
+    "philips": ("philips_gradient_rl", "philips_gradient_ap", "philips_gradient_fh"),
+}
 
 
 def _uih_value(value: Any, count: int) -> Any:
@@ -1264,8 +1302,9 @@ def _first(ds, *path: str):
         return ds.get(name)
     # Philips classic images carry an enhanced-style dataset in the private "MR series data" item (2005,140F):
     # the SENSE factor (ParallelReductionFactorInPlane), acquisition steps and MT state are only there.
-    if PHILIPS_SERIES_DATA in ds:
-        items = ds[PHILIPS_SERIES_DATA].value
+    series_data = dicom_private.element(ds, "philips_series_data")
+    if series_data is not None:
+        items = series_data.value
         if items and len(items) and name in items[0] and items[0].get(name) not in (None, ""):
             return items[0].get(name)
     for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
@@ -1282,12 +1321,13 @@ def _first(ds, *path: str):
     return None
 
 
-PHILIPS_SERIES_DATA = Tag(0x2005, 0x140F)
-GE_ASSET_FACTORS = Tag(0x0043, 0x1083)  # "Asset R Factors": 1/in-plane, 1/slice acceleration (dcm_qa_ge)
-GE_MULTIBAND = Tag(0x0043, 0x10B6)  # HyperBand: factor, slice FOV shift, calibration (dcm_qa_ge README)
-GE_LOCATIONS = Tag(0x0021, 0x104F)  # "Locations in acquisition": the slices of one volume (dcm2niix issue 306)
-GE_DIFFUSION_DIRECTIONS = Tag(0x0019, 0x10E0)  # GE "User data 24": number of diffusion directions prescribed
-SIEMENS_PE_POSITIVE = Tag(0x0021, 0x111C)  # XA: PhaseEncodingDirectionPositive (VB/VE: in the CSA image header)
+# Private elements, as their canonical tags (block 0x10); read through dicom_private, in whichever block.
+PHILIPS_SERIES_DATA = canonical_tag("philips_series_data")  # (2005,xx0F) of "Philips MR Imaging DD 005"
+GE_ASSET_FACTORS = canonical_tag("ge_asset_factors")  # "Asset R Factors": 1/in-plane, 1/slice acceleration (dcm_qa_ge)
+GE_MULTIBAND = canonical_tag("ge_multiband")  # HyperBand: factor, slice FOV shift, calibration (dcm_qa_ge README)
+GE_LOCATIONS = canonical_tag("ge_locations")  # "Locations in acquisition": one volume's slices (dcm2niix issue 306)
+GE_DIFFUSION_DIRECTIONS = canonical_tag("ge_diffusion_directions")  # GE "User data 24": directions prescribed
+SIEMENS_PE_POSITIVE = canonical_tag("siemens_xa_pe_positive")  # XA (VB/VE: in the CSA image header)
 
 
 def phase_direction(iop: list[float], axis: str, positive: bool) -> tuple[str, str] | None:
@@ -1312,11 +1352,12 @@ def phase_direction(iop: list[float], axis: str, positive: bool) -> tuple[str, s
 
 def _siemens_pe_positive(ds) -> tuple[bool, str] | None:
     """Siemens phase-encoding polarity: CSA image header (VB/VE) or (0021,111C) (XA, also per frame)."""
-    if (0x0029, 0x1010) in ds:
+    csa_image = dicom_private.element(ds, "siemens_csa_image")
+    if csa_image is not None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                items = csa.tags(ds[0x0029, 0x1010].value).get("PhaseEncodingDirectionPositive")
+                items = csa.tags(csa_image.value).get("PhaseEncodingDirectionPositive")
             value = (items or [None])[0]
             if value in (0, 1):
                 return bool(value), f"CSA PhaseEncodingDirectionPositive={value}"
@@ -1330,14 +1371,15 @@ def _siemens_pe_positive(ds) -> tuple[bool, str] | None:
                 if element.tag.group == 0x0021 and element.VR == "SQ" and element.value:
                     candidates.append(element.value[0])
     for item in candidates:
-        if SIEMENS_PE_POSITIVE in item:
-            value = _float(item[SIEMENS_PE_POSITIVE].value)
+        found = dicom_private.element(item, "siemens_xa_pe_positive")
+        if found is not None:
+            value = _float(found.value)
             if value in (0.0, 1.0):
-                return bool(value), f"(0021,111C) PhaseEncodingDirectionPositive={value:g}"
+                return bool(value), f"{dicom_private.tag_text(found)} PhaseEncodingDirectionPositive={value:g}"
     return None
 
 
-GE_USER_DATA = Tag(0x0043, 0x102A)  # "User define data": the raw header's rdb_hdr block (binary, little-endian)
+GE_USER_DATA = canonical_tag("ge_user_data")  # "User define data": the raw header's rdb_hdr block (binary, LE)
 
 
 def _ge_pe_positive(ds) -> tuple[bool, str] | None:
@@ -1350,7 +1392,7 @@ def _ge_pe_positive(ds) -> tuple[bool, str] | None:
     = Siemens PhaseEncodingDirectionPositive 1). Only EPI states it: for other sequences dcm2niix, and we, say none.
     The dcm_qa_ge Ax DWI TENSOR fixture: polarity bit 0, view order 2, dcm2niix "Flipped" and "j".
     """
-    element = ds.get(GE_USER_DATA)
+    element = dicom_private.element(ds, "ge_user_data")
     data = element.value if element is not None else None
     if not isinstance(data, bytes) or len(data) < 26:
         return None
@@ -1369,7 +1411,8 @@ def _ge_pe_positive(ds) -> tuple[bool, str] | None:
     bottom_up = struct.unpack_from("<H", data, header + view_order_at)[0] == 2
     if bottom_up:
         flipped = not flipped
-    why = f"GE user data (0043,102A) v{version:.3f}: polarity {'flipped' if flipped else 'unflipped'}"
+    polarity = "flipped" if flipped else "unflipped"
+    why = f"GE user data {dicom_private.tag_text(element)} v{version:.3f}: polarity {polarity}"
     return not flipped, why + (" (bottom-up view order reverses the polarity bit)" if bottom_up else "")
 
 
@@ -1388,34 +1431,38 @@ def _numbers_of(value: Any) -> list[float]:
 
 def _ge_private(ds, acq: Acquisition, src, kind: str) -> None:
     """GE private tags: ASSET/ARC factors, HyperBand factor (dcm_qa_ge README documents both layouts)."""
-    if GE_ASSET_FACTORS in ds and "parallel_factor" not in acq.params:
-        factors = _numbers_of(ds[GE_ASSET_FACTORS].value)
+    private, where = dicom_private.element, dicom_private.tag_text
+    asset = private(ds, "ge_asset_factors")
+    if asset is not None and "parallel_factor" not in acq.params:
+        factors = _numbers_of(asset.value)
         if factors and 0 < factors[0] <= 1:
             acq.set(
                 "parallel_factor",
                 round(1 / factors[0], 2),
-                src(f"(0043,1083) Asset R factors={factors} (in-plane = 1 / first)"),
+                src(f"{where(asset)} Asset R factors={factors} (in-plane = 1 / first)"),
             )
         if kind == "3D" and len(factors) > 1 and 0 < factors[1] <= 1:
             acq.set(
                 "parallel_factor_slice",
                 round(1 / factors[1], 2),
-                src(f"(0043,1083) Asset R factors={factors} (slice = 1 / second)"),
+                src(f"{where(asset)} Asset R factors={factors} (slice = 1 / second)"),
             )
-    if GE_LOCATIONS in ds and "slices" not in acq.params:
+    locations = private(ds, "ge_locations")
+    if locations is not None and "slices" not in acq.params:
         # GE's count of the acquisition's slice locations: the slices of one volume, which the standard
         # ImagesInAcquisition (0020,1002) is not in a series of several volumes (dcm2niix issue 306 gives this tag
         # precedence; the DWI fixture: 2 locations, 14 images in acquisition).
-        value = ds[GE_LOCATIONS].value
+        value = locations.value
         if isinstance(value, bytes) and len(value) == 2:  # SS (signed short) read as UN in an implicit-VR file
             value = struct.unpack("<h", value)[0]
-        count = limits.count(value, src("(0021,104F)")) if isinstance(value, int) else None
+        count = limits.count(value, src(where(locations))) if isinstance(value, int) else None
         if count:
-            acq.set("slices", count, src(f"(0021,104F) Locations in acquisition={count}"))
-    if GE_MULTIBAND in ds:
-        values = _numbers_of(ds[GE_MULTIBAND].value)
+            acq.set("slices", count, src(f"{where(locations)} Locations in acquisition={count}"))
+    multiband = private(ds, "ge_multiband")
+    if multiband is not None:
+        values = _numbers_of(multiband.value)
         if values and values[0] >= 1 and float(values[0]).is_integer():
-            acq.set("multiband_factor", int(values[0]), src(f"(0043,10B6) HyperBand={values} (factor first)"))
+            acq.set("multiband_factor", int(values[0]), src(f"{where(multiband)} HyperBand={values} (factor first)"))
 
 
 # ImageType terms of the maps computed from a diffusion series (Siemens ADC, TRACEW, FA; Philips ADC), which
@@ -1728,7 +1775,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 count_directions(vectors),
                 f"{len(s.files)} file(s): gradient directions at b≈{top:g}",
             )
-        stated = _float(ds[GE_DIFFUSION_DIRECTIONS].value) if vendor == "ge" and GE_DIFFUSION_DIRECTIONS in ds else None
+        prescribed = dicom_private.element(ds, "ge_diffusion_directions") if vendor == "ge" else None
+        stated = _float(prescribed.value) if prescribed is not None else None
         if top > 0 and stated and stated >= 1 and float(stated).is_integer():
             # The prescription, not the files at hand: a partial export of the series still says how many.
             counted = acq.get("diffusion_directions")
@@ -1737,7 +1785,11 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                     f"{acq.name}: {counted} of {stated:g} prescribed diffusion directions present in the files "
                     f"read (incomplete series?); reporting the header's {stated:g}"
                 )
-            acq.set("diffusion_directions", int(stated), src(f"(0019,10E0) number of diffusion directions={stated:g}"))
+            acq.set(
+                "diffusion_directions",
+                int(stated),
+                src(f"{dicom_private.tag_text(prescribed)} number of diffusion directions={stated:g}"),
+            )
     planes = planes_of(s.normals)
     if len(planes) > 1:
         # The images of one series in planes at right angles (ImageOrientationPatient, PS3.3 C.7.6.2.1.1): one
@@ -1803,7 +1855,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
         scanning_sequence=scanning,
         sequence_variant="\\".join(ds.get("SequenceVariant") or []) if ds.get("SequenceVariant") else "",
         sequence_name=" ".join(
-            str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName", (0x0019, 0x109C), (0x2001, 0x1020))
+            [str(ds.get(t) or "") for t in ("SequenceName", "PulseSequenceName")]
+            + [str(dicom_private.value(ds, name) or "") for name in ("ge_pulse_sequence", "philips_technique")]
         ),
         description=f"{ds.get('SeriesDescription') or ''} {_series_protocol(ds, vendor) or ''}",
     )
@@ -1938,25 +1991,26 @@ def _context(ds, path: Source) -> dict[str, str]:
 
 def _siemens_protocol(ds) -> str | None:
     """MrPhoenixProtocol text: CSA series header (VB/VE), XA classic (0021,1019), XA enhanced (nested)."""
-    for tag in ((0x0029, 0x1020), (0x0029, 0x1120)):
-        if tag in ds:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    header = csa.tags(ds[tag].value)
-                for key in ("MrPhoenixProtocol", "MrProtocol"):
-                    items = header.get(key)
-                    if items:
-                        return str(items[0])
-            except Exception:  # a damaged CSA header: the standard tags still stand
-                return None
+    series_header = dicom_private.element(ds, "siemens_csa_series")  # (0029,xx20), in its creator's block
+    if series_header is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                header = csa.tags(series_header.value)
+            for key in ("MrPhoenixProtocol", "MrProtocol"):
+                items = header.get(key)
+                if items:
+                    return str(items[0])
+        except Exception:  # a damaged CSA header: the standard tags still stand
+            return None
     candidates = [ds]
     shared = ds.get("SharedFunctionalGroupsSequence")
     if shared:
-        for item in shared[0].get((0x0021, 0x10FE)) or []:
+        for item in dicom_private.value(shared[0], "siemens_xa_protocol_item") or []:
             candidates.append(item)
     for item in candidates:
-        if (0x0021, 0x1019) in item:
-            value = item[(0x0021, 0x1019)].value
+        found = dicom_private.element(item, "siemens_xa_protocol")
+        if found is not None:
+            value = found.value
             return value.decode("latin-1") if isinstance(value, bytes) else str(value)
     return None

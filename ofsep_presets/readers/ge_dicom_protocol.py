@@ -25,11 +25,10 @@ import zlib
 
 from .. import limits
 from ..acquisition import Acquisition
-from . import ge_protocol
+from . import dicom_private, ge_protocol
 from .dicom_protocol import COMPARED, _agree
 
-CREATOR = "GEMS_SERS_01"
-GROUP, ELEMENT = 0x0025, 0x1B
+GROUP, CREATOR, ELEMENT = dicom_private.PRIVATE["ge_series_protocol"]  # (0025,xx1B) of GEMS_SERS_01
 TAG = "(0025,101B)"
 MAX_BLOB = 1024 * 1024  # compressed bytes: the fixtures' are under 1 KB; past this the value is no series protocol
 MAX_TEXT = ge_protocol.MAX_MEMBER  # inflated bytes: one LxProtocol is ~20 KB (and never past limit inflate_bytes)
@@ -47,13 +46,10 @@ class Unreadable(ValueError):
 
 def blob_of(ds) -> bytes | None:
     """The raw value of (0025,xx1B) in block GEMS_SERS_01, or None when the file has none."""
-    try:
-        block = ds.private_block(GROUP, CREATOR)
-        if ELEMENT not in block:
-            return None
-        value = block[ELEMENT].value
-    except (KeyError, ValueError, TypeError):
+    element = dicom_private.element(ds, "ge_series_protocol")
+    if element is None:
         return None
+    value = element.value
     if not value:
         return None  # empty (a tool blanked it): no protocol, nothing to say
     if not isinstance(value, bytes | bytearray):
