@@ -88,8 +88,9 @@ FAT_SAT = {0x01: "fatsat", 0x04: "none", 0x20: "spair", 0x40: "water_excitation"
 FAT_WATER_CONTRAST = {1: "none", 4096: "spair"}  # only the values a printout beside an export shows
 # sPat.ucPATMode, the card's "PAT mode" / "Acceleration mode": 0x01 None, 0x02 GRAPPA, as the vendor's printout of
 # the same protocols prints them (the VE11C, XA61 and VB17 fixtures: every step with 0x02 prints "GRAPPA", with 0x01
-# "None"). Other codes (mSENSE, SMS on XA) are not confirmed by a printout here: left absent.
-PAT_MODE = {0x01: "none", 0x02: "grappa"}
+# "None"); 0x10 CAIPIRINHA in an XA sample (../shared/notes/vendor-terminology.md, parallel imaging). Other codes
+# (mSENSE, SMS) are not confirmed by a source here: left absent.
+PAT_MODE = {0x01: "none", 0x02: "grappa", 0x10: "caipirinha"}
 PARTIAL_FOURIER = {0x01: 0.5, 0x02: 0.625, 0x04: 0.75, 0x08: 0.875, 0x10: 1.0}
 
 

@@ -104,11 +104,12 @@ MIN_COMPARED = {
     "siemens-VE11C": 194,
     "siemens-XA61": 200,
     "siemens-VB17": 206,
-    "philips-R53": 136,
-    # + 10: each series' MT switch from its imaging options (IOPT / "Imaging Options": MgT listed or not) and the
-    # DWI's fat saturation (SUPPTQ "1" / "Fat/Water Saturation Fat").
-    "ge-750-html": 108,
-    "ge-750-pdf": 108,
+    # + 7: each scan's SENSE switch as parallel_mode (EX_GEO_sense_enable, printed "SENSE yes/no").
+    "philips-R53": 143,
+    # + 19: each series' MT switch and parallel-imaging method from its imaging options (IOPT / "Imaging Options":
+    # MgT, ARC, Asset listed or not) and the DWI's fat saturation (SUPPTQ "1" / "Fat/Water Saturation Fat").
+    "ge-750-html": 117,
+    "ge-750-pdf": 117,
 }
 
 needs_fixtures = pytest.mark.skipif(not EXPORTS.exists(), reason="../shared/fixtures not present")
@@ -604,3 +605,14 @@ def test_ge_export_and_report_state_the_mt_pulse_and_fat_saturation(pair):
             assert acqs[name].get("magnetization_transfer") is (name == "GRE-MT1"), acqs[name].provenance
             assert siemens[name].get("magnetization_transfer") is (name == "GRE-MT1")
         assert acqs["DWI"].get("fat_suppression") == "fatsat", acqs["DWI"].provenance
+        # "Imaging Options": T1w "EDR, Fast, IrP, Asset", T2w "FC, NPW, EDR, Fast, FR, ARC", DWI neither
+        assert [acqs[n].get("parallel_mode") for n in ("T1w", "T2w", "DWI")] == ["asset", "arc", "none"]
+
+
+@needs_fixtures
+def test_philips_examcard_and_printout_state_sense_on_or_off():
+    """The R5.3 printout's "SENSE yes" (T1w, T2w...) / "SENSE no" (SURVEY, DWI), the ExamCard's EX_GEO_sense_enable."""
+    export_path, printout_path = PAIRS["philips-R53"]
+    for inspection in (read_one(export_path), read_one(printout_path)):
+        modes = {a.name: a.get("parallel_mode") for a in inspection.acquisitions}
+        assert modes["SURVEY"] == modes["DWI"] == "none" and modes["T1w"] == modes["T2w"] == "sense", modes

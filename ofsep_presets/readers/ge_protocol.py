@@ -194,15 +194,21 @@ def _coded(values: dict[str, str]) -> dict[str, str]:
 
 
 def _imaging_options(acq: Acquisition, values: dict[str, str], options: set[str], where: str) -> None:
-    """A canonical switch an imaging option states (ge.yaml `imaging_options`): on when the stated IOPT lists it,
-    off, implied, when a stated IOPT does not (the list is every option the series selects)."""
+    """A canonical value the imaging options state (ge.yaml `imaging_options`): the value of the option the stated
+    IOPT lists, else, implied, the value a list without any of them means (IOPT is every option the series
+    selects)."""
     if "IOPT" not in values:
         return
-    for param, option in (_ge_data().get("imaging_options") or {}).items():
-        if str(option).upper() in options:
-            acq.set(param, True, f"{where} IOPT={values['IOPT']!r} lists {option}")
-        else:
-            acq.set(param, False, f"implied: {where} IOPT={values['IOPT']!r} lists no {option}")
+    for param, choices in (_ge_data().get("imaging_options") or {}).items():
+        listed = [(option, value) for option, value in choices.items() if str(option).upper() in options]
+        if listed:
+            option, value = listed[0]
+            acq.set(param, value, f"{where} IOPT={values['IOPT']!r} lists {option}")
+        elif "otherwise" in choices:
+            if param == "parallel_mode" and (acq.get("parallel_factor") or 1) > 1:
+                continue  # an acceleration factor stated beside no method's option: the method is not told
+            names = "/".join(str(o) for o in choices if o != "otherwise")
+            acq.set(param, choices["otherwise"], f"implied: {where} IOPT={values['IOPT']!r} lists no {names}")
 
 
 def acquisition_from_lx_values(name: str, values: dict[str, str], where: str) -> Acquisition:

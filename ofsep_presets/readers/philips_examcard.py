@@ -207,6 +207,17 @@ def _numbers(text: Any) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", str(text))]
 
 
+def _parallel_mode(v: dict, acq: Acquisition, src) -> None:
+    """SENSE on (EX_GEO_sense_enable YES, printed "SENSE yes") is parallel_mode sense, off is none; a scan with
+    compressed SENSE on (EX_ACQ_cs_enable, printed "CS-SENSE": vendor-terminology.md) has no canonical mode."""
+    if str(v.get("EX_ACQ_cs_enable") or "NO").upper() != "NO":
+        return
+    if v.get("EX_GEO_sense_enable") == "YES":
+        acq.set("parallel_mode", "sense", src("EX_GEO_sense_enable"))
+    elif v.get("EX_GEO_sense_enable") == "NO":
+        acq.set("parallel_mode", "none", src("EX_GEO_sense_enable"))
+
+
 def _first_stack(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
 
@@ -339,6 +350,7 @@ def acquisition(name: str, v: dict[str, Any], contrast: bool | None, where: str)
     first = _first_stack(v.get("EX_GEO_stacks_orientations"))
     if first in ORIENTATION:
         acq.set("orientation", ORIENTATION[first], f"{where} scan {name!r} EX_GEO_stacks_orientations[0]={first}")
+    _parallel_mode(v, acq, src)
     if v.get("EX_GEO_sense_enable") == "NO":
         acq.set("parallel_factor", 1.0, src("EX_GEO_sense_enable") + " (SENSE off)")
     elif v.get("EX_GEO_sense_enable") == "YES" and isinstance(v.get("EX_GEO_sense_p_red_factor"), float):
