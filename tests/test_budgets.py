@@ -184,6 +184,25 @@ def _deflated_dicom(inflated_mb: int) -> bytes:
     return b"\0" * 128 + b"DICM" + group + body
 
 
+def test_a_meta_group_past_the_first_64_kb_still_has_its_deflated_data_set_measured(tmp_path):
+    """The deflate check reads the file's first 64 KB, and on where the meta group runs past them (a UR element,
+    4-byte length, of 70 KB): the data set's start is past the UR, and its deflated data set is measured there
+    (pydicom inflates it whole) and refused past `inflate_bytes`, as when the meta group is small."""
+    data = _deflated_dicom(1_200)
+    url = b"https://example.org/" + b"a" * 70_000
+    long = struct.pack("<HH2sHI", 0x0002, 0x0026, b"UR", 0, len(url)) + url  # after (0002,0010), in tag order
+    meta_end = data.index(b"1.2.840.10008.1.2.1.99") + 22
+    data = data[:meta_end] + long + data[meta_end:]
+    at = data.index(b"DICM") + 4 + 8  # the group length's value: the elements after it, now with the UR
+    data = data[:at] + struct.pack("<I", struct.unpack_from("<I", data, at)[0] + len(long)) + data[at + 4 :]
+    path = tmp_path / "deflated.dcm"
+    path.write_bytes(data)
+    run = inspect_json(path, memory_mb=1024)
+    assert run.code == 2
+    assert "inflate_bytes limit" in run.err
+    assert run.peak_mb < 400
+
+
 @pytest.mark.parametrize("wrapped", ["file", "zip"])
 def test_deflated_transfer_syntax_is_measured_before_it_is_inflated(tmp_path, wrapped):
     data = _deflated_dicom(1_200)  # ~1.2 MB on disk; pydicom inflated it whole (1.5 MB -> 3.1 GB)

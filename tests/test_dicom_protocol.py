@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import shutil
+import struct
 
 import pydicom
 import pytest
@@ -161,6 +162,34 @@ def test_a_deflated_object_past_the_inflate_limit_is_refused_naming_it(tmp_path,
     """pydicom inflates a deflated data set whole: it is measured first, in chunks, against `inflate_bytes`."""
     target = tmp_path / "deflated.dcm"
     _deflated(io.BytesIO(gzip.decompress(DTI_OBJECT.read_bytes())), target)
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_INFLATE_BYTES", "4096")
+    with pytest.raises(ReadError, match="inflate_bytes limit"):
+        dicom_protocol.read(target)
+
+
+def _deflated_with_url(source, target) -> None:
+    """As _deflated, its file meta group also carrying (0002,0026) Source Presentation Address, VR UR (PS3.10
+    table 7.1-1): a VR whose length is 4 bytes after 2 reserved ones (PS3.5 7.1.2), as OB's."""
+    ds = pydicom.dcmread(source)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
+    ds.file_meta.add_new(0x00020026, "UR", "https://archive.example.org/dicomweb/studies/1.2.3")
+    ds.save_as(target, enforce_file_format=True)
+    raw = target.read_bytes()
+    at = raw.index(b"\x02\x00\x26\x00UR")
+    assert raw[at + 6 : at + 8] == b"\0\0" and struct.unpack_from("<I", raw, at + 8)[0] == 50  # a long VR's header
+
+
+def test_a_deflated_object_with_a_long_vr_in_its_meta_group_is_read_and_measured(tmp_path, monkeypatch):
+    """The meta group walked with every long VR (UR here; UC, OD, OL, OV, SV, UV as well): the data set starts past
+    the UR's 4-byte length, so the object is found, read to the plain object's values, and its DEFLATE stream is
+    measured against `inflate_bytes` before pydicom inflates it whole. Read with a 2-byte length, the UR's reserved
+    zeros, the walk lost the data set's start: the object was not found, and not measured."""
+    target = tmp_path / "XX_0546"
+    _deflated_with_url(io.BytesIO(gzip.decompress(DTI_OBJECT.read_bytes())), target)
+    assert dicom_protocol.sniff(target, target.read_bytes()[:4096])
+    [acq] = dicom_protocol.read(target).acquisitions
+    [plain] = read_object(DTI_OBJECT).acquisitions
+    assert acq.params == plain.params and acq.name == plain.name
     monkeypatch.setenv("OFSEP_PRESETS_LIMIT_INFLATE_BYTES", "4096")
     with pytest.raises(ReadError, match="inflate_bytes limit"):
         dicom_protocol.read(target)

@@ -264,7 +264,8 @@ def _open(path: Source):
     return _Inflating(raw, path)
 
 
-DEFLATED = b"1.2.840.10008.1.2.1.99"
+DEFLATED = dicom_scan.DEFLATED
+META_MAX = 16 * 2**20  # bytes of a file meta group walked at most before pydicom reads the file (checks below)
 
 
 def _refuse_bombs(fp, where: object) -> None:
@@ -275,22 +276,17 @@ def _refuse_bombs(fp, where: object) -> None:
     start = fp.tell()
     head = fp.read(65536)
     fp.seek(start)
-    if head[128:132] != b"DICM":
-        return
-    at, syntax = 132, b""
-    while at + 8 <= len(head):
-        group, element, vr = struct.unpack_from("<HH2s", head, at)
-        if group != 0x0002:
-            break
-        if vr in dicom_scan.LONG_VRS:
-            if at + 12 > len(head):
-                return
-            length, value = struct.unpack_from("<I", head, at + 8)[0], at + 12
-        else:
-            length, value = struct.unpack_from("<H", head, at + 6)[0], at + 8
-        if element == 0x0010:
-            syntax = head[value : value + length].rstrip(b"\0 ")
-        at = value + length
+    walked = dicom_scan.meta_group(head)
+    if walked is dicom_scan.SHORT and len(head) == 65536:  # a meta group past 64 KB (real ones are under 1 KB)
+        fp.seek(start + len(head))
+        head += fp.read(META_MAX - len(head))
+        fp.seek(start)
+        walked = dicom_scan.meta_group(head)
+        if walked is dicom_scan.SHORT and len(head) == META_MAX:
+            raise ReadError(f"{where}: its file meta group runs past {META_MAX // 2**20} MiB; not read")
+    if not isinstance(walked, tuple):
+        return  # no "DICM", or a file cut short in its meta group: pydicom says so
+    at, syntax = walked
     if at + 2 <= len(head) and struct.unpack_from("<H", head, at)[0] == 0x0000:
         raise ReadError(f"{where}: its dataset opens with group 0000 (a network command set); not a DICOM file")
     if syntax == DEFLATED:

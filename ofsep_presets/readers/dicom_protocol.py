@@ -32,13 +32,13 @@ from pathlib import Path
 
 from .. import limits, xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
-from . import philips_examcard
+from . import dicom_scan, philips_examcard
 
 FORMAT = "philips-dicom-protocol"
 CREATOR = "Philips MR Imaging DD 002"
 SOP_CLASSES = (b"1.3.46.670589.11.0.0.12.2", b"1.3.46.670589.11.0.0.12.4", b"1.2.840.10008.5.1.4.1.1.66")
 MARKERS = (b"PDF_EXAM_PARS", b"ExamCardBlob")
-DEFLATED = b"1.2.840.10008.1.2.1.99"
+DEFLATED = dicom_scan.DEFLATED
 GZIP_MAGIC = b"\x1f\x8b"
 TABLES, NAME, ENCODING, DATA = 0x32, 0x37, 0x39, 0x44  # element offsets in the private block
 
@@ -61,23 +61,11 @@ def _bytes(path: Path) -> bytes:
 
 def _deflated_start(data: bytes) -> int | None:
     """Where the data set starts when the file meta group (explicit VR little endian, PS3.10 7.1) names the
-    deflated transfer syntax; None for any other file."""
-    if data[128:132] != b"DICM":
+    deflated transfer syntax; None for any other file (the meta group walked as the DICOM reader walks it)."""
+    walked = dicom_scan.meta_group(data)
+    if not isinstance(walked, tuple):
         return None
-    at, syntax = 132, b""
-    while at + 8 <= len(data):
-        group, element, vr = struct.unpack_from("<HH2s", data, at)
-        if group != 0x0002:
-            break
-        if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN"):
-            if at + 12 > len(data):
-                return None
-            length, value = struct.unpack_from("<I", data, at + 8)[0], at + 12
-        else:
-            length, value = struct.unpack_from("<H", data, at + 6)[0], at + 8
-        if element == 0x0010:
-            syntax = data[value : value + length].rstrip(b"\0 ")
-        at = value + length
+    at, syntax = walked
     return at if syntax == DEFLATED else None
 
 

@@ -23,6 +23,7 @@ EXPLICIT_LE = (
     | {"1.2.840.10008.1.2.5"}
 )
 IMPLICIT_LE = "1.2.840.10008.1.2"
+DEFLATED = b"1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian (PS3.5 A.5): the data set one DEFLATE stream
 LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 SHORT_VRS = {
     b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"PN", b"SH", b"SL",
@@ -135,6 +136,38 @@ def _meta(data: bytes, starts: list[int] | None = None) -> tuple[int, str, dict]
     if declared is not None and declared[0] != at - declared[1]:
         return DECLINE  # a group length that disagrees with the elements: an odd file
     return at, syntax, found
+
+
+def meta_group(data: bytes) -> tuple[int, bytes] | str | None:
+    """(where the data set starts, the transfer syntax UID as written, padding stripped) of a file's meta group;
+    None without "DICM" at byte 128, SHORT where the group runs past `data`.
+
+    The one lenient walk of the meta group (always explicit VR little endian, PS3.10 7.1), for the checks made
+    before pydicom reads a file (a deflated data set measured, a command set refused): every VR of LONG_VRS has a
+    4-byte length after 2 reserved bytes (PS3.5 7.1.2: UR, UC, OD, OL, OV, SV, UV as much as OB), any other VR a
+    2-byte one; nothing is declined (an odd meta group still has its syntax read, so still has its check). The
+    scan's `_meta` is the strict walk, which declines what pydicom would read differently."""
+    if data[128:132] != b"DICM":
+        return None
+    at, end, syntax = 132, len(data), b""
+    while True:
+        if at + 8 > end:
+            return SHORT
+        group, element, vr, length = _ELEMENT.unpack_from(data, at)
+        if group != 0x0002:
+            return at, syntax
+        start = at + 8
+        if vr in LONG_VRS:
+            if at + 12 > end:
+                return SHORT
+            length, start = _U32.unpack_from(data, at + 8)[0], at + 12
+            if length == UNDEFINED:
+                return SHORT  # never in a meta group: no data set start to give
+        if start + length > end:
+            return SHORT
+        if element == 0x0010:
+            syntax = data[start : start + length].rstrip(b"\0 ")
+        at = start + length
 
 
 def _dataset(
