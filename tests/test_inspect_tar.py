@@ -99,6 +99,18 @@ def test_detection_order_a_ge_protocol_tar_stays_a_ge_protocol(tmp_path):
     assert [i.format for i in inspect_path(wrapped)] == ["dicom"]
 
 
+def test_a_gzipped_ge_protocol_tar_reads_as_its_plain_tar(tmp_path):
+    """The same Protocol Exchange export gzipped (as it is mailed or downloaded): read by the GE reader from its
+    members in memory, to the same series and values as the plain tar."""
+    gzipped = tmp_path / "protocol.tgz"
+    gzipped.write_bytes(_gzip(GE_PROTOCOL.read_bytes()))
+    [plain] = inspect_path(GE_PROTOCOL)
+    [read] = inspect_path(gzipped)
+    assert read.format == "ge-protocol-tar"
+    assert [(a.name, a.params) for a in read.acquisitions] == [(a.name, a.params) for a in plain.acquisitions]
+    assert len(read.acquisitions) >= 8 and read.warnings == plain.warnings
+
+
 def _gzip(data: bytes) -> bytes:
     out = zlib.compressobj(6, zlib.DEFLATED, 31)
     return out.compress(data) + out.flush()

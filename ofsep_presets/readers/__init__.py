@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .. import limits, xmlsafe
 from ..acquisition import Inspection, ReadError, fill_implied, scanner_from
@@ -370,6 +370,10 @@ def _archive_members(path: Path, packed: str) -> tuple[dict[str, list], int, lis
     found: dict[str, list] = {}
     skipped = 0
     for member in members:
+        if packed != "zip" and ge_protocol.holds_protocol(member.member):
+            # A gzipped GE Protocol Exchange tar (a plain one is ge_protocol's own): its members read by name
+            found.setdefault(ge_protocol.FORMAT, []).append(member)
+            continue
         try:
             head = archive.head(member, HEAD_BYTES)
             fmt = next((r.FORMAT for r in (dicom, philips_examcard) if r.sniff(member, head)), None)
@@ -390,6 +394,15 @@ ZIP_PROTOCOLS = {
 }
 
 
+def _ge_members(path: Path, members: list) -> Inspection:
+    """A GE export's session and LxProtocol members (each within the GE reader's member cap) read as its tar."""
+    files = {}
+    for member in members:
+        if member.size <= ge_protocol.MAX_MEMBER:
+            files[str(PurePosixPath(member.member))] = member.read_bytes()
+    return ge_protocol.read_files(path, files)
+
+
 def _is_zip_file(name) -> bool:
     """Whether a file the folder scan could not place starts as a .zip does (4 bytes read)."""
     try:
@@ -408,13 +421,15 @@ def _inspect_archive(path: Path, progress=None, packed: str | None = None) -> li
     if not found:
         raise ReadError(
             f"{path}: nothing readable inside this .{packed} (inside a .{packed} ofsep-presets reads DICOM, Philips "
-            "ExamCards and Siemens .exar1)"
+            f"ExamCards{', GE Protocol Exchange exports' if packed != 'zip' else ''} and Siemens .exar1)"
         )
     results: list[Inspection] = []
     lost: list[str] = []
     if dicom.FORMAT in found:
         members = found[dicom.FORMAT]
         results.append(_guarded(dicom.FORMAT, path, lambda: dicom.read_many(path, members, progress)))
+    if ge_protocol.FORMAT in found:
+        results.append(_guarded(ge_protocol.FORMAT, path, lambda: _ge_members(path, found[ge_protocol.FORMAT])))
     for fmt, read in ZIP_PROTOCOLS.items():
         if fmt not in found:
             continue
@@ -438,7 +453,7 @@ def _inspect_archive(path: Path, progress=None, packed: str | None = None) -> li
         raise ReadError(f"{path}: no member of this .{packed} could be read; first problem: {lost[0]}")
     results[0].warnings[:0] = warnings
     results[0].warnings += lost
-    if skipped:
+    if skipped and ge_protocol.FORMAT not in found:  # a GE export's other members (.pn notes) are its own
         results[0].warnings.append(
             f"{skipped} member(s) of the .{packed} skipped: not DICOM, nor an ExamCard or .exar1"
         )

@@ -107,6 +107,18 @@ def read(path: Path) -> Inspection:
     refused = sum(len(names) for names in walk.refused.values())
     if refused:
         inspection.warnings.append(f"{refused} tar member(s) refused (links, absolute or '..' names, oversize)")
+    return read_files(path, files, inspection)
+
+
+def holds_protocol(name: str) -> bool:
+    """Whether a tar member's name is one of a Protocol Exchange export's (its session or a series' LxProtocol)."""
+    return PurePosixPath(name).name in ("session.xml", "LxProtocol")
+
+
+def read_files(path: Path, files: dict[str, bytes], inspection: Inspection | None = None) -> Inspection:
+    """The series of an export's members, by their normalised names (a plain tar read here, or a gzipped one's
+    members read in memory by readers.archive): each session's tasks, or the bare series folders."""
+    inspection = inspection or Inspection(source=str(path), format=FORMAT)
     sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]
     for session in sessions:
         root = PurePosixPath(session).parent
