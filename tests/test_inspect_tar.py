@@ -249,3 +249,16 @@ def test_check_reads_a_tar(tmp_path):
     assert verdicts(docs[0]) == verdicts(docs[1])
     t1 = next(s for s in docs[0]["sequences"] if s["id"] == "brain.t1_3d")
     assert next(c for c in t1["checks"] if c["param"] == "slice_thickness_mm")["status"] == "fail"
+
+
+def test_a_plain_tar_s_members_are_read_where_they_lie_never_whole(tmp_path, monkeypatch):
+    """A header scan of a plain tar's member reads its first bytes from the tar on disk (as a folder's file is
+    read), not the whole member into memory: the exam reads the same with whole-member reads forbidden."""
+    tarred = _tar_of(SIEMENS / "VE11_PD_T2_tse_sag_1.8mm", tmp_path / "t2.tar")
+    expected = _params(inspect_path(SIEMENS / "VE11_PD_T2_tse_sag_1.8mm"))
+
+    def whole(self, limit=None):
+        raise AssertionError(f"{self}: read whole")
+
+    monkeypatch.setattr(archive.TarMember, "read_bytes", whole)
+    assert _params(inspect_path(tarred)) == expected

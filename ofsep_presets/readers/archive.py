@@ -360,6 +360,13 @@ class TarMember(_InArchive):
     size: int
     gzipped: bool = False
 
+    def open(self, mode: str = "rb") -> io.BufferedReader | io.BytesIO:
+        """The member as a file: a plain tar's is a window onto the tar on disk (a header scan reads its first
+        bytes, not the whole member: a 20,000-file tar is read like its folder), a gzipped one's its bytes."""
+        if self.gzipped:
+            return io.BytesIO(self.read_bytes())
+        return io.BufferedReader(_Window(self.archive, self.offset, self.size, str(self)))
+
     def read_bytes(self, limit: int | None = None) -> bytes:
         limit = limits.get("read_bytes") if limit is None else limit
         if self.size > limit:
@@ -380,6 +387,44 @@ class TarMember(_InArchive):
 
     def __str__(self) -> str:
         return f"{self.archive}:{self.member}"
+
+
+class _Window(io.RawIOBase):
+    """Bytes `offset` to `offset + size` of a file, read on demand and never past the end of the window."""
+
+    def __init__(self, path: str, offset: int, size: int, name: str):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed with the window
+        self._start, self._size, self._at = offset, size, 0
+        self.name = name  # what pydicom names the file by
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self._size - self._at)
+        if count <= 0:
+            return 0
+        self._file.seek(self._start + self._at)
+        data = self._file.read(count)
+        buffer[: len(data)] = data
+        self._at += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._at, 2: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
 
 
 def _inflated(path: str) -> bytes:
