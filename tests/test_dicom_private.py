@@ -215,3 +215,17 @@ def test_uih_block_after_another_creator_is_walked_on_to(tmp_path, scan_path, im
     acq = _acquisition(tmp_path / "uih")
     assert acq.params["b_values"] == reference.params["b_values"] == [0.0, 1000.0]
     assert acq.params["diffusion_directions"] == reference.params["diffusion_directions"] == 6
+
+
+def test_every_walk_on_entry_is_one_group_past_the_scan_stop():
+    """The walk-on table (dicom.WALK_ON: the makers whose b-value may be only in a private group past the scan's
+    stop) drives the fast and the pydicom scan alike: each entry's elements are PRIVATE names of one private group
+    past SCAN_LIMIT (the walk-on reads that group's creators once, then that block), b-value first."""
+    from ofsep_presets.readers import dicom_private
+
+    for maker, names in dicom.WALK_ON.items():
+        groups = {dicom_private.PRIVATE[name][0] for name in names}
+        assert len(groups) == 1 and min(groups) << 16 >= dicom.SCAN_LIMIT, maker
+        assert "bvalue" in names[0], maker
+    assert dicom._walk_on_vendor("ge", b"GE MEDICAL SYSTEMS") == "ge"
+    assert dicom._walk_on_vendor("other", b"UIH") == "uih" and dicom._walk_on_vendor("other", b"ACME") is None

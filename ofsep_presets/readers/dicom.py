@@ -66,15 +66,20 @@ ORIENTATION = 0x00200037  # ImageOrientationPatient: a series whose images lie i
 ECHO_NUMBERS = 0x00180086  # EchoNumbers: a series holding only a later echo is one echo of an acquisition
 # Private elements are keyed by their tag in block 0x10 (dicom_private.canonical_tag) once their creator is checked.
 GE_BVALUE = canonical_tag("ge_bvalue")  # slop_int_6: b-value (+1e9 flag on some versions); all a GE b0 states
-GE_LIMIT = 0x00431040  # (0043,1039)'s walk when GEMS_PARM_01 is at (0043,0010); the walk-on finds its block first
+# A walk to (0043,1039) when GEMS_PARM_01 is at (0043,0010) (the tests compare plan and plain walks with it); the
+# scan's walk-on finds the block from the creators first (_walk_on).
+GE_LIMIT = 0x00431040
 GE_TAGS = frozenset({GE_BVALUE})
 # United Imaging (UIH) states each image's b-value and gradient only in private FD elements (dcm2niix's UIH/README.md,
 # from UIH: (0065,1009) "BActualValue", (0065,1037) "MRDiffusionGradOrientation"; dcm2niix reads its b-values there):
 # a UIH header is walked on to them when the standard b-value is absent.
 UIH_BVALUE, UIH_DIRECTION = canonical_tag("uih_bvalue"), canonical_tag("uih_gradient")  # creator "Image Private Header"
-UIH_LIMIT = 0x00651038
-UIH_TAGS = frozenset({UIH_BVALUE, UIH_DIRECTION})
 UIH_MAKERS = (b"UIH", b"UNITED IMAGING")
+# The makers whose images may state their b-value (and gradient) only in a private group past the scan's stop, and
+# those elements (dicom_private.PRIVATE names: b-value first, then the gradient if any): a file of theirs without
+# the standard b-value is walked (fast scan) or read (pydicom scan) on to them. A GE b0 states its b-value only in
+# (0043,xx39) (the SIGNA Pioneer DTI fixture: the two b0 files have no (0018,9087), the b=1000 ones have both).
+WALK_ON = {"ge": ("ge_bvalue",), "uih": ("uih_bvalue", "uih_gradient")}
 # Canon (Toshiba) classic DWI images state their gradient only in ImageComments, "b=1500(0.895,0.000,0.445)" (the
 # Galan 3T V6.0 fixture; dcm2niix parses the same text); read for a Canon image with a b-value and no direction.
 IMAGE_COMMENTS = 0x00204000
@@ -506,10 +511,10 @@ def _scan_fields(path: Source, full: bool) -> FileInfo:
     sop = str(ds.get("SOPClassUID", "") or media)
     if not full and sop in ENHANCED:
         return _scan_one(path, full=True)  # one file holds the whole series: read its frames
-    if not full and "DiffusionBValue" not in ds and manufacturer(str(ds.get("Manufacturer", ""))) == "ge":
-        _add_private(path, ds, ("ge_bvalue",))  # a GE b0 states its b-value only in (0043,xx39), past the stop
-    elif not full and "DiffusionBValue" not in ds and _is_uih(str(ds.get("Manufacturer", ""))):
-        _add_private(path, ds, ("uih_bvalue", "uih_gradient"))  # UIH's b-value is private too, (0065,xx09)
+    maker = str(ds.get("Manufacturer", ""))
+    names = WALK_ON.get(_walk_on_vendor(manufacturer(maker), maker)) if not full else None
+    if names and "DiffusionBValue" not in ds:
+        _add_private(path, ds, names)  # its b-value (and gradient) only in a private group past the stop
     return FileInfo(
         path,
         sop=sop,
@@ -662,20 +667,14 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
         direction = got.get(0x0019100E)
     if direction is None and vendor == "ge" and all(t in got for t in GE_DIRECTION):
         direction = tuple(got[t] for t in GE_DIRECTION)
-    if b is None and vendor == "ge":
-        # A GE b0 states its b-value only in the private (0043,1039) (the SIGNA Pioneer DTI fixture: the two b0
-        # files have no (0018,9087), the b=1000 ones have both): walk on to it in the prefix already read.
-        more = _walk_on(prefix, stop, ("ge_bvalue",))
+    names = WALK_ON.get(_walk_on_vendor(vendor, found.get(0x00080070, (b"", b""))[1])) if b is None else None
+    if names:  # walk on to the private b-value (and gradient) in the prefix already read
+        more = _walk_on(prefix, stop, names)
         if more is None or more is dicom_scan.SHORT:
             return more  # past the prefix: read on, or pydicom reads it
-        b = more.get(GE_BVALUE)
-    if b is None and vendor == "other" and _is_uih(found.get(0x00080070, (b"", b""))[1]):
-        more = _walk_on(prefix, stop, ("uih_bvalue", "uih_gradient"))
-        if more is None or more is dicom_scan.SHORT:
-            return more  # past the prefix: read on, or pydicom reads it
-        b = more.get(UIH_BVALUE)
-        if direction is None:
-            direction = more.get(UIH_DIRECTION)
+        b = more.get(canonical_tag(names[0]))
+        if direction is None and len(names) > 1:
+            direction = more.get(canonical_tag(names[1]))
     if b is not None and direction is None and vendor == "canon":
         again = dicom_scan.walk(prefix, CANON_TAGS, SCAN_LIMIT)  # this Canon DWI file only: its ImageComments
         if again is None or again is dicom_scan.SHORT:
@@ -738,6 +737,14 @@ def _canon_gradient(text: str) -> tuple[float, float, float] | None:
     except ValueError:
         return None
     return vector if all(math.isfinite(v) for v in vector) else None
+
+
+def _walk_on_vendor(vendor: str | None, maker: Any) -> str | None:
+    """The WALK_ON key of a file's maker (`vendor` as acquisition.manufacturer names it, `maker` the raw
+    Manufacturer value), or None."""
+    if vendor == "ge":
+        return "ge"
+    return "uih" if vendor == "other" and _is_uih(maker) else None
 
 
 def _is_uih(maker: Any) -> bool:
