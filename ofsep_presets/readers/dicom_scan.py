@@ -170,6 +170,36 @@ def meta_group(data: bytes) -> tuple[int, bytes] | str | None:
         at = start + length
 
 
+def _disordered_after(data: bytes, at: int, tag: int, implicit: bool) -> bool:
+    """Whether the element after the one at `at` (where a walk stops: its tag is past the limit) has a lower tag.
+    A conforming dataset ascends (PS3.5 7.1), so nothing wanted can follow the stop; a damaged tag past the limit
+    with its group's elements still after it (a flipped byte: (0043,1003) read (0043,103A)) would end the walk
+    before a wanted tag that pydicom, reading every element, still finds. One element header is read, at the stop
+    only."""
+    end = len(data)
+    if implicit:
+        if at + 8 > end:
+            return False
+        length, start = _U32.unpack_from(data, at + 4)[0], at + 8
+    else:
+        if at + 8 > end:
+            return False
+        vr = data[at + 4 : at + 6]
+        long = VRS.get(vr)
+        if long is None:
+            return False
+        if long:
+            if at + 12 > end:
+                return False
+            length, start = _U32.unpack_from(data, at + 8)[0], at + 12
+        else:
+            length, start = int.from_bytes(data[at + 6 : at + 8], "little"), at + 8
+    if length == UNDEFINED or start + length + 4 > end:
+        return False
+    group, element = _IMPLICIT.unpack_from(data, start + length)[:2]
+    return ((group << 16) | element) < tag
+
+
 def _dataset(
     data: bytes, at: int, implicit: bool, wanted: set[int], limit: int, found: dict, syntax: str, chain=None
 ) -> Walked | str | None:
@@ -177,14 +207,18 @@ def _dataset(
     offset and tag on the way, for a Template."""
     end = len(data)
     vrs, unpack, unpack32, implicit_unpack = VRS, _ELEMENT.unpack_from, _U32.unpack_from, _IMPLICIT.unpack_from
+    previous = -1
     while True:
         if at + 8 > end:
             return SHORT
         if implicit:
             group, element, length = implicit_unpack(data, at)
             tag = (group << 16) | element
+            if tag <= previous:
+                return DECLINE  # out of ascending order (PS3.5 7.1): not a layout to stop early in, pydicom's
+            previous = tag
             if tag >= limit:
-                return found, syntax, (at, implicit)
+                return DECLINE if _disordered_after(data, at, tag, implicit) else (found, syntax, (at, implicit))
             if chain is not None:
                 chain.append((at, tag))
             vr, start = b"", at + 8
@@ -197,8 +231,11 @@ def _dataset(
         else:
             group, element, vr, length = unpack(data, at)
             tag = (group << 16) | element
+            if tag <= previous:
+                return DECLINE  # out of ascending order (PS3.5 7.1): a wanted tag may still come, pydicom reads on
+            previous = tag
             if tag >= limit:
-                return found, syntax, (at, implicit)
+                return DECLINE if _disordered_after(data, at, tag, implicit) else (found, syntax, (at, implicit))
             if chain is not None:
                 chain.append((at, tag))
             long = vrs.get(vr)
