@@ -15,6 +15,7 @@ import math
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,12 @@ LIMITS: dict[str, Limit] = {
         Limit("members", 200_000, "members", "members of one archive, rows of one exam database"),
         Limit("elements", 500_000, "elements", "top-level data elements of one DICOM header"),
         Limit("seconds", 300, "seconds", "time spent reading one input file"),
+        Limit(
+            "pull_seconds",
+            600,
+            "seconds",
+            "time one pull of a study from a PACS (pacs://, dicomweb://) takes in all: headers, bulk values, C-GET",
+        ),
         Limit(
             "pull_bulk_bytes",
             256 * MiB,
@@ -172,12 +179,35 @@ def inflated_size(data, where: object, wbits: int = -15, name: str = "inflate_by
     return total
 
 
+class Clock:
+    """A wall-clock budget (limit `name`, counted from now) that its user checks between steps, in any thread.
+
+    For network reads: a socket timeout bounds each read, not their sum, so a server that trickles a byte at a
+    time never times out; and deadline()'s SIGALRM reaches the main thread only. `left()` also bounds each wait.
+    """
+
+    def __init__(self, where: object, name: str = "pull_seconds"):
+        self.where, self.name = where, name
+        self.end = time.monotonic() + get(name)
+
+    def left(self) -> float:
+        """Seconds left (0 or less: passed)."""
+        return self.end - time.monotonic()
+
+    def check(self) -> float:
+        """The seconds left; LimitError (limit `name`) once the budget has passed."""
+        left = self.left()
+        if left <= 0:
+            raise refusal(self.name, self.where)
+        return left
+
+
 _local = threading.local()
 
 
 @contextmanager
-def deadline(where: object) -> Iterator[None]:
-    """Bound the time spent reading one input file (limit `seconds`).
+def deadline(where: object, name: str = "seconds") -> Iterator[None]:
+    """Bound the time spent reading one input file (limit `name`: `seconds`, or `pull_seconds` for a pull).
 
     A backstop, not the fix: every reader is linear in its input, so a real file is read in a fraction of the
     limit. Armed with SIGALRM where the platform and thread allow it (the main thread of a process); nested
@@ -187,10 +217,10 @@ def deadline(where: object) -> Iterator[None]:
     if not usable or getattr(_local, "armed", False):
         yield
         return
-    seconds = get("seconds")
+    seconds = get(name)
 
     def expire(signum, frame):
-        raise refusal("seconds", where)
+        raise refusal(name, where)
 
     previous = signal.signal(signal.SIGALRM, expire)
     _local.armed = True

@@ -15,7 +15,7 @@ URL forms:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,24 +97,34 @@ def parse(ref: str) -> Remote:
 
 
 def fetch(ref: str, dest: Path, timeout: float = 120.0) -> Remote:
-    """Fetch the study `ref` names into the spool folder `dest`; returns what was fetched."""
+    """Fetch the study `ref` names into the spool folder `dest`; returns what was fetched.
+
+    The whole pull is bounded in time by limit `pull_seconds`: `timeout` bounds each wait for the peer, not their
+    sum, and a peer may answer a byte at a time. The budget is checked between reads and bounds each wait (Clock:
+    any thread), and in the main thread also armed as a SIGALRM (limits.deadline) for what the checks cannot see
+    (a peer trickling its HTTP header lines, a C-GET's association). Past it the pull is refused whole."""
     remote = parse(ref)
     spool = Spool(dest)
     said: list[str] = []
-    pulled = _c_get(remote, spool, timeout) if remote.scheme == "pacs" else None
-    count = pulled if pulled is not None else _wado_metadata(remote, spool, timeout, said)
+    clock = limits.Clock(remote.label, "pull_seconds")
+    try:
+        with limits.deadline(remote.label, "pull_seconds"):
+            pulled = _c_get(remote, spool, timeout, clock) if remote.scheme == "pacs" else None
+            count = pulled if pulled is not None else _wado_metadata(remote, spool, timeout, said, clock)
+    except LimitError as error:
+        raise PullError(str(error)) from None
     if count == 0:
         raise PullError(f"{remote.label}: the peer sent no instance of that study")
     return replace(remote, warnings=tuple(said))
 
 
-def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
+def _c_get(remote: Remote, spool: Spool, timeout: float, clock: limits.Clock) -> int:
     from pydicom.dataset import Dataset
     from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, build_role, evt
     from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
     ae = AE(ae_title=remote.our_aet)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = max(1.0, min(timeout, clock.check()))
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     for uid in GET_SOP_CLASSES:
         ae.add_requested_context(uid, ALL_TRANSFER_SYNTAXES[:6])
@@ -144,30 +154,36 @@ def _c_get(remote: Remote, spool: Spool, timeout: float) -> int:
     query.QueryRetrieveLevel = "STUDY"
     query.StudyInstanceUID = remote.study
     failure = None
+    done = False
     try:
         for status, _ in assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet):
+            clock.check()  # a pending status comes after each instance sent: the pull's time is counted there
             if status is None:
                 failure = "no answer (timeout)"
             elif status.Status not in (0x0000, 0xFF00, 0xFF01) and not 0xB000 <= status.Status <= 0xBFFF:
                 failure = f"C-GET status 0x{status.Status:04X}"
+        done = True
     finally:
-        assoc.release()
+        if done:
+            assoc.release()
+        else:
+            assoc.abort()  # refused mid-way (the pull's time): no release handshake to wait for
     if failure and not stored[0]:
         raise PullError(f"{remote.label}: {failure}")
     return stored[0]
 
 
-def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str]) -> int:
+def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str], clock: limits.Clock) -> int:
     try:
+        import dicomweb_client.api  # noqa: F401 - the [pacs] extra, asked for here with its install hint
         import requests
-        from dicomweb_client.api import DICOMwebClient
     except ImportError:
         raise PullError("dicomweb:// needs dicomweb-client: pip install 'ofsep-presets[pacs]'") from None
 
     http = "https" if remote.scheme == "dicomwebs" else "http"
     url = f"{http}://{remote.host}:{remote.port}{remote.base}"
-    client = DICOMwebClient(url=url, session=_bounded_session(remote.label), timeout=timeout)
-    bulk = _BulkFetch(url, f"{http}://{remote.host}:{remote.port}", remote.label, timeout, said)
+    client = _client(url, _bounded_session(remote.label, clock=clock), timeout)
+    bulk = _BulkFetch(url, f"{http}://{remote.host}:{remote.port}", remote.label, timeout, said, clock)
     try:
         metadata = client.retrieve_study_metadata(remote.study)
     except requests.RequestException as error:
@@ -185,6 +201,18 @@ def _wado_metadata(remote: Remote, spool: Spool, timeout: float, said: list[str]
             raise PullError(f"{remote.label}: {full}") from None
         count += 1
     return count
+
+
+def _client(url: str, session: requests.Session, timeout: float):
+    """A dicomweb-client on `session`, retrying nothing. Its retries (the `retrying` package: up to 5 attempts,
+    waiting 2, 4, 8, 16 s between them) are taken on every exception, not only the HTTP statuses it names: a
+    value refused past its bound, or the pull's time passed (even the SIGALRM raised in its sleep), was asked again
+    and slept on for 30 s. A request that fails is reported once; the user runs the check again."""
+    from dicomweb_client.api import DICOMwebClient
+
+    client = DICOMwebClient(url=url, session=session, timeout=timeout)
+    client.set_http_retry_params(retry=False)
+    return client
 
 
 def instance_file(item: dict, handler):
@@ -208,15 +236,33 @@ def instance_file(item: dict, handler):
     return ds, buffer.getvalue()
 
 
-def _bounded_session(label: str, cap: int | Callable[[], int] | None = None) -> requests.Session:
+def _bounded_session(
+    label: str, cap: int | Callable[[], int] | None = None, clock: limits.Clock | None = None
+) -> requests.Session:
     """A requests session whose every answer is read by a hook, at most `cap` bytes of it (a number, or a function
     giving the bound of the request in flight; default: limit `read_bytes`, the bound every reader works under), so
     a server answering with gigabytes of study metadata, or a bulk value of any size, is refused while it arrives,
     not after it filled memory. requests runs response hooks before it reads a body that was not streamed
     (Session.send), so the hook sees the raw stream; it leaves the body as requests would (`content`), and
-    dicomweb-client parses it unchanged."""
+    dicomweb-client parses it unchanged.
+
+    With a `clock` (the pull's time, limit `pull_seconds`), no request is sent once it has passed, each wait is
+    bounded by the time left (the timeout given, lowered), and the hook checks it after every socket read: the body
+    is read as it arrives (read1: what one read gave), so a server trickling its answer a byte at a time is refused
+    when the time has passed, where a timeout, which bounds each read, never ends it."""
 
     import requests
+
+    class Session(requests.Session):
+        def send(self, request, **kwargs):
+            if clock is not None:
+                left = clock.check()
+                timeout = kwargs.get("timeout")
+                if isinstance(timeout, tuple):
+                    kwargs["timeout"] = tuple(left if t is None else min(t, left) for t in timeout)
+                else:
+                    kwargs["timeout"] = left if timeout is None else min(timeout, left)
+            return super().send(request, **kwargs)
 
     def hook(response, *args, **kwargs):
         bound = limits.get("read_bytes") if cap is None else cap() if callable(cap) else cap
@@ -227,18 +273,32 @@ def _bounded_session(label: str, cap: int | Callable[[], int] | None = None) -> 
         if getattr(response, "_content_consumed", False):
             return response  # already read (a streamed or cached response): nothing to bound here
         body = bytearray()
-        for chunk in response.raw.stream(2**16, decode_content=True):
+        for chunk in _arriving(response.raw):
             body += chunk
             if len(body) > bound:
                 response.close()
                 raise _past(label, cap is None, bound, len(body))
+            if clock is not None and clock.left() <= 0:
+                response.close()
+                clock.check()
         response._content = bytes(body)
         response._content_consumed = True
         return response
 
-    session = requests.Session()
+    session = Session()
     session.hooks["response"].append(hook)
     return session
+
+
+def _arriving(raw, size: int = 2**16) -> Iterator[bytes]:
+    """A response body as it arrives: urllib3's read1 gives what one socket read gave (chunked or not), so its reader
+    can check a deadline between reads however slowly the bytes come; stream(), on a urllib3 without read1, waits
+    for a whole chunk of `size`."""
+    if not hasattr(raw, "read1"):
+        yield from raw.stream(size, decode_content=True)
+        return
+    while chunk := raw.read1(size, decode_content=True):
+        yield chunk
 
 
 class _TooLarge(LimitError):
@@ -406,16 +466,16 @@ class _BulkFetch:
     with one warning, and the headers still read. A value the server will not give stays empty, with one warning
     per series: the check then knows what the headers say."""
 
-    def __init__(self, url: str, origin: str, label: str, timeout: float, said: list[str]):
-        from dicomweb_client.api import DICOMwebClient
-
+    def __init__(
+        self, url: str, origin: str, label: str, timeout: float, said: list[str], clock: limits.Clock | None = None
+    ):
         self.origin, self.said = origin, said
         self.cache: dict[tuple[str, str], bytes] = {}  # (series, where) -> value: series values only
         self.spent = 0  # bytes fetched by this pull
         self.bound = 0  # the bound of the request in flight, read by the session's hook
         self.full = False
         self.warned: set[object] = set()
-        self.client = DICOMwebClient(url=url, session=_bounded_session(label, lambda: self.bound), timeout=timeout)
+        self.client = _client(url, _bounded_session(label, lambda: self.bound, clock), timeout)
 
     def _say(self, text: str, key: object = None) -> None:
         """Warn once per `key` (a series' value: two series of one description are two warnings), else per text."""

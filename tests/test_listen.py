@@ -510,3 +510,46 @@ def test_a_server_answer_with_no_stated_length_is_bounded_while_it_arrives():
         assert _bounded_session("test", 60_000).get(url, timeout=10).content == body
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_a_server_trickling_its_answer_is_refused_when_the_pulls_time_has_passed(monkeypatch, chunked):
+    # A server that sends its answer a byte every 0.1 s: each socket read well within any timeout, the whole 1,000
+    # bytes in 100 s. The pull's time (limit pull_seconds, 2 s here) ends it, checked between reads, with or
+    # without a stated length (chunked transfer coding: RFC 9112 7.1).
+    import http.server
+
+    from ofsep_presets.limits import Clock, LimitError
+    from ofsep_presets.pull import _bounded_session
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", "1000")))
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b"1\r\nx\r\n" if chunked else b"x")
+                    time.sleep(0.1)
+                self.wfile.write(b"0\r\n\r\n" if chunked else b"")
+            except OSError:
+                pass  # the client gave up
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setenv("OFSEP_PRESETS_LIMIT_PULL_SECONDS", "2")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/bulk"
+    try:
+        start = time.monotonic()
+        with pytest.raises(LimitError, match="pull_seconds"):
+            _bounded_session("test", 10_000, clock=Clock("test")).get(url, timeout=10)
+        assert time.monotonic() - start < 6
+    finally:
+        server.shutdown()
+        server.server_close()

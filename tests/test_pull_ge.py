@@ -21,8 +21,10 @@ import contextlib
 import copy
 import http.server
 import json
+import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -483,3 +485,36 @@ def test_instances_without_a_series_uid_keep_each_their_own_bulk_values(ge, tmp_
     spooled = [pydicom.dcmread(f) for f in (tmp_path / "spool").rglob("*.dcm")]
     assert {str(ds.SOPInstanceUID): ds[0x0029, 0x1010].value for ds in spooled} == truth
     assert not remote.warnings
+
+
+def test_a_server_trickling_a_bulk_value_is_refused_when_the_pulls_time_has_passed(ge, tmp_path):
+    """A server that answers the metadata at once but a bulk value a byte every 0.1 s (each read within any
+    timeout; the whole 2,000 bytes in 200 s): `check` refuses the pull once limit pull_seconds (3 s here) has
+    passed, in one line naming the limit and how to raise it, instead of never ending."""
+
+    def trickle(request: http.server.BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "multipart/related; type=application/octet-stream; boundary=b")
+        request.send_header("Content-Length", "2000")
+        request.end_headers()
+        try:
+            for _ in range(2000):
+                request.wfile.write(b"-")
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client gave up
+
+    _, uid = _study(ge, "ve11")
+    with _dicomweb(_metadata(ge, uid), trickle) as server:
+        start = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "ofsep_presets", "check", f"dicomweb://{server.split('://')[1]}/studies/{uid}"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env={**os.environ, "OFSEP_PRESETS_LIMIT_PULL_SECONDS": "3"},
+        )
+        took = time.monotonic() - start
+    assert proc.returncode == 2, proc.stderr
+    assert "pull_seconds" in proc.stderr and "OFSEP_PRESETS_LIMIT_PULL_SECONDS=N" in proc.stderr
+    assert "Traceback" not in proc.stderr and took < 20  # nor retried: dicomweb-client slept 30 s between tries
