@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import limits
 from .errors import OfsepError
 from .limits import LimitError
-from .readers import dicom_protocol, ge_dicom_protocol
+from .readers import dicom_private, dicom_protocol, ge_dicom_protocol
 from .spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
@@ -312,94 +312,98 @@ def _past(label: str, whole: bool, bound: int, amount: int) -> LimitError:
 
 
 # Bulk data worth one request per series: the values the DICOM reader takes from a series' representative image
-# that a DICOMweb server sends as BulkDataURI (binary VRs), each found exactly as the reader finds it
-# (readers/dicom.py, readers/ge_dicom_protocol.py, readers/dicom_protocol.py), and only where its private block's
-# creator (gggg,00xx), in the same item, is the vendor's (the same element number in another creator's block is
-# another value, never fetched):
-#  - Siemens CSA series header (0029,1020) or (0029,1120), block "SIEMENS CSA HEADER": the protocol
+# that a DICOMweb server sends as BulkDataURI (binary VRs), each found exactly as the reader finds it: by its
+# private creator, in whichever block that creator took (readers/dicom_private.py, the readers' one table; PS3.5
+# 7.8.1), the lowest where several do; the same element number in another creator's block is another value, never
+# fetched:
+#  - Siemens CSA series header (0029,xx20) ("siemens_csa_series", "SIEMENS CSA HEADER"): the protocol
 #    (MrPhoenixProtocol: slices, PAT...);
-#  - Siemens CSA image header (0029,1010), same creator: PhaseEncodingDirectionPositive (VB/VE phase-encoding
-#    polarity);
-#  - Siemens XA MrPhoenixProtocol (0021,1019), block "SIEMENS MR SDS 01" (the XA30 fixtures'), top level (classic)
-#    or in an item of the shared functional groups' (0021,10FE) (enhanced: the item holds its own creator);
-#  - GE's series protocol (0025,xx1B) of the block whose creator is GEMS_SERS_01, whichever block that is (the
-#    reader asks pydicom for the block by its creator) (contrast, plane, coil, anatomy...), capped as that reader
-#    caps it;
-#  - GE's user data (0043,102A), block "GEMS_PARM_01" (GE_USER_DATA: an EPI's phase-encoding polarity; ~7 KB).
+#  - Siemens CSA image header (0029,xx10) ("siemens_csa_image"): PhaseEncodingDirectionPositive (VB/VE polarity);
+#  - Siemens XA MrPhoenixProtocol (0021,xx19) ("siemens_xa_protocol", "SIEMENS MR SDS 01"), top level (classic) or
+#    in an item of the shared functional groups' (0021,xxFE) (enhanced: the item holds its own creators);
+#  - GE's series protocol (0025,xx1B) ("ge_series_protocol", GEMS_SERS_01: contrast, plane, coil, anatomy...),
+#    capped as that reader caps it;
+#  - GE's user data (0043,xx2A) ("ge_user_data", GEMS_PARM_01: an EPI's phase-encoding polarity; ~7 KB).
 # Each is fetched for the first instance of a series pulled and given to its others: the reader reads these from one
 # image per series, its representative (dicom.py _series_acquisition: the lowest InstanceNumber, which need not be
 # the first pulled). Two of them are per image, the CSA image header and GE's user data, so a representative other
 # than the first pulled carries the first's; what the reader reads of them is a property of the series, the same in
-# every image (the phase-encoding polarity), and the per-image parts (slice position, mosaic timing) are read by
-# nothing (the fast scan of every file stops before group 0x0021). Every other bulk value (pixels, GE's
-# histogram...) stays empty: a metadata pull never fetches images.
+# every image (the phase-encoding polarity), and their per-image parts (slice position, mosaic timing) are read by
+# nothing (the scan of every file stops before group 0x0021). Every other bulk value (pixels, GE's histogram...)
+# stays empty: a metadata pull never fetches images.
 SERIES_BULK_MAX = 4 * 2**20  # bytes: a CSA series header is tens of kilobytes, an XA protocol hundreds
 IMAGE_HEADER_MAX = 2**20  # bytes: a CSA image header or GE's user data is kilobytes (GE fixtures': 7,480)
-CSA_CREATOR = "SIEMENS CSA HEADER"
-XA_CREATOR = "SIEMENS MR SDS 01"
-GE_PARM_CREATOR = "GEMS_PARM_01"
+Private = tuple[int, str, int]  # (group, creator, element byte), as dicom_private.PRIVATE writes an element
 
 
 @dataclass(frozen=True)
 class Bulk:
-    """A bulk value the reader reads, as it finds it. `tag` (gggg,xxee); `creator` None for a standard tag, else
-    the private creator its block must have: at the fixed block xx (the reader reads the fixed tag) or, with
-    `any_block`, in whichever block has that creator. `within`: the sequences, outermost first, as (tag, creator,
-    any_block), in whose items it sits (() = top level). `per_series`: one value for the whole series (fetched once,
-    given to its other instances), else the instance's own."""
+    """A bulk value the reader reads, as it finds it: private element `element` (group, creator, element byte)
+    in the sequences `within` (outermost first: a standard tag "ggggeeee" or a private element; () = top level).
+    `per_series`: one value for the whole series (fetched once, given to its other instances), else the
+    instance's own."""
 
-    tag: str
+    element: Private
     what: str
     cap: int
-    creator: str | None
-    any_block: bool = False
-    within: tuple[tuple[str, str | None, bool], ...] = ()
+    within: tuple[str | Private, ...] = ()
     per_series: bool = True
 
 
+_P = dicom_private.PRIVATE
 SERIES_BULK = (
-    Bulk("00291020", "Siemens CSA series header", SERIES_BULK_MAX, CSA_CREATOR),
-    Bulk("00291120", "Siemens CSA series header", SERIES_BULK_MAX, CSA_CREATOR),
-    Bulk("00291010", "Siemens CSA image header", IMAGE_HEADER_MAX, CSA_CREATOR),
-    Bulk("00211019", "Siemens MrPhoenixProtocol", SERIES_BULK_MAX, XA_CREATOR),
+    Bulk(_P["siemens_csa_series"], "Siemens CSA series header", SERIES_BULK_MAX),
+    Bulk(_P["siemens_csa_image"], "Siemens CSA image header", IMAGE_HEADER_MAX),
+    Bulk(_P["siemens_xa_protocol"], "Siemens MrPhoenixProtocol", SERIES_BULK_MAX),
     Bulk(
-        "00211019",
+        _P["siemens_xa_protocol"],
         "Siemens MrPhoenixProtocol",
         SERIES_BULK_MAX,
-        XA_CREATOR,
-        within=(("52009229", None, False), ("002110FE", XA_CREATOR, False)),
+        within=("52009229", _P["siemens_xa_protocol_item"]),  # SharedFunctionalGroupsSequence, then its item's
     ),
-    Bulk("0025101B", "GE series protocol", ge_dicom_protocol.MAX_BLOB, ge_dicom_protocol.CREATOR, any_block=True),
-    Bulk("0043102A", "GE user data", IMAGE_HEADER_MAX, GE_PARM_CREATOR),
+    Bulk(_P["ge_series_protocol"], "GE series protocol", ge_dicom_protocol.MAX_BLOB),
+    Bulk(_P["ge_user_data"], "GE user data", IMAGE_HEADER_MAX),
 )
 # A Philips protocol object (dicom_protocol.SOP_CLASSES: a dummy run's series protocol / ExamCard, no pixels) holds
 # its tables as (2005,xx44) values of the items of (2005,xx32), each in the block whose creator is "Philips MR Imaging
-# DD 002" (at (2005,0010) in one object, (2005,0011) in another: an Ingenia's), the item's own creator for xx44: each
-# is fetched (it is the object's content, its own: never shared with another instance, never cached).
+# DD 002" (at (2005,0010) in one object, (2005,0011) in another: an Ingenia's), the item's own block for xx44
+# (dicom_protocol.read): each is fetched, the object's content, its own: never shared, never cached.
+PHILIPS = (0x2005, dicom_protocol.CREATOR)
 PHILIPS_TABLE = Bulk(
-    "20051044",
+    (*PHILIPS, dicom_protocol.DATA),
     "Philips protocol table",
     SERIES_BULK_MAX,
-    dicom_protocol.CREATOR,
-    any_block=True,
-    within=(("20051032", dicom_protocol.CREATOR, True),),
+    within=((*PHILIPS, dicom_protocol.TABLES),),
     per_series=False,
 )
 PHILIPS_TABLES_MAX = 64  # tables fetched per object at most (past it: left out, one warning for the object)
 
 
-def _is(tag: str, want: str, creator: str | None, any_block: bool, item: dict) -> bool:
-    """Whether element `tag` of the DICOM JSON `item` is `want` as the reader finds it: a standard tag by its number;
-    a private one only in a block whose creator (gggg,00xx) in `item` is `creator`."""
+def _is(tag: str, want: str | Private, item: dict) -> bool:
+    """Whether element `tag` ("ggggeeee") of the DICOM JSON `item` is `want`: a standard tag by its number; a
+    private element (group, creator, byte) by its byte in the block whose creator element (gggg,00xx), in `item`,
+    names `creator` (dicom_private.block_of: the lowest block where several do)."""
     tag = tag.upper()
-    if creator is None:
+    if isinstance(want, str):
         return tag == want
-    if len(tag) != 8 or tag[:4] != want[:4] or tag[6:] != want[6:] or not _block(tag):
+    group, creator, byte = want
+    try:
+        number = int(tag, 16)
+    except ValueError:
         return False
-    if not any_block and tag[4:6] != want[4:6]:
+    if len(tag) != 8 or number >> 16 != group or number & 0xFF != byte or not _block(tag):
         return False
-    said = _first(item, f"{tag[:4]}00{tag[4:6]}", "")
-    return isinstance(said, str) and said.strip() == creator
+    return (number >> 8) & 0xFF == dicom_private.block_of(_creators(item, group), group, creator)
+
+
+def _creators(item: dict, group: int) -> dict[int, str]:
+    """The creator elements (group,0010)-(group,00FF) of a DICOM JSON item: tag -> its value."""
+    out = {}
+    for block in range(0x10, 0x100):
+        said = _first(item, f"{group:04X}00{block:02X}")
+        if isinstance(said, str):
+            out[(group << 16) | block] = said
+    return out
 
 
 def _first(item: dict, tag: str, default: object = None) -> object:
@@ -428,11 +432,11 @@ def _plan(item: dict) -> dict[str, tuple[Bulk, str]]:
             uri = element.get("BulkDataURI")
             if isinstance(uri, str):
                 for bulk in candidates:
-                    if len(bulk.within) == depth and _is(tag, bulk.tag, bulk.creator, bulk.any_block, node):
+                    if len(bulk.within) == depth and _is(tag, bulk.element, node):
                         plan.setdefault(uri, (bulk, f"{path}{tag.upper()}"))
                         break
             if element.get("vr") == "SQ":
-                deeper = [b for b in candidates if len(b.within) > depth and _is(tag, *b.within[depth], node)]
+                deeper = [b for b in candidates if len(b.within) > depth and _is(tag, b.within[depth], node)]
                 for i, sub in enumerate((element.get("Value") or []) if deeper else []):
                     if isinstance(sub, dict):
                         walk(sub, depth + 1, deeper, f"{path}{tag.upper()}/{i}/")
@@ -446,7 +450,7 @@ def _wanted(tag: str, item: dict) -> tuple[str, int] | None:
     element (gggg,xxee) counts only in the block its creator names: (gggg,00xx) must say the creator the reader
     looks for (the same element number in another vendor's block is another value)."""
     for bulk in SERIES_BULK:
-        if not bulk.within and _is(tag, bulk.tag, bulk.creator, bulk.any_block, item):
+        if not bulk.within and _is(tag, bulk.element, item):
             return f"({tag[:4].upper()},{tag[4:].upper()}) {bulk.what}", bulk.cap
     return None
 

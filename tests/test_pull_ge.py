@@ -399,7 +399,8 @@ def test_a_csa_series_header_at_0029_1120_reads_by_dicomweb_as_on_disk(ge, tmp_p
 
 def test_a_private_bulk_value_in_another_creators_block_is_never_fetched(ge):
     """Each Siemens and GE bulk value counts only in the block its creator names, as GE's series protocol already
-    did: the same element number under another creator is another vendor's value. The creators are the fixtures'
+    did and as the reader finds it: the same element number under another creator is another vendor's value, the
+    creator's block elsewhere holds it. The creators are the fixtures'
     (Orthanc's JSON of them): "SIEMENS CSA HEADER" (VE11), "SIEMENS MR SDS 01" (XA30, in the nested item of the
     shared functional groups), "GEMS_PARM_01" (the SIGNA Premier)."""
     [ve11] = _metadata(ge, _study(ge, "ve11")[1])[:1]
@@ -410,6 +411,12 @@ def test_a_private_bulk_value_in_another_creators_block_is_never_fetched(ge):
         other = copy.deepcopy(item)
         other[creator]["Value"] = ["ANOTHER VENDOR 01"]
         assert [pull._wanted(tag, other) for tag in tags] == [None] * len(tags)
+        # The creator's block moved to xx = 0x11 (as the reader reads it, readers/dicom_private.py): found there.
+        moved = copy.deepcopy(other)
+        moved[f"{creator[:4]}0011"] = {"vr": "LO", "Value": [item[creator]["Value"][0]]}
+        for tag in tags:
+            moved[f"{tag[:4]}11{tag[6:]}"] = moved.pop(tag)
+        assert all(pull._wanted(f"{tag[:4]}11{tag[6:]}", moved) for tag in tags)
     nested = [where for _, where in pull._plan(xa30).values()]
     assert nested == ["52009229/0/002110FE/0/00211019"]
     other = copy.deepcopy(xa30)
