@@ -53,6 +53,12 @@ PRIVATE: dict[str, tuple[int, str, int]] = {
     "philips_gradient_ap": (0x2005, "Philips MR Imaging DD 001", 0xB1),  # Diffusion Direction AP
     "philips_gradient_fh": (0x2005, "Philips MR Imaging DD 001", 0xB2),  # Diffusion Direction FH
     "philips_series_data": (0x2005, "Philips MR Imaging DD 005", 0x0F),  # MR series data (an SQ)
+    # A Philips protocol object's tables (GDCM Examples/Cxx/DumpExamCard.cxx): items of (2005,xx32), each naming its
+    # table (xx37: "PDF_EXAM_PARS", "ExamCardBlob"...), its encoding (xx39) and holding its bytes (xx44)
+    "philips_protocol_tables": (0x2005, "Philips MR Imaging DD 002", 0x32),
+    "philips_protocol_name": (0x2005, "Philips MR Imaging DD 002", 0x37),
+    "philips_protocol_encoding": (0x2005, "Philips MR Imaging DD 002", 0x39),
+    "philips_protocol_data": (0x2005, "Philips MR Imaging DD 002", 0x44),
     # United Imaging
     "uih_bvalue": (0x0065, "Image Private Header", 0x09),  # BActualValue (FD)
     "uih_gradient": (0x0065, "Image Private Header", 0x37),  # MRDiffusionGradOrientation (FD, 3)

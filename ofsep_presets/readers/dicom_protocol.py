@@ -32,15 +32,17 @@ from pathlib import Path
 
 from .. import limits, xmlsafe
 from ..acquisition import Acquisition, Inspection, ReadError, scanner_from
-from . import dicom_scan, philips_examcard
+from . import dicom_private, dicom_scan, philips_examcard
 
 FORMAT = "philips-dicom-protocol"
-CREATOR = "Philips MR Imaging DD 002"
+CREATOR = dicom_private.PRIVATE["philips_protocol_tables"][1]  # "Philips MR Imaging DD 002"
 SOP_CLASSES = (b"1.3.46.670589.11.0.0.12.2", b"1.3.46.670589.11.0.0.12.4", b"1.2.840.10008.5.1.4.1.1.66")
 MARKERS = (b"PDF_EXAM_PARS", b"ExamCardBlob")
 DEFLATED = dicom_scan.DEFLATED
 GZIP_MAGIC = b"\x1f\x8b"
-TABLES, NAME, ENCODING, DATA = 0x32, 0x37, 0x39, 0x44  # element offsets in the private block
+TABLES, NAME, ENCODING, DATA = (
+    dicom_private.PRIVATE[f"philips_protocol_{part}"][2] for part in ("tables", "name", "encoding", "data")
+)  # element offsets in the private block (dicom_private.PRIVATE)
 
 
 def _bytes(path: Path) -> bytes:
@@ -116,7 +118,10 @@ def read(path: Path) -> Inspection:
         limits.inflated_size(data[start:], path)  # refused past limit `inflate_bytes`, before pydicom inflates it
     try:
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        tables = ds.private_block(0x2005, CREATOR)[TABLES].value
+        found = dicom_private.element(ds, "philips_protocol_tables")
+        if found is None:
+            raise KeyError(CREATOR)
+        tables = found.value
     except KeyError:
         raise ReadError(f"{path}: a Philips private object without the {CREATOR!r} tables") from None
     except Exception as exc:  # pydicom raises many types on damaged bytes
@@ -125,9 +130,10 @@ def read(path: Path) -> Inspection:
     name = " ".join(str(ds.get("SeriesDescription") or ds.get("ProtocolName") or "unnamed").split())
     for item in tables if isinstance(tables, pydicom.Sequence) else []:
         try:
-            block = item.private_block(0x2005, CREATOR)
-            kind = str(block[NAME].value).strip() if NAME in block else ""
-            blob = bytes(block[DATA].value or b"") if DATA in block else b""
+            named = dicom_private.element(item, "philips_protocol_name")
+            held = dicom_private.element(item, "philips_protocol_data")
+            kind = str(named.value).strip() if named is not None else ""
+            blob = bytes(held.value or b"") if held is not None else b""
         except (KeyError, TypeError, ValueError):
             continue
         if kind == "PDF_EXAM_PARS":
