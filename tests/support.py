@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import resource
+import shutil
+import socket
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterable
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # Far above what a check of a small export needs, far below what a YAML or XML bomb expands to.
 MEMORY = 1536 * 2**20
+# A real PACS for `listen` and `check pacs://` / `dicomweb://`: Debian's orthanc and orthanc-dicomweb (.ci/run).
+ORTHANC = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin")
+DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
 
 def tar_of(members: Iterable[tuple[str, bytes]]) -> bytes:
@@ -54,3 +63,53 @@ def print_xml(folder: Path, parameters: Iterable[tuple[str, str]]) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def orthanc(root: Path, files: Iterable[Path] = (), **config: object) -> Iterator[dict]:
+    """Orthanc on free loopback ports (HTTP with DICOMweb when the plugin is installed, DICOM as AET ORTHANC, C-GET
+    allowed), its database and log in `root`, `files` stored into it; `config` adds to or overrides its settings.
+    Gives {"url": http://127.0.0.1:PORT, "http": PORT, "dicom": PORT}; Orthanc is stopped on leaving."""
+    http, dicom = free_port(), free_port()
+    settings = {
+        "Name": "test-pacs",
+        "StorageDirectory": str(root / "db"),
+        "IndexDirectory": str(root / "db"),
+        "HttpPort": http,
+        "DicomPort": dicom,
+        "DicomAet": "ORTHANC",
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowGet": True,
+        "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.exists() else [],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        **config,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "orthanc.json").write_text(json.dumps(settings))
+    url = f"http://127.0.0.1:{http}"
+    with (root / "orthanc.log").open("w") as log:
+        proc = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(url + "/system", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                raise AssertionError(f"Orthanc did not start (its log: {root / 'orthanc.log'})")
+            for f in files:
+                request = urllib.request.Request(url + "/instances", data=f.read_bytes(), method="POST")
+                urllib.request.urlopen(request, timeout=30).read()
+            yield {"url": url, "http": http, "dicom": dicom}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

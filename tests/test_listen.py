@@ -26,12 +26,12 @@ import pytest
 from ofsep_presets.spool import Spool, SpoolFull, safe_name
 
 from .conftest import FIXTURES
+from .support import DICOMWEB_PLUGIN, ORTHANC, free_port
+from .support import orthanc as running_orthanc
 
 SERIES = FIXTURES / "dicom/Siemens/VE11_PD_T2_tse_sag_1.8mm"
 FILES = sorted(SERIES.glob("*.dcm"))
 DCMTK = shutil.which("storescu", path="/usr/bin")
-ORTHANC = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin")
-DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
 
 def essential(doc: dict) -> dict:
@@ -60,16 +60,10 @@ def check_json(*paths: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Node:
-    """`ofsep-presets listen` in a subprocess, its stderr/stdout collected as they come."""
+    """`ofsep-presets listen` in a subprocess (on `port`, 0: any free one), its stderr/stdout collected as they come."""
 
-    def __init__(self, out: Path, *args: str):
+    def __init__(self, out: Path, *args: str, port: int = 0):
         self.out = out
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
@@ -81,7 +75,7 @@ class Node:
                 "--out",
                 str(out),
                 "--port",
-                "0",
+                str(port),
                 "--settle",
                 "0.5",
                 *args,
@@ -343,22 +337,14 @@ def test_watch_takes_a_console_export_folder(node, tmp_path):
 def orthanc(tmp_path):
     if ORTHANC is None:
         pytest.skip("Orthanc is not installed (.ci/run installs Debian's orthanc and orthanc-dicomweb)")
-    http, dicom, listener = free_port(), free_port(), free_port()
-    config = {
-        "Name": "test-pacs",
-        "StorageDirectory": str(tmp_path / "db"),
-        "IndexDirectory": str(tmp_path / "db"),
-        "HttpPort": http,
-        "DicomPort": dicom,
-        "DicomAet": "ORTHANC",
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "HttpServerEnabled": True,
-        "DicomServerEnabled": True,
-        "DicomCheckCalledAet": False,
-        "DicomAlwaysAllowGet": True,
-        "DicomAlwaysAllowStore": True,
-        "DicomModalities": {
+    listener = free_port()
+    with running_orthanc(
+        tmp_path / "pacs",
+        FILES,
+        HttpServerEnabled=True,
+        DicomServerEnabled=True,
+        DicomAlwaysAllowStore=True,
+        DicomModalities={
             "ofsep": {
                 "AET": "OFSEP-PRESETS",
                 "Host": "127.0.0.1",
@@ -367,29 +353,8 @@ def orthanc(tmp_path):
                 "AllowStore": True,
             }
         },
-        "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.exists() else [],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (tmp_path / "orthanc.json").write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        [ORTHANC, str(tmp_path / "orthanc.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{http}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/system", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("Orthanc did not start")
-    for f in FILES:
-        request = urllib.request.Request(url + "/instances", data=f.read_bytes(), method="POST")
-        urllib.request.urlopen(request, timeout=30).read()
-    yield {"url": url, "dicom": dicom, "listener": listener}
-    proc.terminate()
-    proc.wait(timeout=30)
+    ) as pacs:
+        yield {**pacs, "listener": listener}
 
 
 def _study_uid() -> str:
@@ -397,31 +362,8 @@ def _study_uid() -> str:
 
 
 def test_orthanc_sends_a_study_to_listen(orthanc, tmp_path):
-    out = tmp_path / "node"
-    n = Node.__new__(Node)
-    n.out, n.lines = out, []
-    n.proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ofsep_presets",
-            "listen",
-            "--out",
-            str(out),
-            "--port",
-            str(orthanc["listener"]),
-            "--settle",
-            "0.5",
-            "--allow",
-            "ORTHANC",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    threading.Thread(target=n._collect, daemon=True).start()
+    n = Node(tmp_path / "node", "--allow", "ORTHANC", port=orthanc["listener"])  # the port Orthanc knows us at
     try:
-        n.wait_for("listening as")
         studies = json.loads(urllib.request.urlopen(orthanc["url"] + "/studies", timeout=30).read())
         request = urllib.request.Request(
             orthanc["url"] + "/modalities/ofsep/store", data=json.dumps(studies).encode(), method="POST"

@@ -39,8 +39,9 @@ from ofsep_presets import pull
 from ofsep_presets.readers import dicom_protocol, ge_dicom_protocol, inspect_path
 
 from .dicom_study import Study, fixture_files, read
+from .support import DICOMWEB_PLUGIN, ORTHANC, orthanc
 from .test_ge_dicom_protocol import DWI, LOCALIZER, T1, set_key
-from .test_listen import DICOMWEB_PLUGIN, ORTHANC, check_json, essential, free_port
+from .test_listen import check_json, essential
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.20261202.1"
 SIEMENS_VE11 = "Siemens/VE11_PD_T2_tse_sag_1.8mm"
@@ -125,36 +126,9 @@ def ge(tmp_path_factory):
     raw.SeriesInstanceUID = generate_uid(entropy_srcs=["philips70", "series"])
     raw.SOPInstanceUID = raw.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["philips70", "sop"])
     raw.save_as(extra["philips70"] / "0000.dcm")
-    http, dicom = free_port(), free_port()
-    config = {
-        "Name": "ge-pacs",
-        "StorageDirectory": str(root / "db"),
-        "IndexDirectory": str(root / "db"),
-        "HttpPort": http,
-        "DicomPort": dicom,
-        "DicomAet": "ORTHANC",
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": False,
-        "DicomAlwaysAllowGet": True,
-        "Plugins": [str(DICOMWEB_PLUGIN)],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (root / "orthanc.json").write_text(json.dumps(config))
-    log = (root / "orthanc.log").open("w")
-    proc = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/system", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("Orthanc did not start")
-        for f in sorted(root.glob("[fpe]*/**/*.dcm")):  # files/, philips/, extra/
-            urllib.request.urlopen(urllib.request.Request(url + "/instances", data=f.read_bytes()), timeout=30).read()
+    stored = [f for folder in ("files", "philips", "extra") for f in sorted((root / folder).rglob("*.dcm"))]
+    with orthanc(root / "pacs", stored, Name="ge-pacs") as pacs:
+        http, dicom = pacs["http"], pacs["dicom"]
         yield {
             "files": root / "files",
             "studies": [
@@ -165,7 +139,7 @@ def ge(tmp_path_factory):
                 )
                 for folder, uid in (("pioneer", STUDY_UID), ("premier", localizer_study), *siemens.items())
             ],
-            "url": url,
+            "url": pacs["url"],
             "root": root,
             "philips": (philips, f"http://127.0.0.1:{http}"),
             "extra": {
@@ -173,9 +147,6 @@ def ge(tmp_path_factory):
                 for name, folder in extra.items()
             },
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _read(refs, tmp: Path):
