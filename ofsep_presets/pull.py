@@ -3,8 +3,10 @@
 Both land in a spool folder (spool.py: safe names, atomic, bounded) that `check` then reads like any DICOM folder,
 so a pulled study is checked exactly as the same files on disk. DICOMweb asks for the study's *metadata* only
 (headers as DICOM JSON, no pixel data), and per series the few bulk values a protocol check reads that the headers
-leave out (SERIES_BULK: the Siemens CSA series header, GE's series protocol and user data), each bounded. That is
-everything a protocol check reads. Networking is
+leave out (SERIES_BULK: the Siemens CSA headers and XA protocol, GE's series protocol and user data; a Philips
+protocol object's tables), each found by its private creator as the reader finds it and bounded (its cap; all of
+them, limit `pull_bulk_bytes`). That is everything a protocol check reads. A pull is bounded in time as a whole
+(limit `pull_seconds`), and its warnings, which go into shareable reports, name no UID or URL. Networking is
 pynetdicom's and dicomweb-client's; nothing here speaks a protocol by hand.
 
 URL forms:
@@ -489,7 +491,12 @@ class _BulkFetch:
             self.said.append(text)
 
     def handler(self, item: dict):
-        """The bulk-data handler for one instance's DICOM JSON: its planned values (_plan), b"" for the rest."""
+        """The bulk-data handler for one instance's DICOM JSON: its planned values (_plan), b"" for the rest.
+
+        A series value comes from the cache once its series has it, so an instance other than the first pulled of
+        its series holds the first's CSA image header / GE user data, which are per image: harmless to the check,
+        as the reader reads of them only the series' phase-encoding polarity, from the series' representative
+        (see SERIES_BULK). An instance that states no SeriesInstanceUID shares nothing: it fetches its own."""
         plan = _plan(item)
         series = _first(item, "0020000E", "")
         series = series if isinstance(series, str) and series.strip() else None  # none: nothing shared
@@ -523,7 +530,7 @@ class _BulkFetch:
             return b""
         tag = where.rsplit("/", 1)[-1]
         what = f"({tag[:4]},{tag[4:]}) {bulk.what}"
-        once = (series, where) if series is not None else None  # a series' warning: once for the series
+        once = (series if series is not None else label, bulk.what)  # one warning per series and kind of value
         left = limits.get("pull_bulk_bytes") - self.spent
         self.bound = max(0, min(bulk.cap, left))
         parts = urlsplit(uri)

@@ -7,7 +7,7 @@ Truth: the files on disk (tests/test_ge_dicom_protocol.py checks their values ag
 series (SIGNA Pioneer MP-RAGE and DTI, SIGNA Premier 3-plane localizer) put in one study, the MP-RAGE a second time
 with its Rx's CONTRAST "Yes" (test_ge_dicom_protocol: the blocks GDCM harvested hold CONTRAST "Yes" beside CONTAG
 "GAD"), and ReceiveCoilName / AnatomicRegionSequence emptied so that coil and anatomy come from the series protocol
-only. Stored into Orthanc (Debian `orthanc` + `orthanc-dicomweb`, on loopback, as tests/test_listen.py runs it),
+only. Stored into Orthanc (Debian `orthanc` + `orthanc-dicomweb`, on loopback: tests/support.py's `orthanc`),
 which sends the private OB value (0025,101B) as a BulkDataURI (seen on Orthanc 1.x's DICOMweb plugin: the element
 comes as {"BulkDataURI": ".../instances/UID/bulk/0025101b", "vr": "OB"}, beside "00250010": "GEMS_SERS_01"). DICOM
 JSON (PS3.18 F.2.7: a binary value is InlineBinary, base64, or a BulkDataURI) is decoded by pydicom's
