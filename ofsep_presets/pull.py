@@ -17,6 +17,7 @@ URL forms:
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -561,13 +562,12 @@ class _BulkFetch:
 
 
 def _series_label(item: dict) -> str:
-    """How a warning names the series of this instance's DICOM JSON: its description, else its number, else "a
-    series". Never its SeriesInstanceUID: warnings go into reports meant to be shared, which hold no identifier."""
-    description = ((item.get("0008103E") or {}).get("Value") or [""])[0]
-    if isinstance(description, str) and description.strip():
-        return " ".join(description.split())
-    number = ((item.get("00200011") or {}).get("Value") or [None])[0]
-    if isinstance(number, int | float) and not isinstance(number, bool):
+    """How a warning names the series of this instance's DICOM JSON: "series N" by its SeriesNumber, else "a
+    series". Warnings go into reports meant to be shared, which hold no identifier: never its SeriesInstanceUID,
+    nor its description (operator-editable text, which a --shareable report replaces by the same "series N",
+    shareable.py; a warning quoting the bare description would keep it)."""
+    number = _first(item, "00200011")
+    if isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number):
         return f"series {number:g}"
     return "a series"
 
