@@ -19,6 +19,7 @@ import struct
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ FAST_TAGS = frozenset(
 # The private elements of the scan, below its stop: found in whichever block their creator took (PS3.5 7.8.1), so
 # the walk collects each in every block and the creators of group 0x0019, and keeps those of the right creator.
 FAST_PRIVATE = ("siemens_bvalue", "siemens_gradient", "ge_gradient_x", "ge_gradient_y", "ge_gradient_z")
-FAST_TAGS = FAST_TAGS | dicom_private.tags_of(FAST_PRIVATE)
+# The private elements the scan uses, by the vendor whose files it reads them in (the others' are never read).
+FAST_BY_VENDOR = {"siemens": ("siemens_bvalue", "siemens_gradient"), "ge": FAST_PRIVATE[2:]}
+FAST_TAGS = FAST_TAGS | dicom_private.fast_tags_of(FAST_PRIVATE)
 PREFIX = 64 * 1024  # bytes the scan reads at most; group 0x0021 starts well within it in real headers
 GZIP_READ = 1024 * 1024  # compressed bytes read at most for the fast walk of a gzip-wrapped file
 HEAD = 16 * 1024  # bytes read first: a whole real header up to group 0x0021 (and GE's to 0x0043) fits
@@ -653,9 +656,15 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
     if walked is None or walked is dicom_scan.SHORT:
         return walked
     found, _, stop = walked
-    got = _decoded(dicom_private.canonical(found, FAST_PRIVATE))
+    got = _decoded(found)
     if got is None:
         return None
+    names = FAST_BY_VENDOR.get(got.get(0x00080070))
+    if names and not dicom_private.in_first_block(found, names):  # one lookup in most files
+        found = dicom_private.fast_canonical(found, names)  # another creator's values dropped
+        got = _decoded(found) if found is not None else None  # None: the block is elsewhere, pydicom's read
+        if got is None:
+            return None
     sop = got.get(0x00080016) or got.get(0x00020002, "")
     if sop in ENHANCED:
         return None  # frames live past the stop: the full read handles it
@@ -703,28 +712,29 @@ def _fast_walk(path: Source, prefix: bytes) -> FileInfo | str | None:
 
 def _walk_on(prefix: bytes, stop: dicom_scan.Resume, names: tuple[str, ...]) -> dict[int, Any] | str | None:
     """The decoded private elements `names` (one group past the scan's stop), keyed by their canonical tags, from a
-    walk on from `stop`: first over the group's creator elements (gggg,0010-00FF), which say the block of each
-    (PS3.5 7.8.1), then on to the elements of that block only. {} where no block has their creator; None or SHORT
-    as dicom_scan.walk."""
-    group = dicom_private.PRIVATE[names[0]][0]
-    creators = dicom_private.creator_tags(group)
-    walked = dicom_scan.walk(prefix, creators, (group << 16) | 0x0100, resume=stop)
+    walk on from `stop` over the group's creator elements (gggg,0010-00FF) and block 0x10 (dicom_private.
+    fast_canonical: another creator's values there are dropped); None where their creator holds another block
+    (the pydicom read finds it there) or as dicom_scan.walk, SHORT as dicom_scan.walk."""
+    _, first, limit = _first_walk(names)
+    # The creators (gggg,0010-00FF) come before every block's elements (ascending tags): one walk reads them and
+    # the elements of block 0x10, where most files keep them; a file whose block is elsewhere goes to pydicom.
+    walked = dicom_scan.walk(prefix, first, limit, resume=stop)
     if walked is None or walked is dicom_scan.SHORT:
         return walked
-    found, _, stop = walked
-    where = dicom_private.blocks({tag: raw[1] for tag, raw in found.items()})
-    wanted = set()
-    for name in names:
-        _, creator, byte = dicom_private.PRIVATE[name]
-        block = where.get((group, creator))
-        if block is not None:
-            wanted.add((group << 16) | (block << 8) | byte)
-    if not wanted:
-        return {}
-    further = dicom_scan.walk(prefix, frozenset(wanted), max(wanted) + 1, resume=stop)
-    if further is None or further is dicom_scan.SHORT:
-        return further
-    return _decoded(dicom_private.canonical(found | further[0], names))
+    found = walked[0]
+    if not dicom_private.in_first_block(found, names):
+        found = dicom_private.fast_canonical(found, names)
+        if found is None:
+            return None  # a block elsewhere: the pydicom read, creator-aware
+    return _decoded(found)
+
+
+@cache
+def _first_walk(names: tuple[str, ...]) -> tuple[int, frozenset[int], int]:
+    """(group, the tags of the walk on: the group's creators and the block-0x10 elements, its limit)."""
+    group = dicom_private.PRIVATE[names[0]][0]
+    canonical = {dicom_private.canonical_tag(n) for n in names}
+    return group, dicom_private.creator_tags(group) | canonical, max(canonical) + 1
 
 
 def _canon_gradient(text: str) -> tuple[float, float, float] | None:

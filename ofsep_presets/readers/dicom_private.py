@@ -131,11 +131,35 @@ def element(ds: Any, name: str) -> Any:
     creator or the element is absent."""
     group, creator, byte = PRIVATE[name]
     try:
-        block = ds.private_block(group, creator)
-        tag = block.get_tag(byte)
+        block = _blocks_in(ds, group).get(creator)
     except (KeyError, ValueError, TypeError, AttributeError):
         return None
-    return ds.get(tag)
+    return None if block is None else ds.get((group << 16) | (block << 8) | byte)
+
+
+_DATASETS: dict[int, tuple[Any, dict[int, dict[str, int]]]] = {}  # id -> (dataset, {group: {creator: block}})
+_DATASETS_SIZE = 16  # the datasets being read (a representative file and its items): each held, so no id recurs
+
+
+def _blocks_in(ds: Any, group: int) -> dict[str, int]:
+    """{creator: lowest block} of one group of a dataset. Every group's creators are found in one pass over the
+    dataset's tags, once per dataset (pydicom's private_block sorts the dataset's tags at every call, and the
+    reader asks a dozen per file)."""
+    entry = _DATASETS.get(id(ds))
+    if entry is None or entry[0] is not ds:
+        if len(_DATASETS) >= _DATASETS_SIZE:
+            _DATASETS.clear()
+        groups: dict[int, dict[str, int]] = {}
+        for key in ds.keys():  # noqa: SIM118 - iterating a Dataset yields its elements, sorted: the keys only
+            tag = int(key)  # pydicom's BaseTag compares in Python: one int() each instead
+            block = tag & 0xFFFF
+            if tag & 0x10000 and FIRST_BLOCK <= block <= LAST_BLOCK:
+                found = groups.setdefault(tag >> 16, {})
+                text = _creator_text(ds[key].value)
+                if block < found.get(text, 0x100):
+                    found[text] = block
+        entry = _DATASETS[id(ds)] = (ds, groups)
+    return entry[1].get(group, {})
 
 
 def tag_text(found: Any) -> str:
@@ -153,25 +177,120 @@ def value(ds: Any, name: str, default: Any = None) -> Any:
 def canonical(found: Mapping[int, Any], names: tuple[str, ...]) -> dict[int, Any]:
     """`found` (tag -> raw (VR, bytes), as dicom_scan.walk returns) with the private elements of `names` re-keyed
     to their canonical tag when their block's creator (also in `found`) is theirs, and every other element of
-    their groups' private blocks (creators, another creator's elements) dropped; standard elements untouched."""
-    groups, wanted = _wanted(names)
-    out, creators = {}, {}
-    for tag, raw in found.items():
-        if tag >> 16 not in groups:
+    their groups' private blocks (creators, another creator's elements) dropped; standard elements untouched.
+
+    Called once per file by the header scan: which copy goes where depends only on the creators a file holds,
+    which the files of a scan repeat, so it is worked out once per set of creators."""
+    present, moves = _present_moves(found, names)
+    if not present:
+        return found
+    out = dict(found)
+    for tag in present:
+        del out[tag]
+    for source, tag in moves:
+        raw = found.get(source)
+        if raw is not None:
             out[tag] = raw
-        elif FIRST_BLOCK <= tag & 0xFFFF <= LAST_BLOCK:
-            creators[tag] = raw[1]
-    where = blocks(creators)
-    for group, creator, byte, tag in wanted:
-        block = where.get((group, creator))
-        if block is not None:
-            raw = found.get((group << 16) | (block << 8) | byte)
-            if raw is not None:
-                out[tag] = raw
+    return out
+
+
+def fast_tags_of(names: Iterable[str]) -> frozenset[int]:
+    """The tags the header scan collects for `names`: their groups' creators and their elements in block 0x10
+    (where most files keep them). A file whose creator holds another block is left to pydicom (fast_canonical)."""
+    out: set[int] = set()
+    for name in names:
+        group = PRIVATE[name][0]
+        out |= creator_tags(group)
+        out.add(canonical_tag(name))
+    return frozenset(out)
+
+
+def in_first_block(found: Mapping[int, Any], names: tuple[str, ...]) -> bool:
+    """Whether block 0x10 of every group of `names` is their creator's in `found` (most files): then `found` is
+    fast_canonical's answer as it is, told in one lookup per creator."""
+    for _, first, creator, _ in _fast_groups(names):
+        raw = found.get(first)
+        if raw is None or _creator_text(raw[1]) != creator:
+            return False
+    return True
+
+
+def fast_canonical(found: Mapping[int, Any], names: tuple[str, ...]) -> Mapping[int, Any] | None:
+    """The header scan's `found` (tag -> raw (VR, bytes), collected as fast_tags_of says) with the elements of
+    `names` kept only where their block 0x10 is their creator's: as is in most files (checked with one lookup per
+    creator); a group whose creator is absent has its block-0x10 values dropped (another creator's); None where the
+    creator holds another block (PS3.5 7.8.1: the pydicom read, creator-aware, reads it there)."""
+    out = found
+    present = None
+    for group, first, creator, tags in _fast_groups(names):
+        raw = found.get(first)
+        if raw is not None and _creator_text(raw[1]) == creator:
+            continue
+        if present is None:
+            present = [(tag, raw[1]) for tag in _all_creators(names).intersection(found) for raw in (found[tag],)]
+        if any(tag >> 16 == group and _creator_text(value) == creator for tag, value in present):
+            return None
+        if any(tag in found for tag in tags):
+            if out is found:
+                out = dict(found)
+            for tag in tags:
+                out.pop(tag, None)
     return out
 
 
 @cache
-def _wanted(names: tuple[str, ...]) -> tuple[frozenset[int], tuple[tuple[int, str, int, int], ...]]:
-    """The groups of `names` and, per name, (group, creator, byte, canonical tag)."""
-    return frozenset(PRIVATE[n][0] for n in names), tuple((*PRIVATE[n], canonical_tag(n)) for n in names)
+def _fast_groups(names: tuple[str, ...]) -> tuple[tuple[int, int, str, tuple[int, ...]], ...]:
+    """Per (group, creator) of `names`: the group, its first creator tag (gggg,0010), the creator, the tags."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for name in names:
+        group, creator, _ = PRIVATE[name]
+        groups.setdefault((group, creator), []).append(canonical_tag(name))
+    return tuple((g, (g << 16) | FIRST_BLOCK, c, tuple(tags)) for (g, c), tags in groups.items())
+
+
+@cache
+def _all_creators(names: tuple[str, ...]) -> frozenset[int]:
+    return frozenset().union(*(creator_tags(PRIVATE[name][0]) for name in names))
+
+
+def sources(found: Mapping[int, Any], names: tuple[str, ...]) -> tuple[int, ...]:
+    """The tags in the file of `names` whose creators `found` holds (block 0x10 in most files)."""
+    return tuple(source for source, _ in _present_moves(found, names)[1])
+
+
+def _present_moves(found: Mapping[int, Any], names: tuple[str, ...]) -> tuple[frozenset, tuple]:
+    collected, creator_set, _ = _wanted(names)
+    present = collected.intersection(found)  # walks the few found tags, not the 1,440 collected
+    if not present:
+        return present, ()
+    creators = tuple(sorted((tag, found[tag][1]) for tag in present if tag in creator_set))
+    key = (names, creators)
+    moves = _MOVES.get(key)
+    if moves is None:
+        if len(_MOVES) >= _TEXTS_SIZE:
+            _MOVES.clear()
+        moves = _MOVES[key] = _moves(names, creators)
+    return present, moves
+
+
+def _moves(names: tuple[str, ...], creators: tuple) -> tuple[tuple[int, int], ...]:
+    """(tag in the file, canonical tag) of each of `names` whose creator is among `creators` (tag, raw value)."""
+    where = blocks(dict(creators))
+    out = []
+    for group, creator, byte, tag in _wanted(names)[2]:
+        block = where.get((group, creator))
+        if block is not None:
+            out.append(((group << 16) | (block << 8) | byte, tag))
+    return tuple(out)
+
+
+_MOVES: dict[tuple, tuple[tuple[int, int], ...]] = {}  # (names, a file's creator elements) -> its moves
+
+
+@cache
+def _wanted(names: tuple[str, ...]) -> tuple[frozenset[int], frozenset[int], tuple[tuple[int, str, int, int], ...]]:
+    """The tags a walk collects for `names` (tags_of), the creator tags among them and, per name, (group,
+    creator, byte, canonical tag)."""
+    groups = {PRIVATE[n][0] for n in names}
+    creators = frozenset().union(*(creator_tags(g) for g in groups))
+    return tags_of(names), creators, tuple((*PRIVATE[n], canonical_tag(n)) for n in names)
