@@ -295,8 +295,23 @@ def _to_acquisition(values: dict[str, Any], acq: Acquisition, where: str) -> Non
         normal = [float(v) for v in normal]
         stated = f"{where} sSliceArray.asSlice[0].sNormal=({', '.join(f'{v:g}' for v in normal)})"
         acq.set("orientation", orientation_from_normal(normal), stated)
-        rotation = float(values.get("sSliceArray.asSlice[0].dInPlaneRot", 0.0))
-        phase = phase_vector(normal, rotation) if _quarter_turn(rotation) else None
+        key = "sSliceArray.asSlice[0].dInPlaneRot"
+        unreadable = key in getattr(values, "_bad", {})  # a word there is no rotation 0 (ASCCONV omits a 0)
+        rotation = values.get(key, 0.0)
+        sequence = str(values.get("tSequenceFileName", ""))
+        phase = None
+        if unreadable:
+            pass  # warned by the read above; the direction stays absent
+        elif "CustomerSeq" in sequence:
+            # A customer sequence may turn the phase encoding itself: CMRR's Special-card "Invert RO/PE polarity"
+            # applies a 180° in-plane rotation that dInPlaneRot does not show (CMRR-C2P/MB issues 84, 354; the
+            # XA30 "DWI_dir80_AP" fixture, cmrr_mbep2d_diff, is A >> P in its images at a half-turn prescription).
+            acq.warn(
+                f"phase_encoding_direction from {where} sSliceArray: {sequence.strip(chr(34))} is a customer "
+                "sequence, whose own options may invert the phase polarity; the protocol alone does not tell"
+            )
+        elif isinstance(rotation, (int, float)) and _quarter_turn(float(rotation)):
+            phase = phase_vector(normal, float(rotation))
         if phase is not None:
             acq.set(
                 "phase_encoding_direction",
@@ -440,10 +455,10 @@ QUARTER_TURN_TOLERANCE_DEG = 1.0
 
 def _quarter_turn(rotation: float) -> bool:
     """Whether an in-plane rotation is one of the four the card's "Phase enc. dir." choice sets (A >> P, P >> A,
-    R >> L, L >> R: dInPlaneRot a multiple of 90°), within QUARTER_TURN_TOLERANCE_DEG. A rotation in between comes
-    from AutoAlign or a rotated prescription, where the protocol alone does not tell the direction the console
-    labels: the XA30 "DWI_dir80_AP" fixture, at 172.7°, is A >> P in its images ((0021,111C) = 1, its name), where
-    the vector above points P >> A. Its direction is left to the images (absent from an export)."""
+    R >> L, L >> R: dInPlaneRot a multiple of 90°), within QUARTER_TURN_TOLERANCE_DEG: the rotations the fixtures'
+    printouts and images confirm the rule for (0° transverse, sagittal, coronal; 90° sagittal; 180° transverse,
+    the XA30 "DWI_dir80_PA" DICOM). A rotation in between (AutoAlign's, a rotated prescription) is confirmed by
+    no source here: its direction is left to the images (absent from an export)."""
     degrees = math.degrees(rotation) % 90.0
     return min(degrees, 90.0 - degrees) <= QUARTER_TURN_TOLERANCE_DEG
 

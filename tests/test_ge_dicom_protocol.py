@@ -306,3 +306,23 @@ def test_any_block_value_costs_only_the_protocol(tmp_path_factory, value):
     Study(folder).add(T1, 5, limit=1, edit=edit_block(lambda text: value + b"\0" * (len(value) % 2)))
     acq, _ = _one(folder)
     assert acq.get("repetition_time_ms") == 2217.66 and acq.get("slices") == 130
+
+
+def test_imaging_options_without_arc_say_no_method_beside_the_images_acceleration(tmp_path):
+    """The MP-RAGE's Rx lists ARC ("EDR, Fast, ARC, IrP": arc) and its images state a phase acceleration of 2
+    (dcm2niix: ParallelReductionFactorInPlane 2). With ARC and its factors taken out of the Rx the protocol no
+    longer names the method, and "none" (what a list without ARC or Asset implies) would contradict the images:
+    left absent."""
+    header = read(fixture_files(T1)[0])
+    assert "ARC" in values_of(block_text(header))["IOPT"]
+    [sidecar] = (DICOM / T1 / "bids_json_dcm2niix").glob("*.json")
+    assert json.loads(sidecar.read_text())["ParallelReductionFactorInPlane"] == 2
+
+    # The Rx without ARC and without its factors (PHASEACCEL, SLICEACCEL): only the images state the acceleration.
+    def edit(text: str) -> str:
+        text = re.sub(r'^IOPT ".*"$', 'IOPT "EDR, Fast, IrP"', text, flags=re.M)
+        return re.sub(r'^(PHASEACCEL|SLICEACCEL) ".*"\n', "", text, flags=re.M)
+
+    Study(tmp_path).add(T1, 5, edit=edit_block(edit))
+    acq, _ = _one(tmp_path)
+    assert acq.get("parallel_factor") == 2.0 and acq.get("parallel_mode") is None, acq.provenance.get("parallel_mode")

@@ -484,3 +484,39 @@ def test_dicom_parallel_mode_is_the_header_s_technique(series, expected):
         stated = json.loads(sidecar.read_text()).get("ParallelAcquisitionTechnique")
         assert stated is None or stated.lower() == (expected or "other")
     assert _one(series).get("parallel_mode") == expected
+
+
+def _xa30_ap_protocol() -> dict:
+    """The ASCCONV of the XA30 "DWI_dir80_AP" fixture (cmrr_mbep2d_diff), from its own (0021,1019)."""
+    from ofsep_presets.readers.dicom import _siemens_protocol
+
+    source = sorted((DICOM / "Siemens/XA30_classic_DWI_dir80_AP").iterdir())[0]
+    return ascconv.parse(_siemens_protocol(_dataset(source)))
+
+
+def test_a_customer_sequence_states_no_phase_direction_from_its_prescription():
+    """CMRR's "Invert RO/PE polarity" (its Special card) turns the phase encoding inside the sequence, unseen in
+    dInPlaneRot (CMRR-C2P/MB issues 84, 354). The XA30 "DWI_dir80_AP" series is A >> P in its images ((0021,111C)
+    = 1 along +column, test above; dcm2niix's reference "j-"), yet its prescription before AutoAlign is a half turn
+    (sAAInitialOffset dInPlaneRot 3.1415), which the console's rule alone reads P >> A: from the protocol of a
+    customer sequence the direction is absent, with a warning."""
+    values = _xa30_ap_protocol()
+    assert "CustomerSeq" in values["tSequenceFileName"]
+    values["sSliceArray.asSlice[0].dInPlaneRot"] = values["sAAInitialOffset.SliceInformation.dInPlaneRot"]
+    acq = Acquisition("DWI_dir80_AP")
+    ascconv.to_acquisition(values, acq, "ASCCONV")
+    assert acq.get("phase_encoding_direction") is None
+    assert any("customer sequence" in w and "phase_encoding_direction" in w for w in acq.warnings)
+    assert _one("Siemens/XA30_classic_DWI_dir80_AP").get("phase_encoding_direction") == "AP"  # the images stand
+
+
+def test_an_unreadable_in_plane_rotation_is_no_rotation_zero():
+    """The VE11C T2w (sagittal, dInPlaneRot π/2: its printout's "Phase enc. dir. H >> F"): a word in place of the
+    rotation leaves the direction absent, warned, rather than read as rotation 0 (A >> P)."""
+    [export] = inspect_path(PRISMA)
+    assert next(a for a in export.acquisitions if a.name == "T2w").get("phase_encoding_direction") == "HF"
+    values = {"sSliceArray.asSlice[0].sNormal.dSag": 1.0, "sSliceArray.asSlice[0].dInPlaneRot": "Allowed"}
+    acq = Acquisition("T2w")
+    ascconv.to_acquisition(values, acq, "ASCCONV")
+    assert acq.get("orientation") == "sagittal" and acq.get("phase_encoding_direction") is None
+    assert any("dInPlaneRot" in w for w in acq.warnings)

@@ -119,6 +119,8 @@ def merge(ds, acq: Acquisition, here: str, warnings_out: list[str], is_map: bool
             continue  # a map computed from a diffusion series has none of its own (the Siemens protocol's rule)
         if param in ("orientation", "phase_encoding_direction") and several:
             continue  # images in several planes: no one plane is the series'
+        if param == "parallel_mode" and value == "none" and (acq.get("parallel_factor") or 1) > 1:
+            continue  # IOPT names no ARC/Asset (implied none) beside the images' acceleration: the method is untold
         acq.set(param, value, protocol.provenance[param])
         if param == "image_planes":  # PLANE=3-PLANE: one file's plane is not the series'
             for key in ("orientation", "phase_encoding_direction"):
