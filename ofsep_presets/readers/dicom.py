@@ -193,24 +193,15 @@ def bare_dataset(head: bytes) -> bool:
 def _bare_elements(head: bytes, order: str, explicit: bool) -> bool:
     """Whether the first elements of `head` walk as ascending whole elements of one encoding (see above)."""
     at, previous, seen, end = 0, -1, 0, len(head)
-    tag_of, u16, u32 = struct.Struct(order + "HH").unpack_from, struct.Struct(order + "H"), struct.Struct(order + "I")
     while seen < BARE_PROBE and at + 8 <= end:
-        group, element = tag_of(head, at)
-        tag = (group << 16) | element
-        if tag <= previous or group == 0xFFFE or group < 0x0008:
+        header = dicom_scan.element_header(head, at, not explicit, order)
+        if header is None:
             return False
-        if explicit:
-            long = dicom_scan.VRS.get(head[at + 4 : at + 6])
-            if long is None:
-                return False
-            if long:
-                if at + 12 > end:
-                    break
-                length, start = u32.unpack_from(head, at + 8)[0], at + 12
-            else:
-                length, start = u16.unpack_from(head, at + 6)[0], at + 8
-        else:
-            length, start = u32.unpack_from(head, at + 4)[0], at + 8
+        if header is dicom_scan.SHORT:
+            break
+        tag, _, length, start = header  # type: ignore[misc]
+        if tag <= previous or tag >> 16 == 0xFFFE or tag >> 16 < 0x0008:
+            return False
         seen += 1
         if length == dicom_scan.UNDEFINED:
             break  # a sequence of undefined length: its items are pydicom's to walk

@@ -100,6 +100,38 @@ def _plain(
     return _dataset(data, at, implicit, wanted, limit, found, syntax, chain)
 
 
+_HEADERS = {
+    "<": (struct.Struct("<HH"), struct.Struct("<H"), struct.Struct("<I")),
+    ">": (struct.Struct(">HH"), struct.Struct(">H"), struct.Struct(">I")),
+}
+
+
+def element_header(
+    data: bytes, at: int, implicit: bool, order: str = "<", lenient: bool = False
+) -> tuple[int, bytes, int, int] | str | None:
+    """(tag, VR, value length, where the value starts) of the element header at `at` (PS3.5 7.1: implicit VR, a
+    4-byte length; explicit VR, a 4-byte length after 2 reserved bytes for LONG_VRS, else a 2-byte one), SHORT
+    where the header runs past `data`, None for an explicit VR no table knows (`lenient`: read as a short one, as
+    the meta-group checks do). The one decoding of an element header outside the plain walk's own loop, which
+    keeps its copy inline: it runs for every element of every file the scan has not learned."""
+    tag_of, u16, u32 = _HEADERS[order]
+    if at + 8 > len(data):
+        return SHORT
+    group, element = tag_of.unpack_from(data, at)
+    tag = (group << 16) | element
+    if implicit:
+        return tag, b"", u32.unpack_from(data, at + 4)[0], at + 8
+    vr = data[at + 4 : at + 6]
+    long = VRS.get(vr)
+    if long is None and not lenient:
+        return None
+    if long:
+        if at + 12 > len(data):
+            return SHORT
+        return tag, vr, u32.unpack_from(data, at + 8)[0], at + 12
+    return tag, vr, u16.unpack_from(data, at + 6)[0], at + 8
+
+
 def _meta(data: bytes, starts: list[int] | None = None) -> tuple[int, str, dict] | str | None:
     """The file meta group (always explicit VR little endian): where the dataset starts and its syntax;
     `starts` collects each element's offset (for a Plan)."""
@@ -108,21 +140,19 @@ def _meta(data: bytes, starts: list[int] | None = None) -> tuple[int, str, dict]
     while True:
         if at + 8 > end:
             return SHORT
-        group, element, vr, length = _ELEMENT.unpack_from(data, at)
-        if group != 0x0002:
+        if _U16.unpack_from(data, at)[0] != 0x0002:
             break
         if starts is not None:
             starts.append(at)
-        long = VRS.get(vr)
-        if long is None:
+        header = element_header(data, at, False)
+        if header is None:
             return DECLINE  # an implicit or damaged meta group: pydicom has a retry for it
-        start = at + 8
-        if long:
-            if at + 12 > end:
-                return SHORT
-            length, start = _U32.unpack_from(data, at + 8)[0], at + 12
-            if length == UNDEFINED:
-                return DECLINE
+        if header is SHORT:
+            return SHORT
+        tag, vr, length, start = header
+        element = tag & 0xFFFF
+        if length == UNDEFINED:
+            return DECLINE
         if start + length > end:
             return SHORT
         value = data[start : start + length]
@@ -153,16 +183,15 @@ def meta_group(data: bytes) -> tuple[int, bytes] | str | None:
     while True:
         if at + 8 > end:
             return SHORT
-        group, element, vr, length = _ELEMENT.unpack_from(data, at)
-        if group != 0x0002:
+        if _U16.unpack_from(data, at)[0] != 0x0002:
             return at, syntax
-        start = at + 8
-        if vr in LONG_VRS:
-            if at + 12 > end:
-                return SHORT
-            length, start = _U32.unpack_from(data, at + 8)[0], at + 12
-            if length == UNDEFINED:
-                return SHORT  # never in a meta group: no data set start to give
+        header = element_header(data, at, False, lenient=True)
+        if header is SHORT:
+            return SHORT
+        tag, _, length, start = header  # type: ignore[misc]
+        element = tag & 0xFFFF
+        if length == UNDEFINED:
+            return SHORT  # never in a meta group: no data set start to give
         if start + length > end:
             return SHORT
         if element == 0x0010:
@@ -176,25 +205,11 @@ def _disordered_after(data: bytes, at: int, tag: int, implicit: bool) -> bool:
     with its group's elements still after it (a flipped byte: (0043,1003) read (0043,103A)) would end the walk
     before a wanted tag that pydicom, reading every element, still finds. One element header is read, at the stop
     only."""
-    end = len(data)
-    if implicit:
-        if at + 8 > end:
-            return False
-        length, start = _U32.unpack_from(data, at + 4)[0], at + 8
-    else:
-        if at + 8 > end:
-            return False
-        vr = data[at + 4 : at + 6]
-        long = VRS.get(vr)
-        if long is None:
-            return False
-        if long:
-            if at + 12 > end:
-                return False
-            length, start = _U32.unpack_from(data, at + 8)[0], at + 12
-        else:
-            length, start = int.from_bytes(data[at + 6 : at + 8], "little"), at + 8
-    if length == UNDEFINED or start + length + 4 > end:
+    header = element_header(data, at, implicit)
+    if header is None or header is SHORT:
+        return False
+    _, _, length, start = header  # type: ignore[misc]
+    if length == UNDEFINED or start + length + 4 > len(data):
         return False
     group, element = _IMPLICIT.unpack_from(data, start + length)[:2]
     return ((group << 16) | element) < tag
