@@ -91,8 +91,8 @@ def main() -> None:
     \b
     Limits: every reader works under budgets (bytes read and inflated, counts, depth, seconds per input);
     an input past one exits 2 naming the limit. Raise one for a trusted file with its environment variable:
-      OFSEP_PRESETS_LIMIT_READ_BYTES, _INFLATE_BYTES, _INFLATE_TOTAL, _LOOP_COUNT, _MEMBERS, _ELEMENTS,
-      _SECONDS (README, "Limits", has the defaults).
+      OFSEP_PRESETS_LIMIT_READ_BYTES, _INFLATE_BYTES, _INFLATE_TOTAL, _INFLATE_ARCHIVE, _LOOP_COUNT, _MEMBERS,
+      _ELEMENTS, _SECONDS (README, "Limits", has the defaults).
     """
 
 

@@ -46,6 +46,12 @@ LIMITS: dict[str, Limit] = {
         Limit("inflate_bytes", 512 * MiB, "bytes", "bytes inflated from one member, stream, record or DICOM"),
         Limit("inflate_total", 16 * 1024 * MiB, "bytes", "bytes inflated from one archive or database in all"),
         Limit(
+            "inflate_archive",
+            4 * 1024 * MiB,
+            "bytes",
+            "bytes of one .tar.gz inflated whole (held in memory once while its members are read)",
+        ),
+        Limit(
             "loop_count",
             100_000,
             "items",

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tarfile
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -182,14 +183,62 @@ def _bomb(target: Path, inflated: int) -> Path:
 
 
 def test_a_gzip_bomb_stops_at_the_inflate_cap(tmp_path, monkeypatch):
+    """A .tar.gz is bounded as a whole by limit `inflate_archive`, counted while it inflates: a 64 MiB bomb under
+    an 8 MiB bound is refused naming the variable that raises it, having held little more than the bound."""
     bomb = _bomb(tmp_path / "bomb.tgz", 64 << 20)
     assert bomb.stat().st_size < 200_000
     assert archive.tar_kind(bomb) == "tar.gz"
-    monkeypatch.setenv(limits.LIMITS["inflate_bytes"].env, str(8 << 20))
+    monkeypatch.setenv(limits.LIMITS["inflate_archive"].env, str(8 << 20))
     archive._inflate_cached.cache_clear()
-    with pytest.raises(limits.LimitError, match="inflate_bytes limit"):
-        inspect_path(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(limits.LimitError, match="inflate_archive limit") as refused:
+            inspect_path(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "OFSEP_PRESETS_LIMIT_INFLATE_ARCHIVE" in str(refused.value)
+    assert peak < 40 << 20, peak  # the bound (8 MiB) and one inflated chunk, not the 64 MiB the header states
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tgz"]
+
+
+def test_a_tar_gz_past_the_member_bound_but_within_the_archive_bound_reads_like_its_folder(tmp_path, monkeypatch):
+    """A real exam inflates past limit `inflate_bytes` (one member's bound: 512 MiB; a full MS exam is more):
+    the whole .tar.gz counts against `inflate_archive` only, so it reads as its plain tar and its folder do.
+    Small limits stand for the real sizes: members of 150 KB, a tar of 600 KB, `inflate_bytes` 400 KB."""
+    folder = SIEMENS / "VE11_PD_T2_tse_sag_1.8mm"
+    tarred = _tar_of(folder, tmp_path / "exam.tar.gz", "w:gz")
+    inflated = len(zlib.decompress(tarred.read_bytes(), wbits=31))
+    monkeypatch.setenv(limits.LIMITS["inflate_bytes"].env, "400000")
+    monkeypatch.setenv(limits.LIMITS["inflate_archive"].env, str(inflated + 1024))
+    assert inflated > 400_000 and max(p.stat().st_size for p in folder.iterdir()) < 400_000
+    archive._inflate_cached.cache_clear()
+    assert _params(inspect_path(tarred)) == _params(inspect_path(folder))
+    archive._inflate_cached.cache_clear()
+    monkeypatch.setenv(limits.LIMITS["inflate_archive"].env, str(inflated - 1024))  # and the bound holds
+    with pytest.raises(limits.LimitError, match="inflate_archive limit"):
+        inspect_path(tarred)
+
+
+def test_a_tar_gz_is_held_in_memory_once(tmp_path):
+    """The inflated tar is one buffer, walked in place: no second copy of it (bytes() of the buffer, a BytesIO
+    over it) at any moment. A 48 MiB member of zeros makes the tar's size dominate what is measured."""
+    target = tmp_path / "big.tar.gz"
+    with tarfile.open(target, "w:gz") as out:
+        info = tarfile.TarInfo("exam/padding.bin")
+        info.size = 48 << 20
+        out.addfile(info, io.BytesIO(bytes(info.size)))
+        out.add(SIEMENS / "VE11_PD_T2_tse_sag_1.8mm" / "0001.dcm", "exam/0001.dcm")
+    archive._inflate_cached.cache_clear()
+    tracemalloc.start()
+    try:
+        found, _ = archive.tar_members(target)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        archive._inflate_cached.cache_clear()
+    assert sorted(m.member for m in found) == ["exam/0001.dcm", "exam/padding.bin"]
+    assert peak < (48 << 20) * 3 // 2, peak  # one copy and a chunk, not two copies
 
 
 def test_a_member_past_the_read_cap_is_not_read(tmp_path, monkeypatch):

@@ -3,8 +3,8 @@
 PACS and CD exports arrive zipped, XNAT and PACS downloads and public DICOM sets tarred. Writing them out to
 read them would mean a user's archive decides where files land (`../`, absolute names, links); here a member is
 only ever bytes in memory. Each member is checked against the caps before it is inflated, and the inflated length
-is counted, not taken from the (forgeable) header: a decompression bomb stops at the `inflate_bytes` limit
-(ofsep_presets.limits).
+is counted, not taken from the (forgeable) header: a decompression bomb stops at the `inflate_bytes` limit (a zip
+member) or `inflate_archive` (a whole .tar.gz) (ofsep_presets.limits).
 """
 
 from __future__ import annotations
@@ -230,8 +230,9 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
 # --- tar and tar.gz -----------------------------------------------------------------------------------------------
 # PACS and XNAT downloads, OpenNeuro and the dcm_qa repositories ship DICOM as .tar / .tar.gz. Read as a zip is:
 # in memory, never extracted. A plain tar's members are read from the file at their offsets (an exam of any size,
-# one member at a time); a gzipped tar is inflated once, in memory, counted against limit `inflate_bytes` (a gzip
-# bomb stops at the cap), then read as a plain tar from those bytes.
+# one member at a time); a gzipped tar (a gzip stream has no index to seek by) is inflated once into one buffer in
+# memory, counted while it inflates against limit `inflate_archive`, its own bound for a whole archive (a real exam
+# is past the per-member `inflate_bytes`; a gzip bomb stops at the bound), then read as a plain tar from that buffer.
 
 TAR_MAGIC = b"ustar"  # at offset 257 of a POSIX (ustar, pax) or GNU tar header
 GZIP_MAGIC = b"\x1f\x8b"
@@ -376,7 +377,7 @@ class TarMember(_InArchive):
     def head(self, size: int) -> bytes:
         size = min(size, self.size)
         if self.gzipped:
-            data = _inflated(self.archive)[self.offset : self.offset + size]
+            data = bytes(_inflated(self.archive)[self.offset : self.offset + size])  # the member's bytes only
         else:
             with open(self.archive, "rb") as handle:
                 handle.seek(self.offset)
@@ -427,18 +428,21 @@ class _Window(io.RawIOBase):
         super().close()
 
 
-def _inflated(path: str) -> bytes:
-    """A gzip file's inflated bytes (every member of a concatenated gzip), cached per file and process."""
+def _inflated(path: str) -> memoryview:
+    """A gzip file's inflated bytes (every member of a concatenated gzip), cached per file and process: a read-only
+    view of the one buffer they were inflated into (slices of it are views, not copies)."""
     status = os.stat(path)
     return _inflate_cached(path, status.st_mtime_ns, status.st_size)
 
 
 @lru_cache(maxsize=1)
-def _inflate_cached(path: str, mtime_ns: int, size: int) -> bytes:
-    """Inflated in chunks, never past limit `inflate_bytes` plus one byte: the count is of bytes inflated, not the
-    size a header states. Trailing bytes after the last gzip member are left; a stream cut short gives what it
-    holds (the tar walk then says where it ends); a damaged one is refused."""
-    cap = limits.get("inflate_bytes")
+def _inflate_cached(path: str, mtime_ns: int, size: int) -> memoryview:
+    """Inflated in chunks into one growing buffer, never past limit `inflate_archive` plus one byte: the count is
+    of bytes inflated, not the size a header states, so a bomb stops while it inflates. The buffer is never copied
+    (the whole-archive bound is large, a real exam's size: a second copy would double it). Trailing bytes after
+    the last gzip member are left; a stream cut short gives what it holds (the tar walk then says where it ends);
+    a damaged one is refused."""
+    cap = limits.get("inflate_archive")
     out = bytearray()
     inflater = zlib.decompressobj(wbits=31)
     with open(path, "rb") as handle:
@@ -448,21 +452,49 @@ def _inflate_cached(path: str, mtime_ns: int, size: int) -> bytes:
                 break
             while chunk:
                 try:
-                    out += inflater.decompress(chunk, cap + 1 - len(out))
+                    out += inflater.decompress(chunk, min(1 << 22, cap + 1 - len(out)))
                 except zlib.error as exc:
                     if not out:
                         raise ReadError(f"{path}: not a readable .tar.gz ({exc})") from None
-                    return bytes(out)  # damaged after a start: what came before it is walked, and the cut said
+                    return memoryview(out).toreadonly()  # damaged after a start: what came before it is walked
                 if len(out) > cap:
-                    raise limits.refusal("inflate_bytes", path)
+                    raise limits.refusal("inflate_archive", path)
                 if inflater.eof:
                     chunk = inflater.unused_data
                     if chunk[:2] != GZIP_MAGIC:
-                        return bytes(out)
+                        return memoryview(out).toreadonly()
                     inflater = zlib.decompressobj(wbits=31)  # the next member of a concatenated gzip
                 else:
                     chunk = inflater.unconsumed_tail
-    return bytes(out)
+    return memoryview(out).toreadonly()
+
+
+class _Buffer:
+    """A read-only file over a buffer, without copying it (io.BytesIO copies any buffer but a bytes object): what
+    tarfile walks a gzipped tar's inflated bytes through. Each read gives a copy of the bytes asked for only."""
+
+    def __init__(self, view: memoryview):
+        self._view, self._at = view, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._at + size)
+        data = bytes(self._view[self._at : end])
+        self._at = max(self._at, end)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._at, 2: len(self._view)}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+    def __enter__(self) -> _Buffer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def tar_members(path: Path) -> tuple[list[TarMember], list[str]]:
@@ -471,7 +503,7 @@ def tar_members(path: Path) -> tuple[list[TarMember], list[str]]:
     names: set[str] = set()
     safe: list[TarMember] = []
     try:
-        raw = io.BytesIO(_inflated(str(path))) if gzipped else open(path, "rb")  # noqa: SIM115 - closed below
+        raw = _Buffer(_inflated(str(path))) if gzipped else open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise ReadError(f"{path}: not a readable tar ({exc.strerror or exc})") from None
     with raw:
