@@ -34,6 +34,12 @@ def printable(text: str, xml: bool = False) -> str:
     return (_XML_ILLEGAL if xml else _SURROGATE).sub(_escape, text)
 
 
+def shortened(text: str, size: int = 120) -> str:
+    """`text` cut to `size` characters, ending in "…" when cut: a name taken from an input (a tar member's name
+    may be megabytes long) quoted in a warning, which every report repeats, stays a line, not the input itself."""
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 def clean(value: Any, xml: bool = False) -> Any:
     """`printable` applied to every string (keys too) of a JSON-like document."""
     if isinstance(value, str):

@@ -311,3 +311,25 @@ def test_a_plain_tar_s_members_are_read_where_they_lie_never_whole(tmp_path, mon
 
     monkeypatch.setattr(archive.TarMember, "read_bytes", whole)
     assert _params(inspect_path(tarred)) == expected
+
+
+def test_a_member_s_long_name_is_cut_in_warnings(tmp_path):
+    """tarfile reads a GNU long name up to limit read_bytes: a refused member with a 4000-character name (a link)
+    is quoted cut, not whole, and a regular member with a name no file system holds (200,000 characters, past
+    Linux's PATH_MAX of 4096) is refused unread as an unsafe name: the report stays lines, not the archive's text."""
+    target = tmp_path / "long.tar"
+    dicom = SIEMENS / "VE11_PD_T2_tse_sag_1.8mm" / "0001.dcm"
+    with tarfile.open(target, "w", format=tarfile.GNU_FORMAT) as out:
+        out.add(dicom, "exam/a.dcm")
+        link = tarfile.TarInfo("exam/" + "L" * 4000)
+        link.type, link.linkname = tarfile.SYMTYPE, "a.dcm"
+        out.addfile(link)
+        out.add(dicom, "exam/" + "R" * 200_000 + ".dcm")
+    [inspection] = inspect_path(target)
+    assert len(inspection.acquisitions) == 1
+    refused = [w for w in inspection.warnings if "not read" in w]
+    assert any("(link)" in w for w in refused) and any("(unsafe name)" in w for w in refused), refused
+    assert all(len(w) < len(str(target)) + 300 for w in inspection.warnings), [len(w) for w in inspection.warnings]
+    assert not any("R" * 200 in w or "L" * 200 in w for w in inspection.warnings)
+    text = json.dumps([a.provenance for a in inspection.acquisitions])
+    assert "R" * 200 not in text

@@ -23,9 +23,16 @@ from pathlib import Path, PurePosixPath
 
 from .. import limits
 from ..acquisition import ReadError
+from ..textsafe import shortened
 
 ZIP_MAGIC = b"PK\x03\x04"
+MAX_NAME = 4096  # characters of a member's name: a path no file system holds (Linux PATH_MAX) is no exam's file
 MAX_RATIO = 200  # inflated / stored: DICOM headers and images compress far less than this; bombs far more
+
+
+def _quoted(name: str) -> str:
+    """A member's name as a warning quotes it: cut (a tar's GNU or pax name may be megabytes of hostile text)."""
+    return repr(shortened(name))
 
 
 def is_zip(head: bytes) -> bool:
@@ -96,6 +103,8 @@ def _refusal(info: zipfile.ZipInfo) -> str | None:
         return "no name"  # a damaged local header (zipfile's is_dir() would fail on it)
     if info.is_dir():
         return "folder"
+    if len(info.filename) > MAX_NAME:
+        return "unsafe name"
     if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
         return "unsafe name"
     if stat.S_ISLNK(info.external_attr >> 16):
@@ -143,8 +152,10 @@ def _local_entries(path: Path, problem: str) -> tuple[list[Member], list[str]]:
             break
         at = end + (16 if flags & 0x8 and data[end : end + 4] == b"PK\x07\x08" else 12 if flags & 0x8 else 0)
     warnings = [f"{path}: not a complete .zip ({problem}): {len(found)} member(s) found by their local headers"]
-    warnings += [f"{path}: member {name!r} cut short by the end of the file: read as far as it goes" for name in cut]
-    warnings += [f"{path}: {len(n)} member(s) not read ({why}), e.g. {n[0]!r}" for why, n in refused.items()]
+    warnings += [
+        f"{path}: member {_quoted(name)} cut short by the end of the file: read as far as it goes" for name in cut
+    ]
+    warnings += [f"{path}: {len(n)} member(s) not read ({why}), e.g. {_quoted(n[0])}" for why, n in refused.items()]
     return found, warnings
 
 
@@ -222,7 +233,8 @@ def members(path: Path) -> tuple[list[Member], list[str]]:
     if not safe and "encrypted" in refused:  # say why nothing can be read, not "no DICOM file inside"
         raise ReadError(f"{path}: encrypted zip: cannot be read, export without a password")
     warnings = [
-        f"{path}: {len(names)} member(s) not read ({reason}), e.g. {names[0]!r}" for reason, names in refused.items()
+        f"{path}: {len(names)} member(s) not read ({reason}), e.g. {_quoted(names[0])}"
+        for reason, names in refused.items()
     ]
     return safe, warnings
 
@@ -273,7 +285,7 @@ def tar_refusal(info: tarfile.TarInfo, cap: int) -> str | None:
         return "no name"
     if name.name.startswith("._"):
         return "AppleDouble"
-    if name.is_absolute() or ".." in name.parts:
+    if name.is_absolute() or ".." in name.parts or len(info.name) > MAX_NAME:
         return "unsafe name"
     if info.issym() or info.islnk():
         return "link"
@@ -341,7 +353,9 @@ class TarWalk:
                 self.refused.setdefault(reason, []).append(info.name)
 
     def warnings(self, where: object) -> list[str]:
-        return [f"{where}: {len(n)} member(s) not read ({why}), e.g. {n[0]!r}" for why, n in self.refused.items()]
+        return [
+            f"{where}: {len(n)} member(s) not read ({why}), e.g. {_quoted(n[0])}" for why, n in self.refused.items()
+        ]
 
 
 def open_tar(raw, where: object) -> tarfile.TarFile:
@@ -517,7 +531,7 @@ def tar_members(path: Path) -> tuple[list[TarMember], list[str]]:
         for info in walk:
             key = str(PurePosixPath(info.name))  # "./exam/a.dcm" and "exam/a.dcm" are one file
             if info.offset_data + info.size > end:
-                walk.cut = f"member {info.name!r} cut short by the end of the file"
+                walk.cut = f"member {_quoted(info.name)} cut short by the end of the file"
                 break
             if key in names:
                 walk.refused.setdefault("a second entry of the same name", []).append(info.name)

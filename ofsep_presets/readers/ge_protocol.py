@@ -91,7 +91,7 @@ def read(path: Path) -> Inspection:
             raw.seek(member.offset_data)
             data = raw.read(member.size)
             if len(data) < member.size:  # the file ends inside this member: it is not kept
-                walk.cut = f"member {member.name!r} cut short by the end of the file"
+                walk.cut = f"member {archive._quoted(member.name)} cut short by the end of the file"
                 break
             # `tar -cf x.tar .` names members "./exam/…": the normalised name is the one session.xml points at
             files[str(PurePosixPath(member.name))] = data
