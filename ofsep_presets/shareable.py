@@ -5,7 +5,9 @@ serial, acquisition date and time). A shareable report keeps every verdict, valu
 
 - each input (path or folder) by "input N", in the order given on the command line;
 - each file or folder name found under the inputs, wherever a reader quoted it (provenance, warnings), by
-  "file"; any other absolute path by "[path]";
+  "file", and so each member name of a .zip, .tar or .tar.gz among them, whole and by its folder parts (PACS
+  exports name members by SOP Instance UID under a folder named after the patient); any other absolute path by
+  "[path]";
 - the name of each acquisition read from patient data (DICOM, BIDS) by "series N" (its DICOM/BIDS
   SeriesNumber, or its rank when there is none), and its study/session (`program`) by nothing. The series
   description and protocol name are operator-editable text that DICOM PS3.15's basic confidentiality profile
@@ -22,11 +24,13 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .acquisition import Acquisition, Inspection
+from .readers import archive
 from .spec import Spec
+from .textsafe import shortened
 
 # Formats whose acquisitions are one patient's series (their names, files and folders come from a PACS).
 PATIENT_FORMATS = frozenset({"dicom", "bids-json"})
@@ -127,11 +131,21 @@ class Redactor:
 
 
 def _names_under(path: Path) -> list[str]:
-    """The names of `path` and of every file and folder under it (not followed through links)."""
+    """The names of `path` and of every file and folder under it (not followed through links), and of every member
+    of an archive among them (a member's whole name, as it cut in a warning, and each part of its path)."""
     names = [path.name] if path.name else []
+    files = [path] if path.is_file() else []
     if path.is_dir() and not path.is_symlink():
-        for _root, dirs, files in os.walk(path):
-            names += dirs + files
+        for root, dirs, found in os.walk(path):
+            names += dirs + found
+            files += [Path(root, name) for name in found]
             if len(names) > MAX_NAMES:
                 break
-    return [n for n in names if n not in (".", "..")]
+    for file in files:
+        if len(names) > MAX_NAMES:
+            break
+        if file.is_symlink() or archive.archive_kind(file) is None:
+            continue
+        for member in archive.member_names(file):
+            names += [member, shortened(member), *PurePosixPath(member).parts]
+    return [n for n in names if n not in (".", "..", "/")]

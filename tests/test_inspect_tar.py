@@ -12,6 +12,7 @@ import json
 import os
 import tarfile
 import tracemalloc
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -333,3 +334,35 @@ def test_a_member_s_long_name_is_cut_in_warnings(tmp_path):
     assert not any("R" * 200 in w or "L" * 200 in w for w in inspection.warnings)
     text = json.dumps([a.provenance for a in inspection.acquisitions])
     assert "R" * 200 not in text
+
+
+@pytest.mark.parametrize("name", ["exam.tar", "exam.tar.gz", "exam.zip"])
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_a_shareable_report_names_no_member_of_an_archive(tmp_path, name, fmt):
+    """A PACS export names its files by SOP Instance UID under a folder named after the patient: in a .tar, .tar.gz
+    or .zip, as in a folder, a --shareable report holds neither (the file names reach provenance, the folder the
+    warning about a refused link beside them). The secrets are the archive's own member names."""
+    series = sorted((SIEMENS / "XA30_enh_DWI_dir80_PA").glob("*.dcm"))
+    folder = "DOE^JOHN_19700101"
+    target = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(target, "w") as out:
+            for path in series:
+                out.write(path, f"exam/{folder}/{path.name}")
+            out.writestr(f"exam/{folder}/../escape.dcm", b"")  # refused (unsafe name), named in a warning
+    else:
+        with tarfile.open(target, "w:gz" if name.endswith(".gz") else "w") as out:
+            for path in series:
+                out.add(path, f"exam/{folder}/{path.name}")
+            link = tarfile.TarInfo(f"exam/{folder}/latest.dcm")
+            link.type, link.linkname = tarfile.SYMTYPE, series[0].name
+            out.addfile(link)  # refused (a link), named in a warning
+    uids = [path.stem.split("_", 1)[1] for path in series]
+    assert all(uid.startswith("1.3.12.2") for uid in uids)  # the names are the instances' UIDs
+    plain = CliRunner().invoke(main, ["check", "--one-exam", "--format", fmt, str(target)])
+    assert "DOE" in plain.stdout and any(uid in plain.stdout for uid in uids)  # the normal report names them
+    shared = CliRunner().invoke(main, ["check", "--one-exam", "--shareable", "--format", fmt, str(target)])
+    assert shared.exit_code in (0, 1), shared.output
+    assert "input 1" in shared.stdout
+    for secret in ("DOE", "JOHN", "19700101", *uids):
+        assert secret not in shared.stdout, (secret, name, fmt)

@@ -549,6 +549,66 @@ def tar_members(path: Path) -> tuple[list[TarMember], list[str]]:
     return safe, warnings
 
 
+def archive_kind(path: Path | str) -> str | None:
+    """ "zip", "tar" or "tar.gz" when a file is one by content (a few bytes read; a gzip stream probed), else None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if is_zip(head):
+        return "zip"
+    if is_tar(head):
+        return "tar"
+    if head[:2] != GZIP_MAGIC:
+        return None
+    try:  # a .dcm.gz is no tar: told from its first 4 KB, mostly (tar_kind probes further when they do not tell)
+        first = zlib.decompressobj(wbits=31).decompress(head, 512)
+    except zlib.error:
+        return None
+    return ("tar.gz" if is_tar(first) else None) if len(first) == 512 else tar_kind(path)
+
+
+def member_names(path: Path | str) -> list[str]:
+    """Every member's name in a .zip, .tar or .tar.gz, read or refused (links, unsafe names...), for the shareable
+    redactor: a report quotes them (provenance, "e.g." in refusals) and PACS exports name them after the patient
+    and the SOP Instance UID. Names only: no member is read; the walk is bounded as the readers' are (limit
+    `members`, every tar header read capped) and stops quietly where the archive does not read further."""
+    kind = archive_kind(path)
+    names: list[str] = []
+    cap = limits.get("members")
+    try:
+        if kind == "zip":
+            try:
+                with zipfile.ZipFile(path) as opened:
+                    return opened.namelist()[:cap]
+            except zipfile.BadZipFile:
+                return _local_names(limits.read_file(path), cap)
+        if kind in ("tar", "tar.gz"):
+            raw = _Buffer(_inflated(str(path))) if kind == "tar.gz" else open(path, "rb")  # noqa: SIM115
+            with raw:
+                walk = iter(open_tar(raw, path))
+                while len(names) < cap:
+                    names.append(next(walk).name)
+    except (StopIteration, OSError, tarfile.TarError, ReadError, EOFError, zlib.error):
+        pass
+    return names
+
+
+def _local_names(data: bytes, cap: int) -> list[str]:
+    """The names in a zip's local file headers (a zip whose central directory is lost), in order."""
+    names: list[str] = []
+    at = 0
+    while at + LOCAL_HEADER.size <= len(data) and data[at : at + 4] == ZIP_MAGIC and len(names) < cap:
+        _, _, flags, method, _, _, _, stored, _, name_len, extra_len = LOCAL_HEADER.unpack_from(data, at)
+        names.append(data[at + LOCAL_HEADER.size : at + LOCAL_HEADER.size + name_len].decode("utf-8", "replace"))
+        end = _entry_end(data, at + LOCAL_HEADER.size + name_len + extra_len, method, stored, flags)
+        if end is None:
+            break
+        at = end + (16 if flags & 0x8 and data[end : end + 4] == b"PK\x07\x08" else 12 if flags & 0x8 else 0)
+    return names
+
+
 def head(member: Member | TarMember, size: int) -> bytes:
     if isinstance(member, TarMember):
         return member.head(size)
