@@ -77,6 +77,11 @@ class Redactor:
                 self.acquisitions[id(acq)] = label
                 if acq.name:
                     replacements.setdefault(acq.name, label)
+                    # The DICOM reader names a series "N description"; a reason quotes the bare description
+                    # ("name 'MP-RAGE / <description>' matches mprage"), which is the operator's free text too.
+                    bare = acq.name.removeprefix(f"{number} ").strip() if number is not None else ""
+                    if bare and bare != acq.name:
+                        replacements.setdefault(bare, label)
         # Longest first, so a path is replaced whole before any of its parts.
         ordered = sorted((k for k in replacements if k and len(k) >= 2), key=len, reverse=True)
         alternatives = "|".join(re.escape(k) for k in ordered[:MAX_NAMES])

@@ -203,6 +203,22 @@ def test_a_gzip_bomb_stops_at_the_inflate_cap(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tgz"]
 
 
+def test_a_gzip_bomb_within_the_archive_bound_stops_at_its_compression_ratio(tmp_path):
+    """Under the default bound (GiB: a real exam), a bomb is told by its ratio once past RATIO_AFTER: 160 MiB
+    of zeros gzipped to ~160 KB (about 1000:1; a DICOM exam's .tar.gz inflates about 3:1) is refused at 64 MiB held."""
+    bomb = _bomb(tmp_path / "bomb.tgz", 160 << 20)
+    assert archive.MAX_RATIO * bomb.stat().st_size < (160 << 20)
+    archive._inflate_cached.cache_clear()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReadError, match="compression ratio of a decompression bomb"):
+            inspect_path(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < archive.RATIO_AFTER * 3 // 2, peak  # not the 160 MiB the bomb inflates to
+
+
 def test_a_tar_gz_past_the_member_bound_but_within_the_archive_bound_reads_like_its_folder(tmp_path, monkeypatch):
     """A real exam inflates past limit `inflate_bytes` (one member's bound: 512 MiB; a full MS exam is more):
     the whole .tar.gz counts against `inflate_archive` only, so it reads as its plain tar and its folder do.

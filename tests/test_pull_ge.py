@@ -33,9 +33,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from click.testing import CliRunner
 from pydicom.uid import generate_uid
 
 from ofsep_presets import pull
+from ofsep_presets.cli import main
 from ofsep_presets.readers import dicom_protocol, ge_dicom_protocol, inspect_path
 
 from .dicom_study import Study, fixture_files, read
@@ -346,6 +348,26 @@ def test_warnings_of_a_refused_bulk_value_name_no_uid_and_no_url(ge, tmp_path):
     for w in remote.warnings:
         assert not any(uid in w for uid in uids) and not any(d in w for d in descriptions), w
         assert "://" not in w and "/studies/" not in w and "127.0.0.1" not in w and str(port) not in w, w
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_a_shareable_report_of_a_pull_keeps_no_series_description(ge, tmp_path, fmt):
+    """Operators type patient names into series descriptions, which PS3.15's basic profile removes: a pull whose
+    bulk values fail (each failure is warned per series) and whose series are described "DOE^JOHN ..." gives a
+    `check --shareable` report, and warnings, that never hold the description; the series is "series N"."""
+    items = _metadata(ge)
+    for item in items:
+        item["0008103E"] = {"vr": "LO", "Value": [f"DOE^JOHN_19700101 {item['00200011']['Value'][0]}"]}
+    with _dicomweb(items, lambda request: request.send_error(500)) as server:
+        port = server.rsplit(":", 1)[1]
+        url = f"dicomweb://127.0.0.1:{port}/dicom-web/studies/{STUDY_UID}"
+        remote = pull.fetch(url, tmp_path / "spool")
+        shared = CliRunner().invoke(main, ["check", "--one-exam", "--shareable", "--format", fmt, url])
+    assert any(w.startswith("series 9: the server did not give") for w in remote.warnings), remote.warnings
+    assert not any("DOE" in w or "JOHN" in w for w in remote.warnings), remote.warnings
+    assert shared.exit_code in (0, 1), shared.output
+    assert "did not give" in shared.stdout  # the warnings are in the report
+    assert "DOE" not in shared.stdout and "JOHN" not in shared.stdout and "19700101" not in shared.stdout
 
 
 def _web(ge, uid: str) -> str:

@@ -28,6 +28,10 @@ from ..textsafe import shortened
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_NAME = 4096  # characters of a member's name: a path no file system holds (Linux PATH_MAX) is no exam's file
 MAX_RATIO = 200  # inflated / stored: DICOM headers and images compress far less than this; bombs far more
+# A .tar.gz is held inflated, within limit `inflate_archive` (a real exam's size, GiB): past this many bytes
+# inflated, a stream inflating more than MAX_RATIO times the bytes read of it is a bomb, refused before the bound
+# (a 2 MB gzip of zeros would otherwise cost 2 GiB of memory). A real exam's .tar.gz inflates about 3 times.
+RATIO_AFTER = 64 * limits.MiB
 
 
 def _quoted(name: str) -> str:
@@ -452,7 +456,8 @@ def _inflated(path: str) -> memoryview:
 @lru_cache(maxsize=1)
 def _inflate_cached(path: str, mtime_ns: int, size: int) -> memoryview:
     """Inflated in chunks into one growing buffer, never past limit `inflate_archive` plus one byte: the count is
-    of bytes inflated, not the size a header states, so a bomb stops while it inflates. The buffer is never copied
+    of bytes inflated, not the size a header states, so a bomb stops while it inflates (and, past RATIO_AFTER, at a
+    bomb's compression ratio, long before the bound). The buffer is never copied
     (the whole-archive bound is large, a real exam's size: a second copy would double it). Trailing bytes after
     the last gzip member are left; a stream cut short gives what it holds (the tar walk then says where it ends);
     a damaged one is refused."""
@@ -473,6 +478,8 @@ def _inflate_cached(path: str, mtime_ns: int, size: int) -> memoryview:
                     return memoryview(out).toreadonly()  # damaged after a start: what came before it is walked
                 if len(out) > cap:
                     raise limits.refusal("inflate_archive", path)
+                if len(out) > RATIO_AFTER and len(out) > MAX_RATIO * handle.tell():
+                    raise ReadError(f"{path}: compression ratio of a decompression bomb; not read")
                 if inflater.eof:
                     chunk = inflater.unused_data
                     if chunk[:2] != GZIP_MAGIC:
