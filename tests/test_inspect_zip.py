@@ -116,3 +116,17 @@ def test_a_zip_whose_local_header_has_no_name_is_refused_in_one_line(tmp_path):
     broken.write_bytes(archive.ZIP_MAGIC + b"\0" * 64)
     with pytest.raises(ReadError, match="not a readable .zip"):
         inspect_path(broken)
+
+
+def test_a_zip_member_s_long_name_is_refused_and_cut_in_warnings(tmp_path):
+    """A zip's name field holds up to 65,535 bytes (APPNOTE 4.4.10): a member named past 4096 characters (Linux's
+    PATH_MAX: no exam's file) is refused unread as an unsafe name, and the warning quotes its name cut."""
+    dicom = EXAM / "VE11_PD_T2_tse_sag_1.8mm" / "0001.dcm"
+    target = tmp_path / "long.zip"
+    with zipfile.ZipFile(target, "w") as out:
+        out.write(dicom, "exam/a.dcm")
+        out.write(dicom, "exam/" + "R" * 60_000 + ".dcm")
+    [inspection] = inspect_path(target)
+    assert len(inspection.acquisitions) == 1
+    assert any("(unsafe name)" in w for w in inspection.warnings), inspection.warnings
+    assert all(len(w) < len(str(target)) + 300 for w in inspection.warnings), [len(w) for w in inspection.warnings]
