@@ -223,3 +223,22 @@ def test_a_par_geometry_that_contradicts_itself_is_absent_and_said():
     assert "reconstructed voxel" in acq.provenance["voxel_size_mm"]
     [anonymised] = inspect_path(DATA / "umass_anonymized.PAR")[0].acquisitions
     assert "fov_mm" not in anonymised.params and "matrix" not in anonymised.params
+
+
+@pytest.mark.skipif(not READ, reason="nibabel's PAR test data not installed")
+@pytest.mark.parametrize("path", READ, ids=[p.name for p in READ])
+def test_the_mt_pulse_is_the_header_s_mtc_flag(path: Path):
+    """ ".    MTC   <0=no 1=yes> ?   :   0": nibabel reads it as general_info["mtc"]."""
+    stated = _nibabel(path).general_info.get("mtc")
+    [acq] = inspect_path(path)[0].acquisitions
+    assert acq.get("magnetization_transfer") == (None if stated is None else bool(stated))
+
+
+@pytest.mark.skipif(not READ, reason="nibabel's PAR test data not installed")
+def test_a_field_echo_technique_is_a_gradient_echo():
+    """fieldmap.PAR: "Technique : FFE" (a Philips fast field echo, nibabel's general_info["tech"]), "Scan mode :
+    MS" (multi-slice 2D): a 2D gradient echo, as a DICOM ScanningSequence GR with the same values reads."""
+    path = DATA / "fieldmap.PAR"
+    assert _nibabel(path).general_info["tech"] == "FFE"
+    [acq] = inspect_path(path)[0].acquisitions
+    assert acq.get("acquisition_type") == "2D" and acq.get("sequence_family") == "gre", acq.provenance

@@ -520,3 +520,46 @@ def test_an_unreadable_in_plane_rotation_is_no_rotation_zero():
     ascconv.to_acquisition(values, acq, "ASCCONV")
     assert acq.get("orientation") == "sagittal" and acq.get("phase_encoding_direction") is None
     assert any("dInPlaneRot" in w for w in acq.warnings)
+
+
+SPINE_GENERIC = FIXTURES / "bids" / "spine-generic-single-subject"
+HARMONY = FIXTURES / "references" / "on-harmony"
+
+
+@pytest.mark.parametrize("subject", ["sub-chiba750", "sub-juntendo750w", "sub-tokyoSigna2"])
+def test_scan_options_joined_by_underscores_state_fat_saturation(subject):
+    """The GE DWI sidecars (dcm2niix of 2017-2020) write ScanOptions joined by underscores,
+    "SAT_GEMS_EPI_GEMS_PFF_FS": FS is DICOM's Fat Saturation (PS3.3 C.8.3.1), as a plain "FS" or "PFP\\FS" is."""
+    [sidecar] = (SPINE_GENERIC / subject / "dwi").glob("*_dwi.json")
+    options = json.loads(sidecar.read_text())["ScanOptions"]
+    assert "\\" not in options and options.endswith("_FS")
+    [acq] = inspect_path(sidecar)[0].acquisitions
+    assert acq.get("fat_suppression") == "fatsat", acq.provenance.get("fat_suppression")
+
+
+def test_a_known_term_holding_underscores_is_taken_whole():
+    from ofsep_presets.readers import dicom_terms
+
+    assert list(dicom_terms.stated("SpectrallySelectedSuppression", "FAT_AND_WATER")) == [
+        ("fat_suppression", "fatsat", "FAT_AND_WATER")
+    ]
+    assert [t for *_, t in dicom_terms.stated("ScanOptions", "PFP_FS")] == ["FS"]
+
+
+def test_a_sidecar_s_parallel_acquisition_technique_is_the_parallel_mode():
+    """on-harmony's Philips sidecars: "ParallelAcquisitionTechnique": "SENSE" (BIDS; DICOM (0018,9078))."""
+    sidecars = sorted(HARMONY.rglob("*NOT2ING001*_T1w.json"))
+    assert sidecars
+    for sidecar in sidecars:
+        assert json.loads(sidecar.read_text())["ParallelAcquisitionTechnique"] == "SENSE"
+        [acq] = inspect_path(sidecar)[0].acquisitions
+        assert acq.get("parallel_mode") == "sense"
+
+
+def test_ge_hyperband_factor_is_the_mbaccel_key():
+    """A real GE export states its HyperBand factor as `set MBACCEL "3"` beside IOPT "EDR, Cla, EPI, DIFF, ARC, HB"
+    (the HBCD study's public GE DTI LxProtocol, mattcieslak/hbcd-docs docs/v2.2_sequences/ge): one line of it."""
+    from ofsep_presets.readers.ge_protocol import lx_acquisition
+
+    acq = lx_acquisition("DTI", 'set IOPT "EDR, Cla, EPI, DIFF, ARC, HB"\nset MBACCEL "3"\n', "LxProtocol")
+    assert acq.get("multiband_factor") == 3 and acq.get("parallel_mode") == "arc"

@@ -324,7 +324,8 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
             acq.set("orientation", plane[0], f"{key('ImageOrientationPatientDICOM')}: {plane[1]}")
     if isinstance(d.get("MTState"), bool):
         acq.set("magnetization_transfer", d["MTState"], key("MTState"))
-    for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # the DICOM's, as dcm2niix copies them
+    # The DICOM's attributes, as dcm2niix copies them.
+    for attribute in ("ScanOptions", "SpectrallySelectedSuppression", "ParallelAcquisitionTechnique"):
         if isinstance(d.get(attribute), str | list):
             for param, value, term in dicom_terms.stated(attribute, d[attribute]):
                 if param not in acq.params:

@@ -1281,11 +1281,6 @@ def _add(s: Series, b: float | None, direction: list[float] | None) -> None:
         s.vectors.append((b, *direction))
 
 
-# (0018,9078) Parallel Acquisition Technique (MR Modifier Macro, PS3.3 C.8.13.5.9) -> canonical parallel_mode; a
-# term with no canonical mode (OTHER, which Canon writes for SPEEDER; PILS, SMASH) is left absent.
-PARALLEL_TECHNIQUES = {"SENSE": "sense", "GRAPPA": "grappa"}
-
-
 def _parallel_mode(ds, acq: Acquisition, src) -> None:
     """The parallel-imaging method an enhanced (or Philips classic) header states: (0018,9077) Parallel
     Acquisition NO is none; YES with (0018,9078) names the method (the Philips fixtures: SENSE, as dcm2niix's
@@ -1295,8 +1290,8 @@ def _parallel_mode(ds, acq: Acquisition, src) -> None:
         acq.set("parallel_mode", "none", src("ParallelAcquisition=NO"))
     elif stated == "YES":
         technique = str(_first(ds, "MRModifierSequence", "ParallelAcquisitionTechnique") or "").strip().upper()
-        if technique in PARALLEL_TECHNIQUES:
-            acq.set("parallel_mode", PARALLEL_TECHNIQUES[technique], src(f"ParallelAcquisitionTechnique={technique}"))
+        for param, value, term in dicom_terms.stated("ParallelAcquisitionTechnique", technique):
+            acq.set(param, value, src(f"ParallelAcquisitionTechnique={term} (DICOM defined term)"))
 
 
 def _first(ds, *path: str):

@@ -31,8 +31,14 @@ def split(value: Any) -> list[str]:
 
 
 def stated(attribute: str, value: Any) -> Iterator[tuple[str, Any, str]]:
-    """(canonical parameter, value, the term that states it) for each known term of `attribute` in `value`."""
+    """(canonical parameter, value, the term that states it) for each known term of `attribute` in `value`.
+
+    A term no table knows is read once more as terms joined by underscores: dcm2niix of about 2017-2020 wrote a
+    multi-valued CS that way in its sidecars ("PFP_FS", GE's "SAT_GEMS_EPI_GEMS_ACC_GEMS_PFF_FS": public
+    spins travelling-phantom sidecars); a known term holding an underscore (FAT_AND_WATER) is taken whole."""
     known = _terms().get(attribute, {})
     for term in split(value):
-        for param, canonical in known.get(term, {}).items():
-            yield param, canonical, term
+        parts = [term] if term in known else [t for t in term.split("_") if t]
+        for part in parts:
+            for param, canonical in known.get(part, {}).items():
+                yield param, canonical, part

@@ -69,6 +69,10 @@ def read(path: Path) -> Inspection:
     with acq.reading("Technique"):
         technique = general.get("Technique", ("", ""))[0]
         set_family(acq, src, sequence_name=technique, description=name)
+        if "sequence_family" not in acq.params and technique.upper().endswith(("FFE", "TFE")):
+            # Philips' field echoes (T1FFE, FFE, T2FFE...) are gradient echoes: the readout decides with the
+            # stated 2D/3D and TE, as a DICOM ScanningSequence GR does.
+            set_family(acq, f"{src} Technique {technique!r} (a field echo)", scanning_sequence="GR")
     inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
@@ -132,6 +136,10 @@ def _general(acq: Acquisition, general: dict[str, tuple[str, str]], src: str) ->
         spir, where = value("SPIR")
         if spir == 1:
             acq.set("fat_suppression", "spir", where)
+    with acq.reading("MTC"):
+        mtc, where = value("MTC")  # ".    MTC   <0=no 1=yes> ?   :   0" (V4.x general information)
+        if mtc in (0, 1):
+            acq.set("magnetization_transfer", bool(mtc), where)
 
 
 def _table(columns: list[tuple[str, int, str]], rows: list[list[str]], src: str):
