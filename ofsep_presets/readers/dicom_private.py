@@ -206,13 +206,16 @@ def fast_tags_of(names: Iterable[str]) -> frozenset[int]:
 
 
 def in_first_block(found: Mapping[int, Any], names: tuple[str, ...]) -> bool:
-    """Whether block 0x10 of every group of `names` is their creator's in `found` (most files): then `found` is
-    fast_canonical's answer as it is, told in one lookup per creator."""
-    for _, first, creator, _ in _fast_groups(names):
+    """Whether block 0x10 of every group of `names` is their creator's in `found`, or the group is not there at
+    all (most files): then `found` is fast_canonical's answer as it is, told in one lookup per creator."""
+    for group, first, creator, tags in _fast_groups(names):
         raw = found.get(first)
-        if raw is None or _creator_text(raw[1]) != creator:
-            return False
-    return True
+        if raw is not None:
+            if _creator_text(raw[1]) != creator:
+                return False
+        elif not creator_tags(group).isdisjoint(found) or any(tag in found for tag in tags):
+            return False  # a block elsewhere, or values without a creator: fast_canonical decides
+    return True  # (a group without any creator or value, as an XA MPRAGE's 0019: nothing to check)
 
 
 def fast_canonical(found: Mapping[int, Any], names: tuple[str, ...]) -> Mapping[int, Any] | None:
