@@ -82,6 +82,16 @@ class Redactor:
                     bare = acq.name.removeprefix(f"{number} ").strip() if number is not None else ""
                     if bare and bare != acq.name:
                         replacements.setdefault(bare, label)
+                # The other operator texts a reason may quote: the series description and protocol name (a
+                # family's "name 'MP-RAGE / <protocol>' matches"), the study description (a region's evidence).
+                for text, said in (
+                    (acq.get("series_description"), label),
+                    (acq.context.get("protocol_name"), label),
+                    (acq.context.get("exam_protocol"), "protocol"),
+                    (acq.context.get("study_description"), "study"),
+                ):
+                    if isinstance(text, str) and text.strip():
+                        replacements.setdefault(text.strip(), said)
         # Longest first, so a path is replaced whole before any of its parts.
         ordered = sorted((k for k in replacements if k and len(k) >= 2), key=len, reverse=True)
         alternatives = "|".join(re.escape(k) for k in ordered[:MAX_NAMES])

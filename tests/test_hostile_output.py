@@ -354,3 +354,22 @@ def test_shareable_compare_names_no_path_or_file(tmp_path, fmt):
     assert result.exit_code == 1, result.output
     for secret in (PATIENT, "DUPONT", "MARTIN", str(tmp_path)):
         assert secret not in result.stdout, (fmt, secret)
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])  # the formats that print provenance and reasons
+def test_shareable_check_keeps_no_protocol_name_or_study_description(tmp_path, fmt):
+    """ProtocolName (0018,1030) and StudyDescription (0008,1030) are operator free text that PS3.15's basic
+    confidentiality profile removes; reasons quote them (a family "name 'MP-RAGE / <protocol>' matches", a region
+    "the study description names ..."), so a shareable report replaces them as it does the series description."""
+    dicom = _siemens_dicom(tmp_path / "in" / "IM0001.dcm", "")
+    import pydicom
+
+    ds = pydicom.dcmread(dicom)
+    ds.SeriesDescription, ds.ProtocolName = "t1_mprage_sag", "MPRAGE DUPONT Jean"
+    ds.StudyDescription = "IRM cerveau DUPONT Jean"
+    ds.save_as(dicom, enforce_file_format=True)
+    plain = run("check", str(dicom.parent), "--format", fmt)
+    assert "DUPONT" in plain.stdout, plain.stdout[-2000:]  # the normal report quotes them (the test can fail)
+    shared = run("check", str(dicom.parent), "--format", fmt, "--shareable")
+    assert shared.exit_code in (0, 1), shared.output
+    assert "DUPONT" not in shared.stdout, [line for line in shared.stdout.splitlines() if "DUPONT" in line][:3]
