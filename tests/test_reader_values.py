@@ -563,3 +563,13 @@ def test_ge_hyperband_factor_is_the_mbaccel_key():
 
     acq = lx_acquisition("DTI", 'set IOPT "EDR, Cla, EPI, DIFF, ARC, HB"\nset MBACCEL "3"\n', "LxProtocol")
     assert acq.get("multiband_factor") == 3 and acq.get("parallel_mode") == "arc"
+
+
+def test_philips_multiband_sense_is_sense_in_plane():
+    """The ON-Harmony Ingenia DWI: "ParallelAcquisitionTechnique": "MBSENSE" beside an in-plane factor of 1.5, its
+    series "DTI_Biobank_2mm_MB3S1p5" (SENSE 1.5 with multiband 3)."""
+    sidecar = HARMONY / "sub-03286/ses-NOT2ING001/dwi/sub-03286_ses-NOT2ING001_dir-AP_dwi.json"
+    stated = json.loads(sidecar.read_text())
+    assert stated["ParallelAcquisitionTechnique"] == "MBSENSE" and stated["ParallelReductionFactorInPlane"] == 1.5
+    [acq] = inspect_path(sidecar)[0].acquisitions
+    assert acq.get("parallel_mode") == "sense" and acq.get("parallel_factor") == 1.5
