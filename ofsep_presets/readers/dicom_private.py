@@ -256,11 +256,6 @@ def _all_creators(names: tuple[str, ...]) -> frozenset[int]:
     return frozenset().union(*(creator_tags(PRIVATE[name][0]) for name in names))
 
 
-def sources(found: Mapping[int, Any], names: tuple[str, ...]) -> tuple[int, ...]:
-    """The tags in the file of `names` whose creators `found` holds (block 0x10 in most files)."""
-    return tuple(source for source, _ in _present_moves(found, names)[1])
-
-
 def _present_moves(found: Mapping[int, Any], names: tuple[str, ...]) -> tuple[frozenset, tuple]:
     collected, creator_set, _ = _wanted(names)
     present = collected.intersection(found)  # walks the few found tags, not the 1,440 collected
