@@ -706,7 +706,7 @@ def _walk_on(prefix: bytes, stop: dicom_scan.Resume, names: tuple[str, ...]) -> 
     walk on from `stop` over the group's creator elements (gggg,0010-00FF) and block 0x10 (dicom_private.
     fast_canonical: another creator's values there are dropped); None where their creator holds another block
     (the pydicom read finds it there) or as dicom_scan.walk, SHORT as dicom_scan.walk."""
-    _, first, limit = _first_walk(names)
+    first, limit = _first_walk(names)
     # The creators (gggg,0010-00FF) come before every block's elements (ascending tags): one walk reads them and
     # the elements of block 0x10, where most files keep them; a file whose block is elsewhere goes to pydicom.
     walked = dicom_scan.walk(prefix, first, limit, resume=stop)
@@ -721,11 +721,11 @@ def _walk_on(prefix: bytes, stop: dicom_scan.Resume, names: tuple[str, ...]) -> 
 
 
 @cache
-def _first_walk(names: tuple[str, ...]) -> tuple[int, frozenset[int], int]:
-    """(group, the tags of the walk on: the group's creators and the block-0x10 elements, its limit)."""
+def _first_walk(names: tuple[str, ...]) -> tuple[frozenset[int], int]:
+    """(the tags of the walk on: the group's creators and the block-0x10 elements, its limit)."""
     group = dicom_private.PRIVATE[names[0]][0]
     canonical = {dicom_private.canonical_tag(n) for n in names}
-    return group, dicom_private.creator_tags(group) | canonical, max(canonical) + 1
+    return dicom_private.creator_tags(group) | canonical, max(canonical) + 1
 
 
 def _canon_gradient(text: str) -> tuple[float, float, float] | None:
