@@ -519,5 +519,8 @@ def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str)
         nominal = 3.0 if 2.5 < b0 < 3.5 else (1.5 if 1.2 < b0 < 1.8 else round(b0, 2))
         acq.set("field_strength_t", nominal, f"{source} (nominal {nominal:g} T)")
     baseline = values.get("sProtConsistencyInfo.tBaselineString")
-    if isinstance(baseline, str) and baseline:
+    # A console writes its baseline by name ("N4_VE11C_LATEST_20160120", "N4_VB17A_LATEST_20090307"); a protocol
+    # saved straight from a sequence ("Initialized by sequence") holds a placeholder of digits ("000") that names
+    # no software: absent, not a version.
+    if isinstance(baseline, str) and any(c.isalpha() for c in baseline):
         acq.set("software_version", baseline, f"{where} sProtConsistencyInfo.tBaselineString")

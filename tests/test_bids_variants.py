@@ -226,3 +226,41 @@ def test_series_whose_only_sidecar_is_the_dataset_level_one_are_each_an_acquisit
     assert by_name["sub-02_task-rest_run-1_bold"].context.get("subject") == "sub-02"
     skipped = [w for w in inspection.warnings if "skipped: not a format" in w]
     assert len(skipped) == 1 and "sub-03_T1w.nii.gz" in skipped[0] and "sub-01" not in skipped[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        # OpenNeuroDatasets/ds005687 sub-01/anat/sub-01_T2w.json (Bruker 9.4 T), the whole file: two keys.
+        (
+            "sub-01_T2w.json",
+            {"MagneticFieldStrength": 9.402694181642405, "PulseSequenceDetails": "T2_TurboRARE (E7)"},
+            {"field_strength_t": 9.402694181642405},
+        ),
+        # OpenNeuroDatasets/ds008870 T1w.json at the dataset root, the whole file: one key, no parameter.
+        ("T1w.json", {"PulseSequenceType": "Multi-echo MPRAGE (MEMPRAGE)"}, {}),
+    ],
+)
+def test_a_sidecar_named_as_bids_names_one_is_read_outside_its_dataset(tmp_path, name, data, expected):
+    """A sidecar copied out of its dataset, stating little: its BIDS name is what it is. Before, "not a format
+    ofsep-presets reads" (exit 2) for a file that is plainly a sidecar; now read, and an empty one is said."""
+    inspection = _one(_write(tmp_path / name, data))
+    assert inspection.format == "bids-json"
+    [acq] = inspection.acquisitions
+    assert acq.params == expected
+    assert any("states no acquisition parameter" in w for w in inspection.warnings) == (not expected)
+
+
+def test_a_json_file_not_named_as_a_sidecar_and_stating_one_key_is_still_refused(tmp_path):
+    with pytest.raises(ReadError, match="not a format"):
+        inspect_path(_write(tmp_path / "settings.json", {"RepetitionTime": 2.0}))
+
+
+def test_slice_times_count_the_slices_of_a_sidecar_that_does_not_state_its_dimension(tmp_path):
+    """OpenNeuroDatasets-JSONLD/ds001419 sub-01_dwi.json (dcm2niix of 2017, Siemens Verio ep2d_diff): no
+    MRAcquisitionType, 80 slice times. SliceTiming is written for 2D acquisitions only (BIDS PR 1594, dcm2niix
+    issue 294): 80 slices."""
+    data = {"Manufacturer": "Siemens", "RepetitionTime": 15.3, "EchoTime": 0.083, "ScanningSequence": "EP"}
+    data["SliceTiming"] = [round(i * 0.19125, 5) for i in range(80)]
+    acq = _one(_write(tmp_path / "sub-01_dwi.json", data)).acquisitions[0]
+    assert acq.get("slices") == 80

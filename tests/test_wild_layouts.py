@@ -210,6 +210,21 @@ def test_a_utf8_pro_with_a_byte_order_mark_reads_its_name_as_written(tmp_path):
     assert inspection.acquisitions[0].get("repetition_time_ms") == 4.0
 
 
+@pytest.mark.parametrize(
+    ("baseline", "expected"),
+    [
+        # mc01104/MRI seq/capsuleCL/pt4.pro, saved from the sequence ("Initialized by sequence"): a placeholder.
+        ("000", None),
+        # A console-saved baseline, as the VB17 TrioTim fixture DICOM carries it (dicom/Siemens/VB17_EPI_...).
+        ("N4_VB17A_LATEST_20090307", "N4_VB17A_LATEST_20090307"),
+    ],
+)
+def test_a_baseline_string_of_digits_names_no_software_version(tmp_path, baseline, expected):
+    text = XA50_PRO.replace("ulVersion\t", f'sProtConsistencyInfo.tBaselineString\t = \t"{baseline}"\nulVersion\t')
+    [inspection] = inspect_path(_pro(tmp_path, "pt4", text))
+    assert inspection.acquisitions[0].get("software_version") == expected
+
+
 def test_a_latin1_pro_still_reads(tmp_path):
     [inspection] = inspect_path(_pro(tmp_path, "t2_tse_tra_µ", XA50_PRO, encoding="latin-1"))
     assert inspection.acquisitions[0].name == "t2_tse_tra_µ"

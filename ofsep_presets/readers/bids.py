@@ -32,7 +32,7 @@ def sniff(path: Path, head: bytes) -> bool:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # sidecars written on Windows may open with a BOM
     if not text.startswith(b"{") or path.name in _NOT_SIDECARS:
         return False
-    return sum(k in head for k in _KEYS) >= 2 or _in_dataset(path)
+    return sum(k in head for k in _KEYS) >= 2 or _bids_named(path.name)
 
 
 # BIDS suffixes of MRI series (BIDS specification, "Magnetic Resonance Imaging" data types anat, func, dwi, fmap,
@@ -97,11 +97,18 @@ _MRI_SUFFIXES = frozenset(
 _DATATYPES = frozenset({"anat", "func", "dwi", "fmap", "perf", "swi"})
 
 
+def _bids_named(name: str) -> bool:
+    """A JSON file named as BIDS names an MRI series' sidecar ("sub-01_T2w.json", a dataset's
+    "task-faces_acq-mb3_bold.json", "T1w.json"): a sidecar wherever it lies, even when it states only what its
+    writer kept (OpenNeuro ds005687's sub-01_T2w.json: the field strength and the sequence; NILAB-UvA PIOP1's
+    dataset-level bold.json: the slice times). Its name is the format's own mark; read, not refused."""
+    named = _entities(name)
+    return named is not None and named[1] in _MRI_SUFFIXES
+
+
 def _in_dataset(path: Path) -> bool:
-    named = _entities(path.name)
     return (
-        named is not None
-        and named[1] in _MRI_SUFFIXES
+        _bids_named(path.name)
         and path.parent.name in _DATATYPES
         and any(part.startswith("sub-") for part in path.parts[:-1])
     )
@@ -348,6 +355,10 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         ),
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
     )
+    if not acq.params:  # read (its name says what it is), but nothing in it is a parameter: say so, not silence
+        keys = sorted(k for k in merged if isinstance(k, str))
+        shown = ", ".join(keys[:5]) + (", …" if len(keys) > 5 else "")
+        warnings.append(f"{path.name}: states no acquisition parameter ofsep-presets reads ({shown or 'no key'})")
     return acq
 
 
@@ -566,9 +577,13 @@ def _out_of_plane(d: dict[str, Any], acq: Acquisition, key) -> None:
 def _slices(d: dict[str, Any], acq: Acquisition, key) -> None:
     """The number of slices of a 2D acquisition: BIDS SliceTiming holds "the time at which each slice was
     acquired", one entry per slice (simultaneous slices each listed, at the same time). A 3D volume's partitions
-    have no slice times; a list that is not all numbers states no count."""
+    have no slice times (BIDS recommends SliceTiming only where MRAcquisitionType is 2D, bids-specification PR
+    1594; dcm2niix writes it for 2D acquisitions only, rordenlab/dcm2niix issue 294), so a sidecar without
+    MRAcquisitionType (dcm2niix of 2017, OpenNeuro ds001419's DWI) still states its count by its slice times; a
+    3D one, or a list that is not all numbers, states none."""
     times = d.get("SliceTiming")
-    if d.get("MRAcquisitionType") != "2D" or not isinstance(times, list) or not 1 <= len(times) <= 4096:
+    dimension = d.get("MRAcquisitionType", "2D")
+    if dimension != "2D" or not isinstance(times, list) or not 1 <= len(times) <= 4096:
         return
     if all(_num(t) is not None for t in times):
         where = key("SliceTiming").split("=", 1)[0]  # "file SliceTiming", without the list itself
