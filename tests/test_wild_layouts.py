@@ -338,3 +338,27 @@ def test_a_parameter_table_written_inline_is_read_like_one_referred_to(tmp_path)
     card.write_text(inline, encoding="utf-8")
     original, rewritten = _by_name(EXAMCARD)["T1w"], _by_name(card)["T1w"]
     assert rewritten.params == original.params and original.get("inversion_time_ms") == 1000.0
+
+
+_LX = 'set PSEQ "EPI"\nset IMODE "2D"\nset PLANE "AXIAL"\nset TE "88.0"\nset TR "4800.0"\nset SLTHICK "1.70"\n'
+
+
+def test_a_lone_lxprotocol_is_named_by_its_series_folder_however_the_path_is_typed(tmp_path, monkeypatch):
+    # GE writes one LxProtocol per series folder (mattcieslak/hbcd-docs: ge/DTI_20170221045322618_4/LxProtocol).
+    series = tmp_path / "DTI_20170221045322618_4"
+    series.mkdir()
+    (series / "LxProtocol").write_text(_LX)
+    monkeypatch.chdir(series)
+    for typed in (series / "LxProtocol", Path("LxProtocol"), Path("./LxProtocol")):
+        [inspection] = inspect_path(typed)
+        assert inspection.acquisitions[0].get("series_description") == "DTI_20170221045322618_4"
+
+
+def test_an_lxprotocol_saved_under_its_own_name_is_named_by_it_not_by_the_folder_it_was_put_in(tmp_path):
+    # The same file saved from the web as "DTI_LxProtocol" into a download folder: that folder is no series.
+    (tmp_path / "inputs").mkdir()
+    path = tmp_path / "inputs" / "DTI_LxProtocol"
+    path.write_text(_LX)
+    [inspection] = inspect_path(path)
+    assert inspection.acquisitions[0].get("series_description") == "DTI_LxProtocol"
+    assert inspection.acquisitions[0].get("echo_time_ms") == 88.0

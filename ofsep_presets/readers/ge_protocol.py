@@ -68,13 +68,24 @@ def _open_tar(path: Path, raw) -> tarfile.TarFile:
     return archive.open_tar(raw, path)
 
 
+def _lone_name(path: Path) -> str:
+    """The series name of a lone LxProtocol: the file states none (its keys are the scan's parameters), and GE
+    writes one per series folder named after the series ("DTI_20170221045322618_4/LxProtocol", the HBCD
+    exports), so the folder names it, however the path was typed. A file saved under another name (one of
+    several series' protocols kept side by side) is named by its own name: the folder is then only where it
+    was put (a download folder), not the series."""
+    if path.name == "LxProtocol":
+        return path.resolve().parent.name or path.name
+    return path.stem or path.name
+
+
 def read(path: Path) -> Inspection:
     with path.open("rb") as handle:
         head = handle.read(512)
     if not (len(head) > 262 and head[257:262] == b"ustar"):
         inspection = Inspection(source=str(path), format=LX_FORMAT)
         text = limits.read_file(path).decode("latin-1")
-        inspection.acquisitions.append(lx_acquisition(path.parent.name or path.name, text, path.name))
+        inspection.acquisitions.append(lx_acquisition(_lone_name(path), text, path.name))
         inspection.scanner = scanner_from(inspection.acquisitions)
         return inspection
     inspection = Inspection(source=str(path), format=FORMAT)
