@@ -17,26 +17,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+from fixture_cases import FIXTURES, inputs, main, relative
+
 EXPORTS = (".exar1", ".edx", ".examcard", ".tar", ".pdf", ".html")
 
 
 def cases() -> Iterator[tuple[str, list[str]]]:
-    """(path, extra check arguments) for every case."""
-    for path in sorted((FIXTURES / "vendor-exports").rglob("*")):
-        if path.is_file() and path.suffix.lower() in EXPORTS:
-            yield str(path), []
-    for path in sorted((FIXTURES / "references" / "mraat").rglob("*")):
-        if path.is_file():
-            yield str(path), []
-    for vendor in sorted((FIXTURES / "dicom").iterdir()):
-        if vendor.is_dir() and vendor.name != "LICENSES":
-            yield str(vendor), ["--each"]
+    """(path, extra check arguments) for every case: a file as it is, a folder one report per exam, and the
+    four vendors' DICOM together (a folder of several exams)."""
+    for path in inputs(lambda p: p.suffix.lower() in EXPORTS, bids=("spine-generic-single-subject",)):
+        yield str(path), [] if path.is_file() else ["--each"]
     yield str(FIXTURES / "dicom"), ["--each"]
-    yield str(FIXTURES / "bids" / "spine-generic-single-subject"), ["--each"]
-    for root in sorted((FIXTURES / "references").iterdir()):
-        if root.is_dir() and root.name not in ("mraat", "LICENSES"):
-            yield str(root), ["--each"]
 
 
 def essence(report: dict) -> dict:
@@ -51,20 +42,12 @@ def essence(report: dict) -> dict:
     return out
 
 
-def _relative(path: str) -> str:
-    """The case's path inside the fixtures folder, so snapshots of two clones (../shared anywhere) compare."""
-    try:
-        return str(Path(path).resolve().relative_to(FIXTURES.resolve()))
-    except ValueError:
-        return path
-
-
 def snapshot(out: str) -> None:
     snap: dict[str, dict] = {}
     for path, extra in cases():
         command = [sys.executable, "-m", "ofsep_presets", "check", path, *extra, "--format", "json", "--quiet"]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        key = f"{_relative(path)} {' '.join(extra)}".strip()
+        key = f"{relative(path)} {' '.join(extra)}".strip()
         if proc.returncode not in (0, 1):
             snap[key] = {"error": proc.stderr.strip().splitlines()[-1:]}
             continue
@@ -75,26 +58,5 @@ def snapshot(out: str) -> None:
     Path(out).write_text(json.dumps(snap, indent=1, sort_keys=True))
 
 
-def diff(a: str, b: str) -> int:
-    before, after = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
-    changed = 0
-    for case in sorted(set(before) | set(after)):
-        if case not in before or case not in after:
-            print("case only in", "B" if case in after else "A", case)
-            changed += 1
-            continue
-        for decision in sorted(set(before[case]) | set(after[case])):
-            if before[case].get(decision) != after[case].get(decision):
-                print(f"{case}\n   {decision}: {before[case].get(decision)} -> {after[case].get(decision)}")
-                changed += 1
-    print(changed, "decision(s) changed")
-    return changed
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--diff":
-        diff(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 2:
-        snapshot(sys.argv[1])
-    else:
-        sys.exit(__doc__)
+    main(snapshot, __doc__, "decision")

@@ -11,26 +11,17 @@ sidecar describes one echo of several (the "_e2" sidecar) differs on that echo's
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from fixture_cases import BIDS_FIELDS, FIXTURES, agrees, expected
 
 from ofsep_presets.readers import inspect_path
 
-ROOT = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "dicom"
+ROOT = FIXTURES / "dicom"
 # BIDS field: (canonical parameter, factor to its unit; None: compared as text)
 FIELDS = {
-    "RepetitionTime": ("repetition_time_ms", 1000),
-    "EchoTime": ("echo_time_ms", 1000),
-    "InversionTime": ("inversion_time_ms", 1000),
-    "FlipAngle": ("flip_angle_deg", 1),
-    "SliceThickness": ("slice_thickness_mm", 1),
-    "MagneticFieldStrength": ("field_strength_t", 1),
-    "ParallelReductionFactorInPlane": ("parallel_factor", 1),
+    **BIDS_FIELDS,
     "ParallelReductionFactorOutOfPlane": ("parallel_factor_slice", 1),
-    "MultibandAccelerationFactor": ("multiband_factor", 1),
-    "PixelBandwidth": ("pixel_bandwidth_hz", 1),
-    "EchoTrainLength": ("echo_train_length", 1),
     "PartialFourier": ("partial_fourier", 1),
-    "MRAcquisitionType": ("acquisition_type", None),
     "ParallelAcquisitionTechnique": ("parallel_mode", None),
 }
 
@@ -47,16 +38,13 @@ def main() -> int:
         for field, (param, factor) in FIELDS.items():
             if field not in stated:
                 continue
-            value = stated[field][0] if isinstance(stated[field], list) and stated[field] else stated[field]
-            mine = acq.get(param)
-            expected = value * factor if factor and isinstance(value, (int, float)) else value
+            value, mine = expected(stated[field], factor), acq.get(param)
+            if value is None:
+                continue
             if mine is None:
                 out.append(f"MISSING {param} (sidecar {field}={value})")
-            elif isinstance(expected, (int, float)) and isinstance(mine, (int, float)):
-                if abs(expected - mine) > 1e-3 * max(1, abs(expected)):
-                    out.append(f"DIFF {param}: ours {mine}, sidecar {expected}")
-            elif str(expected).lower() != str(mine).lower():
-                out.append(f"DIFF {param}: ours {mine}, sidecar {expected}")
+            elif not agrees(value, mine):
+                out.append(f"DIFF {param}: ours {mine}, sidecar {value}")
         print(folder.relative_to(ROOT), "; ".join(out) or "ok")
     return 0
 

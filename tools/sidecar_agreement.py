@@ -12,24 +12,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+from fixture_cases import BIDS_FIELDS, FIXTURES, agrees, expected
+
 NOT_SIDECARS = {"dataset_description.json", "participants.json", "manifest.json"}
-# BIDS field: (canonical parameter, factor to its unit; None: compared as written)
-FIELDS = {
-    "RepetitionTime": ("repetition_time_ms", 1000),
-    "EchoTime": ("echo_time_ms", 1000),
-    "InversionTime": ("inversion_time_ms", 1000),
-    "FlipAngle": ("flip_angle_deg", 1),
-    "SliceThickness": ("slice_thickness_mm", 1),
-    "MagneticFieldStrength": ("field_strength_t", 1),
-    "ParallelReductionFactorInPlane": ("parallel_factor", 1),
-    "MultibandAccelerationFactor": ("multiband_factor", 1),
-    "PixelBandwidth": ("pixel_bandwidth_hz", 1),
-    "EchoTrainLength": ("echo_train_length", 1),
-    "MRAcquisitionType": ("acquisition_type", None),
-}
 
 
 def main() -> int:
@@ -53,25 +39,13 @@ def main() -> int:
             print("no acquisition:", path)
             continue
         read = {**doc["acquisitions"][0]["params"], **doc.get("scanner", {})}
-        for field, (param, factor) in FIELDS.items():
-            value = stated.get(field)
-            value = value[0] if isinstance(value, list) and value else value
-            if factor is None:
-                expected = value
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                expected = round(float(value) * factor, 4)
-            else:
-                continue
-            if expected is None:
+        for field, (param, factor) in BIDS_FIELDS.items():
+            value = expected(stated.get(field), factor)
+            if value is None:
                 continue
             counted += 1
             got = read.get(param)
-            same = (
-                got == expected
-                if factor is None
-                else got is not None and abs(float(got) - expected) <= 1e-3 * max(1, abs(expected))
-            )
-            if not same:
+            if not agrees(value, got):
                 differ += 1
                 print(f"{path.relative_to(FIXTURES)}: {field}={stated[field]!r} -> {param}={got!r}")
     print(f"{differ} of {counted} values differ ({len(files)} sidecars)")

@@ -16,42 +16,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+from fixture_cases import inputs, main, relative
 
 
-def inputs() -> Iterator[Path]:
-    """Every export and printout file, every DICOM vendor folder, every BIDS root and reference folder."""
-    for path in sorted((FIXTURES / "vendor-exports").rglob("*")):
-        if path.is_file() and path.suffix.lower() != ".md" and not path.name.upper().startswith("LICENSE"):
-            yield path
-    for path in sorted((FIXTURES / "references" / "mraat").rglob("*")):
-        if path.is_file():
-            yield path
-    for vendor in sorted((FIXTURES / "dicom").iterdir()):
-        if vendor.is_dir() and vendor.name != "LICENSES":
-            yield vendor
-    yield from sorted(p for p in (FIXTURES / "bids").iterdir() if p.is_dir())
-    for root in sorted((FIXTURES / "references").iterdir()):
-        if root.is_dir() and root.name not in ("mraat", "LICENSES"):
-            yield root
-
-
-def _relative(source: str) -> str:
-    try:
-        return str(Path(source).resolve().relative_to(FIXTURES.resolve()))
-    except ValueError:
-        return source
+def _export(path: Path) -> bool:
+    return path.suffix.lower() != ".md" and not path.name.upper().startswith("LICENSE")
 
 
 def snapshot(out: str) -> None:
     from ofsep_presets.readers import inspect_path
 
     snap: dict[str, object] = {}
-    for path in inputs():
-        key = _relative(str(path))
+    for path in inputs(_export):
+        key = relative(str(path))
         try:
             documents = inspect_path(path)
         except Exception as error:  # noqa: BLE001 - a snapshot records what failed and goes on
@@ -59,7 +38,7 @@ def snapshot(out: str) -> None:
             continue
         for document in documents:
             doc = document.to_json()
-            source = _relative(doc.get("source") or key)
+            source = relative(doc.get("source") or key)
             snap[f"{source} [warnings]"] = len(doc.get("warnings") or [])
             seen: dict[str, int] = {}
             for acquisition in doc.get("acquisitions", []):
@@ -70,31 +49,5 @@ def snapshot(out: str) -> None:
     Path(out).write_text(json.dumps(snap, indent=1, sort_keys=True, default=str))
 
 
-def diff(a: str, b: str) -> int:
-    before, after = json.loads(Path(a).read_text()), json.loads(Path(b).read_text())
-    changed = 0
-    for key in sorted(set(before) | set(after)):
-        if key not in before or key not in after:
-            print("only in", "B" if key in after else "A", key)
-            changed += 1
-            continue
-        old, new = before[key], after[key]
-        if isinstance(old, dict) and isinstance(new, dict):
-            for param in sorted(set(old) | set(new)):
-                if old.get(param) != new.get(param):
-                    print(f"{key}\n   {param}: {old.get(param)!r} -> {new.get(param)!r}")
-                    changed += 1
-        elif old != new:
-            print(f"{key}: {old!r} -> {new!r}")
-            changed += 1
-    print(changed, "value(s) changed")
-    return changed
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--diff":
-        diff(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 2:
-        snapshot(sys.argv[1])
-    else:
-        sys.exit(__doc__)
+    main(snapshot, __doc__, "value")
