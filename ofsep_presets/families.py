@@ -44,8 +44,14 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"\bstir\b|tirm", "stir"),
     (r"dixon|\bideal\b|\bflex\b|mdixon", "dixon"),
     (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
-    # Names are matched as words (`_words`: "_" and "-" become spaces), so "ep2d_diff" is "ep2d diff" here.
-    (r"\bep.?b\d|ep2d.?diff|ep2d.?dti|\bdwi\b|\bdti\b|\bdiff\b|diffusion|resolve|tensor", "epi_dwi"),
+    # Names are matched as words (`_words`: "_" and "-" become spaces), so "ep2d_diff" is "ep2d diff" here. A
+    # count of gradient directions glued to its unit ("DT_HIGH_32DIR", "64dirs", "30 directions") names a
+    # diffusion acquisition; "dir" alone stays the double inversion recovery above.
+    (
+        r"\bep.?b\d|ep2d.?diff|ep2d.?dti|\bdwi\b|\bdti\b|\bdiff\b|diffusion|resolve|tensor"
+        r"|(?<![a-z0-9])\d{1,3}(?:dirs?|directions?)\b|(?<![a-z0-9])\d{1,3} directions?\b",
+        "epi_dwi",
+    ),
     (r"\bspc|space|cube|vista|mvox", "space"),
     (r"t2\*|t2.?star|merge|medic|hemo|mffe|\bgre.me\b|\bme.gre\b", "t2star"),
     # PROPELLER (GE), BLADE (Siemens) and MultiVane (Philips): turbo spin echoes read out in rotating blades
@@ -104,14 +110,23 @@ def classify(h: Hints) -> tuple[str | None, str]:
     family, why = _siemens_file(h)
     if family:
         return family, why
+    technique = _technique(h.sequence_name)
+    if technique == "dwise":
+        return "epi_dwi", f"technique {h.sequence_name.strip()!r}: a diffusion-weighted spin-echo EPI"
     for pattern, family in NAME_RULES:
         if re.search(pattern, names):
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # as above
             return _fluid_attenuated(h, family, f"name {_shown(h)!r} matches {family}")
-    if "EP" in parts and "SE" in parts:
-        return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={h.scanning_sequence}"
-    if "EP" in parts or re.search(r"\bepfid|\bepi?fid", names):
+    # An echo-planar readout the header states (ScanningSequence EP), or its technique or name states where the
+    # header's ScanningSequence does not: Philips writes only GR or SE there for its EPI and names the readout
+    # in its Scanning Technique (2001,1020), "FEEPI" / "SEEPI", which dcm2niix copies to PulseSequenceName and a
+    # PAR file prints as "Technique" (beside "EPI factor 39" in nibabel's phantom_EPI_asc_CLEAR PAR).
+    planar = "EP" in parts or technique == "epi" or bool(re.search(r"\bepi\b", names))
+    if planar and "SE" in parts:
+        shown = h.scanning_sequence if "EP" in parts else f"{h.scanning_sequence or '?'}, {_shown(h)!r}"
+        return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={shown}: spin-echo EPI"
+    if planar or re.search(r"\bepfid|\bepi?fid", names):
         # An echo-planar readout with no diffusion weighting stated (no b-value > 0, no diffusion name, no spin
         # echo): gradient-echo EPI, the readout of BOLD fMRI and perfusion (Siemens *epfid2d1_64), never one of
         # a protocol's structural sequences, whatever its TE.
@@ -166,6 +181,19 @@ def _fluid_attenuated(h: Hints, family: str, why: str) -> tuple[str, str]:
     if family == "flair" and ti is None and re.search(r"\bt1\s?w?\s?flair", _words(h.description)):
         return ("space" if h.acquisition_type == "3D" else "tse"), why + ", but a T1 FLAIR: a T1-weighted IR"
     return family, why
+
+
+def _technique(sequence_name: str) -> str | None:
+    """The readout a Philips Scanning Technique (2001,1020) names, where the sequence name holds one: "dwise"
+    for DwiSE (the diffusion-weighted spin-echo EPI of its DWI and DTI, the fixture Ingenia DTI's header), "epi"
+    for a field-echo or spin-echo EPI (FEEPI: BOLD; SEEPI), None otherwise. Whole words only: Siemens'
+    "epse2d1_72" or GE's "muxepi2" are not these words."""
+    words = set(_words(sequence_name).split())
+    if "dwise" in words:
+        return "dwise"
+    if words & {"feepi", "seepi", "epi"}:
+        return "epi"
+    return None
 
 
 def _words(text: str) -> str:

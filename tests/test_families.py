@@ -93,3 +93,64 @@ def test_a_ge_gradient_echo_pulse_sequence_is_a_gradient_echo_and_its_loc_a_loca
     assert len(locs) == 3 and {a.get("sequence_family") for a in locs} == {"gre"}
     result = check([inspection], spec)
     assert {why for acq, why in result.unmatched if acq in locs} == {"localizer or calibration"}
+
+
+# Philips names its readout in the Scanning Technique (2001,1020), not in ScanningSequence: the fixture Ingenia
+# DTI's classic header says ScanningSequence SE with technique DwiSE, its ADNI MPRAGE GR with T1TFE.
+PHILIPS_DTI = FIXTURES / "dicom/Philips/Ingenia_classic_DTI_Biobank_2mm_full"
+
+
+def _philips_header(folder):
+    import gzip
+    import io
+
+    first = sorted(p for p in folder.rglob("IM_*") if p.is_file())[0]
+    raw = first.read_bytes()
+    return pydicom.dcmread(io.BytesIO(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw), force=True)
+
+
+def test_a_philips_dwise_without_b_values_is_diffusion_not_a_turbo_spin_echo():
+    """A Philips diffusion series whose b-values are not at hand (a sidecar without its .bval, a phase or map
+    series of the DTI: the motivating dcm_qa_philips_enh "DTIphase_S2MB2", taken for the 2D PD/T2 TSE) is still
+    the diffusion-weighted spin-echo EPI its technique names. Truth: the fixture's own header, read with pydicom:
+    ScanningSequence SE, Scanning Technique DwiSE, MRAcquisitionType 2D."""
+    header = _philips_header(PHILIPS_DTI)
+    technique = str(header[0x2001, 0x1020].value)
+    assert header.ScanningSequence == "SE" and technique == "DwiSE"
+    family, why = classify(
+        Hints(
+            scanning_sequence=str(header.ScanningSequence),
+            sequence_name=technique,
+            description="WIP series 2301",  # a name that says nothing of diffusion
+            acquisition_type=str(header.MRAcquisitionType),
+            echo_time_ms=float(header.EchoTime),
+        )
+    )
+    assert family == "epi_dwi" and "DwiSE" in why
+
+
+def test_a_philips_field_echo_epi_is_echo_planar_not_a_t2_star():
+    """Philips' BOLD EPI states ScanningSequence GR only: its technique FEEPI (dcm2niix's PulseSequenceName; a PAR
+    file's "Technique: FEEPI" beside "EPI factor 39", nibabel's phantom_EPI_asc_CLEAR PAR), or "EPI" in its name
+    where a sidecar of an older dcm2niix leaves the technique out (the motivating dcm_qa_philips EPI_asc_CLEAR:
+    GR, 2D, TE 30 ms, taken for the axial 2D T2* gradient echo), says echo-planar: no structural sequence."""
+    field_echo = {"scanning_sequence": "GR", "acquisition_type": "2D", "echo_time_ms": 30}
+    by_technique = classify(Hints(sequence_name="FEEPI", description="run 1", **field_echo))
+    by_name = classify(Hints(description="EPI_asc", **field_echo))
+    assert by_technique[0] == "other" and by_name[0] == "other"
+    # The same field echo without any EPI statement stays the 2D T2* gradient echo it is.
+    assert classify(Hints(scanning_sequence="GR", description="T2 FFE", acquisition_type="2D", echo_time_ms=16))[0] == (
+        "t2star"
+    )
+    # A spin-echo EPI with no diffusion stated (SEEPI: a reversed-phase b0) is echo-planar, not a TSE.
+    b0 = classify(Hints(scanning_sequence="SE", sequence_name="SEEPI", description="B0", acquisition_type="2D"))
+    assert b0[0] == "other"
+
+
+def test_a_direction_count_in_the_name_is_a_diffusion_series():
+    """ "DT_HIGH_32DIR" (the motivating dcm_qa_philips sidecar: ScanningSequence SE, no technique, no .bval) names
+    32 gradient directions: a diffusion acquisition, not the 2D TSE its SE alone would make it. "DIR" alone is the
+    double inversion recovery, and "30 dir" no DIR either."""
+    assert classify(Hints(scanning_sequence="SE", description="DT_HIGH_32DIR", acquisition_type="2D"))[0] == "epi_dwi"
+    assert classify(Hints(scanning_sequence="SE", description="dti 64dirs", acquisition_type="2D"))[0] == "epi_dwi"
+    assert classify(Hints(scanning_sequence="SE\\IR", description="3D_DIR_SPACE", acquisition_type="3D"))[0] == "dir"
