@@ -226,3 +226,16 @@ def test_echo_files_join_within_their_run_when_the_sidecars_state_no_series_numb
         )
         assert second.context["echo_of"] == first.name
         assert first.get("echo_times_ms") == pytest.approx([9.4, 20.0])  # the two sidecars' EchoTime 0.0094, 0.02 s
+
+
+def test_the_body_part_of_a_recent_dcm2niix_sidecar_is_read():
+    """dcm2niix writes the DICOM Body Part Examined as "BodyPart" since 2024 (the fixture Ingenia DTI sidecar, of
+    v1.0.20260416, says "BodyPart": "BRAIN"), "BodyPartExamined" before: both are the series' body part, the
+    region evidence the exam model weighs (the motivating dcm_qa_sag Prisma DWI: region unknown without it)."""
+    sidecar = FIXTURES / "dicom/Philips/Ingenia_classic_DTI_Biobank_2mm_full/bids_json_dcm2niix"
+    path = sidecar / "701_DTI_Biobank_2mm_MB3S2_EPI_cl.json"
+    raw = json.loads(path.read_text())
+    assert raw["BodyPart"] == "BRAIN" and "BodyPartExamined" not in raw
+    [inspection] = inspect_path(path)
+    [acq] = inspection.acquisitions
+    assert acq.context.get("body_part") == "BRAIN"

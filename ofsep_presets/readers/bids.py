@@ -217,6 +217,7 @@ _SCALARS = (
     "PulseSequenceName",
     "PulseSequenceDetails",
     "BodyPartExamined",
+    "BodyPart",
     "ReceiveCoilName",
 )
 _TEXT = (
@@ -716,8 +717,11 @@ def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
         name = _dataset_name(out["dataset"] or ".")
         if name:
             out["dataset_name"] = name
-    for k, key in (("BodyPartExamined", "body_part"), ("ReceiveCoilName", "coil"), ("ProtocolName", "protocol_name")):
-        if isinstance(d.get(k), str) and d[k]:
+    # dcm2niix writes the DICOM Body Part Examined (0018,0015) as "BodyPartExamined" up to 2023 and as "BodyPart"
+    # since (the fixtures' Ingenia and XA30 sidecars of v1.0.20240327 and later): either is the same statement.
+    keys = (("BodyPartExamined", "body_part"), ("BodyPart", "body_part"), ("ReceiveCoilName", "coil"))
+    for k, key in (*keys, ("ProtocolName", "protocol_name")):
+        if isinstance(d.get(k), str) and d[k] and key not in out:
             out[key] = d[k]
     number = d.get("EchoNumber")  # dcm2niix: the echo of a multi-echo acquisition this file holds (echo-<n>)
     if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 64:
