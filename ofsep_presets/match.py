@@ -39,6 +39,7 @@ class Evidence:
     """What the matching vocabulary knows, compiled once."""
 
     not_sequences: tuple[tuple[str, re.Pattern, frozenset[str]], ...]
+    not_sequence_types: dict[str, frozenset[str]]  # per not_sequences kind, ImageType terms that state it
     weighting_in_family: dict[str, dict[str, str]]
     stackless: frozenset[str]  # not_sequences kinds whose slice stack is no evidence of the anatomy
     several_planes: str | None  # the not_sequences kind of a series whose images lie in several planes
@@ -73,6 +74,9 @@ def evidence() -> Evidence:
         not_sequences=tuple(
             (why, re.compile(v["names"], re.I), frozenset(v.get("bids", []))) for why, v in doc["not_sequences"].items()
         ),
+        not_sequence_types={
+            why: frozenset(str(t).upper() for t in v.get("image_types", [])) for why, v in doc["not_sequences"].items()
+        },
         weighting_in_family={f: dict(m) for f, m in (doc.get("weighting_in_family") or {}).items()},
         stackless=frozenset(why for why, v in doc["not_sequences"].items() if v.get("stack_is_no_evidence")),
         several_planes=next((why for why, v in doc["not_sequences"].items() if v.get("several_planes")), None),
@@ -298,7 +302,8 @@ def not_a_sequence(acq: Acquisition, seq: Sequence | None = None) -> str | None:
     for why, names, suffixes in ev.not_sequences:
         mt = acq.get("magnetization_transfer") is True and "MTS" in suffixes  # the protocol states an MT pulse
         planes = why == ev.several_planes and len(acq.get("image_planes") or []) > 1  # the images say it
-        if (suffix and suffix in suffixes) or names.search(words) or names.search(spaced) or mt or planes:
+        typed = bool(image_types(acq) & ev.not_sequence_types.get(why, frozenset()))  # ImageType says it
+        if (suffix and suffix in suffixes) or names.search(words) or names.search(spaced) or mt or planes or typed:
             if seq is not None and (
                 (tail and tail in seq.bids) or any(names.search(h) or h in suffixes for h in seq.hints + seq.bids)
             ):

@@ -523,3 +523,36 @@ def test_an_injection_step_is_a_name_that_states_only_the_injection(spec, name, 
     t1 = Acquisition("t1_mprage_sag_p2_iso")
     report = check([Inspection(source="printout", format="siemens-pdf", acquisitions=[step, t1])], spec)
     assert ((name, "injection step") in [(a.name, w) for a, w in report.unmatched]) is injection
+
+
+def test_a_series_whose_image_type_says_perfusion_fills_no_slot(tmp_path):
+    """A 3D pCASL whose name glues its word to "3D" ("3DpCASL": the motivating dcm_qa_philips_enh series, a 3D GR
+    that fit the 3D T1) is perfusion by what its images state: ImageType value 3 PERFUSION (MR Image Type value 3
+    defined term, PS3.3 C.8.13.1.1.1). The sidecar mirrors dcm2niix's layout (the fixture Ingenia MPRAGE
+    sidecar's keys), with the values of a Philips 3D GraSE pCASL."""
+    base = json.loads(
+        (
+            FIXTURES / "dicom/Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm/bids_json_dcm2niix/"
+            "1301_WIP_ADNI_Sag3D_MPRAGE_cl.json"
+        ).read_text()
+    )
+    for key in ("InversionTime", "SequenceVariant", "SpoilingState", "SpoilingType"):
+        base.pop(key, None)
+    pcasl = base | {
+        "SeriesDescription": "3DpCASL",
+        "ProtocolName": "WIP 3DpCASL",
+        "ScanningSequence": "GR",
+        "PulseSequenceName": "GraSE",
+        "ImageType": ["ORIGINAL", "PRIMARY", "PERFUSION", "FFE", "PERFUSION", "FFE"],
+        "MRAcquisitionType": "3D",
+        "SliceThickness": 4,
+        "EchoTime": 0.009,
+        "RepetitionTime": 4.25,
+        "FlipAngle": 90,
+        "SeriesNumber": 1901,
+    }
+    (tmp_path / "1901_WIP_3DpCASL_cl.json").write_text(json.dumps(pcasl))
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--format", "json", "--quiet"])
+    report = json.loads(result.output)
+    assert [s["id"] for s in report["sequences"] if s.get("matched")] == []
+    assert "perfusion" in report["unmatched_reasons"]["1901_WIP_3DpCASL_cl"]
