@@ -515,8 +515,9 @@ def scanner_to_acquisition(values: dict[str, Any], acq: Acquisition, where: str)
         b0 = round(units.field_from_proton_larmor_hz(frequency), 3)
         source = f"{where} sTXSPEC.asNucleusInfo[0].lFrequency={frequency} Hz (1H) = {b0:g} T"
     if isinstance(b0, int | float) and b0 > 0:
-        # 2.89 T is a "3 T" system: the nominal value is what a spec matches; the raw one stays in provenance.
-        nominal = 3.0 if 2.5 < b0 < 3.5 else (1.5 if 1.2 < b0 < 1.8 else round(b0, 2))
+        # 2.89 T is a "3 T" system, 6.98 T a "7 T" one: the nominal value is what a spec matches; the raw one
+        # stays in provenance.
+        nominal = units.nominal_field_t(b0)
         acq.set("field_strength_t", nominal, f"{source} (nominal {nominal:g} T)")
     baseline = values.get("sProtConsistencyInfo.tBaselineString")
     # A console writes its baseline by name ("N4_VE11C_LATEST_20160120", "N4_VB17A_LATEST_20090307"); a protocol

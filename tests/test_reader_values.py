@@ -573,3 +573,26 @@ def test_philips_multiband_sense_is_sense_in_plane():
     assert stated["ParallelAcquisitionTechnique"] == "MBSENSE" and stated["ParallelReductionFactorInPlane"] == 1.5
     [acq] = inspect_path(sidecar)[0].acquisitions
     assert acq.get("parallel_mode") == "sense" and acq.get("parallel_factor") == 1.5
+
+
+def test_a_7_tesla_protocol_is_a_7_t_system(tmp_path):
+    # Siemens protocols state the magnet's B0, not its class: 6.98093605042 T in the XA ASCCONV of 7 T systems
+    # (the layout of ../shared/notes/format-excerpts/03_*: "key<TAB> = <TAB>value" lines between the ASCCONV
+    # markers). dcm2niix's sidecar of a Siemens 7 T series says "MagneticFieldStrength": 7 beside
+    # "ImagingFrequency": 297.231638 MHz (= 6.98 T; OpenNeuro ds005345), as it says 3 for the 2.89 T systems.
+    protocol = tmp_path / "ep2d_bold_7T.pro"
+    protocol.write_text(
+        "### ASCCONV BEGIN object=MrProtDataImpl@MrProtocolData version=66010002 ###\n"
+        'tProtocolName\t = \t"ep2d_bold"\n'
+        "sProtConsistencyInfo.flNominalB0\t = \t6.98093605042\n"
+        "alTR[0]\t = \t2000000\n"
+        "### ASCCONV END ###\n"
+    )
+    [acq] = [a for i in inspect_path(protocol) for a in i.acquisitions]
+    assert acq.get("field_strength_t") == 7.0
+    assert "6.98093605042" in acq.provenance["field_strength_t"]
+    # the 3 T and 1.5 T classes as before; a value near no class stays as stated
+    for raw, nominal in ((2.89362001419, 3.0), (1.494, 1.5), (0.55, 0.55), (9.38, 9.38)):
+        acq = Acquisition("b0")
+        ascconv.scanner_to_acquisition({"sProtConsistencyInfo.flNominalB0": raw}, acq, "ASCCONV")
+        assert acq.get("field_strength_t") == nominal, raw

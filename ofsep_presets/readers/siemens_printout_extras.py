@@ -95,7 +95,7 @@ def _field_strength(acq: Acquisition, label: str, text: str, where: str) -> None
         return
     b0 = units.field_from_proton_larmor_hz(float(found.group(1)) * 1e6)
     # As for the exports (ascconv): 2.89 T is a "3 T" system, the nominal value is what a protocol names.
-    nominal = 3.0 if 2.5 < b0 < 3.5 else (1.5 if 1.2 < b0 < 1.8 else round(b0, 2))
+    nominal = units.nominal_field_t(b0)
     acq.set("field_strength_t", nominal, f"{where} {label}={text} = {b0:.3f} T (nominal {nominal:g} T)")
 
 
