@@ -544,6 +544,59 @@ def test_a_known_term_holding_underscores_is_taken_whole():
         ("fat_suppression", "fatsat", "FAT_AND_WATER")
     ]
     assert [t for *_, t in dicom_terms.stated("ScanOptions", "PFP_FS")] == ["FS"]
+    assert [t for *_, t in dicom_terms.stated("ScanOptions", "EDR_GEMS_MT_GEMS_FILTERED_GEMS_PFF")] == ["MT_GEMS"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "options", "variant"),
+    [
+        # Siemens: SequenceVariant MTC, DICOM's "MTC = magnetization transfer contrast" (PS3.3 C.8.3.1); the
+        # spine-generic GRE-MT1 is the "MTC On" step of the Siemens printouts beside the exports.
+        ("sub-mgh", "MT", "MTC_SP"),
+        ("sub-oxfordFmrib", "MT_WE", "MTC_SP"),
+        # GE: MT_GEMS, GE's own ScanOptions term for its MT pulse (read from the GE DICOM as well).
+        ("sub-juntendo750w", "EDR_GEMS_MT_GEMS_FILTERED_GEMS_PFF", "SS_SP"),
+    ],
+)
+def test_a_sidecar_s_mt_pulse_is_read_from_its_dicom_terms(subject, options, variant):
+    """The MT-on GRE of the spine-generic subject (flip-1_mt-on_MTS) states its MT pulse only in DICOM terms that
+    dcm2niix copies (no MTState key in these sidecars of 2020)."""
+    [sidecar] = (SPINE_GENERIC / subject / "anat").glob("*_flip-1_mt-on_MTS.json")
+    data = json.loads(sidecar.read_text())
+    assert (data["ScanOptions"], data["SequenceVariant"], "MTState" in data) == (options, variant, False)
+    [acq] = inspect_path(sidecar)[0].acquisitions
+    assert acq.get("magnetization_transfer") is True, acq.provenance.get("magnetization_transfer")
+    # the MT-off step of the same subject states no MT term: nothing is said (absent, not false)
+    [off] = (SPINE_GENERIC / subject / "anat").glob("*_flip-1_mt-off_MTS.json")
+    assert "magnetization_transfer" not in inspect_path(off)[0].acquisitions[0].params
+
+
+def test_a_trio_dwi_sidecar_s_we_is_the_water_excitation_its_printout_prints():
+    """sub-mgh is a TrioTim VB17 running the spine-generic protocol; the Trio VB17 printout of that protocol
+    (vendor-exports/siemens/Trio_VB17, the .edx's own PDF) prints the DWI's "Fat suppr. Water excit. normal", and
+    the sidecar of the acquired DWI states "ScanOptions": "PFP_SAT2_WE_CT"."""
+    sidecar = SPINE_GENERIC / "sub-mgh" / "dwi" / "sub-mgh_dwi.json"
+    data = json.loads(sidecar.read_text())
+    assert (data["ManufacturersModelName"], data["ScanOptions"]) == ("TrioTim", "PFP_SAT2_WE_CT")
+    [acq] = inspect_path(sidecar)[0].acquisitions
+    assert acq.get("fat_suppression") == "water_excitation", acq.provenance.get("fat_suppression")
+    # the export itself agrees (its ASCCONV sPrepPulses.ucFatSat 0x02)
+    assert _acquisitions(TRIO)["DWI"].get("fat_suppression") == "water_excitation"
+
+
+def test_siemens_water_excitation_in_scan_options():
+    """Siemens writes WE for its water excitation (a T1w "with water excitation": "IR\\WE", rordenlab/dcm2niix
+    issue 606); the Oxford FMRIB spine-generic GRE-MT, acquired with water excitation (spine-generic/protocols
+    issue 4), states "ScanOptions": "WE" (MT off) and "MT_WE" (MT on)."""
+    stating = [
+        sidecar
+        for sidecar in sorted((SPINE_GENERIC / "sub-oxfordFmrib" / "anat").glob("*_MTS.json"))
+        if "WE" in json.loads(sidecar.read_text())["ScanOptions"].split("_")
+    ]
+    assert len(stating) >= 3
+    for sidecar in stating:
+        [acq] = inspect_path(sidecar)[0].acquisitions
+        assert acq.get("fat_suppression") == "water_excitation", (sidecar.name, acq.provenance)
 
 
 def test_a_sidecar_s_parallel_acquisition_technique_is_the_parallel_mode():

@@ -333,7 +333,8 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
     if isinstance(d.get("MTState"), bool):
         acq.set("magnetization_transfer", d["MTState"], key("MTState"))
     # The DICOM's attributes, as dcm2niix copies them.
-    for attribute in ("ScanOptions", "SpectrallySelectedSuppression", "ParallelAcquisitionTechnique"):
+    attributes = ("ScanOptions", "SequenceVariant", "SpectrallySelectedSuppression", "ParallelAcquisitionTechnique")
+    for attribute in attributes:
         if isinstance(d.get(attribute), str | list):
             for param, value, term in dicom_terms.stated(attribute, d[attribute]):
                 if param not in acq.params:

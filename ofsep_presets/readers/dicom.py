@@ -1844,7 +1844,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 if param not in acq.params and not (diffusion and _a_map(acq)) and not planar:
                     acq.set(param, value, fill.provenance[param])
             _protocol_echoes(acq, fill, s)
-    for attribute in ("ScanOptions", "SpectrallySelectedSuppression"):  # after the protocol: it names the variant
+    # After the protocol: it names the variant.
+    for attribute in ("ScanOptions", "SequenceVariant", "SpectrallySelectedSuppression"):
         for param, value, term in dicom_terms.stated(attribute, ds.get(attribute)):
             if param not in acq.params:
                 acq.set(param, value, src(f"{attribute} {term} (DICOM defined term)"))

@@ -38,7 +38,20 @@ def stated(attribute: str, value: Any) -> Iterator[tuple[str, Any, str]]:
     spins travelling-phantom sidecars); a known term holding an underscore (FAT_AND_WATER) is taken whole."""
     known = _terms().get(attribute, {})
     for term in split(value):
-        parts = [term] if term in known else [t for t in term.split("_") if t]
-        for part in parts:
+        for part in [term] if term in known else _underscored(term, known):
             for param, canonical in known.get(part, {}).items():
                 yield param, canonical, part
+
+
+def _underscored(term: str, known: dict[str, Any]) -> list[str]:
+    """The terms of an underscore-joined value, a known term that holds underscores itself kept whole: GE's
+    "MT_GEMS" in "EDR_GEMS_MT_GEMS_FILTERED_GEMS_PFF" (the spine-generic juntendo750w MT-on sidecar), not "MT" and
+    "GEMS" apart. The longest known run of parts at each place is taken (a term has at most three parts)."""
+    parts = [t for t in term.split("_") if t]
+    terms: list[str] = []
+    i = 0
+    while i < len(parts):
+        size = next((n for n in (3, 2) if "_".join(parts[i : i + n]) in known and i + n <= len(parts)), 1)
+        terms.append("_".join(parts[i : i + size]))
+        i += size
+    return terms
