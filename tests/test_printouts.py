@@ -616,3 +616,26 @@ def test_philips_examcard_and_printout_state_sense_on_or_off():
     for inspection in (read_one(export_path), read_one(printout_path)):
         modes = {a.name: a.get("parallel_mode") for a in inspection.acquisitions}
         assert modes["SURVEY"] == modes["DWI"] == "none" and modes["T1w"] == modes["T2w"] == "sense", modes
+
+
+@needs_fixtures
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [
+        # Each printout's page title, as printed on every page (pdftotext of the fixture):
+        ("siemens-VB17", {"model": "TrioTim", "software_version": "syngo MR B17"}),  # "... TrioTim syngo MR B17"
+        # "SIEMENS MAGNETOM Prisma_fit": no version printed; the field from its printed Larmor frequency.
+        ("siemens-VE11C", {"model": "Prisma_fit", "field_strength_t": 3.0}),
+        # "SIEMENS MAGNETOM 3.0T X60 Numaris/X VA61A-092T": the version; "X60" is tied to no model name here.
+        ("siemens-XA61", {"software_version": "Numaris/X VA61A-092T", "field_strength_t": 3.0}),
+    ],
+)
+def test_siemens_printout_names_its_system_and_each_step_as_the_export_names_it(pair, expected):
+    export, pdf = PAIRS[pair]
+    printed = read_one(pdf)
+    assert {k: printed.scanner[k] for k in printed.scanner if k != "manufacturer"} == expected
+    # The step's printed name is its protocol name: the export's series description of the same step.
+    exported = {a.name: a.get("series_description") for a in read_one(export).acquisitions}
+    named = {a.name: a.get("series_description") for a in printed.acquisitions}
+    assert named and all(named[n] == exported[n] == n for n in named if n in exported)
+    assert len(set(named) & set(exported)) >= 7

@@ -100,6 +100,13 @@ def acquisition_from_card(
         name, entries, siemens, float(field_strength.group(1)) if field_strength else None, where
     )
     add_printed_values(acq, labelled, title, header, where)  # the voxel's ingredients, the header voxel's order
+    if name and "series_description" not in acq.params:
+        # The step's name is the protocol name the console writes as the series' ProtocolName and description,
+        # as the exports of the same program name it (.exar1/.edx: the step, or tProtocolName).
+        acq.set("series_description", name, f"{where} printed step path")
+    for param, value in title_scanner(title).items():
+        if param not in acq.params:
+            acq.set(param, value, f"{where} printed title {' '.join(title.split())!r}")
     if acq.get("acquisition_type") == "3D":  # a 3D slab's distance factor is between slabs, not slices
         acq.params.pop("slice_gap_mm", None)
         acq.provenance.pop("slice_gap_mm", None)
@@ -109,6 +116,32 @@ def acquisition_from_card(
     if program and program != step.strip():  # the folders above the step: its program in the console's tree
         acq.context.setdefault("program", program)
     return acq
+
+
+_TITLE = re.compile(r"^\s*SIEMENS\s+MAGNETOM\s+(.*?)\s*$")
+_TITLE_SOFTWARE = re.compile(r"\b(?:syngo\s+MR\s+\S+|Numaris/X\s+\S+)")
+_TITLE_FIELD = re.compile(r"^\d+(?:\.\d+)?\s*T$")
+
+
+def title_scanner(title: str) -> dict[str, str]:
+    """The system the printout's page title names: "SIEMENS MAGNETOM TrioTim syngo MR B17" (VB), "SIEMENS
+    MAGNETOM Prisma_fit" (VE), "SIEMENS MAGNETOM 3.0T X60 Numaris/X VA61A-092T" or "SIEMENS MAGNETOM Numaris/X
+    VA31A-1" (XA). The software as printed ("syngo MR B17", "Numaris/X VA61A-092T"); the model where VB/VE print
+    it, one word after MAGNETOM (as DICOM ManufacturerModelName spells it: TrioTim, Prisma_fit). XA prints its
+    field and a system word ("X60") that no source here ties to a model name: no model is taken from it."""
+    found = _TITLE.match(title or "")
+    if not found:
+        return {}
+    rest = found.group(1)
+    out: dict[str, str] = {}
+    software = _TITLE_SOFTWARE.search(rest)
+    if software:
+        out["software_version"] = " ".join(software.group(0).split())
+    before = rest[: software.start()].split() if software else rest.split()
+    numaris_x = bool(software) and software.group(0).startswith("Numaris")
+    if len(before) == 1 and not numaris_x and not _TITLE_FIELD.match(before[0]):
+        out["model"] = before[0]
+    return out
 
 
 _B_VALUE_ROW = re.compile(r"^b-value\s+\d+$", re.I)
