@@ -62,6 +62,13 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Families that are 3D acquisitions by definition: the MP-RAGE is "three-dimensional magnetization-prepared rapid
+# gradient-echo imaging" (Mugler & Brookeman, MRM 1990;15:152, doi:10.1002/mrm.1910150117), the MP2RAGE its
+# two-inversion 3D variant (Marques et al., NeuroImage 2010). A name or a prepared gradient echo that a 2D
+# acquisition states (a Philips "T1TFE" survey, "Scan mode MS") is not one: the family is sought further.
+THREE_D_ONLY = frozenset({"mprage", "mp2rage"})
+
+
 # Siemens sequence files (tSequenceFileName "%SiemensSeq%\\tfl"): the file alone is ambiguous, so each entry is
 # refined by stated facts (inversion, dimension, TE) in `_siemens_file`.
 def _siemens_file(h: Hints) -> tuple[str | None, str]:
@@ -104,6 +111,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
         return "epi_dwi", f"diffusion weighting stated ({h.diffusion})"
     for pattern, family in NAME_RULES:
         if re.search(pattern, description):
+            if family in THREE_D_ONLY and h.acquisition_type == "2D":
+                continue
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # a 3D turbo spin echo is the single-slab TSE (SPACE / CUBE / VISTA)
             return _fluid_attenuated(h, family, f"name {h.description.strip()!r} matches {family}")
@@ -115,6 +124,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
         return "epi_dwi", f"technique {h.sequence_name.strip()!r}: a diffusion-weighted spin-echo EPI"
     for pattern, family in NAME_RULES:
         if re.search(pattern, names):
+            if family in THREE_D_ONLY and h.acquisition_type == "2D":
+                continue
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # as above
             return _fluid_attenuated(h, family, f"name {_shown(h)!r} matches {family}")
@@ -131,11 +142,12 @@ def classify(h: Hints) -> tuple[str | None, str]:
         # echo): gradient-echo EPI, the readout of BOLD fMRI and perfusion (Siemens *epfid2d1_64), never one of
         # a protocol's structural sequences, whatever its TE.
         return "other", f"ScanningSequence={h.scanning_sequence or '?'}, {_shown(h)!r}: echo-planar, no diffusion"
-    if "GR" in parts and "IR" in parts:
+    volume = h.acquisition_type != "2D"  # an MP-RAGE is a 3D acquisition (THREE_D_ONLY)
+    if "GR" in parts and "IR" in parts and volume:
         return "mprage", f"ScanningSequence={h.scanning_sequence} (gradient echo with inversion)"
-    if "GR" in parts and "MP" in variant:
+    if "GR" in parts and "MP" in variant and volume:
         return "mprage", f"ScanningSequence={h.scanning_sequence}, SequenceVariant={h.sequence_variant} (prepared)"
-    if "GR" in parts and h.inversion_time_ms:
+    if "GR" in parts and h.inversion_time_ms and volume:
         return "mprage", f"ScanningSequence={h.scanning_sequence}, TI {h.inversion_time_ms:g} ms"
     if parts & {"SE", "GR"} and h.acquisition_type is None:
         # TSE or 3D SPACE, 2D GRE or 3D SPGR: the header does not say which, so the family stays absent.

@@ -154,3 +154,18 @@ def test_a_direction_count_in_the_name_is_a_diffusion_series():
     assert classify(Hints(scanning_sequence="SE", description="DT_HIGH_32DIR", acquisition_type="2D"))[0] == "epi_dwi"
     assert classify(Hints(scanning_sequence="SE", description="dti 64dirs", acquisition_type="2D"))[0] == "epi_dwi"
     assert classify(Hints(scanning_sequence="SE\\IR", description="3D_DIR_SPACE", acquisition_type="3D"))[0] == "dir"
+
+
+def test_a_2d_acquisition_is_no_mprage():
+    """An MP-RAGE is "three-dimensional magnetization-prepared rapid gradient-echo imaging" (Mugler & Brookeman,
+    MRM 1990;15:152): a 2D gradient echo with an inversion, a prepared variant or an MPRAGE-like name is not one.
+    The same facts in 3D (or with 2D/3D unstated) still are."""
+    for hints in (
+        Hints(sequence_name="T1TFE", acquisition_type="2D", echo_time_ms=4.6),
+        Hints(scanning_sequence="GR\\IR", acquisition_type="2D", echo_time_ms=4.0, inversion_time_ms=800.0),
+        Hints(scanning_sequence="GR", sequence_variant="SP\\MP", acquisition_type="2D", echo_time_ms=4.0),
+    ):
+        family, why = classify(hints)
+        assert family == "gre" or (family is None and hints.scanning_sequence == ""), (hints, family, why)
+    assert classify(Hints(sequence_name="T1TFE", acquisition_type="3D"))[0] == "mprage"
+    assert classify(Hints(scanning_sequence="GR\\IR", acquisition_type="3D", inversion_time_ms=900.0))[0] == "mprage"

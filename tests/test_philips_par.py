@@ -242,3 +242,19 @@ def test_a_field_echo_technique_is_a_gradient_echo():
     assert _nibabel(path).general_info["tech"] == "FFE"
     [acq] = inspect_path(path)[0].acquisitions
     assert acq.get("acquisition_type") == "2D" and acq.get("sequence_family") == "gre", acq.provenance
+
+
+@pytest.mark.skipif(not READ, reason="nibabel's PAR test data not installed")
+def test_a_2d_t1tfe_survey_is_a_gradient_echo_not_an_mprage():
+    """NA.PAR: "Protocol name : Survey_32ch_HeadCoil", "Technique : T1TFE", "Scan mode : MS" (multi-slice 2D).
+    An MP-RAGE is a 3D acquisition (Mugler & Brookeman, MRM 1990); Philips' T1-TFE is its T1-weighted, spoiled
+    turbo field echo (FLASH / SPGR in the other vendors' words): a 2D gradient echo here. T1.PAR, the same technique
+    in "Scan mode : 3D", stays an MPRAGE."""
+    path = DATA / "NA.PAR"
+    info = _nibabel(path).general_info
+    assert (info["tech"], info["scan_mode"]) == ("T1TFE", "MS")
+    [acq] = inspect_path(path)[0].acquisitions
+    assert acq.get("acquisition_type") == "2D"
+    assert acq.get("sequence_family") == "gre", acq.provenance.get("sequence_family")
+    [volume] = inspect_path(DATA / "T1.PAR")[0].acquisitions
+    assert volume.get("acquisition_type") == "3D" and volume.get("sequence_family") == "mprage"

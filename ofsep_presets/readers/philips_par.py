@@ -69,6 +69,17 @@ def read(path: Path) -> Inspection:
     with acq.reading("Technique"):
         technique = general.get("Technique", ("", ""))[0]
         set_family(acq, src, sequence_name=technique, description=name)
+        if (
+            "sequence_family" not in acq.params
+            and technique.upper().startswith("T1")
+            and technique.upper().endswith(("FFE", "TFE"))
+        ):
+            # T1-FFE / T1-TFE: Philips' spoiled, T1-weighted field echo, its name for what Siemens calls FLASH
+            # and GE SPGR (Siemens' "MRI Acronyms" vendor table): the spoiled gradient echo of its 2D/3D, whatever
+            # the TE (not the T2*-weighted echo a long TE makes of an unnamed one).
+            family = "spgr" if acq.get("acquisition_type") == "3D" else "gre"
+            if acq.get("acquisition_type") in ("2D", "3D"):
+                acq.set("sequence_family", family, f"{src} Technique {technique!r}: a T1-weighted (spoiled) field echo")
         if "sequence_family" not in acq.params and technique.upper().endswith(("FFE", "TFE")):
             # Philips' field echoes (T1FFE, FFE, T2FFE...) are gradient echoes: the readout decides with the
             # stated 2D/3D and TE, as a DICOM ScanningSequence GR does.
