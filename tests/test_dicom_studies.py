@@ -562,7 +562,7 @@ def test_an_enhanced_object_without_spacing_between_slices_has_its_gap_from_the_
     iop = (
         shared.get("PlaneOrientationSequence") or header.PerFrameFunctionalGroupsSequence[0].PlaneOrientationSequence
     )[0].ImageOrientationPatient
-    apart = reader._frame_spacing(header, [float(v) for v in iop])
+    _count, apart = reader._frame_stack(header, [float(v) for v in iop])
     if "SpacingBetweenSlices" in measures:
         # Philips and Siemens state (0018,0088) in the Pixel Measures macro: the frames' positions (Plane Position
         # functional group, PS3.3 C.7.6.16.2.3) along the slice normal agree with it.
@@ -574,3 +574,44 @@ def test_an_enhanced_object_without_spacing_between_slices_has_its_gap_from_the_
     assert apart == 3.0 and float(measures.SliceThickness) == 3.0
     [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
     assert acq.get("slice_gap_mm") == 0.0 and "ImagePositionPatient" in acq.provenance["slice_gap_mm"]
+
+
+def test_a_philips_series_states_its_slices_in_every_image():
+    """Philips' private Number of Slices MR (2001,xx18 of "Philips Imaging DD 001") is each image's count of its
+    volume's slices: over the whole Ingenia DTI fixture (545 files) the images lie at 32 distinct positions along
+    the slice normal (their own ImagePositionPatient, read here with pydicom), and 32 is what every file states,
+    so the 3 files kept of the ADNI MPRAGE still say its 170 slices (stated, not counted)."""
+    from ofsep_presets.readers import inspect_path
+
+    from .dicom_study import DICOM
+
+    series = "Philips/Ingenia_classic_DTI_Biobank_2mm_full"
+    # its 544 images (and one Philips private object, which has no position)
+    headers = [h for h in map(read, fixture_files(series)) if "ImagePositionPatient" in h]
+    iop = [float(v) for v in headers[0].ImageOrientationPatient]
+    normal = (iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3])
+    positions = {
+        round(sum(float(p) * n for p, n in zip(h.ImagePositionPatient, normal, strict=True)), 2) for h in headers
+    }
+    assert len(positions) == 32
+    for name, expected in ((series, 32), ("Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm", 170)):
+        block = read(fixture_files(name)[0]).private_block(0x2001, "Philips Imaging DD 001")
+        assert block[0x18].value == expected
+        [acq] = [a for i in inspect_path(DICOM / name) if i.format == "dicom" for a in i.acquisitions]
+        assert acq.get("slices") == expected and "Number of Slices MR" in acq.provenance["slices"]
+
+
+def test_an_enhanced_object_counts_its_slices_by_its_frames_positions():
+    """The Canon V6.1 enhanced DTI holds 520 frames; dcm2niix's .bval beside it lists its 13 volumes, so each
+    volume is 40 slices, and its frames lie at 40 positions along the slice normal. No tag of it states a count."""
+    from ofsep_presets.readers import inspect_path
+
+    from .dicom_study import DICOM
+
+    series = "Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full"
+    [bval] = (DICOM / series / "bids_json_dcm2niix").glob("*.bval")
+    volumes = len(bval.read_text().split())
+    frames = int(read(fixture_files(series)[0]).NumberOfFrames)
+    [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
+    assert acq.get("slices") == frames // volumes == 40
+    assert "positions along the normal" in acq.provenance["slices"]

@@ -1169,6 +1169,25 @@ def _philips_prepulse(ds, acq: Acquisition, src) -> None:
             acq.set("inversion_time_ms", ms, src(f"Philips Prepulse Delay {where}={ms:g} ms, Prepulse Type INV"))
 
 
+def _philips_slices(ds, acq: Acquisition, src) -> None:
+    """The slices of a Philips scan: its private Number of Slices MR (2001,xx18 of "Philips Imaging DD 001", SL),
+    one volume's slice locations, as the PAR file's "Max. number of slices/locations" carries it (the PAR ↔ DICOM
+    map of bryanfw/fwbsrc philipsDICOMentries.m; dcm2niix reads it as kNumberOfSlicesMrPhilips). Every image of
+    the series states it, so a dummy run holding only some of its files still says how many slices it has (the
+    Ingenia DTI fixture: 32 slice positions over its 545 files, 32 stated; its ADNI MPRAGE: 170 over 3 files)."""
+    element = dicom_private.element(ds, "philips_slices")
+    if element is None or "slices" in acq.params:
+        return
+    where = dicom_private.tag_text(element)
+    with acq.reading(f"Number of Slices MR {where}"):
+        value = element.value
+        if isinstance(value, bytes) and len(value) == 4:  # SL read as UN in an implicit-VR file
+            value = struct.unpack("<l", value)[0]
+        count = limits.count(value, src(where)) if isinstance(value, int) else None
+        if count:
+            acq.set("slices", count, src(f"Philips Number of Slices MR {where}={count}"))
+
+
 def iso_time(tm: str) -> str:
     """DICOM TM (HHMMSS.FFFFFF) -> ISO HH:MM:SS.ffffff, as the canonical model and dcm2niix write it."""
     digits, _, fraction = tm.strip().partition(".")
@@ -1652,18 +1671,22 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
             plane = plane_from_iop([float(v) for v in iop])
             if plane is not None:
                 acq.set("orientation", plane[0], src(f"ImageOrientationPatient: {plane[1]}"))
-    if acq.get("slice_gap_mm") is None and thickness is not None and kind == "2D" and iop:
+    stack = None
+    if iop and ds.get("PerFrameFunctionalGroupsSequence"):
         with acq.reading("PlanePositionSequence"):
-            apart = _frame_spacing(ds, [float(v) for v in iop])
-            if apart is not None:
-                acq.set(
-                    "slice_gap_mm",
-                    round(apart - thickness, 6),
-                    src(
-                        f"per-frame ImagePositionPatient: slices {apart:g} mm apart along the slice normal "
-                        f"- SliceThickness {thickness:g}"
-                    ),
-                )
+            stack = _frame_stack(ds, [float(v) for v in iop])
+    if stack is not None and "slices" not in acq.params:
+        acq.set("slices", stack[0], src(f"per-frame ImagePositionPatient: {stack[0]} positions along the normal"))
+    if stack is not None and acq.get("slice_gap_mm") is None and thickness is not None and kind == "2D":
+        apart = stack[1]
+        acq.set(
+            "slice_gap_mm",
+            round(apart - thickness, 6),
+            src(
+                f"per-frame ImagePositionPatient: slices {apart:g} mm apart along the slice normal "
+                f"- SliceThickness {thickness:g}"
+            ),
+        )
     matrix = ds.get("AcquisitionMatrix")
     direction = str(
         ds.get("InPlanePhaseEncodingDirection")
@@ -1725,6 +1748,8 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     _parallel_mode(ds, acq, src)
     if vendor == "ge":
         _ge_private(ds, acq, src, kind)
+    elif vendor == "philips":
+        _philips_slices(ds, acq, src)
     if str(_first(ds, "MRModifierSequence", "PartialFourier") or "").upper() == "NO":
         # Only "NO" tells a fraction (1.0, full k-space); "YES" leaves the fraction unsaid.
         acq.set("partial_fourier", 1.0, src("PartialFourier=NO"))
@@ -1871,11 +1896,12 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
     return acq
 
 
-def _frame_spacing(ds, iop: list[float]) -> float | None:
-    """The distance between neighbouring slices of an enhanced object that states no SpacingBetweenSlices (Canon
-    V6.1): each frame's ImagePositionPatient (Plane Position functional group, PS3.3 C.7.6.16.2.3: the centre of
-    its first voxel) projected on the slice normal. Only for one evenly spaced stack (every step the same within
-    0.01 mm); None otherwise."""
+def _frame_stack(ds, iop: list[float]) -> tuple[int, float] | None:
+    """The slice positions of an enhanced object: each frame's ImagePositionPatient (Plane Position functional
+    group, PS3.3 C.7.6.16.2.3: the centre of its first voxel) projected on the slice normal. (How many distinct
+    positions, the distance between neighbours) for one evenly spaced stack (every step the same within 0.01
+    mm); None otherwise. An enhanced object holds every frame of its acquisition, the volumes of a DWI at the
+    same positions, so the positions are its slices (the Canon V6.1 DTI fixture: 520 frames over 26 positions)."""
     normal = slice_normal(iop)
     frames = ds.get("PerFrameFunctionalGroupsSequence")
     if normal is None or not frames:
@@ -1895,7 +1921,7 @@ def _frame_spacing(ds, iop: list[float]) -> float | None:
     steps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
     if max(steps) - min(steps) > 0.01:
         return None
-    return round(sum(steps) / len(steps), 3)
+    return len(ordered), round(sum(steps) / len(steps), 3)
 
 
 SEVERAL_PLANES_DEG = 45.0  # normals this far apart are two planes, not one stack tilted slab by slab

@@ -49,6 +49,7 @@ PRIVATE: dict[str, tuple[int, str, int]] = {
     "philips_prepulse_delay": (0x2001, "Philips Imaging DD 001", 0x1B),  # Prepulse Delay (ms)
     "philips_prepulse_type": (0x2001, "Philips Imaging DD 001", 0x1C),  # Prepulse Type
     "philips_technique": (0x2001, "Philips Imaging DD 001", 0x20),  # Scanning Technique Description MR
+    "philips_slices": (0x2001, "Philips Imaging DD 001", 0x18),  # Number of Slices MR (SL)
     "philips_gradient_rl": (0x2005, "Philips MR Imaging DD 001", 0xB0),  # Diffusion Direction RL
     "philips_gradient_ap": (0x2005, "Philips MR Imaging DD 001", 0xB1),  # Diffusion Direction AP
     "philips_gradient_fh": (0x2005, "Philips MR Imaging DD 001", 0xB2),  # Diffusion Direction FH
