@@ -615,3 +615,26 @@ def test_an_enhanced_object_counts_its_slices_by_its_frames_positions():
     [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
     assert acq.get("slices") == frames // volumes == 40
     assert "positions along the normal" in acq.provenance["slices"]
+
+
+@pytest.mark.parametrize(
+    ("series", "protocol_ta"),
+    [
+        ("Philips/Ingenia_classic_ADNI_Sag3D_MPRAGE_1mm", None),
+        ("Philips/ElitionX_enh_T1W_TSE_2D", None),
+        ("Canon/Galan3T_V6.1_enh_DTI_PA-ortho_full", None),
+        ("Siemens/XA30_enh_DWI_dir80_PA", 88.0),  # its protocol's lTotalScanTimeSec, the console's TA
+    ],
+)
+def test_the_acquisition_duration_the_images_state_where_no_protocol_states_one(series, protocol_ta):
+    from ofsep_presets.readers import inspect_path
+
+    from .dicom_study import DICOM
+
+    stated = float(read(fixture_files(series)[0]).AcquisitionDuration)  # (0018,9073), seconds
+    [acq] = [a for i in inspect_path(DICOM / series) if i.format == "dicom" for a in i.acquisitions]
+    if protocol_ta is None:
+        assert acq.get("duration_s") == pytest.approx(stated, abs=0.001)
+        assert "AcquisitionDuration" in acq.provenance["duration_s"]
+    else:
+        assert stated != protocol_ta and acq.get("duration_s") == protocol_ta

@@ -1893,7 +1893,21 @@ def _acquisition(path: Source, s: Series, warnings_out: list[str]) -> Acquisitio
                 f"{acq.name}: {here} {ge_dicom_protocol.TAG} GE series protocol not read ({type(exc).__name__}); "
                 "the images' values stand"
             )
+    _acquisition_duration(ds, acq, src)
     return acq
+
+
+def _acquisition_duration(ds, acq: Acquisition, src) -> None:
+    """The acquisition's duration from the DICOM Acquisition Duration (0018,9073, FD, seconds), which Philips
+    (classic and enhanced), Canon and Siemens enhanced objects write, where no protocol stated one before: a
+    Siemens protocol's lTotalScanTimeSec is the console's TA and stays (88 s on the XA30 DWI fixture, whose
+    enhanced images state 91.227 s: the two are not the same measure, and the console's is the one a card sets)."""
+    if "duration_s" in acq.params:
+        return
+    with acq.reading("AcquisitionDuration"):
+        seconds = _float(ds.get("AcquisitionDuration"))
+        if seconds is not None and 0 < seconds < 86400:
+            acq.set("duration_s", round(seconds, 3), src(f"AcquisitionDuration={seconds:g} s"))
 
 
 def _frame_stack(ds, iop: list[float]) -> tuple[int, float] | None:
@@ -1901,7 +1915,8 @@ def _frame_stack(ds, iop: list[float]) -> tuple[int, float] | None:
     group, PS3.3 C.7.6.16.2.3: the centre of its first voxel) projected on the slice normal. (How many distinct
     positions, the distance between neighbours) for one evenly spaced stack (every step the same within 0.01
     mm); None otherwise. An enhanced object holds every frame of its acquisition, the volumes of a DWI at the
-    same positions, so the positions are its slices (the Canon V6.1 DTI fixture: 520 frames over 26 positions)."""
+    same positions, so the positions are its slices (the Canon V6.1 DTI fixture: 520 frames, 13 volumes, 40
+    positions)."""
     normal = slice_normal(iop)
     frames = ds.get("PerFrameFunctionalGroupsSequence")
     if normal is None or not frames:
