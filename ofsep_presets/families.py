@@ -113,6 +113,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
         if re.search(pattern, description):
             if family in THREE_D_ONLY and h.acquisition_type == "2D":
                 continue
+            if _header_contradicts(parts, family):
+                continue
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # a 3D turbo spin echo is the single-slab TSE (SPACE / CUBE / VISTA)
             return _fluid_attenuated(h, family, f"name {h.description.strip()!r} matches {family}")
@@ -125,6 +127,8 @@ def classify(h: Hints) -> tuple[str | None, str]:
     for pattern, family in NAME_RULES:
         if re.search(pattern, names):
             if family in THREE_D_ONLY and h.acquisition_type == "2D":
+                continue
+            if _header_contradicts(parts, family):
                 continue
             if family == "tse" and h.acquisition_type == "3D":
                 family = "space"  # as above
@@ -175,6 +179,20 @@ def classify(h: Hints) -> tuple[str | None, str]:
 # T1-weighted IR / "T1 FLAIR" inverts at 700-1000 ms, a FLAIR nulls fluid at 1500-2800 ms (3D: 1650-1850).
 STIR_MAX_TI_MS = 350
 FLAIR_MIN_TI_MS = 1200
+
+
+# Families whose echo is a spin echo (refocusing pulses): the turbo spin echoes, and the inversion-recovery spin
+# echoes FLAIR, STIR, DIR.
+SPIN_ECHO_FAMILIES = frozenset({"flair", "stir", "dir", "tse", "space"})
+
+
+def _header_contradicts(parts: set[str], family: str) -> bool:
+    """Whether the header's ScanningSequence (DICOM (0018,0020)) rules out the family a name word says.
+
+    A gradient echo stated without spin echo or inversion recovery (GR, EP\\GR) is no spin-echo sequence, whatever
+    its name mentions: GE names a T2* prescribed on the FLAIR's geometry "Axial T2 Star (Rx 2D FLAIR)" (the NIMH
+    healthy-volunteer dataset, OpenNeuro ds004215: ScanningSequence GR, TE 20 ms). The name's next word is read."""
+    return family in SPIN_ECHO_FAMILIES and "GR" in parts and not parts & {"SE", "IR"}
 
 
 def _fluid_attenuated(h: Hints, family: str, why: str) -> tuple[str, str]:

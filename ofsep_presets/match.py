@@ -161,7 +161,23 @@ def is_map(acq: Acquisition) -> bool:
         # are split off at conversion); it stays the DWI, and carries its map for the session rule.
         return not image_types(acq) & evidence().magnitude_types
     rec = re.search(r"(?:^|_)rec-([A-Za-z0-9]+)(?=_|$)", bids_tail(acq.name) or "")
+    if rec and rec.group(1).upper() in TRACES and _original_magnitude(acq):
+        # The curator's "trace" names what the scanner stored as the acquisition's own magnitude images (ImageType
+        # ORIGINAL\\PRIMARY\\M\\SE: SOOP's Philips "sB1000", b 0 and 1000 in one series, as a Philips DWI series
+        # holds its isotropic images, see above): the DWI itself, as its DICOM would be read. A computed map
+        # (ADC, FA) stays a map whatever its ImageType.
+        return False
     return bool(rec and rec.group(1).upper() in MAPS | {"MD"})
+
+
+TRACES = {"TRACE", "TRACEW"}  # trace-weighted images: diffusion-weighted images, unlike the ADC and FA maps
+
+
+def _original_magnitude(acq: Acquisition) -> bool:
+    """Whether the ImageType states an acquisition's original magnitude images (values 1 ORIGINAL, a magnitude
+    term: DICOM PS3.3 C.7.6.1.1.2, C.8.13.1.1.1)."""
+    types = image_types(acq)
+    return "ORIGINAL" in types and bool(types & evidence().magnitude_types) and not types & MAPS
 
 
 def image_types(acq: Acquisition) -> frozenset[str]:
@@ -676,7 +692,11 @@ def diffusion_class_evidence(acq: Acquisition) -> tuple[int | None, str, bool]:
     directions = acq.get("diffusion_directions")
     if directions is not None:
         return int(directions), f"diffusion_directions {directions}", True
-    named = evidence().named_directions.search(f"{acq.name} {acq.get('series_description') or ''}")
+    # A BIDS name's entities are the curator's labels, no count: "ses-01_dir-AP" (a session, a phase-encoding
+    # direction) must not read as "01 dir", one direction. They are set aside before a count is looked for.
+    ev = evidence()
+    text = ev.ignored_entities.sub(" ", f"{acq.name} {acq.get('series_description') or ''}")
+    named = ev.named_directions.search(text)
     if named:
         count = int(next(g for g in named.groups() if g))
         return count, f"the name states {count} directions ({named.group(0)!r})", True

@@ -356,6 +356,7 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
             str(d.get(k, "")) for k in ("SequenceName", "PulseSequenceName", "PulseSequenceDetails")
         ),
         description=str(d.get("SeriesDescription", d.get("ProtocolName", ""))),
+        diffusion=_curated_diffusion(path),
     )
     if not acq.params:  # read (its name says what it is), but nothing in it is a parameter: say so, not silence
         keys = sorted(k for k in merged if isinstance(k, str))
@@ -425,6 +426,15 @@ def _scans_times(tables: tuple[tuple[str, int, int], ...]) -> dict[str, dict[str
                     break
         out[os.path.basename(table)] = rows
     return out
+
+
+def _curated_diffusion(path: Path) -> str:
+    """The curator's statement that a file holds diffusion-weighted images: the BIDS suffix `dwi` (BIDS
+    specification, "Diffusion imaging data": the `dwi` suffix of the `dwi` datatype). Where no b-value is at hand
+    (a sidecar without its .bval: SOOP's Philips "sB1000", ScanningSequence SE only), it is the diffusion weighting
+    stated in so many words; a .bval, when present, still decides (b = 0 only is no diffusion weighting)."""
+    parsed = _entities(path.name)
+    return "BIDS suffix _dwi" if parsed and parsed[1] == "dwi" else ""
 
 
 def _entities(name: str) -> tuple[frozenset[str], str] | None:

@@ -1,0 +1,111 @@
+"""Clinical sessions read as dcm2niix BIDS sidecars: what a curator's name, a header and an ImageType say together.
+
+Expected values come from the files themselves: the DICOM ScanningSequence and ImageType that dcm2niix copies
+(PS3.3 C.8.3.1.1.1, C.7.6.1.1.2), the .bval's b-values, the BIDS specification's entities (`ses-`, `dir-`) and
+suffix (`dwi`). The synthetic sidecars below mirror public ones key for key (named in each test); the SOOP ones
+are the real fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ofsep_presets.check import check
+from ofsep_presets.match import diffusion_class_evidence
+from ofsep_presets.readers import inspect_path
+
+from .conftest import FIXTURES
+
+SOOP = FIXTURES / "references" / "soop"
+
+# The GE DISCOVERY MR750 keys of the NIMH healthy-volunteer dataset's sidecars (OpenNeuro ds004215,
+# sourcedata/sub-ON17159/ses-01), dcm2niix v1.0.20211006.
+GE_MR750 = {
+    "Modality": "MR",
+    "MagneticFieldStrength": 3,
+    "Manufacturer": "GE",
+    "ManufacturersModelName": "DISCOVERY MR750",
+    "BodyPartExamined": "BRAIN",
+    "ImageType": ["ORIGINAL", "PRIMARY", "OTHER"],
+    "ConversionSoftware": "dcm2niix",
+}
+
+
+def _session(tmp_path, files: dict[str, dict], bval: dict[str, str] | None = None):
+    for rel, sidecar in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(sidecar))
+    for rel, text in (bval or {}).items():
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "dataset_description.json").write_text(json.dumps({"Name": "clinical", "BIDSVersion": "1.6.0"}))
+    return [i for i in inspect_path(tmp_path)]
+
+
+def _matched(report, seq_id):
+    seq = next(s for s in report.sequences if s.id == seq_id)
+    return seq.matched[0].acquisition.name if seq.matched else None
+
+
+def test_a_bids_session_and_direction_entity_are_no_direction_count(spec, tmp_path):
+    """ds004215's "sub-ON17159_ses-01_dir-flipped_dwi": `ses-01` is a session, `dir-flipped` a phase-encoding
+    direction (BIDS entities), not "01 dir", one direction. Its .bval (here b 0 then 32 × 1000, the volumes a
+    32-direction DTI writes) counts the diffusion-weighted volumes: the tensor class, the DTI."""
+    dwi = dict(
+        GE_MR750,
+        MRAcquisitionType="2D",
+        SeriesDescription="Axial DTI B=1000",
+        ScanningSequence="EP\\SE",
+        SequenceVariant="NONE",
+        EchoTime=0.0606,
+        RepetitionTime=7.8,
+        SliceThickness=2,
+        ImageOrientationPatientDICOM=[1, 0, 0, 0, 1, 0],
+    )
+    stem = "sub-ON1/ses-01/dwi/sub-ON1_ses-01_dir-flipped_dwi"
+    inspections = _session(tmp_path, {stem + ".json": dwi}, {stem + ".bval": " ".join(["0"] + ["1000"] * 32)})
+    [acq] = [a for i in inspections for a in i.acquisitions]
+    count, why, stated = diffusion_class_evidence(acq)
+    assert (count, stated) == (32, False), why
+    report = check(inspections, spec)
+    assert _matched(report, "brain.dti") == acq.name
+    assert _matched(report, "brain.dwi") is None
+
+
+def test_a_gradient_echo_named_after_the_flair_it_copies_is_the_t2star(spec, tmp_path):
+    """ds004215's "Axial T2 Star (Rx 2D FLAIR)": GE names the T2* after the FLAIR whose slices it copies (Rx),
+    but its header states ScanningSequence GR, no inversion, TE 20 ms: a 2D gradient echo, never a FLAIR (an
+    inversion-recovery spin echo). The name's T2* is believed; the word FLAIR is not a family here."""
+    t2star = dict(
+        GE_MR750,
+        MRAcquisitionType="2D",
+        SeriesDescription="Axial T2 Star (Rx 2D FLAIR)",
+        ScanningSequence="GR",
+        SequenceVariant="SS",
+        EchoTime=0.02,
+        RepetitionTime=0.65,
+        FlipAngle=20,
+        SliceThickness=4,
+        ImageOrientationPatientDICOM=[1, 0, 0, 0, 1, 0],
+    )
+    inspections = _session(tmp_path, {"sub-ON1/ses-01/anat/sub-ON1_ses-01_rec-SCIC_T2starw.json": t2star})
+    [acq] = [a for i in inspections for a in i.acquisitions]
+    assert acq.get("sequence_family") == "t2star", acq.provenance.get("sequence_family")
+    report = check(inspections, spec)
+    assert _matched(report, "brain.t2star_2d") == acq.name
+    assert _matched(report, "brain.flair_3d") is None
+
+
+def test_a_trace_series_stored_as_the_acquisitions_magnitude_images_is_the_dwi(spec):
+    """SOOP sub-10 (Philips Ingenia Ambition X, 1.5 T): "sB1000", ImageType ORIGINAL\\\\PRIMARY\\\\M\\\\SE, named
+    `rec-TRACE_dwi` by the curators. The ImageType says the scanner's original magnitude images, as a Philips DWI
+    series holds its b 0 and isotropic b 1000 images: the DWI itself. The BIDS suffix `dwi` states the diffusion
+    weighting where no .bval is at hand (the header says SE only). Its `rec-ADC` (ImageType …\\\\ADC) stays a map."""
+    inspections = inspect_path(SOOP / "sub-10")
+    report = check(inspections, spec)
+    assert _matched(report, "brain.dwi") == "sub-10_rec-TRACE_dwi"
+    assert _matched(report, "brain.pd_t2_2d") is None
+    assert [a.name for a in report.maps] == ["sub-10_rec-ADC_dwi"]
+    dwi = next(a for i in inspections for a in i.acquisitions if a.name == "sub-10_rec-TRACE_dwi")
+    assert dwi.get("sequence_family") == "epi_dwi"
+    assert "BIDS suffix _dwi" in dwi.provenance["sequence_family"]
