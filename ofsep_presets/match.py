@@ -58,6 +58,7 @@ class Evidence:
     points: dict[str, float]
     derived_types: dict[str, str]
     products: frozenset[str]
+    stand_ins: frozenset[str]
     phase_types: frozenset[str]
     magnitude_types: frozenset[str]
     reconstructions: dict[str, str]
@@ -95,6 +96,7 @@ def evidence() -> Evidence:
         points={k: float(v) for k, v in doc["scores"].items()},
         derived_types={str(k).upper(): str(v) for k, v in doc["image_types"]["derived"].items()},
         products=frozenset(str(v).upper() for v in doc["image_types"].get("products", [])),
+        stand_ins=frozenset(str(v).upper() for v in doc["image_types"].get("stand_in_when_alone", [])),
         phase_types=frozenset(str(v).upper() for v in doc["image_types"].get("phase", [])),
         magnitude_types=frozenset(str(v).upper() for v in doc["image_types"].get("magnitude", [])),
         reconstructions={str(k).upper(): str(v) for k, v in doc["image_types"].get("reconstructions", {}).items()},
@@ -787,6 +789,7 @@ def _match(
     p = evidence().points
     phases = contrast_phases(acquisitions, order)
     free: list[int] = []
+    stand_ins: list[tuple[int, str]] = []  # derived series that may stand for an acquisition the input lacks
     for position, acq in enumerate(acquisitions):
         target = _forced_target(acq, forced)
         if target is not None:
@@ -814,7 +817,10 @@ def _match(
             continue
         derived = derived_reason(acq)
         if derived:
-            result._leave(Unmatched(acq, derived))
+            if image_types(acq) & evidence().stand_ins:
+                stand_ins.append((position, derived))
+            else:
+                result._leave(Unmatched(acq, derived))
             continue
         free.append(position)
     free = _one_series_per_acquisition(acquisitions, free, phases, result)
@@ -859,6 +865,7 @@ def _match(
         seq_id = columns[col][0]
         value, reasons, _ = table[(position, seq_id)]
         result.matches.setdefault(seq_id, []).append(Match(seq_id, acquisitions[position], position, value, reasons))
+    _stand_in(stand_ins, acquisitions, spec, sequences, vendor, field_t, phases, result)
     _repeats_out_of_optional_slots(result, spec)
     taken = {m.position for ms in result.matches.values() for m in ms}
     listed = {id(u.acquisition) for u in result.details}  # repeats taken out of a slot are listed already
@@ -868,6 +875,44 @@ def _match(
     for ms in result.matches.values():
         ms.sort(key=lambda m: m.position)
     return result
+
+
+def _stand_in(
+    stand_ins: list[tuple[int, str]],
+    acquisitions: list[Acquisition],
+    spec: Spec,
+    sequences: list[str],
+    vendor: str | None,
+    field_t: float | None,
+    phases: list[Phase],
+    result: Matching,
+) -> None:
+    """Derived series that stand for an acquisition (matching-evidence.yaml `stand_in_when_alone`: a composition
+    of stations) fill the slots the acquisitions left empty, scored as they are, said so; the others stay derived.
+
+    A composed whole-spine T2 is its stations' images: where the input holds no station series, it is the only
+    statement that the sagittal T2 was acquired. Beside acquired stations it is a copy, never one more station."""
+    empty = [s for s in sequences if not result.matches.get(s)]
+    threshold = evidence().points["threshold"]
+    table = {
+        (pos, s): score(acquisitions[pos], spec.sequences[s], vendor, field_t, phases[pos])
+        for pos, _ in stand_ins
+        for s in empty
+    }
+    weights = [
+        [None if table[(pos, s)][2] or table[(pos, s)][0] < threshold else table[(pos, s)][0] for s in empty]
+        for pos, _ in stand_ins
+    ]
+    chosen = assign(weights) if empty and stand_ins else [None] * len(stand_ins)
+    for (pos, why), col in zip(stand_ins, chosen, strict=True):
+        if col is None:
+            result._leave(Unmatched(acquisitions[pos], why))
+            continue
+        value, reasons, _ = table[(pos, empty[col])]
+        said = f"stands for its acquisition, of which the input holds no images ({why.split(': ', 1)[-1]})"
+        result.matches.setdefault(empty[col], []).append(
+            Match(empty[col], acquisitions[pos], pos, value, [*reasons, said])
+        )
 
 
 def _acquisition_key(acq: Acquisition, phase: Phase) -> tuple | None:

@@ -109,3 +109,46 @@ def test_a_trace_series_stored_as_the_acquisitions_magnitude_images_is_the_dwi(s
     dwi = next(a for i in inspections for a in i.acquisitions if a.name == "sub-10_rec-TRACE_dwi")
     assert dwi.get("sequence_family") == "epi_dwi"
     assert "BIDS suffix _dwi" in dwi.provenance["sequence_family"]
+
+
+# The keys of a clinical whole-spine T2 as dcm2niix v1.0.20240202 wrote it (Siemens Prisma, syngo MR E11, public
+# sidecars of hjleepapa/multimodal-agents-lab data/images/sub-01_T2TSE.json): the composed stations.
+SPINE_T2 = {
+    "Modality": "MR",
+    "MagneticFieldStrength": 3,
+    "Manufacturer": "Siemens",
+    "ManufacturersModelName": "Prisma",
+    "BodyPartExamined": "SPINE",
+    "MRAcquisitionType": "2D",
+    "ScanningSequence": "SE",
+    "SequenceVariant": "SK\\SP\\OSP",
+    "SequenceName": "*tseR2d1rr19",
+    "SliceThickness": 3.3,
+    "EchoTime": 0.104,
+    "RepetitionTime": 3.5,
+    "FlipAngle": 160,
+    "EchoTrainLength": 19,
+    "ImageOrientationPatientDICOM": [0, 1, 0, 0, 0, -1],
+    "ConversionSoftware": "dcm2niix",
+}
+
+
+def test_a_composed_whole_spine_t2_stands_for_its_stations_only_when_they_are_absent(spec, tmp_path):
+    """ImageType …\\\\COMPOSED (Siemens' stitched stations, "I_t2_tse_sag_384_C1-C8_COMP_SP_1") is derived from
+    the station series; a PACS may keep only it. Alone, it is the only statement of the sagittal T2 of the spine:
+    it fills spine.t2_sag, saying why. Beside an acquired station (ImageType ORIGINAL\\\\PRIMARY\\\\M\\\\NORM) it stays
+    a derived copy and the station is the sequence."""
+    composed = dict(
+        SPINE_T2,
+        SeriesDescription="I_t2_tse_sag_384_C1-C8_COMP_SP_1",
+        ImageType=["ORIGINAL", "PRIMARY", "M", "NORM", "DIS2D", "COMP", "SP", "COMPOSED"],
+    )
+    alone = check(_session(tmp_path / "a", {"sub-01/anat/sub-01_T2w.json": composed}), spec)
+    [slot] = [s for s in alone.sequences if s.id == "spine.t2_sag"]
+    assert slot.matched and slot.matched[0].acquisition.name == "sub-01_T2w"
+    assert any("stands for its acquisition" in r for r in slot.matched[0].reasons)
+    station = dict(SPINE_T2, SeriesDescription="t2_tse_sag_384_C-spine", ImageType=["ORIGINAL", "PRIMARY", "M", "NORM"])
+    files = {"sub-01/anat/sub-01_acq-comp_T2w.json": composed, "sub-01/anat/sub-01_acq-c_T2w.json": station}
+    both = check(_session(tmp_path / "b", files), spec)
+    assert _matched(both, "spine.t2_sag") == "sub-01_acq-c_T2w"
+    assert "composition" in dict((a.name, why) for a, why in both.unmatched)["sub-01_acq-comp_T2w"]
