@@ -152,3 +152,23 @@ def test_a_composed_whole_spine_t2_stands_for_its_stations_only_when_they_are_ab
     both = check(_session(tmp_path / "b", files), spec)
     assert _matched(both, "spine.t2_sag") == "sub-01_acq-c_T2w"
     assert "composition" in dict((a.name, why) for a, why in both.unmatched)["sub-01_acq-comp_T2w"]
+
+
+def test_a_sessions_sourcedata_is_the_same_exam(tmp_path):
+    """ds004215 keeps a session's T1w and T2w raw (sub-ON17159/ses-01/anat) and its FLAIRs, T2* and DWI in the
+    dataset's sourcedata/ (sourcedata/sub-ON17159/ses-01/…): BIDS's source data of the same subjects. One dataset,
+    one subject, one session: one exam, not two halves each missing what the other holds."""
+    from ofsep_presets.exams import split
+
+    t1 = dict(GE_MR750, MRAcquisitionType="3D", SeriesDescription="Accelerated Sagittal IR-FSPGR", SeriesNumber=3)
+    flair = dict(GE_MR750, MRAcquisitionType="3D", SeriesDescription="Sagittal 3D FLAIR", SeriesNumber=4)
+    files = {
+        "sub-ON1/ses-01/anat/sub-ON1_ses-01_acq-FSPGR_rec-SCIC_T1w.json": t1,
+        "sourcedata/sub-ON1/ses-01/anat/sub-ON1_ses-01_acq-Sagittal3d_rec-SCIC_FLAIR.json": flair,
+    }
+    exams = split(_session(tmp_path, files))
+    assert len(exams) == 1
+    assert sorted(a.name for a in exams[0].acquisitions) == [
+        "sub-ON1_ses-01_acq-FSPGR_rec-SCIC_T1w",
+        "sub-ON1_ses-01_acq-Sagittal3d_rec-SCIC_FLAIR",
+    ]

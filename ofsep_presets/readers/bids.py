@@ -717,7 +717,11 @@ def _context(path: Path, d: dict[str, Any]) -> dict[str, str]:
     parts = path.parts
     for i, part in enumerate(parts[:-1]):
         if part.startswith("sub-") and "subject" not in out:
-            out["subject"], out["dataset"] = part, str(Path(*parts[:i])) if i else ""
+            # A dataset's `sourcedata/` holds the same subjects' sessions before conversion or curation (BIDS
+            # specification, "Source vs. raw vs. derived data"): ds004215 keeps there the FLAIRs, T2* and DWI of
+            # the sessions whose T1w and T2w are raw. One dataset, one session, one exam.
+            root = parts[: i - 1] if i and parts[i - 1] == "sourcedata" else parts[:i]
+            out["subject"], out["dataset"] = part, str(Path(*root)) if root else ""
         elif part.startswith("ses-") and "subject" in out:
             out["session"] = part
     unit = str(d.get("DeviceSerialNumber") or d.get("StationName") or "")
