@@ -36,7 +36,10 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     # names, "cmrr_mbep2d_diff_dir-PA") nor "30 dir" (a direction count).
     (
         r"(?:(?<![0-9] )|(?<=[a-z][0-9] )|(?<=[a-z][0-9]{2} ))(?<![0-9])\bdir\b(?! ?(?:ap|pa|rl|lr|hf|fh|si|is)\b)"
-        r"|double.?ir|double.?inv|spcir.*dir",
+        r"|double.?ir|double.?inv|spcir.*dir"
+        # "3DIR" / "2DIR": the dimension glued to the sequence ("3DFLAIR", "3DT1" alike), unless the name says
+        # diffusion ("DWI_3dir" counts 3 directions).
+        r"|^(?!.*\b(?:dwi|dti|diff))(?=.*(?<![a-z0-9])[23]dir\b)",
         "dir",
     ),
     # Siemens names its 3D FLAIR "t2_spc_da-fl_sag_p2_iso": "da-fl" is its dark-fluid abbreviation.
@@ -46,10 +49,11 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"mprage|mp.rage|tfl3d|bravo|ir.?fspgr|\btfe\b.*t1|t1.?tfe", "mprage"),
     # Names are matched as words (`_words`: "_" and "-" become spaces), so "ep2d_diff" is "ep2d diff" here. A
     # count of gradient directions glued to its unit ("DT_HIGH_32DIR", "64dirs", "30 directions") names a
-    # diffusion acquisition; "dir" alone stays the double inversion recovery above.
+    # diffusion acquisition, from 4 on ("2DIR"/"3DIR" are a 2D/3D double inversion recovery, above); "dir"
+    # alone stays the double inversion recovery.
     (
         r"\bep.?b\d|ep2d.?diff|ep2d.?dti|\bdwi\b|\bdti\b|\bdiff\b|diffusion|resolve|tensor"
-        r"|(?<![a-z0-9])\d{1,3}(?:dirs?|directions?)\b|(?<![a-z0-9])\d{1,3} directions?\b",
+        r"|(?<![a-z0-9])(?:[4-9]|[1-9]\d{1,2})(?:dirs?|directions?)\b|(?<![a-z0-9])\d{1,3} directions?\b",
         "epi_dwi",
     ),
     (r"\bspc|space|cube|vista|mvox", "space"),
@@ -88,6 +92,8 @@ def _siemens_file(h: Hints) -> tuple[str | None, str]:
     if name.startswith("tse"):
         return ("space" if h.acquisition_type == "3D" else "tse"), why
     if name.startswith("tfl"):
+        if h.acquisition_type == "2D":  # a 2D turboFLASH (a B1 map, a TI scout): no MP-RAGE, no 3D spoiled GRE
+            return "gre", why + ", 2D"
         return ("mprage" if inverted else "spgr"), why + (", with inversion" if inverted else "")
     if name.startswith(("gre", "fl")):
         if h.acquisition_type == "3D":

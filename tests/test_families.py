@@ -154,6 +154,11 @@ def test_a_direction_count_in_the_name_is_a_diffusion_series():
     assert classify(Hints(scanning_sequence="SE", description="DT_HIGH_32DIR", acquisition_type="2D"))[0] == "epi_dwi"
     assert classify(Hints(scanning_sequence="SE", description="dti 64dirs", acquisition_type="2D"))[0] == "epi_dwi"
     assert classify(Hints(scanning_sequence="SE\\IR", description="3D_DIR_SPACE", acquisition_type="3D"))[0] == "dir"
+    # "3DIR": the dimension glued to the DIR (as "3DFLAIR", "3DT1"), not 3 directions; with a diffusion word it is.
+    for name in ("3DIR_SAG", "sag_3DIR", "2DIR tra"):
+        three_d = Hints(scanning_sequence="SE\\IR", description=name, acquisition_type="3D", inversion_time_ms=3000)
+        assert classify(three_d)[0] == "dir", name
+    assert classify(Hints(scanning_sequence="SE", description="DWI_3dir", acquisition_type="2D"))[0] == "epi_dwi"
 
 
 def test_a_2d_acquisition_is_no_mprage():
@@ -168,4 +173,8 @@ def test_a_2d_acquisition_is_no_mprage():
         family, why = classify(hints)
         assert family == "gre" or (family is None and hints.scanning_sequence == ""), (hints, family, why)
     assert classify(Hints(sequence_name="T1TFE", acquisition_type="3D"))[0] == "mprage"
+    # A Siemens sequence file says the same: a 2D tfl (with an inversion or without) is a 2D gradient echo.
+    for inversion in (800.0, None):
+        assert classify(Hints(sequence_file="tfl", acquisition_type="2D", inversion_time_ms=inversion))[0] == "gre"
+    assert classify(Hints(sequence_file="tfl", acquisition_type="3D", inversion_time_ms=900.0))[0] == "mprage"
     assert classify(Hints(scanning_sequence="GR\\IR", acquisition_type="3D", inversion_time_ms=900.0))[0] == "mprage"
