@@ -125,14 +125,10 @@ def scanner_of(inspections: list[Inspection]) -> dict[str, Any]:
 
 
 def field_class(value: float | None) -> float | None:
-    """The nominal field a header's value stands for: Siemens states 1.494 T for its 1.5 T and 2.89 T for its 3 T
-    systems. Only a value near 1.5 or 3 T is that class; a 0.55 T or 1.0 T system is not judged as a 1.5 T one."""
-    if value is None:
-        return None
-    for nominal in (1.5, 3.0):
-        if abs(value - nominal) <= 0.15 * nominal:
-            return nominal
-    return round(value, 2)
+    """The nominal field a header's value stands for (units.nominal_field_t, the one table the readers use too):
+    Siemens states 1.494 T for its 1.5 T and 2.89 T for its 3 T systems. Only a value near a class is that class;
+    a 0.55 T or 1.0 T system is not judged as a 1.5 T one."""
+    return None if value is None else units.nominal_field_t(float(value))
 
 
 def vendor_view(vendor: str | None, param: str, observed: Any, context: dict) -> tuple[str, str]:

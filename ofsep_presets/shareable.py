@@ -61,6 +61,12 @@ class Redactor:
             for name in {path.name, path.stem}:
                 if name not in ("", "/", ".", ".."):
                     replacements.setdefault(name, "file")
+            if path.is_file():
+                # The folder a file was given from names it where the file does not (a lone GE LxProtocol is
+                # named by its series folder, which a user may have named after the patient).
+                parent = Path(os.path.abspath(path)).parent.name
+                if parent and _FILE_LIKE.fullmatch(parent):
+                    replacements.setdefault(parent, "file")
             for name in _names_under(path):
                 if _FILE_LIKE.fullmatch(name):
                     replacements.setdefault(name, "file")

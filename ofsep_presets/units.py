@@ -38,15 +38,18 @@ def field_from_proton_larmor_hz(frequency_hz: float) -> float:
 # The nominal field classes a header's raw B0 stands for, each with the band it is read in: Siemens protocols state
 # 1.494 T for a 1.5 T, 2.89 T for a 3 T and 6.98 T for a 7 T system (sProtConsistencyInfo.flNominalB0), where
 # dcm2niix's sidecars of the same systems say 1.5, 3 and 7 (a Siemens 7 T BOLD: MagneticFieldStrength 7 beside
-# ImagingFrequency 297.23 MHz, i.e. 6.98 T; OpenNeuro ds005345).
-NOMINAL_FIELDS_T: tuple[tuple[float, float, float], ...] = ((1.5, 1.2, 1.8), (3.0, 2.5, 3.5), (7.0, 6.5, 7.5))
+# ImagingFrequency 297.23 MHz, i.e. 6.98 T; OpenNeuro ds005345). Each class is read within 15 % of its value, so
+# a 1.2 T or 1.0 T system is not taken for a 1.5 T one, nor a 0.55 T for anything.
+NOMINAL_FIELDS_T: tuple[float, ...] = (1.5, 3.0, 7.0)
+NOMINAL_BAND = 0.15
 
 
 def nominal_field_t(b0: float) -> float:
     """The nominal field (1.5, 3 or 7 T) a raw B0 in tesla stands for, since a spec and a printout name the class,
-    not the magnet's exact value; any other value as it is, to 0.01 T (no class is guessed for it)."""
-    for nominal, low, high in NOMINAL_FIELDS_T:
-        if low < b0 < high:
+    not the magnet's exact value; any other value as it is, to 0.01 T (no class is guessed for it). The one table
+    of classes: readers and `check` alike."""
+    for nominal in NOMINAL_FIELDS_T:
+        if abs(b0 - nominal) <= NOMINAL_BAND * nominal:
             return nominal
     return round(b0, 2)
 

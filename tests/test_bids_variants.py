@@ -264,3 +264,27 @@ def test_slice_times_count_the_slices_of_a_sidecar_that_does_not_state_its_dimen
     data["SliceTiming"] = [round(i * 0.19125, 5) for i in range(80)]
     acq = _one(_write(tmp_path / "sub-01_dwi.json", data)).acquisitions[0]
     assert acq.get("slices") == 80
+
+
+def test_a_json_named_like_a_sidecar_that_states_nothing_is_skipped_in_a_folder(tmp_path):
+    """Beside a real sidecar, a tool's "dwi.json" or a rating "sub-01_FLAIR.json" (their names only look like
+    BIDS series) states no parameter: a folder read skips them, said, rather than make empty acquisitions that
+    would form an exam of their own."""
+    real = _write(tmp_path / "sub-01_T1w.json", {**DS000172_ROOT, "SeriesDescription": "t1"})
+    _write(tmp_path / "dwi.json", {"eddy_params": {"repol": True}})
+    _write(tmp_path / "sub-01_FLAIR.json", {"LesionCount": 12})
+    [inspection] = inspect_path(tmp_path)
+    assert [a.name for a in inspection.acquisitions] == [real.name[: -len(".json")]]
+    assert any("2 file(s) skipped" in w and "dwi.json" in w for w in inspection.warnings), inspection.warnings
+
+
+def test_a_subject_level_sidecar_is_the_metadata_its_series_inherit(tmp_path):
+    """BIDS inheritance: "sub-01/sub-01_T1w.json" applies to the subject's anat/sub-01_T1w series; it lies above
+    the data-type folders, where BIDS puts no series, so it is metadata, not a second (empty) acquisition."""
+    _write(tmp_path / "dataset_description.json", {"Name": "x", "BIDSVersion": "1.8.0"})
+    _write(tmp_path / "sub-01" / "sub-01_T1w.json", {"PulseSequenceType": "MPRAGE", "ConversionSoftware": "x"})
+    _write(tmp_path / "sub-01" / "anat" / "sub-01_T1w.json", DS000172_ROOT)
+    [inspection] = inspect_path(tmp_path)
+    assert [a.name for a in inspection.acquisitions] == ["sub-01_T1w"]
+    assert inspection.acquisitions[0].get("repetition_time_ms") == 3000.0
+    assert any("BIDS inheritance" in w for w in inspection.warnings)

@@ -176,7 +176,10 @@ def test_brain_before_spine_for_one_injection_is_a_spec_session_rule(spec, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("stated", "nominal", "allowed"), [(2.89, 3.0, "pass"), (1.494, 1.5, "pass"), (1.0, 1.0, "fail")]
+    ("stated", "nominal", "allowed"),
+    # 6.98 T: a Siemens 7 T system (flNominalB0 6.98, dcm2niix's MagneticFieldStrength 7: OpenNeuro ds005345), a
+    # class the readers name 7 T (one table, units.nominal_field_t); a 1.25 T system is no 1.5 T one.
+    [(2.89, 3.0, "pass"), (1.494, 1.5, "pass"), (1.0, 1.0, "fail"), (6.98, 7.0, "fail"), (1.25, 1.25, "fail")],
 )
 def test_field_class_is_the_nominal_field_only_near_it(spec, tmp_path, stated, nominal, allowed):
     # Siemens headers state 2.89 T for a 3 T system and 1.494 T for a 1.5 T one (flNominalB0 2.89362 in the

@@ -373,3 +373,30 @@ def test_shareable_check_keeps_no_protocol_name_or_study_description(tmp_path, f
     shared = run("check", str(dicom.parent), "--format", fmt, "--shareable")
     assert shared.exit_code in (0, 1), shared.output
     assert "DUPONT" not in shared.stdout, [line for line in shared.stdout.splitlines() if "DUPONT" in line][:3]
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_shareable_check_quotes_no_key_of_a_sidecar_that_states_nothing(tmp_path, fmt):
+    """A JSON named as a sidecar but stating no parameter is said to be empty, its keys named: a hand-made key is
+    the file's own text (it can hold a name), so only keyword-shaped keys are named, the others counted."""
+    path = tmp_path / "in" / "sub-01_T1w.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"PulseSequenceType": "MPRAGE", "DUPONT Jean né 1970-01-01 " + "x" * 5000: 1}))
+    plain = run("check", str(path), "--format", fmt)
+    assert "PulseSequenceType" in plain.stdout and "+1 other key" in plain.stdout, plain.stdout[-2000:]
+    for result in (plain, run("check", str(path), "--format", fmt, "--shareable")):
+        assert "DUPONT" not in result.stdout and result.exit_code in (0, 1), result.output[-500:]
+
+
+def test_shareable_check_of_a_lone_lxprotocol_names_not_the_folder_it_is_in(tmp_path, monkeypatch):
+    """A lone LxProtocol is named by its series folder (GE writes one per series); a user may name that folder
+    after the patient: a shareable report replaces it, however the path was typed."""
+    folder = tmp_path / "DUPONT_JEAN_20170221045322618_4"
+    folder.mkdir()
+    (folder / "LxProtocol").write_text('set PSEQ "FSE"\nset IMODE "2D"\nset PLANE "AXIAL"\nset TE "100.0"\n')
+    monkeypatch.chdir(folder)
+    plain = run("check", "LxProtocol", "--format", "json")
+    assert "DUPONT" in plain.stdout  # the normal report names the series by its folder (the test can fail)
+    for typed in ("LxProtocol", str(folder / "LxProtocol")):
+        shared = run("check", typed, "--format", "json", "--shareable")
+        assert shared.exit_code in (0, 1) and "DUPONT" not in shared.stdout, shared.stdout[-1000:]

@@ -285,10 +285,20 @@ def _inspect_dir(path: Path, progress=None) -> list[Inspection]:
         if metadata:
             by_reader[bids.FORMAT] = kept
             inherited_note = (
-                f"{len(metadata)} dataset-level sidecar(s) ({', '.join(p.name for p in metadata[:3])}"
+                f"{len(metadata)} dataset-, subject- or session-level sidecar(s) "
+                f"({', '.join(p.name for p in metadata[:3])}"
                 f"{', …' if len(metadata) > 3 else ''}) read as the metadata the sidecars below them inherit "
                 "(BIDS inheritance), not as acquisitions"
             )
+            if not kept:
+                del by_reader[bids.FORMAT]
+    if bids.FORMAT in by_reader:
+        kept, empty = bids.named_only(by_reader[bids.FORMAT])
+        if empty:  # JSON files named like sidecars that state nothing: not series of this folder
+            by_reader[bids.FORMAT] = kept
+            skipped += len(empty)
+            skipped_paths += [str(f) for f in empty]
+            skipped_names += [_skip_name(path, str(f)) for f in empty][: max(0, _NAMED_SKIPS - len(skipped_names))]
             if not kept:
                 del by_reader[bids.FORMAT]
     companions_note = None

@@ -24,6 +24,7 @@ FORMAT = "bids-json"
 _KEYS = (b'"RepetitionTime"', b'"EchoTime"', b'"MagneticFieldStrength"', b'"ConversionSoftware"', b'"Manufacturer"')
 _NOT_SIDECARS = {"dataset_description.json", "participants.json"}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_KEYWORD = re.compile(r"[A-Z][A-Za-z0-9]{1,63}")  # a BIDS or DICOM keyword: "PulseSequenceType", "EchoTime"
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -359,8 +360,13 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         diffusion=_curated_diffusion(path),
     )
     if not acq.params:  # read (its name says what it is), but nothing in it is a parameter: say so, not silence
-        keys = sorted(k for k in merged if isinstance(k, str))
-        shown = ", ".join(keys[:5]) + (", …" if len(keys) > 5 else "")
+        # Its keys named only where they are keywords (BIDS and DICOM ones are): a key is the file's own text, and
+        # a hand-made one may hold anything (a name); the others are counted.
+        named = sorted(k for k in merged if isinstance(k, str) and _KEYWORD.fullmatch(k))
+        other = len(merged) - len(named)
+        shown = (
+            ", ".join(named[:5]) + (", …" if len(named) > 5 else "") + (f" (+{other} other key(s))" if other else "")
+        )
         warnings.append(f"{path.name}: states no acquisition parameter ofsep-presets reads ({shown or 'no key'})")
     return acq
 
@@ -565,8 +571,36 @@ def dataset_level(files: list[Path]) -> tuple[list[Path], list[Path]]:
     sidecar outside any sub-* folder that some sidecar below it inherits (a dataset's task-rest_bold.json)
     describes no series of its own."""
     inherited = {p for f in files for p in inherited_from(f)}
-    kept = [f for f in files if not (f in inherited and not any(part.startswith("sub-") for part in f.parts))]
+    # A sidecar outside a data-type folder (anat, dwi, …), that one below it inherits, is metadata: at the dataset
+    # root, or a subject's or session's own level ("sub-01/sub-01_T1w.json"), where BIDS puts no series.
+    kept = [f for f in files if not (f in inherited and f.parent.name not in _DATATYPES)]
     return kept, [f for f in files if f not in kept]
+
+
+def named_only(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The sidecars of a folder that are one, and the files taken only by their BIDS-like name (outside a data-type
+    folder, stating fewer than two sidecar keys) that state no acquisition parameter: those describe no series of
+    the folder (a tool's "dwi.json" beside a dummy run's DICOM), so a folder read skips them; named alone on the
+    command line, such a file is read and said empty."""
+    kept, empty = [], []
+    for f in files:
+        if _in_dataset(f) or sum(k in _head(f) for k in _KEYS) >= 2:
+            kept.append(f)
+            continue
+        try:  # the family its name alone gives ("_dwi": diffusion) is no statement of the file's
+            stated = set(acquisition(f, []).params) - {"sequence_family"}
+        except ReadError:
+            stated = {"unreadable"}  # the read says why, as for any sidecar
+        (kept if stated else empty).append(f)
+    return kept, empty
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4096)
+    except OSError:
+        return b""
 
 
 def _out_of_plane(d: dict[str, Any], acq: Acquisition, key) -> None:

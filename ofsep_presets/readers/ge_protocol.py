@@ -8,6 +8,7 @@ names. LxProtocol speaks the console's units (FOV in cm, RBW in ±kHz), converte
 
 from __future__ import annotations
 
+import os
 import re
 import tarfile
 from functools import cache
@@ -75,7 +76,7 @@ def _lone_name(path: Path) -> str:
     several series' protocols kept side by side) is named by its own name: the folder is then only where it
     was put (a download folder), not the series."""
     if path.name == "LxProtocol":
-        return path.resolve().parent.name or path.name
+        return Path(os.path.abspath(path)).parent.name or path.name  # the folder it is in, not a link's target's
     return path.stem or path.name
 
 
