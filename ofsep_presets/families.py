@@ -143,7 +143,12 @@ def classify(h: Hints) -> tuple[str | None, str]:
     # header's ScanningSequence does not: Philips writes only GR or SE there for its EPI and names the readout
     # in its Scanning Technique (2001,1020), "FEEPI" / "SEEPI", which dcm2niix copies to PulseSequenceName and a
     # PAR file prints as "Technique" (beside "EPI factor 39" in nibabel's phantom_EPI_asc_CLEAR PAR).
-    planar = "EP" in parts or technique == "epi" or bool(re.search(r"\bepi\b", names))
+    # "EPI" in a series description is French for epilepsy too ("COR T2 EPI", a spin-echo coronal T2): there it
+    # says echo-planar only beside a gradient echo, which an epilepsy TSE is not.
+    named_epi = bool(re.search(r"\bepi\b", _words(h.sequence_name))) or (
+        "GR" in parts and bool(re.search(r"\bepi\b", description))
+    )
+    planar = "EP" in parts or technique == "epi" or named_epi
     if planar and "SE" in parts:
         shown = h.scanning_sequence if "EP" in parts else f"{h.scanning_sequence or '?'}, {_shown(h)!r}"
         return "epi_dwi" if "DIFF" in names.upper() else "other", f"ScanningSequence={shown}: spin-echo EPI"

@@ -142,6 +142,9 @@ def test_a_philips_field_echo_epi_is_echo_planar_not_a_t2_star():
     assert classify(Hints(scanning_sequence="GR", description="T2 FFE", acquisition_type="2D", echo_time_ms=16))[0] == (
         "t2star"
     )
+    # French "EPI" (épilepsie) names a spin-echo coronal T2 of an epilepsy program: still the TSE its header says.
+    epilepsy = Hints(scanning_sequence="SE", description="COR T2 EPI", acquisition_type="2D", echo_time_ms=100)
+    assert classify(epilepsy)[0] == "tse"
     # A spin-echo EPI with no diffusion stated (SEEPI: a reversed-phase b0) is echo-planar, not a TSE.
     b0 = classify(Hints(scanning_sequence="SE", sequence_name="SEEPI", description="B0", acquisition_type="2D"))
     assert b0[0] == "other"
