@@ -172,3 +172,19 @@ def test_a_sessions_sourcedata_is_the_same_exam(tmp_path):
         "sub-ON1_ses-01_acq-FSPGR_rec-SCIC_T1w",
         "sub-ON1_ses-01_acq-Sagittal3d_rec-SCIC_FLAIR",
     ]
+
+
+def test_t2_star_in_words_is_the_t2star_weighting(spec):
+    """GE names its 2D T2* "Axial T2 Star" (ds004215's SeriesDescription, ScanningSequence GR, TE 20 ms). Where a
+    step states no more than its name and plane (a program's line without a sequence type), "T2 Star" is the T2*
+    weighting, not a T2: the axial T2*, never the PD/T2 TSE."""
+    from ofsep_presets.acquisition import Acquisition, Inspection
+    from ofsep_presets.match import weightings_in
+
+    assert weightings_in("Axial T2 Star") == {"T2*"}
+    step = Acquisition("Axial T2 Star", {})
+    step.set("acquisition_type", "2D", "the program")
+    step.set("orientation", "axial", "the program")
+    report = check([Inspection("program", "ge-lxprotocol", acquisitions=[step])], spec)
+    assert _matched(report, "brain.t2star_2d") == "Axial T2 Star"
+    assert _matched(report, "brain.pd_t2_2d") is None
