@@ -96,6 +96,17 @@ def test_tar_field_strength_from_the_session_agrees_with_the_report():
     assert all("MRSessionData fieldstrength" in a.provenance["field_strength_t"] for a in tar.acquisitions)
 
 
+def test_tar_software_version_is_the_release_its_session_states():
+    """session.xml MRSessionData `MR_VERSION`: the release that saved the export, read from the tar's own bytes here;
+    every series of the tar states it, from the session."""
+    with tarfile.open(GE / "protocol.tar") as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("session.xml"))
+        stated = re.search(rb'name="MR_VERSION" value="([^"]+)"', tar.extractfile(member).read()).group(1).decode()
+    [inspection] = inspect_path(GE / "protocol.tar")
+    assert stated == "DV25.1#0" and inspection.scanner["software_version"] == stated
+    assert all("MR_VERSION" in a.provenance["software_version"] for a in inspection.acquisitions)
+
+
 def test_a_session_without_a_plausible_field_strength_states_none(tmp_path):
     for value in ("", "abc", "-15000", "1e12", "nan"):
         session = (

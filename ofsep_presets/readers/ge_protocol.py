@@ -134,7 +134,7 @@ def read_files(path: Path, files: dict[str, bytes], inspection: Inspection | Non
     sessions = [name for name in files if PurePosixPath(name).name == "session.xml"]
     for session in sessions:
         root = PurePosixPath(session).parent
-        tasks, field_t = _session(files[session], str(path))
+        tasks, field_t, version = _session(files[session], str(path))
         for task, folder in tasks:
             key = str(root / folder / "LxProtocol")
             if key not in files:
@@ -144,6 +144,8 @@ def read_files(path: Path, files: dict[str, bytes], inspection: Inspection | Non
             acq.context.update(source=str(path), exam=str(root), program=root.name)
             if field_t is not None and "field_strength_t" not in acq.params:
                 acq.set("field_strength_t", field_t, f"{path.name}:{session} MRSessionData fieldstrength (gauss)")
+            if version and "software_version" not in acq.params:
+                acq.set("software_version", version, f"{path.name}:{session} MRSessionData MR_VERSION")
             inspection.acquisitions.append(acq)
     if not sessions:  # a tar of bare series folders
         for name in sorted(n for n in files if PurePosixPath(n).name == "LxProtocol"):
@@ -155,15 +157,19 @@ def read_files(path: Path, files: dict[str, bytes], inspection: Inspection | Non
     return inspection
 
 
-def _session(xml: bytes, where: str) -> tuple[list[tuple[str, str]], float | None]:
-    """The session's tasks (name, series folder) in order, and the field strength its MRSessionData states
-    (`<property name="fieldstrength" value="30000"/>`, gauss, in the MR750 export), or None."""
+def _session(xml: bytes, where: str) -> tuple[list[tuple[str, str]], float | None, str | None]:
+    """The session's tasks (name, series folder) in order, and the field strength and software its MRSessionData
+    states (`<property name="fieldstrength" value="30000"/>`, gauss, and `MR_VERSION` "DV25.1#0", the release
+    that saved it, in the MR750 export), each None where not stated."""
     root = xmlsafe.parse(xml, f"{where}: session.xml")
-    field_t = None
+    field_t, version = None, None
     for data in root.iter("{*}data"):
         if data.get("name") != "MRSessionData":
             continue
         for prop in data.iter("{*}property"):
+            if prop.get("name") == "MR_VERSION":
+                text = " ".join((prop.get("value") or "").split())
+                version = text[:64] if text else None
             if prop.get("name") == "fieldstrength":
                 try:
                     gauss = float(prop.get("value") or "")
@@ -172,7 +178,7 @@ def _session(xml: bytes, where: str) -> tuple[list[tuple[str, str]], float | Non
                 tesla = units.to_unit(gauss, "G", "T")
                 field_t = tesla if 0 < tesla <= 20 else None  # past any MR magnet: not a field strength
         break
-    return _tasks(root), field_t
+    return _tasks(root), field_t, version
 
 
 def _tasks(root) -> list[tuple[str, str]]:
