@@ -817,7 +817,10 @@ def _match(
             continue
         derived = derived_reason(acq)
         if derived:
-            if image_types(acq) & evidence().stand_ins:
+            types, ev = image_types(acq), evidence()
+            # A composition itself, not a reformat of one (an MPR of a composed spine is no acquisition's images).
+            other = types & (set(ev.derived_types) - ev.stand_ins)
+            if types & ev.stand_ins and not other and "SECONDARY" not in types:
                 stand_ins.append((position, derived))
             else:
                 result._leave(Unmatched(acq, derived))

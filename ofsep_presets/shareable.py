@@ -41,6 +41,7 @@ STRUCTURAL = frozenset(
     {"id", "param", "rule", "status", "severity", "exam", "label", "source", "op", "sequence", "vendor", "formats"}
 )
 _FILE_LIKE = re.compile(r".*([._\d]|.{8,}).*")
+_NUMBER = re.compile(r"\d{1,8}")
 
 
 class Redactor:
@@ -65,16 +66,21 @@ class Redactor:
                 # The folder a file was given from names it where the file does not (a lone GE LxProtocol is
                 # named by its series folder, which a user may have named after the patient).
                 parent = Path(os.path.abspath(path)).parent.name
-                if parent and _FILE_LIKE.fullmatch(parent):
+                if parent and _FILE_LIKE.fullmatch(parent) and not _NUMBER.fullmatch(parent):
                     replacements.setdefault(parent, "file")
             for name in _names_under(path):
-                if _FILE_LIKE.fullmatch(name):
+                # A bare number ("900", a folder of series numbers) is no name: replaced as a word it would
+                # garble the values ("TI 900 ms"); UIDs have dots and stay replaced.
+                if _FILE_LIKE.fullmatch(name) and not _NUMBER.fullmatch(name):
                     replacements.setdefault(name, "file")
         inspections = list(inspections)
         several = len(inspections) > 1
         for index, inspection in enumerate(inspections, 1):
             replacements.setdefault(inspection.source, f"input {index}")
             if inspection.format not in PATIENT_FORMATS:
+                for acq in inspection.acquisitions:  # named by a folder a user made, not by the protocol
+                    if acq.context.get("named_by_folder") and acq.name:
+                        replacements.setdefault(acq.name, "series folder")
                 continue
             for rank, acq in enumerate(inspection.acquisitions, 1):
                 number = acq.get("series_number")

@@ -288,3 +288,14 @@ def test_a_subject_level_sidecar_is_the_metadata_its_series_inherit(tmp_path):
     assert [a.name for a in inspection.acquisitions] == ["sub-01_T1w"]
     assert inspection.acquisitions[0].get("repetition_time_ms") == 3000.0
     assert any("BIDS inheritance" in w for w in inspection.warnings)
+
+
+def test_a_flat_subject_folder_keeps_each_series_beside_a_more_specific_one(tmp_path):
+    """A subject folder holding its sidecars directly (no anat/): "sub-01_T1w" and "sub-01_ce-gadolinium_T1w" are
+    two series (pre and post contrast); the first's entities being a subset of the second's makes it no inherited
+    metadata, which only a sidecar in a deeper folder inherits."""
+    _write(tmp_path / "dataset_description.json", {"Name": "x", "BIDSVersion": "1.8.0"})
+    _write(tmp_path / "sub-01" / "sub-01_T1w.json", DS000172_ROOT)
+    _write(tmp_path / "sub-01" / "sub-01_ce-gadolinium_T1w.json", {**DS000172_ROOT, "EchoTime": 0.03})
+    [inspection] = inspect_path(tmp_path)
+    assert sorted(a.name for a in inspection.acquisitions) == ["sub-01_T1w", "sub-01_ce-gadolinium_T1w"]

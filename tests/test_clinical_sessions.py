@@ -154,6 +154,37 @@ def test_a_composed_whole_spine_t2_stands_for_its_stations_only_when_they_are_ab
     assert "composition" in dict((a.name, why) for a, why in both.unmatched)["sub-01_acq-comp_T2w"]
 
 
+def test_a_reformat_of_a_composition_stands_for_nothing(spec, tmp_path):
+    """A composed sagittal T1 after gadolinium stands for its stations; an axial MPR of it (ImageType
+    DERIVED\\SECONDARY\\MPR\\COMPOSED: a reformat, PS3.3 value 2 SECONDARY) is no acquisition's images, and
+    never fills the axial T1 after gadolinium its plane and contrast would fit."""
+    post = dict(
+        SPINE_T2,
+        SequenceName="*tse2d1_3",
+        SliceThickness=3,
+        EchoTime=0.0095,
+        RepetitionTime=0.6,
+        FlipAngle=150,
+        EchoTrainLength=3,
+        ContrastBolusAgent="DOTAREM",
+        SeriesDescription="t1_tse_sag_post_COMP_SP",
+        ImageType=["ORIGINAL", "PRIMARY", "M", "NORM", "COMP", "SP", "COMPOSED"],
+        SeriesNumber=30,
+    )
+    mpr = dict(
+        post,
+        ImageOrientationPatientDICOM=[1, 0, 0, 0, 1, 0],
+        SeriesDescription="t1_tse_sag_post_COMP_SP_MPR_tra",
+        ImageType=["DERIVED", "SECONDARY", "MPR", "COMPOSED"],
+        SeriesNumber=31,
+    )
+    files = {"sub-01/anat/sub-01_acq-comp_ce-gd_T1w.json": post, "sub-01/anat/sub-01_acq-mpr_ce-gd_T1w.json": mpr}
+    report = check(_session(tmp_path, files), spec)
+    assert _matched(report, "spine.t1_sag_gd") == "sub-01_acq-comp_ce-gd_T1w"
+    assert _matched(report, "spine.t1_ax_gd") is None
+    assert "sub-01_acq-mpr_ce-gd_T1w" in {a.name for a, _ in report.unmatched}
+
+
 def test_a_sessions_sourcedata_is_the_same_exam(tmp_path):
     """ds004215 keeps a session's T1w and T2w raw (sub-ON17159/ses-01/anat) and its FLAIRs, T2* and DWI in the
     dataset's sourcedata/ (sourcedata/sub-ON17159/ses-01/…): BIDS's source data of the same subjects. One dataset,

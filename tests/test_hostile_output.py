@@ -381,17 +381,19 @@ def test_shareable_check_quotes_no_key_of_a_sidecar_that_states_nothing(tmp_path
     the file's own text (it can hold a name), so only keyword-shaped keys are named, the others counted."""
     path = tmp_path / "in" / "sub-01_T1w.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"PulseSequenceType": "MPRAGE", "DUPONT Jean né 1970-01-01 " + "x" * 5000: 1}))
+    path.write_text(
+        json.dumps({"PulseSequenceType": "MPRAGE", "DUPONT Jean né 1970-01-01 " + "x" * 5000: 1, "DupontJean": 2})
+    )
     plain = run("check", str(path), "--format", fmt)
-    assert "PulseSequenceType" in plain.stdout and "+1 other key" in plain.stdout, plain.stdout[-2000:]
+    assert "PulseSequenceType" in plain.stdout and "+2 other key" in plain.stdout, plain.stdout[-2000:]
     for result in (plain, run("check", str(path), "--format", fmt, "--shareable")):
-        assert "DUPONT" not in result.stdout and result.exit_code in (0, 1), result.output[-500:]
+        assert "DUPONT" not in result.stdout.upper() and result.exit_code in (0, 1), result.output[-500:]
 
 
 def test_shareable_check_of_a_lone_lxprotocol_names_not_the_folder_it_is_in(tmp_path, monkeypatch):
     """A lone LxProtocol is named by its series folder (GE writes one per series); a user may name that folder
     after the patient: a shareable report replaces it, however the path was typed."""
-    folder = tmp_path / "DUPONT_JEAN_20170221045322618_4"
+    folder = tmp_path / "DUPONT"  # a short name with no digit, dot or underscore: named as the series it names
     folder.mkdir()
     (folder / "LxProtocol").write_text('set PSEQ "FSE"\nset IMODE "2D"\nset PLANE "AXIAL"\nset TE "100.0"\n')
     monkeypatch.chdir(folder)
@@ -400,3 +402,21 @@ def test_shareable_check_of_a_lone_lxprotocol_names_not_the_folder_it_is_in(tmp_
     for typed in ("LxProtocol", str(folder / "LxProtocol")):
         shared = run("check", typed, "--format", "json", "--shareable")
         assert shared.exit_code in (0, 1) and "DUPONT" not in shared.stdout, shared.stdout[-1000:]
+
+
+def test_shareable_check_keeps_numbers_that_a_folder_name_also_spells(tmp_path):
+    """A sidecar in a folder named by a number ("900", series folders of a PACS export): a bare number is no name,
+    so the reason "ScanningSequence=GR, TI 900 ms" stays, not "TI file ms"."""
+    path = sidecar(
+        tmp_path / "in" / "900",
+        SeriesDescription="sag T1",
+        PulseSequenceName="",
+        ScanningSequence="GR",
+        SequenceVariant="SP",
+        SequenceName="x",
+        InversionTime=0.9,
+    )
+    plain = run("check", str(path), "--format", "json")
+    assert "TI 900 ms" in plain.stdout  # the reason quotes it (the test can fail)
+    shared = run("check", str(path), "--format", "json", "--shareable")
+    assert shared.exit_code in (0, 1) and "TI 900 ms" in shared.stdout and "TI file ms" not in shared.stdout

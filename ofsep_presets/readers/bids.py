@@ -24,7 +24,6 @@ FORMAT = "bids-json"
 _KEYS = (b'"RepetitionTime"', b'"EchoTime"', b'"MagneticFieldStrength"', b'"ConversionSoftware"', b'"Manufacturer"')
 _NOT_SIDECARS = {"dataset_description.json", "participants.json"}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_KEYWORD = re.compile(r"[A-Z][A-Za-z0-9]{1,63}")  # a BIDS or DICOM keyword: "PulseSequenceType", "EchoTime"
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -232,6 +231,30 @@ _TEXT = (
 )
 
 
+# Sidecar keys a warning may name (BIDS- and dcm2niix-defined); any other key of a file is its own text.
+_KNOWN_KEYS = frozenset(
+    (
+        *_SCALARS,
+        "EchoTime",
+        "PulseSequenceType",
+        "PulseSequenceDetails",
+        "PulseSequenceName",
+        "SequenceName",
+        "ScanningSequence",
+        "SequenceVariant",
+        "ScanOptions",
+        "ImageType",
+        "SliceTiming",
+        "TaskName",
+        "PhaseEncodingDirection",
+        "EffectiveEchoSpacing",
+        "TotalReadoutTime",
+        "ConversionSoftware",
+        "ConversionSoftwareVersion",
+    )
+)
+
+
 def _scalars(d: dict[str, Any], warn) -> dict[str, Any]:
     """`d` with each single-valued key as one value (see _SCALARS); keys that hold no single value dropped."""
     out = dict(d)
@@ -360,9 +383,9 @@ def acquisition(path: Path, warnings: list[str]) -> Acquisition:
         diffusion=_curated_diffusion(path),
     )
     if not acq.params:  # read (its name says what it is), but nothing in it is a parameter: say so, not silence
-        # Its keys named only where they are keywords (BIDS and DICOM ones are): a key is the file's own text, and
-        # a hand-made one may hold anything (a name); the others are counted.
-        named = sorted(k for k in merged if isinstance(k, str) and _KEYWORD.fullmatch(k))
+        # Its keys named only where they are sidecar keys this reader knows: a key is the file's own text, and a
+        # hand-made one may hold anything (a name, "JeanDupont"); the others are counted.
+        named = sorted(k for k in merged if isinstance(k, str) and k in _KNOWN_KEYS)
         other = len(merged) - len(named)
         shown = (
             ", ".join(named[:5]) + (", …" if len(named) > 5 else "") + (f" (+{other} other key(s))" if other else "")
@@ -570,7 +593,9 @@ def dataset_level(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """Sidecars of a folder read as acquisitions, and those that only carry metadata the others inherit: a
     sidecar outside any sub-* folder that some sidecar below it inherits (a dataset's task-rest_bold.json)
     describes no series of its own."""
-    inherited = {p for f in files for p in inherited_from(f)}
+    # Inherited by a sidecar in a deeper folder: a sibling whose entities are a subset of another's in the same
+    # folder ("sub-01_T1w" beside "sub-01_ce-gado_T1w", a flat subject folder) is a series of its own.
+    inherited = {p for f in files for p in inherited_from(f) if p.parent != f.parent}
     # A sidecar outside a data-type folder (anat, dwi, …), that one below it inherits, is metadata: at the dataset
     # root, or a subject's or session's own level ("sub-01/sub-01_T1w.json"), where BIDS puts no series.
     kept = [f for f in files if not (f in inherited and f.parent.name not in _DATATYPES)]

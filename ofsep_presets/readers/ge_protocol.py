@@ -86,7 +86,9 @@ def read(path: Path) -> Inspection:
     if not (len(head) > 262 and head[257:262] == b"ustar"):
         inspection = Inspection(source=str(path), format=LX_FORMAT)
         text = limits.read_file(path).decode("latin-1")
-        inspection.acquisitions.append(lx_acquisition(_lone_name(path), text, path.name))
+        acq = lx_acquisition(_lone_name(path), text, path.name)
+        acq.context["named_by_folder"] = path.name == "LxProtocol"  # a folder a user made names it: redacted
+        inspection.acquisitions.append(acq)
         inspection.scanner = scanner_from(inspection.acquisitions)
         return inspection
     inspection = Inspection(source=str(path), format=FORMAT)
@@ -152,6 +154,7 @@ def read_files(path: Path, files: dict[str, bytes], inspection: Inspection | Non
             folder = PurePosixPath(name).parent.name
             acq = lx_acquisition(folder, files[name].decode("latin-1"), f"{path.name}:{name}")
             acq.context["source"] = str(path)
+            acq.context["named_by_folder"] = True
             inspection.acquisitions.append(acq)
     inspection.scanner = scanner_from(inspection.acquisitions)
     return inspection
